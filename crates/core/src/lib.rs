@@ -1,0 +1,23 @@
+//! `cg-core`: the graph model every solver of the toolkit works on.
+//!
+//! A computational graph (chapter 11, section 11.2) is a set of named nodes, each holding a variable,
+//! joined by edges that may carry a weight. Directed acyclic graphs carry deterministic computations
+//! (neural networks, regression models); undirected graphs carry models whose relations run both ways
+//! (Hopfield networks, Boltzmann machines, Markov networks).
+//!
+//! Directed versus undirected is a type parameter ([`Directed`], [`Undirected`]), so operations that
+//! only make sense on one kind, like [`Graph::topological_order`], exist only there.
+//!
+//! The crate also defines [`LocalFunction`], the capability a computed node needs from whoever
+//! supplies its function (the expression language in `cg-expr`, or hand-written operations): the
+//! value and the local partial derivatives z(i, j) of the node with respect to its arguments.
+
+mod error;
+mod graph;
+mod local;
+mod topo;
+
+pub use error::{CyclePath, Error, Result};
+pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
+pub use local::LocalFunction;
+pub use petgraph::{Directed, EdgeType, Undirected};
