@@ -19,6 +19,12 @@ impl NodeId {
         self.0 as usize
     }
 
+    /// The id at position `index` of insertion order, for code that keeps per-node arrays. An id
+    /// only means something for the graph it was made for.
+    pub fn from_index(index: usize) -> NodeId {
+        NodeId(index as u32)
+    }
+
     fn graph_index(self) -> petgraph::graph::NodeIndex<u32> {
         petgraph::graph::NodeIndex::new(self.index())
     }

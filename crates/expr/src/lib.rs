@@ -32,9 +32,11 @@
 
 mod eval;
 mod func;
+mod graph;
 mod parse;
 
 pub use func::Func;
+pub use graph::{build_graph, ExprGraph, GraphError};
 pub use parse::{ParseError, ParseErrorKind};
 
 /// A parsed expression: the local function of one node.
