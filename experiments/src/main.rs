@@ -1,1 +1,71 @@
-fn main(){}
+//! `experiments CONFIG... [--out DIR] [--check]`: runs config files and writes their results.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+/// Run computational-graph experiments from config files.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config files (TOML).
+    #[arg(required = true)]
+    configs: Vec<PathBuf>,
+    /// Results folder (default results/<config stem>; with several configs, DIR/<config stem>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Rerun and compare with the stored results instead of writing; exit 1 on any drift.
+    #[arg(long)]
+    check: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Exit code for bad input (config errors, numeric failures): 2. Drift found by --check: 1.
+const BAD_INPUT: u8 = 2;
+const DRIFT: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut code = 0;
+    for config in &cli.configs {
+        let dir = match (&cli.out, cli.configs.len()) {
+            (Some(out), 1) => out.clone(),
+            (Some(out), _) => out.join(
+                experiments::default_out_dir(config)
+                    .file_name()
+                    .unwrap_or_default(),
+            ),
+            (None, _) => experiments::default_out_dir(config),
+        };
+        let outcome = match experiments::run(config) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", config.display());
+                code = code.max(BAD_INPUT);
+                continue;
+            }
+        };
+        let result: Result<()> = if cli.check {
+            experiments::check::against_stored(&outcome, &dir).map(|()| {
+                if !cli.quiet {
+                    println!("{}: matches {}", config.display(), dir.display());
+                }
+            })
+        } else {
+            experiments::write(&outcome, &dir).map(|()| {
+                if !cli.quiet {
+                    println!("{}\n  -> {}", outcome.summary, dir.display());
+                }
+            })
+        };
+        if let Err(e) = result {
+            eprintln!("error: {}: {e:#}", config.display());
+            code = code.max(if cli.check { DRIFT } else { BAD_INPUT });
+        }
+    }
+    ExitCode::from(code)
+}

@@ -175,7 +175,10 @@ pub type UnGraph = Graph<Undirected>;
 
 impl<Ty: EdgeType> Default for Graph<Ty> {
     fn default() -> Self {
-        Self { inner: petgraph::Graph::default(), by_name: HashMap::new() }
+        Self {
+            inner: petgraph::Graph::default(),
+            by_name: HashMap::new(),
+        }
     }
 }
 
@@ -191,9 +194,15 @@ impl<Ty: EdgeType> Graph<Ty> {
     /// [`Error::DuplicateNode`] if a node of that name exists.
     pub fn add_node(&mut self, name: &str, role: Role, variable: Variable) -> Result<NodeId> {
         if self.by_name.contains_key(name) {
-            return Err(Error::DuplicateNode { name: name.to_string() });
+            return Err(Error::DuplicateNode {
+                name: name.to_string(),
+            });
         }
-        let idx = self.inner.add_node(Node { name: name.to_string(), role, variable });
+        let idx = self.inner.add_node(Node {
+            name: name.to_string(),
+            role,
+            variable,
+        });
         let id = NodeId(idx.index() as u32);
         self.by_name.insert(name.to_string(), id);
         Ok(id)
@@ -229,7 +238,12 @@ impl<Ty: EdgeType> Graph<Ty> {
     /// # Errors
     /// [`Error::UnknownNode`] if there is none.
     pub fn id(&self, name: &str) -> Result<NodeId> {
-        self.by_name.get(name).copied().ok_or_else(|| Error::UnknownNode { name: name.to_string() })
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownNode {
+                name: name.to_string(),
+            })
     }
 
     /// Number of nodes.
@@ -250,13 +264,19 @@ impl<Ty: EdgeType> Graph<Ty> {
     /// All edges as `(from, to, edge)`, in insertion order.
     pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId, &Edge)> + '_ {
         self.inner.edge_references().map(|e| {
-            (NodeId(e.source().index() as u32), NodeId(e.target().index() as u32), e.weight())
+            (
+                NodeId(e.source().index() as u32),
+                NodeId(e.target().index() as u32),
+                e.weight(),
+            )
         })
     }
 
     /// The edge between two nodes (`from -> to` when directed), if any.
     pub fn edge(&self, from: NodeId, to: NodeId) -> Option<&Edge> {
-        self.inner.find_edge(from.graph_index(), to.graph_index()).map(|e| &self.inner[e])
+        self.inner
+            .find_edge(from.graph_index(), to.graph_index())
+            .map(|e| &self.inner[e])
     }
 
     /// Whether the graph is directed.
@@ -281,12 +301,18 @@ impl<Ty: EdgeType> Graph<Ty> {
 impl Graph<Directed> {
     /// Tails of the edges into `id` (the arguments of its local function), in insertion order.
     pub fn parents(&self, id: NodeId) -> Vec<NodeId> {
-        self.sorted(self.inner.neighbors_directed(id.graph_index(), petgraph::Incoming))
+        self.sorted(
+            self.inner
+                .neighbors_directed(id.graph_index(), petgraph::Incoming),
+        )
     }
 
     /// Heads of the edges out of `id` (the set A(i) of the chapter), in insertion order.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
-        self.sorted(self.inner.neighbors_directed(id.graph_index(), petgraph::Outgoing))
+        self.sorted(
+            self.inner
+                .neighbors_directed(id.graph_index(), petgraph::Outgoing),
+        )
     }
 }
 
@@ -327,7 +353,10 @@ mod tests {
         assert_eq!(g.parents(ids[2]), vec![ids[0], ids[1]]);
         assert_eq!(g.children(ids[0]), vec![ids[2]]);
         assert_eq!(g.edge(ids[0], ids[2]).unwrap().weight.value(), Some(2.0));
-        assert!(g.edge(ids[2], ids[0]).is_none(), "directed edges have a direction");
+        assert!(
+            g.edge(ids[2], ids[0]).is_none(),
+            "directed edges have a direction"
+        );
         assert!(matches!(
             g.add_edge(ids[1], ids[2], EdgeWeight::None),
             Err(Error::DuplicateEdge { .. })
@@ -343,7 +372,10 @@ mod tests {
         g.add_edge(a, b, EdgeWeight::Learnable(0.5)).unwrap();
         assert_eq!(g.neighbors(b), vec![a]);
         assert_eq!(g.edge(b, a).unwrap().weight, EdgeWeight::Learnable(0.5));
-        assert!(g.add_edge(b, a, EdgeWeight::None).is_err(), "b-a is the same edge as a-b");
+        assert!(
+            g.add_edge(b, a, EdgeWeight::None).is_err(),
+            "b-a is the same edge as a-b"
+        );
         assert!(!g.is_directed());
     }
 
@@ -353,8 +385,13 @@ mod tests {
         assert!(Domain::Binary.contains(0.0) && !Domain::Binary.contains(-1.0));
         assert!(Domain::Categorical(3).contains(2.0) && !Domain::Categorical(3).contains(3.0));
         assert!(!Domain::Categorical(3).contains(0.5));
-        let err = Variable::Discrete(Domain::Spin).check("s1", 0.3).unwrap_err();
-        assert_eq!(err.to_string(), "value 0.3 of node `s1` is not in its domain (spin {-1, +1})");
+        let err = Variable::Discrete(Domain::Spin)
+            .check("s1", 0.3)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "value 0.3 of node `s1` is not in its domain (spin {-1, +1})"
+        );
         assert!(Variable::SCALAR.check("x", 0.3).is_ok());
     }
 }

@@ -54,7 +54,12 @@ impl LocalFunction for Expr {
         scratch[n - 1]
     }
 
-    fn eval_with_partials(&self, args: &[f64], partials: &mut [f64], scratch: &mut Vec<f64>) -> f64 {
+    fn eval_with_partials(
+        &self,
+        args: &[f64],
+        partials: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) -> f64 {
         let n = self.ops.len();
         scratch.resize(2 * n, 0.0);
         let (vals, adj) = scratch.split_at_mut(n);
@@ -123,7 +128,11 @@ mod tests {
         let e = Expr::parse(src).unwrap();
         let mut partials = vec![0.0; e.arity()];
         let v = e.eval_with_partials(args, &mut partials, &mut Vec::new());
-        assert_eq!(v.to_bits(), e.eval(args, &mut Vec::new()).to_bits(), "{src}: eval and eval_with_partials disagree");
+        assert_eq!(
+            v.to_bits(),
+            e.eval(args, &mut Vec::new()).to_bits(),
+            "{src}: eval and eval_with_partials disagree"
+        );
         (v, partials)
     }
 
@@ -164,12 +173,21 @@ mod tests {
 
     #[test]
     fn max_and_min_pass_the_derivative_to_the_first_extremum() {
-        assert_eq!(eval("max(a, b, c)", &[1.0, 3.0, 3.0]), (3.0, vec![0.0, 1.0, 0.0]));
+        assert_eq!(
+            eval("max(a, b, c)", &[1.0, 3.0, 3.0]),
+            (3.0, vec![0.0, 1.0, 0.0])
+        );
         assert_eq!(eval("min(a, b)", &[-1.0, 2.0]), (-1.0, vec![1.0, 0.0]));
         // max(a, 2*a) at a=1 is 2a: derivative 2, through the second operand.
         assert_eq!(eval("max(a, 2*a)", &[1.0]), (2.0, vec![2.0]));
-        assert!(eval("max(a, b)", &[f64::NAN, 1.0]).0.is_nan(), "NaN must not be dropped");
-        assert!(eval("max(a, b)", &[1.0, f64::NAN]).0.is_nan(), "NaN must not be dropped");
+        assert!(
+            eval("max(a, b)", &[f64::NAN, 1.0]).0.is_nan(),
+            "NaN must not be dropped"
+        );
+        assert!(
+            eval("max(a, b)", &[1.0, f64::NAN]).0.is_nan(),
+            "NaN must not be dropped"
+        );
     }
 
     #[test]
@@ -178,8 +196,10 @@ mod tests {
         assert_eq!(eval("x^(2 - 1.5)", &[4.0]), (2.0, vec![0.25]));
     }
 
-    const FUNCS: [&str; 12] =
-        ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "hardtanh"];
+    const FUNCS: [&str; 12] = [
+        "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus",
+        "hardtanh",
+    ];
 
     proptest! {
         /// Partials of random compositions match central differences. Arguments stay positive and

@@ -1,0 +1,106 @@
+//! Comparing a fresh run with stored results: JSON numbers within a relative tolerance, every
+//! other text file byte for byte.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::Outcome;
+
+/// Relative tolerance for numbers: |a - b| <= REL · max(|a|, |b|) + ABS. The absolute part only
+/// matters for numbers that are zero up to rounding (differences of equal derivatives).
+pub const REL: f64 = 1e-12;
+/// See [`REL`].
+pub const ABS: f64 = 1e-15;
+
+/// Checks `outcome` against the files stored in `dir`.
+///
+/// # Errors
+/// The first difference, as `FILE: PATH: stored X, got Y`, or a missing stored file.
+pub fn against_stored(outcome: &Outcome, dir: &Path) -> Result<()> {
+    for (name, bytes) in &outcome.files {
+        let path = dir.join(name);
+        let stored =
+            std::fs::read(&path).with_context(|| format!("no stored result {}", path.display()))?;
+        if name.ends_with(".json") {
+            let a: Value = serde_json::from_slice(&stored)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            let b: Value = serde_json::from_slice(bytes)?;
+            if let Some(diff) = first_difference(&a, &b, "") {
+                bail!("{}: {diff}", path.display());
+            }
+        } else if stored != *bytes {
+            bail!("{}: differs from this run", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The first place where `stored` and `fresh` differ beyond the tolerance, if any.
+pub fn first_difference(stored: &Value, fresh: &Value, at: &str) -> Option<String> {
+    let here = if at.is_empty() {
+        "(top)".to_string()
+    } else {
+        at.to_string()
+    };
+    match (stored, fresh) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64()?, b.as_f64()?);
+            let ok = (a - b).abs() <= REL * a.abs().max(b.abs()) + ABS;
+            (!ok).then(|| format!("{here}: stored {a}, got {b}"))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            if let Some(k) = a.keys().find(|k| !b.contains_key(*k)) {
+                return Some(format!("{here}: `{k}` is stored but missing from this run"));
+            }
+            if let Some(k) = b.keys().find(|k| !a.contains_key(*k)) {
+                return Some(format!("{here}: `{k}` is new in this run"));
+            }
+            a.iter()
+                .find_map(|(k, v)| first_difference(v, &b[k], &join(at, k)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Some(format!("{here}: stored {} items, got {}", a.len(), b.len()));
+            }
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(k, (x, y))| first_difference(x, y, &join(at, &k.to_string())))
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{here}: stored {a}, got {b}")),
+    }
+}
+
+fn join(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_within_tolerance_match_and_others_are_reported_with_their_path() {
+        let a = json!({"x": {"y": [1.0, 2.0]}, "s": "a"});
+        assert_eq!(
+            first_difference(&a, &json!({"x": {"y": [1.0, 2.0 + 1e-13]}, "s": "a"}), ""),
+            None
+        );
+        assert_eq!(
+            first_difference(&a, &json!({"x": {"y": [1.0, 2.1]}, "s": "a"}), ""),
+            Some("x.y.1: stored 2, got 2.1".into())
+        );
+        assert_eq!(
+            first_difference(&a, &json!({"x": {"y": [1.0, 2.0]}}), ""),
+            Some("(top): `s` is stored but missing from this run".into())
+        );
+    }
+}

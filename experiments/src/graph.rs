@@ -1,0 +1,518 @@
+//! `kind = "graph"`: one scalar computational graph written as named expressions; computes its
+//! values, the loss, and every derivative algorithm of `cg-autodiff`, and cross-checks them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Result};
+use cg_autodiff::{NodeFunction, ScalarDag, Tape};
+use cg_core::{LocalFunction, NodeId, Role};
+use cg_expr::{build_graph, Expr, GraphError};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::Outcome;
+
+/// `[graph]` as written in the config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    /// Input nodes and their fixed values.
+    #[serde(default)]
+    pub inputs: IndexMap<String, f64>,
+    /// Weight nodes (learnable parameters) and their values.
+    #[serde(default)]
+    pub weights: IndexMap<String, f64>,
+    /// Output nodes.
+    pub outputs: Vec<String>,
+    /// Loss as an expression over the outputs; without it, derivatives are of the single output.
+    pub loss: Option<String>,
+    /// Largest number of paths the pathwise algorithm may enumerate per (source, output) pair.
+    #[serde(default = "default_path_limit")]
+    pub path_limit: u64,
+    /// Relative step of the finite-difference check (h = step · max(1, |y|)).
+    #[serde(default = "default_fd_step")]
+    pub finite_difference_step: f64,
+    /// Computed nodes: name = expression of other names, in any order.
+    pub nodes: IndexMap<String, String>,
+}
+
+fn default_path_limit() -> u64 {
+    100_000
+}
+
+fn default_fd_step() -> f64 {
+    1e-3
+}
+
+/// A validated graph experiment.
+pub struct GraphParams {
+    dag: ScalarDag,
+    /// Every node id in config order: inputs, weights, then nodes.
+    ids: Vec<NodeId>,
+    source_values: Vec<(NodeId, f64)>,
+    outputs: Vec<NodeId>,
+    loss: Option<(Expr, Vec<NodeId>)>,
+    path_limit: u64,
+    fd_step: f64,
+}
+
+impl GraphConfig {
+    /// Checks every field and compiles the graph.
+    ///
+    /// # Errors
+    /// One line naming the field or node: a non-finite value, a bad name, a syntax error (with
+    /// column), an unknown name, a cycle, an output that is not a node, a loss over non-outputs.
+    pub fn validate(self) -> Result<GraphParams> {
+        for (table, values) in [("inputs", &self.inputs), ("weights", &self.weights)] {
+            for (name, v) in values {
+                if !v.is_finite() {
+                    bail!("[graph.{table}] {name}: {v} is not a finite number");
+                }
+            }
+        }
+        if self.nodes.is_empty() {
+            bail!("[graph.nodes]: no nodes; define at least one computed node");
+        }
+        if self.outputs.is_empty() {
+            bail!("[graph] outputs: empty; name at least one node");
+        }
+        if !(self.finite_difference_step > 0.0 && self.finite_difference_step <= 0.1) {
+            bail!(
+                "[graph] finite_difference_step = {} is out of range (0, 0.1]",
+                self.finite_difference_step
+            );
+        }
+        for out in &self.outputs {
+            if !self.nodes.contains_key(out) {
+                bail!("[graph] outputs: `{out}` is not a node of [graph.nodes]");
+            }
+        }
+        let sources: Vec<(&str, Role)> = self
+            .inputs
+            .keys()
+            .map(|n| (n.as_str(), Role::Input))
+            .chain(self.weights.keys().map(|n| (n.as_str(), Role::Weight)))
+            .collect();
+        let nodes: Vec<(&str, &str, Role)> = self
+            .nodes
+            .iter()
+            .map(|(n, e)| {
+                let role = if self.outputs.contains(n) {
+                    Role::Output
+                } else {
+                    Role::Hidden
+                };
+                (n.as_str(), e.as_str(), role)
+            })
+            .collect();
+        let eg = build_graph(&sources, &nodes).map_err(|e| match e {
+            GraphError::Parse { node, error } => anyhow!("[graph.nodes] {node}: {error}"),
+            GraphError::UnknownName { node, name } => {
+                anyhow!(
+                    "[graph.nodes] {node}: uses `{name}`, which is not an input, weight or node"
+                )
+            }
+            other => anyhow!("[graph] {other}"),
+        })?;
+        let ids: Vec<NodeId> = eg.graph.node_ids().collect();
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|o| eg.graph.id(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let loss = match &self.loss {
+            Some(src) => {
+                let expr = Expr::parse(src).map_err(|e| anyhow!("[graph] loss: {e}"))?;
+                let mut args = vec![];
+                for var in expr.vars() {
+                    if !self.outputs.contains(var) {
+                        bail!("[graph] loss: uses `{var}`, which is not an output");
+                    }
+                    args.push(eg.graph.id(var)?);
+                }
+                Some((expr, args))
+            }
+            None if outputs.len() > 1 => {
+                bail!("[graph] loss: needed when there are several outputs (derivatives are of one number)")
+            }
+            None => None,
+        };
+        let functions = eg
+            .functions
+            .into_iter()
+            .map(|f| {
+                f.map(|(func, args)| NodeFunction {
+                    func: func as Arc<dyn LocalFunction>,
+                    args,
+                })
+            })
+            .collect();
+        let dag = ScalarDag::new(&eg.graph, functions).map_err(|e| anyhow!("[graph.nodes] {e}"))?;
+        let source_values = self
+            .inputs
+            .values()
+            .chain(self.weights.values())
+            .enumerate()
+            .map(|(k, &v)| (ids[k], v))
+            .collect();
+        Ok(GraphParams {
+            dag,
+            ids,
+            source_values,
+            outputs,
+            loss,
+            path_limit: self.path_limit,
+            fd_step: self.finite_difference_step,
+        })
+    }
+}
+
+impl GraphParams {
+    /// The loss (or the single output) of an evaluated tape, with ∂L/∂y(t) for each output.
+    fn objective(&self, tape: &Tape) -> (f64, Vec<(NodeId, f64)>) {
+        match &self.loss {
+            Some((expr, args)) => {
+                let vals: Vec<f64> = args.iter().map(|&a| tape.value(a)).collect();
+                let mut partials = vec![0.0; args.len()];
+                let l = expr.eval_with_partials(&vals, &mut partials, &mut Vec::new());
+                (l, args.iter().copied().zip(partials).collect())
+            }
+            None => (tape.value(self.outputs[0]), vec![(self.outputs[0], 1.0)]),
+        }
+    }
+
+    fn name(&self, id: NodeId) -> String {
+        self.dag.name(id).to_string()
+    }
+
+    /// Runs every algorithm and renders `graph.json` and `graph.dot`.
+    ///
+    /// # Errors
+    /// A non-finite value or derivative, naming the first node where it appeared.
+    pub fn run(&self, title: &str) -> Result<Outcome> {
+        let dag = &self.dag;
+        let mut tape = dag.tape();
+        for &(id, v) in &self.source_values {
+            tape.set(id, v);
+        }
+        dag.forward(&mut tape).map_err(|e| anyhow!("[graph] {e}"))?;
+        let (loss, seeds) = self.objective(&tape);
+        if let Some((expr, args)) = &self.loss {
+            let bad = seeds.iter().find(|(_, d)| !d.is_finite());
+            if !loss.is_finite() || bad.is_some() {
+                let at: Vec<String> = args
+                    .iter()
+                    .map(|&a| format!("{} = {}", self.name(a), tape.value(a)))
+                    .collect();
+                let what = match bad {
+                    Some((id, d)) if loss.is_finite() => {
+                        format!("has derivative {d} with respect to `{}`", self.name(*id))
+                    }
+                    _ => format!("is {loss}"),
+                };
+                bail!("[graph] loss: {expr} {what} at {}", at.join(", "));
+            }
+        }
+        let gradient = dag
+            .reverse(&tape, &seeds)
+            .map_err(|e| anyhow!("[graph] {e}"))?;
+        let all_pairs = dag.all_pairs(&tape);
+        let sources: Vec<NodeId> = dag.sources().collect();
+
+        let mut checks = Agreement::default();
+        let per_name = |f: &dyn Fn(NodeId) -> f64| -> Map<String, Value> {
+            self.ids
+                .iter()
+                .map(|&id| (self.name(id), json!(f(id))))
+                .collect()
+        };
+        let values = per_name(&|id| tape.value(id));
+        let gradient_json = per_name(&|id| gradient[id]);
+
+        let mut all_pairs_json = Map::new();
+        for &i in &self.ids {
+            let row: Map<String, Value> = all_pairs
+                .row(i)
+                .iter()
+                .map(|&(j, s)| (self.name(j), json!(s)))
+                .collect();
+            if !row.is_empty() {
+                all_pairs_json.insert(self.name(i), Value::Object(row));
+            }
+        }
+        // Reverse mode and all-pairs must agree: Δ(i) = Σ_t (∂L/∂y(t)) S(i, t).
+        for &i in &self.ids {
+            let via_pairs: f64 = seeds
+                .iter()
+                .map(|&(t, c)| {
+                    if t == i {
+                        c
+                    } else {
+                        c * all_pairs.get(i, t).unwrap_or(0.0)
+                    }
+                })
+                .sum();
+            checks.note("reverse_vs_all_pairs", gradient[i], via_pairs);
+        }
+
+        let mut forward_json = Map::new();
+        for &s in &sources {
+            let t = dag.tangents(&tape, s);
+            let row: Map<String, Value> = self
+                .ids
+                .iter()
+                .filter(|&&j| !dag.role(j).is_source())
+                .map(|&j| (self.name(j), json!(t[j])))
+                .collect();
+            let via_tangents: f64 = seeds.iter().map(|&(o, c)| c * t[o]).sum();
+            checks.note("reverse_vs_forward", gradient[s], via_tangents);
+            forward_json.insert(self.name(s), Value::Object(row));
+        }
+
+        let (pathwise_json, path_counts, pathwise_note) =
+            self.pathwise(&tape, &sources, &all_pairs, &mut checks)?;
+
+        let objective = |tp: &Tape| self.objective(tp).0;
+        let mut fd_json = Map::new();
+        for &id in &self.ids {
+            let fd = dag
+                .finite_difference(&tape, id, self.fd_step, objective)
+                .map_err(|e| anyhow!("[graph] finite differences: {e}"))?;
+            checks.note("reverse_vs_finite_difference", gradient[id], fd);
+            fd_json.insert(self.name(id), json!(fd));
+        }
+
+        let mut report = Map::new();
+        report.insert("nodes".into(), json!(dag.node_count()));
+        report.insert("edges".into(), json!(dag.edge_count()));
+        report.insert(
+            "order".into(),
+            json!(dag
+                .order()
+                .iter()
+                .map(|&id| self.name(id))
+                .collect::<Vec<_>>()),
+        );
+        report.insert("values".into(), Value::Object(values));
+        report.insert(
+            "loss".into(),
+            if self.loss.is_some() {
+                json!(loss)
+            } else {
+                Value::Null
+            },
+        );
+        report.insert("gradient".into(), Value::Object(gradient_json));
+        report.insert("all_pairs".into(), Value::Object(all_pairs_json));
+        report.insert("forward".into(), Value::Object(forward_json));
+        if let Some(p) = pathwise_json {
+            report.insert("pathwise".into(), Value::Object(p));
+        }
+        report.insert("path_counts".into(), Value::Object(path_counts));
+        if let Some(note) = &pathwise_note {
+            report.insert("pathwise_note".into(), json!(note));
+        }
+        report.insert("finite_difference".into(), Value::Object(fd_json));
+        report.insert("agreement".into(), checks.to_json());
+
+        let summary = self.summary(
+            title,
+            &tape,
+            loss,
+            &seeds,
+            &gradient,
+            &checks,
+            pathwise_note.as_deref(),
+            all_pairs.pair_count(),
+        );
+        let json_text = serde_json::to_string_pretty(&Value::Object(report))? + "\n";
+        Ok(Outcome {
+            files: vec![
+                ("graph.json".into(), json_text.into_bytes()),
+                ("graph.dot".into(), self.dot(title, &tape).into_bytes()),
+            ],
+            summary,
+        })
+    }
+
+    /// Pathwise sums for every (source, output) pair, if every pair is within the path limit.
+    #[allow(clippy::type_complexity)]
+    fn pathwise(
+        &self,
+        tape: &Tape,
+        sources: &[NodeId],
+        all_pairs: &cg_autodiff::AllPairs,
+        checks: &mut Agreement,
+    ) -> Result<(
+        Option<Map<String, Value>>,
+        Map<String, Value>,
+        Option<String>,
+    )> {
+        let dag = &self.dag;
+        let mut counts = Map::new();
+        let mut over = vec![];
+        for &s in sources {
+            let mut row = Map::new();
+            for &t in &self.outputs {
+                let c = dag.path_count(s, t);
+                if c > u128::from(self.path_limit) {
+                    over.push(format!("{} -> {}: {c} paths", self.name(s), self.name(t)));
+                }
+                row.insert(self.name(t), json!(u64::try_from(c).unwrap_or(u64::MAX)));
+            }
+            counts.insert(self.name(s), Value::Object(row));
+        }
+        if !over.is_empty() {
+            let note = format!(
+                "pathwise omitted: over path_limit {} ({})",
+                self.path_limit,
+                over.join("; ")
+            );
+            return Ok((None, counts, Some(note)));
+        }
+        let mut out = Map::new();
+        for &s in sources {
+            let mut row = Map::new();
+            for &t in &self.outputs {
+                let sum = dag
+                    .pathwise(tape, s, t, self.path_limit)
+                    .map_err(|e| anyhow!("[graph] {e}"))?;
+                if sum.paths > 0 {
+                    checks.note(
+                        "pathwise_vs_all_pairs",
+                        sum.value,
+                        all_pairs.get(s, t).unwrap_or(0.0),
+                    );
+                    row.insert(self.name(t), json!(sum.value));
+                }
+            }
+            if !row.is_empty() {
+                out.insert(self.name(s), Value::Object(row));
+            }
+        }
+        Ok((Some(out), counts, None))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn summary(
+        &self,
+        title: &str,
+        tape: &Tape,
+        loss: f64,
+        seeds: &[(NodeId, f64)],
+        gradient: &cg_autodiff::PerNode,
+        checks: &Agreement,
+        pathwise_note: Option<&str>,
+        pairs: usize,
+    ) -> String {
+        let dag = &self.dag;
+        let mut s = format!(
+            "{title}: {} nodes, {} edges\n",
+            dag.node_count(),
+            dag.edge_count()
+        );
+        for &(t, _) in seeds {
+            let _ = writeln!(s, "  {} = {}", self.name(t), fmt_num(tape.value(t)));
+        }
+        let wrt = if self.loss.is_some() {
+            "L".to_string()
+        } else {
+            self.name(seeds[0].0)
+        };
+        if self.loss.is_some() {
+            let _ = writeln!(s, "  loss L = {}", fmt_num(loss));
+        }
+        let grads: Vec<String> = dag
+            .sources()
+            .map(|id| format!("d{wrt}/d{} = {}", self.name(id), fmt_num(gradient[id])))
+            .collect();
+        let _ = writeln!(s, "  {}", grads.join(", "));
+        let _ = writeln!(
+            s,
+            "  all-pairs: {pairs} pairs; {}",
+            pathwise_note.unwrap_or("pathwise: all (source, output) pairs enumerated")
+        );
+        let _ = write!(s, "  largest relative disagreement: {}", checks.describe());
+        s
+    }
+
+    /// Graphviz drawing: nodes with expression and value, edges labelled with z(i, j) (Figure 11.8).
+    fn dot(&self, title: &str, tape: &Tape) -> String {
+        let dag = &self.dag;
+        let mut s =
+            format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [fontname=\"DejaVu Sans\"];\n");
+        for &id in &self.ids {
+            let name = self.name(id);
+            let (label, shape) = match dag.function(id) {
+                Some(f) => (
+                    format!("{name} = {}", f.describe()),
+                    if dag.role(id) == Role::Output {
+                        "doubleoctagon"
+                    } else {
+                        "ellipse"
+                    },
+                ),
+                None => (format!("{name} ({})", dag.role(id)), "box"),
+            };
+            let _ = writeln!(
+                s,
+                "  \"{name}\" [label=\"{}\\n{}\", shape={shape}];",
+                label.replace('"', "\\\""),
+                fmt_num(tape.value(id))
+            );
+        }
+        for &j in dag.order() {
+            for (i, z) in dag.local_partials(tape, j) {
+                let _ = writeln!(
+                    s,
+                    "  \"{}\" -> \"{}\" [label=\"{}\"];",
+                    self.name(i),
+                    self.name(j),
+                    fmt_num(z)
+                );
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// Four significant digits, for drawings and summaries (the JSON keeps full precision).
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e5).contains(&x.abs()) {
+        let s = format!("{x:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// Largest relative disagreement between pairs of algorithms: |a - b| / max(1, |a|, |b|).
+#[derive(Default)]
+struct Agreement(BTreeMap<&'static str, f64>);
+
+impl Agreement {
+    fn note(&mut self, what: &'static str, a: f64, b: f64) {
+        let d = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+        let e = self.0.entry(what).or_insert(0.0);
+        *e = e.max(d);
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+        )
+    }
+
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k} {v:.1e}")).collect();
+        parts.join(", ")
+    }
+}

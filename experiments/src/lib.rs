@@ -1,0 +1,62 @@
+//! The experiments library behind the `experiments` binary: read a config, validate it, run it,
+//! and write or check its results. The binary only parses arguments and prints.
+//!
+//! Results of `configs/NAME.toml` go to `results/NAME/` by default. Every file is rendered in memory
+//! first and then written through a temporary file and a rename, so a failed run never leaves a
+//! partial or overwritten result behind.
+
+pub mod check;
+pub mod config;
+pub mod graph;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// What one run produced: named files (not yet written) and a short human summary.
+pub struct Outcome {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub summary: String,
+}
+
+/// The default results folder of a config: `results/<config stem>`.
+pub fn default_out_dir(config: &Path) -> PathBuf {
+    let stem = config
+        .file_stem()
+        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    Path::new("results").join(stem)
+}
+
+/// Loads, validates and runs the config at `path`. Writes nothing.
+///
+/// # Errors
+/// Any config or run error, as one line naming the place.
+pub fn run(path: &Path) -> Result<Outcome> {
+    let experiment = config::load(path)?;
+    let title = path
+        .file_stem()
+        .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
+    match experiment {
+        config::Experiment::Graph(params) => params.run(&title),
+    }
+}
+
+/// Writes every file of `outcome` into `dir` (created if needed), each through a temporary file in
+/// the same folder and a rename, so readers never see a half-written file.
+///
+/// # Errors
+/// The folder or a file cannot be created or written.
+pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, bytes) in &outcome.files {
+        let path = dir.join(name);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        tmp.write_all(bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! The real binary on bad input: exit code 2, one stderr line naming the config and the place, and
+//! no result file written or overwritten. `--check` exits 1 on drift.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const GOOD: &str = r#"
+kind = "graph"
+[graph]
+inputs = { x = 1.0 }
+weights = { w = 2.0 }
+outputs = ["o"]
+[graph.nodes]
+h = "w * x"
+o = "sin(h)"
+"#;
+
+fn binary(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs a bad config into a fresh out dir and returns its one stderr line.
+fn fails(text: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "bad.toml", text);
+    let out = tmp.path().join("out");
+    let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {}: ", config.display())),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing may be written on error");
+    assert!(!stderr.contains("panicked"));
+    stderr
+        .trim_end()
+        .split(": ")
+        .skip(2)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[test]
+fn malformed_toml() {
+    let e = fails("kind = \"graph\"\n[graph\n");
+    assert!(e.starts_with("line 2, column"), "{e}");
+}
+
+#[test]
+fn unknown_name() {
+    assert_eq!(
+        fails(&GOOD.replace("w * x", "w * z")),
+        "[graph.nodes] h: uses `z`, which is not an input, weight or node"
+    );
+}
+
+#[test]
+fn cycle() {
+    assert_eq!(
+        fails(&GOOD.replace("w * x", "w * o")),
+        "[graph.nodes] cycle: h -> o -> h"
+    );
+}
+
+#[test]
+fn syntax_error_with_column() {
+    assert_eq!(
+        fails(&GOOD.replace("w * x", "w * (x")),
+        "[graph.nodes] h: column 7: expected `)`, found end of expression"
+    );
+}
+
+#[test]
+fn unknown_function_and_wrong_arity() {
+    assert!(fails(&GOOD.replace("sin(h)", "sine(h)"))
+        .starts_with("[graph.nodes] o: column 1: unknown function `sine`"));
+    assert_eq!(
+        fails(&GOOD.replace("sin(h)", "sin(h, x)")),
+        "[graph.nodes] o: column 1: `sin` takes 1 argument, got 2"
+    );
+}
+
+#[test]
+fn non_finite_values() {
+    assert_eq!(
+        fails(&GOOD.replace("x = 1.0", "x = nan")),
+        "[graph.inputs] x: NaN is not a finite number"
+    );
+    assert_eq!(
+        fails(&GOOD.replace("sin(h)", "log(h - 5)")),
+        "[graph] forward: `o` = log(h - 5) is NaN at h = 2"
+    );
+}
+
+#[test]
+fn unknown_kind_and_field() {
+    assert_eq!(
+        fails("kind = \"grahp\"\n"),
+        "kind: unknown kind `grahp`; known kinds: graph"
+    );
+    assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
+}
+
+#[test]
+fn missing_file() {
+    let o = binary(&["/nonexistent/config.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: /nonexistent/config.toml: cannot read"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_stored_results_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("graph.json"), "stored").unwrap();
+    let config = write_config(tmp.path(), "bad.toml", &GOOD.replace("sin(h)", "log(-h)"));
+    let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(out.join("graph.json")).unwrap(),
+        "stored"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "no temp files left behind"
+    );
+}
+
+#[test]
+fn check_passes_on_fresh_results_and_fails_on_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "good.toml", GOOD);
+    let out = tmp.path().join("out");
+    let (c, o) = (config.to_str().unwrap(), out.to_str().unwrap());
+    assert!(binary(&[c, "--out", o]).status.success());
+    let check = binary(&[c, "--out", o, "--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Change w: every derivative moves, and --check names the first number that drifted.
+    write_config(tmp.path(), "good.toml", &GOOD.replace("w = 2.0", "w = 2.5"));
+    let drift = binary(&[c, "--out", o, "--check"]);
+    assert_eq!(drift.status.code(), Some(1));
+    let stderr = String::from_utf8(drift.stderr).unwrap();
+    assert!(
+        stderr.contains("graph.json: values.w: stored 2, got 2.5"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn several_configs_go_to_their_own_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = write_config(tmp.path(), "a.toml", GOOD);
+    let b = write_config(tmp.path(), "b.toml", GOOD);
+    let out = tmp.path().join("out");
+    let o = binary(&[
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty(), "--quiet prints nothing");
+    assert!(out.join("a/graph.json").exists() && out.join("b/graph.dot").exists());
+}
