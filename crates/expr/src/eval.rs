@@ -2,7 +2,7 @@
 
 use cg_core::LocalFunction;
 
-use crate::{Expr, Op};
+use crate::{Expr, Op, Single};
 
 impl Expr {
     /// Fills `vals[k]` with the value of op `k`.
@@ -48,6 +48,12 @@ impl LocalFunction for Expr {
     }
 
     fn eval(&self, args: &[f64], scratch: &mut Vec<f64>) -> f64 {
+        match self.single {
+            Some(Single::Call(f)) => return f.apply(args[0]),
+            Some(Single::Binary(op)) => return op.apply(args[0], args[1]).0,
+            Some(Single::CallOf(f, op)) => return f.apply(op.apply(args[0], args[1]).0),
+            None => {}
+        }
         let n = self.ops.len();
         scratch.resize(n, 0.0);
         self.forward(args, &mut scratch[..n]);
@@ -60,55 +66,84 @@ impl LocalFunction for Expr {
         partials: &mut [f64],
         scratch: &mut Vec<f64>,
     ) -> f64 {
+        match self.single {
+            Some(Single::Call(f)) => {
+                let y = f.apply(args[0]);
+                partials[0] = f.derivative(args[0], y);
+                return y;
+            }
+            Some(Single::Binary(op)) => {
+                let (y, da, db) = op.apply(args[0], args[1]);
+                partials[0] = da;
+                partials[1] = db;
+                return y;
+            }
+            Some(Single::CallOf(f, op)) => {
+                let (u, da, db) = op.apply(args[0], args[1]);
+                let y = f.apply(u);
+                let dy = f.derivative(u, y);
+                partials[0] = dy * da;
+                partials[1] = dy * db;
+                return y;
+            }
+            None => {}
+        }
         let n = self.ops.len();
         scratch.resize(2 * n, 0.0);
         let (vals, adj) = scratch.split_at_mut(n);
         self.forward(args, vals);
         partials.fill(0.0);
-        adj.fill(0.0);
         adj[n - 1] = 1.0;
-        let live = &self.live;
-        // Adds `d` to the adjoint of op `a`, unless `a` is constant (its derivative is not needed
-        // and may not exist, as `ln` of a negative base under a constant exponent).
-        let add = |adj: &mut [f64], a: u32, d: f64| {
-            if live[a as usize] {
-                adj[a as usize] += d;
-            }
-        };
+        // The program is a parse tree: every op but the root feeds exactly one later op, so its
+        // adjoint is *set* by that op (no zeroing pass, no accumulation); only the variables,
+        // which may occur several times, accumulate into `partials`. Constant ops are skipped:
+        // their derivative is not needed and may not exist (`ln` of a negative base under a
+        // constant exponent).
         for k in (0..n).rev() {
-            if !live[k] {
+            if !self.live[k] {
                 continue;
             }
             let g = adj[k];
             match self.ops[k] {
                 Op::Const(_) => {}
                 Op::Var(i) => partials[i as usize] += g,
-                Op::Neg(a) => add(adj, a, -g),
+                Op::Neg(a) => adj[a as usize] = -g,
                 Op::Add(a, b) => {
-                    add(adj, a, g);
-                    add(adj, b, g);
+                    adj[a as usize] = g;
+                    adj[b as usize] = g;
                 }
                 Op::Sub(a, b) => {
-                    add(adj, a, g);
-                    add(adj, b, -g);
+                    adj[a as usize] = g;
+                    adj[b as usize] = -g;
                 }
                 Op::Mul(a, b) => {
-                    add(adj, a, g * vals[b as usize]);
-                    add(adj, b, g * vals[a as usize]);
+                    adj[a as usize] = g * vals[b as usize];
+                    adj[b as usize] = g * vals[a as usize];
                 }
                 Op::Div(a, b) => {
                     let (x, y) = (vals[a as usize], vals[b as usize]);
-                    add(adj, a, g / y);
-                    add(adj, b, -g * x / (y * y));
+                    adj[a as usize] = g / y;
+                    adj[b as usize] = -g * x / (y * y);
                 }
                 Op::Pow(a, b) => {
                     let (x, p) = (vals[a as usize], vals[b as usize]);
-                    add(adj, a, g * p * x.powf(p - 1.0));
-                    add(adj, b, g * vals[k] * x.ln());
+                    if self.live[a as usize] {
+                        adj[a as usize] = g * p * x.powf(p - 1.0);
+                    }
+                    if self.live[b as usize] {
+                        adj[b as usize] = g * vals[k] * x.ln();
+                    }
                 }
-                Op::Call(f, a) => add(adj, a, g * f.derivative(vals[a as usize], vals[k])),
-                Op::Max(s, len) => add(adj, self.extremum(s, len, vals, |v, b| v > b) as u32, g),
-                Op::Min(s, len) => add(adj, self.extremum(s, len, vals, |v, b| v < b) as u32, g),
+                Op::Call(f, a) => adj[a as usize] = g * f.derivative(vals[a as usize], vals[k]),
+                Op::Max(s, len) | Op::Min(s, len) => {
+                    let best = match self.ops[k] {
+                        Op::Max(..) => self.extremum(s, len, vals, |v, b| v > b),
+                        _ => self.extremum(s, len, vals, |v, b| v < b),
+                    };
+                    for &a in &self.lists[s as usize..(s + len) as usize] {
+                        adj[a as usize] = if a as usize == best { g } else { 0.0 };
+                    }
+                }
             }
         }
         vals[n - 1]
@@ -194,6 +229,44 @@ mod tests {
     fn constant_parts_carry_no_derivative() {
         // The exponent (2 - 1.5) is constant: only d/dx = 0.5 x^(-0.5) = 0.25 at x = 4.
         assert_eq!(eval("x^(2 - 1.5)", &[4.0]), (2.0, vec![0.25]));
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_interpreter() {
+        // Every f(a), a ∘ b and f(a ∘ b) evaluated by its fast path and, with the fast path
+        // switched off, by the general interpreter.
+        let mut sources = vec!["a + b".to_string(), "a - b".into(), "a * b".into()];
+        for f in FUNCS {
+            sources.push(format!("{f}(a)"));
+            for op in ["+", "-", "*"] {
+                sources.push(format!("{f}(a {op} b)"));
+            }
+        }
+        for src in sources {
+            let fast = Expr::parse(&src).unwrap();
+            assert!(fast.single.is_some(), "{src} should take a fast path");
+            let mut slow = fast.clone();
+            slow.single = None;
+            for args in [[0.3, 0.4], [0.7, -0.2], [1.5, 0.25]] {
+                let args = &args[..fast.arity()];
+                let (mut pf, mut ps) = (vec![0.0; args.len()], vec![0.0; args.len()]);
+                let vf = fast.eval_with_partials(args, &mut pf, &mut Vec::new());
+                let vs = slow.eval_with_partials(args, &mut ps, &mut Vec::new());
+                assert_eq!(vf.to_bits(), vs.to_bits(), "{src} at {args:?}");
+                assert_eq!(
+                    fast.eval(args, &mut Vec::new()).to_bits(),
+                    vs.to_bits(),
+                    "{src}"
+                );
+                for (x, y) in pf.iter().zip(&ps) {
+                    let same =
+                        (x - y).abs() <= 1e-15 * y.abs().max(1.0) || (x.is_nan() && y.is_nan());
+                    assert!(same, "{src} at {args:?}: {pf:?} vs {ps:?}");
+                }
+            }
+        }
+        // A repeated argument is not a two-argument operation.
+        assert!(Expr::parse("a * a").unwrap().single.is_none());
     }
 
     const FUNCS: [&str; 12] = [

@@ -50,6 +50,36 @@ pub struct Expr {
     /// `x^2.5` never evaluates the `ln x` that a variable exponent would need).
     live: Vec<bool>,
     vars: Vec<String>,
+    /// The whole expression when it is one operation on its arguments (`tanh(a)`, `a * b`): most
+    /// nodes of large graphs are, and they skip the interpreter.
+    single: Option<Single>,
+}
+
+/// One-operation expressions, and a function of one operation (the `tanh(a + b)` of a neuron),
+/// evaluated without the interpreter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Single {
+    Call(Func),
+    Binary(Binary),
+    CallOf(Func, Binary),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Binary {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl Binary {
+    /// a ∘ b and its partials with respect to a and b.
+    fn apply(self, a: f64, b: f64) -> (f64, f64, f64) {
+        match self {
+            Binary::Add => (a + b, 1.0, 1.0),
+            Binary::Sub => (a - b, 1.0, -1.0),
+            Binary::Mul => (a * b, b, a),
+        }
+    }
 }
 
 /// One instruction of the compiled program; operands are indices of earlier instructions.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{Expr, Func, Op};
+use crate::{Binary, Expr, Func, Op, Single};
 
 /// A syntax error, with the 1-based column (in characters) where it was found.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -160,13 +160,32 @@ pub(crate) fn parse(source: &str) -> Result<Expr, ParseError> {
     p.expr()?;
     p.expect_end()?;
     let live = p.liveness();
+    let single = single_operation(&p.ops);
     Ok(Expr {
         source: source.trim().to_string(),
         ops: p.ops,
         lists: p.lists,
         live,
         vars: p.vars,
+        single,
     })
+}
+
+/// Recognises `f(a)`, `a ∘ b` and `f(a ∘ b)` for ∘ in `+ - *` over distinct arguments (`a * a`
+/// is left to the interpreter, which sums the two uses).
+fn single_operation(ops: &[Op]) -> Option<Single> {
+    let binary = |op: Op| match op {
+        Op::Add(0, 1) => Some(Binary::Add),
+        Op::Sub(0, 1) => Some(Binary::Sub),
+        Op::Mul(0, 1) => Some(Binary::Mul),
+        _ => None,
+    };
+    match *ops {
+        [Op::Var(0), Op::Call(f, 0)] => Some(Single::Call(f)),
+        [Op::Var(0), Op::Var(1), op] => binary(op).map(Single::Binary),
+        [Op::Var(0), Op::Var(1), op, Op::Call(f, 2)] => binary(op).map(|b| Single::CallOf(f, b)),
+        _ => None,
+    }
 }
 
 impl Parser {
