@@ -37,3 +37,4 @@ pub use error::{Error, Result};
 pub use finite_diff::{central_difference, richardson_difference};
 pub use paths::PathSum;
 pub use sweeps::AllPairs;
+pub mod vector;

@@ -1,0 +1,111 @@
+//! Losses from an output node to a scalar, averaged over the columns (samples) of a batch. Each
+//! returns the loss and its gradient with respect to the output, the seed Δ(t) of reverse mode.
+
+use super::Mat;
+
+/// A loss L(o, y) per sample, averaged over the batch. `o` is the output node's value; `y` holds
+/// the targets in the same shape (one-hot columns for classifiers with several outputs, ±1 for
+/// the margin losses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Σ_r (o_r - y_r)².
+    SquaredError,
+    /// -Σ_r y_r log(o_r): with y = 1 it is the chapter's -log(o); with one-hot y, the negative
+    /// log-probability of the true class.
+    NegLog,
+    /// log(1 + exp(-y o)), y ∈ {-1, +1} (logistic regression, Problem 11.2.1).
+    Logistic,
+    /// max(0, 1 - y o) (L1-loss SVM, Problem 11.2.2).
+    Hinge,
+    /// max(0, 1 - y o)² (L2-loss SVM, exercise 1).
+    SquaredHinge,
+    /// -Σ_r y_r log softmax(o)_r on logits o, by log-sum-exp (multinomial logistic regression,
+    /// exercise 24).
+    SoftmaxCrossEntropy,
+}
+
+impl Loss {
+    /// Every loss, for listing in messages.
+    pub const ALL: [Loss; 6] =
+        [Loss::SquaredError, Loss::NegLog, Loss::Logistic, Loss::Hinge, Loss::SquaredHinge, Loss::SoftmaxCrossEntropy];
+
+    /// The name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::SquaredError => "squared_error",
+            Loss::NegLog => "neg_log",
+            Loss::Logistic => "logistic",
+            Loss::Hinge => "hinge",
+            Loss::SquaredHinge => "squared_hinge",
+            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+        }
+    }
+
+    /// The loss with this config name.
+    pub fn from_name(name: &str) -> Option<Loss> {
+        Loss::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// Mean loss over the columns and its gradient with respect to `o`.
+    ///
+    /// # Panics
+    /// If `o` and `y` differ in shape (callers build targets from the same network).
+    pub fn value_and_grad(self, o: &Mat, y: &Mat) -> (f64, Mat) {
+        assert_eq!(o.shape(), y.shape(), "internal: output and target shapes differ");
+        let b = o.ncols().max(1) as f64;
+        let mut grad = Mat::zeros(o.nrows(), o.ncols());
+        let mut total = 0.0;
+        match self {
+            Loss::SoftmaxCrossEntropy => {
+                for j in 0..o.ncols() {
+                    let col = o.column(j);
+                    let m = col.max();
+                    let lse = m + col.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+                    let ysum: f64 = y.column(j).sum();
+                    for i in 0..o.nrows() {
+                        total += y[(i, j)] * (lse - o[(i, j)]);
+                        grad[(i, j)] = ((o[(i, j)] - lse).exp() * ysum - y[(i, j)]) / b;
+                    }
+                }
+            }
+            _ => {
+                for j in 0..o.ncols() {
+                    for i in 0..o.nrows() {
+                        let (l, d) = self.pointwise(o[(i, j)], y[(i, j)]);
+                        total += l;
+                        grad[(i, j)] = d / b;
+                    }
+                }
+            }
+        }
+        (total / b, grad)
+    }
+
+    /// Loss and derivative of one output component.
+    fn pointwise(self, o: f64, y: f64) -> (f64, f64) {
+        match self {
+            Loss::SquaredError => ((o - y).powi(2), 2.0 * (o - y)),
+            Loss::NegLog => (-y * o.ln(), -y / o),
+            Loss::Logistic => {
+                // softplus(-y o), stable for large |y o|; derivative -y sigmoid(-y o).
+                let z = -y * o;
+                let l = z.max(0.0) + (-z.abs()).exp().ln_1p();
+                let s = if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { z.exp() / (1.0 + z.exp()) };
+                (l, -y * s)
+            }
+            Loss::Hinge => {
+                let m = 1.0 - y * o;
+                if m > 0.0 {
+                    (m, -y)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
+            Loss::SquaredHinge => {
+                let m = (1.0 - y * o).max(0.0);
+                (m * m, -2.0 * y * m)
+            }
+            Loss::SoftmaxCrossEntropy => unreachable!("handled per column"),
+        }
+    }
+}

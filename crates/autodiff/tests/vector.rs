@@ -1,0 +1,306 @@
+//! The vector engine: the chapter's worked example (Figure 11.15), exercise 13, finite-difference
+//! checks of every operation and loss, skip connections, and agreement with the scalar engine.
+
+mod common;
+
+use std::sync::Arc;
+
+use cg_autodiff::vector::{Activation, Add, Concat, Linear, Loss, Mat, Max, Mul, Softmax, VectorDagBuilder, VectorOp};
+use cg_core::Role;
+use proptest::prelude::*;
+
+fn m(rows: usize, cols: usize, data: &[f64]) -> Mat {
+    Mat::from_row_slice(rows, cols, data)
+}
+
+#[track_caller]
+fn close_mat(a: &Mat, b: &Mat, tol: f64) {
+    assert_eq!(a.shape(), b.shape());
+    for (x, y) in a.iter().zip(b.iter()) {
+        assert!((x - y).abs() <= tol * y.abs().max(1.0), "{a} != {b}");
+    }
+}
+
+#[test]
+fn figure_11_15_vector_backpropagation() {
+    let mut b = VectorDagBuilder::new();
+    let x = b.input("x").unwrap();
+    let w = b.param("W").unwrap();
+    let w2 = b.param("W2").unwrap();
+    let h1 = b.op("h1", Arc::new(Linear), &[w, x], false).unwrap();
+    let h2 = b.op("h2", Arc::new(Activation::Relu), &[h1], false).unwrap();
+    let h3 = b.op("h3", Arc::new(Linear), &[w2, h2], false).unwrap();
+    let o = b.op("o", Arc::new(Activation::Sigmoid), &[h3], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut tape = dag.tape();
+    tape.set(x, m(3, 1, &[2.0, 1.0, 2.0]));
+    tape.set(w, m(3, 3, &[2.0, -2.0, 0.0, -1.0, 5.0, -1.0, 0.0, 3.0, -2.0]));
+    tape.set(w2, m(1, 3, &[-1.0, 1.0, -3.0]));
+    dag.forward(&mut tape).unwrap();
+    // h1 = W x = [2, 1, -1], h2 = [2, 1, 0], h3 = -1, o = 1/(1 + e) ≈ 0.27, L = -log o ≈ 1.3.
+    assert_eq!(tape.get(h1).unwrap(), &m(3, 1, &[2.0, 1.0, -1.0]));
+    assert_eq!(tape.get(h2).unwrap(), &m(3, 1, &[2.0, 1.0, 0.0]));
+    let e = std::f64::consts::E;
+    let ov = 1.0 / (1.0 + e);
+    assert!((tape.get(o).unwrap()[0] - ov).abs() < 1e-15);
+    let (loss, seed) = Loss::NegLog.value_and_grad(tape.get(o).unwrap(), &m(1, 1, &[1.0]));
+    assert_eq!((loss * 10.0).round() / 10.0, 1.3);
+    let grads = dag.reverse(&tape, vec![(o, seed)], true).unwrap();
+    // g3 = o - 1 ≈ -0.73; g2 = W2ᵀ g3; g1 copies g2 where h1 > 0; M = g1 xᵀ; M2 = g3 h2ᵀ.
+    let g3 = ov - 1.0;
+    assert_eq!((grads.get(h3).unwrap()[0] * 100.0).round() / 100.0, -0.73);
+    close_mat(grads.get(h3).unwrap(), &m(1, 1, &[g3]), 1e-15);
+    close_mat(grads.get(h2).unwrap(), &m(3, 1, &[-g3, g3, -3.0 * g3]), 1e-15);
+    close_mat(grads.get(h1).unwrap(), &m(3, 1, &[-g3, g3, 0.0]), 1e-15);
+    let mm = m(3, 3, &[-2.0 * g3, -g3, -2.0 * g3, 2.0 * g3, g3, 2.0 * g3, 0.0, 0.0, 0.0]);
+    close_mat(grads.get(w).unwrap(), &mm, 1e-15);
+    close_mat(grads.get(w2).unwrap(), &m(1, 3, &[2.0 * g3, g3, 0.0]), 1e-15);
+    // The printed values: M's first row [1.46, 0.73, 1.46], M2 = [-1.46, -0.73, 0].
+    let round2 = |v: f64| (v * 100.0).round() / 100.0;
+    assert_eq!(grads.get(w).unwrap().row(0).map(round2), m(1, 3, &[1.46, 0.73, 1.46]).row(0).into_owned());
+    assert_eq!(grads.get(w2).unwrap().map(round2), m(1, 3, &[-1.46, -0.73, 0.0]));
+    // g0 = Wᵀ g1.
+    let w_mat = tape.get(w).unwrap();
+    close_mat(grads.get(x).unwrap(), &(w_mat.transpose() * grads.get(h1).unwrap()), 1e-15);
+}
+
+#[test]
+fn exercise_13_gradients_from_two_branches_add_up() {
+    // v = [2, 3, 5, 1] feeds h1 = ReLU(W1 v) and h2 = sigmoid(W2 v). W1 and W2 are chosen so that
+    // W1 v = [2, -1, 3] and sigmoid(W2 v) = [0.2, 0.5, 0.3], the exercise's values.
+    let w1 = m(3, 4, &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0, 0.0]);
+    let w2 = m(3, 4, &[0.0, 0.0, 0.0, (0.25f64).ln(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (3.0f64 / 7.0).ln()]);
+    let mut b = VectorDagBuilder::new();
+    let v = b.input("v").unwrap();
+    let (p1, p2) = (b.param("W1").unwrap(), b.param("W2").unwrap());
+    let a1 = b.op("a1", Arc::new(Linear), &[p1, v], false).unwrap();
+    let a2 = b.op("a2", Arc::new(Linear), &[p2, v], false).unwrap();
+    let h1 = b.op("h1", Arc::new(Activation::Relu), &[a1], true).unwrap();
+    let h2 = b.op("h2", Arc::new(Activation::Sigmoid), &[a2], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut tape = dag.tape();
+    tape.set(v, m(4, 1, &[2.0, 3.0, 5.0, 1.0]));
+    tape.set(p1, w1.clone());
+    tape.set(p2, w2.clone());
+    dag.forward(&mut tape).unwrap();
+    close_mat(tape.get(h2).unwrap(), &m(3, 1, &[0.2, 0.5, 0.3]), 1e-15);
+    let seeds = vec![(h1, m(3, 1, &[-2.0, 1.0, 4.0])), (h2, m(3, 1, &[1.0, 3.0, -2.0]))];
+    let grads = dag.reverse(&tape, seeds, true).unwrap();
+    // dL/dv = W1ᵀ [-2, 0, 4] + W2ᵀ [0.16, 0.75, -0.42].
+    let want = w1.transpose() * m(3, 1, &[-2.0, 0.0, 4.0]) + w2.transpose() * m(3, 1, &[0.16, 0.75, -0.42]);
+    close_mat(grads.get(v).unwrap(), &want, 1e-14);
+}
+
+/// A random matrix with entries in [-1, 1] from a proptest-chosen seed.
+fn random(rows: usize, cols: usize, seed: u64) -> Mat {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    Mat::from_fn(rows, cols, |_, _| {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    })
+}
+
+/// Checks `op`'s backward against central differences of f = Σ R ⊙ op(args) in every argument
+/// entry, and its Jacobian-vector product against ⟨backward, t⟩ (the adjoint identity).
+fn check_op(op: &dyn VectorOp, args: Vec<Mat>, seed: u64) -> Result<(), TestCaseError> {
+    let refs: Vec<&Mat> = args.iter().collect();
+    let out = op.forward(&refs).unwrap();
+    let r = random(out.nrows(), out.ncols(), seed ^ 0xabc);
+    let wants = vec![true; args.len()];
+    let grads = op.backward(&refs, &out, &r, &wants);
+    let f = |a: &[Mat]| -> f64 {
+        let refs: Vec<&Mat> = a.iter().collect();
+        op.forward(&refs).unwrap().component_mul(&r).sum()
+    };
+    let h = 1e-6;
+    for k in 0..args.len() {
+        let g = grads[k].as_ref().unwrap();
+        prop_assert_eq!(g.shape(), args[k].shape());
+        for idx in 0..args[k].len() {
+            let (mut lo, mut hi) = (args.clone(), args.clone());
+            lo[k][idx] -= h;
+            hi[k][idx] += h;
+            let fd = (f(&hi) - f(&lo)) / (2.0 * h);
+            prop_assert!((fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()), "{} arg {} entry {}: {} vs fd {}", op.name(), k, idx, g[idx], fd);
+        }
+    }
+    let tangents: Vec<Mat> = args.iter().enumerate().map(|(k, a)| random(a.nrows(), a.ncols(), seed ^ k as u64)).collect();
+    let t: Vec<Option<&Mat>> = tangents.iter().map(Some).collect();
+    let jv = op.jvp(&refs, &out, &t);
+    let lhs = jv.component_mul(&r).sum();
+    let rhs: f64 = grads.iter().zip(&tangents).map(|(g, d)| g.as_ref().unwrap().component_mul(d).sum()).sum();
+    prop_assert!((lhs - rhs).abs() <= 1e-12 * (1.0 + rhs.abs()), "{}: <Jt, r> = {} but <t, Jᵀr> = {}", op.name(), lhs, rhs);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_operation_matches_finite_differences(rows in 1usize..5, inner in 1usize..5, cols in 1usize..4, k in 2usize..4, seed in any::<u64>()) {
+        let same = |s: u64| random(rows, cols, seed ^ s);
+        check_op(&Linear, vec![random(rows, inner, seed), random(inner, cols, seed ^ 1)], seed)?;
+        check_op(&Linear, vec![random(rows, inner, seed), random(inner, cols, seed ^ 1), random(rows, 1, seed ^ 2)], seed)?;
+        // Activations away from the kinks of relu and hardtanh (|x| not within 1e-3 of 0 or ±1).
+        let away = same(3).map(|v| if v.abs() < 0.05 { v + 0.1 } else if (v.abs() - 1.0).abs() < 0.05 { v * 0.9 } else { v } * 1.3);
+        for act in [Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardTanh, Activation::Identity] {
+            check_op(&act, vec![away.clone()], seed)?;
+        }
+        check_op(&Softmax, vec![same(4) * 3.0], seed)?;
+        let many: Vec<Mat> = (0..k).map(|i| same(10 + i as u64)).collect();
+        check_op(&Add, many.clone(), seed)?;
+        check_op(&Max, many, seed)?;
+        check_op(&Mul, vec![same(20), same(21)], seed)?;
+        check_op(&Concat, vec![same(30), random(inner, cols, seed ^ 31)], seed)?;
+    }
+
+    #[test]
+    fn every_loss_matches_finite_differences(rows in 1usize..5, cols in 1usize..4, seed in any::<u64>()) {
+        let o = random(rows, cols, seed) * 2.0;
+        let signs = random(rows, cols, seed ^ 5).map(|v| if v >= 0.0 { 1.0 } else { -1.0 });
+        let one_hot = Mat::from_fn(rows, cols, |i, j| f64::from(u8::from(i == (j + seed as usize) % rows)));
+        let probs = o.map(|v| 0.1 + 0.8 * (v.abs() / 2.0));
+        let cases = [
+            (Loss::SquaredError, o.clone(), random(rows, cols, seed ^ 6)),
+            (Loss::NegLog, probs, one_hot.clone()),
+            (Loss::Logistic, o.clone(), signs.clone()),
+            (Loss::SoftmaxCrossEntropy, o.clone(), one_hot),
+            // Margin losses away from their kink at y o = 1.
+            (Loss::Hinge, o.map(|v| if (v.abs() - 1.0).abs() < 0.05 { v * 0.8 } else { v }), signs.clone()),
+            (Loss::SquaredHinge, o.clone(), signs),
+        ];
+        for (loss, o, y) in cases {
+            let (_, g) = loss.value_and_grad(&o, &y);
+            for idx in 0..o.len() {
+                let h = 1e-6;
+                let (mut lo, mut hi) = (o.clone(), o.clone());
+                lo[idx] -= h;
+                hi[idx] += h;
+                let fd = (loss.value_and_grad(&hi, &y).0 - loss.value_and_grad(&lo, &y).0) / (2.0 * h);
+                prop_assert!((fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()), "{}: {} vs fd {}", loss.name(), g[idx], fd);
+            }
+        }
+    }
+}
+
+#[test]
+fn softmax_cross_entropy_is_stable_for_huge_logits() {
+    // log-sum-exp: logits 1000 and 0 with the first class true give loss ≈ e^-1000 ≈ 0, not NaN.
+    let (l, g) = Loss::SoftmaxCrossEntropy.value_and_grad(&m(2, 1, &[1000.0, 0.0]), &m(2, 1, &[1.0, 0.0]));
+    assert!(l.abs() < 1e-300 && g.iter().all(|v| v.is_finite()));
+    let (l, _) = Loss::SoftmaxCrossEntropy.value_and_grad(&m(2, 1, &[0.0, 1000.0]), &m(2, 1, &[1.0, 0.0]));
+    assert_eq!(l, 1000.0);
+}
+
+#[test]
+fn exercise_8_skip_connection_gradients_match_finite_differences() {
+    // h1 = ReLU(W1 x), h2 = ReLU(W2 x + W3 h1), y = W4 h2; L = squared error against a target.
+    let mut b = VectorDagBuilder::new();
+    let x = b.input("x").unwrap();
+    let ws: Vec<_> = (1..=4).map(|i| b.param(&format!("W{i}")).unwrap()).collect();
+    let a1 = b.op("a1", Arc::new(Linear), &[ws[0], x], false).unwrap();
+    let h1 = b.op("h1", Arc::new(Activation::Relu), &[a1], false).unwrap();
+    let p = b.op("p", Arc::new(Linear), &[ws[1], x], false).unwrap();
+    let q = b.op("q", Arc::new(Linear), &[ws[2], h1], false).unwrap();
+    let a2 = b.op("a2", Arc::new(Add), &[p, q], false).unwrap();
+    let h2 = b.op("h2", Arc::new(Activation::Relu), &[a2], false).unwrap();
+    let y = b.op("y", Arc::new(Linear), &[ws[3], h2], true).unwrap();
+    let dag = b.build().unwrap();
+    let shapes = [(4, 3), (4, 3), (4, 4), (2, 4)];
+    let mut tape = dag.tape();
+    tape.set(x, random(3, 5, 1));
+    for (k, &(r, c)) in shapes.iter().enumerate() {
+        tape.set(ws[k], random(r, c, 100 + k as u64));
+    }
+    let target = random(2, 5, 7);
+    let loss = |tape: &cg_autodiff::vector::VectorTape| Loss::SquaredError.value_and_grad(tape.get(y).unwrap(), &target);
+    dag.forward(&mut tape).unwrap();
+    let (_, seed) = loss(&tape);
+    let grads = dag.reverse(&tape, vec![(y, seed)], false).unwrap();
+    assert!(grads.get(x).is_none(), "no input gradients unless asked");
+    for &w in &ws {
+        let g = grads.get(w).unwrap().clone();
+        for idx in 0..g.len() {
+            let h = 1e-6;
+            let mut t = tape.clone();
+            t.get_mut(w).unwrap()[idx] += h;
+            dag.forward(&mut t).unwrap();
+            let up = loss(&t).0;
+            t.get_mut(w).unwrap()[idx] -= 2.0 * h;
+            dag.forward(&mut t).unwrap();
+            let fd = (up - loss(&t).0) / (2.0 * h);
+            assert!((fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()), "{}[{idx}]: {} vs {fd}", dag.name(w), g[idx]);
+        }
+    }
+    // Forward mode agrees: the tangent of L along a direction D of W3 equals ⟨∂L/∂W3, D⟩.
+    let d = random(4, 4, 9);
+    let tangents = dag.jvp(&tape, vec![(ws[2], d.clone())]);
+    let (_, seed) = loss(&tape);
+    let along = tangents[y.index()].as_ref().unwrap().component_mul(&seed).sum();
+    let want = grads.get(ws[2]).unwrap().component_mul(&d).sum();
+    assert!((along - want).abs() <= 1e-12 * (1.0 + want.abs()));
+}
+
+#[test]
+fn vector_engine_agrees_with_scalar_engine() {
+    // A 2-2-1 network, tanh hidden and sigmoid output, one sample, loss (o - 1)^2, written both as
+    // a vector graph and as a scalar graph of named expressions.
+    let (x, w1, b1, w2, b2) = ([0.5, -1.2], [[0.3, -0.7], [1.1, 0.4]], [0.1, -0.2], [0.9, -1.3], 0.05);
+    let mut b = VectorDagBuilder::new();
+    let xi = b.input("x").unwrap();
+    let (pw1, pb1, pw2, pb2) = (b.param("W1").unwrap(), b.param("b1").unwrap(), b.param("W2").unwrap(), b.param("b2").unwrap());
+    let a = b.op("a", Arc::new(Linear), &[pw1, xi, pb1], false).unwrap();
+    let h = b.op("h", Arc::new(Activation::Tanh), &[a], false).unwrap();
+    let z = b.op("z", Arc::new(Linear), &[pw2, h, pb2], false).unwrap();
+    let o = b.op("o", Arc::new(Activation::Sigmoid), &[z], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut tape = dag.tape();
+    tape.set(xi, m(2, 1, &x));
+    tape.set(pw1, m(2, 2, &[w1[0][0], w1[0][1], w1[1][0], w1[1][1]]));
+    tape.set(pb1, m(2, 1, &b1));
+    tape.set(pw2, m(1, 2, &w2));
+    tape.set(pb2, m(1, 1, &[b2]));
+    dag.forward(&mut tape).unwrap();
+    let (_, seed) = Loss::SquaredError.value_and_grad(tape.get(o).unwrap(), &m(1, 1, &[1.0]));
+    let vg = dag.reverse(&tape, vec![(o, seed)], false).unwrap();
+
+    let s = common::build(
+        &[
+            ("x1", Role::Input, x[0]), ("x2", Role::Input, x[1]),
+            ("w11", Role::Weight, w1[0][0]), ("w12", Role::Weight, w1[0][1]),
+            ("w21", Role::Weight, w1[1][0]), ("w22", Role::Weight, w1[1][1]),
+            ("c1", Role::Weight, b1[0]), ("c2", Role::Weight, b1[1]),
+            ("v1", Role::Weight, w2[0]), ("v2", Role::Weight, w2[1]), ("d", Role::Weight, b2),
+        ],
+        &[
+            ("h1", "tanh(w11 * x1 + w12 * x2 + c1)"),
+            ("h2", "tanh(w21 * x1 + w22 * x2 + c2)"),
+            ("o", "sigmoid(v1 * h1 + v2 * h2 + d)"),
+            ("L", "(o - 1)^2"),
+        ],
+    );
+    let sg = s.dag.reverse(&s.tape, &[(s.id("L"), 1.0)]).unwrap();
+    let pairs = [
+        (vg.get(pw1).unwrap()[(0, 0)], "w11"), (vg.get(pw1).unwrap()[(0, 1)], "w12"),
+        (vg.get(pw1).unwrap()[(1, 0)], "w21"), (vg.get(pw1).unwrap()[(1, 1)], "w22"),
+        (vg.get(pb1).unwrap()[0], "c1"), (vg.get(pb1).unwrap()[1], "c2"),
+        (vg.get(pw2).unwrap()[0], "v1"), (vg.get(pw2).unwrap()[1], "v2"), (vg.get(pb2).unwrap()[0], "d"),
+    ];
+    for (v, name) in pairs {
+        common::close(v, sg[s.id(name)], 1e-14);
+    }
+}
+
+#[test]
+fn shape_mismatch_names_the_node() {
+    let mut b = VectorDagBuilder::new();
+    let x = b.input("x").unwrap();
+    let w = b.param("W").unwrap();
+    b.op("h", Arc::new(Linear), &[w, x], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut tape = dag.tape();
+    tape.set(x, Mat::zeros(3, 2));
+    tape.set(w, Mat::zeros(4, 2));
+    let err = dag.forward(&mut tape).unwrap_err().to_string();
+    assert_eq!(err, "node `h`: linear(W, x): W is 4x2 but x has 3 rows");
+}
