@@ -1,0 +1,261 @@
+//! `cg-data`: the datasets experiments train on.
+//!
+//! A [`Dataset`] keeps samples as **columns** of a features × samples matrix, the layout of the
+//! vector engine (a mini-batch is a block of columns, exercise 3). CSV files have a header row and
+//! numeric cells; the target is a named column. Splits and shuffles come from a seeded ChaCha8
+//! stream, so a seed gives the same split on every machine and release.
+
+use std::path::{Path, PathBuf};
+
+use nalgebra::DMatrix;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Why a dataset could not be loaded or used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: line {line}, column {column}: `{text}` is not a number")]
+    NotANumber { path: PathBuf, line: usize, column: usize, text: String },
+    #[error("{path}: line {line} has {found} cells, the header has {expected}")]
+    Ragged { path: PathBuf, line: usize, expected: usize, found: usize },
+    #[error("{path}: no column named `{target}` (columns: {columns})")]
+    MissingTarget { path: PathBuf, target: String, columns: String },
+    #[error("{path}: no data rows")]
+    Empty { path: PathBuf },
+    #[error("target `{target}` holds {value}, not a class label (0, 1, 2, ...)")]
+    NotAClass { target: String, value: f64 },
+    #[error("{what} = {value} is out of range ({expected})")]
+    OutOfRange { what: &'static str, value: f64, expected: &'static str },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Samples as columns of `features`, with one target value per sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// n_features × n_samples.
+    pub features: DMatrix<f64>,
+    pub targets: Vec<f64>,
+    pub feature_names: Vec<String>,
+    pub target_name: String,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.features.ncols()
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.features.nrows()
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        Dataset {
+            features: self.features.select_columns(indices),
+            targets: indices.iter().map(|&i| self.targets[i]).collect(),
+            feature_names: self.feature_names.clone(),
+            target_name: self.target_name.clone(),
+        }
+    }
+
+    /// A seeded random split into (train, test), `test_fraction` of the samples (rounded) in test.
+    ///
+    /// # Errors
+    /// `test_fraction` outside [0, 1).
+    pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+        if !(0.0..1.0).contains(&test_fraction) {
+            return Err(Error::OutOfRange { what: "test_fraction", value: test_fraction, expected: "0 <= f < 1" });
+        }
+        let mut order: Vec<usize> = (0..self.n_samples()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let n_test = (test_fraction * self.n_samples() as f64).round() as usize;
+        let (test, train) = order.split_at(n_test);
+        Ok((self.subset(train), self.subset(test)))
+    }
+
+    /// Number of classes, when every target is a class label 0, 1, 2, ... (the largest plus one).
+    ///
+    /// # Errors
+    /// [`Error::NotAClass`] for a negative or fractional target.
+    pub fn class_count(&self) -> Result<usize> {
+        let mut k = 0;
+        for &t in &self.targets {
+            if t < 0.0 || t.fract() != 0.0 || !t.is_finite() {
+                return Err(Error::NotAClass { target: self.target_name.clone(), value: t });
+            }
+            k = k.max(t as usize + 1);
+        }
+        Ok(k)
+    }
+}
+
+/// Loads a CSV file with a header row; `target` names the target column, every other column is a
+/// feature.
+///
+/// # Errors
+/// An unreadable file, a non-numeric cell or ragged row (with line and column), a missing target
+/// column, or no rows.
+pub fn load_csv(path: &Path, target: &str) -> Result<Dataset> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else { return Err(Error::Empty { path: path.to_path_buf() }) };
+    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
+    let Some(t) = columns.iter().position(|c| c == target) else {
+        return Err(Error::MissingTarget { path: path.to_path_buf(), target: target.to_string(), columns: columns.join(", ") });
+    };
+    let mut rows: Vec<Vec<f64>> = vec![];
+    for (k, line) in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != columns.len() {
+            return Err(Error::Ragged { path: path.to_path_buf(), line: k + 1, expected: columns.len(), found: cells.len() });
+        }
+        let row = cells
+            .iter()
+            .enumerate()
+            .map(|(c, s)| {
+                s.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::NotANumber {
+                    path: path.to_path_buf(),
+                    line: k + 1,
+                    column: c + 1,
+                    text: s.trim().to_string(),
+                })
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(Error::Empty { path: path.to_path_buf() });
+    }
+    let n_features = columns.len() - 1;
+    let features = DMatrix::from_fn(n_features, rows.len(), |f, s| rows[s][if f < t { f } else { f + 1 }]);
+    Ok(Dataset {
+        features,
+        targets: rows.iter().map(|r| r[t]).collect(),
+        feature_names: columns.iter().enumerate().filter(|&(c, _)| c != t).map(|(_, n)| n.clone()).collect(),
+        target_name: target.to_string(),
+    })
+}
+
+/// Per-feature mean and standard deviation, fitted on training data and applied to any split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    pub mean: Vec<f64>,
+    /// Population standard deviation; a constant feature gets 1 so that it maps to 0.
+    pub scale: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Fits on `data`.
+    pub fn fit(data: &Dataset) -> Standardizer {
+        let n = data.n_samples().max(1) as f64;
+        let mut mean = vec![0.0; data.n_features()];
+        let mut scale = vec![1.0; data.n_features()];
+        for (f, row) in data.features.row_iter().enumerate() {
+            let m = row.sum() / n;
+            let var = row.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n;
+            mean[f] = m;
+            if var > 0.0 {
+                scale[f] = var.sqrt();
+            }
+        }
+        Standardizer { mean, scale }
+    }
+
+    /// (x - mean) / scale, feature by feature.
+    pub fn apply(&self, data: &mut Dataset) {
+        for (f, mut row) in data.features.row_iter_mut().enumerate() {
+            row.apply(|v| *v = (*v - self.mean[f]) / self.scale[f]);
+        }
+    }
+}
+
+/// A classification set with a known answer: features drawn from N(0, 1), labels the argmax of a
+/// random linear teacher W x (W also N(0, 1)), all from `seed`.
+pub fn linear_teacher(n_samples: usize, n_features: usize, n_classes: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
+    let teacher = DMatrix::from_fn(n_classes, n_features, |_, _| normal());
+    let features = DMatrix::from_fn(n_features, n_samples, |_, _| normal());
+    let scores = &teacher * &features;
+    let targets = scores.column_iter().map(|c| c.argmax().0 as f64).collect();
+    Dataset {
+        features,
+        targets,
+        feature_names: (0..n_features).map(|i| format!("x{i}")).collect(),
+        target_name: "class".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn loads_features_as_columns_and_the_named_target() {
+        let (_d, p) = write("a,target,b\n1,0,2\n3,1,4\n");
+        let d = load_csv(&p, "target").unwrap();
+        assert_eq!(d.features, DMatrix::from_row_slice(2, 2, &[1.0, 3.0, 2.0, 4.0]));
+        assert_eq!(d.targets, vec![0.0, 1.0]);
+        assert_eq!(d.feature_names, vec!["a", "b"]);
+        assert_eq!(d.class_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn bad_files_say_where() {
+        let (_d, p) = write("a,target\n1,0\nx,1\n");
+        assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("line 3, column 1: `x` is not a number"));
+        let (_d, p) = write("a,target\n1,0,5\n");
+        assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("line 2 has 3 cells, the header has 2"));
+        let (_d, p) = write("a,b\n1,0\n");
+        assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("no column named `target` (columns: a, b)"));
+    }
+
+    #[test]
+    fn split_is_seeded_and_disjoint() {
+        let d = linear_teacher(100, 3, 2, 1);
+        let (tr, te) = d.split(0.2, 7).unwrap();
+        assert_eq!((tr.n_samples(), te.n_samples()), (80, 20));
+        assert_eq!(d.split(0.2, 7).unwrap().1, te, "same seed, same split");
+        assert_ne!(d.split(0.2, 8).unwrap().1, te, "another seed, another split");
+        // Every sample lands in exactly one part: compare column sums of features.
+        let total: f64 = d.features.sum();
+        assert!((tr.features.sum() + te.features.sum() - total).abs() < 1e-9);
+    }
+
+    #[test]
+    fn standardized_training_features_have_zero_mean_unit_variance() {
+        let mut d = linear_teacher(500, 4, 3, 2);
+        d.features.row_mut(1).apply(|v| *v = 3.0 * *v + 10.0);
+        d.features.row_mut(2).fill(5.0); // constant: maps to 0
+        let s = Standardizer::fit(&d);
+        s.apply(&mut d);
+        for (f, row) in d.features.row_iter().enumerate() {
+            let m = row.sum() / 500.0;
+            let v = row.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 500.0;
+            assert!(m.abs() < 1e-12, "feature {f} mean {m}");
+            assert!(if f == 2 { v == 0.0 } else { (v - 1.0).abs() < 1e-12 }, "feature {f} variance {v}");
+        }
+    }
+
+    #[test]
+    fn teacher_labels_are_the_argmax_class() {
+        let d = linear_teacher(50, 5, 4, 3);
+        assert!(d.class_count().unwrap() <= 4);
+        assert!(d.targets.iter().all(|&t| (0.0..4.0).contains(&t)));
+    }
+}

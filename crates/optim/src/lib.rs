@@ -1,0 +1,314 @@
+//! `cg-optim`: first-order updates for the weights of a computational graph (equation 11.10,
+//! W ⇐ W - α ∂L/∂W) and its common refinements.
+//!
+//! - SGD: w ⇐ w - α g.
+//! - Momentum: v ⇐ β v + g; w ⇐ w - α v.
+//! - Adam (Kingma and Ba, 2015): m ⇐ β1 m + (1 - β1) g; s ⇐ β2 s + (1 - β2) g²;
+//!   w ⇐ w - α m̂ / (sqrt(ŝ) + ε) with the bias corrections m̂ = m / (1 - β1^t), ŝ = s / (1 - β2^t).
+//!
+//! L2 regularisation (`weight_decay` λ) adds λ w to the gradient. Learning-rate schedules depend
+//! on the epoch: constant α, step α · factor^⌊epoch / every⌋, inverse time α / (1 + decay · epoch).
+//!
+//! The optimiser sees parameters as flat slices, so any model (a vector graph's matrices, a scalar
+//! graph's weight nodes) can use it.
+
+use serde::Deserialize;
+
+/// An invalid optimiser setting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{param} = {value} is out of range ({expected})")]
+pub struct OutOfRange {
+    pub param: &'static str,
+    pub value: f64,
+    pub expected: &'static str,
+}
+
+/// The update rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Method {
+    Sgd,
+    Momentum { beta: f64 },
+    Adam { beta1: f64, beta2: f64, epsilon: f64 },
+}
+
+/// How the learning rate changes with the epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    Constant,
+    Step { every: usize, factor: f64 },
+    InverseTime { decay: f64 },
+}
+
+/// `[train]` optimiser settings as written in a config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// "sgd", "momentum" or "adam".
+    #[serde(default = "default_method")]
+    pub optimizer: String,
+    pub learning_rate: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+    #[serde(default = "default_beta2")]
+    pub beta2: f64,
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    /// "constant", "step" or "inverse_time".
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_step_every")]
+    pub step_every: usize,
+    #[serde(default = "default_step_factor")]
+    pub step_factor: f64,
+    #[serde(default)]
+    pub decay: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+}
+
+fn default_method() -> String {
+    "sgd".into()
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_epsilon() -> f64 {
+    1e-8
+}
+fn default_schedule() -> String {
+    "constant".into()
+}
+fn default_step_every() -> usize {
+    10
+}
+fn default_step_factor() -> f64 {
+    0.5
+}
+
+/// Checked optimiser settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerParams {
+    pub method: Method,
+    pub learning_rate: f64,
+    pub schedule: Schedule,
+    pub weight_decay: f64,
+}
+
+fn check(param: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<(), OutOfRange> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(OutOfRange { param, value, expected })
+    }
+}
+
+impl OptimizerConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// The first setting out of range, or an unknown optimiser or schedule name.
+    pub fn validate(&self) -> Result<OptimizerParams, String> {
+        let r = |e: OutOfRange| e.to_string();
+        check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0").map_err(r)?;
+        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0").map_err(r)?;
+        let method = match self.optimizer.as_str() {
+            "sgd" => Method::Sgd,
+            "momentum" => {
+                check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1").map_err(r)?;
+                Method::Momentum { beta: self.momentum }
+            }
+            "adam" => {
+                check("beta1", self.beta1, (0.0..1.0).contains(&self.beta1), "0 <= beta1 < 1").map_err(r)?;
+                check("beta2", self.beta2, (0.0..1.0).contains(&self.beta2), "0 <= beta2 < 1").map_err(r)?;
+                check("epsilon", self.epsilon, self.epsilon > 0.0, "> 0").map_err(r)?;
+                Method::Adam { beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon }
+            }
+            other => return Err(format!("optimizer: unknown `{other}`; one of sgd, momentum, adam")),
+        };
+        let schedule = match self.schedule.as_str() {
+            "constant" => Schedule::Constant,
+            "step" => {
+                check("step_every", self.step_every as f64, self.step_every > 0, ">= 1").map_err(r)?;
+                check("step_factor", self.step_factor, self.step_factor > 0.0 && self.step_factor <= 1.0, "0 < factor <= 1")
+                    .map_err(r)?;
+                Schedule::Step { every: self.step_every, factor: self.step_factor }
+            }
+            "inverse_time" => {
+                check("decay", self.decay, self.decay >= 0.0, ">= 0").map_err(r)?;
+                Schedule::InverseTime { decay: self.decay }
+            }
+            other => return Err(format!("schedule: unknown `{other}`; one of constant, step, inverse_time")),
+        };
+        Ok(OptimizerParams { method, learning_rate: self.learning_rate, schedule, weight_decay: self.weight_decay })
+    }
+}
+
+impl OptimizerParams {
+    /// The learning rate in `epoch` (0-based).
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.learning_rate,
+            Schedule::Step { every, factor } => self.learning_rate * factor.powi((epoch / every) as i32),
+            Schedule::InverseTime { decay } => self.learning_rate / (1.0 + decay * epoch as f64),
+        }
+    }
+}
+
+/// An optimiser with its per-parameter state (velocities, moments).
+#[derive(Clone, Debug)]
+pub struct Optimizer {
+    params: OptimizerParams,
+    /// Per parameter: first state vector (velocity or m), second (s, Adam only).
+    state: Vec<(Vec<f64>, Vec<f64>)>,
+    steps: u64,
+}
+
+impl Optimizer {
+    /// An optimiser for parameters of the given sizes (in the order `update` will be called with).
+    pub fn new(params: OptimizerParams, sizes: &[usize]) -> Optimizer {
+        let second = matches!(params.method, Method::Adam { .. });
+        let state = sizes.iter().map(|&n| (vec![0.0; n], if second { vec![0.0; n] } else { vec![] })).collect();
+        Optimizer { params, state, steps: 0 }
+    }
+
+    /// Starts a step (one mini-batch) in `epoch`; returns its learning rate.
+    pub fn begin_step(&mut self, epoch: usize) -> f64 {
+        self.steps += 1;
+        self.params.learning_rate_at(epoch)
+    }
+
+    /// Updates parameter `k` in place from its gradient, at learning rate `lr` (from
+    /// [`Optimizer::begin_step`]).
+    ///
+    /// # Panics
+    /// If `k` or the lengths differ from those given to [`Optimizer::new`].
+    pub fn update(&mut self, k: usize, w: &mut [f64], grad: &[f64], lr: f64) {
+        assert_eq!(w.len(), grad.len(), "internal: parameter and gradient sizes differ");
+        let lambda = self.params.weight_decay;
+        let (first, second) = &mut self.state[k];
+        match self.params.method {
+            Method::Sgd => {
+                for (w, g) in w.iter_mut().zip(grad) {
+                    *w -= lr * (g + lambda * *w);
+                }
+            }
+            Method::Momentum { beta } => {
+                for ((w, g), v) in w.iter_mut().zip(grad).zip(first.iter_mut()) {
+                    *v = beta * *v + g + lambda * *w;
+                    *w -= lr * *v;
+                }
+            }
+            Method::Adam { beta1, beta2, epsilon } => {
+                let t = self.steps.max(1) as i32;
+                let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+                for (((w, g), m), s) in w.iter_mut().zip(grad).zip(first.iter_mut()).zip(second.iter_mut()) {
+                    let g = g + lambda * *w;
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *s = beta2 * *s + (1.0 - beta2) * g * g;
+                    *w -= lr * (*m / c1) / ((*s / c2).sqrt() + epsilon);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(method: Method, lr: f64) -> OptimizerParams {
+        OptimizerParams { method, learning_rate: lr, schedule: Schedule::Constant, weight_decay: 0.0 }
+    }
+
+    /// Minimises f(w) = Σ a_i (w_i - c_i)² / 2 and returns the final w.
+    fn minimise(p: OptimizerParams, steps: usize) -> Vec<f64> {
+        let (a, c) = ([1.0, 4.0], [3.0, -2.0]);
+        let mut w = vec![0.0, 0.0];
+        let mut opt = Optimizer::new(p, &[2]);
+        for _ in 0..steps {
+            let g: Vec<f64> = (0..2).map(|i| a[i] * (w[i] - c[i])).collect();
+            let lr = opt.begin_step(0);
+            opt.update(0, &mut w, &g, lr);
+        }
+        w
+    }
+
+    #[test]
+    fn every_method_reaches_the_minimum_of_a_quadratic() {
+        for m in [Method::Sgd, Method::Momentum { beta: 0.9 }, Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }] {
+            let lr = if matches!(m, Method::Adam { .. }) { 0.05 } else { 0.1 };
+            let w = minimise(params(m, lr), 2000);
+            assert!((w[0] - 3.0).abs() < 1e-6 && (w[1] + 2.0).abs() < 1e-6, "{m:?}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn first_steps_follow_the_formulas() {
+        // SGD: w = 0 - 0.1 · (1 · (0 - 3)) = 0.3.
+        assert!((minimise(params(Method::Sgd, 0.1), 1)[0] - 0.3).abs() < 1e-15);
+        // Momentum, two steps: v1 = -3, w1 = 0.3; v2 = 0.9·(-3) + (0.3 - 3) = -5.4, w2 = 0.84.
+        let w = minimise(params(Method::Momentum { beta: 0.9 }, 0.1), 2)[0];
+        assert!((w - 0.84).abs() < 1e-15, "{w}");
+        // Adam's first step moves each weight by lr (m̂ / sqrt(ŝ) = g / |g|), up to ε.
+        let w = minimise(params(Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, 0.01), 1);
+        assert!((w[0] - 0.01).abs() < 1e-9 && (w[1] + 0.01).abs() < 1e-9, "{w:?}");
+    }
+
+    #[test]
+    fn schedules_follow_their_formulas() {
+        let mut p = params(Method::Sgd, 0.8);
+        p.schedule = Schedule::Step { every: 10, factor: 0.5 };
+        assert_eq!((p.learning_rate_at(9), p.learning_rate_at(10), p.learning_rate_at(25)), (0.8, 0.4, 0.2));
+        p.schedule = Schedule::InverseTime { decay: 0.5 };
+        assert_eq!((p.learning_rate_at(0), p.learning_rate_at(2)), (0.8, 0.4));
+    }
+
+    #[test]
+    fn weight_decay_shrinks_weights_without_gradient() {
+        let mut p = params(Method::Sgd, 0.1);
+        p.weight_decay = 0.5;
+        let mut opt = Optimizer::new(p, &[1]);
+        let mut w = [2.0];
+        let lr = opt.begin_step(0);
+        opt.update(0, &mut w, &[0.0], lr);
+        assert_eq!(w[0], 2.0 - 0.1 * 0.5 * 2.0);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let cfg = |s: &str| -> OptimizerConfig { toml_like(s) };
+        assert_eq!(cfg("lr=0").validate().unwrap_err(), "learning_rate = 0 is out of range (> 0)");
+        assert_eq!(cfg("opt=rmsprop").validate().unwrap_err(), "optimizer: unknown `rmsprop`; one of sgd, momentum, adam");
+    }
+
+    /// A tiny stand-in for a parsed config: defaults, with one override.
+    fn toml_like(s: &str) -> OptimizerConfig {
+        let mut c = OptimizerConfig {
+            optimizer: default_method(),
+            learning_rate: 0.1,
+            momentum: default_momentum(),
+            beta1: default_beta1(),
+            beta2: default_beta2(),
+            epsilon: default_epsilon(),
+            schedule: default_schedule(),
+            step_every: default_step_every(),
+            step_factor: default_step_factor(),
+            decay: 0.0,
+            weight_decay: 0.0,
+        };
+        match s.split_once('=').unwrap() {
+            ("lr", v) => c.learning_rate = v.parse().unwrap(),
+            ("opt", v) => c.optimizer = v.to_string(),
+            _ => unreachable!(),
+        }
+        c
+    }
+}
