@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::Outcome;
+use crate::{CheckScope, Outcome};
 
 /// Relative tolerance for numbers: |a - b| <= REL · max(|a|, |b|) + ABS. The absolute part only
 /// matters for numbers that are zero up to rounding (differences of equal derivatives).
@@ -14,20 +14,29 @@ pub const REL: f64 = 1e-12;
 /// See [`REL`].
 pub const ABS: f64 = 1e-15;
 
+/// Files never compared: timings vary between runs (and are not committed), and figures are
+/// drawn from numbers that are compared.
+fn compared(name: &str) -> bool {
+    name != "timing.json" && !name.ends_with(".png") && !name.ends_with(".svg")
+}
+
 /// Checks `outcome` against the files stored in `dir`.
 ///
 /// # Errors
 /// The first difference, as `FILE: PATH: stored X, got Y`, or a missing stored file.
 pub fn against_stored(outcome: &Outcome, dir: &Path) -> Result<()> {
-    for (name, bytes) in &outcome.files {
+    for (name, bytes) in outcome.files.iter().filter(|(n, _)| compared(n)) {
         let path = dir.join(name);
-        let stored =
-            std::fs::read(&path).with_context(|| format!("no stored result {}", path.display()))?;
+        let stored = std::fs::read(&path).with_context(|| format!("no stored result {}", path.display()))?;
         if name.ends_with(".json") {
-            let a: Value = serde_json::from_slice(&stored)
-                .with_context(|| format!("{} is not JSON", path.display()))?;
+            let a: Value =
+                serde_json::from_slice(&stored).with_context(|| format!("{} is not JSON", path.display()))?;
             let b: Value = serde_json::from_slice(bytes)?;
-            if let Some(diff) = first_difference(&a, &b, "") {
+            let diff = match outcome.check {
+                CheckScope::Full => first_difference(&a, &b, ""),
+                CheckScope::CurvePrefix(n) => curve_prefix_difference(&a, &b, n),
+            };
+            if let Some(diff) = diff {
                 bail!("{}: {diff}", path.display());
             }
         } else if stored != *bytes {
@@ -37,13 +46,31 @@ pub fn against_stored(outcome: &Outcome, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Compares the first `n` values of every `*_curve` array of a shortened run with the stored
+/// full run.
+fn curve_prefix_difference(stored: &Value, fresh: &Value, n: usize) -> Option<String> {
+    let fresh = fresh.as_object()?;
+    for (k, v) in fresh.iter().filter(|(k, _)| k.ends_with("_curve")) {
+        let (Some(s), Some(f)) = (stored.get(k).and_then(Value::as_array), v.as_array()) else {
+            if stored.get(k) != Some(v) {
+                return Some(format!("{k}: stored {}, got {v}", stored.get(k).unwrap_or(&Value::Null)));
+            }
+            continue;
+        };
+        if s.len() < n || f.len() != n {
+            return Some(format!("{k}: stored {} values, a {n}-epoch check run made {}", s.len(), f.len()));
+        }
+        let (s, f) = (Value::Array(s[..n].to_vec()), Value::Array(f.clone()));
+        if let Some(d) = first_difference(&s, &f, k) {
+            return Some(d);
+        }
+    }
+    None
+}
+
 /// The first place where `stored` and `fresh` differ beyond the tolerance, if any.
 pub fn first_difference(stored: &Value, fresh: &Value, at: &str) -> Option<String> {
-    let here = if at.is_empty() {
-        "(top)".to_string()
-    } else {
-        at.to_string()
-    };
+    let here = if at.is_empty() { "(top)".to_string() } else { at.to_string() };
     match (stored, fresh) {
         (Value::Number(a), Value::Number(b)) => {
             let (a, b) = (a.as_f64()?, b.as_f64()?);
@@ -57,17 +84,13 @@ pub fn first_difference(stored: &Value, fresh: &Value, at: &str) -> Option<Strin
             if let Some(k) = b.keys().find(|k| !a.contains_key(*k)) {
                 return Some(format!("{here}: `{k}` is new in this run"));
             }
-            a.iter()
-                .find_map(|(k, v)| first_difference(v, &b[k], &join(at, k)))
+            a.iter().find_map(|(k, v)| first_difference(v, &b[k], &join(at, k)))
         }
         (Value::Array(a), Value::Array(b)) => {
             if a.len() != b.len() {
                 return Some(format!("{here}: stored {} items, got {}", a.len(), b.len()));
             }
-            a.iter()
-                .zip(b)
-                .enumerate()
-                .find_map(|(k, (x, y))| first_difference(x, y, &join(at, &k.to_string())))
+            a.iter().zip(b).enumerate().find_map(|(k, (x, y))| first_difference(x, y, &join(at, &k.to_string())))
         }
         (a, b) if a == b => None,
         (a, b) => Some(format!("{here}: stored {a}, got {b}")),
@@ -90,10 +113,7 @@ mod tests {
     #[test]
     fn numbers_within_tolerance_match_and_others_are_reported_with_their_path() {
         let a = json!({"x": {"y": [1.0, 2.0]}, "s": "a"});
-        assert_eq!(
-            first_difference(&a, &json!({"x": {"y": [1.0, 2.0 + 1e-13]}, "s": "a"}), ""),
-            None
-        );
+        assert_eq!(first_difference(&a, &json!({"x": {"y": [1.0, 2.0 + 1e-13]}, "s": "a"}), ""), None);
         assert_eq!(
             first_difference(&a, &json!({"x": {"y": [1.0, 2.1]}, "s": "a"}), ""),
             Some("x.y.1: stored 2, got 2.1".into())

@@ -7,14 +7,16 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
 use crate::graph::{GraphConfig, GraphParams};
+use crate::mlp::{MlpExperiment, MlpFile};
 
 /// A validated experiment, ready to run.
 pub enum Experiment {
     Graph(GraphParams),
+    Mlp(Box<MlpExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] = &["graph"];
+const KINDS: &[&str] = &["graph", "mlp"];
 
 /// Reads and validates the config at `path`.
 ///
@@ -22,16 +24,15 @@ const KINDS: &[&str] = &["graph"];
 /// A missing or unreadable file, malformed TOML (with line and column), an unknown kind or field,
 /// or a value that fails validation (naming the field).
 pub fn load(path: &Path) -> Result<Experiment> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text)
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text, path.parent().unwrap_or(Path::new(".")))
 }
 
-/// Parses and validates config text.
+/// Parses and validates config text; data paths are relative to `base`.
 ///
 /// # Errors
 /// As [`load`], without the file part.
-pub fn parse(text: &str) -> Result<Experiment> {
+pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
     let table: toml::Table = toml::from_str(text).map_err(|e| located(text, &e))?;
     let kind = match table.get("kind") {
         Some(toml::Value::String(kind)) => kind.as_str(),
@@ -50,10 +51,11 @@ pub fn parse(text: &str) -> Result<Experiment> {
             let file: File = typed(text)?;
             Ok(Experiment::Graph(file.graph.validate()?))
         }
-        other => bail!(
-            "kind: unknown kind `{other}`; known kinds: {}",
-            KINDS.join(", ")
-        ),
+        "mlp" => {
+            let file: MlpFile = typed(text)?;
+            Ok(Experiment::Mlp(Box::new(file.validate(base)?)))
+        }
+        other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
 
@@ -80,7 +82,7 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        format!("{:#}", parse(text).err().unwrap())
+        format!("{:#}", parse(text, Path::new(".")).err().unwrap())
     }
 
     #[test]
@@ -91,21 +93,13 @@ mod tests {
 
     #[test]
     fn unknown_kind_lists_the_known_ones() {
-        assert_eq!(
-            err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph"
-        );
-        assert_eq!(err("x = 1"), "kind: missing; one of graph");
+        assert_eq!(err("kind = \"hopfeld\""), "kind: unknown kind `hopfeld`; known kinds: graph, mlp");
+        assert_eq!(err("x = 1"), "kind: missing; one of graph, mlp");
     }
 
     #[test]
     fn unknown_fields_are_rejected_with_their_place() {
-        let e = err(
-            "kind = \"graph\"\n[graph]\noutputs = [\"y\"]\nnodez = 3\n[graph.nodes]\ny = \"1\"\n",
-        );
-        assert!(
-            e.starts_with("line 4, column 1: unknown field `nodez`"),
-            "{e}"
-        );
+        let e = err("kind = \"graph\"\n[graph]\noutputs = [\"y\"]\nnodez = 3\n[graph.nodes]\ny = \"1\"\n");
+        assert!(e.starts_with("line 4, column 1: unknown field `nodez`"), "{e}");
     }
 }

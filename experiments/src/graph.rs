@@ -80,10 +80,7 @@ impl GraphConfig {
             bail!("[graph] outputs: empty; name at least one node");
         }
         if !(self.finite_difference_step > 0.0 && self.finite_difference_step <= 0.1) {
-            bail!(
-                "[graph] finite_difference_step = {} is out of range (0, 0.1]",
-                self.finite_difference_step
-            );
+            bail!("[graph] finite_difference_step = {} is out of range (0, 0.1]", self.finite_difference_step);
         }
         for out in &self.outputs {
             if !self.nodes.contains_key(out) {
@@ -100,29 +97,19 @@ impl GraphConfig {
             .nodes
             .iter()
             .map(|(n, e)| {
-                let role = if self.outputs.contains(n) {
-                    Role::Output
-                } else {
-                    Role::Hidden
-                };
+                let role = if self.outputs.contains(n) { Role::Output } else { Role::Hidden };
                 (n.as_str(), e.as_str(), role)
             })
             .collect();
         let eg = build_graph(&sources, &nodes).map_err(|e| match e {
             GraphError::Parse { node, error } => anyhow!("[graph.nodes] {node}: {error}"),
             GraphError::UnknownName { node, name } => {
-                anyhow!(
-                    "[graph.nodes] {node}: uses `{name}`, which is not an input, weight or node"
-                )
+                anyhow!("[graph.nodes] {node}: uses `{name}`, which is not an input, weight or node")
             }
             other => anyhow!("[graph] {other}"),
         })?;
         let ids: Vec<NodeId> = eg.graph.node_ids().collect();
-        let outputs = self
-            .outputs
-            .iter()
-            .map(|o| eg.graph.id(o))
-            .collect::<Result<Vec<_>, _>>()?;
+        let outputs = self.outputs.iter().map(|o| eg.graph.id(o)).collect::<Result<Vec<_>, _>>()?;
         let loss = match &self.loss {
             Some(src) => {
                 let expr = Expr::parse(src).map_err(|e| anyhow!("[graph] loss: {e}"))?;
@@ -143,21 +130,11 @@ impl GraphConfig {
         let functions = eg
             .functions
             .into_iter()
-            .map(|f| {
-                f.map(|(func, args)| NodeFunction {
-                    func: func as Arc<dyn LocalFunction>,
-                    args,
-                })
-            })
+            .map(|f| f.map(|(func, args)| NodeFunction { func: func as Arc<dyn LocalFunction>, args }))
             .collect();
         let dag = ScalarDag::new(&eg.graph, functions).map_err(|e| anyhow!("[graph.nodes] {e}"))?;
-        let source_values = self
-            .inputs
-            .values()
-            .chain(self.weights.values())
-            .enumerate()
-            .map(|(k, &v)| (ids[k], v))
-            .collect();
+        let source_values =
+            self.inputs.values().chain(self.weights.values()).enumerate().map(|(k, &v)| (ids[k], v)).collect();
         Ok(GraphParams {
             dag,
             ids,
@@ -203,10 +180,7 @@ impl GraphParams {
         if let Some((expr, args)) = &self.loss {
             let bad = seeds.iter().find(|(_, d)| !d.is_finite());
             if !loss.is_finite() || bad.is_some() {
-                let at: Vec<String> = args
-                    .iter()
-                    .map(|&a| format!("{} = {}", self.name(a), tape.value(a)))
-                    .collect();
+                let at: Vec<String> = args.iter().map(|&a| format!("{} = {}", self.name(a), tape.value(a))).collect();
                 let what = match bad {
                     Some((id, d)) if loss.is_finite() => {
                         format!("has derivative {d} with respect to `{}`", self.name(*id))
@@ -216,64 +190,42 @@ impl GraphParams {
                 bail!("[graph] loss: {expr} {what} at {}", at.join(", "));
             }
         }
-        let gradient = dag
-            .reverse(&tape, &seeds)
-            .map_err(|e| anyhow!("[graph] {e}"))?;
+        let gradient = dag.reverse(&tape, &seeds).map_err(|e| anyhow!("[graph] {e}"))?;
         let all_pairs = dag.all_pairs(&tape);
         let sources: Vec<NodeId> = dag.sources().collect();
 
         let mut checks = Agreement::default();
         let per_name = |f: &dyn Fn(NodeId) -> f64| -> Map<String, Value> {
-            self.ids
-                .iter()
-                .map(|&id| (self.name(id), json!(f(id))))
-                .collect()
+            self.ids.iter().map(|&id| (self.name(id), json!(f(id)))).collect()
         };
         let values = per_name(&|id| tape.value(id));
         let gradient_json = per_name(&|id| gradient[id]);
 
         let mut all_pairs_json = Map::new();
         for &i in &self.ids {
-            let row: Map<String, Value> = all_pairs
-                .row(i)
-                .iter()
-                .map(|&(j, s)| (self.name(j), json!(s)))
-                .collect();
+            let row: Map<String, Value> = all_pairs.row(i).iter().map(|&(j, s)| (self.name(j), json!(s))).collect();
             if !row.is_empty() {
                 all_pairs_json.insert(self.name(i), Value::Object(row));
             }
         }
         // Reverse mode and all-pairs must agree: Δ(i) = Σ_t (∂L/∂y(t)) S(i, t).
         for &i in &self.ids {
-            let via_pairs: f64 = seeds
-                .iter()
-                .map(|&(t, c)| {
-                    if t == i {
-                        c
-                    } else {
-                        c * all_pairs.get(i, t).unwrap_or(0.0)
-                    }
-                })
-                .sum();
+            let via_pairs: f64 =
+                seeds.iter().map(|&(t, c)| if t == i { c } else { c * all_pairs.get(i, t).unwrap_or(0.0) }).sum();
             checks.note("reverse_vs_all_pairs", gradient[i], via_pairs);
         }
 
         let mut forward_json = Map::new();
         for &s in &sources {
             let t = dag.tangents(&tape, s);
-            let row: Map<String, Value> = self
-                .ids
-                .iter()
-                .filter(|&&j| !dag.role(j).is_source())
-                .map(|&j| (self.name(j), json!(t[j])))
-                .collect();
+            let row: Map<String, Value> =
+                self.ids.iter().filter(|&&j| !dag.role(j).is_source()).map(|&j| (self.name(j), json!(t[j]))).collect();
             let via_tangents: f64 = seeds.iter().map(|&(o, c)| c * t[o]).sum();
             checks.note("reverse_vs_forward", gradient[s], via_tangents);
             forward_json.insert(self.name(s), Value::Object(row));
         }
 
-        let (pathwise_json, path_counts, pathwise_note) =
-            self.pathwise(&tape, &sources, &all_pairs, &mut checks)?;
+        let (pathwise_json, path_counts, pathwise_note) = self.pathwise(&tape, &sources, &all_pairs, &mut checks)?;
 
         let objective = |tp: &Tape| self.objective(tp).0;
         let mut fd_json = Map::new();
@@ -288,23 +240,9 @@ impl GraphParams {
         let mut report = Map::new();
         report.insert("nodes".into(), json!(dag.node_count()));
         report.insert("edges".into(), json!(dag.edge_count()));
-        report.insert(
-            "order".into(),
-            json!(dag
-                .order()
-                .iter()
-                .map(|&id| self.name(id))
-                .collect::<Vec<_>>()),
-        );
+        report.insert("order".into(), json!(dag.order().iter().map(|&id| self.name(id)).collect::<Vec<_>>()));
         report.insert("values".into(), Value::Object(values));
-        report.insert(
-            "loss".into(),
-            if self.loss.is_some() {
-                json!(loss)
-            } else {
-                Value::Null
-            },
-        );
+        report.insert("loss".into(), if self.loss.is_some() { json!(loss) } else { Value::Null });
         report.insert("gradient".into(), Value::Object(gradient_json));
         report.insert("all_pairs".into(), Value::Object(all_pairs_json));
         report.insert("forward".into(), Value::Object(forward_json));
@@ -335,6 +273,7 @@ impl GraphParams {
                 ("graph.dot".into(), self.dot(title, &tape).into_bytes()),
             ],
             summary,
+            check: crate::CheckScope::Full,
         })
     }
 
@@ -346,11 +285,7 @@ impl GraphParams {
         sources: &[NodeId],
         all_pairs: &cg_autodiff::AllPairs,
         checks: &mut Agreement,
-    ) -> Result<(
-        Option<Map<String, Value>>,
-        Map<String, Value>,
-        Option<String>,
-    )> {
+    ) -> Result<(Option<Map<String, Value>>, Map<String, Value>, Option<String>)> {
         let dag = &self.dag;
         let mut counts = Map::new();
         let mut over = vec![];
@@ -366,26 +301,16 @@ impl GraphParams {
             counts.insert(self.name(s), Value::Object(row));
         }
         if !over.is_empty() {
-            let note = format!(
-                "pathwise omitted: over path_limit {} ({})",
-                self.path_limit,
-                over.join("; ")
-            );
+            let note = format!("pathwise omitted: over path_limit {} ({})", self.path_limit, over.join("; "));
             return Ok((None, counts, Some(note)));
         }
         let mut out = Map::new();
         for &s in sources {
             let mut row = Map::new();
             for &t in &self.outputs {
-                let sum = dag
-                    .pathwise(tape, s, t, self.path_limit)
-                    .map_err(|e| anyhow!("[graph] {e}"))?;
+                let sum = dag.pathwise(tape, s, t, self.path_limit).map_err(|e| anyhow!("[graph] {e}"))?;
                 if sum.paths > 0 {
-                    checks.note(
-                        "pathwise_vs_all_pairs",
-                        sum.value,
-                        all_pairs.get(s, t).unwrap_or(0.0),
-                    );
+                    checks.note("pathwise_vs_all_pairs", sum.value, all_pairs.get(s, t).unwrap_or(0.0));
                     row.insert(self.name(t), json!(sum.value));
                 }
             }
@@ -409,26 +334,16 @@ impl GraphParams {
         pairs: usize,
     ) -> String {
         let dag = &self.dag;
-        let mut s = format!(
-            "{title}: {} nodes, {} edges\n",
-            dag.node_count(),
-            dag.edge_count()
-        );
+        let mut s = format!("{title}: {} nodes, {} edges\n", dag.node_count(), dag.edge_count());
         for &(t, _) in seeds {
             let _ = writeln!(s, "  {} = {}", self.name(t), fmt_num(tape.value(t)));
         }
-        let wrt = if self.loss.is_some() {
-            "L".to_string()
-        } else {
-            self.name(seeds[0].0)
-        };
+        let wrt = if self.loss.is_some() { "L".to_string() } else { self.name(seeds[0].0) };
         if self.loss.is_some() {
             let _ = writeln!(s, "  loss L = {}", fmt_num(loss));
         }
-        let grads: Vec<String> = dag
-            .sources()
-            .map(|id| format!("d{wrt}/d{} = {}", self.name(id), fmt_num(gradient[id])))
-            .collect();
+        let grads: Vec<String> =
+            dag.sources().map(|id| format!("d{wrt}/d{} = {}", self.name(id), fmt_num(gradient[id]))).collect();
         let _ = writeln!(s, "  {}", grads.join(", "));
         let _ = writeln!(
             s,
@@ -442,18 +357,13 @@ impl GraphParams {
     /// Graphviz drawing: nodes with expression and value, edges labelled with z(i, j) (Figure 11.8).
     fn dot(&self, title: &str, tape: &Tape) -> String {
         let dag = &self.dag;
-        let mut s =
-            format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [fontname=\"DejaVu Sans\"];\n");
+        let mut s = format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [fontname=\"DejaVu Sans\"];\n");
         for &id in &self.ids {
             let name = self.name(id);
             let (label, shape) = match dag.function(id) {
                 Some(f) => (
                     format!("{name} = {}", f.describe()),
-                    if dag.role(id) == Role::Output {
-                        "doubleoctagon"
-                    } else {
-                        "ellipse"
-                    },
+                    if dag.role(id) == Role::Output { "doubleoctagon" } else { "ellipse" },
                 ),
                 None => (format!("{name} ({})", dag.role(id)), "box"),
             };
@@ -466,13 +376,7 @@ impl GraphParams {
         }
         for &j in dag.order() {
             for (i, z) in dag.local_partials(tape, j) {
-                let _ = writeln!(
-                    s,
-                    "  \"{}\" -> \"{}\" [label=\"{}\"];",
-                    self.name(i),
-                    self.name(j),
-                    fmt_num(z)
-                );
+                let _ = writeln!(s, "  \"{}\" -> \"{}\" [label=\"{}\"];", self.name(i), self.name(j), fmt_num(z));
             }
         }
         s.push_str("}\n");
@@ -503,12 +407,7 @@ impl Agreement {
     }
 
     fn to_json(&self) -> Value {
-        Value::Object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect(),
-        )
+        Value::Object(self.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
     }
 
     fn describe(&self) -> String {

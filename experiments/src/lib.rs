@@ -8,6 +8,7 @@
 pub mod check;
 pub mod config;
 pub mod graph;
+pub mod mlp;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,13 +19,31 @@ use anyhow::{Context, Result};
 pub struct Outcome {
     pub files: Vec<(String, Vec<u8>)>,
     pub summary: String,
+    /// How much of the stored results this run can be compared with.
+    pub check: CheckScope,
+}
+
+/// What a rerun is compared against in the stored results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckScope {
+    /// Every JSON file, every number.
+    Full,
+    /// A shortened run of this many epochs: the first values of every `*_curve` array.
+    CurvePrefix(usize),
+}
+
+/// How to run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Run long configs on their `check_epochs` schedule (the regression check).
+    pub shortened: bool,
+    /// Show a progress bar.
+    pub progress: bool,
 }
 
 /// The default results folder of a config: `results/<config stem>`.
 pub fn default_out_dir(config: &Path) -> PathBuf {
-    let stem = config
-        .file_stem()
-        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    let stem = config.file_stem().map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
     Path::new("results").join(stem)
 }
 
@@ -32,13 +51,12 @@ pub fn default_out_dir(config: &Path) -> PathBuf {
 ///
 /// # Errors
 /// Any config or run error, as one line naming the place.
-pub fn run(path: &Path) -> Result<Outcome> {
+pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load(path)?;
-    let title = path
-        .file_stem()
-        .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
+    let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     match experiment {
         config::Experiment::Graph(params) => params.run(&title),
+        config::Experiment::Mlp(exp) => exp.run(&title, options),
     }
 }
 
@@ -51,12 +69,10 @@ pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in &outcome.files {
         let path = dir.join(name);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        tmp.write_all(bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        tmp.persist(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+        tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

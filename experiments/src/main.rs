@@ -1,5 +1,6 @@
 //! `experiments CONFIG... [--out DIR] [--check]`: runs config files and writes their results.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,7 +17,8 @@ struct Cli {
     /// Results folder (default results/<config stem>; with several configs, DIR/<config stem>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Rerun and compare with the stored results instead of writing; exit 1 on any drift.
+    /// Rerun and compare with the stored results instead of writing; exit 1 on any drift. Configs
+    /// with `check_epochs` run that many epochs and compare the start of every curve.
     #[arg(long)]
     check: bool,
     /// Print nothing but errors.
@@ -34,14 +36,12 @@ fn main() -> ExitCode {
     for config in &cli.configs {
         let dir = match (&cli.out, cli.configs.len()) {
             (Some(out), 1) => out.clone(),
-            (Some(out), _) => out.join(
-                experiments::default_out_dir(config)
-                    .file_name()
-                    .unwrap_or_default(),
-            ),
+            (Some(out), _) => out.join(experiments::default_out_dir(config).file_name().unwrap_or_default()),
             (None, _) => experiments::default_out_dir(config),
         };
-        let outcome = match experiments::run(config) {
+        let options =
+            experiments::RunOptions { shortened: cli.check, progress: !cli.quiet && std::io::stdout().is_terminal() };
+        let outcome = match experiments::run(config, &options) {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("error: {}: {e:#}", config.display());

@@ -6,27 +6,16 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 fn run(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../configs")
-        .join(format!("{name}.toml"));
-    let outcome = experiments::run(&path).unwrap();
-    let (_, bytes) = outcome
-        .files
-        .iter()
-        .find(|(f, _)| f == "graph.json")
-        .unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../configs").join(format!("{name}.toml"));
+    let outcome = experiments::run(&path, &experiments::RunOptions::default()).unwrap();
+    let (_, bytes) = outcome.files.iter().find(|(f, _)| f == "graph.json").unwrap();
     serde_json::from_slice(bytes).unwrap()
 }
 
 #[track_caller]
 fn close(got: &Value, want: f64, tol: f64) {
-    let got = got
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {got}"));
-    assert!(
-        (got - want).abs() <= tol * want.abs().max(1.0),
-        "{got} != {want}"
-    );
+    let got = got.as_f64().unwrap_or_else(|| panic!("not a number: {got}"));
+    assert!((got - want).abs() <= tol * want.abs().max(1.0), "{got} != {want}");
 }
 
 #[test]
@@ -35,22 +24,12 @@ fn figure_11_1_values_and_squared_error_gradient() {
     // dL/dw3 = 2 (f - 100) · ln 4 · e^4 · x3 / (2 sqrt(9)).
     let r = run("fig11_1_w3_7");
     let f = 4f64.ln() * 4f64.exp() * 3.0;
-    assert_eq!(
-        (r["values"]["f"].as_f64().unwrap() * 10.0).round() / 10.0,
-        227.1
-    );
+    assert_eq!((r["values"]["f"].as_f64().unwrap() * 10.0).round() / 10.0, 227.1);
     close(&r["loss"], (f - 100.0).powi(2), 1e-14);
-    close(
-        &r["gradient"]["w3"],
-        2.0 * (f - 100.0) * 4f64.ln() * 4f64.exp() / 6.0,
-        1e-13,
-    );
+    close(&r["gradient"]["w3"], 2.0 * (f - 100.0) * 4f64.ln() * 4f64.exp() / 6.0, 1e-13);
     // w3 = -1: f = ln 4 · e^4 · 1 = 75.69 (the chapter's 75.7).
     let r = run("fig11_1_w3_minus1");
-    assert_eq!(
-        (r["values"]["f"].as_f64().unwrap() * 10.0).round() / 10.0,
-        75.7
-    );
+    assert_eq!((r["values"]["f"].as_f64().unwrap() * 10.0).round() / 10.0, 75.7);
 }
 
 #[test]
@@ -58,11 +37,7 @@ fn figures_11_4_and_11_6_chain_rule() {
     // d cos(x^2)/dx = -2x sin(x^2); d [cos(x^2) + sin(x^2)]/dx adds 2x cos(x^2); x = 1.
     close(&run("fig11_4")["gradient"]["x"], -2.0 * 1f64.sin(), 1e-15);
     let r = run("fig11_6");
-    close(
-        &r["gradient"]["x"],
-        -2.0 * 1f64.sin() + 2.0 * 1f64.cos(),
-        1e-15,
-    );
+    close(&r["gradient"]["x"], -2.0 * 1f64.sin() + 2.0 * 1f64.cos(), 1e-15);
     assert_eq!(r["path_counts"]["x"]["o"], 2);
 }
 
@@ -104,11 +79,7 @@ fn exercises_4_17_18() {
     }
     close(&run("exercise_4")["gradient"]["x"], d, 1e-14);
     // Exercise 17: 8 paths of four edges worth 0.3 each.
-    close(
-        &run("exercise_17")["pathwise"]["x"]["o"],
-        8.0 * 0.3f64.powi(4),
-        1e-15,
-    );
+    close(&run("exercise_17")["pathwise"]["x"]["o"], 8.0 * 0.3f64.powi(4), 1e-15);
     // Exercise 18: cos(2 s2) (cos s1 - sin s1)(cos 1 - sin 1), s1 = sin 1 + cos 1, s2 = sin s1 + cos s1.
     let s1 = 1f64.sin() + 1f64.cos();
     let s2 = s1.sin() + s1.cos();
@@ -128,11 +99,7 @@ fn deep_graph_skips_path_enumeration_and_says_why() {
     assert!(note.contains("1099511627776 paths"), "{note}");
     // The exact algorithms still agree with each other and with finite differences.
     for (k, v) in r["agreement"].as_object().unwrap() {
-        let tol = if k == "reverse_vs_finite_difference" {
-            1e-8
-        } else {
-            1e-12
-        };
+        let tol = if k == "reverse_vs_finite_difference" { 1e-8 } else { 1e-12 };
         assert!(v.as_f64().unwrap() <= tol, "{k} = {v}");
     }
 }

@@ -16,10 +16,7 @@ o = "sin(h)"
 "#;
 
 fn binary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_experiments"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_experiments")).args(args).output().unwrap()
 }
 
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -37,18 +34,10 @@ fn fails(text: &str) -> String {
     let stderr = String::from_utf8(o.stderr).unwrap();
     assert_eq!(o.status.code(), Some(2), "stderr: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
-    assert!(
-        stderr.starts_with(&format!("error: {}: ", config.display())),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: {}: ", config.display())), "{stderr}");
     assert!(!out.exists(), "nothing may be written on error");
     assert!(!stderr.contains("panicked"));
-    stderr
-        .trim_end()
-        .split(": ")
-        .skip(2)
-        .collect::<Vec<_>>()
-        .join(": ")
+    stderr.trim_end().split(": ").skip(2).collect::<Vec<_>>().join(": ")
 }
 
 #[test]
@@ -67,10 +56,7 @@ fn unknown_name() {
 
 #[test]
 fn cycle() {
-    assert_eq!(
-        fails(&GOOD.replace("w * x", "w * o")),
-        "[graph.nodes] cycle: h -> o -> h"
-    );
+    assert_eq!(fails(&GOOD.replace("w * x", "w * o")), "[graph.nodes] cycle: h -> o -> h");
 }
 
 #[test]
@@ -83,32 +69,19 @@ fn syntax_error_with_column() {
 
 #[test]
 fn unknown_function_and_wrong_arity() {
-    assert!(fails(&GOOD.replace("sin(h)", "sine(h)"))
-        .starts_with("[graph.nodes] o: column 1: unknown function `sine`"));
-    assert_eq!(
-        fails(&GOOD.replace("sin(h)", "sin(h, x)")),
-        "[graph.nodes] o: column 1: `sin` takes 1 argument, got 2"
-    );
+    assert!(fails(&GOOD.replace("sin(h)", "sine(h)")).starts_with("[graph.nodes] o: column 1: unknown function `sine`"));
+    assert_eq!(fails(&GOOD.replace("sin(h)", "sin(h, x)")), "[graph.nodes] o: column 1: `sin` takes 1 argument, got 2");
 }
 
 #[test]
 fn non_finite_values() {
-    assert_eq!(
-        fails(&GOOD.replace("x = 1.0", "x = nan")),
-        "[graph.inputs] x: NaN is not a finite number"
-    );
-    assert_eq!(
-        fails(&GOOD.replace("sin(h)", "log(h - 5)")),
-        "[graph] forward: `o` = log(h - 5) is NaN at h = 2"
-    );
+    assert_eq!(fails(&GOOD.replace("x = 1.0", "x = nan")), "[graph.inputs] x: NaN is not a finite number");
+    assert_eq!(fails(&GOOD.replace("sin(h)", "log(h - 5)")), "[graph] forward: `o` = log(h - 5) is NaN at h = 2");
 }
 
 #[test]
 fn unknown_kind_and_field() {
-    assert_eq!(
-        fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph"
-    );
+    assert_eq!(fails("kind = \"grahp\"\n"), "kind: unknown kind `grahp`; known kinds: graph, mlp");
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
 
@@ -117,10 +90,7 @@ fn missing_file() {
     let o = binary(&["/nonexistent/config.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8(o.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: /nonexistent/config.toml: cannot read"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: /nonexistent/config.toml: cannot read"), "{stderr}");
 }
 
 #[test]
@@ -132,15 +102,8 @@ fn a_failed_run_leaves_stored_results_alone() {
     let config = write_config(tmp.path(), "bad.toml", &GOOD.replace("sin(h)", "log(-h)"));
     let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        std::fs::read_to_string(out.join("graph.json")).unwrap(),
-        "stored"
-    );
-    assert_eq!(
-        std::fs::read_dir(&out).unwrap().count(),
-        1,
-        "no temp files left behind"
-    );
+    assert_eq!(std::fs::read_to_string(out.join("graph.json")).unwrap(), "stored");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no temp files left behind");
 }
 
 #[test]
@@ -151,20 +114,13 @@ fn check_passes_on_fresh_results_and_fails_on_drift() {
     let (c, o) = (config.to_str().unwrap(), out.to_str().unwrap());
     assert!(binary(&[c, "--out", o]).status.success());
     let check = binary(&[c, "--out", o, "--check"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     // Change w: every derivative moves, and --check names the first number that drifted.
     write_config(tmp.path(), "good.toml", &GOOD.replace("w = 2.0", "w = 2.5"));
     let drift = binary(&[c, "--out", o, "--check"]);
     assert_eq!(drift.status.code(), Some(1));
     let stderr = String::from_utf8(drift.stderr).unwrap();
-    assert!(
-        stderr.contains("graph.json: values.w: stored 2, got 2.5"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("graph.json: values.w: stored 2, got 2.5"), "{stderr}");
 }
 
 #[test]
@@ -173,14 +129,40 @@ fn several_configs_go_to_their_own_folders() {
     let a = write_config(tmp.path(), "a.toml", GOOD);
     let b = write_config(tmp.path(), "b.toml", GOOD);
     let out = tmp.path().join("out");
-    let o = binary(&[
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = binary(&[a.to_str().unwrap(), b.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty(), "--quiet prints nothing");
     assert!(out.join("a/graph.json").exists() && out.join("b/graph.dot").exists());
+}
+
+#[test]
+fn training_errors_name_the_table() {
+    let mlp = r#"
+kind = "mlp"
+[data]
+inline_x = [[0.0, 1.0], [1.0, 0.0]]
+inline_y = [0.0, 1.0]
+[model]
+layers = [3, 1]
+loss = "squared_error"
+[optimizer]
+learning_rate = 0.1
+[train]
+epochs = 2
+batch_size = 2
+"#;
+    assert_eq!(fails(mlp), "training: [model] layers: the input width is 3 but the data has 2 features");
+    assert_eq!(
+        fails(&mlp.replace("learning_rate = 0.1", "learning_rate = -1")),
+        "[optimizer] learning_rate = -1 is out of range (> 0)"
+    );
+    assert_eq!(
+        fails(&mlp.replace("inline_y = [0.0, 1.0]", "inline_y = [0.0]")),
+        "[data] inline_y: 1 targets for 2 rows of inline_x"
+    );
+    // A learning rate large enough to overflow: the error names epoch, batch and node.
+    let diverges =
+        mlp.replace("layers = [3, 1]", "layers = [2, 1]").replace("learning_rate = 0.1", "learning_rate = 1e300");
+    let e = fails(&diverges);
+    assert!(e.starts_with("training: epoch 2, batch 1: "), "{e}");
 }

@@ -16,21 +16,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rand::Rng;
 
 fn workload(n_computed: usize) -> (ScalarDag, Tape) {
-    let spec = RandomDagSpec {
-        n_sources: 16,
-        n_computed,
-        max_fan_in: 2,
-        window: Some(64),
-        source_range: 1.0,
-    };
+    let spec = RandomDagSpec { n_sources: 16, n_computed, max_fan_in: 2, window: Some(64), source_range: 1.0 };
     let ops: Vec<Arc<dyn LocalFunction>> = ["tanh(a)", "relu(a)", "a * b", "tanh(a + b)"]
         .iter()
         .map(|s| Arc::new(Expr::parse(s).unwrap()) as Arc<dyn LocalFunction>)
         .collect();
-    random_dag(spec, 7, |arity, rng| {
-        ops[2 * (arity - 1) + rng.random_range(0..2)].clone()
-    })
-    .unwrap()
+    random_dag(spec, 7, |arity, rng| ops[2 * (arity - 1) + rng.random_range(0..2)].clone()).unwrap()
 }
 
 fn forward_reverse(c: &mut Criterion) {

@@ -93,10 +93,7 @@ impl ScalarDag {
         for (k, id) in order.iter().enumerate() {
             position[id.index()] = k as u32;
         }
-        let structure = |id: NodeId, message: String| Error::Structure {
-            node: graph.node(id).name.clone(),
-            message,
-        };
+        let structure = |id: NodeId, message: String| Error::Structure { node: graph.node(id).name.clone(), message };
         let mut funcs = Vec::with_capacity(n);
         let mut arg_start = Vec::with_capacity(n + 1);
         let mut args = Vec::with_capacity(graph.edge_count());
@@ -106,41 +103,24 @@ impl ScalarDag {
             match (node.role.is_source(), functions[id.index()].take()) {
                 (true, None) => {
                     if !graph.parents(id).is_empty() {
-                        return Err(structure(
-                            id,
-                            format!("an {} has no incoming edges", node.role),
-                        ));
+                        return Err(structure(id, format!("an {} has no incoming edges", node.role)));
                     }
                     funcs.push(None);
                 }
-                (true, Some(_)) => {
-                    return Err(structure(
-                        id,
-                        format!("an {} cannot have a function", node.role),
-                    ))
-                }
-                (false, None) => {
-                    return Err(structure(id, "a computed node needs a function".into()))
-                }
+                (true, Some(_)) => return Err(structure(id, format!("an {} cannot have a function", node.role))),
+                (false, None) => return Err(structure(id, "a computed node needs a function".into())),
                 (false, Some(nf)) => {
                     if nf.func.arity() != nf.args.len() {
                         return Err(structure(
                             id,
-                            format!(
-                                "function of arity {} given {} arguments",
-                                nf.func.arity(),
-                                nf.args.len()
-                            ),
+                            format!("function of arity {} given {} arguments", nf.func.arity(), nf.args.len()),
                         ));
                     }
                     let mut sorted = nf.args.clone();
                     sorted.sort_unstable();
                     sorted.dedup();
                     if sorted != graph.parents(id) {
-                        return Err(structure(
-                            id,
-                            "function arguments differ from the incoming edges".into(),
-                        ));
+                        return Err(structure(id, "function arguments differ from the incoming edges".into()));
                     }
                     args.extend(nf.args.iter().map(|a| a.index() as u32));
                     funcs.push(Some(nf.func));
@@ -150,10 +130,7 @@ impl ScalarDag {
         }
         let (child_start, children) = child_lists(n, &order, &arg_start, &args);
         Ok(ScalarDag {
-            names: graph
-                .node_ids()
-                .map(|id| graph.node(id).name.clone())
-                .collect(),
+            names: graph.node_ids().map(|id| graph.node(id).name.clone()).collect(),
             roles: graph.node_ids().map(|id| graph.node(id).role).collect(),
             order,
             position,
@@ -197,37 +174,23 @@ impl ScalarDag {
 
     /// Inputs and weights, in topological order.
     pub fn sources(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.order
-            .iter()
-            .copied()
-            .filter(|&id| self.role(id).is_source())
+        self.order.iter().copied().filter(|&id| self.role(id).is_source())
     }
 
     /// The nodes with role output, in topological order.
     pub fn outputs(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.order
-            .iter()
-            .copied()
-            .filter(|&id| self.role(id) == Role::Output)
+        self.order.iter().copied().filter(|&id| self.role(id) == Role::Output)
     }
 
     /// The arguments of a node with their local derivatives z(arg, node) from `tape`, in
     /// argument order. Empty for sources.
-    pub fn local_partials<'a>(
-        &'a self,
-        tape: &'a Tape,
-        id: NodeId,
-    ) -> impl Iterator<Item = (NodeId, f64)> + 'a {
-        self.edge_range(self.pos(id))
-            .map(move |e| (self.id_at(self.args[e]), tape.partials[e]))
+    pub fn local_partials<'a>(&'a self, tape: &'a Tape, id: NodeId) -> impl Iterator<Item = (NodeId, f64)> + 'a {
+        self.edge_range(self.pos(id)).map(move |e| (self.id_at(self.args[e]), tape.partials[e]))
     }
 
     /// A tape with every value zero, sized for this DAG.
     pub fn tape(&self) -> Tape {
-        Tape {
-            values: vec![0.0; self.node_count()],
-            partials: vec![0.0; self.edge_count()],
-        }
+        Tape { values: vec![0.0; self.node_count()], partials: vec![0.0; self.edge_count()] }
     }
 
     /// The forward phase: computes every node in topological order from the sources set in
@@ -243,12 +206,7 @@ impl ScalarDag {
 
     /// Recomputes values only (no derivatives), keeping `fixed` (if any) at its value in `tape`
     /// as if it were a source: the evaluation behind finite differences of intermediate nodes.
-    pub(crate) fn run_forward(
-        &self,
-        tape: &mut Tape,
-        fixed: Option<NodeId>,
-        with_partials: bool,
-    ) -> Result<()> {
+    pub(crate) fn run_forward(&self, tape: &mut Tape, fixed: Option<NodeId>, with_partials: bool) -> Result<()> {
         let mut buf = Vec::new();
         let mut scratch = Vec::new();
         let Tape { values, partials } = tape;
@@ -330,16 +288,14 @@ impl ScalarDag {
 
     /// `= expression` for a computed node, the role for a source.
     pub(crate) fn describe_at(&self, k: usize) -> String {
-        self.funcs[k].as_ref().map_or_else(
-            || self.roles[self.order[k].index()].to_string(),
-            |f| format!("= {}", f.describe()),
-        )
+        self.funcs[k]
+            .as_ref()
+            .map_or_else(|| self.roles[self.order[k].index()].to_string(), |f| format!("= {}", f.describe()))
     }
 
     /// `(child id, edge)` pairs of a node.
     pub(crate) fn children_of(&self, id: NodeId) -> &[(u32, u32)] {
-        &self.children
-            [self.child_start[id.index()] as usize..self.child_start[id.index() + 1] as usize]
+        &self.children[self.child_start[id.index()] as usize..self.child_start[id.index() + 1] as usize]
     }
 
     pub(crate) fn id_at(&self, index: u32) -> NodeId {
@@ -349,12 +305,7 @@ impl ScalarDag {
 
 /// Inverts the argument lists: for each node, the edges that leave it, in topological order of
 /// their heads (counting sort, O(n + m)).
-fn child_lists(
-    n: usize,
-    order: &[NodeId],
-    arg_start: &[u32],
-    args: &[u32],
-) -> (Vec<u32>, Vec<(u32, u32)>) {
+fn child_lists(n: usize, order: &[NodeId], arg_start: &[u32], args: &[u32]) -> (Vec<u32>, Vec<(u32, u32)>) {
     let mut start = vec![0u32; n + 1];
     for &a in args {
         start[a as usize + 1] += 1;

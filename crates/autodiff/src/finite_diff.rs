@@ -68,14 +68,7 @@ mod tests {
         let e = std::f64::consts::E;
         let central = central_difference(f64::exp, 1.0, 1e-3);
         let rich = richardson_difference(f64::exp, 1.0, 1e-3);
-        assert!(
-            (central - e).abs() > 1e-7,
-            "central difference error is O(h^2) = 4.5e-7"
-        );
-        assert!(
-            (rich - e).abs() < 1e-11,
-            "Richardson error is O(h^4): {}",
-            (rich - e).abs()
-        );
+        assert!((central - e).abs() > 1e-7, "central difference error is O(h^2) = 4.5e-7");
+        assert!((rich - e).abs() < 1e-11, "Richardson error is O(h^4): {}", (rich - e).abs());
     }
 }

@@ -26,9 +26,7 @@ impl ScalarDag {
         count[from.index()] = 1;
         let args = self.args();
         for k in self.pos(from) + 1..=self.pos(to) {
-            let c = self
-                .edge_range(k)
-                .fold(0u128, |acc, e| acc.saturating_add(count[args[e] as usize]));
+            let c = self.edge_range(k).fold(0u128, |acc, e| acc.saturating_add(count[args[e] as usize]));
             count[self.order()[k].index()] = c;
         }
         count[to.index()]
@@ -50,11 +48,7 @@ impl ScalarDag {
                 limit,
             });
         }
-        let mut sum = PathSum {
-            value: 0.0,
-            abs_sum: 0.0,
-            paths: 0,
-        };
+        let mut sum = PathSum { value: 0.0, abs_sum: 0.0, paths: 0 };
         if count == 0 {
             return Ok(sum);
         }
@@ -73,10 +67,7 @@ impl ScalarDag {
                 continue;
             }
             let children = self.children_of(node);
-            match children[next..]
-                .iter()
-                .position(|&(c, _)| reaches[c as usize])
-            {
+            match children[next..].iter().position(|&(c, _)| reaches[c as usize]) {
                 Some(skip) => {
                     let (child, edge) = children[next + skip];
                     top.1 = next + skip + 1;

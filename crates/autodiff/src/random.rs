@@ -43,10 +43,7 @@ pub fn random_dag(
     for k in spec.n_sources..n {
         let lo = spec.window.map_or(0, |w| k.saturating_sub(w));
         let fan_in = rng.random_range(1..=spec.max_fan_in.min(k - lo).max(1));
-        let args: Vec<usize> = sample(&mut rng, k - lo, fan_in)
-            .into_iter()
-            .map(|a| a + lo)
-            .collect();
+        let args: Vec<usize> = sample(&mut rng, k - lo, fan_in).into_iter().map(|a| a + lo).collect();
         for &a in &args {
             has_child[a] = true;
         }
@@ -58,14 +55,7 @@ pub fn random_dag(
         let (name, role) = if k < spec.n_sources {
             (format!("x{k}"), Role::Input)
         } else {
-            (
-                format!("n{}", k - spec.n_sources),
-                if has_child[k] {
-                    Role::Hidden
-                } else {
-                    Role::Output
-                },
-            )
+            (format!("n{}", k - spec.n_sources), if has_child[k] { Role::Hidden } else { Role::Output })
         };
         ids.push(g.add_node(&name, role, Variable::SCALAR)?);
     }
@@ -76,10 +66,7 @@ pub fn random_dag(
             g.add_edge(ids[a], ids[k], EdgeWeight::None)?;
         }
         let func = make_function(arg_list.len(), &mut rng);
-        functions[k] = Some(NodeFunction {
-            func,
-            args: arg_list.iter().map(|&a| ids[a]).collect(),
-        });
+        functions[k] = Some(NodeFunction { func, args: arg_list.iter().map(|&a| ids[a]).collect() });
     }
     let dag = ScalarDag::new(&g, functions)?;
     let mut tape = dag.tape();

@@ -19,10 +19,7 @@ impl AllPairs {
 
     /// S(from, to), or `None` when no path leads from `from` to `to`.
     pub fn get(&self, from: NodeId, to: NodeId) -> Option<f64> {
-        self.rows[from.index()]
-            .iter()
-            .find(|(j, _)| *j == to)
-            .map(|&(_, s)| s)
+        self.rows[from.index()].iter().find(|(j, _)| *j == to).map(|&(_, s)| s)
     }
 
     /// Number of pairs joined by a path.
@@ -73,10 +70,7 @@ impl ScalarDag {
         let args = self.args();
         for k in self.pos(from) + 1..self.node_count() {
             if self.is_computed_at(k) {
-                let sum: f64 = self
-                    .edge_range(k)
-                    .map(|e| tape.partials[e] * t[args[e] as usize])
-                    .sum();
+                let sum: f64 = self.edge_range(k).map(|e| tape.partials[e] * t[args[e] as usize]).sum();
                 t[self.order()[k].index()] = sum;
             }
         }

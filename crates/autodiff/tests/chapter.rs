@@ -11,13 +11,7 @@ const PATHS: u64 = 1_000_000;
 /// Figure 11.1: f = ln(x1 x2) · exp(x1 x2 x3) · sqrt(w2 x2 + w3 x3).
 fn figure_11_1(w3: f64) -> Built {
     build(
-        &[
-            ("x1", Input, 2.0),
-            ("x2", Input, 2.0),
-            ("x3", Input, 1.0),
-            ("w2", Weight, 1.0),
-            ("w3", Weight, w3),
-        ],
+        &[("x1", Input, 2.0), ("x2", Input, 2.0), ("x3", Input, 1.0), ("w2", Weight, 1.0), ("w3", Weight, w3)],
         &[
             ("a", "x1 * x2"),
             ("b", "x1 * x2 * x3"),
@@ -56,40 +50,24 @@ fn figure_11_4_chain_rule() {
 fn figure_11_6_two_paths_add() {
     // o = cos(x^2) + sin(x^2) through two separate x^2 nodes: do/dx = -2x sin(x^2) + 2x cos(x^2).
     let x = 1.3;
-    let g = build(
-        &[("x", Input, x)],
-        &[
-            ("y", "x^2"),
-            ("z", "x^2"),
-            ("p", "cos(y)"),
-            ("q", "sin(z)"),
-            ("o", "p + q"),
-        ],
-    );
+    let g = build(&[("x", Input, x)], &[("y", "x^2"), ("z", "x^2"), ("p", "cos(y)"), ("q", "sin(z)"), ("o", "p + q")]);
     let want = -2.0 * x * (x * x).sin() + 2.0 * x * (x * x).cos();
     close(g.reverse("x", "o"), want, 1e-14);
-    let sum = g
-        .dag
-        .pathwise(&g.tape, g.id("x"), g.id("o"), PATHS)
-        .unwrap();
+    let sum = g.dag.pathwise(&g.tape, g.id("x"), g.id("o"), PATHS).unwrap();
     assert_eq!(sum.paths, 2);
     close(sum.value, want, 1e-14);
 }
 
 /// Figure 11.7: five layers of two nodes, each the product of the previous layer's two nodes.
 fn figure_11_7(x: f64) -> Built {
-    let mut nodes: Vec<(String, String)> =
-        vec![("h1_1".into(), "x".into()), ("h1_2".into(), "x".into())];
+    let mut nodes: Vec<(String, String)> = vec![("h1_1".into(), "x".into()), ("h1_2".into(), "x".into())];
     for i in 2..=5 {
         for j in 1..=2 {
             nodes.push((format!("h{i}_{j}"), format!("h{}_1 * h{}_2", i - 1, i - 1)));
         }
     }
     nodes.push(("o".into(), "h5_1 * h5_2".into()));
-    let refs: Vec<(&str, &str)> = nodes
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = nodes.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     build(&[("x", Input, x)], &refs)
 }
 
@@ -107,22 +85,13 @@ fn figure_11_7_has_32_paths_each_worth_x_to_the_31() {
     close(g.reverse("x", "o"), 32.0 * x.powi(31), 1e-14);
     // With a limit below 32 the enumeration refuses, saying how many paths there are.
     let err = g.dag.pathwise(&g.tape, xi, o, 31).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "32 paths from `x` to `o` exceed the path limit of 31"
-    );
+    assert_eq!(err.to_string(), "32 paths from `x` to `o` exceed the path limit of 31");
 }
 
 /// Figure 11.9 with the inputs of the foundation issue's example.
 fn figure_11_9() -> Built {
     build(
-        &[
-            ("y1", Input, 1.0),
-            ("y2", Input, 2.0),
-            ("y3", Input, 0.5),
-            ("w2", Weight, 1.0),
-            ("w3", Weight, 7.0),
-        ],
+        &[("y1", Input, 1.0), ("y2", Input, 2.0), ("y3", Input, 0.5), ("w2", Weight, 1.0), ("w3", Weight, 7.0)],
         &[
             ("y4", "y1 * y2"),
             ("y5", "y1 * y2 * y3"),
@@ -143,27 +112,15 @@ fn figure_11_9_node_to_node_derivatives_match_section_11_3_4_1() {
     let w3 = 7.0;
     // The chapter's symbolic S(1,10), S(2,10), S(3,10), evaluated.
     let s1 = y(8) * y(9) * y(4).cos() * y(2) - y(7) * y(9) * y(5).sin() * y(2) * y(3);
-    let s2 = y(8) * y(9) * y(4).cos() * y(1) - y(7) * y(9) * y(5).sin() * y(1) * y(3)
-        + y(7) * y(8) * y(6).cos() * w2;
+    let s2 = y(8) * y(9) * y(4).cos() * y(1) - y(7) * y(9) * y(5).sin() * y(1) * y(3) + y(7) * y(8) * y(6).cos() * w2;
     let s3 = -y(7) * y(9) * y(5).sin() * y(1) * y(2) + y(7) * y(8) * y(6).cos() * w3;
     let all = g.dag.all_pairs(&g.tape);
     for (k, want) in [(1, s1), (2, s2), (3, s3)] {
         let name = format!("y{k}");
         close(g.reverse(&name, "y10"), want, 1e-14);
         close(all.get(g.id(&name), g.id("y10")).unwrap(), want, 1e-14);
-        close(
-            g.dag.tangents(&g.tape, g.id(&name))[g.id("y10")],
-            want,
-            1e-14,
-        );
-        close(
-            g.dag
-                .pathwise(&g.tape, g.id(&name), g.id("y10"), PATHS)
-                .unwrap()
-                .value,
-            want,
-            1e-14,
-        );
+        close(g.dag.tangents(&g.tape, g.id(&name))[g.id("y10")], want, 1e-14);
+        close(g.dag.pathwise(&g.tape, g.id(&name), g.id("y10"), PATHS).unwrap().value, want, 1e-14);
     }
     // The intermediate S(4,10) = y8 y9 cos(y4), S(5,10) = -y7 y9 sin(y5), S(6,10) = y7 y8 cos(y6).
     close(g.reverse("y4", "y10"), y(8) * y(9) * y(4).cos(), 1e-15);
@@ -220,10 +177,7 @@ fn figure_11_8(upper: &str, lower: &str, output: &str, x: f64) -> Built {
         ("l3".to_string(), f(lower, "u2", "l2")),
         ("o".to_string(), f(output, "u3", "l3")),
     ];
-    let refs: Vec<(&str, &str)> = nodes
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = nodes.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     build(&[("x", Input, x)], &refs)
 }
 
@@ -231,16 +185,8 @@ fn figure_11_8(upper: &str, lower: &str, output: &str, x: f64) -> Built {
 fn exercise_17_every_edge_worth_0_3() {
     // Linear nodes 0.3 a + 0.3 b give z = 0.3 on every edge. 2^3 = 8 paths of 4 edges:
     // do/dx = 8 · 0.3^4 = 0.0648.
-    let g = figure_11_8(
-        "0.3 * a + 0.3 * b",
-        "0.3 * a + 0.3 * b",
-        "0.3 * a + 0.3 * b",
-        0.9,
-    );
-    let sum = g
-        .dag
-        .pathwise(&g.tape, g.id("x"), g.id("o"), PATHS)
-        .unwrap();
+    let g = figure_11_8("0.3 * a + 0.3 * b", "0.3 * a + 0.3 * b", "0.3 * a + 0.3 * b", 0.9);
+    let sum = g.dag.pathwise(&g.tape, g.id("x"), g.id("o"), PATHS).unwrap();
     assert_eq!(sum.paths, 8);
     close(sum.value, 0.0648, 1e-15);
     close(g.reverse("x", "o"), 0.0648, 1e-15);
@@ -257,9 +203,6 @@ fn exercise_18_sin_and_cos_layers() {
     let s2 = s1.sin() + s1.cos();
     let want = (2.0 * s2).cos() * (s1.cos() - s1.sin()) * (x.cos() - x.sin());
     close(g.reverse("x", "o"), want, 1e-14);
-    let sum = g
-        .dag
-        .pathwise(&g.tape, g.id("x"), g.id("o"), PATHS)
-        .unwrap();
+    let sum = g.dag.pathwise(&g.tape, g.id("x"), g.id("o"), PATHS).unwrap();
     close(sum.value, want, 1e-14);
 }

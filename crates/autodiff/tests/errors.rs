@@ -18,12 +18,7 @@ fn forward_error(sources: &[(&str, Role, f64)], nodes: &[(&str, &str)]) -> Strin
 
 #[test]
 fn a_cycle_is_named() {
-    let err = compile(
-        &[("x", Input, 1.0)],
-        &[("a", "x + c"), ("b", "a * 2"), ("c", "sin(b)")],
-    )
-    .err()
-    .unwrap();
+    let err = compile(&[("x", Input, 1.0)], &[("a", "x + c"), ("b", "a * 2"), ("c", "sin(b)")]).err().unwrap();
     assert_eq!(err.to_string(), "cycle: a -> b -> c -> a");
 }
 
@@ -32,22 +27,14 @@ fn the_first_non_finite_value_is_named_with_its_inputs() {
     // Both `bad` and `worse` are NaN; `bad` comes first in topological order.
     let err = forward_error(
         &[("x", Input, -1.0)],
-        &[
-            ("ok", "x * 2"),
-            ("bad", "log(ok)"),
-            ("worse", "sqrt(bad)"),
-            ("out", "worse + ok"),
-        ],
+        &[("ok", "x * 2"), ("bad", "log(ok)"), ("worse", "sqrt(bad)"), ("out", "worse + ok")],
     );
     assert_eq!(err, "forward: `bad` = log(ok) is NaN at ok = -2");
 }
 
 #[test]
 fn overflow_is_named() {
-    let err = forward_error(
-        &[("x", Input, 800.0)],
-        &[("big", "exp(x)"), ("out", "big + 1")],
-    );
+    let err = forward_error(&[("x", Input, 800.0)], &[("big", "exp(x)"), ("out", "big + 1")]);
     assert_eq!(err, "forward: `big` = exp(x) is inf at x = 800");
 }
 
@@ -55,39 +42,26 @@ fn overflow_is_named() {
 fn an_infinite_local_derivative_is_named() {
     // sqrt is finite at 0 but its derivative 1/(2 sqrt x) is not.
     let err = forward_error(&[("x", Input, 0.0)], &[("r", "sqrt(x)"), ("out", "r + x")]);
-    assert_eq!(
-        err,
-        "forward: `r` = sqrt(x) has derivative inf with respect to `x` at x = 0"
-    );
+    assert_eq!(err, "forward: `r` = sqrt(x) has derivative inf with respect to `x` at x = 0");
 }
 
 #[test]
 fn a_non_finite_source_is_named() {
-    let err = forward_error(
-        &[("x", Input, 1.0), ("w", Weight, f64::NAN)],
-        &[("out", "w * x")],
-    );
+    let err = forward_error(&[("x", Input, 1.0), ("w", Weight, f64::NAN)], &[("out", "w * x")]);
     assert_eq!(err, "weight `w` has the non-finite value NaN");
 }
 
 #[test]
 fn backward_overflow_is_named() {
     // Values stay finite (y = 1e-100, z = 1e100) but dz/dx = 1e400 overflows at x.
-    let dag = compile(
-        &[("x", Input, 0.0)],
-        &[("y", "1e200 * x"), ("z", "1e200 * y")],
-    )
-    .unwrap();
+    let dag = compile(&[("x", Input, 0.0)], &[("y", "1e200 * x"), ("z", "1e200 * y")]).unwrap();
     let mut tape = dag.tape();
     let x = dag.sources().next().unwrap();
     tape.set(x, 1e-300);
     dag.forward(&mut tape).unwrap();
     let z = dag.outputs().next().unwrap();
     let err = dag.reverse(&tape, &[(z, 1.0)]).unwrap_err().to_string();
-    assert_eq!(
-        err,
-        "backward: the derivative with respect to `x` (input) is inf; its inputs: none"
-    );
+    assert_eq!(err, "backward: the derivative with respect to `x` (input) is inf; its inputs: none");
 }
 
 #[test]
@@ -97,21 +71,11 @@ fn function_arguments_must_match_the_edges() {
     let y = g.add_node("y", Input, Variable::SCALAR).unwrap();
     let out = g.add_node("out", Role::Output, Variable::SCALAR).unwrap();
     g.add_edge(x, out, EdgeWeight::None).unwrap();
-    let func: std::sync::Arc<dyn cg_core::LocalFunction> =
-        std::sync::Arc::new(cg_expr::Expr::parse("a").unwrap());
+    let func: std::sync::Arc<dyn cg_core::LocalFunction> = std::sync::Arc::new(cg_expr::Expr::parse("a").unwrap());
     let mut functions = vec![None; 3];
-    functions[out.index()] = Some(NodeFunction {
-        func: func.clone(),
-        args: vec![y],
-    });
+    functions[out.index()] = Some(NodeFunction { func: func.clone(), args: vec![y] });
     let err = ScalarDag::new(&g, functions).err().unwrap();
-    assert_eq!(
-        err.to_string(),
-        "node `out`: function arguments differ from the incoming edges"
-    );
+    assert_eq!(err.to_string(), "node `out`: function arguments differ from the incoming edges");
     let err = ScalarDag::new(&g, vec![None; 3]).err().unwrap();
-    assert_eq!(
-        err.to_string(),
-        "node `out`: a computed node needs a function"
-    );
+    assert_eq!(err.to_string(), "node `out`: a computed node needs a function");
 }

@@ -14,45 +14,16 @@ use rand::Rng;
 /// Smooth functions by arity (no kinks, so finite differences are meaningful everywhere), with
 /// arguments `a`, `b`, `c` in order of first use.
 const FUNCTIONS: [&[&str]; 3] = [
-    &[
-        "sin(a)",
-        "cos(a)",
-        "tanh(a)",
-        "sigmoid(a)",
-        "a * a",
-        "0.5 * a + 1",
-        "exp(0.5 * a)",
-        "softplus(a)",
-    ],
-    &[
-        "a * b",
-        "a + b",
-        "sin(a) * cos(b)",
-        "tanh(a - b)",
-        "a * b + a",
-        "(a + b) / 2",
-        "a / (1 + b * b)",
-    ],
-    &[
-        "a * b * c",
-        "a + b * c",
-        "sin(a + b + c)",
-        "a * tanh(b) - c",
-    ],
+    &["sin(a)", "cos(a)", "tanh(a)", "sigmoid(a)", "a * a", "0.5 * a + 1", "exp(0.5 * a)", "softplus(a)"],
+    &["a * b", "a + b", "sin(a) * cos(b)", "tanh(a - b)", "a * b + a", "(a + b) / 2", "a / (1 + b * b)"],
+    &["a * b * c", "a + b * c", "sin(a + b + c)", "a * tanh(b) - c"],
 ];
 
 fn random_graph(seed: u64, n_sources: usize, n_computed: usize) -> (ScalarDag, Tape) {
-    let spec = RandomDagSpec {
-        n_sources,
-        n_computed,
-        max_fan_in: 3,
-        window: None,
-        source_range: 1.0,
-    };
+    let spec = RandomDagSpec { n_sources, n_computed, max_fan_in: 3, window: None, source_range: 1.0 };
     let (dag, mut tape) = random_dag(spec, seed, |arity, rng| {
         let pool = FUNCTIONS[arity - 1];
-        let f: Arc<dyn LocalFunction> =
-            Arc::new(Expr::parse(pool[rng.random_range(0..pool.len())]).unwrap());
+        let f: Arc<dyn LocalFunction> = Arc::new(Expr::parse(pool[rng.random_range(0..pool.len())]).unwrap());
         f
     })
     .unwrap();
@@ -114,19 +85,13 @@ fn path_count_grows_exponentially_with_depth() {
     // Figure 11.7's shape: k layers of two nodes, each reading both nodes of the layer before,
     // have 2^k paths from the input to the output.
     for layers in [1usize, 5, 20, 60] {
-        let mut nodes = vec![
-            ("h1_1".to_string(), "x".to_string()),
-            ("h1_2".to_string(), "-x".to_string()),
-        ];
+        let mut nodes = vec![("h1_1".to_string(), "x".to_string()), ("h1_2".to_string(), "-x".to_string())];
         for i in 2..=layers {
             nodes.push((format!("h{i}_1"), format!("h{}_1 + h{}_2", i - 1, i - 1)));
             nodes.push((format!("h{i}_2"), format!("h{}_1 - h{}_2", i - 1, i - 1)));
         }
         nodes.push(("o".into(), format!("h{layers}_1 + h{layers}_2")));
-        let refs: Vec<(&str, &str)> = nodes
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
+        let refs: Vec<(&str, &str)> = nodes.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let g = common::build(&[("x", cg_core::Role::Input, 1.0)], &refs);
         assert_eq!(g.dag.path_count(g.id("x"), g.id("o")), 1u128 << layers);
     }

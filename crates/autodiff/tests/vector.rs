@@ -121,15 +121,30 @@ fn check_op(op: &dyn VectorOp, args: Vec<Mat>, seed: u64) -> Result<(), TestCase
             lo[k][idx] -= h;
             hi[k][idx] += h;
             let fd = (f(&hi) - f(&lo)) / (2.0 * h);
-            prop_assert!((fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()), "{} arg {} entry {}: {} vs fd {}", op.name(), k, idx, g[idx], fd);
+            prop_assert!(
+                (fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()),
+                "{} arg {} entry {}: {} vs fd {}",
+                op.name(),
+                k,
+                idx,
+                g[idx],
+                fd
+            );
         }
     }
-    let tangents: Vec<Mat> = args.iter().enumerate().map(|(k, a)| random(a.nrows(), a.ncols(), seed ^ k as u64)).collect();
+    let tangents: Vec<Mat> =
+        args.iter().enumerate().map(|(k, a)| random(a.nrows(), a.ncols(), seed ^ k as u64)).collect();
     let t: Vec<Option<&Mat>> = tangents.iter().map(Some).collect();
     let jv = op.jvp(&refs, &out, &t);
     let lhs = jv.component_mul(&r).sum();
     let rhs: f64 = grads.iter().zip(&tangents).map(|(g, d)| g.as_ref().unwrap().component_mul(d).sum()).sum();
-    prop_assert!((lhs - rhs).abs() <= 1e-12 * (1.0 + rhs.abs()), "{}: <Jt, r> = {} but <t, Jᵀr> = {}", op.name(), lhs, rhs);
+    prop_assert!(
+        (lhs - rhs).abs() <= 1e-12 * (1.0 + rhs.abs()),
+        "{}: <Jt, r> = {} but <t, Jᵀr> = {}",
+        op.name(),
+        lhs,
+        rhs
+    );
     Ok(())
 }
 
@@ -213,7 +228,8 @@ fn exercise_8_skip_connection_gradients_match_finite_differences() {
         tape.set(ws[k], random(r, c, 100 + k as u64));
     }
     let target = random(2, 5, 7);
-    let loss = |tape: &cg_autodiff::vector::VectorTape| Loss::SquaredError.value_and_grad(tape.get(y).unwrap(), &target);
+    let loss =
+        |tape: &cg_autodiff::vector::VectorTape| Loss::SquaredError.value_and_grad(tape.get(y).unwrap(), &target);
     dag.forward(&mut tape).unwrap();
     let (_, seed) = loss(&tape);
     let grads = dag.reverse(&tape, vec![(y, seed)], false).unwrap();
@@ -248,7 +264,8 @@ fn vector_engine_agrees_with_scalar_engine() {
     let (x, w1, b1, w2, b2) = ([0.5, -1.2], [[0.3, -0.7], [1.1, 0.4]], [0.1, -0.2], [0.9, -1.3], 0.05);
     let mut b = VectorDagBuilder::new();
     let xi = b.input("x").unwrap();
-    let (pw1, pb1, pw2, pb2) = (b.param("W1").unwrap(), b.param("b1").unwrap(), b.param("W2").unwrap(), b.param("b2").unwrap());
+    let (pw1, pb1, pw2, pb2) =
+        (b.param("W1").unwrap(), b.param("b1").unwrap(), b.param("W2").unwrap(), b.param("b2").unwrap());
     let a = b.op("a", Arc::new(Linear), &[pw1, xi, pb1], false).unwrap();
     let h = b.op("h", Arc::new(Activation::Tanh), &[a], false).unwrap();
     let z = b.op("z", Arc::new(Linear), &[pw2, h, pb2], false).unwrap();
@@ -266,11 +283,17 @@ fn vector_engine_agrees_with_scalar_engine() {
 
     let s = common::build(
         &[
-            ("x1", Role::Input, x[0]), ("x2", Role::Input, x[1]),
-            ("w11", Role::Weight, w1[0][0]), ("w12", Role::Weight, w1[0][1]),
-            ("w21", Role::Weight, w1[1][0]), ("w22", Role::Weight, w1[1][1]),
-            ("c1", Role::Weight, b1[0]), ("c2", Role::Weight, b1[1]),
-            ("v1", Role::Weight, w2[0]), ("v2", Role::Weight, w2[1]), ("d", Role::Weight, b2),
+            ("x1", Role::Input, x[0]),
+            ("x2", Role::Input, x[1]),
+            ("w11", Role::Weight, w1[0][0]),
+            ("w12", Role::Weight, w1[0][1]),
+            ("w21", Role::Weight, w1[1][0]),
+            ("w22", Role::Weight, w1[1][1]),
+            ("c1", Role::Weight, b1[0]),
+            ("c2", Role::Weight, b1[1]),
+            ("v1", Role::Weight, w2[0]),
+            ("v2", Role::Weight, w2[1]),
+            ("d", Role::Weight, b2),
         ],
         &[
             ("h1", "tanh(w11 * x1 + w12 * x2 + c1)"),
@@ -281,10 +304,15 @@ fn vector_engine_agrees_with_scalar_engine() {
     );
     let sg = s.dag.reverse(&s.tape, &[(s.id("L"), 1.0)]).unwrap();
     let pairs = [
-        (vg.get(pw1).unwrap()[(0, 0)], "w11"), (vg.get(pw1).unwrap()[(0, 1)], "w12"),
-        (vg.get(pw1).unwrap()[(1, 0)], "w21"), (vg.get(pw1).unwrap()[(1, 1)], "w22"),
-        (vg.get(pb1).unwrap()[0], "c1"), (vg.get(pb1).unwrap()[1], "c2"),
-        (vg.get(pw2).unwrap()[0], "v1"), (vg.get(pw2).unwrap()[1], "v2"), (vg.get(pb2).unwrap()[0], "d"),
+        (vg.get(pw1).unwrap()[(0, 0)], "w11"),
+        (vg.get(pw1).unwrap()[(0, 1)], "w12"),
+        (vg.get(pw1).unwrap()[(1, 0)], "w21"),
+        (vg.get(pw1).unwrap()[(1, 1)], "w22"),
+        (vg.get(pb1).unwrap()[0], "c1"),
+        (vg.get(pb1).unwrap()[1], "c2"),
+        (vg.get(pw2).unwrap()[0], "v1"),
+        (vg.get(pw2).unwrap()[1], "v2"),
+        (vg.get(pb2).unwrap()[0], "d"),
     ];
     for (v, name) in pairs {
         common::close(v, sg[s.id(name)], 1e-14);

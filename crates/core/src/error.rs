@@ -13,11 +13,7 @@ pub enum Error {
     #[error("{0}")]
     Cycle(CyclePath),
     #[error("value {value} of node `{name}` is not in its domain ({domain})")]
-    OutOfDomain {
-        name: String,
-        value: f64,
-        domain: String,
-    },
+    OutOfDomain { name: String, value: f64, domain: String },
 }
 
 /// The nodes of one directed cycle, first node not repeated: `a -> b -> c -> a` is `[a, b, c]`.

@@ -114,11 +114,9 @@ impl Variable {
     /// variables take any number).
     pub fn check(self, name: &str, value: f64) -> Result<()> {
         match self {
-            Variable::Discrete(domain) if !domain.contains(value) => Err(Error::OutOfDomain {
-                name: name.to_string(),
-                value,
-                domain: domain.to_string(),
-            }),
+            Variable::Discrete(domain) if !domain.contains(value) => {
+                Err(Error::OutOfDomain { name: name.to_string(), value, domain: domain.to_string() })
+            }
             _ => Ok(()),
         }
     }
@@ -175,10 +173,7 @@ pub type UnGraph = Graph<Undirected>;
 
 impl<Ty: EdgeType> Default for Graph<Ty> {
     fn default() -> Self {
-        Self {
-            inner: petgraph::Graph::default(),
-            by_name: HashMap::new(),
-        }
+        Self { inner: petgraph::Graph::default(), by_name: HashMap::new() }
     }
 }
 
@@ -194,15 +189,9 @@ impl<Ty: EdgeType> Graph<Ty> {
     /// [`Error::DuplicateNode`] if a node of that name exists.
     pub fn add_node(&mut self, name: &str, role: Role, variable: Variable) -> Result<NodeId> {
         if self.by_name.contains_key(name) {
-            return Err(Error::DuplicateNode {
-                name: name.to_string(),
-            });
+            return Err(Error::DuplicateNode { name: name.to_string() });
         }
-        let idx = self.inner.add_node(Node {
-            name: name.to_string(),
-            role,
-            variable,
-        });
+        let idx = self.inner.add_node(Node { name: name.to_string(), role, variable });
         let id = NodeId(idx.index() as u32);
         self.by_name.insert(name.to_string(), id);
         Ok(id)
@@ -219,10 +208,7 @@ impl<Ty: EdgeType> Graph<Ty> {
     pub fn add_edge(&mut self, from: NodeId, to: NodeId, weight: EdgeWeight) -> Result<()> {
         let (a, b) = (from.graph_index(), to.graph_index());
         if self.inner.find_edge(a, b).is_some() {
-            return Err(Error::DuplicateEdge {
-                from: self.node(from).name.clone(),
-                to: self.node(to).name.clone(),
-            });
+            return Err(Error::DuplicateEdge { from: self.node(from).name.clone(), to: self.node(to).name.clone() });
         }
         self.inner.add_edge(a, b, Edge { weight });
         Ok(())
@@ -238,12 +224,7 @@ impl<Ty: EdgeType> Graph<Ty> {
     /// # Errors
     /// [`Error::UnknownNode`] if there is none.
     pub fn id(&self, name: &str) -> Result<NodeId> {
-        self.by_name
-            .get(name)
-            .copied()
-            .ok_or_else(|| Error::UnknownNode {
-                name: name.to_string(),
-            })
+        self.by_name.get(name).copied().ok_or_else(|| Error::UnknownNode { name: name.to_string() })
     }
 
     /// Number of nodes.
@@ -263,20 +244,14 @@ impl<Ty: EdgeType> Graph<Ty> {
 
     /// All edges as `(from, to, edge)`, in insertion order.
     pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId, &Edge)> + '_ {
-        self.inner.edge_references().map(|e| {
-            (
-                NodeId(e.source().index() as u32),
-                NodeId(e.target().index() as u32),
-                e.weight(),
-            )
-        })
+        self.inner
+            .edge_references()
+            .map(|e| (NodeId(e.source().index() as u32), NodeId(e.target().index() as u32), e.weight()))
     }
 
     /// The edge between two nodes (`from -> to` when directed), if any.
     pub fn edge(&self, from: NodeId, to: NodeId) -> Option<&Edge> {
-        self.inner
-            .find_edge(from.graph_index(), to.graph_index())
-            .map(|e| &self.inner[e])
+        self.inner.find_edge(from.graph_index(), to.graph_index()).map(|e| &self.inner[e])
     }
 
     /// Whether the graph is directed.
@@ -301,18 +276,12 @@ impl<Ty: EdgeType> Graph<Ty> {
 impl Graph<Directed> {
     /// Tails of the edges into `id` (the arguments of its local function), in insertion order.
     pub fn parents(&self, id: NodeId) -> Vec<NodeId> {
-        self.sorted(
-            self.inner
-                .neighbors_directed(id.graph_index(), petgraph::Incoming),
-        )
+        self.sorted(self.inner.neighbors_directed(id.graph_index(), petgraph::Incoming))
     }
 
     /// Heads of the edges out of `id` (the set A(i) of the chapter), in insertion order.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
-        self.sorted(
-            self.inner
-                .neighbors_directed(id.graph_index(), petgraph::Outgoing),
-        )
+        self.sorted(self.inner.neighbors_directed(id.graph_index(), petgraph::Outgoing))
     }
 }
 
@@ -335,32 +304,21 @@ mod tests {
         assert_eq!((a.index(), b.index()), (0, 1));
         assert_eq!(g.id("b").unwrap(), b);
         assert_eq!(g.id("zz"), Err(Error::UnknownNode { name: "zz".into() }));
-        assert_eq!(
-            g.add_node("a", Role::Input, Variable::SCALAR),
-            Err(Error::DuplicateNode { name: "a".into() })
-        );
+        assert_eq!(g.add_node("a", Role::Input, Variable::SCALAR), Err(Error::DuplicateNode { name: "a".into() }));
     }
 
     #[test]
     fn directed_edges_have_parents_and_children() {
         let mut g = DiGraph::new();
-        let ids: Vec<_> = ["x", "y", "z"]
-            .iter()
-            .map(|n| g.add_node(n, Role::Hidden, Variable::SCALAR).unwrap())
-            .collect();
+        let ids: Vec<_> =
+            ["x", "y", "z"].iter().map(|n| g.add_node(n, Role::Hidden, Variable::SCALAR).unwrap()).collect();
         g.add_edge(ids[1], ids[2], EdgeWeight::None).unwrap();
         g.add_edge(ids[0], ids[2], EdgeWeight::Fixed(2.0)).unwrap();
         assert_eq!(g.parents(ids[2]), vec![ids[0], ids[1]]);
         assert_eq!(g.children(ids[0]), vec![ids[2]]);
         assert_eq!(g.edge(ids[0], ids[2]).unwrap().weight.value(), Some(2.0));
-        assert!(
-            g.edge(ids[2], ids[0]).is_none(),
-            "directed edges have a direction"
-        );
-        assert!(matches!(
-            g.add_edge(ids[1], ids[2], EdgeWeight::None),
-            Err(Error::DuplicateEdge { .. })
-        ));
+        assert!(g.edge(ids[2], ids[0]).is_none(), "directed edges have a direction");
+        assert!(matches!(g.add_edge(ids[1], ids[2], EdgeWeight::None), Err(Error::DuplicateEdge { .. })));
     }
 
     #[test]
@@ -372,10 +330,7 @@ mod tests {
         g.add_edge(a, b, EdgeWeight::Learnable(0.5)).unwrap();
         assert_eq!(g.neighbors(b), vec![a]);
         assert_eq!(g.edge(b, a).unwrap().weight, EdgeWeight::Learnable(0.5));
-        assert!(
-            g.add_edge(b, a, EdgeWeight::None).is_err(),
-            "b-a is the same edge as a-b"
-        );
+        assert!(g.add_edge(b, a, EdgeWeight::None).is_err(), "b-a is the same edge as a-b");
         assert!(!g.is_directed());
     }
 
@@ -385,13 +340,8 @@ mod tests {
         assert!(Domain::Binary.contains(0.0) && !Domain::Binary.contains(-1.0));
         assert!(Domain::Categorical(3).contains(2.0) && !Domain::Categorical(3).contains(3.0));
         assert!(!Domain::Categorical(3).contains(0.5));
-        let err = Variable::Discrete(Domain::Spin)
-            .check("s1", 0.3)
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "value 0.3 of node `s1` is not in its domain (spin {-1, +1})"
-        );
+        let err = Variable::Discrete(Domain::Spin).check("s1", 0.3).unwrap_err();
+        assert_eq!(err.to_string(), "value 0.3 of node `s1` is not in its domain (spin {-1, +1})");
         assert!(Variable::SCALAR.check("x", 0.3).is_ok());
     }
 }

@@ -18,8 +18,6 @@ mod local;
 mod topo;
 
 pub use error::{CyclePath, Error, Result};
-pub use graph::{
-    DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable,
-};
+pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
 pub use local::LocalFunction;
 pub use petgraph::{Directed, EdgeType, Undirected};

@@ -15,8 +15,7 @@ pub trait LocalFunction: Send + Sync {
 
     /// The value at `args`, writing `∂f/∂args[r]` into `partials[r]` (`partials.len() == arity()`).
     /// An argument used several times gets the sum over its uses (`a * a` gives `2a`).
-    fn eval_with_partials(&self, args: &[f64], partials: &mut [f64], scratch: &mut Vec<f64>)
-        -> f64;
+    fn eval_with_partials(&self, args: &[f64], partials: &mut [f64], scratch: &mut Vec<f64>) -> f64;
 
     /// A human-readable form of the function, for error messages and drawings.
     fn describe(&self) -> String;

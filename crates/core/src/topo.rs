@@ -21,18 +21,13 @@ impl DiGraph {
     pub fn topological_order(&self) -> Result<Vec<NodeId>> {
         let g = self.as_petgraph();
         let n = g.node_count();
-        let mut in_degree: Vec<usize> = g
-            .node_indices()
-            .map(|i| g.neighbors_directed(i, Direction::Incoming).count())
-            .collect();
-        let mut ready: BinaryHeap<Reverse<usize>> =
-            (0..n).filter(|&i| in_degree[i] == 0).map(Reverse).collect();
+        let mut in_degree: Vec<usize> =
+            g.node_indices().map(|i| g.neighbors_directed(i, Direction::Incoming).count()).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| in_degree[i] == 0).map(Reverse).collect();
         let mut order = Vec::with_capacity(n);
         while let Some(Reverse(i)) = ready.pop() {
             order.push(i);
-            for child in
-                g.neighbors_directed(petgraph::graph::NodeIndex::new(i), Direction::Outgoing)
-            {
+            for child in g.neighbors_directed(petgraph::graph::NodeIndex::new(i), Direction::Outgoing) {
                 let c = child.index();
                 in_degree[c] -= 1;
                 if in_degree[c] == 0 {
@@ -52,10 +47,7 @@ impl DiGraph {
     /// cycle.
     fn find_cycle(&self, in_degree: &[usize]) -> CyclePath {
         let unplaced = |id: &NodeId| in_degree[id.index()] > 0;
-        let start = self
-            .node_ids()
-            .find(unplaced)
-            .expect("internal: Kahn left a node unplaced");
+        let start = self.node_ids().find(unplaced).expect("internal: Kahn left a node unplaced");
         let mut seen_at = vec![usize::MAX; self.node_count()];
         let mut walk = vec![];
         let mut cur = start;
@@ -73,12 +65,7 @@ impl DiGraph {
         cycle.reverse();
         let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
         cycle.rotate_left(first);
-        CyclePath(
-            cycle
-                .into_iter()
-                .map(|id| self.node(id).name.clone())
-                .collect(),
-        )
+        CyclePath(cycle.into_iter().map(|id| self.node(id).name.clone()).collect())
     }
 }
 
@@ -90,10 +77,7 @@ mod tests {
 
     fn graph(names: &[&str], edges: &[(usize, usize)]) -> (DiGraph, Vec<NodeId>) {
         let mut g = DiGraph::new();
-        let ids: Vec<_> = names
-            .iter()
-            .map(|n| g.add_node(n, Role::Hidden, Variable::SCALAR).unwrap())
-            .collect();
+        let ids: Vec<_> = names.iter().map(|n| g.add_node(n, Role::Hidden, Variable::SCALAR).unwrap()).collect();
         for &(a, b) in edges {
             g.add_edge(ids[a], ids[b], EdgeWeight::None).unwrap();
         }
@@ -112,10 +96,7 @@ mod tests {
     #[test]
     fn cycle_is_named_in_edge_order() {
         // x -> a -> b -> c -> a, plus c -> out: the cycle is a -> b -> c -> a.
-        let (g, _) = graph(
-            &["x", "c", "b", "a", "out"],
-            &[(0, 3), (3, 2), (2, 1), (1, 3), (1, 4)],
-        );
+        let (g, _) = graph(&["x", "c", "b", "a", "out"], &[(0, 3), (3, 2), (2, 1), (1, 3), (1, 4)]);
         let err = g.topological_order().unwrap_err();
         assert_eq!(err.to_string(), "cycle: c -> a -> b -> c");
     }
@@ -123,10 +104,7 @@ mod tests {
     #[test]
     fn self_loop_is_a_cycle() {
         let (g, _) = graph(&["a", "b"], &[(0, 1), (1, 1)]);
-        assert_eq!(
-            g.topological_order().unwrap_err().to_string(),
-            "cycle: b -> b"
-        );
+        assert_eq!(g.topological_order().unwrap_err().to_string(), "cycle: b -> b");
     }
 
     proptest! {

@@ -109,13 +109,22 @@ pub fn load_csv(path: &Path, target: &str) -> Result<Dataset> {
     let Some((_, header)) = lines.next() else { return Err(Error::Empty { path: path.to_path_buf() }) };
     let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
     let Some(t) = columns.iter().position(|c| c == target) else {
-        return Err(Error::MissingTarget { path: path.to_path_buf(), target: target.to_string(), columns: columns.join(", ") });
+        return Err(Error::MissingTarget {
+            path: path.to_path_buf(),
+            target: target.to_string(),
+            columns: columns.join(", "),
+        });
     };
     let mut rows: Vec<Vec<f64>> = vec![];
     for (k, line) in lines {
         let cells: Vec<&str> = line.split(',').collect();
         if cells.len() != columns.len() {
-            return Err(Error::Ragged { path: path.to_path_buf(), line: k + 1, expected: columns.len(), found: cells.len() });
+            return Err(Error::Ragged {
+                path: path.to_path_buf(),
+                line: k + 1,
+                expected: columns.len(),
+                found: cells.len(),
+            });
         }
         let row = cells
             .iter()
@@ -258,4 +267,123 @@ mod tests {
         assert!(d.class_count().unwrap() <= 4);
         assert!(d.targets.iter().all(|&t| (0.0..4.0).contains(&t)));
     }
+}
+
+/// `[data]` as written in a config: exactly one source (`csv`, `inline` or `synthetic`).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// CSV path, relative to the config file's folder.
+    pub csv: Option<String>,
+    /// Target column of the CSV (default `target`).
+    #[serde(default = "default_target")]
+    pub target: String,
+    /// Samples written in the config: one row of features per sample.
+    pub inline_x: Option<Vec<Vec<f64>>>,
+    /// Targets of the inline samples.
+    pub inline_y: Option<Vec<f64>>,
+    /// A seeded linear-teacher classification set.
+    pub synthetic: Option<SyntheticConfig>,
+    /// Fraction of samples held out for testing (seeded split); 0 for none.
+    #[serde(default)]
+    pub test_fraction: f64,
+    /// Standardise features with the training split's mean and standard deviation.
+    #[serde(default)]
+    pub standardize: bool,
+    /// Divide every feature by this number first (digits: 16 maps pixel counts to [0, 1]).
+    #[serde(default = "one")]
+    pub scale: f64,
+}
+
+/// `synthetic = { samples = ..., features = ..., classes = ... }`.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    pub samples: usize,
+    pub features: usize,
+    pub classes: usize,
+}
+
+fn default_target() -> String {
+    "target".into()
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Training and (possibly empty) test splits, ready to use.
+pub struct Splits {
+    pub train: Dataset,
+    pub test: Option<Dataset>,
+}
+
+impl DataConfig {
+    /// Loads the source, splits it with `seed` and standardises it.
+    ///
+    /// # Errors
+    /// No source or several, a bad inline table, a file problem, or a setting out of range.
+    pub fn load(&self, base: &Path, seed: u64) -> Result<Splits, String> {
+        let sources = [self.csv.is_some(), self.inline_x.is_some(), self.synthetic.is_some()];
+        if sources.iter().filter(|&&s| s).count() != 1 {
+            return Err("[data]: give exactly one of csv, inline_x (with inline_y), synthetic".into());
+        }
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(format!("[data] scale = {} is out of range (> 0)", self.scale));
+        }
+        let mut data = if let Some(csv) = &self.csv {
+            load_csv(&base.join(csv), &self.target).map_err(|e| format!("[data] {e}"))?
+        } else if let Some(x) = &self.inline_x {
+            let y = self.inline_y.as_ref().ok_or("[data] inline_y: missing (one target per row of inline_x)")?;
+            inline(x, y)?
+        } else {
+            let s = self.synthetic.expect("internal: one source is set");
+            if s.samples == 0 || s.features == 0 || s.classes < 2 {
+                return Err("[data] synthetic: needs samples >= 1, features >= 1, classes >= 2".into());
+            }
+            linear_teacher(s.samples, s.features, s.classes, seed)
+        };
+        if self.scale != 1.0 {
+            data.features /= self.scale;
+        }
+        let (mut train, test) = if self.test_fraction > 0.0 {
+            let (a, b) = data.split(self.test_fraction, seed).map_err(|e| format!("[data] {e}"))?;
+            (a, Some(b))
+        } else if self.test_fraction == 0.0 {
+            (data, None)
+        } else {
+            return Err(format!("[data] test_fraction = {} is out of range (0 <= f < 1)", self.test_fraction));
+        };
+        let mut test = test;
+        if self.standardize {
+            let s = Standardizer::fit(&train);
+            s.apply(&mut train);
+            if let Some(t) = test.as_mut() {
+                s.apply(t);
+            }
+        }
+        Ok(Splits { train, test })
+    }
+}
+
+fn inline(x: &[Vec<f64>], y: &[f64]) -> Result<Dataset, String> {
+    let d = x.first().map_or(0, Vec::len);
+    if x.is_empty() || d == 0 {
+        return Err("[data] inline_x: empty".into());
+    }
+    if let Some(k) = x.iter().position(|r| r.len() != d) {
+        return Err(format!("[data] inline_x: row {} has {} values, row 1 has {d}", k + 1, x[k].len()));
+    }
+    if y.len() != x.len() {
+        return Err(format!("[data] inline_y: {} targets for {} rows of inline_x", y.len(), x.len()));
+    }
+    if x.iter().flatten().chain(y).any(|v| !v.is_finite()) {
+        return Err("[data] inline: every value must be finite".into());
+    }
+    Ok(Dataset {
+        features: DMatrix::from_fn(d, x.len(), |f, s| x[s][f]),
+        targets: y.to_vec(),
+        feature_names: (0..d).map(|i| format!("x{i}")).collect(),
+        target_name: "y".into(),
+    })
 }

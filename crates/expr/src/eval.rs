@@ -60,12 +60,7 @@ impl LocalFunction for Expr {
         scratch[n - 1]
     }
 
-    fn eval_with_partials(
-        &self,
-        args: &[f64],
-        partials: &mut [f64],
-        scratch: &mut Vec<f64>,
-    ) -> f64 {
+    fn eval_with_partials(&self, args: &[f64], partials: &mut [f64], scratch: &mut Vec<f64>) -> f64 {
         match self.single {
             Some(Single::Call(f)) => {
                 let y = f.apply(args[0]);
@@ -163,11 +158,7 @@ mod tests {
         let e = Expr::parse(src).unwrap();
         let mut partials = vec![0.0; e.arity()];
         let v = e.eval_with_partials(args, &mut partials, &mut Vec::new());
-        assert_eq!(
-            v.to_bits(),
-            e.eval(args, &mut Vec::new()).to_bits(),
-            "{src}: eval and eval_with_partials disagree"
-        );
+        assert_eq!(v.to_bits(), e.eval(args, &mut Vec::new()).to_bits(), "{src}: eval and eval_with_partials disagree");
         (v, partials)
     }
 
@@ -208,21 +199,12 @@ mod tests {
 
     #[test]
     fn max_and_min_pass_the_derivative_to_the_first_extremum() {
-        assert_eq!(
-            eval("max(a, b, c)", &[1.0, 3.0, 3.0]),
-            (3.0, vec![0.0, 1.0, 0.0])
-        );
+        assert_eq!(eval("max(a, b, c)", &[1.0, 3.0, 3.0]), (3.0, vec![0.0, 1.0, 0.0]));
         assert_eq!(eval("min(a, b)", &[-1.0, 2.0]), (-1.0, vec![1.0, 0.0]));
         // max(a, 2*a) at a=1 is 2a: derivative 2, through the second operand.
         assert_eq!(eval("max(a, 2*a)", &[1.0]), (2.0, vec![2.0]));
-        assert!(
-            eval("max(a, b)", &[f64::NAN, 1.0]).0.is_nan(),
-            "NaN must not be dropped"
-        );
-        assert!(
-            eval("max(a, b)", &[1.0, f64::NAN]).0.is_nan(),
-            "NaN must not be dropped"
-        );
+        assert!(eval("max(a, b)", &[f64::NAN, 1.0]).0.is_nan(), "NaN must not be dropped");
+        assert!(eval("max(a, b)", &[1.0, f64::NAN]).0.is_nan(), "NaN must not be dropped");
     }
 
     #[test]
@@ -253,14 +235,9 @@ mod tests {
                 let vf = fast.eval_with_partials(args, &mut pf, &mut Vec::new());
                 let vs = slow.eval_with_partials(args, &mut ps, &mut Vec::new());
                 assert_eq!(vf.to_bits(), vs.to_bits(), "{src} at {args:?}");
-                assert_eq!(
-                    fast.eval(args, &mut Vec::new()).to_bits(),
-                    vs.to_bits(),
-                    "{src}"
-                );
+                assert_eq!(fast.eval(args, &mut Vec::new()).to_bits(), vs.to_bits(), "{src}");
                 for (x, y) in pf.iter().zip(&ps) {
-                    let same =
-                        (x - y).abs() <= 1e-15 * y.abs().max(1.0) || (x.is_nan() && y.is_nan());
+                    let same = (x - y).abs() <= 1e-15 * y.abs().max(1.0) || (x.is_nan() && y.is_nan());
                     assert!(same, "{src} at {args:?}: {pf:?} vs {ps:?}");
                 }
             }
@@ -269,10 +246,8 @@ mod tests {
         assert!(Expr::parse("a * a").unwrap().single.is_none());
     }
 
-    const FUNCS: [&str; 12] = [
-        "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus",
-        "hardtanh",
-    ];
+    const FUNCS: [&str; 12] =
+        ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "hardtanh"];
 
     proptest! {
         /// Partials of random compositions match central differences. Arguments stay positive and

@@ -170,19 +170,11 @@ mod tests {
                 }
                 let d = f.derivative(x, f.apply(x));
                 let want = table(f, x);
-                assert!(
-                    (d - want).abs() <= 1e-14 * (1.0 + want.abs()),
-                    "{} at {x}: {d} vs {want}",
-                    f.name()
-                );
+                assert!((d - want).abs() <= 1e-14 * (1.0 + want.abs()), "{} at {x}: {d} vs {want}", f.name());
                 // Central difference: truncation error h^2 |f'''| / 6 ~ 1e-10 with h = 1e-5.
                 let h = 1e-5;
                 let fd = (f.apply(x + h) - f.apply(x - h)) / (2.0 * h);
-                assert!(
-                    (d - fd).abs() <= 1e-8 * (1.0 + d.abs()),
-                    "{} at {x}: {d} vs fd {fd}",
-                    f.name()
-                );
+                assert!((d - fd).abs() <= 1e-8 * (1.0 + d.abs()), "{} at {x}: {d} vs fd {fd}", f.name());
             }
         }
     }

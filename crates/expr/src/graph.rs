@@ -21,13 +21,9 @@ pub enum GraphError {
     Parse { node: String, error: ParseError },
     #[error("node `{node}` uses `{name}`, which is not an input, weight or node")]
     UnknownName { node: String, name: String },
-    #[error(
-        "`{name}` is a function or constant of the expression language and cannot name a node"
-    )]
+    #[error("`{name}` is a function or constant of the expression language and cannot name a node")]
     ReservedName { name: String },
-    #[error(
-        "`{name}` is not a valid node name (letters, digits and `_`, not starting with a digit)"
-    )]
+    #[error("`{name}` is not a valid node name (letters, digits and `_`, not starting with a digit)")]
     InvalidName { name: String },
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
@@ -41,32 +37,21 @@ pub enum GraphError {
 /// The first problem found: a bad or reserved name, a duplicate name, a syntax error (with the
 /// node and column) or a name that is used but not defined. Cycles are not checked here; they are
 /// found when the graph is ordered.
-pub fn build_graph(
-    sources: &[(&str, Role)],
-    nodes: &[(&str, &str, Role)],
-) -> Result<ExprGraph, GraphError> {
+pub fn build_graph(sources: &[(&str, Role)], nodes: &[(&str, &str, Role)]) -> Result<ExprGraph, GraphError> {
     let mut graph = DiGraph::new();
-    let names = sources
-        .iter()
-        .map(|&(name, role)| (name, role))
-        .chain(nodes.iter().map(|&(n, _, r)| (n, r)));
+    let names = sources.iter().map(|&(name, role)| (name, role)).chain(nodes.iter().map(|&(n, _, r)| (n, r)));
     for (name, role) in names {
         check_name(name)?;
         graph.add_node(name, role, Variable::SCALAR)?;
     }
     let mut functions = vec![None; graph.node_count()];
     for &(name, source, _) in nodes {
-        let expr = Expr::parse(source).map_err(|error| GraphError::Parse {
-            node: name.to_string(),
-            error,
-        })?;
+        let expr = Expr::parse(source).map_err(|error| GraphError::Parse { node: name.to_string(), error })?;
         let id = graph.id(name)?;
         let mut args = Vec::with_capacity(expr.vars().len());
         for var in expr.vars() {
-            let arg = graph.id(var).map_err(|_| GraphError::UnknownName {
-                node: name.to_string(),
-                name: var.clone(),
-            })?;
+            let arg =
+                graph.id(var).map_err(|_| GraphError::UnknownName { node: name.to_string(), name: var.clone() })?;
             graph.add_edge(arg, id, EdgeWeight::None)?;
             args.push(arg);
         }
@@ -77,17 +62,13 @@ pub fn build_graph(
 
 fn check_name(name: &str) -> Result<(), GraphError> {
     let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_');
+    let valid =
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_');
     if !valid {
-        return Err(GraphError::InvalidName {
-            name: name.to_string(),
-        });
+        return Err(GraphError::InvalidName { name: name.to_string() });
     }
     if crate::is_reserved(name) {
-        return Err(GraphError::ReservedName {
-            name: name.to_string(),
-        });
+        return Err(GraphError::ReservedName { name: name.to_string() });
     }
     Ok(())
 }
@@ -98,11 +79,7 @@ mod tests {
 
     #[test]
     fn one_edge_per_distinct_name() {
-        let g = build_graph(
-            &[("x", Role::Input)],
-            &[("y", "x * x + sin(x)", Role::Output)],
-        )
-        .unwrap();
+        let g = build_graph(&[("x", Role::Input)], &[("y", "x * x + sin(x)", Role::Output)]).unwrap();
         assert_eq!((g.graph.node_count(), g.graph.edge_count()), (2, 1));
         let (_, args) = g.functions[1].as_ref().unwrap();
         assert_eq!(args, &[g.graph.id("x").unwrap()]);
@@ -111,24 +88,17 @@ mod tests {
     #[test]
     fn problems_name_the_node() {
         let src = [("x", Role::Input)];
-        let err =
-            |nodes: &[(&str, &str, Role)]| build_graph(&src, nodes).err().unwrap().to_string();
+        let err = |nodes: &[(&str, &str, Role)]| build_graph(&src, nodes).err().unwrap().to_string();
         assert_eq!(
             err(&[("y", "x +", Role::Output)]),
             "node `y`: column 4: expected a number, a name, `-` or `(`, found end of expression"
         );
-        assert_eq!(
-            err(&[("y", "x + z", Role::Output)]),
-            "node `y` uses `z`, which is not an input, weight or node"
-        );
+        assert_eq!(err(&[("y", "x + z", Role::Output)]), "node `y` uses `z`, which is not an input, weight or node");
         assert_eq!(
             err(&[("sin", "x", Role::Output)]),
             "`sin` is a function or constant of the expression language and cannot name a node"
         );
-        assert_eq!(
-            err(&[("x", "1", Role::Output)]),
-            "node `x` is defined twice"
-        );
+        assert_eq!(err(&[("x", "1", Role::Output)]), "node `x` is defined twice");
         assert_eq!(
             err(&[("2y", "x", Role::Output)]),
             "`2y` is not a valid node name (letters, digits and `_`, not starting with a digit)"

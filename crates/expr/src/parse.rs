@@ -41,17 +41,9 @@ impl fmt::Display for ParseErrorKind {
             }
             ParseErrorKind::UnknownFunction(name) => {
                 let known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-                write!(
-                    f,
-                    "unknown function `{name}` (known: {}, max, min)",
-                    known.join(", ")
-                )
+                write!(f, "unknown function `{name}` (known: {}, max, min)", known.join(", "))
             }
-            ParseErrorKind::WrongArity {
-                func,
-                expected,
-                found,
-            } => {
+            ParseErrorKind::WrongArity { func, expected, found } => {
                 write!(f, "`{func}` takes {expected}, got {found}")
             }
             ParseErrorKind::FunctionAsValue(name) => {
@@ -91,9 +83,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
         let column = i + 1;
         if c.is_whitespace() {
             i += 1;
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             let start = i;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
@@ -112,10 +102,9 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 }
             }
             let text: String = chars[start..i].iter().collect();
-            let value = text.parse::<f64>().map_err(|_| ParseError {
-                column,
-                kind: ParseErrorKind::BadNumber(text.clone()),
-            })?;
+            let value = text
+                .parse::<f64>()
+                .map_err(|_| ParseError { column, kind: ParseErrorKind::BadNumber(text.clone()) })?;
             toks.push((Tok::Num(value), column));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
@@ -127,10 +116,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             toks.push((Tok::Sym(c), column));
             i += 1;
         } else {
-            return Err(ParseError {
-                column,
-                kind: ParseErrorKind::UnexpectedChar(c),
-            });
+            return Err(ParseError { column, kind: ParseErrorKind::UnexpectedChar(c) });
         }
     }
     toks.push((Tok::End, chars.len() + 1));
@@ -150,25 +136,12 @@ type Slot = u32;
 const OPERAND: &str = "a number, a name, `-` or `(`";
 
 pub(crate) fn parse(source: &str) -> Result<Expr, ParseError> {
-    let mut p = Parser {
-        toks: tokenize(source)?,
-        pos: 0,
-        ops: vec![],
-        lists: vec![],
-        vars: vec![],
-    };
+    let mut p = Parser { toks: tokenize(source)?, pos: 0, ops: vec![], lists: vec![], vars: vec![] };
     p.expr()?;
     p.expect_end()?;
     let live = p.liveness();
     let single = single_operation(&p.ops);
-    Ok(Expr {
-        source: source.trim().to_string(),
-        ops: p.ops,
-        lists: p.lists,
-        live,
-        vars: p.vars,
-        single,
-    })
+    Ok(Expr { source: source.trim().to_string(), ops: p.ops, lists: p.lists, live, vars: p.vars, single })
 }
 
 /// Recognises `f(a)`, `a ∘ b` and `f(a ∘ b)` for ∘ in `+ - *` over distinct arguments (`a * a`
@@ -200,10 +173,7 @@ impl Parser {
     fn unexpected(&self, expected: &'static str) -> ParseError {
         ParseError {
             column: self.column(),
-            kind: ParseErrorKind::UnexpectedToken {
-                found: self.peek().describe(),
-                expected,
-            },
+            kind: ParseErrorKind::UnexpectedToken { found: self.peek().describe(), expected },
         }
     }
 
@@ -303,10 +273,9 @@ impl Parser {
                 match name.as_str() {
                     "pi" => Ok(self.push(Op::Const(std::f64::consts::PI))),
                     "e" => Ok(self.push(Op::Const(std::f64::consts::E))),
-                    _ if crate::is_reserved(&name) => Err(ParseError {
-                        column,
-                        kind: ParseErrorKind::FunctionAsValue(name),
-                    }),
+                    _ if crate::is_reserved(&name) => {
+                        Err(ParseError { column, kind: ParseErrorKind::FunctionAsValue(name) })
+                    }
                     _ => {
                         let index = match self.vars.iter().position(|v| *v == name) {
                             Some(k) => k,
@@ -327,10 +296,7 @@ impl Parser {
     fn call(&mut self, name: &str, column: usize) -> Result<Slot, ParseError> {
         let func = Func::from_name(name);
         if func.is_none() && name != "max" && name != "min" {
-            return Err(ParseError {
-                column,
-                kind: ParseErrorKind::UnknownFunction(name.to_string()),
-            });
+            return Err(ParseError { column, kind: ParseErrorKind::UnknownFunction(name.to_string()) });
         }
         let mut args = vec![self.expr()?];
         while self.eat(',') {
@@ -341,11 +307,7 @@ impl Parser {
         }
         let arity_error = |expected| ParseError {
             column,
-            kind: ParseErrorKind::WrongArity {
-                func: name.to_string(),
-                expected,
-                found: args.len(),
-            },
+            kind: ParseErrorKind::WrongArity { func: name.to_string(), expected, found: args.len() },
         };
         match func {
             Some(f) if args.len() == 1 => Ok(self.push(Op::Call(f, args[0]))),
@@ -355,11 +317,7 @@ impl Parser {
                 let start = self.lists.len() as u32;
                 self.lists.extend_from_slice(&args);
                 let len = args.len() as u32;
-                Ok(self.push(if name == "max" {
-                    Op::Max(start, len)
-                } else {
-                    Op::Min(start, len)
-                }))
+                Ok(self.push(if name == "max" { Op::Max(start, len) } else { Op::Min(start, len) }))
             }
         }
     }
@@ -375,9 +333,9 @@ impl Parser {
                 Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Pow(a, b) => {
                     live[a as usize] || live[b as usize]
                 }
-                Op::Max(s, n) | Op::Min(s, n) => self.lists[s as usize..(s + n) as usize]
-                    .iter()
-                    .any(|&a| live[a as usize]),
+                Op::Max(s, n) | Op::Min(s, n) => {
+                    self.lists[s as usize..(s + n) as usize].iter().any(|&a| live[a as usize])
+                }
             };
         }
         live
@@ -394,27 +352,12 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_column() {
-        assert_eq!(
-            err("1 +"),
-            "column 4: expected a number, a name, `-` or `(`, found end of expression"
-        );
+        assert_eq!(err("1 +"), "column 4: expected a number, a name, `-` or `(`, found end of expression");
         assert_eq!(err("a $ b"), "column 3: unexpected character `$`");
-        assert_eq!(
-            err("(a + b"),
-            "column 7: expected `)`, found end of expression"
-        );
-        assert_eq!(
-            err("a b"),
-            "column 3: expected an operator or the end, found name `b`"
-        );
-        assert_eq!(
-            err("a)"),
-            "column 2: expected an operator (unmatched `)`), found `)`"
-        );
-        assert_eq!(
-            err(""),
-            "column 1: expected a number, a name, `-` or `(`, found end of expression"
-        );
+        assert_eq!(err("(a + b"), "column 7: expected `)`, found end of expression");
+        assert_eq!(err("a b"), "column 3: expected an operator or the end, found name `b`");
+        assert_eq!(err("a)"), "column 2: expected an operator (unmatched `)`), found `)`");
+        assert_eq!(err(""), "column 1: expected a number, a name, `-` or `(`, found end of expression");
         assert_eq!(err("1.2.3"), "column 1: `1.2.3` is not a number");
     }
 
@@ -422,33 +365,16 @@ mod tests {
     fn function_errors_name_the_function() {
         assert!(err("2 * foo(x)").starts_with("column 5: unknown function `foo` (known: sin, cos,"));
         assert_eq!(err("sin(x, y)"), "column 1: `sin` takes 1 argument, got 2");
-        assert_eq!(
-            err("max(x)"),
-            "column 1: `max` takes 2 or more arguments, got 1"
-        );
-        assert_eq!(
-            err("1 + tanh"),
-            "column 5: `tanh` is a function; call it as tanh(...)"
-        );
+        assert_eq!(err("max(x)"), "column 1: `max` takes 2 or more arguments, got 1");
+        assert_eq!(err("1 + tanh"), "column 5: `tanh` is a function; call it as tanh(...)");
     }
 
     #[test]
     fn numbers_accept_exponents_and_leading_dots() {
-        let toks: Vec<Tok> = tokenize("1.5e-3 .5 2E2 2e")
-            .unwrap()
-            .into_iter()
-            .map(|t| t.0)
-            .collect();
+        let toks: Vec<Tok> = tokenize("1.5e-3 .5 2E2 2e").unwrap().into_iter().map(|t| t.0).collect();
         assert_eq!(
             toks,
-            vec![
-                Tok::Num(1.5e-3),
-                Tok::Num(0.5),
-                Tok::Num(200.0),
-                Tok::Num(2.0),
-                Tok::Name("e".into()),
-                Tok::End
-            ]
+            vec![Tok::Num(1.5e-3), Tok::Num(0.5), Tok::Num(200.0), Tok::Num(2.0), Tok::Name("e".into()), Tok::End]
         );
     }
 

@@ -39,13 +39,13 @@ pub enum Schedule {
     InverseTime { decay: f64 },
 }
 
-/// `[train]` optimiser settings as written in a config.
+/// `[optimizer]` as written in a config.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// "sgd", "momentum" or "adam".
     #[serde(default = "default_method")]
-    pub optimizer: String,
+    pub method: String,
     pub learning_rate: f64,
     #[serde(default = "default_momentum")]
     pub momentum: f64,
@@ -119,10 +119,11 @@ impl OptimizerConfig {
         let r = |e: OutOfRange| e.to_string();
         check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0").map_err(r)?;
         check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0").map_err(r)?;
-        let method = match self.optimizer.as_str() {
+        let method = match self.method.as_str() {
             "sgd" => Method::Sgd,
             "momentum" => {
-                check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1").map_err(r)?;
+                check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1")
+                    .map_err(r)?;
                 Method::Momentum { beta: self.momentum }
             }
             "adam" => {
@@ -131,14 +132,19 @@ impl OptimizerConfig {
                 check("epsilon", self.epsilon, self.epsilon > 0.0, "> 0").map_err(r)?;
                 Method::Adam { beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon }
             }
-            other => return Err(format!("optimizer: unknown `{other}`; one of sgd, momentum, adam")),
+            other => return Err(format!("method: unknown `{other}`; one of sgd, momentum, adam")),
         };
         let schedule = match self.schedule.as_str() {
             "constant" => Schedule::Constant,
             "step" => {
                 check("step_every", self.step_every as f64, self.step_every > 0, ">= 1").map_err(r)?;
-                check("step_factor", self.step_factor, self.step_factor > 0.0 && self.step_factor <= 1.0, "0 < factor <= 1")
-                    .map_err(r)?;
+                check(
+                    "step_factor",
+                    self.step_factor,
+                    self.step_factor > 0.0 && self.step_factor <= 1.0,
+                    "0 < factor <= 1",
+                )
+                .map_err(r)?;
                 Schedule::Step { every: self.step_every, factor: self.step_factor }
             }
             "inverse_time" => {
@@ -243,7 +249,8 @@ mod tests {
 
     #[test]
     fn every_method_reaches_the_minimum_of_a_quadratic() {
-        for m in [Method::Sgd, Method::Momentum { beta: 0.9 }, Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }] {
+        for m in [Method::Sgd, Method::Momentum { beta: 0.9 }, Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }]
+        {
             let lr = if matches!(m, Method::Adam { .. }) { 0.05 } else { 0.1 };
             let w = minimise(params(m, lr), 2000);
             assert!((w[0] - 3.0).abs() < 1e-6 && (w[1] + 2.0).abs() < 1e-6, "{m:?}: {w:?}");
@@ -286,13 +293,13 @@ mod tests {
     fn rejects_bad_settings() {
         let cfg = |s: &str| -> OptimizerConfig { toml_like(s) };
         assert_eq!(cfg("lr=0").validate().unwrap_err(), "learning_rate = 0 is out of range (> 0)");
-        assert_eq!(cfg("opt=rmsprop").validate().unwrap_err(), "optimizer: unknown `rmsprop`; one of sgd, momentum, adam");
+        assert_eq!(cfg("opt=rmsprop").validate().unwrap_err(), "method: unknown `rmsprop`; one of sgd, momentum, adam");
     }
 
     /// A tiny stand-in for a parsed config: defaults, with one override.
     fn toml_like(s: &str) -> OptimizerConfig {
         let mut c = OptimizerConfig {
-            optimizer: default_method(),
+            method: default_method(),
             learning_rate: 0.1,
             momentum: default_momentum(),
             beta1: default_beta1(),
@@ -306,7 +313,7 @@ mod tests {
         };
         match s.split_once('=').unwrap() {
             ("lr", v) => c.learning_rate = v.parse().unwrap(),
-            ("opt", v) => c.optimizer = v.to_string(),
+            ("opt", v) => c.method = v.to_string(),
             _ => unreachable!(),
         }
         c

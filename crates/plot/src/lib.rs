@@ -31,6 +31,8 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// Where the legend goes: upper right suits falling curves, lower right rising ones.
+    pub legend_low: bool,
 }
 
 /// A rendered figure.
@@ -139,7 +141,7 @@ impl LineChart {
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
+            .position(if self.legend_low { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight })
             .draw()
             .map_err(e)?;
         root.present().map_err(e)?;
@@ -165,6 +167,7 @@ mod tests {
             title: "loss".into(),
             x_label: "epoch".into(),
             y_label: "loss".into(),
+            legend_low: false,
             series: vec![
                 Series { name: "train".into(), points: (0..20).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect() },
                 Series { name: "test".into(), points: (0..20).map(|i| (i as f64, 1.2 / (1.0 + i as f64))).collect() },

@@ -58,8 +58,10 @@ impl VectorDagBuilder {
     /// # Errors
     /// A duplicate name, a wrong number of arguments, or an argument used twice.
     pub fn op(&mut self, name: &str, op: Arc<dyn VectorOp>, args: &[NodeId], output: bool) -> Result<NodeId> {
-        op.check_arity(args.len())
-            .map_err(|message| Error::Structure { node: name.to_string(), message: format!("{} {message}", op.name()) })?;
+        op.check_arity(args.len()).map_err(|message| Error::Structure {
+            node: name.to_string(),
+            message: format!("{} {message}", op.name()),
+        })?;
         let id = self.add(name, if output { Role::Output } else { Role::Hidden })?;
         for &a in args {
             self.graph.add_edge(a, id, EdgeWeight::None).map_err(|_| Error::Structure {

@@ -40,7 +40,9 @@ fn same_shape(args: &[&Mat]) -> Result<(), String> {
     let (r, c) = args[0].shape();
     match args.iter().position(|a| a.shape() != (r, c)) {
         None => Ok(()),
-        Some(k) => Err(format!("argument 1 is {r}x{c} but argument {} is {}x{}", k + 1, args[k].nrows(), args[k].ncols())),
+        Some(k) => {
+            Err(format!("argument 1 is {r}x{c} but argument {} is {}x{}", k + 1, args[k].nrows(), args[k].ncols()))
+        }
     }
 }
 
@@ -80,10 +82,7 @@ impl VectorOp for Linear {
 
     fn backward(&self, args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
         let (w, x) = (args[0], args[1]);
-        let mut grads = vec![
-            wants[0].then(|| grad * x.transpose()),
-            wants[1].then(|| w.transpose() * grad),
-        ];
+        let mut grads = vec![wants[0].then(|| grad * x.transpose()), wants[1].then(|| w.transpose() * grad)];
         if args.len() == 3 {
             grads.push(wants[2].then(|| {
                 let s = grad.column_sum();
@@ -190,9 +189,9 @@ impl VectorOp for Activation {
     fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
         // The Jacobian is diagonal, so J v and Jᵀ v are the same elementwise product.
         match tangents[0] {
-            Some(t) => Mat::from_fn(out.nrows(), out.ncols(), |i, j| {
-                t[(i, j)] * self.derivative(args[0][(i, j)], out[(i, j)])
-            }),
+            Some(t) => {
+                Mat::from_fn(out.nrows(), out.ncols(), |i, j| t[(i, j)] * self.derivative(args[0][(i, j)], out[(i, j)]))
+            }
             None => Mat::zeros(out.nrows(), out.ncols()),
         }
     }

@@ -12,12 +12,7 @@ pub struct Built {
 
 impl Built {
     pub fn id(&self, name: &str) -> NodeId {
-        self.dag
-            .order()
-            .iter()
-            .copied()
-            .find(|&id| self.dag.name(id) == name)
-            .unwrap()
+        self.dag.order().iter().copied().find(|&id| self.dag.name(id) == name).unwrap()
     }
 
     pub fn value(&self, name: &str) -> f64 {
@@ -32,33 +27,16 @@ impl Built {
 
 /// Compiles a DAG: `sources` are `(name, role, value)`, `nodes` `(name, expression)`; the last
 /// node is the output.
-pub fn compile(
-    sources: &[(&str, Role, f64)],
-    nodes: &[(&str, &str)],
-) -> Result<ScalarDag, cg_autodiff::Error> {
+pub fn compile(sources: &[(&str, Role, f64)], nodes: &[(&str, &str)]) -> Result<ScalarDag, cg_autodiff::Error> {
     let src: Vec<(&str, Role)> = sources.iter().map(|&(n, r, _)| (n, r)).collect();
     let last = nodes.len() - 1;
     let nodes: Vec<(&str, &str, Role)> = nodes
         .iter()
         .enumerate()
-        .map(|(k, &(n, e))| {
-            (
-                n,
-                e,
-                if k == last {
-                    Role::Output
-                } else {
-                    Role::Hidden
-                },
-            )
-        })
+        .map(|(k, &(n, e))| (n, e, if k == last { Role::Output } else { Role::Hidden }))
         .collect();
     let eg = cg_expr::build_graph(&src, &nodes).expect("test graph must parse");
-    let functions = eg
-        .functions
-        .into_iter()
-        .map(|f| f.map(|(func, args)| NodeFunction { func, args }))
-        .collect();
+    let functions = eg.functions.into_iter().map(|f| f.map(|(func, args)| NodeFunction { func, args })).collect();
     ScalarDag::new(&eg.graph, functions)
 }
 
@@ -67,12 +45,7 @@ pub fn build(sources: &[(&str, Role, f64)], nodes: &[(&str, &str)]) -> Built {
     let dag = compile(sources, nodes).unwrap();
     let mut tape = dag.tape();
     for &(name, _, v) in sources {
-        let id = dag
-            .order()
-            .iter()
-            .copied()
-            .find(|&id| dag.name(id) == name)
-            .unwrap();
+        let id = dag.order().iter().copied().find(|&id| dag.name(id) == name).unwrap();
         tape.set(id, v);
     }
     dag.forward(&mut tape).unwrap();
@@ -82,8 +55,5 @@ pub fn build(sources: &[(&str, Role, f64)], nodes: &[(&str, &str)]) -> Built {
 /// Asserts |a - b| <= tol * max(1, |b|).
 #[track_caller]
 pub fn close(a: f64, b: f64, tol: f64) {
-    assert!(
-        (a - b).abs() <= tol * b.abs().max(1.0),
-        "{a} != {b} (tolerance {tol})"
-    );
+    assert!((a - b).abs() <= tol * b.abs().max(1.0), "{a} != {b} (tolerance {tol})");
 }

@@ -1,0 +1,272 @@
+//! The network graph, its parameters' initialisation, and target encoding.
+
+use std::sync::Arc;
+
+use cg_autodiff::vector::{Activation, Linear, Loss, Mat, Softmax, VectorDag, VectorDagBuilder, VectorOp, VectorTape};
+use cg_core::NodeId;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use serde::Deserialize;
+
+/// `[model]` as written in a config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Layer widths from input to output, e.g. [64, 64, 10]. The first must equal the number of
+    /// features.
+    pub layers: Vec<usize>,
+    /// Hidden activation: sigmoid, tanh, relu, hardtanh.
+    #[serde(default = "relu")]
+    pub hidden: String,
+    /// Output activation: identity, sigmoid, tanh, softmax.
+    #[serde(default = "identity")]
+    pub output: String,
+    /// squared_error, neg_log, logistic, hinge, squared_hinge, softmax_cross_entropy.
+    pub loss: String,
+    /// xavier (uniform) or he (normal); default he for relu, xavier otherwise.
+    pub init: Option<String>,
+}
+
+fn relu() -> String {
+    "relu".into()
+}
+fn identity() -> String {
+    "identity".into()
+}
+
+/// Weight initialisation. Biases start at zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// Uniform on ±sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010).
+    Xavier,
+    /// Normal with variance 2 / fan_in (He et al., 2015).
+    He,
+}
+
+/// The output layer's function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    Activation(Activation),
+    Softmax,
+}
+
+/// A checked model description.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelParams {
+    pub layers: Vec<usize>,
+    pub hidden: Activation,
+    pub output: OutputKind,
+    pub loss: Loss,
+    pub init: Init,
+}
+
+fn activation(name: &str, field: &str) -> Result<Activation, String> {
+    [Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardTanh, Activation::Identity]
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| {
+            format!("[model] {field}: unknown activation `{name}`; one of sigmoid, tanh, relu, hardtanh, identity")
+        })
+}
+
+impl ModelConfig {
+    /// Checks names and sizes.
+    ///
+    /// # Errors
+    /// Fewer than two layers, a zero width, or an unknown activation, loss or initialiser.
+    pub fn validate(&self) -> Result<ModelParams, String> {
+        if self.layers.len() < 2 || self.layers.contains(&0) {
+            return Err(format!(
+                "[model] layers: {:?} needs at least an input and an output width, all >= 1",
+                self.layers
+            ));
+        }
+        let hidden = activation(&self.hidden, "hidden")?;
+        let output = match self.output.as_str() {
+            "softmax" => OutputKind::Softmax,
+            name => OutputKind::Activation(activation(name, "output")?),
+        };
+        let loss = Loss::from_name(&self.loss).ok_or_else(|| {
+            let names: Vec<&str> = Loss::ALL.iter().map(|l| l.name()).collect();
+            format!("[model] loss: unknown `{}`; one of {}", self.loss, names.join(", "))
+        })?;
+        let init = match self.init.as_deref() {
+            None if hidden == Activation::Relu => Init::He,
+            None => Init::Xavier,
+            Some("xavier") => Init::Xavier,
+            Some("he") => Init::He,
+            Some(other) => return Err(format!("[model] init: unknown `{other}`; one of xavier, he")),
+        };
+        Ok(ModelParams { layers: self.layers.clone(), hidden, output, loss, init })
+    }
+}
+
+/// A network as a vector DAG: input node `x`, parameters W1, b1, W2, b2, ..., output node.
+pub struct Mlp {
+    pub spec: ModelParams,
+    pub dag: VectorDag,
+    pub input: NodeId,
+    pub output: NodeId,
+    /// W1, b1, W2, b2, ... in layer order.
+    pub params: Vec<NodeId>,
+}
+
+impl Mlp {
+    /// Builds the graph of `spec`.
+    pub fn new(spec: ModelParams) -> Mlp {
+        let build = || -> cg_autodiff::Result<Mlp> {
+            let mut b = VectorDagBuilder::new();
+            let input = b.input("x")?;
+            let mut h = input;
+            let mut params = vec![];
+            let n = spec.layers.len() - 1;
+            for i in 1..=n {
+                let w = b.param(&format!("W{i}"))?;
+                let bias = b.param(&format!("b{i}"))?;
+                params.extend([w, bias]);
+                let last = i == n;
+                let a = b.op(&format!("a{i}"), Arc::new(Linear), &[w, h, bias], false)?;
+                let op: Arc<dyn VectorOp> = match (last, spec.output) {
+                    (false, _) => Arc::new(spec.hidden),
+                    (true, OutputKind::Softmax) => Arc::new(Softmax),
+                    (true, OutputKind::Activation(act)) => Arc::new(act),
+                };
+                h = b.op(if last { "o".to_string() } else { format!("h{i}") }.as_str(), op, &[a], last)?;
+            }
+            Ok(Mlp { spec: spec.clone(), dag: b.build()?, input, output: h, params })
+        };
+        build().expect("internal: an MLP graph has fresh names and no cycles")
+    }
+
+    /// A tape with freshly initialised parameters (drawn from `rng`).
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> VectorTape {
+        let mut tape = self.dag.tape();
+        for (i, pair) in self.params.chunks(2).enumerate() {
+            let (fan_in, fan_out) = (self.spec.layers[i], self.spec.layers[i + 1]);
+            let w = match self.spec.init {
+                Init::Xavier => {
+                    let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+                    Mat::from_fn(fan_out, fan_in, |_, _| rng.random_range(-a..=a))
+                }
+                Init::He => {
+                    let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("internal: positive variance");
+                    Mat::from_fn(fan_out, fan_in, |_, _| normal.sample(rng))
+                }
+            };
+            tape.set(pair[0], w);
+            tape.set(pair[1], Mat::zeros(fan_out, 1));
+        }
+        tape
+    }
+
+    /// Number of learnable numbers.
+    pub fn parameter_count(&self) -> usize {
+        self.spec.layers.windows(2).map(|w| w[1] * (w[0] + 1)).sum()
+    }
+
+    /// Width of the output layer.
+    pub fn n_outputs(&self) -> usize {
+        *self.spec.layers.last().expect("internal: validated layers")
+    }
+
+    /// The margin losses take ±1 targets and classify by the sign of the output.
+    fn margin(&self) -> bool {
+        matches!(self.spec.loss, Loss::Logistic | Loss::Hinge | Loss::SquaredHinge)
+    }
+
+    /// Targets as the loss expects them: one-hot columns for several outputs (class labels), ±1
+    /// for margin losses on labels 0/1, the values themselves otherwise.
+    ///
+    /// # Errors
+    /// A label outside the output layer's classes.
+    pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat, String> {
+        let k = self.n_outputs();
+        if k == 1 {
+            return Ok(Mat::from_fn(1, targets.len(), |_, j| {
+                let t = targets[j];
+                if self.margin() && (t == 0.0 || t == 1.0) {
+                    2.0 * t - 1.0
+                } else {
+                    t
+                }
+            }));
+        }
+        if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= k as f64) {
+            return Err(format!("target {bad} is not a class label below the output width {k}"));
+        }
+        Ok(Mat::from_fn(k, targets.len(), |i, j| f64::from(u8::from(targets[j] as usize == i))))
+    }
+
+    /// The predicted class of each column of an output matrix: the argmax for several outputs,
+    /// otherwise output >= 0 (margin losses) or >= 0.5.
+    pub fn predict_classes(&self, out: &Mat) -> Vec<f64> {
+        if out.nrows() > 1 {
+            return out.column_iter().map(|c| c.argmax().0 as f64).collect();
+        }
+        let threshold = if self.margin() { 0.0 } else { 0.5 };
+        out.iter().map(|&o| f64::from(u8::from(o >= threshold))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn spec(layers: &[usize], loss: &str) -> ModelParams {
+        ModelConfig {
+            layers: layers.to_vec(),
+            hidden: "tanh".into(),
+            output: "identity".into(),
+            loss: loss.into(),
+            init: None,
+        }
+        .validate()
+        .unwrap()
+    }
+
+    #[test]
+    fn rejects_unknown_names_and_bad_layers() {
+        let mut c = ModelConfig {
+            layers: vec![2, 1],
+            hidden: "tanh".into(),
+            output: "identity".into(),
+            loss: "l2".into(),
+            init: None,
+        };
+        assert!(c.validate().unwrap_err().starts_with("[model] loss: unknown `l2`; one of squared_error"));
+        c.loss = "hinge".into();
+        c.layers = vec![2];
+        assert!(c.validate().unwrap_err().starts_with("[model] layers"));
+        c.layers = vec![2, 1];
+        c.hidden = "swish".into();
+        assert!(c.validate().unwrap_err().starts_with("[model] hidden: unknown activation `swish`"));
+    }
+
+    #[test]
+    fn initial_weights_have_the_prescribed_spread() {
+        // Xavier on 200 -> 300: uniform on ±sqrt(6/500), variance a²/3 = 2/500 = 0.004.
+        let mlp = Mlp::new(spec(&[200, 300, 1], "squared_error"));
+        let tape = mlp.init(&mut ChaCha8Rng::seed_from_u64(1));
+        let w = tape.get(mlp.params[0]).unwrap();
+        let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+        assert!((var - 0.004).abs() < 0.0002, "{var}");
+        assert!(w.iter().all(|v| v.abs() <= (6.0f64 / 500.0).sqrt()));
+        assert!(tape.get(mlp.params[1]).unwrap().iter().all(|&b| b == 0.0));
+        assert_eq!(mlp.parameter_count(), 300 * 201 + 301);
+    }
+
+    #[test]
+    fn targets_are_encoded_for_the_loss() {
+        let mlp = Mlp::new(spec(&[2, 3], "softmax_cross_entropy"));
+        assert_eq!(
+            mlp.encode_targets(&[2.0, 0.0]).unwrap(),
+            Mat::from_row_slice(3, 2, &[0.0, 1.0, 0.0, 0.0, 1.0, 0.0])
+        );
+        assert!(mlp.encode_targets(&[3.0]).is_err());
+        let hinge = Mlp::new(spec(&[2, 1], "hinge"));
+        assert_eq!(hinge.encode_targets(&[0.0, 1.0]).unwrap(), Mat::from_row_slice(1, 2, &[-1.0, 1.0]));
+        assert_eq!(hinge.predict_classes(&Mat::from_row_slice(1, 2, &[-0.2, 0.1])), vec![0.0, 1.0]);
+    }
+}

@@ -1,0 +1,181 @@
+//! Mini-batch gradient descent: shuffle the training columns each epoch (from the run's RNG),
+//! forward and backward per batch, update every parameter, then evaluate the whole training and
+//! test sets for the epoch's record.
+
+use std::time::Instant;
+
+use cg_autodiff::vector::{Mat, VectorTape};
+use cg_data::Dataset;
+use cg_optim::{Optimizer, OptimizerParams};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use crate::Mlp;
+
+/// `[train]` as written in a config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Epochs the regression test runs instead of `epochs` (for configs too slow to rerun in
+    /// full); it compares the first `check_epochs` values of every curve.
+    pub check_epochs: Option<usize>,
+}
+
+/// Checked training settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainParams {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerParams,
+}
+
+impl TrainConfig {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// Zero epochs or batch size, or `check_epochs` not in 1..=epochs.
+    pub fn validate(&self, optimizer: OptimizerParams) -> Result<TrainParams, String> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(format!(
+                "[train] epochs = {}, batch_size = {}: both must be >= 1",
+                self.epochs, self.batch_size
+            ));
+        }
+        if let Some(c) = self.check_epochs {
+            if c == 0 || c > self.epochs {
+                return Err(format!("[train] check_epochs = {c} is out of range (1..={})", self.epochs));
+            }
+        }
+        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer })
+    }
+}
+
+/// The numbers recorded after one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub learning_rate: f64,
+    pub train_loss: f64,
+    pub train_accuracy: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub test_accuracy: Option<f64>,
+}
+
+/// What a training run produced.
+pub struct TrainOutcome {
+    pub records: Vec<EpochRecord>,
+    /// Wall-clock seconds of the batch loops (forward, backward, updates), without evaluation.
+    pub train_seconds: f64,
+    /// Number of mini-batch gradient evaluations.
+    pub grad_evals: usize,
+}
+
+/// Encoded data: features and loss targets as matrices, labels for accuracy (if classes).
+struct Encoded<'a> {
+    x: &'a Mat,
+    y: Mat,
+    labels: Option<&'a [f64]>,
+}
+
+fn encode<'a>(mlp: &Mlp, d: &'a Dataset) -> Result<Encoded<'a>, String> {
+    if d.n_features() != mlp.spec.layers[0] {
+        return Err(format!(
+            "[model] layers: the input width is {} but the data has {} features",
+            mlp.spec.layers[0],
+            d.n_features()
+        ));
+    }
+    let y = mlp.encode_targets(&d.targets).map_err(|e| format!("[data] {e}"))?;
+    let labels = d.class_count().is_ok().then_some(d.targets.as_slice());
+    Ok(Encoded { x: &d.features, y, labels })
+}
+
+/// Trains `mlp` (parameters in `tape`) on `train`, evaluating on `test` after every epoch.
+/// `observe` sees each record as it is made (progress bars).
+///
+/// # Errors
+/// Data that does not fit the network, or a non-finite value or gradient, naming the epoch, the
+/// batch and the node.
+pub fn train(
+    mlp: &Mlp,
+    tape: &mut VectorTape,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    params: &TrainParams,
+    rng: &mut ChaCha8Rng,
+    observe: &mut dyn FnMut(&EpochRecord),
+) -> Result<TrainOutcome, String> {
+    let tr = encode(mlp, train)?;
+    let te = test.map(|t| encode(mlp, t)).transpose()?;
+    let sizes: Vec<usize> = mlp.params.iter().map(|&p| tape.get(p).map_or(0, Mat::len)).collect();
+    let mut opt = Optimizer::new(params.optimizer, &sizes);
+    let mut order: Vec<usize> = (0..train.n_samples()).collect();
+    let mut records = Vec::with_capacity(params.epochs);
+    let mut seconds = 0.0;
+    let mut grad_evals = 0;
+    for epoch in 0..params.epochs {
+        let start = Instant::now();
+        order.shuffle(rng);
+        let mut lr = 0.0;
+        for (b, batch) in order.chunks(params.batch_size).enumerate() {
+            let at = |e: String| format!("epoch {}, batch {}: {e}", epoch + 1, b + 1);
+            tape.set(mlp.input, tr.x.select_columns(batch));
+            mlp.dag.forward(tape).map_err(|e| at(e.to_string()))?;
+            let out = tape.get(mlp.output).expect("internal: forward ran");
+            let (loss, seed) = mlp.spec.loss.value_and_grad(out, &tr.y.select_columns(batch));
+            if !loss.is_finite() {
+                return Err(at(format!("the {} loss is {loss}", mlp.spec.loss.name())));
+            }
+            let grads = mlp.dag.reverse(tape, vec![(mlp.output, seed)], false).map_err(|e| at(e.to_string()))?;
+            lr = opt.begin_step(epoch);
+            for (k, &p) in mlp.params.iter().enumerate() {
+                let g = grads.get(p).expect("internal: every parameter reaches the output");
+                let w = tape.get_mut(p).expect("internal: parameters are initialised");
+                opt.update(k, w.as_mut_slice(), g.as_slice(), lr);
+            }
+            grad_evals += 1;
+        }
+        seconds += start.elapsed().as_secs_f64();
+        let (train_loss, train_accuracy) =
+            evaluate(mlp, tape, &tr).map_err(|e| format!("epoch {}: evaluating: {e}", epoch + 1))?;
+        let test_eval = te
+            .as_ref()
+            .map(|t| evaluate(mlp, tape, t))
+            .transpose()
+            .map_err(|e| format!("epoch {}: evaluating: {e}", epoch + 1))?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            learning_rate: lr,
+            train_loss,
+            train_accuracy,
+            test_loss: test_eval.map(|t| t.0),
+            test_accuracy: test_eval.and_then(|t| t.1),
+        };
+        observe(&record);
+        records.push(record);
+    }
+    Ok(TrainOutcome { records, train_seconds: seconds, grad_evals })
+}
+
+/// Mean loss and accuracy over a whole set, in chunks of 1024 samples to bound memory.
+fn evaluate(mlp: &Mlp, tape: &mut VectorTape, data: &Encoded) -> Result<(f64, Option<f64>), String> {
+    let n = data.x.ncols();
+    let (mut loss, mut correct) = (0.0, 0usize);
+    for start in (0..n).step_by(1024) {
+        let len = 1024.min(n - start);
+        tape.set(mlp.input, data.x.columns(start, len).into_owned());
+        mlp.dag.forward(tape).map_err(|e| e.to_string())?;
+        let out = tape.get(mlp.output).expect("internal: forward ran");
+        loss += mlp.spec.loss.value_and_grad(out, &data.y.columns(start, len).into_owned()).0 * len as f64;
+        if let Some(labels) = data.labels {
+            let pred = mlp.predict_classes(out);
+            correct += pred.iter().zip(&labels[start..start + len]).filter(|(p, t)| p == t).count();
+        }
+    }
+    let accuracy = data.labels.map(|_| correct as f64 / n as f64);
+    Ok((loss / n as f64, accuracy))
+}

@@ -1,0 +1,186 @@
+//! `kind = "mlp"`: a feed-forward network trained by mini-batch gradient descent; writes
+//! `metrics.json`, loss and accuracy curves (PNG and SVG) and `timing.json`.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use cg_data::{DataConfig, Splits};
+use cg_nn::{EpochRecord, Mlp, ModelConfig, TrainConfig, TrainParams};
+use cg_optim::OptimizerConfig;
+use cg_plot::{LineChart, Series};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{CheckScope, Outcome, RunOptions};
+
+/// The whole file of an `mlp` config.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpFile {
+    #[allow(dead_code)]
+    kind: String,
+    /// Seeds initialisation, splitting and shuffling.
+    #[serde(default)]
+    seed: u64,
+    data: DataConfig,
+    model: ModelConfig,
+    optimizer: OptimizerConfig,
+    train: TrainConfig,
+}
+
+/// A validated `mlp` experiment with its data loaded.
+pub struct MlpExperiment {
+    seed: u64,
+    splits: Splits,
+    mlp: Mlp,
+    train: TrainParams,
+    check_epochs: Option<usize>,
+}
+
+impl MlpFile {
+    /// Checks every table and loads the data (CSV paths relative to `base`).
+    ///
+    /// # Errors
+    /// The first bad setting, naming its table and field, or a data file problem.
+    pub fn validate(self, base: &Path) -> Result<MlpExperiment> {
+        let model = self.model.validate().map_err(|e| anyhow!(e))?;
+        let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        let train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
+        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        Ok(MlpExperiment {
+            seed: self.seed,
+            splits,
+            mlp: Mlp::new(model),
+            train,
+            check_epochs: self.train.check_epochs,
+        })
+    }
+}
+
+impl MlpExperiment {
+    /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
+    ///
+    /// # Errors
+    /// Data that does not fit the model, or a non-finite number during training.
+    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let mut params = self.train;
+        let scope = match (options.shortened, self.check_epochs) {
+            (true, Some(n)) => {
+                params.epochs = n;
+                CheckScope::CurvePrefix(n)
+            }
+            _ => CheckScope::Full,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut tape = self.mlp.init(&mut rng);
+        let bar = if options.progress { ProgressBar::new(params.epochs as u64) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
+                .expect("internal: valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(title.to_string());
+        let mut observe = |r: &EpochRecord| {
+            bar.set_message(format!("loss {:.4}", r.train_loss));
+            bar.inc(1);
+        };
+        let (train, test) = (&self.splits.train, self.splits.test.as_ref());
+        let outcome = cg_nn::train(&self.mlp, &mut tape, train, test, &params, &mut rng, &mut observe)
+            .map_err(|e| anyhow!("training: {e}"));
+        bar.finish_and_clear();
+        let outcome = outcome?;
+        let records = &outcome.records;
+        let last = records.last().expect("internal: epochs >= 1");
+        let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
+        let flops_per_epoch = 6.0 * self.mlp.parameter_count() as f64 * train.n_samples() as f64;
+        let metrics = json!({
+            "epochs": params.epochs,
+            "final_loss": last.train_loss,
+            "train_accuracy": last.train_accuracy,
+            "test_loss": last.test_loss,
+            "test_accuracy": last.test_accuracy,
+            "loss_curve": curve(&|r| Some(r.train_loss)),
+            "test_loss_curve": curve(&|r| r.test_loss),
+            "train_accuracy_curve": curve(&|r| r.train_accuracy),
+            "test_accuracy_curve": curve(&|r| r.test_accuracy),
+            "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
+            "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
+            "layers": self.mlp.spec.layers,
+            "parameters": self.mlp.parameter_count(),
+            "grad_evals": outcome.grad_evals,
+            "flops_per_epoch": flops_per_epoch,
+        });
+        let seconds = outcome.train_seconds;
+        let timing = json!({
+            "seconds": seconds,
+            "seconds_per_epoch": seconds / params.epochs as f64,
+            "gflops_per_second": flops_per_epoch * params.epochs as f64 / seconds.max(1e-12) / 1e9,
+        });
+        let mut files = vec![
+            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
+            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
+        ];
+        let epoch_points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+            records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
+        };
+        let mut charts = vec![(
+            "loss",
+            LineChart {
+                title: format!("{title}: {} loss", self.mlp.spec.loss.name()),
+                x_label: "epoch".into(),
+                y_label: "mean loss".into(),
+                legend_low: false,
+                series: named(vec![
+                    ("train", epoch_points(&|r| Some(r.train_loss))),
+                    ("test", epoch_points(&|r| r.test_loss)),
+                ]),
+            },
+        )];
+        if last.train_accuracy.is_some() {
+            charts.push((
+                "accuracy",
+                LineChart {
+                    title: format!("{title}: accuracy"),
+                    x_label: "epoch".into(),
+                    y_label: "accuracy".into(),
+                    legend_low: true,
+                    series: named(vec![
+                        ("train", epoch_points(&|r| r.train_accuracy)),
+                        ("test", epoch_points(&|r| r.test_accuracy)),
+                    ]),
+                },
+            ));
+        }
+        for (name, chart) in charts {
+            let fig = chart.render()?;
+            files.push((format!("{name}.png"), fig.png));
+            files.push((format!("{name}.svg"), fig.svg.into_bytes()));
+        }
+        let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
+        let summary = format!(
+            "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
+            self.mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+            self.mlp.parameter_count(),
+            params.epochs,
+            train.n_samples(),
+            last.train_loss,
+            acc(last.train_accuracy),
+            acc(last.test_accuracy),
+            seconds,
+            seconds / params.epochs as f64,
+        );
+        Ok(Outcome { files, summary, check: scope })
+    }
+}
+
+/// Series with at least one point.
+fn named(series: Vec<(&str, Vec<(f64, f64)>)>) -> Vec<Series> {
+    series
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(n, points)| Series { name: n.to_string(), points })
+        .collect()
+}

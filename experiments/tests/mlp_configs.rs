@@ -1,0 +1,27 @@
+//! The shipped network configs reach the accuracy their issue demands, checked on a full run.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+fn metrics(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../configs").join(format!("{name}.toml"));
+    let outcome = experiments::run(&path, &experiments::RunOptions::default()).unwrap();
+    let (_, bytes) = outcome.files.iter().find(|(f, _)| f == "metrics.json").unwrap();
+    serde_json::from_slice(bytes).unwrap()
+}
+
+#[test]
+fn xor_is_learned_exactly() {
+    let m = metrics("xor");
+    assert_eq!(m["train_accuracy"], 1.0);
+    assert!(m["final_loss"].as_f64().unwrap() < 0.01, "{}", m["final_loss"]);
+    assert_eq!(m["loss_curve"].as_array().unwrap().len(), m["epochs"].as_u64().unwrap() as usize);
+}
+
+#[test]
+fn digits_mlp_reaches_95_percent_on_the_test_split() {
+    let m = metrics("digits_mlp");
+    assert!(m["test_accuracy"].as_f64().unwrap() >= 0.95, "{}", m["test_accuracy"]);
+    assert_eq!(m["samples"]["test"], 359); // 20% of 1797, rounded
+}
