@@ -11,7 +11,7 @@ use crate::mlp::{MlpExperiment, MlpFile};
 
 /// A validated experiment, ready to run.
 pub enum Experiment {
-    Graph(GraphParams),
+    Graph(Box<GraphParams>),
     Mlp(Box<MlpExperiment>),
 }
 
@@ -49,7 +49,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
                 graph: GraphConfig,
             }
             let file: File = typed(text)?;
-            Ok(Experiment::Graph(file.graph.validate()?))
+            Ok(Experiment::Graph(Box::new(file.graph.validate()?)))
         }
         "mlp" => {
             let file: MlpFile = typed(text)?;

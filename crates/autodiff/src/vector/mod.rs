@@ -6,6 +6,7 @@
 //! Parameters (weight matrices and biases) are source nodes with role [`Role::Weight`], as in the
 //! scalar engine; their Δ is the loss-to-weight derivative, the chapter's M = g zᵀ.
 
+mod gemm;
 mod loss;
 mod ops;
 
@@ -18,11 +19,14 @@ pub use ops::{Activation, Add, Concat, Linear, Mat, Max, Mul, Softmax, VectorOp}
 
 use crate::{Error, Result};
 
+/// The operation of a computed node and its arguments, in order.
+type NodeOp = (Arc<dyn VectorOp>, Vec<NodeId>);
+
 /// Builds a [`VectorDag`] node by node; arguments must exist before the node that uses them.
 #[derive(Default)]
 pub struct VectorDagBuilder {
     graph: DiGraph,
-    ops: Vec<Option<(Arc<dyn VectorOp>, Vec<NodeId>)>>,
+    ops: Vec<Option<NodeOp>>,
 }
 
 impl VectorDagBuilder {
@@ -87,7 +91,7 @@ impl VectorDagBuilder {
 pub struct VectorDag {
     graph: DiGraph,
     order: Vec<NodeId>,
-    ops: Vec<Option<(Arc<dyn VectorOp>, Vec<NodeId>)>>,
+    ops: Vec<Option<NodeOp>>,
 }
 
 /// Node values of one evaluation, by node id.

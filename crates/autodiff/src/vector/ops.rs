@@ -6,6 +6,8 @@
 
 use nalgebra::DMatrix;
 
+use super::gemm::product;
+
 /// A node value: features × batch.
 pub type Mat = DMatrix<f64>;
 
@@ -68,7 +70,7 @@ impl VectorOp for Linear {
         if w.ncols() != x.nrows() {
             return Err(format!("W is {}x{} but x has {} rows", w.nrows(), w.ncols(), x.nrows()));
         }
-        let mut out = w * x;
+        let mut out = product(w, false, x, false);
         if let Some(b) = args.get(2) {
             if b.shape() != (w.nrows(), 1) {
                 return Err(format!("b is {}x{} but must be {}x1", b.nrows(), b.ncols(), w.nrows()));
@@ -82,7 +84,7 @@ impl VectorOp for Linear {
 
     fn backward(&self, args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
         let (w, x) = (args[0], args[1]);
-        let mut grads = vec![wants[0].then(|| grad * x.transpose()), wants[1].then(|| w.transpose() * grad)];
+        let mut grads = vec![wants[0].then(|| product(grad, false, x, true)), wants[1].then(|| product(w, true, grad, false))];
         if args.len() == 3 {
             grads.push(wants[2].then(|| {
                 let s = grad.column_sum();
@@ -96,10 +98,10 @@ impl VectorOp for Linear {
         let (w, x) = (args[0], args[1]);
         let mut t = Mat::zeros(out.nrows(), out.ncols());
         if let Some(dw) = tangents[0] {
-            t += dw * x;
+            t += product(dw, false, x, false);
         }
         if let Some(dx) = tangents[1] {
-            t += w * dx;
+            t += product(w, false, dx, false);
         }
         if let Some(Some(db)) = tangents.get(2) {
             for mut col in t.column_iter_mut() {
