@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use cg_data::{DataConfig, Splits};
-use cg_nn::{EpochRecord, Mlp, ModelConfig, TrainConfig, TrainParams};
+use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
 use cg_optim::OptimizerConfig;
 use cg_plot::{LineChart, Series};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -35,7 +35,7 @@ pub struct MlpFile {
 pub struct MlpExperiment {
     seed: u64,
     splits: Splits,
-    mlp: Mlp,
+    model: ModelParams,
     train: TrainParams,
     check_epochs: Option<usize>,
 }
@@ -50,13 +50,7 @@ impl MlpFile {
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
         let train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
-        Ok(MlpExperiment {
-            seed: self.seed,
-            splits,
-            mlp: Mlp::new(model),
-            train,
-            check_epochs: self.train.check_epochs,
-        })
+        Ok(MlpExperiment { seed: self.seed, splits, model, train, check_epochs: self.train.check_epochs })
     }
 }
 
@@ -66,6 +60,13 @@ impl MlpExperiment {
     /// # Errors
     /// Data that does not fit the model, or a non-finite number during training.
     pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        match self.train.precision {
+            Precision::F64 => self.run_in(Mlp::<f64>::new(self.model.clone()), title, options),
+            Precision::F32 => self.run_in(Mlp::<f32>::new(self.model.clone()), title, options),
+        }
+    }
+
+    fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let mut params = self.train;
         let scope = match (options.shortened, self.check_epochs) {
             (true, Some(n)) => {
@@ -75,7 +76,7 @@ impl MlpExperiment {
             _ => CheckScope::Full,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut tape = self.mlp.init(&mut rng);
+        let mut tape = mlp.init(&mut rng);
         let bar = if options.progress { ProgressBar::new(params.epochs as u64) } else { ProgressBar::hidden() };
         bar.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
@@ -88,14 +89,14 @@ impl MlpExperiment {
             bar.inc(1);
         };
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
-        let outcome = cg_nn::train(&self.mlp, &mut tape, train, test, &params, &mut rng, &mut observe)
+        let outcome = cg_nn::train(&mlp, &mut tape, train, test, &params, &mut rng, &mut observe)
             .map_err(|e| anyhow!("training: {e}"));
         bar.finish_and_clear();
         let outcome = outcome?;
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
         let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
-        let flops_per_epoch = 6.0 * self.mlp.parameter_count() as f64 * train.n_samples() as f64;
+        let flops_per_epoch = 6.0 * mlp.parameter_count() as f64 * train.n_samples() as f64;
         let metrics = json!({
             "epochs": params.epochs,
             "final_loss": last.train_loss,
@@ -108,8 +109,8 @@ impl MlpExperiment {
             "test_accuracy_curve": curve(&|r| r.test_accuracy),
             "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
             "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
-            "layers": self.mlp.spec.layers,
-            "parameters": self.mlp.parameter_count(),
+            "layers": mlp.spec.layers,
+            "parameters": mlp.parameter_count(),
             "grad_evals": outcome.grad_evals,
             "flops_per_epoch": flops_per_epoch,
         });
@@ -129,7 +130,7 @@ impl MlpExperiment {
         let mut charts = vec![(
             "loss",
             LineChart {
-                title: format!("{title}: {} loss", self.mlp.spec.loss.name()),
+                title: format!("{title}: {} loss", mlp.spec.loss.name()),
                 x_label: "epoch".into(),
                 y_label: "mean loss".into(),
                 legend_low: false,
@@ -162,8 +163,8 @@ impl MlpExperiment {
         let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
         let summary = format!(
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
-            self.mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
-            self.mlp.parameter_count(),
+            mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+            mlp.parameter_count(),
             params.epochs,
             train.n_samples(),
             last.train_loss,

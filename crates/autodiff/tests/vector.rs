@@ -23,7 +23,7 @@ fn close_mat(a: &Mat, b: &Mat, tol: f64) {
 
 #[test]
 fn figure_11_15_vector_backpropagation() {
-    let mut b = VectorDagBuilder::new();
+    let mut b = VectorDagBuilder::<f64>::new();
     let x = b.input("x").unwrap();
     let w = b.param("W").unwrap();
     let w2 = b.param("W2").unwrap();
@@ -70,7 +70,7 @@ fn exercise_13_gradients_from_two_branches_add_up() {
     // W1 v = [2, -1, 3] and sigmoid(W2 v) = [0.2, 0.5, 0.3], the exercise's values.
     let w1 = m(3, 4, &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0, 0.0]);
     let w2 = m(3, 4, &[0.0, 0.0, 0.0, (0.25f64).ln(), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (3.0f64 / 7.0).ln()]);
-    let mut b = VectorDagBuilder::new();
+    let mut b = VectorDagBuilder::<f64>::new();
     let v = b.input("v").unwrap();
     let (p1, p2) = (b.param("W1").unwrap(), b.param("W2").unwrap());
     let a1 = b.op("a1", Arc::new(Linear), &[p1, v], false).unwrap();
@@ -210,7 +210,7 @@ fn softmax_cross_entropy_is_stable_for_huge_logits() {
 #[test]
 fn exercise_8_skip_connection_gradients_match_finite_differences() {
     // h1 = ReLU(W1 x), h2 = ReLU(W2 x + W3 h1), y = W4 h2; L = squared error against a target.
-    let mut b = VectorDagBuilder::new();
+    let mut b = VectorDagBuilder::<f64>::new();
     let x = b.input("x").unwrap();
     let ws: Vec<_> = (1..=4).map(|i| b.param(&format!("W{i}")).unwrap()).collect();
     let a1 = b.op("a1", Arc::new(Linear), &[ws[0], x], false).unwrap();
@@ -262,7 +262,7 @@ fn vector_engine_agrees_with_scalar_engine() {
     // A 2-2-1 network, tanh hidden and sigmoid output, one sample, loss (o - 1)^2, written both as
     // a vector graph and as a scalar graph of named expressions.
     let (x, w1, b1, w2, b2) = ([0.5, -1.2], [[0.3, -0.7], [1.1, 0.4]], [0.1, -0.2], [0.9, -1.3], 0.05);
-    let mut b = VectorDagBuilder::new();
+    let mut b = VectorDagBuilder::<f64>::new();
     let xi = b.input("x").unwrap();
     let (pw1, pb1, pw2, pb2) =
         (b.param("W1").unwrap(), b.param("b1").unwrap(), b.param("W2").unwrap(), b.param("b2").unwrap());
@@ -321,7 +321,7 @@ fn vector_engine_agrees_with_scalar_engine() {
 
 #[test]
 fn shape_mismatch_names_the_node() {
-    let mut b = VectorDagBuilder::new();
+    let mut b = VectorDagBuilder::<f64>::new();
     let x = b.input("x").unwrap();
     let w = b.param("W").unwrap();
     b.op("h", Arc::new(Linear), &[w, x], true).unwrap();
@@ -331,4 +331,32 @@ fn shape_mismatch_names_the_node() {
     tape.set(w, Mat::zeros(4, 2));
     let err = dag.forward(&mut tape).unwrap_err().to_string();
     assert_eq!(err, "node `h`: linear(W, x): W is 4x2 but x has 3 rows");
+}
+
+#[test]
+fn f32_graphs_match_f64_to_single_precision() {
+    // The skip-connection network of exercise 8 in both precisions: gradients agree to ~1e-6.
+    fn grads<T: cg_autodiff::vector::Real>() -> Vec<f64> {
+        let mut b = VectorDagBuilder::<T>::new();
+        let x = b.input("x").unwrap();
+        let (w1, w2) = (b.param("W1").unwrap(), b.param("W2").unwrap());
+        let a = b.op("a", Arc::new(Linear), &[w1, x], false).unwrap();
+        let h = b.op("h", Arc::new(Activation::Tanh), &[a], false).unwrap();
+        let s = b.op("s", Arc::new(Add), &[h, a], false).unwrap();
+        let o = b.op("o", Arc::new(Linear), &[w2, s], true).unwrap();
+        let dag = b.build().unwrap();
+        let mut tape = dag.tape();
+        let cast = |m: Mat| m.map(|v| T::cast(v));
+        tape.set(x, cast(random(3, 4, 1)));
+        tape.set(w1, cast(random(3, 3, 2)));
+        tape.set(w2, cast(random(2, 3, 3)));
+        dag.forward(&mut tape).unwrap();
+        let (_, seed) = Loss::SquaredError.value_and_grad(tape.get(o).unwrap(), &cast(random(2, 4, 4)));
+        let g = dag.reverse(&tape, vec![(o, seed)], false).unwrap();
+        g.get(w1).unwrap().iter().chain(g.get(w2).unwrap().iter()).map(|v| v.as_f64()).collect()
+    }
+    let (a, b) = (grads::<f64>(), grads::<f32>());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+    }
 }

@@ -10,5 +10,5 @@
 mod model;
 mod train;
 
-pub use model::{Init, Mlp, ModelConfig, ModelParams, OutputKind};
-pub use train::{train, EpochRecord, TrainConfig, TrainOutcome, TrainParams};
+pub use model::{Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
+pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams};

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use cg_autodiff::vector::{Activation, Linear, Loss, Mat, Softmax, VectorDag, VectorDagBuilder, VectorOp, VectorTape};
+use cg_autodiff::vector::{
+    Activation, Linear, Loss, Mat, Real, Softmax, VectorDag, VectorDagBuilder, VectorOp, VectorTape,
+};
 use cg_core::NodeId;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -64,7 +66,7 @@ pub struct ModelParams {
 fn activation(name: &str, field: &str) -> Result<Activation, String> {
     [Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardTanh, Activation::Identity]
         .into_iter()
-        .find(|a| a.name() == name)
+        .find(|a| Activation::name(*a) == name)
         .ok_or_else(|| {
             format!("[model] {field}: unknown activation `{name}`; one of sigmoid, tanh, relu, hardtanh, identity")
         })
@@ -102,21 +104,26 @@ impl ModelConfig {
     }
 }
 
+/// The number types a network can be trained in: f64 or f32.
+pub trait Float: Real + cg_optim::Scalar {}
+
+impl<T: Real + cg_optim::Scalar> Float for T {}
+
 /// A network as a vector DAG: input node `x`, parameters W1, b1, W2, b2, ..., output node.
-pub struct Mlp {
+pub struct Mlp<T: Float = f64> {
     pub spec: ModelParams,
-    pub dag: VectorDag,
+    pub dag: VectorDag<T>,
     pub input: NodeId,
     pub output: NodeId,
     /// W1, b1, W2, b2, ... in layer order.
     pub params: Vec<NodeId>,
 }
 
-impl Mlp {
+impl<T: Float> Mlp<T> {
     /// Builds the graph of `spec`.
-    pub fn new(spec: ModelParams) -> Mlp {
-        let build = || -> cg_autodiff::Result<Mlp> {
-            let mut b = VectorDagBuilder::new();
+    pub fn new(spec: ModelParams) -> Mlp<T> {
+        let build = || -> cg_autodiff::Result<Mlp<T>> {
+            let mut b = VectorDagBuilder::<T>::new();
             let input = b.input("x")?;
             let mut h = input;
             let mut params = vec![];
@@ -127,7 +134,7 @@ impl Mlp {
                 params.extend([w, bias]);
                 let last = i == n;
                 let a = b.op(&format!("a{i}"), Arc::new(Linear), &[w, h, bias], false)?;
-                let op: Arc<dyn VectorOp> = match (last, spec.output) {
+                let op: Arc<dyn VectorOp<T>> = match (last, spec.output) {
                     (false, _) => Arc::new(spec.hidden),
                     (true, OutputKind::Softmax) => Arc::new(Softmax),
                     (true, OutputKind::Activation(act)) => Arc::new(act),
@@ -140,22 +147,22 @@ impl Mlp {
     }
 
     /// A tape with freshly initialised parameters (drawn from `rng`).
-    pub fn init(&self, rng: &mut ChaCha8Rng) -> VectorTape {
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> VectorTape<T> {
         let mut tape = self.dag.tape();
         for (i, pair) in self.params.chunks(2).enumerate() {
             let (fan_in, fan_out) = (self.spec.layers[i], self.spec.layers[i + 1]);
             let w = match self.spec.init {
                 Init::Xavier => {
                     let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-                    Mat::from_fn(fan_out, fan_in, |_, _| rng.random_range(-a..=a))
+                    Mat::from_fn(fan_out, fan_in, |_, _| T::cast(rng.random_range(-a..=a)))
                 }
                 Init::He => {
                     let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("internal: positive variance");
-                    Mat::from_fn(fan_out, fan_in, |_, _| normal.sample(rng))
+                    Mat::from_fn(fan_out, fan_in, |_, _| T::cast(normal.sample(rng)))
                 }
             };
             tape.set(pair[0], w);
-            tape.set(pair[1], Mat::zeros(fan_out, 1));
+            tape.set(pair[1], Mat::<T>::zeros(fan_out, 1));
         }
         tape
     }
@@ -180,32 +187,28 @@ impl Mlp {
     ///
     /// # Errors
     /// A label outside the output layer's classes.
-    pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat, String> {
+    pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat<T>, String> {
         let k = self.n_outputs();
         if k == 1 {
             return Ok(Mat::from_fn(1, targets.len(), |_, j| {
                 let t = targets[j];
-                if self.margin() && (t == 0.0 || t == 1.0) {
-                    2.0 * t - 1.0
-                } else {
-                    t
-                }
+                T::cast(if self.margin() && (t == 0.0 || t == 1.0) { 2.0 * t - 1.0 } else { t })
             }));
         }
         if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= k as f64) {
             return Err(format!("target {bad} is not a class label below the output width {k}"));
         }
-        Ok(Mat::from_fn(k, targets.len(), |i, j| f64::from(u8::from(targets[j] as usize == i))))
+        Ok(Mat::from_fn(k, targets.len(), |i, j| if targets[j] as usize == i { T::one() } else { T::zero() }))
     }
 
     /// The predicted class of each column of an output matrix: the argmax for several outputs,
     /// otherwise output >= 0 (margin losses) or >= 0.5.
-    pub fn predict_classes(&self, out: &Mat) -> Vec<f64> {
+    pub fn predict_classes(&self, out: &Mat<T>) -> Vec<f64> {
         if out.nrows() > 1 {
             return out.column_iter().map(|c| c.argmax().0 as f64).collect();
         }
         let threshold = if self.margin() { 0.0 } else { 0.5 };
-        out.iter().map(|&o| f64::from(u8::from(o >= threshold))).collect()
+        out.iter().map(|&o| f64::from(u8::from(o.as_f64() >= threshold))).collect()
     }
 }
 
@@ -247,7 +250,7 @@ mod tests {
     #[test]
     fn initial_weights_have_the_prescribed_spread() {
         // Xavier on 200 -> 300: uniform on ±sqrt(6/500), variance a²/3 = 2/500 = 0.004.
-        let mlp = Mlp::new(spec(&[200, 300, 1], "squared_error"));
+        let mlp = Mlp::<f64>::new(spec(&[200, 300, 1], "squared_error"));
         let tape = mlp.init(&mut ChaCha8Rng::seed_from_u64(1));
         let w = tape.get(mlp.params[0]).unwrap();
         let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
@@ -259,13 +262,13 @@ mod tests {
 
     #[test]
     fn targets_are_encoded_for_the_loss() {
-        let mlp = Mlp::new(spec(&[2, 3], "softmax_cross_entropy"));
+        let mlp = Mlp::<f64>::new(spec(&[2, 3], "softmax_cross_entropy"));
         assert_eq!(
             mlp.encode_targets(&[2.0, 0.0]).unwrap(),
             Mat::from_row_slice(3, 2, &[0.0, 1.0, 0.0, 0.0, 1.0, 0.0])
         );
         assert!(mlp.encode_targets(&[3.0]).is_err());
-        let hinge = Mlp::new(spec(&[2, 1], "hinge"));
+        let hinge = Mlp::<f64>::new(spec(&[2, 1], "hinge"));
         assert_eq!(hinge.encode_targets(&[0.0, 1.0]).unwrap(), Mat::from_row_slice(1, 2, &[-1.0, 1.0]));
         assert_eq!(hinge.predict_classes(&Mat::from_row_slice(1, 2, &[-0.2, 0.1])), vec![0.0, 1.0]);
     }

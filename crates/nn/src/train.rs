@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use crate::Mlp;
+use crate::{Float, Mlp};
 
 /// `[train]` as written in a config.
 #[derive(Clone, Debug, Deserialize)]
@@ -22,6 +22,20 @@ pub struct TrainConfig {
     /// Epochs the regression test runs instead of `epochs` (for configs too slow to rerun in
     /// full); it compares the first `check_epochs` values of every curve.
     pub check_epochs: Option<usize>,
+    /// Number type of the network: "f64" (default) or "f32" (faster, about 7 significant digits).
+    #[serde(default = "f64_name")]
+    pub precision: String,
+}
+
+fn f64_name() -> String {
+    "f64".into()
+}
+
+/// The number type a network is trained in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F64,
+    F32,
 }
 
 /// Checked training settings.
@@ -30,6 +44,7 @@ pub struct TrainParams {
     pub epochs: usize,
     pub batch_size: usize,
     pub optimizer: OptimizerParams,
+    pub precision: Precision,
 }
 
 impl TrainConfig {
@@ -49,7 +64,12 @@ impl TrainConfig {
                 return Err(format!("[train] check_epochs = {c} is out of range (1..={})", self.epochs));
             }
         }
-        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer })
+        let precision = match self.precision.as_str() {
+            "f64" => Precision::F64,
+            "f32" => Precision::F32,
+            other => return Err(format!("[train] precision: unknown `{other}`; one of f64, f32")),
+        };
+        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer, precision })
     }
 }
 
@@ -75,13 +95,13 @@ pub struct TrainOutcome {
 }
 
 /// Encoded data: features and loss targets as matrices, labels for accuracy (if classes).
-struct Encoded<'a> {
-    x: &'a Mat,
-    y: Mat,
+struct Encoded<'a, T: Float> {
+    x: Mat<T>,
+    y: Mat<T>,
     labels: Option<&'a [f64]>,
 }
 
-fn encode<'a>(mlp: &Mlp, d: &'a Dataset) -> Result<Encoded<'a>, String> {
+fn encode<'a, T: Float>(mlp: &Mlp<T>, d: &'a Dataset) -> Result<Encoded<'a, T>, String> {
     if d.n_features() != mlp.spec.layers[0] {
         return Err(format!(
             "[model] layers: the input width is {} but the data has {} features",
@@ -91,7 +111,7 @@ fn encode<'a>(mlp: &Mlp, d: &'a Dataset) -> Result<Encoded<'a>, String> {
     }
     let y = mlp.encode_targets(&d.targets).map_err(|e| format!("[data] {e}"))?;
     let labels = d.class_count().is_ok().then_some(d.targets.as_slice());
-    Ok(Encoded { x: &d.features, y, labels })
+    Ok(Encoded { x: d.features.map(T::cast), y, labels })
 }
 
 /// Trains `mlp` (parameters in `tape`) on `train`, evaluating on `test` after every epoch.
@@ -100,9 +120,9 @@ fn encode<'a>(mlp: &Mlp, d: &'a Dataset) -> Result<Encoded<'a>, String> {
 /// # Errors
 /// Data that does not fit the network, or a non-finite value or gradient, naming the epoch, the
 /// batch and the node.
-pub fn train(
-    mlp: &Mlp,
-    tape: &mut VectorTape,
+pub fn train<T: Float>(
+    mlp: &Mlp<T>,
+    tape: &mut VectorTape<T>,
     train: &Dataset,
     test: Option<&Dataset>,
     params: &TrainParams,
@@ -111,7 +131,7 @@ pub fn train(
 ) -> Result<TrainOutcome, String> {
     let tr = encode(mlp, train)?;
     let te = test.map(|t| encode(mlp, t)).transpose()?;
-    let sizes: Vec<usize> = mlp.params.iter().map(|&p| tape.get(p).map_or(0, Mat::len)).collect();
+    let sizes: Vec<usize> = mlp.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
     let mut opt = Optimizer::new(params.optimizer, &sizes);
     let mut order: Vec<usize> = (0..train.n_samples()).collect();
     let mut records = Vec::with_capacity(params.epochs);
@@ -162,7 +182,7 @@ pub fn train(
 }
 
 /// Mean loss and accuracy over a whole set, in chunks of 1024 samples to bound memory.
-fn evaluate(mlp: &Mlp, tape: &mut VectorTape, data: &Encoded) -> Result<(f64, Option<f64>), String> {
+fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>), String> {
     let n = data.x.ncols();
     let (mut loss, mut correct) = (0.0, 0usize);
     for start in (0..n).step_by(1024) {

@@ -168,6 +168,31 @@ impl OptimizerParams {
     }
 }
 
+/// A parameter's number type. The update arithmetic (and the optimiser's state) is f64 whatever
+/// the parameters are stored in, so f32 networks lose no precision in the moments.
+pub trait Scalar: Copy {
+    fn to_f64(self) -> f64;
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Scalar for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl Scalar for f32 {
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
 /// An optimiser with its per-parameter state (velocities, moments).
 #[derive(Clone, Debug)]
 pub struct Optimizer {
@@ -196,30 +221,33 @@ impl Optimizer {
     ///
     /// # Panics
     /// If `k` or the lengths differ from those given to [`Optimizer::new`].
-    pub fn update(&mut self, k: usize, w: &mut [f64], grad: &[f64], lr: f64) {
+    pub fn update<S: Scalar>(&mut self, k: usize, w: &mut [S], grad: &[S], lr: f64) {
         assert_eq!(w.len(), grad.len(), "internal: parameter and gradient sizes differ");
         let lambda = self.params.weight_decay;
         let (first, second) = &mut self.state[k];
         match self.params.method {
             Method::Sgd => {
                 for (w, g) in w.iter_mut().zip(grad) {
-                    *w -= lr * (g + lambda * *w);
+                    let x = w.to_f64();
+                    *w = S::from_f64(x - lr * (g.to_f64() + lambda * x));
                 }
             }
             Method::Momentum { beta } => {
                 for ((w, g), v) in w.iter_mut().zip(grad).zip(first.iter_mut()) {
-                    *v = beta * *v + g + lambda * *w;
-                    *w -= lr * *v;
+                    let x = w.to_f64();
+                    *v = beta * *v + g.to_f64() + lambda * x;
+                    *w = S::from_f64(x - lr * *v);
                 }
             }
             Method::Adam { beta1, beta2, epsilon } => {
                 let t = self.steps.max(1) as i32;
                 let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
                 for (((w, g), m), s) in w.iter_mut().zip(grad).zip(first.iter_mut()).zip(second.iter_mut()) {
-                    let g = g + lambda * *w;
+                    let x = w.to_f64();
+                    let g = g.to_f64() + lambda * x;
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *s = beta2 * *s + (1.0 - beta2) * g * g;
-                    *w -= lr * (*m / c1) / ((*s / c2).sqrt() + epsilon);
+                    *w = S::from_f64(x - lr * (*m / c1) / ((*s / c2).sqrt() + epsilon));
                 }
             }
         }

@@ -8,13 +8,12 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-
-use super::Mat;
+use nalgebra::DMatrix;
 
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_FROM: usize = 1 << 21;
 
-fn view(a: &Mat, transpose: bool) -> MatRef<'_, f64> {
+fn view<T: faer::traits::ComplexField>(a: &DMatrix<T>, transpose: bool) -> MatRef<'_, T> {
     let v = MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols());
     if transpose {
         v.transpose()
@@ -27,19 +26,26 @@ fn view(a: &Mat, transpose: bool) -> MatRef<'_, f64> {
 ///
 /// # Panics
 /// If the inner dimensions differ (callers check shapes first).
-pub(crate) fn product(a: &Mat, transpose_a: bool, b: &Mat, transpose_b: bool) -> Mat {
+pub(crate) fn product<T: faer::traits::ComplexField + nalgebra::Scalar>(
+    a: &DMatrix<T>,
+    transpose_a: bool,
+    b: &DMatrix<T>,
+    transpose_b: bool,
+) -> DMatrix<T> {
     let (av, bv) = (view(a, transpose_a), view(b, transpose_b));
     let (m, k, n) = (av.nrows(), av.ncols(), bv.ncols());
     assert_eq!(k, bv.nrows(), "internal: inner dimensions differ");
-    let mut out = Mat::zeros(m, n);
+    let mut out = DMatrix::from_element(m, n, T::zero_impl());
     let par = if m * n * k >= PARALLEL_FROM { Par::rayon(0) } else { Par::Seq };
-    matmul(MatMut::from_column_major_slice_mut(out.as_mut_slice(), m, n), Accum::Replace, av, bv, 1.0, par);
+    matmul(MatMut::from_column_major_slice_mut(out.as_mut_slice(), m, n), Accum::Replace, av, bv, T::one_impl(), par);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type Mat = DMatrix<f64>;
 
     #[test]
     fn matches_nalgebra_for_every_transpose_combination() {

@@ -1,7 +1,7 @@
 //! Losses from an output node to a scalar, averaged over the columns (samples) of a batch. Each
 //! returns the loss and its gradient with respect to the output, the seed Δ(t) of reverse mode.
 
-use super::Mat;
+use super::{Mat, Real};
 
 /// A loss L(o, y) per sample, averaged over the batch. `o` is the output node's value; `y` holds
 /// the targets in the same shape (one-hot columns for classifiers with several outputs, ±1 for
@@ -46,34 +46,35 @@ impl Loss {
         Loss::ALL.into_iter().find(|l| l.name() == name)
     }
 
-    /// Mean loss over the columns and its gradient with respect to `o`.
+    /// Mean loss over the columns and its gradient with respect to `o`. Sums are taken in f64
+    /// whatever `T` is.
     ///
     /// # Panics
     /// If `o` and `y` differ in shape (callers build targets from the same network).
-    pub fn value_and_grad(self, o: &Mat, y: &Mat) -> (f64, Mat) {
+    pub fn value_and_grad<T: Real>(self, o: &Mat<T>, y: &Mat<T>) -> (f64, Mat<T>) {
         assert_eq!(o.shape(), y.shape(), "internal: output and target shapes differ");
         let b = o.ncols().max(1) as f64;
-        let mut grad = Mat::zeros(o.nrows(), o.ncols());
+        let mut grad = Mat::<T>::zeros(o.nrows(), o.ncols());
+        let (o64, y64) = (|i, j| o[(i, j)].as_f64(), |i, j| y[(i, j)].as_f64());
         let mut total = 0.0;
         match self {
             Loss::SoftmaxCrossEntropy => {
                 for j in 0..o.ncols() {
-                    let col = o.column(j);
-                    let m = col.max();
-                    let lse = m + col.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
-                    let ysum: f64 = y.column(j).sum();
+                    let m = (0..o.nrows()).map(|i| o64(i, j)).fold(f64::NEG_INFINITY, f64::max);
+                    let lse = m + (0..o.nrows()).map(|i| (o64(i, j) - m).exp()).sum::<f64>().ln();
+                    let ysum: f64 = (0..o.nrows()).map(|i| y64(i, j)).sum();
                     for i in 0..o.nrows() {
-                        total += y[(i, j)] * (lse - o[(i, j)]);
-                        grad[(i, j)] = ((o[(i, j)] - lse).exp() * ysum - y[(i, j)]) / b;
+                        total += y64(i, j) * (lse - o64(i, j));
+                        grad[(i, j)] = T::cast(((o64(i, j) - lse).exp() * ysum - y64(i, j)) / b);
                     }
                 }
             }
             _ => {
                 for j in 0..o.ncols() {
                     for i in 0..o.nrows() {
-                        let (l, d) = self.pointwise(o[(i, j)], y[(i, j)]);
+                        let (l, d) = self.pointwise(o64(i, j), y64(i, j));
                         total += l;
-                        grad[(i, j)] = d / b;
+                        grad[(i, j)] = T::cast(d / b);
                     }
                 }
             }

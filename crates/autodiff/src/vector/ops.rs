@@ -4,15 +4,10 @@
 //! Values are matrices whose columns are the samples of a mini-batch (exercise 3): a layer of
 //! width p over a batch of B samples is p × B, and one sample is the case B = 1.
 
-use nalgebra::DMatrix;
+use super::{Mat, Real};
 
-use super::gemm::product;
-
-/// A node value: features × batch.
-pub type Mat = DMatrix<f64>;
-
-/// An operation of a vector node.
-pub trait VectorOp: Send + Sync {
+/// An operation of a vector node, over the scalar type `T` (f64 by default, f32 for speed).
+pub trait VectorOp<T: Real = f64>: Send + Sync {
     /// Name used in messages and drawings.
     fn name(&self) -> &'static str;
 
@@ -20,14 +15,14 @@ pub trait VectorOp: Send + Sync {
     fn check_arity(&self, n: usize) -> Result<(), String>;
 
     /// The output, or a message describing a shape mismatch.
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String>;
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String>;
 
     /// For each argument r with `wants[r]`, the vector-Jacobian product J_rᵀ `grad` (shaped like
     /// the argument); `None` where not wanted. `out` is the value `forward` returned.
-    fn backward(&self, args: &[&Mat], out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>>;
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>>;
 
     /// The Jacobian-vector product Σ_r J_r t_r, where a missing tangent is zero.
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat;
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T>;
 }
 
 fn exactly(n: usize, k: usize, what: &str) -> Result<(), String> {
@@ -38,7 +33,7 @@ fn exactly(n: usize, k: usize, what: &str) -> Result<(), String> {
     }
 }
 
-fn same_shape(args: &[&Mat]) -> Result<(), String> {
+fn same_shape<T: Real>(args: &[&Mat<T>]) -> Result<(), String> {
     let (r, c) = args[0].shape();
     match args.iter().position(|a| a.shape() != (r, c)) {
         None => Ok(()),
@@ -52,7 +47,7 @@ fn same_shape(args: &[&Mat]) -> Result<(), String> {
 /// Backward: gW = G xᵀ (the chapter's M = g zᵀ, summed over the batch), gx = Wᵀ G, gb = G 1.
 pub struct Linear;
 
-impl VectorOp for Linear {
+impl<T: Real> VectorOp<T> for Linear {
     fn name(&self) -> &'static str {
         "linear"
     }
@@ -65,12 +60,12 @@ impl VectorOp for Linear {
         }
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         let (w, x) = (args[0], args[1]);
         if w.ncols() != x.nrows() {
             return Err(format!("W is {}x{} but x has {} rows", w.nrows(), w.ncols(), x.nrows()));
         }
-        let mut out = product(w, false, x, false);
+        let mut out = T::product(w, false, x, false);
         if let Some(b) = args.get(2) {
             if b.shape() != (w.nrows(), 1) {
                 return Err(format!("b is {}x{} but must be {}x1", b.nrows(), b.ncols(), w.nrows()));
@@ -82,26 +77,29 @@ impl VectorOp for Linear {
         Ok(out)
     }
 
-    fn backward(&self, args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         let (w, x) = (args[0], args[1]);
-        let mut grads = vec![wants[0].then(|| product(grad, false, x, true)), wants[1].then(|| product(w, true, grad, false))];
+        let mut grads = vec![
+            wants[0].then(|| T::product(grad, false, x, true)),
+            wants[1].then(|| T::product(w, true, grad, false)),
+        ];
         if args.len() == 3 {
             grads.push(wants[2].then(|| {
                 let s = grad.column_sum();
-                Mat::from_column_slice(s.nrows(), 1, s.as_slice())
+                Mat::<T>::from_column_slice(s.nrows(), 1, s.as_slice())
             }));
         }
         grads
     }
 
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
         let (w, x) = (args[0], args[1]);
-        let mut t = Mat::zeros(out.nrows(), out.ncols());
+        let mut t = Mat::<T>::zeros(out.nrows(), out.ncols());
         if let Some(dw) = tangents[0] {
-            t += product(dw, false, x, false);
+            t += T::product(dw, false, x, false);
         }
         if let Some(dx) = tangents[1] {
-            t += product(w, false, dx, false);
+            t += T::product(w, false, dx, false);
         }
         if let Some(Some(db)) = tangents.get(2) {
             for mut col in t.column_iter_mut() {
@@ -125,37 +123,40 @@ pub enum Activation {
 
 impl Activation {
     /// φ(x).
-    pub fn apply(self, x: f64) -> f64 {
+    pub fn apply<T: Real>(self, x: T) -> T {
+        let one = T::one();
         match self {
             Activation::Sigmoid => {
-                if x >= 0.0 {
-                    1.0 / (1.0 + (-x).exp())
+                if x >= T::zero() {
+                    one / (one + (-x).exp())
                 } else {
                     let e = x.exp();
-                    e / (1.0 + e)
+                    e / (one + e)
                 }
             }
             Activation::Tanh => x.tanh(),
             Activation::Relu => {
-                if x > 0.0 {
+                if x > T::zero() {
                     x
                 } else {
-                    0.0
+                    T::zero()
                 }
             }
-            Activation::HardTanh => x.clamp(-1.0, 1.0),
+            Activation::HardTanh => x.clamp(-one, one),
             Activation::Identity => x,
         }
     }
 
     /// φ'(x) given y = φ(x): y(1 - y), 1 - y², I(x > 0), I(-1 < x < 1), 1.
-    pub fn derivative(self, x: f64, y: f64) -> f64 {
+    pub fn derivative<T: Real>(self, x: T, y: T) -> T {
+        let (zero, one) = (T::zero(), T::one());
+        let indicator = |b: bool| if b { one } else { zero };
         match self {
-            Activation::Sigmoid => y * (1.0 - y),
-            Activation::Tanh => 1.0 - y * y,
-            Activation::Relu => f64::from(u8::from(x > 0.0)),
-            Activation::HardTanh => f64::from(u8::from(x > -1.0 && x < 1.0)),
-            Activation::Identity => 1.0,
+            Activation::Sigmoid => y * (one - y),
+            Activation::Tanh => one - y * y,
+            Activation::Relu => indicator(x > zero),
+            Activation::HardTanh => indicator(x > -one && x < one),
+            Activation::Identity => one,
         }
     }
 
@@ -171,7 +172,7 @@ impl Activation {
     }
 }
 
-impl VectorOp for Activation {
+impl<T: Real> VectorOp<T> for Activation {
     fn name(&self) -> &'static str {
         Activation::name(*self)
     }
@@ -180,22 +181,23 @@ impl VectorOp for Activation {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         Ok(args[0].map(|x| self.apply(x)))
     }
 
-    fn backward(&self, args: &[&Mat], out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         vec![wants[0].then(|| self.jvp(args, out, &[Some(grad)]))]
     }
 
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
         // The Jacobian is diagonal, so J v and Jᵀ v are the same elementwise product.
-        match tangents[0] {
-            Some(t) => {
-                Mat::from_fn(out.nrows(), out.ncols(), |i, j| t[(i, j)] * self.derivative(args[0][(i, j)], out[(i, j)]))
-            }
-            None => Mat::zeros(out.nrows(), out.ncols()),
+        let Some(t) = tangents[0] else { return Mat::<T>::zeros(out.nrows(), out.ncols()) };
+        let mut r = t.clone();
+        let (xs, ys) = (args[0].as_slice(), out.as_slice());
+        for ((r, &x), &y) in r.as_mut_slice().iter_mut().zip(xs).zip(ys) {
+            *r *= self.derivative(x, y);
         }
+        r
     }
 }
 
@@ -204,7 +206,7 @@ impl VectorOp for Activation {
 pub struct Max;
 
 impl Max {
-    fn argmax(args: &[&Mat], i: usize, j: usize) -> usize {
+    fn argmax<T: Real>(args: &[&Mat<T>], i: usize, j: usize) -> usize {
         let mut best = 0;
         for (k, a) in args.iter().enumerate().skip(1) {
             if a[(i, j)] > args[best][(i, j)] {
@@ -215,7 +217,7 @@ impl Max {
     }
 }
 
-impl VectorOp for Max {
+impl<T: Real> VectorOp<T> for Max {
     fn name(&self) -> &'static str {
         "max"
     }
@@ -228,12 +230,12 @@ impl VectorOp for Max {
         }
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         same_shape(args)?;
         Ok(Mat::from_fn(args[0].nrows(), args[0].ncols(), |i, j| args[Self::argmax(args, i, j)][(i, j)]))
     }
 
-    fn backward(&self, args: &[&Mat], out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         (0..args.len())
             .map(|k| {
                 wants[k].then(|| {
@@ -241,7 +243,7 @@ impl VectorOp for Max {
                         if Self::argmax(args, i, j) == k {
                             grad[(i, j)]
                         } else {
-                            0.0
+                            T::zero()
                         }
                     })
                 })
@@ -249,8 +251,10 @@ impl VectorOp for Max {
             .collect()
     }
 
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
-        Mat::from_fn(out.nrows(), out.ncols(), |i, j| tangents[Self::argmax(args, i, j)].map_or(0.0, |t| t[(i, j)]))
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        Mat::from_fn(out.nrows(), out.ncols(), |i, j| {
+            tangents[Self::argmax(args, i, j)].map_or(T::zero(), |t| t[(i, j)])
+        })
     }
 }
 
@@ -258,7 +262,7 @@ impl VectorOp for Max {
 /// maximum. Backward: gx = y ⊙ (g - (yᵀg) 1).
 pub struct Softmax;
 
-impl VectorOp for Softmax {
+impl<T: Real> VectorOp<T> for Softmax {
     fn name(&self) -> &'static str {
         "softmax"
     }
@@ -267,7 +271,7 @@ impl VectorOp for Softmax {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         let mut y = args[0].clone();
         for mut col in y.column_iter_mut() {
             let m = col.max();
@@ -278,13 +282,13 @@ impl VectorOp for Softmax {
         Ok(y)
     }
 
-    fn backward(&self, args: &[&Mat], out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         vec![wants[0].then(|| self.jvp(args, out, &[Some(grad)]))]
     }
 
-    fn jvp(&self, _args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
         // The Jacobian diag(y) - y yᵀ is symmetric, so J v and Jᵀ v coincide.
-        let Some(t) = tangents[0] else { return Mat::zeros(out.nrows(), out.ncols()) };
+        let Some(t) = tangents[0] else { return Mat::<T>::zeros(out.nrows(), out.ncols()) };
         let mut r = out.component_mul(t);
         for (j, mut col) in r.column_iter_mut().enumerate() {
             let s = col.sum();
@@ -297,16 +301,16 @@ impl VectorOp for Softmax {
 /// Elementwise sum of two or more same-shaped arguments (the join of a skip connection).
 pub struct Add;
 
-impl VectorOp for Add {
+impl<T: Real> VectorOp<T> for Add {
     fn name(&self) -> &'static str {
         "add"
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        Max.check_arity(n)
+        VectorOp::<T>::check_arity(&Max, n)
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         same_shape(args)?;
         let mut out = args[0].clone();
         for a in &args[1..] {
@@ -315,12 +319,12 @@ impl VectorOp for Add {
         Ok(out)
     }
 
-    fn backward(&self, _args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, _args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         wants.iter().map(|&w| w.then(|| grad.clone())).collect()
     }
 
-    fn jvp(&self, _args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
-        let mut t = Mat::zeros(out.nrows(), out.ncols());
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let mut t = Mat::<T>::zeros(out.nrows(), out.ncols());
         for d in tangents.iter().flatten() {
             t += *d;
         }
@@ -331,7 +335,7 @@ impl VectorOp for Add {
 /// Elementwise product of two same-shaped arguments.
 pub struct Mul;
 
-impl VectorOp for Mul {
+impl<T: Real> VectorOp<T> for Mul {
     fn name(&self) -> &'static str {
         "mul"
     }
@@ -340,17 +344,17 @@ impl VectorOp for Mul {
         exactly(n, 2, "2 arguments")
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         same_shape(args)?;
         Ok(args[0].component_mul(args[1]))
     }
 
-    fn backward(&self, args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         vec![wants[0].then(|| grad.component_mul(args[1])), wants[1].then(|| grad.component_mul(args[0]))]
     }
 
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
-        let mut t = Mat::zeros(out.nrows(), out.ncols());
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let mut t = Mat::<T>::zeros(out.nrows(), out.ncols());
         if let Some(da) = tangents[0] {
             t += da.component_mul(args[1]);
         }
@@ -364,22 +368,22 @@ impl VectorOp for Mul {
 /// Stacks arguments with the same number of columns on top of each other.
 pub struct Concat;
 
-impl VectorOp for Concat {
+impl<T: Real> VectorOp<T> for Concat {
     fn name(&self) -> &'static str {
         "concat"
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        Max.check_arity(n)
+        VectorOp::<T>::check_arity(&Max, n)
     }
 
-    fn forward(&self, args: &[&Mat]) -> Result<Mat, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
         let cols = args[0].ncols();
         if let Some(k) = args.iter().position(|a| a.ncols() != cols) {
             return Err(format!("argument 1 has {cols} columns but argument {} has {}", k + 1, args[k].ncols()));
         }
         let rows = args.iter().map(|a| a.nrows()).sum();
-        let mut out = Mat::zeros(rows, cols);
+        let mut out = Mat::<T>::zeros(rows, cols);
         let mut r0 = 0;
         for a in args {
             out.rows_mut(r0, a.nrows()).copy_from(*a);
@@ -388,7 +392,7 @@ impl VectorOp for Concat {
         Ok(out)
     }
 
-    fn backward(&self, args: &[&Mat], _out: &Mat, grad: &Mat, wants: &[bool]) -> Vec<Option<Mat>> {
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
         let mut r0 = 0;
         args.iter()
             .zip(wants)
@@ -400,8 +404,8 @@ impl VectorOp for Concat {
             .collect()
     }
 
-    fn jvp(&self, args: &[&Mat], out: &Mat, tangents: &[Option<&Mat>]) -> Mat {
-        let mut t = Mat::zeros(out.nrows(), out.ncols());
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let mut t = Mat::<T>::zeros(out.nrows(), out.ncols());
         let mut r0 = 0;
         for (a, d) in args.iter().zip(tangents) {
             if let Some(d) = d {
