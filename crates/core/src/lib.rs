@@ -15,9 +15,11 @@
 mod error;
 mod graph;
 mod local;
+pub mod solver;
 mod topo;
 
 pub use error::{CyclePath, Error, Result};
 pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
 pub use local::LocalFunction;
+pub use solver::{run, Metrics, RunOutcome, Solver};
 pub use petgraph::{Directed, EdgeType, Undirected};

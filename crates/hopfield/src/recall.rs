@@ -1,0 +1,167 @@
+//! Recall dynamics as a [`Solver`]: one step is one sweep over all units.
+
+use cg_core::{Metrics, Solver, UnGraph};
+use nalgebra::DVector;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::network::check_patterns;
+use crate::{Error, Hopfield, Result};
+
+/// How units are updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One unit at a time, in a fresh random order each sweep (from the run's RNG).
+    Async,
+    /// All units at once from the previous state.
+    Sync,
+}
+
+/// Where local fields come from: a dense matrix (one dot product per unit, a matrix-vector
+/// product per synchronous sweep) or adjacency lists of a sparse graph.
+enum Fields<'a> {
+    Dense(&'a Hopfield),
+    Sparse { neighbours: Vec<Vec<(usize, f64)>> },
+}
+
+/// Recall from a cue.
+pub struct Recall<'a> {
+    fields: Fields<'a>,
+    mode: Mode,
+}
+
+/// The running state of a recall.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecallState {
+    pub s: DVector<f64>,
+    /// Energy of `s`, kept up to date incrementally (ΔE = -δ h_i when unit i changes by δ).
+    pub energy: f64,
+    /// The state two synchronous steps ago, to detect 2-cycles.
+    before: Option<DVector<f64>>,
+    changed: usize,
+    cycle: bool,
+}
+
+impl RecallState {
+    /// Whether the last synchronous step returned to the state two steps back (a 2-cycle).
+    pub fn in_two_cycle(&self) -> bool {
+        self.cycle
+    }
+}
+
+fn sign_or_keep(h: f64, current: f64) -> f64 {
+    if h > 0.0 {
+        1.0
+    } else if h < 0.0 {
+        -1.0
+    } else {
+        current
+    }
+}
+
+impl<'a> Recall<'a> {
+    /// Recall on a dense network.
+    pub fn new(net: &'a Hopfield, mode: Mode) -> Recall<'a> {
+        Recall { fields: Fields::Dense(net), mode }
+    }
+
+    /// Recall on a sparse network given as an undirected graph of weighted spin edges.
+    ///
+    /// # Errors
+    /// An edge without a weight.
+    pub fn sparse(g: &UnGraph, mode: Mode) -> Result<Recall<'static>> {
+        let mut neighbours = vec![vec![]; g.node_count()];
+        for (a, b, e) in g.edges() {
+            let w = e.weight.value().ok_or_else(|| Error::Unweighted { a: g.node(a).name.clone(), b: g.node(b).name.clone() })?;
+            neighbours[a.index()].push((b.index(), w));
+            neighbours[b.index()].push((a.index(), w));
+        }
+        Ok(Recall { fields: Fields::Sparse { neighbours }, mode })
+    }
+
+    fn n_units(&self) -> usize {
+        match &self.fields {
+            Fields::Dense(net) => net.n_units(),
+            Fields::Sparse { neighbours } => neighbours.len(),
+        }
+    }
+
+    /// h_i = Σ_j W_ij s_j - θ_i.
+    fn field(&self, i: usize, s: &DVector<f64>) -> f64 {
+        match &self.fields {
+            // W is symmetric, so row i is column i, which is contiguous.
+            Fields::Dense(net) => net.weights().column(i).dot(s) - net.thresholds()[i],
+            Fields::Sparse { neighbours } => neighbours[i].iter().map(|&(j, w)| w * s[j]).sum(),
+        }
+    }
+
+    fn energy(&self, s: &DVector<f64>) -> f64 {
+        match &self.fields {
+            Fields::Dense(net) => net.energy(s),
+            Fields::Sparse { neighbours } => {
+                -0.5 * (0..s.len()).map(|i| s[i] * neighbours[i].iter().map(|&(j, w)| w * s[j]).sum::<f64>()).sum::<f64>()
+            }
+        }
+    }
+
+    /// The starting state for a cue (N values of ±1).
+    ///
+    /// # Errors
+    /// A cue of the wrong size or with values other than ±1.
+    pub fn start(&self, cue: &[f64]) -> Result<RecallState> {
+        check_patterns(self.n_units(), std::slice::from_ref(&cue.to_vec()))?;
+        let s = DVector::from_column_slice(cue);
+        Ok(RecallState { energy: self.energy(&s), s, before: None, changed: usize::MAX, cycle: false })
+    }
+}
+
+impl Solver for Recall<'_> {
+    type State = RecallState;
+    type Error = Error;
+
+    fn name(&self) -> &'static str {
+        match self.mode {
+            Mode::Async => "hopfield-async",
+            Mode::Sync => "hopfield-sync",
+        }
+    }
+
+    fn step(&mut self, st: &mut RecallState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+        let n = self.n_units();
+        let mut changed = 0;
+        match self.mode {
+            Mode::Async => {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.shuffle(rng);
+                for i in order {
+                    let h = self.field(i, &st.s);
+                    let new = sign_or_keep(h, st.s[i]);
+                    if new != st.s[i] {
+                        st.energy -= (new - st.s[i]) * h;
+                        st.s[i] = new;
+                        changed += 1;
+                    }
+                }
+            }
+            Mode::Sync => {
+                let next = match &self.fields {
+                    Fields::Dense(net) => {
+                        let h = net.weights() * &st.s - net.thresholds();
+                        h.zip_map(&st.s, sign_or_keep)
+                    }
+                    Fields::Sparse { .. } => DVector::from_fn(n, |i, _| sign_or_keep(self.field(i, &st.s), st.s[i])),
+                };
+                changed = next.iter().zip(st.s.iter()).filter(|(a, b)| a != b).count();
+                st.cycle = changed > 0 && st.before.as_ref() == Some(&next);
+                st.before = Some(std::mem::replace(&mut st.s, next));
+                st.energy = self.energy(&st.s);
+            }
+        }
+        st.changed = changed;
+        Ok(Metrics(vec![("energy", st.energy), ("changed", changed as f64)]))
+    }
+
+    fn converged(&self, st: &RecallState, _m: &Metrics) -> bool {
+        st.changed == 0 || st.cycle
+    }
+}
