@@ -35,6 +35,7 @@ pub fn against_stored(outcome: &Outcome, dir: &Path) -> Result<()> {
             let diff = match outcome.check {
                 CheckScope::Full => first_difference(&a, &b, ""),
                 CheckScope::CurvePrefix(n) => curve_prefix_difference(&a, &b, n),
+                CheckScope::Subset => subset_difference(&a, &b, ""),
             };
             if let Some(diff) = diff {
                 bail!("{}: {diff}", path.display());
@@ -66,6 +67,21 @@ fn curve_prefix_difference(stored: &Value, fresh: &Value, n: usize) -> Option<St
         }
     }
     None
+}
+
+/// Like [`first_difference`], but `fresh` may leave keys out and its arrays may be shorter: the
+/// stored results of a full run must contain the shortened run.
+fn subset_difference(stored: &Value, fresh: &Value, at: &str) -> Option<String> {
+    match (stored, fresh) {
+        (Value::Object(a), Value::Object(b)) => b.iter().find_map(|(k, v)| match a.get(k) {
+            Some(s) => subset_difference(s, v, &join(at, k)),
+            None => Some(format!("{}: `{k}` is not in the stored results", if at.is_empty() { "(top)" } else { at })),
+        }),
+        (Value::Array(a), Value::Array(b)) if b.len() <= a.len() => {
+            a.iter().zip(b).enumerate().find_map(|(k, (x, y))| subset_difference(x, y, &join(at, &k.to_string())))
+        }
+        _ => first_difference(stored, fresh, at),
+    }
 }
 
 /// The first place where `stored` and `fresh` differ beyond the tolerance, if any.

@@ -7,16 +7,20 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
 use crate::graph::{GraphConfig, GraphParams};
+use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
 
 /// A validated experiment, ready to run.
 pub enum Experiment {
     Graph(Box<GraphParams>),
     Mlp(Box<MlpExperiment>),
+    HopfieldDigits(Box<DigitsExperiment>),
+    HopfieldCapacity(Box<CapacityExperiment>),
+    HopfieldTsp(Box<TspExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] = &["graph", "mlp"];
+const KINDS: &[&str] = &["graph", "mlp", "hopfield_digits", "hopfield_capacity", "hopfield_tsp"];
 
 /// Reads and validates the config at `path`.
 ///
@@ -55,6 +59,9 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
             let file: MlpFile = typed(text)?;
             Ok(Experiment::Mlp(Box::new(file.validate(base)?)))
         }
+        "hopfield_digits" => Ok(Experiment::HopfieldDigits(Box::new(typed::<DigitsFile>(text)?.validate(base)?))),
+        "hopfield_capacity" => Ok(Experiment::HopfieldCapacity(Box::new(typed::<CapacityFile>(text)?.validate()?))),
+        "hopfield_tsp" => Ok(Experiment::HopfieldTsp(Box::new(typed::<TspFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
@@ -93,8 +100,11 @@ mod tests {
 
     #[test]
     fn unknown_kind_lists_the_known_ones() {
-        assert_eq!(err("kind = \"hopfeld\""), "kind: unknown kind `hopfeld`; known kinds: graph, mlp");
-        assert_eq!(err("x = 1"), "kind: missing; one of graph, mlp");
+        assert_eq!(
+            err("kind = \"hopfeld\""),
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, hopfield_digits, hopfield_capacity, hopfield_tsp"
+        );
+        assert_eq!(err("x = 1"), "kind: missing; one of graph, mlp, hopfield_digits, hopfield_capacity, hopfield_tsp");
     }
 
     #[test]

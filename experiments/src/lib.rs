@@ -8,6 +8,7 @@
 pub mod check;
 pub mod config;
 pub mod graph;
+pub mod hopfield;
 pub mod mlp;
 
 use std::io::Write;
@@ -30,6 +31,15 @@ pub enum CheckScope {
     Full,
     /// A shortened run of this many epochs: the first values of every `*_curve` array.
     CurvePrefix(usize),
+    /// A shortened run whose JSON is part of the stored one: every key it has must be stored with
+    /// the same value, and its arrays must begin the stored arrays.
+    Subset,
+}
+
+/// Adds a figure's PNG and SVG to a run's files.
+pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure: cg_plot::Figure) {
+    files.push((format!("{name}.png"), figure.png));
+    files.push((format!("{name}.svg"), figure.svg.into_bytes()));
 }
 
 /// How to run.
@@ -57,6 +67,9 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
     match experiment {
         config::Experiment::Graph(params) => params.run(&title),
         config::Experiment::Mlp(exp) => exp.run(&title, options),
+        config::Experiment::HopfieldDigits(exp) => exp.run(&title),
+        config::Experiment::HopfieldCapacity(exp) => exp.run(&title, options),
+        config::Experiment::HopfieldTsp(exp) => exp.run(&title, options),
     }
 }
 

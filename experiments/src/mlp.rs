@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use cg_data::{DataConfig, Splits};
 use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
 use cg_optim::OptimizerConfig;
-use cg_plot::{LineChart, Series};
+use cg_plot::{Legend, LineChart, Series};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -133,7 +133,7 @@ impl MlpExperiment {
                 title: format!("{title}: {} loss", mlp.spec.loss.name()),
                 x_label: "epoch".into(),
                 y_label: "mean loss".into(),
-                legend_low: false,
+                legend: Legend::UpperRight,
                 series: named(vec![
                     ("train", epoch_points(&|r| Some(r.train_loss))),
                     ("test", epoch_points(&|r| r.test_loss)),
@@ -147,7 +147,7 @@ impl MlpExperiment {
                     title: format!("{title}: accuracy"),
                     x_label: "epoch".into(),
                     y_label: "accuracy".into(),
-                    legend_low: true,
+                    legend: Legend::LowerRight,
                     series: named(vec![
                         ("train", epoch_points(&|r| r.train_accuracy)),
                         ("test", epoch_points(&|r| r.test_accuracy)),
@@ -156,9 +156,7 @@ impl MlpExperiment {
             ));
         }
         for (name, chart) in charts {
-            let fig = chart.render()?;
-            files.push((format!("{name}.png"), fig.png));
-            files.push((format!("{name}.svg"), fig.svg.into_bytes()));
+            crate::push_figure(&mut files, name, chart.render()?);
         }
         let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
         let summary = format!(
@@ -179,9 +177,5 @@ impl MlpExperiment {
 
 /// Series with at least one point.
 fn named(series: Vec<(&str, Vec<(f64, f64)>)>) -> Vec<Series> {
-    series
-        .into_iter()
-        .filter(|(_, p)| !p.is_empty())
-        .map(|(n, points)| Series { name: n.to_string(), points })
-        .collect()
+    series.into_iter().filter(|(_, p)| !p.is_empty()).map(|(n, points)| Series::line(n, points)).collect()
 }

@@ -81,7 +81,10 @@ fn non_finite_values() {
 
 #[test]
 fn unknown_kind_and_field() {
-    assert_eq!(fails("kind = \"grahp\"\n"), "kind: unknown kind `grahp`; known kinds: graph, mlp");
+    assert_eq!(
+        fails("kind = \"grahp\"\n"),
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, hopfield_digits, hopfield_capacity, hopfield_tsp"
+    );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
 

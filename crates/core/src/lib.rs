@@ -21,5 +21,5 @@ mod topo;
 pub use error::{CyclePath, Error, Result};
 pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
 pub use local::LocalFunction;
-pub use solver::{run, Metrics, RunOutcome, Solver};
 pub use petgraph::{Directed, EdgeType, Undirected};
+pub use solver::{run, Metrics, RunOutcome, Solver};

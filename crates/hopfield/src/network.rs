@@ -188,7 +188,9 @@ impl Learner {
     pub fn add(&mut self, x: &[f64]) -> Result<()> {
         let n = self.w.nrows();
         check_patterns(n, std::slice::from_ref(&x.to_vec())).map_err(|e| match e {
-            Error::SizeMismatch { expected, found, .. } => Error::SizeMismatch { pattern: self.stored, expected, found },
+            Error::SizeMismatch { expected, found, .. } => {
+                Error::SizeMismatch { pattern: self.stored, expected, found }
+            }
             Error::NotSpin { unit, value, .. } => Error::NotSpin { pattern: self.stored, unit, value },
             other => other,
         })?;

@@ -72,7 +72,10 @@ impl<'a> Recall<'a> {
     pub fn sparse(g: &UnGraph, mode: Mode) -> Result<Recall<'static>> {
         let mut neighbours = vec![vec![]; g.node_count()];
         for (a, b, e) in g.edges() {
-            let w = e.weight.value().ok_or_else(|| Error::Unweighted { a: g.node(a).name.clone(), b: g.node(b).name.clone() })?;
+            let w = e
+                .weight
+                .value()
+                .ok_or_else(|| Error::Unweighted { a: g.node(a).name.clone(), b: g.node(b).name.clone() })?;
             neighbours[a.index()].push((b.index(), w));
             neighbours[b.index()].push((a.index(), w));
         }
@@ -99,7 +102,9 @@ impl<'a> Recall<'a> {
         match &self.fields {
             Fields::Dense(net) => net.energy(s),
             Fields::Sparse { neighbours } => {
-                -0.5 * (0..s.len()).map(|i| s[i] * neighbours[i].iter().map(|&(j, w)| w * s[j]).sum::<f64>()).sum::<f64>()
+                -0.5 * (0..s.len())
+                    .map(|i| s[i] * neighbours[i].iter().map(|&(j, w)| w * s[j]).sum::<f64>())
+                    .sum::<f64>()
             }
         }
     }

@@ -190,8 +190,7 @@ pub fn hopfield_tank(p: &TankParams, d: &[Vec<f64>], rng: &mut ChaCha8Rng) -> Ta
                 let (next, prev) = ((i + 1) % n, (i + n - 1) % n);
                 let tour: f64 = (0..n).filter(|&y| y != x).map(|y| d[x][y] * (v[y * n + next] + v[y * n + prev])).sum();
                 let vxi = v[x * n + i];
-                grad[x * n + i] =
-                    p.a * (row[x] - vxi) + p.b * (col[i] - vxi) + p.c * (total - p.n_bar) + p.d * tour;
+                grad[x * n + i] = p.a * (row[x] - vxi) + p.b * (col[i] - vxi) + p.c * (total - p.n_bar) + p.d * tour;
             }
         }
         for k in 0..n * n {

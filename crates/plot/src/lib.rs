@@ -22,6 +22,15 @@ pub struct PlotError {
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// Also draw a dot at every point (for scattered data such as city positions).
+    pub markers: bool,
+}
+
+impl Series {
+    /// A plain line.
+    pub fn line(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.to_string(), points, markers: false }
+    }
 }
 
 /// A line chart with a legend.
@@ -31,8 +40,20 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
-    /// Where the legend goes: upper right suits falling curves, lower right rising ones.
-    pub legend_low: bool,
+    /// Where the legend goes, out of the way of the curves.
+    pub legend: Legend,
+}
+
+/// Legend corners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Suits falling curves.
+    #[default]
+    UpperRight,
+    /// Suits rising curves.
+    LowerRight,
+    /// Suits curves that fall late.
+    LowerLeft,
 }
 
 /// A rendered figure.
@@ -43,13 +64,17 @@ pub struct Figure {
 
 const SIZE: (u32, u32) = (800, 500);
 const FONT: &str = "sans-serif";
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 fn register_bundled_font() {
@@ -92,15 +117,7 @@ impl LineChart {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
             self.draw(root, ranges).map_err(err)?;
         }
-        let mut png = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut png, SIZE.0, SIZE.1);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            let mut writer = encoder.write_header().map_err(|e| err(e.to_string()))?;
-            writer.write_image_data(&rgb).map_err(|e| err(e.to_string()))?;
-        }
-        Ok(Figure { png, svg })
+        Ok(Figure { png: encode_png(&rgb, SIZE).map_err(err)?, svg })
     }
 
     fn draw<DB: DrawingBackend>(
@@ -130,23 +147,118 @@ impl LineChart {
         for (k, s) in self.series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let pts = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
+            let pts: Vec<(f64, f64)> = pts.collect();
             chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
                 .map_err(e)?
                 .label(&s.name)
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            if s.markers {
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
+            }
         }
         chart
             .configure_series_labels()
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(if self.legend_low { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight })
+            .position(match self.legend {
+                Legend::UpperRight => SeriesLabelPosition::UpperRight,
+                Legend::LowerRight => SeriesLabelPosition::LowerRight,
+                Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+            })
             .draw()
             .map_err(e)?;
         root.present().map_err(e)?;
         Ok(())
     }
+}
+
+/// A grid of small grayscale images with a caption over each (cue, recalled, stored, ...).
+#[derive(Clone, Debug)]
+pub struct ImageGrid {
+    pub title: String,
+    /// Image width and height in pixels of the data (each cell is drawn scaled up).
+    pub width: usize,
+    pub height: usize,
+    /// Rows of (caption, row-major values); values are mapped from [low, high] to black..white.
+    pub cells: Vec<Vec<(String, Vec<f64>)>>,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl ImageGrid {
+    /// Renders the grid as PNG and SVG.
+    ///
+    /// # Errors
+    /// An empty grid, a cell with the wrong number of values, or a drawing error.
+    pub fn render(&self) -> Result<Figure, PlotError> {
+        register_bundled_font();
+        let err = |message: String| PlotError { title: self.title.clone(), message };
+        let cols = self.cells.iter().map(Vec::len).max().unwrap_or(0);
+        if cols == 0 || self.width == 0 || self.height == 0 {
+            return Err(err("nothing to draw".into()));
+        }
+        if let Some((r, c)) = self
+            .cells
+            .iter()
+            .enumerate()
+            .find_map(|(r, row)| row.iter().position(|(_, v)| v.len() != self.width * self.height).map(|c| (r, c)))
+        {
+            return Err(err(format!("cell ({r}, {c}) does not hold {} x {} values", self.width, self.height)));
+        }
+        let cell = 14u32 * (8 / self.width.max(1) as u32).max(1);
+        let (cw, ch) = (cell * self.width as u32 + 20, cell * self.height as u32 + 30);
+        let size = (cw * cols as u32 + 20, ch * self.cells.len() as u32 + 50);
+        let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+            self.draw(root, cell, (cw, ch)).map_err(err)?;
+        }
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            self.draw(root, cell, (cw, ch)).map_err(err)?;
+        }
+        Ok(Figure { png: encode_png(&rgb, size).map_err(err)?, svg })
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        cell: u32,
+        (cw, ch): (u32, u32),
+    ) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        root.draw(&Text::new(self.title.clone(), (10, 10), (FONT, 22))).map_err(e)?;
+        let span = if self.high > self.low { self.high - self.low } else { 1.0 };
+        for (r, row) in self.cells.iter().enumerate() {
+            for (c, (caption, values)) in row.iter().enumerate() {
+                let (x0, y0) = (10 + c as i32 * cw as i32, 45 + r as i32 * ch as i32);
+                root.draw(&Text::new(caption.clone(), (x0, y0), (FONT, 14))).map_err(e)?;
+                for (k, &v) in values.iter().enumerate() {
+                    let level = (((v - self.low) / span).clamp(0.0, 1.0) * 255.0).round() as u8;
+                    let (px, py) = ((k % self.width) as i32, (k / self.width) as i32);
+                    let top = (x0 + px * cell as i32, y0 + 18 + py * cell as i32);
+                    let bottom = (top.0 + cell as i32, top.1 + cell as i32);
+                    root.draw(&Rectangle::new([top, bottom], RGBColor(level, level, level).filled())).map_err(e)?;
+                }
+            }
+        }
+        root.present().map_err(e)
+    }
+}
+
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+    drop(writer);
+    Ok(png)
 }
 
 /// Tick labels without trailing zeros: `2` not `2.0`, `0.25` not `0.250`.
@@ -167,10 +279,10 @@ mod tests {
             title: "loss".into(),
             x_label: "epoch".into(),
             y_label: "loss".into(),
-            legend_low: false,
+            legend: Legend::UpperRight,
             series: vec![
-                Series { name: "train".into(), points: (0..20).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect() },
-                Series { name: "test".into(), points: (0..20).map(|i| (i as f64, 1.2 / (1.0 + i as f64))).collect() },
+                Series::line("train", (0..20).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect()),
+                Series::line("test", (0..20).map(|i| (i as f64, 1.2 / (1.0 + i as f64))).collect()),
             ],
         }
     }
@@ -186,6 +298,25 @@ mod tests {
     fn rendering_is_deterministic() {
         let (a, b) = (chart().render().unwrap(), chart().render().unwrap());
         assert!(a.png == b.png && a.svg == b.svg);
+    }
+
+    #[test]
+    fn image_grid_renders_cells() {
+        let checker: Vec<f64> = (0..16).map(|k| if (k / 4 + k % 4) % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let grid = ImageGrid {
+            title: "patterns".into(),
+            width: 4,
+            height: 4,
+            cells: vec![vec![("cue".into(), checker.clone()), ("stored".into(), checker)]],
+            low: -1.0,
+            high: 1.0,
+        };
+        let f = grid.render().unwrap();
+        assert_eq!(&f.png[1..4], b"PNG");
+        assert!(f.svg.contains("stored"));
+        let mut bad = grid.clone();
+        bad.cells[0][1].1.pop();
+        assert!(bad.render().is_err());
     }
 
     #[test]
