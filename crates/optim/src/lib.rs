@@ -14,6 +14,11 @@
 
 use serde::Deserialize;
 
+mod constraints;
+pub mod reference;
+
+pub use constraints::{Constraint, ConstraintConfig, ParamConstraint};
+
 /// An invalid optimiser setting.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{param} = {value} is out of range ({expected})")]

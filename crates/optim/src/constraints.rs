@@ -1,0 +1,239 @@
+//! Constraints on groups of weights (exercise 6), enforced by projection after every update:
+//! projected gradient descent, w ⇐ Π_C(w - α g), starting from the projection of the initial
+//! weights, so that every iterate is feasible.
+//!
+//! - Linear equalities A w = b: Π(w) = w - Aᵀ (A Aᵀ)⁻¹ (A w - b), the matrix Aᵀ (A Aᵀ)⁻¹ computed
+//!   once (A must have full row rank).
+//! - Boxes l ≤ w ≤ u: clipping.
+//! - The probability simplex (w ≥ 0, Σ w = 1): the exact Euclidean projection of Held, Wolfe and
+//!   Crowder (1974) / Duchi et al. (2008): sort, find the threshold θ, w_i ⇐ max(w_i - θ, 0).
+//!
+//! Ties (one weight used in several places) need no code here: a shared weight is one parameter,
+//! and reverse mode already sums its gradient over its uses.
+
+use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
+
+/// A feasible set for a vector of weights.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constraint {
+    Equality {
+        a: DMatrix<f64>,
+        b: DVector<f64>,
+        /// Aᵀ (A Aᵀ)⁻¹.
+        correction: DMatrix<f64>,
+    },
+    Box {
+        lower: f64,
+        upper: f64,
+    },
+    Simplex,
+}
+
+impl Constraint {
+    /// A w = b.
+    ///
+    /// # Errors
+    /// Mismatched sizes, or rows of A that are linearly dependent (A Aᵀ singular).
+    pub fn equality(a: DMatrix<f64>, b: DVector<f64>) -> Result<Constraint, String> {
+        if a.nrows() != b.len() || a.nrows() == 0 {
+            return Err(format!("a has {} rows but b has {} values", a.nrows(), b.len()));
+        }
+        let gram = &a * a.transpose();
+        let inv = gram.cholesky().ok_or("the rows of a are linearly dependent (A Aᵀ is singular)")?.inverse();
+        Ok(Constraint::Equality { correction: a.transpose() * inv, a, b })
+    }
+
+    /// l ≤ w ≤ u.
+    ///
+    /// # Errors
+    /// l > u or a NaN bound.
+    pub fn bounds(lower: f64, upper: f64) -> Result<Constraint, String> {
+        if lower.is_nan() || upper.is_nan() || lower > upper {
+            return Err(format!("lower = {lower} must not exceed upper = {upper}"));
+        }
+        Ok(Constraint::Box { lower, upper })
+    }
+
+    /// Number of weights the constraint expects, if it fixes one.
+    pub fn size(&self) -> Option<usize> {
+        match self {
+            Constraint::Equality { a, .. } => Some(a.ncols()),
+            _ => None,
+        }
+    }
+
+    /// Replaces `w` by its Euclidean projection onto the set.
+    pub fn project(&self, w: &mut [f64]) {
+        match self {
+            Constraint::Equality { a, b, correction } => {
+                let wv = DVector::from_column_slice(w);
+                let fixed = &wv - correction * (a * &wv - b);
+                w.copy_from_slice(fixed.as_slice());
+            }
+            Constraint::Box { lower, upper } => {
+                for x in w.iter_mut() {
+                    *x = x.clamp(*lower, *upper);
+                }
+            }
+            Constraint::Simplex => {
+                let mut u = w.to_vec();
+                u.sort_by(|x, y| y.total_cmp(x));
+                let (mut sum, mut theta) = (0.0, 0.0);
+                for (j, &uj) in u.iter().enumerate() {
+                    sum += uj;
+                    let t = (sum - 1.0) / (j + 1) as f64;
+                    if uj - t > 0.0 {
+                        theta = t;
+                    }
+                }
+                for x in w.iter_mut() {
+                    *x = (*x - theta).max(0.0);
+                }
+            }
+        }
+    }
+
+    /// How far `w` is from the set: the largest violated equation or bound, 0 when feasible.
+    pub fn violation(&self, w: &[f64]) -> f64 {
+        match self {
+            Constraint::Equality { a, b, .. } => (a * DVector::from_column_slice(w) - b).amax(),
+            Constraint::Box { lower, upper } => {
+                w.iter().map(|&x| (lower - x).max(x - upper).max(0.0)).fold(0.0, f64::max)
+            }
+            Constraint::Simplex => {
+                let neg = w.iter().map(|&x| (-x).max(0.0)).fold(0.0, f64::max);
+                neg.max((w.iter().sum::<f64>() - 1.0).abs())
+            }
+        }
+    }
+}
+
+/// `[[constraints]]` as written in a config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintConfig {
+    /// The parameters constrained together, by name; their values are joined in this order.
+    pub params: Vec<String>,
+    /// "equality", "box" or "simplex".
+    pub kind: String,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Rows of A, for equality.
+    pub a: Option<Vec<Vec<f64>>>,
+    pub b: Option<Vec<f64>>,
+}
+
+/// A constraint on named parameters, checked against their sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamConstraint {
+    /// Indices of the parameters, in the model's parameter order.
+    pub params: Vec<usize>,
+    pub constraint: Constraint,
+}
+
+impl ConstraintConfig {
+    /// Resolves parameter names against `(name, size)` of the model's parameters.
+    ///
+    /// # Errors
+    /// An unknown parameter or kind, a missing or inconsistent setting, or an A whose width is
+    /// not the number of constrained weights.
+    pub fn validate(&self, params: &[(String, usize)]) -> Result<ParamConstraint, String> {
+        let mut idx = vec![];
+        for name in &self.params {
+            let k = params.iter().position(|(n, _)| n == name).ok_or_else(|| {
+                let known: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+                format!("params: unknown parameter `{name}` (parameters: {})", known.join(", "))
+            })?;
+            idx.push(k);
+        }
+        if idx.is_empty() {
+            return Err("params: name at least one parameter".into());
+        }
+        let width: usize = idx.iter().map(|&k| params[k].1).sum();
+        let constraint = match self.kind.as_str() {
+            "box" => Constraint::bounds(self.lower.unwrap_or(f64::NEG_INFINITY), self.upper.unwrap_or(f64::INFINITY))?,
+            "simplex" => Constraint::Simplex,
+            "equality" => {
+                let (Some(a), Some(b)) = (&self.a, &self.b) else {
+                    return Err("equality needs a (rows of coefficients) and b".into());
+                };
+                if let Some(r) = a.iter().position(|row| row.len() != width) {
+                    return Err(format!("a: row {} has {} coefficients for {width} weights", r + 1, a[r].len()));
+                }
+                let am = DMatrix::from_fn(a.len(), width, |i, j| a[i][j]);
+                Constraint::equality(am, DVector::from_column_slice(b))?
+            }
+            other => return Err(format!("kind: unknown `{other}`; one of equality, box, simplex")),
+        };
+        Ok(ParamConstraint { params: idx, constraint })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The simplex projection lands on the simplex and is the nearest point: for every vertex
+        /// e_k, (w - p)·(e_k - p) <= 0 (the obtuse-angle test of a projection onto a convex set).
+        #[test]
+        fn simplex_projection_is_the_nearest_point(w in prop::collection::vec(-3.0f64..3.0, 1..12)) {
+            let mut p = w.clone();
+            Constraint::Simplex.project(&mut p);
+            prop_assert!(Constraint::Simplex.violation(&p) < 1e-12);
+            for k in 0..w.len() {
+                let dot: f64 = (0..w.len()).map(|i| (w[i] - p[i]) * (f64::from(u8::from(i == k)) - p[i])).sum();
+                prop_assert!(dot <= 1e-12, "vertex {k}: {dot}");
+            }
+        }
+
+        /// The affine projection satisfies A w = b and moves w along the rows of A only.
+        #[test]
+        fn equality_projection_is_orthogonal(w in prop::collection::vec(-3.0f64..3.0, 4)) {
+            let a = DMatrix::from_row_slice(2, 4, &[1.0, 1.0, 1.0, 1.0, 1.0, -1.0, 0.0, 2.0]);
+            let c = Constraint::equality(a.clone(), DVector::from_vec(vec![1.0, 0.5])).unwrap();
+            let mut p = w.clone();
+            c.project(&mut p);
+            prop_assert!(c.violation(&p) < 1e-12);
+            // w - p lies in the row space of A: orthogonal to the null space of A, spanned by
+            // (1, 1, -2, 0) and (-2, 0, 1, 1) (both solve A v = 0 by hand).
+            let d = DVector::from_vec((0..4).map(|i| w[i] - p[i]).collect());
+            let null = DMatrix::from_row_slice(2, 4, &[1.0, 1.0, -2.0, 0.0, -2.0, 0.0, 1.0, 1.0]);
+            prop_assert!((&a * null.transpose()).amax() < 1e-15);
+            prop_assert!((null * d).amax() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn box_clips_and_reports_violations() {
+        let c = Constraint::bounds(0.0, 1.0).unwrap();
+        let mut w = [-0.5, 0.3, 1.7];
+        assert!((c.violation(&w) - 0.7).abs() < 1e-15);
+        c.project(&mut w);
+        assert_eq!(w, [0.0, 0.3, 1.0]);
+        assert!(Constraint::bounds(1.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn configs_are_resolved_by_name() {
+        let params = vec![("W1".to_string(), 3), ("b1".to_string(), 1)];
+        let cfg = ConstraintConfig {
+            params: vec!["W1".into()],
+            kind: "equality".into(),
+            lower: None,
+            upper: None,
+            a: Some(vec![vec![1.0, 1.0]]),
+            b: Some(vec![1.0]),
+        };
+        assert_eq!(cfg.validate(&params).unwrap_err(), "a: row 1 has 2 coefficients for 3 weights");
+        let mut cfg2 = cfg.clone();
+        cfg2.params = vec!["W2".into()];
+        assert_eq!(cfg2.validate(&params).unwrap_err(), "params: unknown parameter `W2` (parameters: W1, b1)");
+        let mut cfg3 = cfg;
+        cfg3.a = Some(vec![vec![1.0, 1.0, 1.0], vec![2.0, 2.0, 2.0]]);
+        cfg3.b = Some(vec![1.0, 2.0]);
+        assert!(cfg3.validate(&params).unwrap_err().contains("linearly dependent"));
+    }
+}
