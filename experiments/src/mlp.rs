@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use cg_data::{DataConfig, Splits};
 use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
-use cg_optim::OptimizerConfig;
+use cg_optim::{Constraint, ConstraintConfig, OptimizerConfig};
 use cg_plot::{Legend, LineChart, Series};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -29,6 +29,9 @@ pub struct MlpFile {
     model: ModelConfig,
     optimizer: OptimizerConfig,
     train: TrainConfig,
+    /// Projected gradient descent: feasible sets for named parameters (W1, b1, ...).
+    #[serde(default)]
+    constraints: Vec<ConstraintConfig>,
 }
 
 /// A validated `mlp` experiment with its data loaded.
@@ -48,7 +51,11 @@ impl MlpFile {
     pub fn validate(self, base: &Path) -> Result<MlpExperiment> {
         let model = self.model.validate().map_err(|e| anyhow!(e))?;
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
-        let train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
+        let mut train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
+        let sizes = model.param_sizes();
+        for (k, c) in self.constraints.iter().enumerate() {
+            train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
+        }
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
         Ok(MlpExperiment { seed: self.seed, splits, model, train, check_epochs: self.train.check_epochs })
     }
@@ -67,7 +74,7 @@ impl MlpExperiment {
     }
 
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let mut params = self.train;
+        let mut params = self.train.clone();
         let scope = match (options.shortened, self.check_epochs) {
             (true, Some(n)) => {
                 params.epochs = n;
@@ -108,12 +115,18 @@ impl MlpExperiment {
             "train_accuracy_curve": curve(&|r| r.train_accuracy),
             "test_accuracy_curve": curve(&|r| r.test_accuracy),
             "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
+            "violation_curve": curve(&|r| r.violation),
             "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
             "layers": mlp.spec.layers,
             "parameters": mlp.parameter_count(),
             "grad_evals": outcome.grad_evals,
             "flops_per_epoch": flops_per_epoch,
         });
+        let mut metrics = metrics;
+        if let Some(reference) = self.reference(train) {
+            let gap = last.train_loss - reference.0;
+            metrics["reference"] = json!({ "objective": reference.0, "gap": gap, "weights": reference.1 });
+        }
         let seconds = outcome.train_seconds;
         let timing = json!({
             "seconds": seconds,
@@ -140,6 +153,18 @@ impl MlpExperiment {
                 ]),
             },
         )];
+        if last.violation.is_some() {
+            charts.push((
+                "violation",
+                LineChart {
+                    title: format!("{title}: largest constraint violation after each epoch"),
+                    x_label: "epoch".into(),
+                    y_label: "violation".into(),
+                    series: named(vec![("violation", epoch_points(&|r| r.violation))]),
+                    legend: Legend::UpperRight,
+                },
+            ));
+        }
         if last.train_accuracy.is_some() {
             charts.push((
                 "accuracy",
@@ -172,6 +197,47 @@ impl MlpExperiment {
             seconds / params.epochs as f64,
         );
         Ok(Outcome { files, summary, check: scope })
+    }
+}
+
+impl MlpExperiment {
+    /// For a linear model (one identity output, squared error) whose constraints all act on W1
+    /// alone: the optimum of the same objective on the training set, computed independently of
+    /// gradient descent (`cg_optim::reference`): least squares, the KKT system for equalities,
+    /// active-set enumeration for boxes and the simplex. The intercept b1 is free.
+    fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, Vec<f64>)> {
+        use cg_optim::reference::{box_ls, equality_ls, mse, simplex_ls};
+        use nalgebra::{DMatrix, DVector};
+        let m = &self.model;
+        let linear = m.layers.len() == 2
+            && m.layers[1] == 1
+            && m.output == cg_nn::OutputKind::Activation(cg_autodiff::vector::Activation::Identity)
+            && m.loss == cg_autodiff::vector::Loss::SquaredError;
+        let d = m.layers[0];
+        if !linear
+            || self.train.constraints.len() > 1
+            || self.train.constraints.iter().any(|c| c.params != [0])
+            || d > 16
+        {
+            return None;
+        }
+        let n = train.n_samples();
+        let x = DMatrix::from_fn(n, d + 1, |i, j| if j < d { train.features[(j, i)] } else { 1.0 });
+        let y = DVector::from_column_slice(&train.targets);
+        let w = match self.train.constraints.first().map(|c| &c.constraint) {
+            None => box_ls(&x, &y, &vec![(f64::NEG_INFINITY, f64::INFINITY); d + 1]),
+            Some(Constraint::Box { lower, upper }) => {
+                let mut bounds = vec![(*lower, *upper); d];
+                bounds.push((f64::NEG_INFINITY, f64::INFINITY));
+                box_ls(&x, &y, &bounds)
+            }
+            Some(Constraint::Simplex) => simplex_ls(&x, &y, &(0..d).collect::<Vec<_>>()),
+            Some(Constraint::Equality { a, b, .. }) => {
+                let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
+                equality_ls(&x, &y, &a1, b)
+            }
+        };
+        Some((mse(&x, &y, &w), w.iter().copied().collect()))
     }
 }
 

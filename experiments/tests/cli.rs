@@ -174,7 +174,10 @@ batch_size = 2
 fn hopfield_settings_are_checked() {
     let cap = "kind = \"hopfield_capacity\"\nsizes = [100]\nalphas = [0.1, 0.2]\nrules = [\"hebbian\"]\n";
     assert_eq!(fails(&cap.replace("\"hebbian\"", "\"oja\"")), "rules: unknown `oja`; one of hebbian, storkey");
-    assert_eq!(fails(&cap.replace("[0.1, 0.2]", "[0.2, 0.1]")), "alphas: [0.2, 0.1] must be increasing loads in (0, 1]");
+    assert_eq!(
+        fails(&cap.replace("[0.1, 0.2]", "[0.2, 0.1]")),
+        "alphas: [0.2, 0.1] must be increasing loads in (0, 1]"
+    );
     let tsp = "kind = \"hopfield_tsp\"\ncities = 30\nruns = 1\n";
     assert_eq!(fails(tsp), "cities must be 3..=16 (Held-Karp is exponential) and runs >= 1");
     let tsp = "kind = \"hopfield_tsp\"\ncities = 5\nruns = 1\n[network]\ndt = 0.0\n";

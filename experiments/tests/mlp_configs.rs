@@ -25,3 +25,15 @@ fn digits_mlp_reaches_95_percent_on_the_test_split() {
     assert!(m["test_accuracy"].as_f64().unwrap() >= 0.95, "{}", m["test_accuracy"]);
     assert_eq!(m["samples"]["test"], 359); // 20% of 1797, rounded
 }
+
+#[test]
+fn projected_gradient_descent_reaches_the_independent_constrained_optimum() {
+    // The references are computed by active-set and support enumeration (cg_optim::reference).
+    for name in ["constrained_nnls_diabetes", "constrained_simplex_diabetes"] {
+        let m = metrics(name);
+        let gap = m["reference"]["gap"].as_f64().unwrap();
+        assert!(gap.abs() < 1e-9, "{name}: objective {} above the optimum", gap);
+        let worst = m["violation_curve"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max);
+        assert!(worst <= 1e-9, "{name}: violation {worst}");
+    }
+}

@@ -290,6 +290,9 @@ pub struct DataConfig {
     /// Standardise features with the training split's mean and standard deviation.
     #[serde(default)]
     pub standardize: bool,
+    /// Standardise a numeric target the same way (regression).
+    #[serde(default)]
+    pub standardize_target: bool,
     /// Divide every feature by this number first (digits: 16 maps pixel counts to [0, 1]).
     #[serde(default = "one")]
     pub scale: f64,
@@ -355,6 +358,15 @@ impl DataConfig {
             return Err(format!("[data] test_fraction = {} is out of range (0 <= f < 1)", self.test_fraction));
         };
         let mut test = test;
+        if self.standardize_target {
+            let n = train.n_samples().max(1) as f64;
+            let mean = train.targets.iter().sum::<f64>() / n;
+            let var = train.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
+            let scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+            for t in train.targets.iter_mut().chain(test.iter_mut().flat_map(|d| d.targets.iter_mut())) {
+                *t = (*t - mean) / scale;
+            }
+        }
         if self.standardize {
             let s = Standardizer::fit(&train);
             s.apply(&mut train);

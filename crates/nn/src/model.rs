@@ -72,6 +72,18 @@ fn activation(name: &str, field: &str) -> Result<Activation, String> {
         })
 }
 
+impl ModelParams {
+    /// Names and sizes of the parameters, in [`Mlp::params`] order (W_i is out × in, stored
+    /// column-major; b_i is out).
+    pub fn param_sizes(&self) -> Vec<(String, usize)> {
+        self.layers
+            .windows(2)
+            .enumerate()
+            .flat_map(|(i, w)| [(format!("W{}", i + 1), w[1] * w[0]), (format!("b{}", i + 1), w[1])])
+            .collect()
+    }
+}
+
 impl ModelConfig {
     /// Checks names and sizes.
     ///

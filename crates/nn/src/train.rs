@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cg_autodiff::vector::{Mat, VectorTape};
 use cg_data::Dataset;
-use cg_optim::{Optimizer, OptimizerParams};
+use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -39,12 +39,15 @@ pub enum Precision {
 }
 
 /// Checked training settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrainParams {
     pub epochs: usize,
     pub batch_size: usize,
     pub optimizer: OptimizerParams,
     pub precision: Precision,
+    /// Projections applied after initialisation and after every update (projected gradient
+    /// descent); parameter indices follow [`Mlp::params`].
+    pub constraints: Vec<ParamConstraint>,
 }
 
 impl TrainConfig {
@@ -69,7 +72,7 @@ impl TrainConfig {
             "f32" => Precision::F32,
             other => return Err(format!("[train] precision: unknown `{other}`; one of f64, f32")),
         };
-        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer, precision })
+        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer, precision, constraints: vec![] })
     }
 }
 
@@ -83,6 +86,8 @@ pub struct EpochRecord {
     pub train_accuracy: Option<f64>,
     pub test_loss: Option<f64>,
     pub test_accuracy: Option<f64>,
+    /// Largest constraint violation after the epoch (None without constraints).
+    pub violation: Option<f64>,
 }
 
 /// What a training run produced.
@@ -133,6 +138,7 @@ pub fn train<T: Float>(
     let te = test.map(|t| encode(mlp, t)).transpose()?;
     let sizes: Vec<usize> = mlp.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
     let mut opt = Optimizer::new(params.optimizer, &sizes);
+    project(mlp, tape, &params.constraints);
     let mut order: Vec<usize> = (0..train.n_samples()).collect();
     let mut records = Vec::with_capacity(params.epochs);
     let mut seconds = 0.0;
@@ -157,6 +163,7 @@ pub fn train<T: Float>(
                 let w = tape.get_mut(p).expect("internal: parameters are initialised");
                 opt.update(k, w.as_mut_slice(), g.as_slice(), lr);
             }
+            project(mlp, tape, &params.constraints);
             grad_evals += 1;
         }
         seconds += start.elapsed().as_secs_f64();
@@ -174,11 +181,43 @@ pub fn train<T: Float>(
             train_accuracy,
             test_loss: test_eval.map(|t| t.0),
             test_accuracy: test_eval.and_then(|t| t.1),
+            violation: (!params.constraints.is_empty()).then(|| violation(mlp, tape, &params.constraints)),
         };
         observe(&record);
         records.push(record);
     }
     Ok(TrainOutcome { records, train_seconds: seconds, grad_evals })
+}
+
+/// The values of a constraint's parameters joined in order (each matrix column-major), as f64.
+fn gather<T: Float>(mlp: &Mlp<T>, tape: &VectorTape<T>, c: &ParamConstraint) -> Vec<f64> {
+    c.params
+        .iter()
+        .flat_map(|&k| {
+            tape.get(mlp.params[k]).expect("internal: parameters are initialised").iter().map(|v| v.as_f64())
+        })
+        .collect()
+}
+
+/// Projects every constrained group of parameters onto its set.
+fn project<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, constraints: &[ParamConstraint]) {
+    for c in constraints {
+        let mut flat = gather(mlp, tape, c);
+        c.constraint.project(&mut flat);
+        let mut at = 0;
+        for &k in &c.params {
+            let m = tape.get_mut(mlp.params[k]).expect("internal: parameters are initialised");
+            for v in m.iter_mut() {
+                *v = T::cast(flat[at]);
+                at += 1;
+            }
+        }
+    }
+}
+
+/// The largest violation over all constraints.
+fn violation<T: Float>(mlp: &Mlp<T>, tape: &VectorTape<T>, constraints: &[ParamConstraint]) -> f64 {
+    constraints.iter().map(|c| c.constraint.violation(&gather(mlp, tape, c))).fold(0.0, f64::max)
 }
 
 /// Mean loss and accuracy over a whole set, in chunks of 1024 samples to bound memory.

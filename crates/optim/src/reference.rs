@@ -104,7 +104,8 @@ pub fn simplex_ls(x: &DMatrix<f64>, y: &DVector<f64>, simplex: &[usize]) -> DVec
     let others: Vec<usize> = (0..d).filter(|i| !simplex.contains(i)).collect();
     let (mut best, mut best_f) = (DVector::zeros(d), f64::INFINITY);
     for mask in 1u64..(1 << simplex.len()) {
-        let support: Vec<usize> = simplex.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &i)| i).collect();
+        let support: Vec<usize> =
+            simplex.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &i)| i).collect();
         let cols: Vec<usize> = support.iter().chain(&others).copied().collect();
         let xs = x.select_columns(&cols);
         let a = DMatrix::from_fn(1, cols.len(), |_, j| f64::from(u8::from(j < support.len())));

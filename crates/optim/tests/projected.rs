@@ -19,7 +19,12 @@ fn problem(seed: u64, n: usize, d: usize) -> (DMatrix<f64>, DVector<f64>) {
 fn projected_gd(x: &DMatrix<f64>, y: &DVector<f64>, c: &Constraint, steps: usize) -> DVector<f64> {
     let n = x.nrows() as f64;
     let lipschitz = 2.0 * (x.transpose() * x).symmetric_eigenvalues().max() / n;
-    let params = OptimizerParams { method: Method::Sgd, learning_rate: 1.0 / lipschitz, schedule: Schedule::Constant, weight_decay: 0.0 };
+    let params = OptimizerParams {
+        method: Method::Sgd,
+        learning_rate: 1.0 / lipschitz,
+        schedule: Schedule::Constant,
+        weight_decay: 0.0,
+    };
     let mut opt = Optimizer::new(params, &[x.ncols()]);
     let mut w = DVector::from_element(x.ncols(), 0.3);
     c.project(w.as_mut_slice());
