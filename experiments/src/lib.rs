@@ -10,6 +10,7 @@ pub mod config;
 pub mod graph;
 pub mod hopfield;
 pub mod mlp;
+pub mod rnn;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::HopfieldDigits(exp) => exp.run(&title),
         config::Experiment::HopfieldCapacity(exp) => exp.run(&title, options),
         config::Experiment::HopfieldTsp(exp) => exp.run(&title, options),
+        config::Experiment::Rnn(exp) => exp.run(&title, options),
     }
 }
 

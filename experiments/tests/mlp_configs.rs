@@ -37,3 +37,12 @@ fn projected_gradient_descent_reaches_the_independent_constrained_optimum() {
         assert!(worst <= 1e-9, "{name}: violation {worst}");
     }
 }
+
+#[test]
+fn the_stored_rnn_run_reaches_its_stated_loss() {
+    // The full 150-epoch run is stored; the golden test reruns its first epochs.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results/rnn_sine/metrics.json");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(m["test_loss"].as_f64().unwrap() < 0.02, "{}", m["test_loss"]);
+    assert_eq!(m["loss_curve"].as_array().unwrap().len(), 150);
+}

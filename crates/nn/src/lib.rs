@@ -8,7 +8,9 @@
 //! pass per batch are matrix products.
 
 mod model;
+mod rnn;
 mod train;
 
 pub use model::{Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
+pub use rnn::Rnn;
 pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams};

@@ -263,6 +263,8 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
 
 /// Tick labels without trailing zeros: `2` not `2.0`, `0.25` not `0.250`.
 fn tick(v: f64) -> String {
+    // Ticks computed as sums of steps land a rounding error away from zero.
+    let v = if v.abs() < 1e-12 { 0.0 } else { v };
     if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
         return format!("{v:.1e}");
     }
