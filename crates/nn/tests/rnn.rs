@@ -60,7 +60,7 @@ fn bptt_matches_the_closed_form_recurrences_and_finite_differences() {
     for (which, id) in [rnn.w, rnn.v, rnn.u].into_iter().enumerate() {
         for idx in 0..grads[which].len() {
             let h = 1e-6;
-            let mut probe = |delta: f64| {
+            let probe = |delta: f64| {
                 let mut tp = tape.clone();
                 tp.get_mut(id).unwrap()[idx] += delta;
                 rnn.loss_and_grads(&mut tp, &xs, &ys, Loss::SquaredError).unwrap().0
