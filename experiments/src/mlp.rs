@@ -118,14 +118,50 @@ impl MlpExperiment {
             "violation_curve": curve(&|r| r.violation),
             "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
             "layers": mlp.spec.layers,
+            "weight_decay": self.train.optimizer.weight_decay,
             "parameters": mlp.parameter_count(),
             "grad_evals": outcome.grad_evals,
             "flops_per_epoch": flops_per_epoch,
         });
         let mut metrics = metrics;
-        if let Some(reference) = self.reference(train) {
-            let gap = last.train_loss - reference.0;
-            metrics["reference"] = json!({ "objective": reference.0, "gap": gap, "weights": reference.1 });
+        let lambda = self.train.optimizer.weight_decay;
+        let squares: f64 =
+            mlp.params.iter().map(|&p| tape.get(p).map_or(0.0, |m| m.iter().map(|v| v.as_f64().powi(2)).sum())).sum();
+        let trained_objective = last.train_loss + 0.5 * lambda * squares;
+        metrics["objective"] = json!(trained_objective);
+        if last.train_accuracy.is_none()
+            && mlp.n_outputs() == 1
+            && mlp.spec.loss == cg_autodiff::vector::Loss::SquaredError
+        {
+            // R² = 1 - mean squared error / variance of the targets (regression).
+            let r2 = |loss: f64, d: &cg_data::Dataset| {
+                let n = d.n_samples() as f64;
+                let mean = d.targets.iter().sum::<f64>() / n;
+                1.0 - loss / (d.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n)
+            };
+            metrics["train_r2"] = json!(r2(last.train_loss, train));
+            if let (Some(l), Some(t)) = (last.test_loss, test) {
+                metrics["test_r2"] = json!(r2(l, t));
+            }
+        }
+        if let Some((reference, theta)) = self.reference(train) {
+            // The trained θ = [W1 | b1] in the reference's layout.
+            let (w, b) =
+                (tape.get(mlp.params[0]).expect("internal: W1"), tape.get(mlp.params[1]).expect("internal: b1"));
+            let trained = nalgebra::DMatrix::from_fn(theta.nrows(), theta.ncols(), |i, j| {
+                if j < w.ncols() {
+                    w[(i, j)].as_f64()
+                } else {
+                    b[(i, 0)].as_f64()
+                }
+            });
+            let scale = theta.amax().max(1e-300);
+            metrics["reference"] = json!({
+                "objective": reference,
+                "gap": trained_objective - reference,
+                "max_weight_difference_relative": (&trained - &theta).amax() / scale,
+                "weights": theta.iter().copied().collect::<Vec<f64>>(),
+            });
         }
         let seconds = outcome.train_seconds;
         let timing = json!({
@@ -201,44 +237,67 @@ impl MlpExperiment {
 }
 
 impl MlpExperiment {
-    /// For a linear model (one identity output, squared error) whose constraints all act on W1
-    /// alone: the optimum of the same objective on the training set, computed independently of
-    /// gradient descent (`cg_optim::reference`): least squares, the KKT system for equalities,
-    /// active-set enumeration for boxes and the simplex. The intercept b1 is free.
-    fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, Vec<f64>)> {
-        use cg_optim::reference::{box_ls, equality_ls, mse, simplex_ls};
+    /// For a single-layer model (identity output) the optimum of the training objective
+    /// (mean loss + λ/2 ‖θ‖², λ the weight decay, θ every weight and bias), computed without
+    /// gradient descent by `cg_optim::reference`: closed-form ridge for squared error and
+    /// Widrow-Hoff, Newton's method for logistic and softmax regression (λ > 0), the KKT system or
+    /// active-set / support enumeration for constraints on W1 (λ = 0). Returns the objective and
+    /// θ as a k × (d + 1) matrix [W | b].
+    fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, nalgebra::DMatrix<f64>)> {
+        use cg_autodiff::vector::{Activation, Loss};
+        use cg_optim::reference::{box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton};
         use nalgebra::{DMatrix, DVector};
         let m = &self.model;
-        let linear = m.layers.len() == 2
-            && m.layers[1] == 1
-            && m.output == cg_nn::OutputKind::Activation(cg_autodiff::vector::Activation::Identity)
-            && m.loss == cg_autodiff::vector::Loss::SquaredError;
-        let d = m.layers[0];
-        if !linear
-            || self.train.constraints.len() > 1
-            || self.train.constraints.iter().any(|c| c.params != [0])
-            || d > 16
-        {
+        if m.layers.len() != 2 || m.output != cg_nn::OutputKind::Activation(Activation::Identity) {
             return None;
         }
-        let n = train.n_samples();
+        let (d, k, n) = (m.layers[0], m.layers[1], train.n_samples());
+        let lambda = self.train.optimizer.weight_decay;
         let x = DMatrix::from_fn(n, d + 1, |i, j| if j < d { train.features[(j, i)] } else { 1.0 });
-        let y = DVector::from_column_slice(&train.targets);
-        let w = match self.train.constraints.first().map(|c| &c.constraint) {
-            None => box_ls(&x, &y, &vec![(f64::NEG_INFINITY, f64::INFINITY); d + 1]),
-            Some(Constraint::Box { lower, upper }) => {
-                let mut bounds = vec![(*lower, *upper); d];
-                bounds.push((f64::NEG_INFINITY, f64::INFINITY));
-                box_ls(&x, &y, &bounds)
-            }
-            Some(Constraint::Simplex) => simplex_ls(&x, &y, &(0..d).collect::<Vec<_>>()),
-            Some(Constraint::Equality { a, b, .. }) => {
-                let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
-                equality_ls(&x, &y, &a1, b)
-            }
+        let mlp = Mlp::<f64>::new(m.clone());
+        let targets = mlp.encode_targets(&train.targets).ok()?;
+        let y = DVector::from_iterator(n, targets.row(0).iter().copied());
+        let constraint = match self.train.constraints.as_slice() {
+            [] => None,
+            [c] if c.params == [0] && lambda == 0.0 => Some(&c.constraint),
+            _ => return None,
         };
-        Some((mse(&x, &y, &w), w.iter().copied().collect()))
+        let row = |v: DVector<f64>| DMatrix::from_row_slice(1, v.len(), v.as_slice());
+        let theta: DMatrix<f64> = match (m.loss, k, constraint) {
+            (Loss::SquaredError | Loss::WidrowHoff, 1, None) => row(ridge(&x, &y, lambda)),
+            (Loss::SquaredError, 1, Some(c)) if d <= 16 => match c {
+                Constraint::Box { lower, upper } => {
+                    let mut bounds = vec![(*lower, *upper); d];
+                    bounds.push((f64::NEG_INFINITY, f64::INFINITY));
+                    row(box_ls(&x, &y, &bounds))
+                }
+                Constraint::Simplex => row(simplex_ls(&x, &y, &(0..d).collect::<Vec<_>>())),
+                Constraint::Equality { a, b, .. } => {
+                    let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
+                    row(equality_ls(&x, &y, &a1, b))
+                }
+            },
+            (Loss::Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(&x, &y, lambda)),
+            (Loss::SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
+                let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
+                softmax_newton(&x, &labels, k, lambda)
+            }
+            _ => return None,
+        };
+        Some((objective(m.loss, &x, &targets, &theta, lambda), theta))
     }
+}
+
+/// mean loss of the linear model θ = [W | b] on rows of `x` (intercept column last) + λ/2 ‖θ‖².
+fn objective(
+    loss: cg_autodiff::vector::Loss,
+    x: &nalgebra::DMatrix<f64>,
+    targets: &nalgebra::DMatrix<f64>,
+    theta: &nalgebra::DMatrix<f64>,
+    lambda: f64,
+) -> f64 {
+    let out = theta * x.transpose();
+    loss.value_and_grad(&out, targets).0 + 0.5 * lambda * theta.norm_squared()
 }
 
 /// Series with at least one point.

@@ -179,6 +179,7 @@ proptest! {
             (Loss::SquaredError, o.clone(), random(rows, cols, seed ^ 6)),
             (Loss::NegLog, probs, one_hot.clone()),
             (Loss::Logistic, o.clone(), signs.clone()),
+            (Loss::WidrowHoff, o.clone(), signs.clone()),
             (Loss::SoftmaxCrossEntropy, o.clone(), one_hot),
             // Margin losses away from their kink at y o = 1.
             (Loss::Hinge, o.map(|v| if (v.abs() - 1.0).abs() < 0.05 { v * 0.8 } else { v }), signs.clone()),

@@ -24,7 +24,7 @@ pub struct ModelConfig {
     /// Output activation: identity, sigmoid, tanh, softmax.
     #[serde(default = "identity")]
     pub output: String,
-    /// squared_error, neg_log, logistic, hinge, squared_hinge, softmax_cross_entropy.
+    /// squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy.
     pub loss: String,
     /// xavier (uniform) or he (normal); default he for relu, xavier otherwise.
     pub init: Option<String>,
@@ -189,9 +189,9 @@ impl<T: Float> Mlp<T> {
         *self.spec.layers.last().expect("internal: validated layers")
     }
 
-    /// The margin losses take ±1 targets and classify by the sign of the output.
-    fn margin(&self) -> bool {
-        matches!(self.spec.loss, Loss::Logistic | Loss::Hinge | Loss::SquaredHinge)
+    /// The margin losses (and Widrow-Hoff) take ±1 targets and classify by the sign of the output.
+    pub fn margin(&self) -> bool {
+        matches!(self.spec.loss, Loss::Logistic | Loss::WidrowHoff | Loss::Hinge | Loss::SquaredHinge)
     }
 
     /// Targets as the loss expects them: one-hot columns for several outputs (class labels), ±1

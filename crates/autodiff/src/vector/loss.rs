@@ -15,6 +15,9 @@ pub enum Loss {
     NegLog,
     /// log(1 + exp(-y o)), y ∈ {-1, +1} (logistic regression, Problem 11.2.1).
     Logistic,
+    /// (1 - y o)², y ∈ {-1, +1} (Widrow-Hoff, least-squares classification, exercise 2; equal to
+    /// (y - o)² because y² = 1).
+    WidrowHoff,
     /// max(0, 1 - y o) (L1-loss SVM, Problem 11.2.2).
     Hinge,
     /// max(0, 1 - y o)² (L2-loss SVM, exercise 1).
@@ -26,8 +29,15 @@ pub enum Loss {
 
 impl Loss {
     /// Every loss, for listing in messages.
-    pub const ALL: [Loss; 6] =
-        [Loss::SquaredError, Loss::NegLog, Loss::Logistic, Loss::Hinge, Loss::SquaredHinge, Loss::SoftmaxCrossEntropy];
+    pub const ALL: [Loss; 7] = [
+        Loss::SquaredError,
+        Loss::NegLog,
+        Loss::Logistic,
+        Loss::WidrowHoff,
+        Loss::Hinge,
+        Loss::SquaredHinge,
+        Loss::SoftmaxCrossEntropy,
+    ];
 
     /// The name used in configs.
     pub fn name(self) -> &'static str {
@@ -35,6 +45,7 @@ impl Loss {
             Loss::SquaredError => "squared_error",
             Loss::NegLog => "neg_log",
             Loss::Logistic => "logistic",
+            Loss::WidrowHoff => "widrow_hoff",
             Loss::Hinge => "hinge",
             Loss::SquaredHinge => "squared_hinge",
             Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
@@ -94,6 +105,7 @@ impl Loss {
                 let s = if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { z.exp() / (1.0 + z.exp()) };
                 (l, -y * s)
             }
+            Loss::WidrowHoff => ((1.0 - y * o).powi(2), -2.0 * y * (1.0 - y * o)),
             Loss::Hinge => {
                 let m = 1.0 - y * o;
                 if m > 0.0 {

@@ -1,0 +1,34 @@
+//! Table 11.2's gradient-descent families built as single-layer graphs reach the optimum that
+//! `cg_optim::reference` computes without gradient descent (normal equations, Newton's method).
+//! These read the stored full runs; the golden test checks that the runs reproduce.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+fn stored(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn linear_regression_and_widrow_hoff_match_the_normal_equations() {
+    for name in ["linreg_diabetes", "widrow_hoff_breast_cancer"] {
+        let r = &stored(name)["reference"];
+        let rel = r["max_weight_difference_relative"].as_f64().unwrap();
+        assert!(rel < 1e-4, "{name}: weights differ by {rel} relative");
+        assert!(r["gap"].as_f64().unwrap().abs() < 1e-9, "{name}: {}", r["gap"]);
+    }
+    let m = stored("linreg_diabetes");
+    assert!(m["test_r2"].as_f64().unwrap() > 0.3);
+}
+
+#[test]
+fn logistic_and_softmax_regression_match_newton() {
+    for name in ["logreg_breast_cancer", "softmax_iris", "softmax_wine"] {
+        let m = stored(name);
+        let gap = m["reference"]["gap"].as_f64().unwrap();
+        assert!(gap.abs() < 1e-6, "{name}: objective {gap} from Newton's optimum");
+        assert!(m["test_accuracy"].as_f64().unwrap() > 0.9, "{name}: {}", m["test_accuracy"]);
+    }
+}
