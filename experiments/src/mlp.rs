@@ -240,12 +240,13 @@ impl MlpExperiment {
     /// For a single-layer model (identity output) the optimum of the training objective
     /// (mean loss + λ/2 ‖θ‖², λ the weight decay, θ every weight and bias), computed without
     /// gradient descent by `cg_optim::reference`: closed-form ridge for squared error and
-    /// Widrow-Hoff, Newton's method for logistic and softmax regression (λ > 0), the KKT system or
+    /// Widrow-Hoff, Newton's method for logistic and softmax regression (λ > 0), dual coordinate
+    /// descent for the L1- and L2-loss SVMs (λ > 0), the KKT system or
     /// active-set / support enumeration for constraints on W1 (λ = 0). Returns the objective and
     /// θ as a k × (d + 1) matrix [W | b].
     fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, nalgebra::DMatrix<f64>)> {
         use cg_autodiff::vector::{Activation, Loss};
-        use cg_optim::reference::{box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton};
+        use cg_optim::reference::{box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton, svm_dual};
         use nalgebra::{DMatrix, DVector};
         let m = &self.model;
         if m.layers.len() != 2 || m.output != cg_nn::OutputKind::Activation(Activation::Identity) {
@@ -278,6 +279,8 @@ impl MlpExperiment {
                 }
             },
             (Loss::Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(&x, &y, lambda)),
+            (Loss::Hinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, false)),
+            (Loss::SquaredHinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, true)),
             (Loss::SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
                 let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
                 softmax_newton(&x, &labels, k, lambda)

@@ -32,3 +32,14 @@ fn logistic_and_softmax_regression_match_newton() {
         assert!(m["test_accuracy"].as_f64().unwrap() > 0.9, "{name}: {}", m["test_accuracy"]);
     }
 }
+
+#[test]
+fn svms_match_dual_coordinate_descent() {
+    // The tolerances: L2-loss SVM objective within 1e-5, L1-loss (subgradient) within 1e-3.
+    for (name, tol) in [("svm_l2_breast_cancer", 1e-5), ("svm_l1_breast_cancer", 1e-3)] {
+        let m = stored(name);
+        let gap = m["reference"]["gap"].as_f64().unwrap();
+        assert!((0.0 - 1e-12..tol).contains(&gap), "{name}: gap {gap}");
+        assert!(m["test_accuracy"].as_f64().unwrap() > 0.95);
+    }
+}
