@@ -222,6 +222,49 @@ pub fn softmax_newton(x: &DMatrix<f64>, labels: &[usize], k: usize, lambda: f64)
     w
 }
 
+/// Support vector machines with every weight (the intercept included, as a constant feature)
+/// regularised: min (1/n) Σ ℓ(y_i θᵀx_i) + λ/2 ‖θ‖² with ℓ(m) = max(0, 1 - m) (L1 loss) or
+/// max(0, 1 - m)² (L2 loss), y_i = ±1. Solved in the dual by coordinate descent (Hsieh et al.,
+/// 2008, the method of LIBLINEAR) with C = 1/(nλ):
+///
+/// ```text
+/// min_α ½ αᵀ(Q + D)α - Σ α_i,  Q_ij = y_i y_j x_iᵀx_j,  0 ≤ α_i ≤ U
+/// ```
+///
+/// with U = C, D = 0 for the L1 loss and U = ∞, D = I/(2C) for the L2 loss; θ = Σ α_i y_i x_i.
+/// Stops when the largest projected-gradient violation is below 1e-12 (or after 100,000 passes).
+pub fn svm_dual(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64, squared: bool) -> DVector<f64> {
+    let (n, d) = (x.nrows(), x.ncols());
+    let c = 1.0 / (n as f64 * lambda);
+    let (upper, diag) = if squared { (f64::INFINITY, 1.0 / (2.0 * c)) } else { (c, 0.0) };
+    let qii: Vec<f64> = (0..n).map(|i| x.row(i).norm_squared() + diag).collect();
+    let mut alpha = vec![0.0; n];
+    let mut w = DVector::zeros(d);
+    for _ in 0..100_000 {
+        let mut worst: f64 = 0.0;
+        for i in 0..n {
+            let g = y[i] * (x.row(i) * &w)[0] - 1.0 + diag * alpha[i];
+            let pg = if alpha[i] == 0.0 {
+                g.min(0.0)
+            } else if alpha[i] == upper {
+                g.max(0.0)
+            } else {
+                g
+            };
+            worst = worst.max(pg.abs());
+            if pg != 0.0 {
+                let old = alpha[i];
+                alpha[i] = (old - g / qii[i]).clamp(0.0, upper);
+                w += x.row(i).transpose() * ((alpha[i] - old) * y[i]);
+            }
+        }
+        if worst < 1e-12 {
+            break;
+        }
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,47 +356,4 @@ mod tests {
         };
         assert!(fd_grad(&g, &flat).amax() < 1e-8);
     }
-}
-
-/// Support vector machines with every weight (the intercept included, as a constant feature)
-/// regularised: min (1/n) Σ ℓ(y_i θᵀx_i) + λ/2 ‖θ‖² with ℓ(m) = max(0, 1 - m) (L1 loss) or
-/// max(0, 1 - m)² (L2 loss), y_i = ±1. Solved in the dual by coordinate descent (Hsieh et al.,
-/// 2008, the method of LIBLINEAR) with C = 1/(nλ):
-///
-/// ```text
-/// min_α ½ αᵀ(Q + D)α - Σ α_i,  Q_ij = y_i y_j x_iᵀx_j,  0 ≤ α_i ≤ U
-/// ```
-///
-/// with U = C, D = 0 for the L1 loss and U = ∞, D = I/(2C) for the L2 loss; θ = Σ α_i y_i x_i.
-/// Stops when the largest projected-gradient violation is below 1e-12 (or after 100,000 passes).
-pub fn svm_dual(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64, squared: bool) -> DVector<f64> {
-    let (n, d) = (x.nrows(), x.ncols());
-    let c = 1.0 / (n as f64 * lambda);
-    let (upper, diag) = if squared { (f64::INFINITY, 1.0 / (2.0 * c)) } else { (c, 0.0) };
-    let qii: Vec<f64> = (0..n).map(|i| x.row(i).norm_squared() + diag).collect();
-    let mut alpha = vec![0.0; n];
-    let mut w = DVector::zeros(d);
-    for _ in 0..100_000 {
-        let mut worst: f64 = 0.0;
-        for i in 0..n {
-            let g = y[i] * (x.row(i) * &w)[0] - 1.0 + diag * alpha[i];
-            let pg = if alpha[i] == 0.0 {
-                g.min(0.0)
-            } else if alpha[i] == upper {
-                g.max(0.0)
-            } else {
-                g
-            };
-            worst = worst.max(pg.abs());
-            if pg != 0.0 {
-                let old = alpha[i];
-                alpha[i] = (old - g / qii[i]).clamp(0.0, upper);
-                w += x.row(i).transpose() * ((alpha[i] - old) * y[i]);
-            }
-        }
-        if worst < 1e-12 {
-            break;
-        }
-    }
-    w
 }
