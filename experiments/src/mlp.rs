@@ -144,6 +144,9 @@ impl MlpExperiment {
                 metrics["test_r2"] = json!(r2(l, t));
             }
         }
+        if let Some(check) = self.factorisation_check(&mlp, &tape, train, last.train_loss) {
+            metrics["reference"] = check;
+        }
         if let Some((reference, theta)) = self.reference(train) {
             // The trained θ = [W1 | b1] in the reference's layout.
             let (w, b) =
@@ -288,6 +291,46 @@ impl MlpExperiment {
             _ => return None,
         };
         Some((objective(m.loss, &x, &targets, &theta, lambda), theta))
+    }
+}
+
+impl MlpExperiment {
+    /// For a linear autoencoder d-k-d (exercise 19): the rank-k truncated SVD of the training
+    /// data, computed with nalgebra, is the optimum; compare the reconstruction error and the
+    /// subspace spanned by the decoder's columns with the top-k right singular vectors (largest
+    /// principal angle, from the singular values of V_kᵀ Q, Q an orthonormal basis of W2).
+    fn factorisation_check<T: Float>(
+        &self,
+        mlp: &Mlp<T>,
+        tape: &cg_autodiff::vector::VectorTape<T>,
+        train: &cg_data::Dataset,
+        final_loss: f64,
+    ) -> Option<serde_json::Value> {
+        use cg_autodiff::vector::Activation;
+        use cg_nn::OutputKind;
+        let m = &self.model;
+        let linear = m.hidden == Activation::Identity && m.output == OutputKind::Activation(Activation::Identity);
+        if !m.autoencoder || m.layers.len() != 3 || !linear {
+            return None;
+        }
+        let (d, k, n) = (m.layers[0], m.layers[1], train.n_samples() as f64);
+        let x = train.features.transpose();
+        let eig = (x.transpose() * &x).symmetric_eigen();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let vk = eig.eigenvectors.select_columns(&order[..k]);
+        let svd_error: f64 = order[k..].iter().map(|&i| eig.eigenvalues[i].max(0.0)).sum::<f64>() / n;
+        let w2 = tape.get(mlp.params[2])?.map(|v| v.as_f64());
+        let q = w2.qr().q();
+        let cosines = (vk.transpose() * q).singular_values();
+        let angle = cosines.iter().fold(1.0f64, |a, &c| a.min(c)).clamp(-1.0, 1.0).acos();
+        let singular: Vec<f64> = order[..k].iter().map(|&i| eig.eigenvalues[i].max(0.0).sqrt()).collect();
+        Some(json!({
+            "objective": svd_error,
+            "gap": final_loss - svd_error,
+            "largest_principal_angle": angle,
+            "singular_values": singular,
+        }))
     }
 }
 

@@ -43,3 +43,13 @@ fn svms_match_dual_coordinate_descent() {
         assert!(m["test_accuracy"].as_f64().unwrap() > 0.95);
     }
 }
+
+#[test]
+fn a_linear_autoencoder_finds_the_svd_subspace() {
+    // Exercise 19: the learned 8-dimensional subspace against the top 8 singular directions.
+    let r = &stored("mf_digits")["reference"];
+    let angle = r["largest_principal_angle"].as_f64().unwrap();
+    assert!(angle < 1e-2, "largest principal angle {angle} rad");
+    let gap = r["gap"].as_f64().unwrap();
+    assert!((-1e-9..1e-3 * r["objective"].as_f64().unwrap()).contains(&gap), "reconstruction gap {gap}");
+}

@@ -28,6 +28,10 @@ pub struct ModelConfig {
     pub loss: String,
     /// xavier (uniform) or he (normal); default he for relu, xavier otherwise.
     pub init: Option<String>,
+    /// Reconstruct the input (targets = features): with identity activations and a narrow hidden
+    /// layer this is rank-k matrix factorisation (exercise 19).
+    #[serde(default)]
+    pub autoencoder: bool,
 }
 
 fn relu() -> String {
@@ -61,6 +65,7 @@ pub struct ModelParams {
     pub output: OutputKind,
     pub loss: Loss,
     pub init: Init,
+    pub autoencoder: bool,
 }
 
 fn activation(name: &str, field: &str) -> Result<Activation, String> {
@@ -112,7 +117,13 @@ impl ModelConfig {
             Some("he") => Init::He,
             Some(other) => return Err(format!("[model] init: unknown `{other}`; one of xavier, he")),
         };
-        Ok(ModelParams { layers: self.layers.clone(), hidden, output, loss, init })
+        if self.autoencoder && (self.layers.last() != self.layers.first() || loss != Loss::SquaredError) {
+            return Err(
+                "[model] autoencoder: needs the output width equal to the input width and loss = \"squared_error\""
+                    .into(),
+            );
+        }
+        Ok(ModelParams { layers: self.layers.clone(), hidden, output, loss, init, autoencoder: self.autoencoder })
     }
 }
 

@@ -114,9 +114,13 @@ fn encode<'a, T: Float>(mlp: &Mlp<T>, d: &'a Dataset) -> Result<Encoded<'a, T>, 
             d.n_features()
         ));
     }
+    let x = d.features.map(T::cast);
+    if mlp.spec.autoencoder {
+        return Ok(Encoded { y: x.clone(), x, labels: None });
+    }
     let y = mlp.encode_targets(&d.targets).map_err(|e| format!("[data] {e}"))?;
     let labels = d.class_count().is_ok().then_some(d.targets.as_slice());
-    Ok(Encoded { x: d.features.map(T::cast), y, labels })
+    Ok(Encoded { x, y, labels })
 }
 
 /// Trains `mlp` (parameters in `tape`) on `train`, evaluating on `test` after every epoch.
