@@ -247,6 +247,7 @@ mod tests {
             output: "identity".into(),
             loss: loss.into(),
             init: None,
+            autoencoder: false,
         }
         .validate()
         .unwrap()
@@ -260,6 +261,7 @@ mod tests {
             output: "identity".into(),
             loss: "l2".into(),
             init: None,
+            autoencoder: false,
         };
         assert!(c.validate().unwrap_err().starts_with("[model] loss: unknown `l2`; one of squared_error"));
         c.loss = "hinge".into();
@@ -268,6 +270,9 @@ mod tests {
         c.layers = vec![2, 1];
         c.hidden = "swish".into();
         assert!(c.validate().unwrap_err().starts_with("[model] hidden: unknown activation `swish`"));
+        c.hidden = "tanh".into();
+        c.autoencoder = true;
+        assert!(c.validate().unwrap_err().starts_with("[model] autoencoder: needs the output width"));
     }
 
     #[test]
