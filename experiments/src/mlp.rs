@@ -222,6 +222,9 @@ impl MlpExperiment {
         for (name, chart) in charts {
             crate::push_figure(&mut files, name, chart.render()?);
         }
+        if let Some(regions) = regions(&mlp, &mut tape, train, title)? {
+            crate::push_figure(&mut files, "regions", regions.render()?);
+        }
         let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
         let summary = format!(
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
@@ -344,6 +347,47 @@ fn objective(
 ) -> f64 {
     let out = theta * x.transpose();
     loss.value_and_grad(&out, targets).0 + 0.5 * lambda * theta.norm_squared()
+}
+
+/// For a classifier on two features: its predicted class over a 120 × 120 grid covering the
+/// training data, and the training points.
+fn regions<T: Float>(
+    mlp: &Mlp<T>,
+    tape: &mut cg_autodiff::vector::VectorTape<T>,
+    train: &cg_data::Dataset,
+    title: &str,
+) -> Result<Option<cg_plot::RegionChart>> {
+    let Ok(k) = train.class_count() else { return Ok(None) };
+    if train.n_features() != 2 || mlp.spec.autoencoder {
+        return Ok(None);
+    }
+    let range = |r: usize| {
+        let row = train.features.row(r);
+        (row.min() - 0.5, row.max() + 0.5)
+    };
+    let (xr, yr) = (range(0), range(1));
+    let n = 120;
+    let grid = cg_autodiff::vector::Mat::<T>::from_fn(2, n * n, |f, c| {
+        let (i, j) = (c % n, c / n);
+        let (lo, hi, t) = if f == 0 { (xr.0, xr.1, i) } else { (yr.0, yr.1, j) };
+        T::cast(lo + (t as f64 + 0.5) * (hi - lo) / n as f64)
+    });
+    tape.set(mlp.input, grid);
+    mlp.dag.forward(tape).map_err(|e| anyhow!("decision regions: {e}"))?;
+    let predicted = mlp.predict_classes(tape.get(mlp.output).expect("internal: forward ran"));
+    Ok(Some(cg_plot::RegionChart {
+        title: format!("{title}: decision regions (training points)"),
+        x_label: train.feature_names[0].clone(),
+        y_label: train.feature_names[1].clone(),
+        x_range: xr,
+        y_range: yr,
+        cells: (n, n),
+        predicted: predicted.iter().map(|&c| c as usize).collect(),
+        points: (0..train.n_samples())
+            .map(|s| (train.features[(0, s)], train.features[(1, s)], train.targets[s] as usize))
+            .collect(),
+        class_names: (0..k.max(2)).map(|c| format!("class {c}")).collect(),
+    }))
 }
 
 /// Series with at least one point.

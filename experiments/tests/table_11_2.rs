@@ -25,11 +25,13 @@ fn linear_regression_and_widrow_hoff_match_the_normal_equations() {
 
 #[test]
 fn logistic_and_softmax_regression_match_newton() {
-    for name in ["logreg_breast_cancer", "softmax_iris", "softmax_wine"] {
+    for name in ["logreg_breast_cancer", "softmax_iris", "softmax_wine", "softmax_iris_2d"] {
         let m = stored(name);
         let gap = m["reference"]["gap"].as_f64().unwrap();
         assert!(gap.abs() < 1e-6, "{name}: objective {gap} from Newton's optimum");
-        assert!(m["test_accuracy"].as_f64().unwrap() > 0.9, "{name}: {}", m["test_accuracy"]);
+        // Two sepal features separate setosa but confuse the other two classes.
+        let floor = if name == "softmax_iris_2d" { 0.7 } else { 0.9 };
+        assert!(m["test_accuracy"].as_f64().unwrap() > floor, "{name}: {}", m["test_accuracy"]);
     }
 }
 

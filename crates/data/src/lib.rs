@@ -296,6 +296,8 @@ pub struct DataConfig {
     /// Divide every feature by this number first (digits: 16 maps pixel counts to [0, 1]).
     #[serde(default = "one")]
     pub scale: f64,
+    /// Keep only these feature columns (by name, in this order); all when absent.
+    pub features: Option<Vec<String>>,
 }
 
 /// `synthetic = { samples = ..., features = ..., classes = ... }`.
@@ -346,6 +348,17 @@ impl DataConfig {
             }
             linear_teacher(s.samples, s.features, s.classes, seed)
         };
+        if let Some(names) = &self.features {
+            let mut rows = vec![];
+            for name in names {
+                let r = data.feature_names.iter().position(|f| f == name).ok_or_else(|| {
+                    format!("[data] features: no feature `{name}` (features: {})", data.feature_names.join(", "))
+                })?;
+                rows.push(r);
+            }
+            data.features = data.features.select_rows(&rows);
+            data.feature_names = names.clone();
+        }
         if self.scale != 1.0 {
             data.features /= self.scale;
         }

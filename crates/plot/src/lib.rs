@@ -174,6 +174,107 @@ impl LineChart {
     }
 }
 
+/// Decision regions of a classifier on a plane: a grid of cells coloured by predicted class, and
+/// the data points coloured by their true class.
+#[derive(Clone, Debug)]
+pub struct RegionChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    /// Predicted class of each cell, row-major from the bottom-left, `cells.0` columns × `cells.1` rows.
+    pub cells: (usize, usize),
+    pub predicted: Vec<usize>,
+    /// (x, y, class) of the data points.
+    pub points: Vec<(f64, f64, usize)>,
+    pub class_names: Vec<String>,
+}
+
+impl RegionChart {
+    /// Renders the chart as PNG and SVG.
+    ///
+    /// # Errors
+    /// A prediction grid of the wrong size, or a drawing error.
+    pub fn render(&self) -> Result<Figure, PlotError> {
+        register_bundled_font();
+        let err = |message: String| PlotError { title: self.title.clone(), message };
+        if self.predicted.len() != self.cells.0 * self.cells.1 || self.cells.0 == 0 {
+            return Err(err(format!(
+                "{} predictions for a {} x {} grid",
+                self.predicted.len(),
+                self.cells.0,
+                self.cells.1
+            )));
+        }
+        let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+            self.draw(root).map_err(err)?;
+        }
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            self.draw(root).map_err(err)?;
+        }
+        Ok(Figure { png: encode_png(&rgb, SIZE).map_err(err)?, svg })
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, (FONT, 24))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(self.x_range.0..self.x_range.1, self.y_range.0..self.y_range.1)
+            .map_err(e)?;
+        let (nx, ny) = self.cells;
+        let (dx, dy) = ((self.x_range.1 - self.x_range.0) / nx as f64, (self.y_range.1 - self.y_range.0) / ny as f64);
+        chart
+            .draw_series((0..nx * ny).map(|k| {
+                let (i, j) = (k % nx, k / nx);
+                let (x0, y0) = (self.x_range.0 + i as f64 * dx, self.y_range.0 + j as f64 * dy);
+                Rectangle::new(
+                    [(x0, y0), (x0 + dx, y0 + dy)],
+                    COLORS[self.predicted[k] % COLORS.len()].mix(0.25).filled(),
+                )
+            }))
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .x_label_formatter(&|x| tick(*x))
+            .y_label_formatter(&|y| tick(*y))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 18))
+            .draw()
+            .map_err(e)?;
+        for (c, name) in self.class_names.iter().enumerate() {
+            let color = COLORS[c % COLORS.len()];
+            chart
+                .draw_series(
+                    self.points.iter().filter(|p| p.2 == c).map(|&(x, y, _)| Circle::new((x, y), 4, color.filled())),
+                )
+                .map_err(e)?
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(e)?;
+        root.present().map_err(e)
+    }
+}
+
 /// A grid of small grayscale images with a caption over each (cue, recalled, stored, ...).
 #[derive(Clone, Debug)]
 pub struct ImageGrid {
