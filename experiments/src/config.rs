@@ -10,6 +10,7 @@ use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
 use crate::rnn::{RnnExperiment, RnnFile};
+use crate::svd::{SvdExperiment, SvdFile};
 
 /// A validated experiment, ready to run.
 pub enum Experiment {
@@ -19,10 +20,11 @@ pub enum Experiment {
     HopfieldCapacity(Box<CapacityExperiment>),
     HopfieldTsp(Box<TspExperiment>),
     Rnn(Box<RnnExperiment>),
+    Svd(Box<SvdExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] = &["graph", "mlp", "rnn", "hopfield_digits", "hopfield_capacity", "hopfield_tsp"];
+const KINDS: &[&str] = &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp"];
 
 /// Reads and validates the config at `path`.
 ///
@@ -64,6 +66,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "hopfield_digits" => Ok(Experiment::HopfieldDigits(Box::new(typed::<DigitsFile>(text)?.validate(base)?))),
         "hopfield_capacity" => Ok(Experiment::HopfieldCapacity(Box::new(typed::<CapacityFile>(text)?.validate()?))),
         "rnn" => Ok(Experiment::Rnn(Box::new(typed::<RnnFile>(text)?.validate()?))),
+        "svd" => Ok(Experiment::Svd(Box::new(typed::<SvdFile>(text)?.validate(base)?))),
         "hopfield_tsp" => Ok(Experiment::HopfieldTsp(Box::new(typed::<TspFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
@@ -105,11 +108,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, hopfield_digits, hopfield_capacity, hopfield_tsp"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, hopfield_digits, hopfield_capacity, hopfield_tsp"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp"
         );
     }
 

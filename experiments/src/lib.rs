@@ -11,6 +11,7 @@ pub mod graph;
 pub mod hopfield;
 pub mod mlp;
 pub mod rnn;
+pub mod svd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::HopfieldCapacity(exp) => exp.run(&title, options),
         config::Experiment::HopfieldTsp(exp) => exp.run(&title, options),
         config::Experiment::Rnn(exp) => exp.run(&title, options),
+        config::Experiment::Svd(exp) => exp.run(&title, options),
     }
 }
 

@@ -55,3 +55,16 @@ fn a_linear_autoencoder_finds_the_svd_subspace() {
     let gap = r["gap"].as_f64().unwrap();
     assert!((-1e-9..1e-3 * r["objective"].as_f64().unwrap()).contains(&gap), "reconstruction gap {gap}");
 }
+
+#[test]
+fn svd_grown_one_direction_at_a_time_matches_the_exact_svd() {
+    // Exercise 20, with the tolerances: cosines above 0.999, singular values within 1e-3.
+    let m = stored("svd_digits");
+    for c in m["cosine_with_exact"].as_array().unwrap() {
+        assert!(c.as_f64().unwrap() > 0.999, "cosine {c}");
+    }
+    for e in m["singular_value_relative_error"].as_array().unwrap() {
+        assert!(e.as_f64().unwrap() < 1e-3, "singular value error {e}");
+    }
+    assert!(m["orthonormality_error"].as_f64().unwrap() < 1e-12);
+}

@@ -1,0 +1,165 @@
+//! `kind = "svd"`: the SVD learned by a network, one direction at a time (exercise 20). Stage k
+//! trains a linear d-1-d autoencoder on the data with the first k-1 learned directions projected
+//! out; the decoder's column, normalised and orthogonalised against the earlier ones, is the k-th
+//! right singular vector, and ‖X v_k‖ the k-th singular value. Checked against nalgebra's
+//! symmetric eigen-decomposition of XᵀX.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use cg_data::DataConfig;
+use cg_nn::{Mlp, ModelConfig, TrainConfig};
+use cg_optim::OptimizerConfig;
+use cg_plot::{Legend, LineChart, Series};
+use nalgebra::{DMatrix, DVector};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{push_figure, CheckScope, Outcome, RunOptions};
+
+/// The whole file of an `svd` config.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvdFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    data: DataConfig,
+    /// Number of directions to learn.
+    directions: usize,
+    optimizer: OptimizerConfig,
+    /// Epochs per direction (full batch).
+    epochs: usize,
+    /// Directions the regression test recomputes.
+    check_directions: Option<usize>,
+}
+
+/// A validated svd experiment with its data loaded.
+pub struct SvdExperiment {
+    seed: u64,
+    data: DMatrix<f64>,
+    directions: usize,
+    optimizer: OptimizerConfig,
+    epochs: usize,
+    check_directions: Option<usize>,
+}
+
+impl SvdFile {
+    /// Loads the data (training split only) and checks the settings.
+    ///
+    /// # Errors
+    /// A data problem, or a number of directions outside 1..=features.
+    pub fn validate(self, base: &Path) -> Result<SvdExperiment> {
+        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let d = splits.train.n_features();
+        if self.directions == 0 || self.directions > d || self.epochs == 0 {
+            bail!("directions must be 1..={d} and epochs >= 1");
+        }
+        self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        Ok(SvdExperiment {
+            seed: self.seed,
+            data: splits.train.features.transpose(),
+            directions: self.directions,
+            optimizer: self.optimizer,
+            epochs: self.epochs,
+            check_directions: self.check_directions,
+        })
+    }
+}
+
+impl SvdExperiment {
+    /// Learns the directions one at a time.
+    ///
+    /// # Errors
+    /// A training failure.
+    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let (n, d) = (self.data.nrows(), self.data.ncols());
+        let (count, scope) = match (options.shortened, self.check_directions) {
+            (true, Some(c)) => (c.min(self.directions), CheckScope::Subset),
+            _ => (self.directions, CheckScope::Full),
+        };
+        // Exact reference: eigenvectors of XᵀX by decreasing eigenvalue.
+        let eig = (self.data.transpose() * &self.data).symmetric_eigen();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut residual = self.data.clone();
+        let mut basis: Vec<DVector<f64>> = vec![];
+        let (mut learned_sv, mut exact_sv, mut cosines) = (vec![], vec![], vec![]);
+        for k in 0..count {
+            let model = ModelConfig {
+                layers: vec![d, 1, d],
+                hidden: "identity".into(),
+                output: "identity".into(),
+                loss: "squared_error".into(),
+                init: Some("xavier".into()),
+                autoencoder: true,
+            }
+            .validate()
+            .map_err(|e| anyhow!(e))?;
+            let train_cfg =
+                TrainConfig { epochs: self.epochs, batch_size: n, check_epochs: None, precision: "f64".into() };
+            let params =
+                train_cfg.validate(self.optimizer.validate().map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+            let mlp = Mlp::<f64>::new(model);
+            let mut tape = mlp.init(&mut rng);
+            let dataset = cg_data::Dataset {
+                features: residual.transpose(),
+                targets: vec![0.0; n],
+                feature_names: (0..d).map(|i| format!("x{i}")).collect(),
+                target_name: "none".into(),
+            };
+            cg_nn::train(&mlp, &mut tape, &dataset, None, &params, &mut rng, &mut |_| {})
+                .map_err(|e| anyhow!("direction {}: {e}", k + 1))?;
+            // The decoder column spans the learned direction; orthogonalise and normalise it.
+            let mut v = tape.get(mlp.params[2]).expect("internal: W2").column(0).into_owned();
+            for b in &basis {
+                v -= b * b.dot(&v);
+            }
+            v /= v.norm();
+            let exact = eig.eigenvectors.column(order[k]).into_owned();
+            cosines.push(v.dot(&exact).abs());
+            learned_sv.push((&self.data * &v).norm());
+            exact_sv.push(eig.eigenvalues[order[k]].max(0.0).sqrt());
+            residual -= (&residual * &v) * v.transpose();
+            basis.push(v);
+        }
+        let gram = DMatrix::from_fn(count, count, |i, j| basis[i].dot(&basis[j]));
+        let orthonormality = (gram - DMatrix::identity(count, count)).amax();
+        let relative: Vec<f64> = learned_sv.iter().zip(&exact_sv).map(|(a, b)| (a - b).abs() / b).collect();
+        let mut metrics = json!({
+            "learned_singular_values": learned_sv,
+            "exact_singular_values": exact_sv,
+            "singular_value_relative_error": relative,
+            "cosine_with_exact": cosines,
+        });
+        if scope == CheckScope::Full {
+            // Numbers about the whole basis: a shortened check run cannot vouch for them.
+            metrics["directions"] = json!(count);
+            metrics["orthonormality_error"] = json!(orthonormality);
+        }
+        let mut files =
+            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let pts = |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(k, &s)| ((k + 1) as f64, s)).collect() };
+        let chart = LineChart {
+            title: format!("{title}: singular values, learned vs exact"),
+            x_label: "direction k".into(),
+            y_label: "singular value".into(),
+            series: vec![
+                Series { name: "exact (nalgebra)".into(), points: pts(&exact_sv), markers: true },
+                Series { name: "learned one at a time".into(), points: pts(&learned_sv), markers: true },
+            ],
+            legend: Legend::UpperRight,
+        };
+        push_figure(&mut files, "spectrum", chart.render()?);
+        let worst_cos = cosines.iter().copied().fold(1.0, f64::min);
+        let worst_sv = relative.iter().copied().fold(0.0, f64::max);
+        let summary = format!(
+            "{title}: {count} directions; smallest |cosine| with the exact singular vectors {worst_cos:.6}, largest singular-value error {worst_sv:.2e}"
+        );
+        Ok(Outcome { files, summary, check: scope })
+    }
+}
