@@ -252,7 +252,9 @@ impl MlpExperiment {
     /// θ as a k × (d + 1) matrix [W | b].
     fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, nalgebra::DMatrix<f64>)> {
         use cg_autodiff::vector::{Activation, Loss};
-        use cg_optim::reference::{box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton, svm_dual};
+        use cg_optim::reference::{
+            box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton, svm_dual, weston_watkins_dual,
+        };
         use nalgebra::{DMatrix, DVector};
         let m = &self.model;
         if m.layers.len() != 2 || m.output != cg_nn::OutputKind::Activation(Activation::Identity) {
@@ -287,6 +289,10 @@ impl MlpExperiment {
             (Loss::Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(&x, &y, lambda)),
             (Loss::Hinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, false)),
             (Loss::SquaredHinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, true)),
+            (Loss::WestonWatkins, _, None) if lambda > 0.0 && k > 1 => {
+                let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
+                weston_watkins_dual(&x, &labels, k, lambda)
+            }
             (Loss::SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
                 let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
                 softmax_newton(&x, &labels, k, lambda)

@@ -68,3 +68,13 @@ fn svd_grown_one_direction_at_a_time_matches_the_exact_svd() {
     }
     assert!(m["orthonormality_error"].as_f64().unwrap() < 1e-12);
 }
+
+#[test]
+fn weston_watkins_svms_match_dual_coordinate_descent() {
+    for name in ["ww_iris", "ww_wine"] {
+        let m = stored(name);
+        let gap = m["reference"]["gap"].as_f64().unwrap();
+        assert!((0.0 - 1e-12..1e-3).contains(&gap), "{name}: gap {gap}");
+        assert!(m["test_accuracy"].as_f64().unwrap() > 0.9);
+    }
+}

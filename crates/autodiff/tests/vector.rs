@@ -180,7 +180,10 @@ proptest! {
             (Loss::NegLog, probs, one_hot.clone()),
             (Loss::Logistic, o.clone(), signs.clone()),
             (Loss::WidrowHoff, o.clone(), signs.clone()),
-            (Loss::SoftmaxCrossEntropy, o.clone(), one_hot),
+            (Loss::SoftmaxCrossEntropy, o.clone(), one_hot.clone()),
+            // Weston-Watkins away from its kinks: entries on a 0.25 grid plus 0.1 times the row
+            // index, so a margin 1 + o_r - o_c is never within 0.05 of 0 (for fewer than 5 rows).
+            (Loss::WestonWatkins, Mat::from_fn(rows, cols, |i, j| (o[(i, j)] * 4.0).round() / 4.0 + 0.1 * i as f64), one_hot),
             // Margin losses away from their kink at y o = 1.
             (Loss::Hinge, o.map(|v| if (v.abs() - 1.0).abs() < 0.05 { v * 0.8 } else { v }), signs.clone()),
             (Loss::SquaredHinge, o.clone(), signs),

@@ -24,7 +24,8 @@ pub struct ModelConfig {
     /// Output activation: identity, sigmoid, tanh, softmax.
     #[serde(default = "identity")]
     pub output: String,
-    /// squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy.
+    /// squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy,
+    /// weston_watkins.
     pub loss: String,
     /// xavier (uniform) or he (normal); default he for relu, xavier otherwise.
     pub init: Option<String>,

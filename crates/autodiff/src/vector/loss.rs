@@ -25,11 +25,14 @@ pub enum Loss {
     /// -Σ_r y_r log softmax(o)_r on logits o, by log-sum-exp (multinomial logistic regression,
     /// exercise 24).
     SoftmaxCrossEntropy,
+    /// Σ_{r ≠ c} max(0, 1 + o_r - o_c) for the true class c (one-hot y): the Weston-Watkins
+    /// multiclass SVM (exercise 25).
+    WestonWatkins,
 }
 
 impl Loss {
     /// Every loss, for listing in messages.
-    pub const ALL: [Loss; 7] = [
+    pub const ALL: [Loss; 8] = [
         Loss::SquaredError,
         Loss::NegLog,
         Loss::Logistic,
@@ -37,6 +40,7 @@ impl Loss {
         Loss::Hinge,
         Loss::SquaredHinge,
         Loss::SoftmaxCrossEntropy,
+        Loss::WestonWatkins,
     ];
 
     /// The name used in configs.
@@ -49,6 +53,7 @@ impl Loss {
             Loss::Hinge => "hinge",
             Loss::SquaredHinge => "squared_hinge",
             Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Loss::WestonWatkins => "weston_watkins",
         }
     }
 
@@ -77,6 +82,19 @@ impl Loss {
                     for i in 0..o.nrows() {
                         total += y64(i, j) * (lse - o64(i, j));
                         grad[(i, j)] = T::cast(((o64(i, j) - lse).exp() * ysum - y64(i, j)) / b);
+                    }
+                }
+            }
+            Loss::WestonWatkins => {
+                for j in 0..o.ncols() {
+                    let c = (0..o.nrows()).max_by(|&a, &b| y64(a, j).total_cmp(&y64(b, j))).unwrap_or(0);
+                    for r in (0..o.nrows()).filter(|&r| r != c) {
+                        let m = 1.0 + o64(r, j) - o64(c, j);
+                        if m > 0.0 {
+                            total += m;
+                            grad[(r, j)] += T::cast(1.0 / b);
+                            grad[(c, j)] -= T::cast(1.0 / b);
+                        }
                     }
                 }
             }
@@ -118,7 +136,7 @@ impl Loss {
                 let m = (1.0 - y * o).max(0.0);
                 (m * m, -2.0 * y * m)
             }
-            Loss::SoftmaxCrossEntropy => unreachable!("handled per column"),
+            Loss::SoftmaxCrossEntropy | Loss::WestonWatkins => unreachable!("handled per column"),
         }
     }
 }
