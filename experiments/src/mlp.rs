@@ -117,6 +117,7 @@ impl MlpExperiment {
             "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
             "violation_curve": curve(&|r| r.violation),
             "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
+            "test_rows": self.splits.test_rows,
             "layers": mlp.spec.layers,
             "weight_decay": self.train.optimizer.weight_decay,
             "parameters": mlp.parameter_count(),
@@ -144,10 +145,14 @@ impl MlpExperiment {
                 metrics["test_r2"] = json!(r2(l, t));
             }
         }
-        if let Some(check) = self.factorisation_check(&mlp, &tape, train, last.train_loss) {
+        if let Some(check) =
+            self.factorisation_check(&mlp, &tape, train, last.train_loss).filter(|_| !options.shortened)
+        {
             metrics["reference"] = check;
         }
-        if let Some((reference, theta)) = self.reference(train) {
+        // References are for the full run; a shortened check run compares only curves.
+        let reference = if options.shortened { None } else { self.reference(train) };
+        if let Some((reference, theta)) = reference {
             // The trained θ = [W1 | b1] in the reference's layout.
             let (w, b) =
                 (tape.get(mlp.params[0]).expect("internal: W1"), tape.get(mlp.params[1]).expect("internal: b1"));

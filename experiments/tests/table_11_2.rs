@@ -25,7 +25,7 @@ fn linear_regression_and_widrow_hoff_match_the_normal_equations() {
 
 #[test]
 fn logistic_and_softmax_regression_match_newton() {
-    for name in ["logreg_breast_cancer", "softmax_iris", "softmax_wine", "softmax_iris_2d"] {
+    for name in ["logreg_breast_cancer", "softmax_iris", "softmax_wine", "softmax_digits", "softmax_iris_2d"] {
         let m = stored(name);
         let gap = m["reference"]["gap"].as_f64().unwrap();
         assert!(gap.abs() < 1e-6, "{name}: objective {gap} from Newton's optimum");

@@ -81,6 +81,16 @@ impl Dataset {
         Ok((self.subset(train), self.subset(test)))
     }
 
+    /// The rows [`Dataset::split`] puts in the test part, ascending.
+    pub fn test_rows(&self, test_fraction: f64, seed: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.n_samples()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let n_test = (test_fraction.clamp(0.0, 1.0) * self.n_samples() as f64).round() as usize;
+        let mut rows = order[..n_test].to_vec();
+        rows.sort_unstable();
+        rows
+    }
+
     /// Number of classes, when every target is a class label 0, 1, 2, ... (the largest plus one).
     ///
     /// # Errors
@@ -321,6 +331,9 @@ fn one() -> f64 {
 pub struct Splits {
     pub train: Dataset,
     pub test: Option<Dataset>,
+    /// Rows of the source that went to the test split, ascending (so other tools can rebuild the
+    /// same split).
+    pub test_rows: Vec<usize>,
 }
 
 impl DataConfig {
@@ -362,7 +375,9 @@ impl DataConfig {
         if self.scale != 1.0 {
             data.features /= self.scale;
         }
+        let mut test_rows = vec![];
         let (mut train, test) = if self.test_fraction > 0.0 {
+            test_rows = data.test_rows(self.test_fraction, seed);
             let (a, b) = data.split(self.test_fraction, seed).map_err(|e| format!("[data] {e}"))?;
             (a, Some(b))
         } else if self.test_fraction == 0.0 {
@@ -387,7 +402,7 @@ impl DataConfig {
                 s.apply(t);
             }
         }
-        Ok(Splits { train, test })
+        Ok(Splits { train, test, test_rows })
     }
 }
 

@@ -185,26 +185,25 @@ pub fn softmax_newton(x: &DMatrix<f64>, labels: &[usize], k: usize, lambda: f64)
     let (n, d) = (x.nrows(), x.ncols());
     let mut w = DMatrix::zeros(k, d);
     for _ in 0..100 {
-        let mut grad = w.clone() * lambda;
-        let mut hess = DMatrix::identity(k * d, k * d) * lambda;
+        // Probabilities P (n × k) and the gradient (P - Y)ᵀ X / n + λ W.
+        let z = x * w.transpose();
+        let p = DMatrix::from_fn(n, k, |i, r| {
+            let m = z.row(i).max();
+            (z[(i, r)] - m).exp() / z.row(i).iter().map(|v| (v - m).exp()).sum::<f64>()
+        });
+        let mut resid = p.clone();
         for i in 0..n {
-            let xi = x.row(i).transpose();
-            let z = &w * &xi;
-            let m = z.max();
-            let e = z.map(|v| (v - m).exp());
-            let p = &e / e.sum();
-            for r in 0..k {
-                let coef = (p[r] - f64::from(u8::from(labels[i] == r))) / n as f64;
-                for j in 0..d {
-                    grad[(r, j)] += coef * xi[j];
-                }
-                for s in 0..k {
-                    let c = (p[r] * (f64::from(u8::from(r == s)) - p[s])) / n as f64;
-                    if c != 0.0 {
-                        let outer = &xi * xi.transpose() * c;
-                        hess.view_mut((r * d, s * d), (d, d)).add_assign(&outer);
-                    }
-                }
+            resid[(i, labels[i])] -= 1.0;
+        }
+        let grad = resid.transpose() * x / n as f64 + &w * lambda;
+        // Hessian block (r, s) = Xᵀ diag(p_r (δ_rs - p_s)) X / n: one matrix product per block.
+        let mut hess = DMatrix::identity(k * d, k * d) * lambda;
+        for r in 0..k {
+            for s in 0..k {
+                let scaled = DMatrix::from_fn(n, d, |i, j| {
+                    x[(i, j)] * p[(i, r)] * (f64::from(u8::from(r == s)) - p[(i, s)]) / n as f64
+                });
+                hess.view_mut((r * d, s * d), (d, d)).add_assign(&(x.transpose() * scaled));
             }
         }
         let g =
