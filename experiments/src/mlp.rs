@@ -148,6 +148,7 @@ impl MlpExperiment {
         if let Some(check) =
             self.factorisation_check(&mlp, &tape, train, last.train_loss).filter(|_| !options.shortened)
         {
+            metrics["reference_gap"] = check["gap"].clone();
             metrics["reference"] = check;
         }
         // References are for the full run; a shortened check run compares only curves.
@@ -164,6 +165,7 @@ impl MlpExperiment {
                 }
             });
             let scale = theta.amax().max(1e-300);
+            metrics["reference_gap"] = json!(trained_objective - reference);
             metrics["reference"] = json!({
                 "objective": reference,
                 "gap": trained_objective - reference,

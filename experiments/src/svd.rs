@@ -137,6 +137,7 @@ impl SvdExperiment {
             "cosine_with_exact": cosines,
         });
         if scope == CheckScope::Full {
+            metrics["reference_gap"] = json!(relative.iter().copied().fold(0.0, f64::max));
             // Numbers about the whole basis: a shortened check run cannot vouch for them.
             metrics["directions"] = json!(count);
             metrics["orthonormality_error"] = json!(orthonormality);
