@@ -92,6 +92,33 @@ impl LineChart {
     /// A chart with no finite points, or a drawing error.
     pub fn render(&self) -> Result<Figure, PlotError> {
         register_bundled_font();
+        // A positive curve spanning two or more decades (a loss falling towards zero) is drawn
+        // on a log axis, where its late progress stays visible.
+        let ys: Vec<f64> =
+            self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).collect();
+        let (lo, hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
+        if lo > 0.0 && hi / lo >= 100.0 {
+            let mut log = self.clone();
+            for s in &mut log.series {
+                for p in &mut s.points {
+                    p.1 = p.1.log10();
+                }
+            }
+            log.y_label = format!("{} (log scale)", self.y_label);
+            // Whole decades as 1e-2; ticks between decades as their value, 3.2e-3.
+            return log.render_with(&|v| {
+                let v = if (v - v.round()).abs() < 1e-9 { v.round() } else { v };
+                if v.fract() == 0.0 {
+                    format!("1e{v}")
+                } else {
+                    format!("{:.1e}", 10f64.powf(v))
+                }
+            });
+        }
+        self.render_with(&|v| tick(v))
+    }
+
+    fn render_with(&self, y_tick: &dyn Fn(f64) -> String) -> Result<Figure, PlotError> {
         let err = |message: String| PlotError { title: self.title.clone(), message };
         let finite = self.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
@@ -110,12 +137,12 @@ impl LineChart {
         let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-            self.draw(root, ranges.clone()).map_err(err)?;
+            self.draw(root, ranges.clone(), y_tick).map_err(err)?;
         }
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(root, ranges).map_err(err)?;
+            self.draw(root, ranges, y_tick).map_err(err)?;
         }
         Ok(Figure { png: encode_png(&rgb, SIZE).map_err(err)?, svg })
     }
@@ -124,6 +151,7 @@ impl LineChart {
         &self,
         root: DrawingArea<DB, plotters::coord::Shift>,
         (xs, ys): (std::ops::Range<f64>, std::ops::Range<f64>),
+        y_tick: &dyn Fn(f64) -> String,
     ) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
@@ -138,7 +166,7 @@ impl LineChart {
             .configure_mesh()
             .x_desc(&self.x_label)
             .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| tick(*y))
+            .y_label_formatter(&|y| y_tick(*y))
             .y_desc(&self.y_label)
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 18))
@@ -395,6 +423,15 @@ mod tests {
         let f = chart().render().unwrap();
         assert_eq!(&f.png[1..4], b"PNG");
         assert!(f.svg.contains("<svg") && f.svg.contains("\nepoch\n") && f.svg.contains("\ntrain\n"));
+    }
+
+    #[test]
+    fn curves_spanning_decades_get_a_log_axis() {
+        let mut c = chart();
+        c.series = vec![Series::line("loss", (0..50i32).map(|i| (f64::from(i), 10f64.powi(-i / 10))).collect())];
+        let f = c.render().unwrap();
+        assert!(f.svg.contains("(log scale)") && f.svg.contains("1e-2"), "log axis expected");
+        assert!(!chart().render().unwrap().svg.contains("log scale"), "one decade stays linear");
     }
 
     #[test]
