@@ -74,18 +74,22 @@ impl Dataset {
         if !(0.0..1.0).contains(&test_fraction) {
             return Err(Error::OutOfRange { what: "test_fraction", value: test_fraction, expected: "0 <= f < 1" });
         }
-        let mut order: Vec<usize> = (0..self.n_samples()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let n_test = (test_fraction * self.n_samples() as f64).round() as usize;
+        let (order, n_test) = self.split_order(test_fraction, seed);
         let (test, train) = order.split_at(n_test);
         Ok((self.subset(train), self.subset(test)))
     }
 
-    /// The rows [`Dataset::split`] puts in the test part, ascending.
-    pub fn test_rows(&self, test_fraction: f64, seed: u64) -> Vec<usize> {
+    /// The seeded shuffle behind a split: the first `n_test` rows of the order are the test part.
+    fn split_order(&self, test_fraction: f64, seed: u64) -> (Vec<usize>, usize) {
         let mut order: Vec<usize> = (0..self.n_samples()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         let n_test = (test_fraction.clamp(0.0, 1.0) * self.n_samples() as f64).round() as usize;
+        (order, n_test)
+    }
+
+    /// The rows [`Dataset::split`] puts in the test part, ascending.
+    pub fn test_rows(&self, test_fraction: f64, seed: u64) -> Vec<usize> {
+        let (order, n_test) = self.split_order(test_fraction, seed);
         let mut rows = order[..n_test].to_vec();
         rows.sort_unstable();
         rows

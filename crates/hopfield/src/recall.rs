@@ -178,24 +178,15 @@ impl Solver for Recall<'_> {
                 }
             }
             Mode::Sync => {
-                let next = match &self.fields {
-                    Fields::Dense(net) => {
-                        // h_i = column i of W (= row i, W symmetric) · s: contiguous dot products,
-                        // split over the cores for large networks. Each dot product runs in one
-                        // thread in a fixed order, so the result does not depend on the split.
-                        let (w, s, theta) = (net.weights(), &st.s, net.thresholds());
-                        let n_rows = w.nrows();
-                        let cols = w.as_slice();
-                        let unit = |i: usize| {
-                            sign_or_keep(dot(&cols[i * n_rows..(i + 1) * n_rows], s.as_slice()) - theta[i], s[i])
-                        };
-                        if n >= PARALLEL_FROM {
-                            DVector::from_vec((0..n).into_par_iter().map(unit).collect())
-                        } else {
-                            DVector::from_fn(n, |i, _| unit(i))
-                        }
-                    }
-                    Fields::Sparse { .. } => DVector::from_fn(n, |i, _| sign_or_keep(self.field(i, &st.s), st.s[i])),
+                // Each unit's field is one dot product in a fixed order (a contiguous column of
+                // W for dense networks), so splitting the units over the cores for large
+                // networks does not change the result.
+                let s = &st.s;
+                let unit = |i: usize| sign_or_keep(self.field(i, s), s[i]);
+                let next = if n >= PARALLEL_FROM {
+                    DVector::from_vec((0..n).into_par_iter().map(unit).collect())
+                } else {
+                    DVector::from_fn(n, |i, _| unit(i))
                 };
                 changed = next.iter().zip(st.s.iter()).filter(|(a, b)| a != b).count();
                 st.cycle = changed > 0 && st.before.as_ref() == Some(&next);
