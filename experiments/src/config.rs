@@ -10,6 +10,7 @@ use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
 use crate::rnn::{RnnExperiment, RnnFile};
+use crate::som::{SomExperiment, SomFile};
 use crate::svd::{SvdExperiment, SvdFile};
 
 /// A validated experiment, ready to run.
@@ -21,10 +22,11 @@ pub enum Experiment {
     HopfieldTsp(Box<TspExperiment>),
     Rnn(Box<RnnExperiment>),
     Svd(Box<SvdExperiment>),
+    Som(Box<SomExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] = &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp"];
+const KINDS: &[&str] = &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp", "som"];
 
 /// Reads and validates the config at `path`.
 ///
@@ -68,6 +70,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "rnn" => Ok(Experiment::Rnn(Box::new(typed::<RnnFile>(text)?.validate()?))),
         "svd" => Ok(Experiment::Svd(Box::new(typed::<SvdFile>(text)?.validate(base)?))),
         "hopfield_tsp" => Ok(Experiment::HopfieldTsp(Box::new(typed::<TspFile>(text)?.validate()?))),
+        "som" => Ok(Experiment::Som(Box::new(typed::<SomFile>(text)?.validate(base)?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
@@ -108,11 +111,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
         );
     }
 

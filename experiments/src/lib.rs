@@ -11,6 +11,7 @@ pub mod graph;
 pub mod hopfield;
 pub mod mlp;
 pub mod rnn;
+pub mod som;
 pub mod svd;
 
 use std::io::Write;
@@ -74,6 +75,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::HopfieldTsp(exp) => exp.run(&title, options),
         config::Experiment::Rnn(exp) => exp.run(&title, options),
         config::Experiment::Svd(exp) => exp.run(&title, options),
+        config::Experiment::Som(exp) => exp.run(&title, options),
     }
 }
 

@@ -83,7 +83,7 @@ fn non_finite_values() {
 fn unknown_kind_and_field() {
     assert_eq!(
         fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp"
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
     );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
@@ -182,4 +182,24 @@ fn hopfield_settings_are_checked() {
     assert_eq!(fails(tsp), "cities must be 3..=16 (Held-Karp is exponential) and runs >= 1");
     let tsp = "kind = \"hopfield_tsp\"\ncities = 5\nruns = 1\n[network]\ndt = 0.0\n";
     assert_eq!(fails(tsp), "[network] dt = 0 is out of range (> 0)");
+}
+
+#[test]
+fn som_settings_are_checked() {
+    let som = "kind = \"som\"\ncolors = 50\n[som]\nrows = 4\ncols = 4\ntraining = \"batch\"\nepochs = 2\n\
+               radius = { start = 2.0, end = 0.5 }\n";
+    assert_eq!(
+        fails(&format!("{som}learning_rate = {{ start = 0.5, end = 0.1 }}\n")),
+        "[som] learning_rate: batch training has no learning rate"
+    );
+    assert_eq!(
+        fails(&som.replace("rows = 4", "rows = 5\ntopology = \"hexagonal\"\ntoroidal = true")),
+        "[som] rows = 5: a toroidal hexagonal lattice needs an even row count"
+    );
+    assert!(fails(&som.replace("\"batch\"", "\"stochastic\"")).contains("unknown variant `stochastic`"));
+    assert_eq!(fails(&som.replace("colors = 50", "")), "give exactly one of [data] and colors = N");
+    assert_eq!(
+        fails(&som.replace("colors = 50", "colors = 50\ncheck_epochs = 3")),
+        "check_epochs: must be between 1 and epochs = 2"
+    );
 }

@@ -9,6 +9,9 @@ use std::sync::Once;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
+mod lattice;
+pub use lattice::{class_color, viridis, ColorBar, LatticeMap, Panel};
+
 /// A drawing failed (plotters' own errors, flattened to a message).
 #[derive(Debug, thiserror::Error)]
 #[error("plot `{title}`: {message}")]

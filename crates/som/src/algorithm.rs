@@ -1,0 +1,248 @@
+//! Training: the [`Som`] solver, one epoch per step.
+
+use std::time::Instant;
+
+use cg_core::{Metrics, Solver};
+use nalgebra::{DMatrix, SymmetricEigen};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::params::{Init, SomParams, Training};
+use crate::quality::{self, bmu};
+use crate::{Error, Lattice, Result};
+
+/// What training changes: the codebook (one row of `dim` values per unit) and the epochs done.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SomState {
+    pub weights: Vec<f64>,
+    pub dim: usize,
+    pub epochs_done: usize,
+}
+
+impl SomState {
+    /// The best-matching unit of `x` (a sample of the training data or a new one).
+    pub fn bmu(&self, x: &[f64]) -> usize {
+        bmu(&self.weights, self.dim, x).0
+    }
+
+    /// The vector of unit `u`.
+    pub fn unit(&self, u: usize) -> &[f64] {
+        &self.weights[u * self.dim..(u + 1) * self.dim]
+    }
+}
+
+/// A self-organizing map and the data it learns from (row-major, one sample per row).
+pub struct Som {
+    params: SomParams,
+    data: Vec<f64>,
+    dim: usize,
+    positions: Vec<(f64, f64)>,
+}
+
+impl Som {
+    /// # Errors
+    /// No samples, a ragged table, a non-finite value, or a lattice of one unit (nothing to
+    /// organise, and no second-best unit for the topographic error).
+    pub fn new(params: SomParams, data: Vec<f64>, dim: usize) -> Result<Som> {
+        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+            return Err(Error::Data(format!("{} values do not make rows of {dim} features", data.len())));
+        }
+        if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Data(format!("sample {}, feature {} is {}", k / dim + 1, k % dim + 1, data[k])));
+        }
+        if params.lattice.units() < 2 {
+            return Err(Error::OutOfRange { param: "rows x cols", value: 1.0, expected: ">= 2 units" });
+        }
+        let positions = params.lattice.positions();
+        Ok(Som { params, data, dim, positions })
+    }
+
+    pub fn params(&self) -> &SomParams {
+        &self.params
+    }
+
+    pub fn lattice(&self) -> &Lattice {
+        &self.params.lattice
+    }
+
+    /// The training data, row-major.
+    pub fn data(&self) -> &[f64] {
+        &self.data
+    }
+
+    fn samples(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    fn sample(&self, j: usize) -> &[f64] {
+        &self.data[j * self.dim..(j + 1) * self.dim]
+    }
+
+    /// Samples drawn per online epoch.
+    pub fn iterations_per_epoch(&self) -> usize {
+        self.params.iterations_per_epoch.unwrap_or_else(|| self.samples())
+    }
+
+    /// The starting codebook (random samples draw from `rng`; the PCA plane draws nothing).
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> SomState {
+        let units = self.lattice().units();
+        let weights = match self.params.init {
+            Init::Random => {
+                (0..units).flat_map(|_| self.sample(rng.random_range(0..self.samples())).to_vec()).collect()
+            }
+            Init::Pca => self.pca_plane(),
+        };
+        SomState { weights, dim: self.dim, epochs_done: 0 }
+    }
+
+    /// Units spread over mean ± σ₁ v₁ ± σ₂ v₂ (principal axes v, standard deviations σ), the longer
+    /// lattice axis along v₁. Eigenvectors get a fixed sign (largest component positive) so the
+    /// picture does not flip between platforms.
+    fn pca_plane(&self) -> Vec<f64> {
+        let (n, d) = (self.samples(), self.dim);
+        let x = DMatrix::from_row_slice(n, d, &self.data);
+        let mean = x.row_mean();
+        let centred = DMatrix::from_fn(n, d, |i, k| x[(i, k)] - mean[k]);
+        let cov = centred.transpose() * &centred / (n.max(2) - 1) as f64;
+        let eig = SymmetricEigen::new(cov);
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let axis = |k: usize| -> Vec<f64> {
+            let Some(&i) = order.get(k) else { return vec![0.0; d] };
+            let v = eig.eigenvectors.column(i);
+            let big = v.iter().copied().fold(0.0f64, |m, c| if c.abs() > m.abs() { c } else { m });
+            let scale = eig.eigenvalues[i].max(0.0).sqrt() * big.signum();
+            v.iter().map(|c| c * scale).collect()
+        };
+        let (a1, a2) = (axis(0), axis(1));
+        let lattice = self.lattice();
+        let pos: Vec<(f64, f64)> = (0..lattice.units()).map(|u| lattice.position(u)).collect();
+        let span = |f: fn(&(f64, f64)) -> f64| {
+            let lo = pos.iter().map(f).fold(f64::INFINITY, f64::min);
+            let hi = pos.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        };
+        let ((x0, x1), (y0, y1)) = (span(|p| p.0), span(|p| p.1));
+        let unit = |v: f64, lo: f64, hi: f64| if hi > lo { 2.0 * (v - lo) / (hi - lo) - 1.0 } else { 0.0 };
+        let wide = x1 - x0 >= y1 - y0;
+        let mut weights = Vec::with_capacity(pos.len() * d);
+        for &(px, py) in &pos {
+            let (cx, cy) = (unit(px, x0, x1), unit(py, y0, y1));
+            let (c1, c2) = if wide { (cx, cy) } else { (cy, cx) };
+            weights.extend((0..d).map(|k| mean[k] + c1 * a1[k] + c2 * a2[k]));
+        }
+        weights
+    }
+
+    /// Squared cut-off distance of the neighbourhood at width `sigma`.
+    fn cut2(&self, sigma: f64) -> Option<f64> {
+        self.params.truncate.map(|t| (t * sigma) * (t * sigma))
+    }
+
+    /// One online epoch: samples drawn at random, each pulling its best-matching unit and the
+    /// unit's neighbours towards it. Returns the last learning rate and radius.
+    fn online_epoch(&self, w: &mut [f64], epoch: usize, rng: &mut ChaCha8Rng) -> (f64, f64) {
+        let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
+        let per = self.iterations_per_epoch();
+        let total = per * self.params.epochs;
+        let rate = self.params.learning_rate.expect("internal: validated for online training");
+        let (mut eta, mut sigma) = (0.0, 0.0);
+        for i in 0..per {
+            let t = epoch * per + i;
+            (eta, sigma) = (rate.at(t, total), self.params.radius.at(t, total));
+            let cut2 = self.cut2(sigma);
+            let x = self.sample(rng.random_range(0..self.samples()));
+            let (b, _) = bmu(w, dim, x);
+            let pb = self.positions[b];
+            for (wu, &pu) in w.chunks_exact_mut(dim).zip(&self.positions) {
+                let h = eta * nb.weight(lattice.dist2_between(pb, pu), sigma, cut2);
+                if h != 0.0 {
+                    for (wk, xk) in wu.iter_mut().zip(x) {
+                        *wk += h * (xk - *wk);
+                    }
+                }
+            }
+        }
+        (eta, sigma)
+    }
+
+    /// One batch epoch: best-matching units in parallel, per-unit sums of their samples in sample
+    /// order, then every unit (in parallel) set to the neighbourhood-weighted mean, summing over
+    /// units in index order. Returns the radius used.
+    fn batch_epoch(&self, w: &mut [f64], epoch: usize) -> f64 {
+        let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
+        let units = lattice.units();
+        let sigma = self.params.radius.at(epoch, self.params.epochs);
+        let cut2 = self.cut2(sigma);
+        let winners = quality::bmus(w, dim, &self.data);
+        let (mut sums, mut counts) = (vec![0.0; units * dim], vec![0usize; units]);
+        for (x, &b) in self.data.chunks_exact(dim).zip(&winners) {
+            counts[b] += 1;
+            for (s, xk) in sums[b * dim..(b + 1) * dim].iter_mut().zip(x) {
+                *s += xk;
+            }
+        }
+        let occupied: Vec<usize> = (0..units).filter(|&b| counts[b] > 0).collect();
+        w.par_chunks_mut(dim).enumerate().for_each_init(
+            || vec![0.0; dim],
+            |num, (u, wu)| {
+                num.fill(0.0);
+                let mut den = 0.0;
+                for &b in &occupied {
+                    let h = nb.weight(lattice.dist2_between(self.positions[u], self.positions[b]), sigma, cut2);
+                    if h != 0.0 {
+                        den += h * counts[b] as f64;
+                        for (a, s) in num.iter_mut().zip(&sums[b * dim..(b + 1) * dim]) {
+                            *a += h * s;
+                        }
+                    }
+                }
+                if den > 0.0 {
+                    for (wk, a) in wu.iter_mut().zip(num.iter()) {
+                        *wk = a / den;
+                    }
+                }
+            },
+        );
+        sigma
+    }
+}
+
+impl Solver for Som {
+    type State = SomState;
+    type Error = Error;
+
+    fn name(&self) -> &'static str {
+        match self.params.training {
+            Training::Online => "som-online",
+            Training::Batch => "som-batch",
+        }
+    }
+
+    /// One epoch, then the quality of the new codebook on the training data. `seconds` is the
+    /// wall time of the training part alone (it varies between runs; the rest is deterministic).
+    fn step(&mut self, state: &mut SomState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+        let epoch = state.epochs_done;
+        let start = Instant::now();
+        let mut metrics = match self.params.training {
+            Training::Online => {
+                let (eta, sigma) = self.online_epoch(&mut state.weights, epoch, rng);
+                vec![("learning_rate", eta), ("radius", sigma)]
+            }
+            Training::Batch => vec![("radius", self.batch_epoch(&mut state.weights, epoch))],
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        state.epochs_done += 1;
+        if let Some(&bad) = state.weights.iter().find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite { epoch: state.epochs_done, value: bad });
+        }
+        let q = quality::quality(self.lattice(), &state.weights, self.dim, &self.data);
+        metrics.extend([
+            ("quantization_error", q.quantization_error),
+            ("topographic_error", q.topographic_error),
+            ("seconds", seconds),
+        ]);
+        Ok(Metrics(metrics))
+    }
+}

@@ -1,0 +1,348 @@
+//! `kind = "som"`: train a Kohonen self-organizing map on a data file (or on random colours) and
+//! write its quality curves, codebook and map pictures (U-matrix, component planes, hit map,
+//! majority labels, and the codebook itself as colours for 3-feature data).
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use cg_data::DataConfig;
+use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
+use cg_som::quality::{self, bmus, hits, majority_labels, u_matrix};
+use cg_som::{Som, SomConfig, SomParams, SomState, Topology, Training};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{push_figure, CheckScope, Outcome, RunOptions};
+
+/// `kind = "som"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SomFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    /// A data file (the target column gives the labels of the label map).
+    data: Option<DataConfig>,
+    /// Instead of `[data]`: this many random RGB colours in [0, 1]³, drawn from the seed.
+    colors: Option<usize>,
+    /// Names of the classes 0, 1, ... for the label map's legend.
+    #[serde(default)]
+    class_names: Vec<String>,
+    /// Draw the codebook itself as colours (needs 3 features in [0, 1]).
+    #[serde(default)]
+    draw_codebook_as_colors: bool,
+    som: SomConfig,
+    /// Epochs of the shortened regression check run; the whole run when absent.
+    check_epochs: Option<usize>,
+}
+
+/// A validated SOM experiment.
+pub struct SomExperiment {
+    seed: u64,
+    params: SomParams,
+    train: Vec<f64>,
+    test: Option<Vec<f64>>,
+    dim: usize,
+    feature_names: Vec<String>,
+    labels: Option<Vec<usize>>,
+    class_names: Vec<String>,
+    as_colors: bool,
+    check_epochs: Option<usize>,
+}
+
+/// Targets that are small non-negative integers are class labels.
+fn class_labels(targets: &[f64]) -> Option<Vec<usize>> {
+    targets.iter().map(|&t| (t.fract() == 0.0 && (0.0..=100.0).contains(&t)).then_some(t as usize)).collect()
+}
+
+impl SomFile {
+    /// Checks the settings and loads the data.
+    ///
+    /// # Errors
+    /// A bad `[som]` setting, a data problem, or both or neither of `[data]` and `colors`.
+    pub fn validate(self, base: &Path) -> Result<SomExperiment> {
+        let params = self.som.validate().map_err(|e| anyhow!("[som] {e}"))?;
+        if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
+            bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
+        }
+        let (train, test, dim, feature_names, labels) = match (&self.data, self.colors) {
+            (Some(data), None) => {
+                let splits = data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+                let labels = class_labels(&splits.train.targets);
+                let test = splits.test.map(|t| t.features.as_slice().to_vec());
+                let d = &splits.train;
+                (d.features.as_slice().to_vec(), test, d.n_features(), d.feature_names.clone(), labels)
+            }
+            (None, Some(n)) if n > 0 => {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+                let rgb = (0..3 * n).map(|_| rng.random_range(0.0..1.0)).collect();
+                (rgb, None, 3, vec!["red".into(), "green".into(), "blue".into()], None)
+            }
+            (None, Some(_)) => bail!("colors: must be >= 1"),
+            _ => bail!("give exactly one of [data] and colors = N"),
+        };
+        if self.draw_codebook_as_colors && dim != 3 {
+            bail!("draw_codebook_as_colors: needs 3 features (red, green, blue), the data has {dim}");
+        }
+        if let Some(labels) = &labels {
+            let classes = labels.iter().max().map_or(0, |m| m + 1);
+            if !self.class_names.is_empty() && self.class_names.len() < classes {
+                bail!("class_names: {} names for {classes} classes", self.class_names.len());
+            }
+        }
+        Ok(SomExperiment {
+            seed: self.seed,
+            params,
+            train,
+            test,
+            dim,
+            feature_names,
+            labels,
+            class_names: self.class_names,
+            as_colors: self.draw_codebook_as_colors,
+            check_epochs: self.check_epochs,
+        })
+    }
+}
+
+impl SomExperiment {
+    /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
+    ///
+    /// # Errors
+    /// A non-finite codebook value during training, or a drawing error.
+    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let (epochs, scope) = match (options.shortened, self.check_epochs) {
+            (true, Some(n)) => (n, CheckScope::CurvePrefix(n)),
+            _ => (self.params.epochs, CheckScope::Full),
+        };
+        let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut state = som.init(&mut rng);
+        let bar = if options.progress { ProgressBar::new(epochs as u64) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
+                .expect("internal: valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(title.to_string());
+        let mut records = vec![];
+        // The driver's loop, one epoch at a time, so the bar can follow.
+        for _ in 0..epochs {
+            let mut out = match cg_core::run(&mut som, &mut state, 1, &mut rng) {
+                Ok(out) => out,
+                Err(e) => {
+                    bar.finish_and_clear();
+                    bail!("training: {e}");
+                }
+            };
+            let m = out.records.pop().expect("internal: one step");
+            bar.set_message(format!("QE {:.4}", m.get("quantization_error").unwrap_or(f64::NAN)));
+            bar.inc(1);
+            records.push(m);
+        }
+        bar.finish_and_clear();
+        self.render(title, &som, &state, &records, scope)
+    }
+
+    fn render(
+        &self,
+        title: &str,
+        som: &Som,
+        state: &SomState,
+        records: &[cg_core::Metrics],
+        scope: CheckScope,
+    ) -> Result<Outcome> {
+        let lattice = som.lattice();
+        let curve = |name: &str| -> Vec<f64> { records.iter().filter_map(|m| m.get(name)).collect() };
+        let last = |name: &str| curve(name).last().copied().unwrap_or(f64::NAN);
+        let winners = bmus(&state.weights, self.dim, &self.train);
+        let hit = hits(&winners, lattice.units());
+        let p = &self.params;
+        let mut metrics = json!({
+            "epochs": records.len(),
+            "training": match p.training { Training::Online => "online", Training::Batch => "batch" },
+            "lattice": {
+                "rows": lattice.rows(), "cols": lattice.cols(),
+                "topology": match lattice.topology() { Topology::Rectangular => "rectangular", Topology::Hexagonal => "hexagonal" },
+                "toroidal": lattice.toroidal(),
+            },
+            "samples": self.train.len() / self.dim,
+            "features": self.dim,
+            "quantization_error": last("quantization_error"),
+            "topographic_error": last("topographic_error"),
+            "units_hit": hit.iter().filter(|&&h| h > 0).count(),
+            "quantization_error_curve": curve("quantization_error"),
+            "topographic_error_curve": curve("topographic_error"),
+            "radius_curve": curve("radius"),
+        });
+        if p.training == Training::Online {
+            metrics["learning_rate_curve"] = json!(curve("learning_rate"));
+            metrics["iterations"] = json!(records.len() * som.iterations_per_epoch());
+        }
+        if let Some(test) = &self.test {
+            let q = quality::quality(lattice, &state.weights, self.dim, test);
+            metrics["test_quantization_error"] = json!(q.quantization_error);
+            metrics["test_topographic_error"] = json!(q.topographic_error);
+        }
+        let majority = self.labels.as_ref().map(|labels| majority_labels(&winners, labels, lattice.units()));
+        if let (Some(labels), Some(majority)) = (&self.labels, &majority) {
+            metrics["label_regions"] = self.label_regions(labels, &winners, majority);
+        }
+        let seconds: f64 = curve("seconds").iter().sum();
+        let timing = json!({
+            "seconds": seconds,
+            "seconds_per_epoch": seconds / records.len().max(1) as f64,
+            "threads": rayon::current_num_threads(),
+        });
+        let codebook = json!({
+            "rows": lattice.rows(),
+            "cols": lattice.cols(),
+            "feature_names": self.feature_names,
+            "weights": state.weights.chunks(self.dim).collect::<Vec<_>>(),
+        });
+        let mut files = vec![
+            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
+            ("codebook.json".to_string(), (serde_json::to_string(&codebook)? + "\n").into_bytes()),
+            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
+        ];
+        let epochs: Vec<f64> = (1..=records.len()).map(|e| e as f64).collect();
+        let quality_chart = LineChart {
+            title: format!("{title}: map quality on the training data"),
+            x_label: "epoch".into(),
+            y_label: "error".into(),
+            legend: Legend::UpperRight,
+            series: vec![
+                Series::line("quantization error", epochs.iter().copied().zip(curve("quantization_error")).collect()),
+                Series::line("topographic error", epochs.iter().copied().zip(curve("topographic_error")).collect()),
+            ],
+        };
+        push_figure(&mut files, "quality", quality_chart.render()?);
+        for (name, figure) in self.maps(title, som, state, &hit, majority.as_deref()) {
+            push_figure(&mut files, name, figure.render()?);
+        }
+        let summary = format!(
+            "{} x {} {} map, {} epochs: quantization error {:.4}, topographic error {:.4}, {} of {} units hit",
+            lattice.rows(),
+            lattice.cols(),
+            metrics["training"].as_str().unwrap_or(""),
+            records.len(),
+            last("quantization_error"),
+            last("topographic_error"),
+            metrics["units_hit"],
+            lattice.units(),
+        );
+        Ok(Outcome { files, summary, check: scope })
+    }
+
+    fn class_name(&self, k: usize) -> String {
+        self.class_names.get(k).cloned().unwrap_or_else(|| format!("class {k}"))
+    }
+
+    /// For each class: the region of units whose majority label it is; `purity` is the share of
+    /// the region's samples that belong to the class, `recall` the share of the class inside it.
+    fn label_regions(&self, labels: &[usize], winners: &[usize], majority: &[Option<usize>]) -> Value {
+        let classes = labels.iter().max().map_or(0, |m| m + 1);
+        let mut out = serde_json::Map::new();
+        for c in 0..classes {
+            let in_region: Vec<usize> =
+                winners.iter().enumerate().filter(|&(_, &b)| majority[b] == Some(c)).map(|(j, _)| j).collect();
+            let hits_c = in_region.iter().filter(|&&j| labels[j] == c).count();
+            let size = labels.iter().filter(|&&l| l == c).count();
+            out.insert(
+                self.class_name(c),
+                json!({
+                    "units": majority.iter().filter(|&&m| m == Some(c)).count(),
+                    "purity": if in_region.is_empty() { 0.0 } else { hits_c as f64 / in_region.len() as f64 },
+                    "recall": if size == 0 { 0.0 } else { hits_c as f64 / size as f64 },
+                }),
+            );
+        }
+        Value::Object(out)
+    }
+
+    fn maps(
+        &self,
+        title: &str,
+        som: &Som,
+        state: &SomState,
+        hit: &[usize],
+        majority: Option<&[Option<usize>]>,
+    ) -> Vec<(&'static str, LatticeMap)> {
+        let lattice = som.lattice();
+        let base = |name: &str, panels: Vec<Panel>| LatticeMap {
+            title: format!("{title}: {name}"),
+            rows: lattice.rows(),
+            cols: lattice.cols(),
+            hexagonal: lattice.topology() == Topology::Hexagonal,
+            panels,
+            legend: vec![],
+            colorbar: None,
+        };
+        let scaled = |values: &[f64]| -> (Vec<[u8; 3]>, f64, f64) {
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let span = if hi > lo { hi - lo } else { 1.0 };
+            (values.iter().map(|v| viridis((v - lo) / span)).collect(), lo, hi)
+        };
+        let panel = |caption: &str, colors: Vec<[u8; 3]>| Panel { caption: caption.into(), colors, texts: vec![] };
+        let mut maps = vec![];
+
+        let (colors, lo, hi) = scaled(&u_matrix(lattice, &state.weights, self.dim));
+        let mut u = base("U-matrix", vec![panel("mean distance to adjacent units (light: cluster borders)", colors)]);
+        u.colorbar = Some(ColorBar { low: lo, high: hi, label: "distance".into() });
+        maps.push(("u_matrix", u));
+
+        let planes: Vec<Panel> = (0..self.dim)
+            .map(|k| {
+                let values: Vec<f64> = (0..lattice.units()).map(|u| state.unit(u)[k]).collect();
+                let (colors, lo, hi) = scaled(&values);
+                let name = self.feature_names.get(k).cloned().unwrap_or_else(|| format!("feature {k}"));
+                panel(&format!("{name} [{}, {}]", short(lo), short(hi)), colors)
+            })
+            .collect();
+        let mut c = base("component planes", planes);
+        c.colorbar = Some(ColorBar { low: 0.0, high: 1.0, label: "share of range".into() });
+        maps.push(("components", c));
+
+        let counts: Vec<f64> = hit.iter().map(|&h| h as f64).collect();
+        let (colors, lo, hi) = scaled(&counts);
+        let texts = hit.iter().map(|&h| if h > 0 { h.to_string() } else { String::new() }).collect();
+        let mut h = base("hit map", vec![Panel { caption: "samples won by each unit".into(), colors, texts }]);
+        h.colorbar = Some(ColorBar { low: lo, high: hi, label: "samples".into() });
+        maps.push(("hits", h));
+
+        if let Some(majority) = majority {
+            let colors = majority.iter().map(|m| m.map_or([235, 235, 235], class_color)).collect();
+            let classes = majority.iter().flatten().max().map_or(0, |m| m + 1);
+            let mut l = base(
+                "majority label",
+                vec![panel("most frequent class among each unit's samples (grey: none)", colors)],
+            );
+            l.legend = (0..classes).map(|k| (self.class_name(k), class_color(k))).collect();
+            maps.push(("labels", l));
+        }
+        if self.as_colors {
+            let colors = (0..lattice.units())
+                .map(|u| {
+                    let w = state.unit(u);
+                    [0, 1, 2].map(|k| (w[k].clamp(0.0, 1.0) * 255.0).round() as u8)
+                })
+                .collect();
+            maps.push((
+                "colors",
+                base("the codebook as colours", vec![panel("each unit's (red, green, blue)", colors)]),
+            ));
+        }
+        maps
+    }
+}
+
+/// A number for a caption: three significant digits.
+fn short(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
