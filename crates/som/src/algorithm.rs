@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use cg_core::{Metrics, Solver};
 use nalgebra::{DMatrix, SymmetricEigen};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -18,6 +19,10 @@ pub struct SomState {
     pub weights: Vec<f64>,
     pub dim: usize,
     pub epochs_done: usize,
+    /// Online training visits the samples in shuffled passes (each sample once per pass, as
+    /// MiniSom's `train_random` does); the current pass and the position in it.
+    pub order: Vec<usize>,
+    pub cursor: usize,
 }
 
 impl SomState {
@@ -38,6 +43,8 @@ pub struct Som {
     data: Vec<f64>,
     dim: usize,
     positions: Vec<(f64, f64)>,
+    /// Measure the quality after every epoch (off for benchmarks of training alone).
+    evaluate: bool,
 }
 
 impl Som {
@@ -55,7 +62,13 @@ impl Som {
             return Err(Error::OutOfRange { param: "rows x cols", value: 1.0, expected: ">= 2 units" });
         }
         let positions = params.lattice.positions();
-        Ok(Som { params, data, dim, positions })
+        Ok(Som { params, data, dim, positions, evaluate: true })
+    }
+
+    /// Steps that train only: no quantization and topographic error after each epoch.
+    pub fn without_quality(mut self) -> Som {
+        self.evaluate = false;
+        self
     }
 
     pub fn params(&self) -> &SomParams {
@@ -91,9 +104,32 @@ impl Som {
             Init::Random => {
                 (0..units).flat_map(|_| self.sample(rng.random_range(0..self.samples())).to_vec()).collect()
             }
+            Init::Uniform => {
+                let (lo, hi) = self.feature_ranges();
+                (0..units * self.dim).map(|k| rng.random_range(lo[k % self.dim]..=hi[k % self.dim])).collect()
+            }
             Init::Pca => self.pca_plane(),
         };
-        SomState { weights, dim: self.dim, epochs_done: 0 }
+        SomState {
+            weights,
+            dim: self.dim,
+            epochs_done: 0,
+            order: (0..self.samples()).collect(),
+            cursor: self.samples(),
+        }
+    }
+
+    /// Smallest and largest value of each feature.
+    fn feature_ranges(&self) -> (Vec<f64>, Vec<f64>) {
+        let mut lo = self.sample(0).to_vec();
+        let mut hi = lo.clone();
+        for x in self.data.chunks_exact(self.dim) {
+            for k in 0..self.dim {
+                lo[k] = lo[k].min(x[k]);
+                hi[k] = hi[k].max(x[k]);
+            }
+        }
+        (lo, hi)
     }
 
     /// Units spread over mean ± σ₁ v₁ ± σ₂ v₂ (principal axes v, standard deviations σ), the longer
@@ -140,9 +176,11 @@ impl Som {
         self.params.truncate.map(|t| (t * sigma) * (t * sigma))
     }
 
-    /// One online epoch: samples drawn at random, each pulling its best-matching unit and the
+    /// One online epoch: samples in shuffled passes, each pulling its best-matching unit and the
     /// unit's neighbours towards it. Returns the last learning rate and radius.
-    fn online_epoch(&self, w: &mut [f64], epoch: usize, rng: &mut ChaCha8Rng) -> (f64, f64) {
+    fn online_epoch(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
+        let epoch = state.epochs_done;
+        let SomState { weights: w, order, cursor, .. } = state;
         let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
         let per = self.iterations_per_epoch();
         let total = per * self.params.epochs;
@@ -152,7 +190,12 @@ impl Som {
             let t = epoch * per + i;
             (eta, sigma) = (rate.at(t, total), self.params.radius.at(t, total));
             let cut2 = self.cut2(sigma);
-            let x = self.sample(rng.random_range(0..self.samples()));
+            if *cursor == order.len() {
+                order.shuffle(rng);
+                *cursor = 0;
+            }
+            let x = self.sample(order[*cursor]);
+            *cursor += 1;
             let (b, _) = bmu(w, dim, x);
             let pb = self.positions[b];
             for (wu, &pu) in w.chunks_exact_mut(dim).zip(&self.positions) {
@@ -227,7 +270,7 @@ impl Solver for Som {
         let start = Instant::now();
         let mut metrics = match self.params.training {
             Training::Online => {
-                let (eta, sigma) = self.online_epoch(&mut state.weights, epoch, rng);
+                let (eta, sigma) = self.online_epoch(state, rng);
                 vec![("learning_rate", eta), ("radius", sigma)]
             }
             Training::Batch => vec![("radius", self.batch_epoch(&mut state.weights, epoch))],
@@ -237,12 +280,11 @@ impl Solver for Som {
         if let Some(&bad) = state.weights.iter().find(|v| !v.is_finite()) {
             return Err(Error::NonFinite { epoch: state.epochs_done, value: bad });
         }
-        let q = quality::quality(self.lattice(), &state.weights, self.dim, &self.data);
-        metrics.extend([
-            ("quantization_error", q.quantization_error),
-            ("topographic_error", q.topographic_error),
-            ("seconds", seconds),
-        ]);
+        if self.evaluate {
+            let q = quality::quality(self.lattice(), &state.weights, self.dim, &self.data);
+            metrics.extend([("quantization_error", q.quantization_error), ("topographic_error", q.topographic_error)]);
+        }
+        metrics.push(("seconds", seconds));
         Ok(Metrics(metrics))
     }
 }

@@ -68,8 +68,11 @@ pub enum Training {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// Each unit a random sample of the data.
+    /// Each unit a random sample of the data (MiniSom's `random_weights_init`).
     Random,
+    /// Each value uniform between its feature's minimum and maximum (somoclu's random codebook
+    /// on data in [0, 1]).
+    Uniform,
     /// Units spread over the plane of the first two principal components (mean ± one standard
     /// deviation along each), the longer lattice axis along the first.
     Pca,
