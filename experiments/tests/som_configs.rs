@@ -36,6 +36,7 @@ fn maps_improve_while_training_and_end_well_ordered() {
         ("som_digits", 0.9667, 0.1),
         ("som_digits_online", 0.8826, 0.4),
         ("som_colors", 0.1, 0.05),
+        ("som_colors_torus", 0.1, 0.15),
     ] {
         let m = stored(name);
         let qe = curve(&m, "quantization_error_curve");
