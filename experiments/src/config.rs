@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
+use crate::best_fit::{BestFitExperiment, BestFitFile};
 use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
@@ -23,10 +24,12 @@ pub enum Experiment {
     Rnn(Box<RnnExperiment>),
     Svd(Box<SvdExperiment>),
     Som(Box<SomExperiment>),
+    BestFit(Box<BestFitExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] = &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp", "som"];
+const KINDS: &[&str] =
+    &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp", "som", "best_fit"];
 
 /// Reads and validates the config at `path`.
 ///
@@ -71,6 +74,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "svd" => Ok(Experiment::Svd(Box::new(typed::<SvdFile>(text)?.validate(base)?))),
         "hopfield_tsp" => Ok(Experiment::HopfieldTsp(Box::new(typed::<TspFile>(text)?.validate()?))),
         "som" => Ok(Experiment::Som(Box::new(typed::<SomFile>(text)?.validate(base)?))),
+        "best_fit" => Ok(Experiment::BestFit(Box::new(typed::<BestFitFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
@@ -111,11 +115,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
         );
     }
 

@@ -5,6 +5,7 @@
 //! first and then written through a temporary file and a rename, so a failed run never leaves a
 //! partial or overwritten result behind.
 
+pub mod best_fit;
 pub mod check;
 pub mod config;
 pub mod graph;
@@ -76,6 +77,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::Rnn(exp) => exp.run(&title, options),
         config::Experiment::Svd(exp) => exp.run(&title, options),
         config::Experiment::Som(exp) => exp.run(&title, options),
+        config::Experiment::BestFit(exp) => exp.run(&title),
     }
 }
 

@@ -83,7 +83,7 @@ fn non_finite_values() {
 fn unknown_kind_and_field() {
     assert_eq!(
         fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som"
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
     );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
@@ -201,5 +201,21 @@ fn som_settings_are_checked() {
     assert_eq!(
         fails(&som.replace("colors = 50", "colors = 50\ncheck_epochs = 3")),
         "check_epochs: must be between 1 and epochs = 2"
+    );
+}
+
+#[test]
+fn best_fit_graphs_are_checked() {
+    assert_eq!(
+        fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"x + 1\"\n"),
+        "[graph] node `x`: its function uses the node itself; an undirected graph has no self-loops"
+    );
+    assert_eq!(
+        fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\n[solver]\ntolerance = 0.0\n"),
+        "[graph] node `x`: uses `y`, which is neither a computational nor a fixed node"
+    );
+    assert_eq!(
+        fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\ny = \"x\"\n[solver]\ntolerance = 0.0\n"),
+        "[solver] tolerance = 0 is out of range (finite and > 0)"
     );
 }

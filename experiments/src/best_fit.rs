@@ -1,0 +1,197 @@
+//! `kind = "best_fit"`: an undirected computational graph (section 11.5) whose computational
+//! nodes each hold a function of their neighbours; finds the least-squares best fit of all node
+//! constraints, reports the residual and whether an exact solution exists.
+
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use cg_core::run;
+use cg_fit::{BestFit, FitParams, UndirectedModel};
+use cg_plot::{Legend, LineChart, Series};
+use indexmap::IndexMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use crate::{push_figure, CheckScope, Outcome};
+
+/// `kind = "best_fit"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BestFitFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    graph: UndirectedConfig,
+    #[serde(default)]
+    solver: SolverConfig,
+}
+
+/// `[graph]`: computational nodes (`[graph.nodes]`, name = function of its neighbours) and
+/// observed ones (`[graph.fixed]`, name = value). Edges are implied: a node is joined to every
+/// node its function uses.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UndirectedConfig {
+    nodes: IndexMap<String, String>,
+    #[serde(default)]
+    fixed: IndexMap<String, f64>,
+}
+
+/// `[solver]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SolverConfig {
+    /// Stop when the gradient norm of the summed squared violation falls to this.
+    #[serde(default = "tolerance")]
+    tolerance: f64,
+    /// Free values start uniform in [-init_scale, init_scale] (from the seed).
+    #[serde(default = "one")]
+    init_scale: f64,
+    #[serde(default = "max_iters")]
+    max_iters: usize,
+    /// A residual at or below this means every constraint holds: an exact solution exists.
+    #[serde(default = "exact_tolerance")]
+    exact_tolerance: f64,
+}
+
+impl Default for SolverConfig {
+    fn default() -> Self {
+        SolverConfig {
+            tolerance: tolerance(),
+            init_scale: one(),
+            max_iters: max_iters(),
+            exact_tolerance: exact_tolerance(),
+        }
+    }
+}
+
+fn tolerance() -> f64 {
+    1e-10
+}
+fn one() -> f64 {
+    1.0
+}
+fn max_iters() -> usize {
+    100_000
+}
+fn exact_tolerance() -> f64 {
+    1e-12
+}
+
+/// A validated best-fit experiment.
+pub struct BestFitExperiment {
+    seed: u64,
+    model: UndirectedModel,
+    params: FitParams,
+    max_iters: usize,
+    exact_tolerance: f64,
+}
+
+impl BestFitFile {
+    /// Builds the model and checks the settings.
+    ///
+    /// # Errors
+    /// A node problem (syntax, unknown name, self-loop, fixed and computed) or a bad setting.
+    pub fn validate(self) -> Result<BestFitExperiment> {
+        let functions: Vec<(String, String)> = self.graph.nodes.into_iter().collect();
+        let fixed: Vec<(String, f64)> = self.graph.fixed.into_iter().collect();
+        let model = UndirectedModel::new(&functions, &fixed).map_err(|e| anyhow!("[graph] {e}"))?;
+        let s = self.solver;
+        let params = FitParams::new(s.tolerance, s.init_scale).map_err(|e| anyhow!("[solver] {e}"))?;
+        if s.max_iters == 0 || !(s.exact_tolerance.is_finite() && s.exact_tolerance >= 0.0) {
+            return Err(anyhow!("[solver] max_iters must be >= 1 and exact_tolerance finite and >= 0"));
+        }
+        Ok(BestFitExperiment {
+            seed: self.seed,
+            model,
+            params,
+            max_iters: s.max_iters,
+            exact_tolerance: s.exact_tolerance,
+        })
+    }
+}
+
+impl BestFitExperiment {
+    /// Fits and renders `metrics.json`, `graph.dot` and the loss curve.
+    ///
+    /// # Errors
+    /// A function that is not finite at the start, or a drawing error.
+    pub fn run(&self, title: &str) -> Result<Outcome> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut solver = BestFit::new(&self.model, self.params);
+        let mut state = solver.start(&mut rng).map_err(|e| anyhow!("start: {e}"))?;
+        let start_loss = state.loss;
+        let out = run(&mut solver, &mut state, self.max_iters, &mut rng).map_err(|e| anyhow!("descent: {e}"))?;
+        let residual = state.loss;
+        let exact = residual <= self.exact_tolerance;
+        let names = self.model.names();
+        let violations = self.model.violations(&state.values)?;
+        let mut values = Map::new();
+        let mut violation = Map::new();
+        for (k, name) in names.iter().enumerate() {
+            values.insert(name.clone(), json!(state.values[k]));
+            if let Some(v) = violations[k] {
+                violation.insert(name.clone(), json!(v));
+            }
+        }
+        let verdict = if exact {
+            "exact: every computational node equals its function of its neighbours".to_string()
+        } else {
+            format!(
+                "no exact solution found: the best fit leaves squared violations summing to {residual:.6} \
+                 at a stationary point (the global least-squares optimum when every function is linear)"
+            )
+        };
+        let curve: Vec<f64> =
+            std::iter::once(start_loss).chain(out.records.iter().filter_map(|m| m.get("loss"))).collect();
+        let metrics = json!({
+            "residual": residual,
+            "exact_solution": exact,
+            "verdict": verdict,
+            "values": values,
+            "violations": violation,
+            "iterations": out.steps,
+            "converged": out.converged,
+            "gradient_norm": out.records.last().and_then(|m| m.get("gradient_norm")),
+            "loss_evaluations": out.records.iter().filter_map(|m| m.get("loss_evaluations")).sum::<f64>(),
+            "loss_curve": curve,
+            "edges": self.model.graph.edges().map(|(a, b, _)| [names[a.index()].clone(), names[b.index()].clone()]).collect::<Vec<_>>(),
+        });
+        let mut files = vec![
+            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
+            ("graph.dot".to_string(), self.dot(title, &state.values, &violations).into_bytes()),
+        ];
+        let chart = LineChart {
+            title: format!("{title}: summed squared violation"),
+            x_label: "iteration".into(),
+            y_label: "loss".into(),
+            legend: Legend::UpperRight,
+            series: vec![Series::line("loss", curve.iter().enumerate().map(|(i, &l)| (i as f64, l)).collect())],
+        };
+        push_figure(&mut files, "loss", chart.render()?);
+        let summary = format!("{verdict}; {} iterations", out.steps);
+        Ok(Outcome { files, summary, check: CheckScope::Full })
+    }
+
+    /// Graphviz text of the undirected graph: each node with its function (or observation), value
+    /// and violation.
+    fn dot(&self, title: &str, values: &[f64], violations: &[Option<f64>]) -> String {
+        let names = self.model.names();
+        let mut s = format!("graph \"{title}\" {{\n  node [shape=box];\n");
+        for (k, name) in names.iter().enumerate() {
+            let label = match (self.model.expression(k), violations[k]) {
+                (Some(e), Some(v)) => format!("{name} = {e}\\nvalue {:.6}\\nviolation {v:.6}", values[k]),
+                _ => format!("{name} (observed)\\nvalue {:.6}", values[k]),
+            };
+            let _ = writeln!(s, "  \"{name}\" [label=\"{label}\"];");
+        }
+        for (a, b, _) in self.model.graph.edges() {
+            let _ = writeln!(s, "  \"{}\" -- \"{}\";", names[a.index()], names[b.index()]);
+        }
+        s.push_str("}\n");
+        s
+    }
+}
