@@ -15,6 +15,7 @@
 mod error;
 mod graph;
 mod local;
+pub mod numeric;
 pub mod solver;
 mod topo;
 

@@ -1,0 +1,104 @@
+//! `[rbm]` and `[bm]` as written in a config, and the checked parameters.
+
+use serde::Deserialize;
+
+use crate::rbm::Visible;
+use crate::{Error, Result};
+
+/// How the negative phase is sampled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Contrastive divergence: k Gibbs steps from the data batch.
+    Cd,
+    /// Persistent CD: k Gibbs steps from chains kept between updates (one per batch row).
+    Pcd,
+}
+
+/// `[rbm]` of a config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RbmConfig {
+    pub hidden: usize,
+    #[serde(default = "bernoulli")]
+    pub visible: Visible,
+    #[serde(default = "cd")]
+    pub method: Method,
+    /// Gibbs steps per update.
+    #[serde(default = "one")]
+    pub k: usize,
+    pub learning_rate: f64,
+    #[serde(default)]
+    pub momentum: f64,
+    /// L2 penalty on the weights (not the biases).
+    #[serde(default)]
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Initial weights ~ N(0, init_std²).
+    #[serde(default = "init_std")]
+    pub init_std: f64,
+}
+
+fn bernoulli() -> Visible {
+    Visible::Bernoulli
+}
+fn cd() -> Method {
+    Method::Cd
+}
+fn one() -> usize {
+    1
+}
+fn init_std() -> f64 {
+    0.01
+}
+
+/// Checked RBM training settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RbmParams {
+    pub hidden: usize,
+    pub visible: Visible,
+    pub method: Method,
+    pub k: usize,
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub init_std: f64,
+}
+
+pub(crate) fn check(param: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<()> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange { param, value, expected })
+    }
+}
+
+impl RbmConfig {
+    /// # Errors
+    /// The first setting out of range, named.
+    pub fn validate(self) -> Result<RbmParams> {
+        check("hidden", self.hidden as f64, self.hidden >= 1, ">= 1")?;
+        check("k", self.k as f64, self.k >= 1, ">= 1")?;
+        check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
+        check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1")?;
+        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
+        check("batch_size", self.batch_size as f64, self.batch_size >= 1, ">= 1")?;
+        check("epochs", self.epochs as f64, self.epochs >= 1, ">= 1")?;
+        check("init_std", self.init_std, self.init_std >= 0.0, ">= 0")?;
+        Ok(RbmParams {
+            hidden: self.hidden,
+            visible: self.visible,
+            method: self.method,
+            k: self.k,
+            learning_rate: self.learning_rate,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            batch_size: self.batch_size,
+            epochs: self.epochs,
+            init_std: self.init_std,
+        })
+    }
+}

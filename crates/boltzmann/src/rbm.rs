@@ -1,0 +1,328 @@
+//! The restricted Boltzmann machine: energy, free energy, block conditionals, exact partition
+//! function for small models, annealed importance sampling for large ones, pseudo-likelihood.
+
+use cg_core::numeric::{sigmoid, softplus};
+use nalgebra::{DMatrix, DVector};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::{Error, Result};
+
+/// Visible units: binary, or real-valued with unit variance (for standardised data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visible {
+    /// v ∈ {0, 1}: E(v, h) = -bᵀv - cᵀh - vᵀWh.
+    Bernoulli,
+    /// v ∈ ℝ: E(v, h) = ½‖v - b‖² - cᵀh - vᵀWh, so p(v | h) = N(b + Wh, I).
+    Gaussian,
+}
+
+/// An RBM with `nv` visible and `nh` hidden binary units: W is nv x nh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rbm {
+    pub w: DMatrix<f64>,
+    pub b: DVector<f64>,
+    pub c: DVector<f64>,
+    pub visible: Visible,
+}
+
+/// Largest number of units on the enumerated side of an exact partition function (2^22 states).
+pub const EXACT_LIMIT: usize = 22;
+
+/// Running log Σ e^x over a stream, without overflow.
+#[derive(Clone, Copy)]
+struct StreamLse {
+    max: f64,
+    sum: f64,
+}
+
+impl StreamLse {
+    fn new() -> StreamLse {
+        StreamLse { max: f64::NEG_INFINITY, sum: 0.0 }
+    }
+    fn push(&mut self, x: f64) {
+        if x > self.max {
+            self.sum = self.sum * (self.max - x).exp() + 1.0;
+            self.max = x;
+        } else {
+            self.sum += (x - self.max).exp();
+        }
+    }
+    fn value(self) -> f64 {
+        self.max + self.sum.ln()
+    }
+}
+
+impl Rbm {
+    /// Weights drawn from N(0, std²), biases zero.
+    pub fn random(nv: usize, nh: usize, visible: Visible, std: f64, rng: &mut ChaCha8Rng) -> Rbm {
+        let w = DMatrix::from_fn(nv, nh, |_, _| std * Distribution::<f64>::sample(&StandardNormal, rng));
+        Rbm { w, b: DVector::zeros(nv), c: DVector::zeros(nh), visible }
+    }
+
+    pub fn n_visible(&self) -> usize {
+        self.w.nrows()
+    }
+
+    pub fn n_hidden(&self) -> usize {
+        self.w.ncols()
+    }
+
+    /// Hidden pre-activations c + Wᵀv.
+    pub fn hidden_input(&self, v: &[f64]) -> DVector<f64> {
+        &self.c + self.w.tr_mul(&DVector::from_column_slice(v))
+    }
+
+    /// E(v, h).
+    pub fn energy(&self, v: &[f64], h: &[f64]) -> f64 {
+        let (v, h) = (DVector::from_column_slice(v), DVector::from_column_slice(h));
+        let coupling = v.dot(&(&self.w * &h));
+        let visible = match self.visible {
+            Visible::Bernoulli => -self.b.dot(&v),
+            Visible::Gaussian => 0.5 * (&v - &self.b).norm_squared(),
+        };
+        visible - self.c.dot(&h) - coupling
+    }
+
+    /// Free energy F(v) = -log Σ_h e^{-E(v, h)}, so p(v) = e^{-F(v)} / Z.
+    pub fn free_energy(&self, v: &[f64]) -> f64 {
+        let visible = match self.visible {
+            Visible::Bernoulli => -v.iter().zip(self.b.iter()).map(|(x, b)| x * b).sum::<f64>(),
+            Visible::Gaussian => 0.5 * v.iter().zip(self.b.iter()).map(|(x, b)| (x - b) * (x - b)).sum::<f64>(),
+        };
+        visible - self.hidden_input(v).iter().map(|&a| softplus(a)).sum::<f64>()
+    }
+
+    /// p(h = 1 | v) for every row of `v` (batch x nv), as batch x nh.
+    pub fn hidden_probs(&self, v: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut a = v * &self.w;
+        for mut row in a.row_iter_mut() {
+            for (x, c) in row.iter_mut().zip(self.c.iter()) {
+                *x = sigmoid(*x + c);
+            }
+        }
+        a
+    }
+
+    /// E[v | h] for every row of `h`: σ(b + Wh) for Bernoulli units, b + Wh for Gaussian ones.
+    pub fn visible_mean(&self, h: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut a = h * self.w.transpose();
+        for mut row in a.row_iter_mut() {
+            for (x, b) in row.iter_mut().zip(self.b.iter()) {
+                *x += b;
+                if self.visible == Visible::Bernoulli {
+                    *x = sigmoid(*x);
+                }
+            }
+        }
+        a
+    }
+
+    /// A sample of v given h: Bernoulli draws, or the mean plus standard normal noise.
+    pub fn sample_visible(&self, h: &DMatrix<f64>, rng: &mut ChaCha8Rng) -> DMatrix<f64> {
+        let mut m = self.visible_mean(h);
+        match self.visible {
+            Visible::Bernoulli => bernoulli_in_place(&mut m, rng),
+            Visible::Gaussian => m.iter_mut().for_each(|x| *x += Distribution::<f64>::sample(&StandardNormal, rng)),
+        }
+        m
+    }
+
+    /// log Z exactly, enumerating the smaller side (Bernoulli visible units) or the hidden units
+    /// (Gaussian visible units, integrating v in closed form).
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the enumerated side has more than [`EXACT_LIMIT`] units.
+    pub fn log_partition_exact(&self) -> Result<f64> {
+        let (nv, nh) = (self.n_visible(), self.n_hidden());
+        let by_hidden = self.visible == Visible::Gaussian || nh <= nv;
+        let side = if by_hidden { nh } else { nv };
+        if side > EXACT_LIMIT {
+            return Err(Error::TooLarge { units: side, limit: EXACT_LIMIT });
+        }
+        let mut lse = StreamLse::new();
+        if by_hidden {
+            // a = b + W h, updated one column at a time along a Gray code.
+            let mut a = self.b.clone();
+            let mut ch = 0.0;
+            let mut h = vec![false; nh];
+            for i in 0u64..(1u64 << nh) {
+                if i > 0 {
+                    let j = i.trailing_zeros() as usize;
+                    let sign = if h[j] { -1.0 } else { 1.0 };
+                    h[j] = !h[j];
+                    a.axpy(sign, &self.w.column(j), 1.0);
+                    ch += sign * self.c[j];
+                }
+                let x = match self.visible {
+                    // Σ_v e^{bᵀv + vᵀWh} = Π_i (1 + e^{a_i}).
+                    Visible::Bernoulli => ch + a.iter().map(|&x| softplus(x)).sum::<f64>(),
+                    // ∫ e^{-½‖v - b‖² + vᵀWh} dv = (2π)^{nv/2} e^{½‖a‖² - ½‖b‖²}.
+                    Visible::Gaussian => ch + 0.5 * (a.norm_squared() - self.b.norm_squared()),
+                };
+                lse.push(x);
+            }
+            let gauss = if self.visible == Visible::Gaussian {
+                0.5 * nv as f64 * (2.0 * std::f64::consts::PI).ln()
+            } else {
+                0.0
+            };
+            Ok(lse.value() + gauss)
+        } else {
+            let mut v = vec![0.0; nv];
+            for i in 0u64..(1u64 << nv) {
+                if i > 0 {
+                    let j = i.trailing_zeros() as usize;
+                    v[j] = 1.0 - v[j];
+                }
+                lse.push(-self.free_energy(&v));
+            }
+            Ok(lse.value())
+        }
+    }
+
+    /// Mean log-likelihood of the rows of `data` given log Z.
+    pub fn mean_log_likelihood(&self, data: &DMatrix<f64>, log_z: f64) -> f64 {
+        let n = data.nrows().max(1) as f64;
+        data.row_iter().map(|r| -self.free_energy(&r.iter().copied().collect::<Vec<_>>()) - log_z).sum::<f64>() / n
+    }
+
+    /// Mean pseudo-log-likelihood of binary rows: Σ_i log p(v_i | v_-i), each term
+    /// log σ(F(v with bit i flipped) - F(v)). scikit-learn's `BernoulliRBM.score_samples` is an
+    /// unbiased one-bit estimate of the same number (nv times the term of a random bit).
+    ///
+    /// # Errors
+    /// Gaussian visible units, or a value that is not 0 or 1.
+    pub fn pseudo_log_likelihood(&self, data: &DMatrix<f64>) -> Result<f64> {
+        if self.visible == Visible::Gaussian {
+            return Err(Error::Unsupported {
+                what: "pseudo-likelihood",
+                why: "it is defined here for binary visible units",
+            });
+        }
+        if let Some(&bad) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
+            return Err(Error::NotBinary { value: bad });
+        }
+        let nh = self.n_hidden();
+        let mut total = 0.0;
+        let mut shifted = vec![0.0; nh];
+        for row in data.row_iter() {
+            let v: Vec<f64> = row.iter().copied().collect();
+            let a = self.hidden_input(&v);
+            let base: f64 = a.iter().map(|&x| softplus(x)).sum();
+            for (i, &vi) in v.iter().enumerate() {
+                let delta = 1.0 - 2.0 * vi;
+                for (j, s) in shifted.iter_mut().enumerate() {
+                    *s = a[j] + delta * self.w[(i, j)];
+                }
+                // F(v') - F(v) = -δ b_i - Σ softplus(a') + Σ softplus(a).
+                let diff = -delta * self.b[i] - shifted.iter().map(|&x| softplus(x)).sum::<f64>() + base;
+                total += -softplus(-diff);
+            }
+        }
+        Ok(total / data.nrows().max(1) as f64)
+    }
+
+    /// Annealed importance sampling estimate of log Z (Salakhutdinov and Murray, 2008) for
+    /// Bernoulli visible units: `chains` runs through the inverse temperatures `betas` (rising
+    /// from 0 to 1) from the base model with visible biases `base` and no couplings.
+    ///
+    /// # Errors
+    /// Gaussian visible units, a base of the wrong length, or a bad temperature ladder.
+    pub fn ais_log_partition(
+        &self,
+        base: &[f64],
+        betas: &[f64],
+        chains: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<AisEstimate> {
+        let (nv, nh) = (self.n_visible(), self.n_hidden());
+        if self.visible == Visible::Gaussian {
+            return Err(Error::Unsupported { what: "AIS", why: "it is implemented for Bernoulli visible units" });
+        }
+        if base.len() != nv {
+            return Err(Error::Shape { what: "AIS base biases", expected: nv, found: base.len() });
+        }
+        let ladder_ok = betas.len() >= 2
+            && betas[0] == 0.0
+            && *betas.last().expect("internal: len >= 2") == 1.0
+            && betas.windows(2).all(|w| w[1] > w[0]);
+        if !ladder_ok || chains == 0 {
+            return Err(Error::Unsupported { what: "AIS", why: "betas must rise from 0 to 1 and chains be >= 1" });
+        }
+        let base_v = DVector::from_column_slice(base);
+        // log p*_β(v) = (1-β) b_Aᵀv + β bᵀv + Σ_j softplus(β (c + Wᵀv)_j); log Z_0 = nh log 2 + Σ softplus(b_A).
+        let log_star = |v: &DVector<f64>, a: &DVector<f64>, beta: f64| {
+            (1.0 - beta) * base_v.dot(v) + beta * self.b.dot(v) + a.iter().map(|&x| softplus(beta * x)).sum::<f64>()
+        };
+        let mut log_w = Vec::with_capacity(chains);
+        for _ in 0..chains {
+            let mut v = DVector::from_fn(nv, |i, _| f64::from(u8::from(rng.random::<f64>() < sigmoid(base[i]))));
+            let mut a = &self.c + self.w.tr_mul(&v);
+            let mut lw = 0.0;
+            for k in 1..betas.len() {
+                let beta = betas[k];
+                lw += log_star(&v, &a, beta) - log_star(&v, &a, betas[k - 1]);
+                // One Gibbs sweep leaving p_β invariant.
+                let h = DVector::from_fn(nh, |j, _| f64::from(u8::from(rng.random::<f64>() < sigmoid(beta * a[j]))));
+                let field = &self.w * &h;
+                v = DVector::from_fn(nv, |i, _| {
+                    let x = (1.0 - beta) * base[i] + beta * (self.b[i] + field[i]);
+                    f64::from(u8::from(rng.random::<f64>() < sigmoid(x)))
+                });
+                a = &self.c + self.w.tr_mul(&v);
+            }
+            log_w.push(lw);
+        }
+        let log_z0 = nh as f64 * std::f64::consts::LN_2 + base.iter().map(|&x| softplus(x)).sum::<f64>();
+        let m = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = log_w.iter().map(|x| (x - m).exp()).collect();
+        let mean = w.iter().sum::<f64>() / chains as f64;
+        let var = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (chains.max(2) - 1) as f64;
+        let se = (var / chains as f64).sqrt();
+        Ok(AisEstimate {
+            log_z: log_z0 + m + mean.ln(),
+            log_z_low: log_z0 + m + (mean - 3.0 * se).max(f64::MIN_POSITIVE).ln(),
+            log_z_high: log_z0 + m + (mean + 3.0 * se).ln(),
+        })
+    }
+}
+
+/// An AIS estimate of log Z with the band of ± 3 standard errors of the mean importance weight.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AisEstimate {
+    pub log_z: f64,
+    pub log_z_low: f64,
+    pub log_z_high: f64,
+}
+
+/// `n` inverse temperatures from 0 to 1: a quarter spread evenly over [0, 0.5), the rest over
+/// [0.5, 1], where the intermediate distributions change fastest.
+pub fn ais_betas(n: usize) -> Vec<f64> {
+    let n = n.max(4);
+    let (low, high) = (n / 4, n - n / 4);
+    let mut betas: Vec<f64> = (0..low).map(|k| 0.5 * k as f64 / low as f64).collect();
+    betas.extend((0..high).map(|k| 0.5 + 0.5 * k as f64 / (high - 1) as f64));
+    betas
+}
+
+/// Replaces each probability by a Bernoulli draw.
+pub fn bernoulli_in_place(m: &mut DMatrix<f64>, rng: &mut ChaCha8Rng) {
+    for x in m.iter_mut() {
+        *x = f64::from(u8::from(rng.random::<f64>() < *x));
+    }
+}
+
+/// Visible biases of the AIS base model from the data's marginals: log(p / (1 - p)), with p kept
+/// within [1e-3, 1 - 1e-3].
+pub fn base_biases(data: &DMatrix<f64>) -> Vec<f64> {
+    let n = data.nrows().max(1) as f64;
+    data.column_iter()
+        .map(|col| {
+            let p = (col.sum() / n).clamp(1e-3, 1.0 - 1e-3);
+            (p / (1.0 - p)).ln()
+        })
+        .collect()
+}
