@@ -7,6 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
 use crate::best_fit::{BestFitExperiment, BestFitFile};
+use crate::boltzmann::{BoltzmannExperiment, BoltzmannFile, RbmExperiment, RbmFile};
 use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
@@ -25,11 +26,24 @@ pub enum Experiment {
     Svd(Box<SvdExperiment>),
     Som(Box<SomExperiment>),
     BestFit(Box<BestFitExperiment>),
+    Rbm(Box<RbmExperiment>),
+    Boltzmann(Box<BoltzmannExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
-const KINDS: &[&str] =
-    &["graph", "mlp", "rnn", "svd", "hopfield_digits", "hopfield_capacity", "hopfield_tsp", "som", "best_fit"];
+const KINDS: &[&str] = &[
+    "graph",
+    "mlp",
+    "rnn",
+    "svd",
+    "hopfield_digits",
+    "hopfield_capacity",
+    "hopfield_tsp",
+    "som",
+    "best_fit",
+    "rbm",
+    "boltzmann",
+];
 
 /// Reads and validates the config at `path`.
 ///
@@ -75,6 +89,8 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "hopfield_tsp" => Ok(Experiment::HopfieldTsp(Box::new(typed::<TspFile>(text)?.validate()?))),
         "som" => Ok(Experiment::Som(Box::new(typed::<SomFile>(text)?.validate(base)?))),
         "best_fit" => Ok(Experiment::BestFit(Box::new(typed::<BestFitFile>(text)?.validate()?))),
+        "rbm" => Ok(Experiment::Rbm(Box::new(typed::<RbmFile>(text)?.validate(base)?))),
+        "boltzmann" => Ok(Experiment::Boltzmann(Box::new(typed::<BoltzmannFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
@@ -115,11 +131,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
         );
     }
 

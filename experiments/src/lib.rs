@@ -6,6 +6,7 @@
 //! partial or overwritten result behind.
 
 pub mod best_fit;
+pub mod boltzmann;
 pub mod check;
 pub mod config;
 pub mod graph;
@@ -78,6 +79,8 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::Svd(exp) => exp.run(&title, options),
         config::Experiment::Som(exp) => exp.run(&title, options),
         config::Experiment::BestFit(exp) => exp.run(&title),
+        config::Experiment::Rbm(exp) => exp.run(&title, options),
+        config::Experiment::Boltzmann(exp) => exp.run(&title, options),
     }
 }
 

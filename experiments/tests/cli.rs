@@ -83,7 +83,7 @@ fn non_finite_values() {
 fn unknown_kind_and_field() {
     assert_eq!(
         fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit"
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
     );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }

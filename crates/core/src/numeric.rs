@@ -22,6 +22,77 @@ pub fn softplus(x: f64) -> f64 {
     }
 }
 
+/// e^x for x ≤ 0 (arguments below -708 are taken as -708, whose e^x ≈ 3e-308 stands in for the
+/// subnormal range), written without branches or library calls so that loops over slices
+/// vectorise. Range reduction x = k ln 2 + r with |r| ≤ ln2/2, then a degree-13 Taylor polynomial:
+/// relative error below 3e-16 (tested against `f64::exp`).
+#[inline(always)]
+fn exp_nonpositive(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    // 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let x = x.max(-708.0);
+    let t = x * LOG2E + SHIFT;
+    let k = t - SHIFT;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // 2^k from k's bits: t's bit pattern minus SHIFT's is k as a two's-complement integer.
+    let ki = t.to_bits().wrapping_sub(SHIFT.to_bits());
+    p * f64::from_bits(ki.wrapping_add(1023) << 52)
+}
+
+/// The logistic function applied in place to every element, in a form that vectorises (no
+/// branch, no library call): σ(x) = s or e·s with e = e^{-|x|}, s = 1/(1 + e). Agrees with
+/// [`sigmoid`] to a few units in the last place.
+///
+/// Compiled twice, for the baseline and for AVX2 (picked at run time); both run the same
+/// operations in the same order without fused multiply-adds, so they give the same bits.
+pub fn sigmoid_in_place(xs: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { sigmoid_avx2(xs) };
+            return;
+        }
+    }
+    sigmoid_body(xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sigmoid_avx2(xs: &mut [f64]) {
+    sigmoid_body(xs);
+}
+
+#[inline(always)]
+fn sigmoid_body(xs: &mut [f64]) {
+    for x in xs {
+        let e = exp_nonpositive(-x.abs());
+        let s = 1.0 / (1.0 + e);
+        *x = if *x >= 0.0 { s } else { e * s };
+    }
+}
+
 /// log Σ e^xᵢ, shifted by the maximum; -∞ for an empty slice.
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
     let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -34,6 +105,24 @@ pub fn log_sum_exp(xs: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectorisable_exp_and_sigmoid_are_accurate() {
+        let mut worst: f64 = 0.0;
+        for k in 0..200_000 {
+            let x = -708.0 * f64::from(k) / 200_000.0;
+            let (a, b) = (exp_nonpositive(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+        }
+        assert!(worst < 3e-16, "relative error {worst}");
+        let xs: Vec<f64> = (-4000..=4000).map(|k| f64::from(k) * 0.01).chain([-800.0, 800.0, 0.0]).collect();
+        let mut ys = xs.clone();
+        sigmoid_in_place(&mut ys);
+        for (x, y) in xs.iter().zip(&ys) {
+            let exact = sigmoid(*x);
+            assert!((y - exact).abs() <= 1e-15 * exact.max(1e-300) + 4e-308, "σ({x}) = {y}, expected {exact}");
+        }
+    }
 
     #[test]
     fn stable_at_the_extremes() {
