@@ -11,6 +11,7 @@ use crate::boltzmann::{BoltzmannExperiment, BoltzmannFile, RbmExperiment, RbmFil
 use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
+use crate::pgm::{BayesNetExperiment, BayesNetFile, IsingExperiment, IsingFile};
 use crate::rnn::{RnnExperiment, RnnFile};
 use crate::som::{SomExperiment, SomFile};
 use crate::svd::{SvdExperiment, SvdFile};
@@ -28,6 +29,8 @@ pub enum Experiment {
     BestFit(Box<BestFitExperiment>),
     Rbm(Box<RbmExperiment>),
     Boltzmann(Box<BoltzmannExperiment>),
+    BayesNet(Box<BayesNetExperiment>),
+    Ising(Box<IsingExperiment>),
 }
 
 /// The kinds this binary knows, for the error on an unknown one.
@@ -43,6 +46,8 @@ const KINDS: &[&str] = &[
     "best_fit",
     "rbm",
     "boltzmann",
+    "bayes_net",
+    "ising",
 ];
 
 /// Reads and validates the config at `path`.
@@ -91,6 +96,8 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "best_fit" => Ok(Experiment::BestFit(Box::new(typed::<BestFitFile>(text)?.validate()?))),
         "rbm" => Ok(Experiment::Rbm(Box::new(typed::<RbmFile>(text)?.validate(base)?))),
         "boltzmann" => Ok(Experiment::Boltzmann(Box::new(typed::<BoltzmannFile>(text)?.validate()?))),
+        "bayes_net" => Ok(Experiment::BayesNet(Box::new(typed::<BayesNetFile>(text)?.validate()?))),
+        "ising" => Ok(Experiment::Ising(Box::new(typed::<IsingFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
 }
@@ -131,11 +138,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
         );
     }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod graph;
 pub mod hopfield;
 pub mod mlp;
+pub mod pgm;
 pub mod rnn;
 pub mod som;
 pub mod svd;
@@ -81,6 +82,8 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::BestFit(exp) => exp.run(&title),
         config::Experiment::Rbm(exp) => exp.run(&title, options),
         config::Experiment::Boltzmann(exp) => exp.run(&title, options),
+        config::Experiment::BayesNet(exp) => exp.run(&title),
+        config::Experiment::Ising(exp) => exp.run(&title, options),
     }
 }
 

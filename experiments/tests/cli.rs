@@ -83,7 +83,7 @@ fn non_finite_values() {
 fn unknown_kind_and_field() {
     assert_eq!(
         fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann"
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
     );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
@@ -218,4 +218,20 @@ fn best_fit_graphs_are_checked() {
         fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\ny = \"x\"\n[solver]\ntolerance = 0.0\n"),
         "[solver] tolerance = 0 is out of range (finite and > 0)"
     );
+}
+
+#[test]
+fn graphical_model_configs_are_checked() {
+    let bn = "kind = \"bayes_net\"\n\
+              [[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\nparents = [\"b\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]\n\
+              [[variables]]\nname = \"b\"\nstates = [\"f\", \"t\"]\nparents = [\"a\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]\n\
+              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert!(fails(bn).starts_with("[[variables]] cycle: "), "{}", fails(bn));
+    let ok_net = bn.replace("parents = [\"b\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]", "cpt = [[0.5, 0.5]]");
+    assert_eq!(
+        fails(&ok_net.replace("target = \"a\"", "target = \"a\"\nevidence = { b = \"maybe\" }")),
+        "[[queries]] 1: query: `b` has no state `maybe` (states: f, t)"
+    );
+    let ising = "kind = \"ising\"\nside = 2\ntemperatures = [2.0]\nburn_in = 10\nsweeps = 100\n";
+    assert_eq!(fails(ising), "side = 2 is out of range (>= 3)");
 }

@@ -1,0 +1,117 @@
+//! Discrete Bayesian networks.
+
+use cg_core::{DiGraph, Domain, EdgeWeight, Role, Variable};
+use serde::Deserialize;
+
+use crate::{Error, Factor, Result};
+
+/// One variable as written in a config: its states, its parents, and P(variable | parents) as
+/// one row per parent configuration (the last parent varying fastest), one column per state.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableSpec {
+    pub name: String,
+    pub states: Vec<String>,
+    #[serde(default)]
+    pub parents: Vec<String>,
+    pub cpt: Vec<Vec<f64>>,
+}
+
+/// A checked Bayesian network: variables in the given order (ids 0, 1, ...), their DAG, and one
+/// factor per conditional probability table.
+#[derive(Clone, Debug)]
+pub struct BayesianNetwork {
+    pub names: Vec<String>,
+    pub states: Vec<Vec<String>>,
+    pub cards: Vec<usize>,
+    pub parents: Vec<Vec<usize>>,
+    pub factors: Vec<Factor>,
+    pub graph: DiGraph,
+}
+
+impl BayesianNetwork {
+    /// # Errors
+    /// A repeated or unknown name, fewer than two states, a table of the wrong shape, a row that
+    /// is not a distribution, or a cycle (named).
+    pub fn new(specs: &[VariableSpec]) -> Result<BayesianNetwork> {
+        let err = |name: &str, message: String| Error::Variable { name: name.to_string(), message };
+        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        let mut graph = DiGraph::new();
+        let mut ids = vec![];
+        for s in specs {
+            if s.states.len() < 2 {
+                return Err(err(&s.name, format!("{} states; a variable needs two or more", s.states.len())));
+            }
+            let domain = Domain::Categorical(s.states.len() as u32);
+            ids.push(graph.add_node(&s.name, Role::Hidden, Variable::Discrete(domain))?);
+        }
+        let cards: Vec<usize> = specs.iter().map(|s| s.states.len()).collect();
+        let mut parents = vec![];
+        let mut factors = vec![];
+        for (k, s) in specs.iter().enumerate() {
+            let ps: Vec<usize> = s
+                .parents
+                .iter()
+                .map(|p| names.iter().position(|n| n == p).ok_or_else(|| err(&s.name, format!("unknown parent `{p}`"))))
+                .collect::<Result<_>>()?;
+            for &p in &ps {
+                graph.add_edge(ids[p], ids[k], EdgeWeight::None)?;
+            }
+            let rows: usize = ps.iter().map(|&p| cards[p]).product();
+            if s.cpt.len() != rows {
+                return Err(err(
+                    &s.name,
+                    format!("cpt has {} rows; its parents have {rows} configurations", s.cpt.len()),
+                ));
+            }
+            for (r, row) in s.cpt.iter().enumerate() {
+                if row.len() != cards[k] {
+                    return Err(err(
+                        &s.name,
+                        format!("cpt row {} has {} entries for {} states", r + 1, row.len(), cards[k]),
+                    ));
+                }
+                let sum: f64 = row.iter().sum();
+                if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (sum - 1.0).abs() > 1e-9 {
+                    return Err(err(&s.name, format!("cpt row {} is not a distribution (sums to {sum})", r + 1)));
+                }
+            }
+            let mut vars = ps.clone();
+            vars.push(k);
+            let vcards: Vec<usize> = vars.iter().map(|&v| cards[v]).collect();
+            factors.push(Factor::new(&vars, &vcards, s.cpt.iter().flatten().copied().collect())?);
+            parents.push(ps);
+        }
+        graph.topological_order()?;
+        Ok(BayesianNetwork {
+            names,
+            states: specs.iter().map(|s| s.states.clone()).collect(),
+            cards,
+            parents,
+            factors,
+            graph,
+        })
+    }
+
+    /// The id of variable `name`.
+    ///
+    /// # Errors
+    /// No such variable.
+    pub fn id(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| Error::Query(format!("no variable `{name}`")))
+    }
+
+    /// The index of state `state` of variable `var`.
+    ///
+    /// # Errors
+    /// No such state.
+    pub fn state(&self, var: usize, state: &str) -> Result<usize> {
+        self.states[var].iter().position(|s| s == state).ok_or_else(|| {
+            Error::Query(format!(
+                "`{}` has no state `{state}` (states: {})",
+                self.names[var],
+                self.states[var].join(", ")
+            ))
+        })
+    }
+}

@@ -1,0 +1,260 @@
+//! Discrete factors: non-negative tables over a few variables, with product, summing out,
+//! evidence and normalisation; and exact inference on a set of factors.
+
+use crate::{Error, Result};
+
+/// A table over the variables `vars` (ascending ids) with `cards[k]` values each; `values` is
+/// row-major with the last variable varying fastest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Factor {
+    pub vars: Vec<usize>,
+    pub cards: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+impl Factor {
+    /// A factor from a table whose variables come in any (distinct) order, last one fastest.
+    ///
+    /// # Errors
+    /// A repeated variable, a zero cardinality, a table of the wrong size, or a negative or
+    /// non-finite entry.
+    pub fn new(vars: &[usize], cards: &[usize], values: Vec<f64>) -> Result<Factor> {
+        let size: usize = cards.iter().product();
+        if vars.len() != cards.len() || values.len() != size || cards.contains(&0) {
+            return Err(Error::Table(format!("{} values for cardinalities {cards:?}", values.len())));
+        }
+        let mut sorted = vars.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != vars.len() {
+            return Err(Error::Table(format!("variables {vars:?} repeat")));
+        }
+        if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(Error::Table(format!("entry {v} is not a finite non-negative number")));
+        }
+        // Reorder into ascending variable order.
+        let order: Vec<usize> = {
+            let mut o: Vec<usize> = (0..vars.len()).collect();
+            o.sort_by_key(|&k| vars[k]);
+            o
+        };
+        let out_cards: Vec<usize> = order.iter().map(|&k| cards[k]).collect();
+        let in_strides = strides(cards);
+        let mut out = vec![0.0; size];
+        let mut assignment = vec![0usize; vars.len()];
+        for slot in &mut out {
+            let src: usize = order.iter().zip(&assignment).map(|(&k, &a)| a * in_strides[k]).sum();
+            *slot = values[src];
+            advance(&mut assignment, &out_cards);
+        }
+        Ok(Factor { vars: sorted, cards: out_cards, values: out })
+    }
+
+    /// The factor with no variables and value `v`.
+    pub fn constant(v: f64) -> Factor {
+        Factor { vars: vec![], cards: vec![], values: vec![v] }
+    }
+
+    /// The value at a full assignment (indexed by variable id).
+    pub fn value_at(&self, assignment: &[usize]) -> f64 {
+        let mut index = 0;
+        for (&v, &c) in self.vars.iter().zip(&self.cards) {
+            index = index * c + assignment[v];
+        }
+        self.values[index]
+    }
+
+    /// The pointwise product over the union of both variable sets.
+    pub fn product(&self, other: &Factor) -> Factor {
+        let mut vars: Vec<usize> = self.vars.iter().chain(&other.vars).copied().collect();
+        vars.sort_unstable();
+        vars.dedup();
+        let card_of = |v: usize| {
+            self.vars.iter().position(|&x| x == v).map_or_else(
+                || other.cards[other.vars.iter().position(|&x| x == v).expect("internal: in the union")],
+                |k| self.cards[k],
+            )
+        };
+        let cards: Vec<usize> = vars.iter().map(|&v| card_of(v)).collect();
+        let project = |f: &Factor| -> Vec<usize> {
+            // Stride in `f` of each variable of the union (0 where f does not use it).
+            let s = strides(&f.cards);
+            vars.iter().map(|v| f.vars.iter().position(|x| x == v).map_or(0, |k| s[k])).collect()
+        };
+        let (sa, sb) = (project(self), project(other));
+        let size: usize = cards.iter().product();
+        let mut values = Vec::with_capacity(size);
+        let mut assignment = vec![0usize; vars.len()];
+        for _ in 0..size {
+            let ia: usize = assignment.iter().zip(&sa).map(|(a, s)| a * s).sum();
+            let ib: usize = assignment.iter().zip(&sb).map(|(a, s)| a * s).sum();
+            values.push(self.values[ia] * other.values[ib]);
+            advance(&mut assignment, &cards);
+        }
+        Factor { vars, cards, values }
+    }
+
+    /// Sums `var` out (the factor itself when it does not use `var`).
+    pub fn sum_out(&self, var: usize) -> Factor {
+        let Some(k) = self.vars.iter().position(|&v| v == var) else { return self.clone() };
+        let inner: usize = self.cards[k + 1..].iter().product();
+        let outer: usize = self.cards[..k].iter().product();
+        let c = self.cards[k];
+        let mut values = vec![0.0; outer * inner];
+        for o in 0..outer {
+            for x in 0..c {
+                for i in 0..inner {
+                    values[o * inner + i] += self.values[(o * c + x) * inner + i];
+                }
+            }
+        }
+        let mut vars = self.vars.clone();
+        let mut cards = self.cards.clone();
+        vars.remove(k);
+        cards.remove(k);
+        Factor { vars, cards, values }
+    }
+
+    /// Fixes `var` to `value` (evidence), dropping it from the factor.
+    pub fn reduce(&self, var: usize, value: usize) -> Factor {
+        let Some(k) = self.vars.iter().position(|&v| v == var) else { return self.clone() };
+        let inner: usize = self.cards[k + 1..].iter().product();
+        let outer: usize = self.cards[..k].iter().product();
+        let c = self.cards[k];
+        let values = (0..outer)
+            .flat_map(|o| (0..inner).map(move |i| (o, i)))
+            .map(|(o, i)| self.values[(o * c + value) * inner + i])
+            .collect();
+        let mut vars = self.vars.clone();
+        let mut cards = self.cards.clone();
+        vars.remove(k);
+        cards.remove(k);
+        Factor { vars, cards, values }
+    }
+
+    /// Scales the values to sum to one; returns the sum before.
+    pub fn normalize(&mut self) -> f64 {
+        let z: f64 = self.values.iter().sum();
+        if z > 0.0 {
+            self.values.iter_mut().for_each(|v| *v /= z);
+        }
+        z
+    }
+}
+
+fn strides(cards: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; cards.len()];
+    for k in (0..cards.len().saturating_sub(1)).rev() {
+        s[k] = s[k + 1] * cards[k + 1];
+    }
+    s
+}
+
+/// The next assignment in row-major order (last variable fastest).
+fn advance(assignment: &mut [usize], cards: &[usize]) {
+    for k in (0..assignment.len()).rev() {
+        assignment[k] += 1;
+        if assignment[k] < cards[k] {
+            return;
+        }
+        assignment[k] = 0;
+    }
+}
+
+/// P(query | evidence) by variable elimination: evidence reduces every factor, the other
+/// variables are summed out one at a time in a greedy min-degree order (the variable whose
+/// elimination touches the fewest others; ties to the smaller id), and the rest is multiplied
+/// and normalised. The result's variables are `query`, ascending.
+///
+/// # Errors
+/// A query variable that is also evidence, or evidence of probability zero.
+pub fn variable_elimination(
+    factors: &[Factor],
+    cards: &[usize],
+    query: &[usize],
+    evidence: &[(usize, usize)],
+) -> Result<Factor> {
+    check_query(cards, query, evidence)?;
+    let mut work: Vec<Factor> =
+        factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
+    let mut hidden: Vec<usize> =
+        (0..cards.len()).filter(|v| !query.contains(v) && !evidence.iter().any(|e| e.0 == *v)).collect();
+    while !hidden.is_empty() {
+        let degree = |v: usize| {
+            let mut n: Vec<usize> = work.iter().filter(|f| f.vars.contains(&v)).flat_map(|f| f.vars.clone()).collect();
+            n.sort_unstable();
+            n.dedup();
+            n.len()
+        };
+        let (k, &v) = hidden.iter().enumerate().min_by_key(|&(_, &v)| (degree(v), v)).expect("internal: not empty");
+        hidden.remove(k);
+        let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
+        work = without;
+        if !with.is_empty() {
+            let product = with.iter().skip(1).fold(with[0].clone(), |a, f| a.product(f));
+            work.push(product.sum_out(v));
+        }
+    }
+    finish(work, evidence)
+}
+
+/// P(query | evidence) by multiplying every factor into the joint table: exponential, for
+/// checking [`variable_elimination`] on small models.
+///
+/// # Errors
+/// As [`variable_elimination`].
+pub fn enumerate(factors: &[Factor], cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) -> Result<Factor> {
+    check_query(cards, query, evidence)?;
+    let joint = factors.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
+    let mut f = evidence.iter().fold(joint, |f, &(v, x)| f.reduce(v, x));
+    for v in 0..cards.len() {
+        if !query.contains(&v) {
+            f = f.sum_out(v);
+        }
+    }
+    finish(vec![f], evidence)
+}
+
+fn check_query(cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) -> Result<()> {
+    for &(v, x) in evidence {
+        if v >= cards.len() || x >= cards[v] {
+            return Err(Error::Query(format!("evidence value {x} for variable {v} is out of range")));
+        }
+        if query.contains(&v) {
+            return Err(Error::Query(format!("variable {v} is both queried and observed")));
+        }
+    }
+    if let Some(&v) = query.iter().find(|&&v| v >= cards.len()) {
+        return Err(Error::Query(format!("no variable {v}")));
+    }
+    Ok(())
+}
+
+fn finish(work: Vec<Factor>, evidence: &[(usize, usize)]) -> Result<Factor> {
+    let mut f = work.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
+    if f.normalize() <= 0.0 {
+        return Err(Error::Query(format!("the evidence {evidence:?} has probability zero")));
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reordering_products_and_sums() {
+        // f(b, a) given with b first: f(b=1, a=0) = 3.
+        let f = Factor::new(&[1, 0], &[2, 3], vec![1.0, 2.0, 5.0, 3.0, 4.0, 6.0]).unwrap();
+        assert_eq!(f.vars, vec![0, 1]);
+        assert_eq!(f.value_at(&[0, 1]), 3.0);
+        assert_eq!(f.value_at(&[2, 1]), 6.0);
+        let g = Factor::new(&[1], &[2], vec![10.0, 100.0]).unwrap();
+        let p = f.product(&g);
+        assert_eq!(p.value_at(&[1, 1]), 400.0);
+        assert_eq!(f.sum_out(0).values, vec![8.0, 13.0]);
+        assert_eq!(f.reduce(1, 0).values, vec![1.0, 2.0, 5.0]);
+        assert!(Factor::new(&[0, 0], &[2, 2], vec![1.0; 4]).is_err());
+        assert!(Factor::new(&[0], &[2], vec![1.0, -1.0]).is_err());
+    }
+}

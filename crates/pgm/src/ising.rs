@@ -1,0 +1,128 @@
+//! The 2-D Ising model on an L x L torus: spins s = ±1, energy E = -J Σ_<ij> s_i s_j - h Σ s_i,
+//! p(s) ∝ e^{-E/T}. A heat-bath (Gibbs) sweep sets each spin to +1 with probability
+//! σ(2 (J Σ_neighbours s_j + h) / T).
+
+use cg_core::numeric::sigmoid;
+use cg_core::{Metrics, Solver};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{Error, Factor, Result};
+
+/// Onsager's critical temperature of the square lattice (J = 1, k_B = 1): 2 / ln(1 + √2).
+pub const CRITICAL_TEMPERATURE: f64 = 2.269_185_314_213_022;
+
+/// Onsager's (and Yang's) spontaneous magnetisation of the infinite square lattice at
+/// temperature `t` (J = 1, h = 0): (1 - sinh(2/t)^-4)^(1/8) below the critical temperature, 0 above.
+pub fn onsager_magnetisation(t: f64) -> f64 {
+    if t >= CRITICAL_TEMPERATURE {
+        0.0
+    } else {
+        (1.0 - (2.0 / t).sinh().powi(-4)).powf(0.125)
+    }
+}
+
+/// An Ising model and its temperature.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ising {
+    pub side: usize,
+    pub coupling: f64,
+    pub field: f64,
+    pub temperature: f64,
+}
+
+/// The spins, row by row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IsingState {
+    pub spins: Vec<i8>,
+}
+
+impl Ising {
+    /// # Errors
+    /// A side below 3 (the torus would join a spin to itself or count a pair twice), or a
+    /// temperature that is not positive.
+    pub fn new(side: usize, coupling: f64, field: f64, temperature: f64) -> Result<Ising> {
+        if side < 3 {
+            return Err(Error::OutOfRange { param: "side", value: side as f64, expected: ">= 3" });
+        }
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(Error::OutOfRange { param: "temperature", value: temperature, expected: "> 0" });
+        }
+        if !coupling.is_finite() || !field.is_finite() {
+            return Err(Error::OutOfRange { param: "coupling, field", value: coupling + field, expected: "finite" });
+        }
+        Ok(Ising { side, coupling, field, temperature })
+    }
+
+    /// Every spin +1 (the ordered start used below the critical temperature).
+    pub fn all_up(&self) -> IsingState {
+        IsingState { spins: vec![1; self.side * self.side] }
+    }
+
+    fn neighbour_sum(&self, s: &[i8], k: usize) -> i32 {
+        let l = self.side;
+        let (r, c) = (k / l, k % l);
+        let at = |r: usize, c: usize| i32::from(s[r * l + c]);
+        at((r + l - 1) % l, c) + at((r + 1) % l, c) + at(r, (c + l - 1) % l) + at(r, (c + 1) % l)
+    }
+
+    /// Mean spin and energy per spin.
+    pub fn observables(&self, state: &IsingState) -> (f64, f64) {
+        let n = state.spins.len() as f64;
+        let l = self.side;
+        let m: i32 = state.spins.iter().map(|&s| i32::from(s)).sum();
+        let mut bonds = 0i32;
+        for k in 0..state.spins.len() {
+            let (r, c) = (k / l, k % l);
+            let s = i32::from(state.spins[k]);
+            bonds += s * (i32::from(state.spins[r * l + (c + 1) % l]) + i32::from(state.spins[((r + 1) % l) * l + c]));
+        }
+        let energy = -self.coupling * f64::from(bonds) - self.field * f64::from(m);
+        (f64::from(m) / n, energy / n)
+    }
+
+    /// The model as a Markov network: one binary variable per spin (state 0 = -1, 1 = +1), one
+    /// factor e^{J s_i s_j / T} per bond and e^{h s_i / T} per spin. For exact checks on small
+    /// lattices.
+    pub fn factors(&self) -> (Vec<usize>, Vec<Factor>) {
+        let (l, t) = (self.side, self.temperature);
+        let n = l * l;
+        let spin = |x: usize| if x == 1 { 1.0 } else { -1.0 };
+        let mut factors = vec![];
+        for k in 0..n {
+            let (r, c) = (k / l, k % l);
+            for j in [r * l + (c + 1) % l, ((r + 1) % l) * l + c] {
+                let values = (0..4).map(|a| (self.coupling * spin(a / 2) * spin(a % 2) / t).exp()).collect();
+                factors.push(Factor::new(&[k, j], &[2, 2], values).expect("internal: a valid bond"));
+            }
+            let values = (0..2).map(|a| (self.field * spin(a) / t).exp()).collect();
+            factors.push(Factor::new(&[k], &[2], values).expect("internal: a valid field"));
+        }
+        (vec![2; n], factors)
+    }
+}
+
+impl Solver for Ising {
+    type State = IsingState;
+    type Error = Error;
+
+    fn name(&self) -> &'static str {
+        "ising-heat-bath"
+    }
+
+    /// One heat-bath sweep over the sites in row order; reports the magnetisation (mean spin)
+    /// and the energy per spin afterwards.
+    fn step(&mut self, state: &mut IsingState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+        // The field on a spin takes 5 values (neighbour sums -4..4 in steps of 2): tabulate p(+1).
+        let table: Vec<f64> = (0..5)
+            .map(|k| sigmoid(2.0 * (self.coupling * f64::from(2 * k - 4) + self.field) / self.temperature))
+            .collect();
+        for k in 0..state.spins.len() {
+            let sum = self.neighbour_sum(&state.spins, k);
+            let p = table[((sum + 4) / 2) as usize];
+            state.spins[k] = if rng.random::<f64>() < p { 1 } else { -1 };
+        }
+        let (m, e) = self.observables(state);
+        Ok(Metrics(vec![("magnetisation", m), ("energy", e)]))
+    }
+}

@@ -1,0 +1,40 @@
+//! `cg-pgm`: probabilistic graphical models (section 11.5, Table 11.2: graphs whose nodes are
+//! random variables, each sampled conditionally on its neighbours).
+//!
+//! - [`BayesianNetwork`]: discrete variables on a DAG of the core model, one conditional
+//!   probability table per variable; cycles are refused with the cycle named.
+//! - Markov networks: any set of [`Factor`]s over discrete variables; the 2-D [`Ising`] model is
+//!   one (pairwise factors e^{J s_i s_j / T}), with a fast lattice sampler of its own.
+//! - Exact inference: [`variable_elimination`] (greedy min-degree order) and, for checking it,
+//!   [`enumerate`].
+//! - Approximate inference: [`GibbsSampler`] (one variable at a time from its conditional given
+//!   the rest) with burn-in and thinning; each marginal comes with its effective sample size
+//!   (Geyer's initial positive sequence) and standard error.
+
+mod bayes;
+mod factor;
+mod gibbs;
+mod ising;
+
+pub use bayes::{BayesianNetwork, VariableSpec};
+pub use factor::{enumerate, variable_elimination, Factor};
+pub use gibbs::{effective_sample_size, GibbsSampler, Marginal};
+pub use ising::{onsager_magnetisation, Ising, IsingState, CRITICAL_TEMPERATURE};
+
+/// Why a model cannot be built or queried.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("table: {0}")]
+    Table(String),
+    #[error("variable `{name}`: {message}")]
+    Variable { name: String, message: String },
+    #[error("query: {0}")]
+    Query(String),
+    #[error(transparent)]
+    Graph(#[from] cg_core::Error),
+    #[error("{param} = {value} is out of range ({expected})")]
+    OutOfRange { param: &'static str, value: f64, expected: &'static str },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,207 @@
+//! Exact inference against enumeration and published numbers; Gibbs sampling against exact
+//! marginals within Monte Carlo error; the Ising sampler against brute force.
+
+use cg_core::run;
+use cg_pgm::{
+    effective_sample_size, enumerate, onsager_magnetisation, variable_elimination, BayesianNetwork, GibbsSampler,
+    Ising, VariableSpec, CRITICAL_TEMPERATURE,
+};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn spec(name: &str, parents: &[&str], cpt: Vec<Vec<f64>>) -> VariableSpec {
+    VariableSpec {
+        name: name.into(),
+        states: vec!["false".into(), "true".into()],
+        parents: parents.iter().map(|p| p.to_string()).collect(),
+        cpt,
+    }
+}
+
+/// The sprinkler network of Russell and Norvig (AIMA, figure 14.12).
+fn sprinkler() -> BayesianNetwork {
+    BayesianNetwork::new(&[
+        spec("cloudy", &[], vec![vec![0.5, 0.5]]),
+        spec("sprinkler", &["cloudy"], vec![vec![0.5, 0.5], vec![0.9, 0.1]]),
+        spec("rain", &["cloudy"], vec![vec![0.8, 0.2], vec![0.2, 0.8]]),
+        spec(
+            "wet_grass",
+            &["sprinkler", "rain"],
+            vec![vec![1.0, 0.0], vec![0.1, 0.9], vec![0.1, 0.9], vec![0.01, 0.99]],
+        ),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn sprinkler_posteriors_match_the_published_values() {
+    let bn = sprinkler();
+    let wet = [(3, 1)];
+    let rain = variable_elimination(&bn.factors, &bn.cards, &[2], &wet).unwrap();
+    let spr = variable_elimination(&bn.factors, &bn.cards, &[1], &wet).unwrap();
+    // P(rain | wet) = 0.4581 / 0.6471 = 0.7079, P(sprinkler | wet) = 0.2781 / 0.6471 = 0.4298.
+    assert!((rain.values[1] - 0.4581 / 0.6471).abs() < 1e-4, "{:?}", rain.values);
+    assert!((spr.values[1] - 0.2781 / 0.6471).abs() < 1e-4, "{:?}", spr.values);
+    let e = enumerate(&bn.factors, &bn.cards, &[2], &wet).unwrap();
+    assert!((e.values[1] - rain.values[1]).abs() < 1e-15);
+}
+
+#[test]
+fn gibbs_marginals_are_within_three_standard_errors() {
+    let bn = sprinkler();
+    let evidence = [(3, 1)];
+    let mut sampler = GibbsSampler::new(&bn.factors, &bn.cards, &evidence).unwrap();
+    let mut state = sampler.start();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let marginals = sampler.marginals(&mut state, &[0, 1, 2], 1000, 40_000, 1, &mut rng).unwrap();
+    for (m, v) in marginals.iter().zip([0, 1, 2]) {
+        let exact = variable_elimination(&bn.factors, &bn.cards, &[v], &evidence).unwrap();
+        let (p, se) = (m.probabilities[1], m.standard_errors[1]);
+        assert!((p - exact.values[1]).abs() < 3.0 * se, "variable {v}: {p} ± {se} vs {}", exact.values[1]);
+        assert!(m.ess[1] > 1000.0 && m.ess[1] <= 40_000.0 * 1.5, "ESS {}", m.ess[1]);
+    }
+}
+
+#[test]
+fn a_cycle_is_refused_with_its_path() {
+    let e = BayesianNetwork::new(&[
+        spec("a", &["b"], vec![vec![0.5, 0.5], vec![0.5, 0.5]]),
+        spec("b", &["a"], vec![vec![0.5, 0.5], vec![0.5, 0.5]]),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("a -> b -> a") || e.contains("b -> a -> b"), "{e}");
+    let e = BayesianNetwork::new(&[spec("a", &[], vec![vec![0.5, 0.6]])]).unwrap_err().to_string();
+    assert_eq!(e, "variable `a`: cpt row 1 is not a distribution (sums to 1.1)");
+}
+
+/// A random network over `n` variables with 2 or 3 states; each variable's parents are drawn
+/// from the earlier ones.
+fn random_network(n: usize, seed: u64) -> BayesianNetwork {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let cards: Vec<usize> = (0..n).map(|_| rng.random_range(2..=3)).collect();
+    let specs: Vec<VariableSpec> = (0..n)
+        .map(|k| {
+            let parents: Vec<usize> = (0..k).filter(|_| rng.random::<f64>() < 0.4).take(3).collect();
+            let rows: usize = parents.iter().map(|&p| cards[p]).product();
+            let cpt = (0..rows)
+                .map(|_| {
+                    let w: Vec<f64> = (0..cards[k]).map(|_| rng.random_range(0.05..1.0)).collect();
+                    let s: f64 = w.iter().sum();
+                    w.iter().map(|x| x / s).collect::<Vec<f64>>()
+                })
+                .map(|mut row: Vec<f64>| {
+                    // Rows must sum to one within 1e-9 after the division.
+                    let s: f64 = row[..row.len() - 1].iter().sum();
+                    *row.last_mut().unwrap() = 1.0 - s;
+                    row
+                })
+                .collect();
+            VariableSpec {
+                name: format!("x{k}"),
+                states: (0..cards[k]).map(|s| s.to_string()).collect(),
+                parents: parents.iter().map(|p| format!("x{p}")).collect(),
+                cpt,
+            }
+        })
+        .collect();
+    BayesianNetwork::new(&specs).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn elimination_equals_enumeration(n in 3usize..7, seed in any::<u64>(), q in 0usize..7, e in 0usize..7) {
+        let bn = random_network(n, seed);
+        let (q, e) = (q % n, e % n);
+        let evidence = if e == q { vec![] } else { vec![(e, 0)] };
+        let a = variable_elimination(&bn.factors, &bn.cards, &[q], &evidence).unwrap();
+        let b = enumerate(&bn.factors, &bn.cards, &[q], &evidence).unwrap();
+        for (x, y) in a.values.iter().zip(&b.values) {
+            prop_assert!((x - y).abs() < 1e-12, "{:?} vs {:?}", a.values, b.values);
+        }
+        prop_assert!((a.values.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn gibbs_on_random_networks_agrees_with_elimination() {
+    for seed in 0..3 {
+        let bn = random_network(6, seed);
+        let evidence = [(5, 1)];
+        let mut sampler = GibbsSampler::new(&bn.factors, &bn.cards, &evidence).unwrap();
+        let mut state = sampler.start();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let m = sampler.marginals(&mut state, &[0, 2], 500, 20_000, 1, &mut rng).unwrap();
+        for (est, v) in m.iter().zip([0, 2]) {
+            let exact = variable_elimination(&bn.factors, &bn.cards, &[v], &evidence).unwrap();
+            for (x, (p, se)) in est.probabilities.iter().zip(&est.standard_errors).enumerate() {
+                let target = exact.values[x];
+                assert!((p - target).abs() < 3.0 * se + 1e-3, "seed {seed}, x{v} = {x}: {p} ± {se} vs {target}");
+            }
+        }
+    }
+}
+
+#[test]
+fn effective_sample_size_of_iid_and_ar1_series() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let iid: Vec<f64> = (0..20_000).map(|_| rng.random::<f64>()).collect();
+    let ess = effective_sample_size(&iid);
+    assert!((ess / 20_000.0 - 1.0).abs() < 0.1, "iid ESS {ess}");
+    // AR(1) with ρ = 0.9: τ = (1 + ρ) / (1 - ρ) = 19.
+    let mut x = 0.0;
+    let ar: Vec<f64> = (0..200_000)
+        .map(|_| {
+            x = 0.9 * x + rng.random_range(-1.0..1.0);
+            x
+        })
+        .collect();
+    let ess = effective_sample_size(&ar);
+    assert!((200_000.0 / ess / 19.0 - 1.0).abs() < 0.15, "AR(1) τ {}", 200_000.0 / ess);
+}
+
+#[test]
+fn onsager_values() {
+    assert!((CRITICAL_TEMPERATURE - 2.0 / (1.0 + 2f64.sqrt()).ln()).abs() < 1e-15);
+    assert!((onsager_magnetisation(2.0) - 0.911_319_9).abs() < 1e-6);
+    assert_eq!(onsager_magnetisation(2.5), 0.0);
+}
+
+#[test]
+fn heat_bath_sampler_matches_brute_force_on_a_small_torus() {
+    // 4 x 4 torus at T = 2.5 with a small field: <m> and <|m|> over all 2^16 states.
+    let model = Ising::new(4, 1.0, 0.1, 2.5).unwrap();
+    let (mut z, mut m1, mut mabs) = (0.0, 0.0, 0.0);
+    let mut st = model.all_up();
+    for bits in 0u32..1 << 16 {
+        for k in 0..16 {
+            st.spins[k] = if bits >> k & 1 == 1 { 1 } else { -1 };
+        }
+        let (m, e) = model.observables(&st);
+        let w = (-16.0 * e / model.temperature).exp();
+        z += w;
+        m1 += w * m;
+        mabs += w * m.abs();
+    }
+    let (exact_m, exact_abs) = (m1 / z, mabs / z);
+    let mut solver = model;
+    let mut state = solver.all_up();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    run(&mut solver, &mut state, 1000, &mut rng).unwrap();
+    let out = run(&mut solver, &mut state, 100_000, &mut rng).unwrap();
+    let series: Vec<f64> = out.records.iter().map(|r| r.get("magnetisation").unwrap()).collect();
+    let abs: Vec<f64> = series.iter().map(|m| m.abs()).collect();
+    for (xs, exact, name) in [(&series, exact_m, "m"), (&abs, exact_abs, "|m|")] {
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        let se = (var / effective_sample_size(xs)).sqrt();
+        assert!((mean - exact).abs() < 3.0 * se, "{name}: {mean} ± {se} vs {exact}");
+    }
+    // The same model as factors: a spin's marginal by elimination equals brute force.
+    let (cards, factors) = model.factors();
+    let p_up = variable_elimination(&factors, &cards, &[5], &[]).unwrap().values[1];
+    // <s_5> = <m> by symmetry of the torus; p(+1) = (1 + <s>) / 2.
+    assert!((p_up - (1.0 + exact_m) / 2.0).abs() < 1e-12, "{p_up} vs {}", (1.0 + exact_m) / 2.0);
+}
