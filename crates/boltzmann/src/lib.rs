@@ -17,6 +17,7 @@
 //! in the tests), and the pseudo-log-likelihood scikit-learn reports.
 
 pub mod bm;
+mod linalg;
 mod params;
 mod rbm;
 mod train;

@@ -7,6 +7,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::linalg::{gemm, Mat};
 use crate::{Error, Result};
 
 /// Visible units: binary, or real-valued with unit variance (for standardised data).
@@ -252,29 +253,41 @@ impl Rbm {
         if !ladder_ok || chains == 0 {
             return Err(Error::Unsupported { what: "AIS", why: "betas must rise from 0 to 1 and chains be >= 1" });
         }
-        let base_v = DVector::from_column_slice(base);
-        // log p*_β(v) = (1-β) b_Aᵀv + β bᵀv + Σ_j softplus(β (c + Wᵀv)_j); log Z_0 = nh log 2 + Σ softplus(b_A).
-        let log_star = |v: &DVector<f64>, a: &DVector<f64>, beta: f64| {
-            (1.0 - beta) * base_v.dot(v) + beta * self.b.dot(v) + a.iter().map(|&x| softplus(beta * x)).sum::<f64>()
+        // All chains advance together: V (chains x nv) and A = V W + c (chains x nh), row-major.
+        // log p*_β(v) = (1-β) b_Aᵀv + β bᵀv + Σ_j softplus(β a_j); log Z_0 = nh log 2 + Σ softplus(b_A).
+        let w = Mat { data: self.w.as_slice(), rows: nv, cols: nh, rs: 1, cs: nv };
+        let wt = Mat { data: self.w.as_slice(), rows: nh, cols: nv, rs: nv, cs: 1 };
+        let mut v: Vec<f64> =
+            (0..chains * nv).map(|k| f64::from(u8::from(rng.random::<f64>() < sigmoid(base[k % nv])))).collect();
+        let (mut a, mut h, mut field) = (vec![0.0; chains * nh], vec![0.0; chains * nh], vec![0.0; chains * nv]);
+        let hidden_input = |v: &[f64], a: &mut [f64]| {
+            gemm(1.0, Mat::row_major(v, chains, nv), w, 0.0, a, nh);
+            a.chunks_exact_mut(nh).for_each(|row| row.iter_mut().zip(self.c.iter()).for_each(|(x, c)| *x += c));
         };
-        let mut log_w = Vec::with_capacity(chains);
-        for _ in 0..chains {
-            let mut v = DVector::from_fn(nv, |i, _| f64::from(u8::from(rng.random::<f64>() < sigmoid(base[i]))));
-            let mut a = &self.c + self.w.tr_mul(&v);
-            let mut lw = 0.0;
-            for k in 1..betas.len() {
-                let beta = betas[k];
-                lw += log_star(&v, &a, beta) - log_star(&v, &a, betas[k - 1]);
-                // One Gibbs sweep leaving p_β invariant.
-                let h = DVector::from_fn(nh, |j, _| f64::from(u8::from(rng.random::<f64>() < sigmoid(beta * a[j]))));
-                let field = &self.w * &h;
-                v = DVector::from_fn(nv, |i, _| {
-                    let x = (1.0 - beta) * base[i] + beta * (self.b[i] + field[i]);
-                    f64::from(u8::from(rng.random::<f64>() < sigmoid(x)))
-                });
-                a = &self.c + self.w.tr_mul(&v);
+        hidden_input(&v, &mut a);
+        let log_star = |v: &[f64], a: &[f64], beta: f64| -> f64 {
+            let linear: f64 =
+                v.iter().zip(base).zip(self.b.iter()).map(|((x, ba), b)| x * ((1.0 - beta) * ba + beta * b)).sum();
+            linear + a.iter().map(|&x| softplus(beta * x)).sum::<f64>()
+        };
+        let mut log_w = vec![0.0; chains];
+        for k in 1..betas.len() {
+            let (beta, prev) = (betas[k], betas[k - 1]);
+            for (c, lw) in log_w.iter_mut().enumerate() {
+                let (vc, ac) = (&v[c * nv..(c + 1) * nv], &a[c * nh..(c + 1) * nh]);
+                *lw += log_star(vc, ac, beta) - log_star(vc, ac, prev);
             }
-            log_w.push(lw);
+            // One Gibbs sweep leaving p_β invariant, every chain at once.
+            for (x, &ai) in h.iter_mut().zip(&a) {
+                *x = f64::from(u8::from(rng.random::<f64>() < sigmoid(beta * ai)));
+            }
+            gemm(1.0, Mat::row_major(&h, chains, nh), wt, 0.0, &mut field, nv);
+            for (k, (x, f)) in v.iter_mut().zip(&field).enumerate() {
+                let i = k % nv;
+                let z = (1.0 - beta) * base[i] + beta * (self.b[i] + f);
+                *x = f64::from(u8::from(rng.random::<f64>() < sigmoid(z)));
+            }
+            hidden_input(&v, &mut a);
         }
         let log_z0 = nh as f64 * std::f64::consts::LN_2 + base.iter().map(|&x| softplus(x)).sum::<f64>();
         let m = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);

@@ -142,6 +142,34 @@ impl Factor {
     }
 }
 
+/// The Markov network of a set of factors as an undirected graph of the core model: one
+/// categorical node per variable, an edge between every two variables that share a factor.
+///
+/// # Errors
+/// A repeated name, or fewer names than the factors' variables.
+pub fn markov_graph(names: &[String], cards: &[usize], factors: &[Factor]) -> Result<cg_core::UnGraph> {
+    use cg_core::{Domain, EdgeWeight, Role, UnGraph, Variable};
+    let mut g = UnGraph::new();
+    let ids = names
+        .iter()
+        .zip(cards)
+        .map(|(n, &c)| g.add_node(n, Role::Hidden, Variable::Discrete(Domain::Categorical(c as u32))))
+        .collect::<Result<Vec<_>, _>>()?;
+    for f in factors {
+        if let Some(&v) = f.vars.iter().find(|&&v| v >= ids.len()) {
+            return Err(Error::Query(format!("a factor uses variable {v}, but only {} are named", ids.len())));
+        }
+        for (k, &a) in f.vars.iter().enumerate() {
+            for &b in &f.vars[k + 1..] {
+                if g.edge(ids[a], ids[b]).is_none() {
+                    g.add_edge(ids[a], ids[b], EdgeWeight::None)?;
+                }
+            }
+        }
+    }
+    Ok(g)
+}
+
 fn strides(cards: &[usize]) -> Vec<usize> {
     let mut s = vec![1; cards.len()];
     for k in (0..cards.len().saturating_sub(1)).rev() {

@@ -17,7 +17,7 @@ mod gibbs;
 mod ising;
 
 pub use bayes::{BayesianNetwork, VariableSpec};
-pub use factor::{enumerate, variable_elimination, Factor};
+pub use factor::{enumerate, markov_graph, variable_elimination, Factor};
 pub use gibbs::{effective_sample_size, GibbsSampler, Marginal};
 pub use ising::{onsager_magnetisation, Ising, IsingState, CRITICAL_TEMPERATURE};
 

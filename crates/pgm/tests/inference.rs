@@ -201,6 +201,9 @@ fn heat_bath_sampler_matches_brute_force_on_a_small_torus() {
     }
     // The same model as factors: a spin's marginal by elimination equals brute force.
     let (cards, factors) = model.factors();
+    let names: Vec<String> = (0..16).map(|k| format!("s{k}")).collect();
+    let g = cg_pgm::markov_graph(&names, &cards, &factors).unwrap();
+    assert_eq!((g.node_count(), g.edge_count()), (16, 32), "a 4 x 4 torus has 2 N bonds");
     let p_up = variable_elimination(&factors, &cards, &[5], &[]).unwrap().values[1];
     // <s_5> = <m> by symmetry of the torus; p(+1) = (1 + <s>) / 2.
     assert!((p_up - (1.0 + exact_m) / 2.0).abs() < 1e-12, "{p_up} vs {}", (1.0 + exact_m) / 2.0);
