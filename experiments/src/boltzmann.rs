@@ -10,28 +10,16 @@ use cg_boltzmann::{
     ais_betas, base_biases, bernoulli_in_place, BmConfig, BmTrainer, BoltzmannMachine, RbmConfig, RbmParams,
     RbmTrainer, Visible,
 };
-use cg_core::{run, Metrics};
+use cg_core::Metrics;
 use cg_data::DataConfig;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
-use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
-
-fn progress(options: &RunOptions, epochs: usize, title: &str) -> ProgressBar {
-    let bar = if options.progress { ProgressBar::new(epochs as u64) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
-            .expect("internal: valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(title.to_string());
-    bar
-}
+use crate::{one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "rbm"`.
 #[derive(Deserialize)]
@@ -160,19 +148,11 @@ impl RbmExperiment {
         let mut eval_rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x05ee_da15);
         let base = base_biases(&self.data);
         let betas = ais_betas(self.evaluation.ais_temperatures);
-        let bar = progress(options, epochs, title);
+        let bar = progress_bar(options, epochs, "epoch", title);
         let (mut records, mut pl_curve, mut ais_points) = (Vec::<Metrics>::new(), vec![], vec![]);
         let mut exact_points = vec![];
         for epoch in 1..=epochs {
-            let out = run(&mut trainer, &mut state, 1, &mut rng);
-            let mut out = match out {
-                Ok(o) => o,
-                Err(e) => {
-                    bar.finish_and_clear();
-                    bail!("training: {e}");
-                }
-            };
-            records.push(out.records.pop().expect("internal: one step"));
+            records.push(one_step(&mut trainer, &mut state, &mut rng, &bar)?);
             if binary {
                 pl_curve.push(state.rbm.pseudo_log_likelihood(&self.data)?);
             }
@@ -413,19 +393,12 @@ impl BoltzmannExperiment {
             .collect();
         let mut trainer = BmTrainer::new(self.bm.clone(), data)?;
         let mut state = trainer.start(BoltzmannMachine::fully_connected(nv, self.bm.hidden), &mut rng);
-        let bar = progress(options, self.bm.epochs, title);
+        let bar = progress_bar(options, self.bm.epochs, "epoch", title);
         let q0 = state.machine.visible_distribution()?;
         let (mut kl_truth, mut kl_data, mut seconds) =
             (vec![kl_divergence(&truth, &q0)], vec![kl_divergence(&empirical, &q0)], 0.0);
         for _ in 0..self.bm.epochs {
-            let out = match run(&mut trainer, &mut state, 1, &mut rng) {
-                Ok(o) => o,
-                Err(e) => {
-                    bar.finish_and_clear();
-                    bail!("training: {e}");
-                }
-            };
-            seconds += out.records[0].get("seconds").unwrap_or(0.0);
+            seconds += one_step(&mut trainer, &mut state, &mut rng, &bar)?.get("seconds").unwrap_or(0.0);
             let q = state.machine.visible_distribution()?;
             kl_truth.push(kl_divergence(&truth, &q));
             kl_data.push(kl_divergence(&empirical, &q));

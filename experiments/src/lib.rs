@@ -48,6 +48,41 @@ pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure
     files.push((format!("{name}.svg"), figure.svg.into_bytes()));
 }
 
+/// A progress bar over `len` steps named `unit` (epoch, temperature, ...), hidden unless
+/// `options.progress`.
+pub(crate) fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> indicatif::ProgressBar {
+    let bar = if options.progress { indicatif::ProgressBar::new(len as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{prefix}} [{{bar:30}}] {unit} {{pos}}/{{len}} {{msg}} ({{elapsed}}, eta {{eta}})"
+        ))
+        .expect("internal: valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(title.to_string());
+    bar
+}
+
+/// Runs one step of `solver` through the core driver, clearing `bar` before an error is returned
+/// so the message is not drawn over.
+pub(crate) fn one_step<S: cg_core::Solver>(
+    solver: &mut S,
+    state: &mut S::State,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    bar: &indicatif::ProgressBar,
+) -> Result<cg_core::Metrics>
+where
+    S::Error: std::fmt::Display,
+{
+    match cg_core::run(solver, state, 1, rng) {
+        Ok(mut out) => Ok(out.records.pop().expect("internal: one step")),
+        Err(e) => {
+            bar.finish_and_clear();
+            anyhow::bail!("training: {e}")
+        }
+    }
+}
+
 /// How to run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {

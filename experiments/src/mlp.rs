@@ -8,13 +8,12 @@ use cg_data::{DataConfig, Splits};
 use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
 use cg_optim::{Constraint, ConstraintConfig, OptimizerConfig};
 use cg_plot::{Legend, LineChart, Series};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{CheckScope, Outcome, RunOptions};
+use crate::{progress_bar, CheckScope, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -84,13 +83,7 @@ impl MlpExperiment {
         };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut tape = mlp.init(&mut rng);
-        let bar = if options.progress { ProgressBar::new(params.epochs as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
-                .expect("internal: valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(title.to_string());
+        let bar = progress_bar(options, params.epochs, "epoch", title);
         let mut observe = |r: &EpochRecord| {
             bar.set_message(format!("loss {:.4}", r.train_loss));
             bar.inc(1);

@@ -13,13 +13,12 @@ use cg_pgm::{
 };
 use cg_plot::{Legend, LineChart, Series};
 use indexmap::IndexMap;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
+use crate::{progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "bayes_net"`.
 #[derive(Deserialize)]
@@ -267,13 +266,7 @@ impl IsingExperiment {
             (true, Some(k)) => (&f.temperatures[..k], CheckScope::Subset),
             _ => (&f.temperatures[..], CheckScope::Full),
         };
-        let bar = if options.progress { ProgressBar::new(temps.len() as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] temperature {pos}/{len} {msg} ({elapsed}, eta {eta})")
-                .expect("internal: valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(title.to_string());
+        let bar = progress_bar(options, temps.len(), "temperature", title);
         let n = (f.side * f.side) as f64;
         let (mut abs_m, mut abs_se, mut energy, mut chi, mut ess) = (vec![], vec![], vec![], vec![], vec![]);
         for (k, &t) in temps.iter().enumerate() {

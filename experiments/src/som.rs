@@ -9,13 +9,12 @@ use cg_data::DataConfig;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
 use cg_som::quality::{self, bmus, hits, majority_labels, u_matrix};
 use cg_som::{Som, SomConfig, SomParams, SomState, Topology, Training};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
+use crate::{one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "som"`.
 #[derive(Deserialize)]
@@ -122,24 +121,11 @@ impl SomExperiment {
         let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut state = som.init(&mut rng);
-        let bar = if options.progress { ProgressBar::new(epochs as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})")
-                .expect("internal: valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(title.to_string());
+        let bar = progress_bar(options, epochs, "epoch", title);
         let mut records = vec![];
         // The driver's loop, one epoch at a time, so the bar can follow.
         for _ in 0..epochs {
-            let mut out = match cg_core::run(&mut som, &mut state, 1, &mut rng) {
-                Ok(out) => out,
-                Err(e) => {
-                    bar.finish_and_clear();
-                    bail!("training: {e}");
-                }
-            };
-            let m = out.records.pop().expect("internal: one step");
+            let m = one_step(&mut som, &mut state, &mut rng, &bar)?;
             bar.set_message(format!("QE {:.4}", m.get("quantization_error").unwrap_or(f64::NAN)));
             bar.inc(1);
             records.push(m);

@@ -1,13 +1,8 @@
 //! The stored best fits of undirected graphs against their closed forms.
 
-use std::path::PathBuf;
+mod common;
 
-use serde_json::Value;
-
-fn stored(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::stored;
 
 #[test]
 fn two_nodes_each_the_other_plus_one_have_no_exact_solution() {

@@ -1,14 +1,9 @@
 //! The stored Hopfield results against what theory says (the golden test separately checks that
 //! they are reproducible).
 
-use std::path::PathBuf;
+mod common;
 
-use serde_json::Value;
-
-fn stored(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::stored;
 
 #[test]
 fn hebbian_capacity_collapses_near_0_138_and_storkey_holds_more() {

@@ -1,18 +1,9 @@
 //! The stored graphical-model results against published and exact values (the golden test
 //! separately checks that they are reproducible).
 
-use std::path::PathBuf;
+mod common;
 
-use serde_json::Value;
-
-fn stored(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-}
+use common::{numbers, stored};
 
 #[test]
 fn sprinkler_answers_are_the_textbooks_and_gibbs_agrees() {

@@ -1,18 +1,11 @@
 //! The stored self-organizing-map results against what a good map must show (the golden test
 //! separately checks that they are reproducible).
 
+mod common;
+
 use std::path::PathBuf;
 
-use serde_json::Value;
-
-fn stored(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn curve(m: &Value, key: &str) -> Vec<f64> {
-    m[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
-}
+use common::{numbers, stored};
 
 #[test]
 fn iris_map_gives_setosa_a_region_of_its_own() {
@@ -39,11 +32,11 @@ fn maps_improve_while_training_and_end_well_ordered() {
         ("som_colors_torus", 0.1, 0.15),
     ] {
         let m = stored(name);
-        let qe = curve(&m, "quantization_error_curve");
+        let qe = numbers(&m["quantization_error_curve"]);
         assert!(qe.last() < qe.first(), "{name}: {qe:?}");
         assert!(m["quantization_error"].as_f64().unwrap() <= qe_max, "{name}");
         assert!(m["topographic_error"].as_f64().unwrap() <= te_max, "{name}");
-        let r = curve(&m, "radius_curve");
+        let r = numbers(&m["radius_curve"]);
         assert!(r.windows(2).all(|w| w[1] <= w[0]), "{name}: the radius only shrinks");
     }
 }

@@ -1,0 +1,17 @@
+//! Reading stored results in the tests that check them against theory and references.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// `results/<name>/metrics.json`.
+pub fn stored(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A JSON array of numbers.
+#[allow(dead_code)]
+pub fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
