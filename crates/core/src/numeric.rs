@@ -15,11 +15,7 @@ pub fn sigmoid(x: f64) -> f64 {
 /// negative x.
 #[inline]
 pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
 /// e^x for x ≤ 0 (arguments below -708 are taken as -708, whose e^x ≈ 3e-308 stands in for the

@@ -1,5 +1,7 @@
 //! The one-argument functions of the language, with their derivatives.
 
+use cg_core::numeric::{sigmoid, softplus};
+
 /// A one-argument function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
@@ -77,7 +79,7 @@ impl Func {
                 }
             }
             Func::Abs => x.abs(),
-            Func::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Func::Softplus => softplus(x),
             Func::Hardtanh => {
                 if x.is_nan() {
                     x
@@ -125,16 +127,6 @@ fn step(on: bool, x: f64) -> f64 {
         1.0
     } else {
         0.0
-    }
-}
-
-/// The logistic function, evaluated on the side where `exp` cannot overflow.
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::ops::AddAssign;
 
+use cg_core::numeric::sigmoid;
 use nalgebra::{DMatrix, DVector};
 
 /// ‖X w - y‖² / n.
@@ -135,15 +136,6 @@ pub fn ridge(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> DVector<f64> {
     let a = x.transpose() * x * (2.0 / n) + DMatrix::identity(x.ncols(), x.ncols()) * lambda;
     let b = x.transpose() * y * (2.0 / n);
     a.lu().solve(&b).expect("internal: ridge system of full-rank data")
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// min (1/n) Σ log(1 + exp(-y_i wᵀx_i)) + λ/2 ‖w‖² for y_i = ±1, by Newton's method (iteratively

@@ -2,6 +2,7 @@
 //! returns the loss and its gradient with respect to the output, the seed Δ(t) of reverse mode.
 
 use super::{Mat, Real};
+use cg_core::numeric::{sigmoid, softplus};
 
 /// A loss L(o, y) per sample, averaged over the batch. `o` is the output node's value; `y` holds
 /// the targets in the same shape (one-hot columns for classifiers with several outputs, ±1 for
@@ -119,9 +120,7 @@ impl Loss {
             Loss::Logistic => {
                 // softplus(-y o), stable for large |y o|; derivative -y sigmoid(-y o).
                 let z = -y * o;
-                let l = z.max(0.0) + (-z.abs()).exp().ln_1p();
-                let s = if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { z.exp() / (1.0 + z.exp()) };
-                (l, -y * s)
+                (softplus(z), -y * sigmoid(z))
             }
             Loss::WidrowHoff => ((1.0 - y * o).powi(2), -2.0 * y * (1.0 - y * o)),
             Loss::Hinge => {
