@@ -28,3 +28,14 @@ fn the_digit_rbm_beats_scikit_learns_pseudo_likelihood() {
     let (ll, band) = (m["ais_log_likelihood"].as_f64().unwrap(), numbers(&m["ais_log_likelihood_band"]));
     assert!(ll < 0.0 && band[0] <= ll && ll <= band[1], "{ll} {band:?}");
 }
+
+#[test]
+fn the_gaussian_rbm_raises_the_exact_density_of_the_wine_data() {
+    let m = stored("rbm_wine_gaussian");
+    let ll = numbers(&m["exact_log_likelihood_points"]);
+    // Near-zero weights and visible biases at the (zero) means make the model a standard normal
+    // in 13 dimensions: -13 (1 + ln 2π) / 2 per standardised sample.
+    let normal = -13.0 * (1.0 + (2.0 * std::f64::consts::PI).ln()) / 2.0;
+    assert!((ll[0] - normal).abs() < 0.1, "{} vs {normal}", ll[0]);
+    assert!(*ll.last().unwrap() > ll[0] + 1.0, "{ll:?}");
+}
