@@ -182,7 +182,18 @@ impl<T: Real> VectorOp<T> for Activation {
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
-        Ok(args[0].map(|x| self.apply(x)))
+        // One loop per activation (the match hoisted out of the element loop, so the loops
+        // vectorise); each computes exactly `apply`.
+        let mut out = args[0].clone();
+        let xs = out.as_mut_slice();
+        match self {
+            Activation::Relu => xs.iter_mut().for_each(|x| *x = Activation::Relu.apply(*x)),
+            Activation::HardTanh => xs.iter_mut().for_each(|x| *x = Activation::HardTanh.apply(*x)),
+            Activation::Identity => {}
+            Activation::Sigmoid => xs.iter_mut().for_each(|x| *x = Activation::Sigmoid.apply(*x)),
+            Activation::Tanh => xs.iter_mut().for_each(|x| *x = Activation::Tanh.apply(*x)),
+        }
+        Ok(out)
     }
 
     fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
@@ -194,8 +205,19 @@ impl<T: Real> VectorOp<T> for Activation {
         let Some(t) = tangents[0] else { return Mat::<T>::zeros(out.nrows(), out.ncols()) };
         let mut r = t.clone();
         let (xs, ys) = (args[0].as_slice(), out.as_slice());
-        for ((r, &x), &y) in r.as_mut_slice().iter_mut().zip(xs).zip(ys) {
-            *r *= self.derivative(x, y);
+        // The match hoisted out of the element loop, as in `forward`.
+        fn each<T: Real>(r: &mut [T], xs: &[T], ys: &[T], f: impl Fn(T, T) -> T) {
+            for ((r, &x), &y) in r.iter_mut().zip(xs).zip(ys) {
+                *r *= f(x, y);
+            }
+        }
+        let rs = r.as_mut_slice();
+        match self {
+            Activation::Relu => each(rs, xs, ys, |x, y| Activation::Relu.derivative(x, y)),
+            Activation::HardTanh => each(rs, xs, ys, |x, y| Activation::HardTanh.derivative(x, y)),
+            Activation::Identity => {}
+            Activation::Sigmoid => each(rs, xs, ys, |x, y| Activation::Sigmoid.derivative(x, y)),
+            Activation::Tanh => each(rs, xs, ys, |x, y| Activation::Tanh.derivative(x, y)),
         }
         r
     }
