@@ -218,6 +218,8 @@ fn best_fit_graphs_are_checked() {
         fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\ny = \"x\"\n[solver]\ntolerance = 0.0\n"),
         "[solver] tolerance = 0 is out of range (finite and > 0)"
     );
+    let e = fails("kind = \"best_fit\"\n[graph.nodes]\nx = \"log(y)\"\ny = \"x - 10\"\n");
+    assert!(e.starts_with("start: node `x`: its function log(y) is NaN at y = -"), "{e}");
 }
 
 #[test]

@@ -153,7 +153,14 @@ impl UndirectedModel {
         for (k, &id) in self.var_ids.iter().enumerate() {
             tape.set(id, self.fixed[k].unwrap_or(values[k]));
         }
-        self.dag.forward(&mut tape)?;
+        self.dag.forward(&mut tape).map_err(|e| match e {
+            // Name the user's node, not the DAG node that evaluates its function.
+            cg_autodiff::Error::NonFiniteValue { node, expr, inputs, value } if node.starts_with("__") => Error::Node {
+                node: node.trim_start_matches("__fit_").trim_start_matches("__sq_").to_string(),
+                message: format!("its function {expr} is {value} at {inputs}"),
+            },
+            other => other.into(),
+        })?;
         Ok(tape)
     }
 
