@@ -11,7 +11,7 @@ use crate::boltzmann::{BoltzmannExperiment, BoltzmannFile, RbmExperiment, RbmFil
 use crate::graph::{GraphConfig, GraphParams};
 use crate::hopfield::{CapacityExperiment, CapacityFile, DigitsExperiment, DigitsFile, TspExperiment, TspFile};
 use crate::mlp::{MlpExperiment, MlpFile};
-use crate::pgm::{BayesNetExperiment, BayesNetFile, IsingExperiment, IsingFile};
+use crate::pgm::{BayesNetFile, DiscreteExperiment, IsingExperiment, IsingFile, MarkovNetFile};
 use crate::rnn::{RnnExperiment, RnnFile};
 use crate::som::{SomExperiment, SomFile};
 use crate::svd::{SvdExperiment, SvdFile};
@@ -29,7 +29,7 @@ pub enum Experiment {
     BestFit(Box<BestFitExperiment>),
     Rbm(Box<RbmExperiment>),
     Boltzmann(Box<BoltzmannExperiment>),
-    BayesNet(Box<BayesNetExperiment>),
+    Discrete(Box<DiscreteExperiment>),
     Ising(Box<IsingExperiment>),
 }
 
@@ -47,6 +47,7 @@ const KINDS: &[&str] = &[
     "rbm",
     "boltzmann",
     "bayes_net",
+    "markov_net",
     "ising",
 ];
 
@@ -96,7 +97,8 @@ pub fn parse(text: &str, base: &Path) -> Result<Experiment> {
         "best_fit" => Ok(Experiment::BestFit(Box::new(typed::<BestFitFile>(text)?.validate()?))),
         "rbm" => Ok(Experiment::Rbm(Box::new(typed::<RbmFile>(text)?.validate(base)?))),
         "boltzmann" => Ok(Experiment::Boltzmann(Box::new(typed::<BoltzmannFile>(text)?.validate()?))),
-        "bayes_net" => Ok(Experiment::BayesNet(Box::new(typed::<BayesNetFile>(text)?.validate()?))),
+        "bayes_net" => Ok(Experiment::Discrete(Box::new(typed::<BayesNetFile>(text)?.validate()?))),
+        "markov_net" => Ok(Experiment::Discrete(Box::new(typed::<MarkovNetFile>(text)?.validate()?))),
         "ising" => Ok(Experiment::Ising(Box::new(typed::<IsingFile>(text)?.validate()?))),
         other => bail!("kind: unknown kind `{other}`; known kinds: {}", KINDS.join(", ")),
     }
@@ -138,11 +140,11 @@ mod tests {
     fn unknown_kind_lists_the_known_ones() {
         assert_eq!(
             err("kind = \"hopfeld\""),
-            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
+            "kind: unknown kind `hopfeld`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, markov_net, ising"
         );
         assert_eq!(
             err("x = 1"),
-            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
+            "kind: missing; one of graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, markov_net, ising"
         );
     }
 

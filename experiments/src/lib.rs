@@ -117,7 +117,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
         config::Experiment::BestFit(exp) => exp.run(&title),
         config::Experiment::Rbm(exp) => exp.run(&title, options),
         config::Experiment::Boltzmann(exp) => exp.run(&title, options),
-        config::Experiment::BayesNet(exp) => exp.run(&title),
+        config::Experiment::Discrete(exp) => exp.run(&title),
         config::Experiment::Ising(exp) => exp.run(&title, options),
     }
 }

@@ -1,5 +1,6 @@
-//! Probabilistic graphical models: `bayes_net` (a discrete Bayesian network written in the
-//! config, queried exactly by variable elimination and approximately by Gibbs sampling) and
+//! Probabilistic graphical models: `bayes_net` and `markov_net` (a discrete Bayesian or Markov
+//! network written in the config, queried exactly by variable elimination and approximately by
+//! Gibbs sampling) and
 //! `ising` (magnetisation of the 2-D Ising model against temperature, next to Onsager's exact
 //! result).
 
@@ -8,8 +9,8 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail, Result};
 use cg_core::run;
 use cg_pgm::{
-    effective_sample_size, onsager_magnetisation, variable_elimination, BayesianNetwork, GibbsSampler, Ising,
-    VariableSpec, CRITICAL_TEMPERATURE,
+    effective_sample_size, markov_graph, onsager_magnetisation, variable_elimination, BayesianNetwork, Factor,
+    GibbsSampler, Ising, VariableSpec, CRITICAL_TEMPERATURE,
 };
 use cg_plot::{Legend, LineChart, Series};
 use indexmap::IndexMap;
@@ -31,6 +32,36 @@ pub struct BayesNetFile {
     variables: Vec<VariableSpec>,
     queries: Vec<QueryConfig>,
     gibbs: GibbsConfig,
+}
+
+/// `kind = "markov_net"`: variables with named states and factors over them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkovNetFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    variables: Vec<MarkovVariable>,
+    factors: Vec<FactorConfig>,
+    queries: Vec<QueryConfig>,
+    gibbs: GibbsConfig,
+}
+
+/// `[[variables]]` of a Markov network.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkovVariable {
+    name: String,
+    states: Vec<String>,
+}
+
+/// `[[factors]]`: non-negative values over `variables`, row-major with the last one fastest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactorConfig {
+    variables: Vec<String>,
+    values: Vec<f64>,
 }
 
 /// `[[queries]]`: the distribution of `target` given `evidence` (variable = state).
@@ -61,62 +92,140 @@ struct Query {
     evidence: Vec<(usize, usize)>,
 }
 
-/// A validated Bayesian-network experiment.
-pub struct BayesNetExperiment {
+/// A discrete model as factors: a Bayesian network (one factor per table, arrows parent to
+/// child) or a Markov network (the factors as given, undirected edges within each factor).
+struct FactorModel {
+    names: Vec<String>,
+    states: Vec<Vec<String>>,
+    cards: Vec<usize>,
+    factors: Vec<Factor>,
+    edges: Vec<(usize, usize)>,
+    directed: bool,
+}
+
+impl FactorModel {
+    fn id(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| anyhow!("no variable `{name}`"))
+    }
+
+    fn state(&self, var: usize, state: &str) -> Result<usize> {
+        self.states[var].iter().position(|s| s == state).ok_or_else(|| {
+            anyhow!("`{}` has no state `{state}` (states: {})", self.names[var], self.states[var].join(", "))
+        })
+    }
+
+    fn queries(&self, queries: &[QueryConfig]) -> Result<Vec<Query>> {
+        if queries.is_empty() {
+            bail!("[[queries]]: at least one query");
+        }
+        queries
+            .iter()
+            .enumerate()
+            .map(|(k, q)| {
+                let at = |e: anyhow::Error| anyhow!("[[queries]] {}: {e}", k + 1);
+                let target = self.id(&q.target).map_err(at)?;
+                let mut evidence = vec![];
+                for (name, state) in &q.evidence {
+                    let v = self.id(name).map_err(at)?;
+                    evidence.push((v, self.state(v, state).map_err(at)?));
+                }
+                if evidence.iter().any(|e| e.0 == target) {
+                    bail!("[[queries]] {}: `{}` is both the target and evidence", k + 1, q.target);
+                }
+                Ok(Query { target, evidence })
+            })
+            .collect()
+    }
+}
+
+/// A validated discrete-model experiment (`bayes_net` or `markov_net`).
+pub struct DiscreteExperiment {
     seed: u64,
-    bn: BayesianNetwork,
+    model: FactorModel,
     queries: Vec<Query>,
     gibbs: GibbsConfig,
+}
+
+fn check_gibbs(g: &GibbsConfig) -> Result<()> {
+    if g.samples == 0 || g.thin == 0 {
+        bail!("[gibbs] samples and thin must be >= 1");
+    }
+    Ok(())
 }
 
 impl BayesNetFile {
     /// # Errors
     /// A bad network (named variable), an unknown query name or state, or empty settings.
-    pub fn validate(self) -> Result<BayesNetExperiment> {
+    pub fn validate(self) -> Result<DiscreteExperiment> {
         let bn = BayesianNetwork::new(&self.variables).map_err(|e| anyhow!("[[variables]] {e}"))?;
-        if self.queries.is_empty() || self.gibbs.samples == 0 || self.gibbs.thin == 0 {
-            bail!("[[queries]] and [gibbs] samples, thin must be non-empty and >= 1");
-        }
-        let mut queries = vec![];
-        for (k, q) in self.queries.iter().enumerate() {
-            let at = |e: cg_pgm::Error| anyhow!("[[queries]] {}: {e}", k + 1);
-            let target = bn.id(&q.target).map_err(at)?;
-            let mut evidence = vec![];
-            for (name, state) in &q.evidence {
-                let v = bn.id(name).map_err(at)?;
-                evidence.push((v, bn.state(v, state).map_err(at)?));
-            }
-            if evidence.iter().any(|e| e.0 == target) {
-                bail!("[[queries]] {}: `{}` is both the target and evidence", k + 1, q.target);
-            }
-            queries.push(Query { target, evidence });
-        }
-        Ok(BayesNetExperiment { seed: self.seed, bn, queries, gibbs: self.gibbs })
+        check_gibbs(&self.gibbs)?;
+        let edges = bn.parents.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect();
+        let model = FactorModel {
+            names: bn.names,
+            states: bn.states,
+            cards: bn.cards,
+            factors: bn.factors,
+            edges,
+            directed: true,
+        };
+        let queries = model.queries(&self.queries)?;
+        Ok(DiscreteExperiment { seed: self.seed, model, queries, gibbs: self.gibbs })
     }
 }
 
-impl BayesNetExperiment {
+impl MarkovNetFile {
+    /// # Errors
+    /// A repeated or unknown variable, a variable with fewer than two states, a factor table of
+    /// the wrong size or with a negative entry, an unknown query name or state.
+    pub fn validate(self) -> Result<DiscreteExperiment> {
+        let names: Vec<String> = self.variables.iter().map(|v| v.name.clone()).collect();
+        if let Some(v) = self.variables.iter().find(|v| v.states.len() < 2) {
+            bail!("[[variables]] `{}`: needs two or more states", v.name);
+        }
+        let states: Vec<Vec<String>> = self.variables.into_iter().map(|v| v.states).collect();
+        let cards: Vec<usize> = states.iter().map(Vec::len).collect();
+        let mut factors = vec![];
+        for (k, f) in self.factors.iter().enumerate() {
+            let at = |m: String| anyhow!("[[factors]] {}: {m}", k + 1);
+            let ids = f
+                .variables
+                .iter()
+                .map(|n| names.iter().position(|x| x == n).ok_or_else(|| at(format!("no variable `{n}`"))))
+                .collect::<Result<Vec<_>>>()?;
+            let fc: Vec<usize> = ids.iter().map(|&v| cards[v]).collect();
+            factors.push(Factor::new(&ids, &fc, f.values.clone()).map_err(|e| at(e.to_string()))?);
+        }
+        let graph = markov_graph(&names, &cards, &factors).map_err(|e| anyhow!("[[variables]] {e}"))?;
+        let edges = graph.edges().map(|(a, b, _)| (a.index(), b.index())).collect();
+        check_gibbs(&self.gibbs)?;
+        let model = FactorModel { names, states, cards, factors, edges, directed: false };
+        let queries = model.queries(&self.queries)?;
+        Ok(DiscreteExperiment { seed: self.seed, model, queries, gibbs: self.gibbs })
+    }
+}
+
+impl DiscreteExperiment {
     /// Answers every query exactly and by Gibbs sampling.
     ///
     /// # Errors
     /// Evidence of probability zero, or a drawing error.
     pub fn run(&self, title: &str) -> Result<Outcome> {
-        let bn = &self.bn;
+        let model = &self.model;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut answers = vec![];
         let mut series = vec![];
         let mut all_within = true;
         for (k, q) in self.queries.iter().enumerate() {
-            let exact = variable_elimination(&bn.factors, &bn.cards, &[q.target], &q.evidence)
+            let exact = variable_elimination(&model.factors, &model.cards, &[q.target], &q.evidence)
                 .map_err(|e| anyhow!("query {}: {e}", k + 1))?;
-            let mut sampler = GibbsSampler::new(&bn.factors, &bn.cards, &q.evidence)?;
+            let mut sampler = GibbsSampler::new(&model.factors, &model.cards, &q.evidence)?;
             let mut state = sampler.start();
             let g = &self.gibbs;
             let m = sampler
                 .marginals(&mut state, &[q.target], g.burn_in, g.samples, g.thin, &mut rng)?
                 .pop()
                 .expect("internal: one query variable");
-            let states = &bn.states[q.target];
+            let states = &model.states[q.target];
             let by_state = |xs: &[f64]| -> Map<String, Value> {
                 states.iter().zip(xs).map(|(s, x)| (s.clone(), json!(x))).collect()
             };
@@ -128,11 +237,11 @@ impl BayesNetExperiment {
                 .all(|((e, p), se)| (e - p).abs() <= 3.0 * se);
             all_within &= within;
             let evidence: Map<String, Value> =
-                q.evidence.iter().map(|&(v, x)| (bn.names[v].clone(), json!(bn.states[v][x]))).collect();
-            let label = describe(bn, q);
+                q.evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
+            let label = describe(model, q);
             answers.push(json!({
                 "query": label,
-                "target": bn.names[q.target],
+                "target": model.names[q.target],
                 "evidence": evidence,
                 "exact": by_state(&exact.values),
                 "gibbs": by_state(&m.probabilities),
@@ -150,12 +259,19 @@ impl BayesNetExperiment {
                 markers: false,
             });
         }
-        let metrics = json!({
-            "variables": bn.names,
+        let mut metrics = json!({
+            "variables": model.names,
             "gibbs": { "burn_in": self.gibbs.burn_in, "samples": self.gibbs.samples, "thin": self.gibbs.thin },
             "all_within_3_standard_errors": all_within,
             "queries": answers,
         });
+        if !model.directed {
+            // Z of a Markov network by eliminating every variable (Bayesian networks have Z = 1).
+            let mut joint = model.factors.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
+            if model.cards.iter().product::<usize>() <= 1 << 20 {
+                metrics["partition_function"] = json!(joint.normalize());
+            }
+        }
         let mut files = vec![
             ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
             ("network.dot".to_string(), self.dot(title).into_bytes()),
@@ -177,30 +293,30 @@ impl BayesNetExperiment {
         Ok(Outcome { files, summary, check: CheckScope::Full })
     }
 
-    /// Graphviz text: one node per variable with its states, an arrow per parent.
+    /// Graphviz text: one node per variable with its states, an arrow per parent (or a line per
+    /// pair sharing a factor).
     fn dot(&self, title: &str) -> String {
-        let bn = &self.bn;
-        let mut s = format!("digraph \"{title}\" {{\n  node [shape=ellipse];\n");
-        for (k, name) in bn.names.iter().enumerate() {
-            let _ = writeln!(s, "  \"{name}\" [label=\"{name}\\n{{{}}}\"];", bn.states[k].join(", "));
+        let m = &self.model;
+        let (kind, link) = if m.directed { ("digraph", "->") } else { ("graph", "--") };
+        let mut s = format!("{kind} \"{title}\" {{\n  node [shape=ellipse];\n");
+        for (k, name) in m.names.iter().enumerate() {
+            let _ = writeln!(s, "  \"{name}\" [label=\"{name}\\n{{{}}}\"];", m.states[k].join(", "));
         }
-        for (k, ps) in bn.parents.iter().enumerate() {
-            for &p in ps {
-                let _ = writeln!(s, "  \"{}\" -> \"{}\";", bn.names[p], bn.names[k]);
-            }
+        for &(a, b) in &m.edges {
+            let _ = writeln!(s, "  \"{}\" {link} \"{}\";", m.names[a], m.names[b]);
         }
         s.push_str("}\n");
         s
     }
 }
 
-fn describe(bn: &BayesianNetwork, q: &Query) -> String {
+fn describe(model: &FactorModel, q: &Query) -> String {
     if q.evidence.is_empty() {
-        format!("P({})", bn.names[q.target])
+        format!("P({})", model.names[q.target])
     } else {
         let ev: Vec<String> =
-            q.evidence.iter().map(|&(v, x)| format!("{} = {}", bn.names[v], bn.states[v][x])).collect();
-        format!("P({} | {})", bn.names[q.target], ev.join(", "))
+            q.evidence.iter().map(|&(v, x)| format!("{} = {}", model.names[v], model.states[v][x])).collect();
+        format!("P({} | {})", model.names[q.target], ev.join(", "))
     }
 }
 

@@ -83,7 +83,7 @@ fn non_finite_values() {
 fn unknown_kind_and_field() {
     assert_eq!(
         fails("kind = \"grahp\"\n"),
-        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, ising"
+        "kind: unknown kind `grahp`; known kinds: graph, mlp, rnn, svd, hopfield_digits, hopfield_capacity, hopfield_tsp, som, best_fit, rbm, boltzmann, bayes_net, markov_net, ising"
     );
     assert!(fails(&GOOD.replace("outputs", "outputz")).contains("unknown field `outputz`"));
 }
@@ -232,8 +232,20 @@ fn graphical_model_configs_are_checked() {
     let ok_net = bn.replace("parents = [\"b\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]", "cpt = [[0.5, 0.5]]");
     assert_eq!(
         fails(&ok_net.replace("target = \"a\"", "target = \"a\"\nevidence = { b = \"maybe\" }")),
-        "[[queries]] 1: query: `b` has no state `maybe` (states: f, t)"
+        "[[queries]] 1: `b` has no state `maybe` (states: f, t)"
     );
     let ising = "kind = \"ising\"\nside = 2\ntemperatures = [2.0]\nburn_in = 10\nsweeps = 100\n";
     assert_eq!(fails(ising), "side = 2 is out of range (>= 3)");
+}
+
+#[test]
+fn markov_network_factors_are_checked() {
+    let net = "kind = \"markov_net\"\n[[variables]]\nname = \"a\"\nstates = [\"0\", \"1\"]\n\
+               [[factors]]\nvariables = [\"a\", \"z\"]\nvalues = [1.0, 2.0]\n\
+               [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert_eq!(fails(net), "[[factors]] 1: no variable `z`");
+    assert_eq!(
+        fails(&net.replace("[\"a\", \"z\"]", "[\"a\"]\n").replace("[1.0, 2.0]", "[1.0, 2.0, 3.0]")),
+        "[[factors]] 1: table: 3 values for cardinalities [2]"
+    );
 }

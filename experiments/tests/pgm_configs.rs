@@ -42,3 +42,11 @@ fn ising_magnetisation_follows_onsager_and_vanishes_above_the_critical_temperatu
     let peak = m["susceptibility_peak_temperature"].as_f64().unwrap();
     assert!((2.2..=2.45).contains(&peak), "susceptibility peaks at {peak}");
 }
+
+#[test]
+fn the_misconception_network_has_koller_and_friedmans_partition_function() {
+    let m = stored("misconception");
+    // Figure 4.2 of Koller and Friedman: Z = 7,201,840 (a sum of integers, exact in f64).
+    assert_eq!(m["partition_function"].as_f64(), Some(7_201_840.0));
+    assert_eq!(m["all_within_3_standard_errors"], true);
+}
