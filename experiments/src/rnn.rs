@@ -4,9 +4,10 @@
 //! network must carry the recent past in its state.
 
 use anyhow::{anyhow, bail, Result};
-use cg_autodiff::vector::{Loss, Mat};
+use cg_autodiff::vector::{Loss, Mat, VectorTape};
+use cg_core::NodeId;
 use cg_nn::Rnn;
-use cg_optim::{Optimizer, OptimizerConfig, OptimizerParams};
+use cg_optim::{ConstraintConfig, Optimizer, OptimizerConfig, OptimizerParams, ParamConstraint};
 use cg_plot::{Legend, LineChart, Series};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -30,6 +31,9 @@ pub struct RnnFile {
     epochs: usize,
     batch_size: usize,
     check_epochs: Option<usize>,
+    /// Projections of W, V and U (by name) applied after initialisation and every update.
+    #[serde(default)]
+    constraints: Vec<ConstraintConfig>,
 }
 
 /// `[task]`: sequences x_p = sin(ω p + φ), targets y_p = sin(ω (p + ahead) + φ), φ uniform.
@@ -52,6 +56,7 @@ pub struct RnnExperiment {
     epochs: usize,
     batch_size: usize,
     check_epochs: Option<usize>,
+    constraints: Vec<ParamConstraint>,
 }
 
 impl RnnFile {
@@ -76,6 +81,14 @@ impl RnnFile {
             }
         }
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        let m = self.hidden;
+        let sizes = [("W".to_string(), m * m), ("V".to_string(), m), ("U".to_string(), m)];
+        let constraints = self
+            .constraints
+            .iter()
+            .enumerate()
+            .map(|(k, c)| c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(RnnExperiment {
             seed: self.seed,
             task: self.task,
@@ -84,7 +97,28 @@ impl RnnFile {
             epochs: self.epochs,
             batch_size: self.batch_size,
             check_epochs: self.check_epochs,
+            constraints,
         })
+    }
+}
+
+/// The values of a constraint's parameters (of W, V, U in that order) joined, column-major.
+fn gather(tape: &VectorTape, params: &[NodeId; 3], c: &ParamConstraint) -> Vec<f64> {
+    c.params.iter().flat_map(|&k| tape.get(params[k]).expect("internal: initialised").iter().copied()).collect()
+}
+
+/// Projects every constrained group of W, V, U onto its set.
+fn project(tape: &mut VectorTape, params: &[NodeId; 3], constraints: &[ParamConstraint]) {
+    for c in constraints {
+        let mut flat = gather(tape, params, c);
+        c.constraint.project(&mut flat);
+        let mut at = 0;
+        for &k in &c.params {
+            for v in tape.get_mut(params[k]).expect("internal: initialised").iter_mut() {
+                *v = flat[at];
+                at += 1;
+            }
+        }
     }
 }
 
@@ -111,6 +145,8 @@ impl RnnExperiment {
         let (test_x, test_y) = sequences(&self.task, self.task.test_sequences, &mut rng);
         let rnn = Rnn::new(self.task.steps, 1, self.hidden, 1);
         let mut tape = rnn.init(&mut rng);
+        let params = [rnn.w, rnn.v, rnn.u];
+        project(&mut tape, &params, &self.constraints);
         let sizes: Vec<usize> = [rnn.w, rnn.v, rnn.u].iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
         let mut opt = Optimizer::new(self.optimizer, &sizes);
         let steps = self.task.steps as f64;
@@ -132,10 +168,13 @@ impl RnnExperiment {
                 for (k, (&p, g)) in [rnn.w, rnn.v, rnn.u].iter().zip(&grads).enumerate() {
                     opt.update(k, tape.get_mut(p).expect("internal: initialised").as_mut_slice(), g.as_slice(), lr);
                 }
+                project(&mut tape, &params, &self.constraints);
             }
             train_curve.push(evaluate(&mut tape, &train_x, &train_y)?);
             test_curve.push(evaluate(&mut tape, &test_x, &test_y)?);
         }
+        let violation =
+            self.constraints.iter().map(|c| c.constraint.violation(&gather(&tape, &params, c))).fold(0.0, f64::max);
         // Predictions on the first test sequence (the last evaluation ran on the test set).
         let predicted: Vec<f64> = rnn.predictions(&tape).iter().map(|o| o[(0, 0)]).collect();
         let target: Vec<f64> = test_y.iter().map(|y| y[(0, 0)]).collect();
@@ -151,6 +190,11 @@ impl RnnExperiment {
             "ahead": self.task.ahead,
             "example": { "input": input, "target": target, "predicted": predicted },
         });
+        let mut metrics = metrics;
+        if !self.constraints.is_empty() {
+            metrics["violation"] = json!(violation);
+            metrics["W_max_abs"] = json!(tape.get(rnn.w).map_or(0.0, |w| w.amax()));
+        }
         let mut files =
             vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
         let points =

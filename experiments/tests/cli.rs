@@ -249,3 +249,12 @@ fn markov_network_factors_are_checked() {
         "[[factors]] 1: table: 3 values for cardinalities [2]"
     );
 }
+
+#[test]
+fn rnn_constraints_name_known_parameters() {
+    let rnn = "kind = \"rnn\"\nhidden = 2\nepochs = 1\nbatch_size = 2\n\
+               [task]\nsteps = 3\nahead = 1\nfrequency = 0.3\ntrain_sequences = 4\ntest_sequences = 2\n\
+               [optimizer]\nmethod = \"sgd\"\nlearning_rate = 0.1\n\
+               [[constraints]]\nparams = [\"W1\"]\nkind = \"box\"\nlower = 0.0\n";
+    assert_eq!(fails(rnn), "[[constraints]] 1: params: unknown parameter `W1` (parameters: W, V, U)");
+}

@@ -46,3 +46,12 @@ fn the_stored_rnn_run_reaches_its_stated_loss() {
     assert!(m["test_loss"].as_f64().unwrap() < 0.02, "{}", m["test_loss"]);
     assert_eq!(m["loss_curve"].as_array().unwrap().len(), 150);
 }
+
+#[test]
+fn the_box_constrained_rnn_keeps_its_bound_and_still_learns() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results/rnn_sine_box/metrics.json");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(m["violation"].as_f64().unwrap() <= 1e-12);
+    assert!(m["W_max_abs"].as_f64().unwrap() <= 0.2);
+    assert!(m["test_loss"].as_f64().unwrap() < 0.02, "{}", m["test_loss"]);
+}
