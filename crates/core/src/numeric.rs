@@ -23,7 +23,7 @@ pub fn softplus(x: f64) -> f64 {
 /// vectorise. Range reduction x = k ln 2 + r with |r| ≤ ln2/2, then a degree-13 Taylor polynomial:
 /// relative error below 3e-16 (tested against `f64::exp`).
 #[inline(always)]
-fn exp_nonpositive(x: f64) -> f64 {
+pub fn exp_nonpositive(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;

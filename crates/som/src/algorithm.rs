@@ -178,7 +178,29 @@ impl Som {
 
     /// One online epoch: samples in shuffled passes, each pulling its best-matching unit and the
     /// unit's neighbours towards it. Returns the last learning rate and radius.
+    ///
+    /// The body is compiled for the baseline and for AVX2 (picked at run time); the arithmetic is
+    /// the same operations in the same order without fused multiply-adds, so both give the same
+    /// bits.
     fn online_epoch(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.online_epoch_avx2(state, rng) };
+            }
+        }
+        self.online_epoch_body(state, rng)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn online_epoch_avx2(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
+        self.online_epoch_body(state, rng)
+    }
+
+    #[inline(always)]
+    fn online_epoch_body(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
         let epoch = state.epochs_done;
         let SomState { weights: w, order, cursor, .. } = state;
         let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
@@ -186,6 +208,7 @@ impl Som {
         let total = per * self.params.epochs;
         let rate = self.params.learning_rate.expect("internal: validated for online training");
         let (mut eta, mut sigma) = (0.0, 0.0);
+        let mut h = vec![0.0; lattice.units()];
         for i in 0..per {
             let t = epoch * per + i;
             (eta, sigma) = (rate.at(t, total), self.params.radius.at(t, total));
@@ -198,11 +221,14 @@ impl Som {
             *cursor += 1;
             let (b, _) = bmu(w, dim, x);
             let pb = self.positions[b];
-            for (wu, &pu) in w.chunks_exact_mut(dim).zip(&self.positions) {
-                let h = eta * nb.weight(lattice.dist2_between(pb, pu), sigma, cut2);
-                if h != 0.0 {
+            for (hu, &pu) in h.iter_mut().zip(&self.positions) {
+                *hu = lattice.dist2_between(pb, pu);
+            }
+            nb.weights_in_place(&mut h, sigma, cut2, eta);
+            for (wu, &hu) in w.chunks_exact_mut(dim).zip(&h) {
+                if hu != 0.0 {
                     for (wk, xk) in wu.iter_mut().zip(x) {
-                        *wk += h * (xk - *wk);
+                        *wk += hu * (xk - *wk);
                     }
                 }
             }
@@ -214,7 +240,7 @@ impl Som {
     /// order, then every unit (in parallel) set to the neighbourhood-weighted mean, summing over
     /// units in index order. Returns the radius used.
     fn batch_epoch(&self, w: &mut [f64], epoch: usize) -> f64 {
-        let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
+        let (dim, lattice) = (self.dim, self.lattice());
         let units = lattice.units();
         let sigma = self.params.radius.at(epoch, self.params.epochs);
         let cut2 = self.cut2(sigma);
@@ -227,28 +253,70 @@ impl Som {
             }
         }
         let occupied: Vec<usize> = (0..units).filter(|&b| counts[b] > 0).collect();
+        let batch = Batch { sums: &sums, counts: &counts, occupied: &occupied, sigma, cut2 };
         w.par_chunks_mut(dim).enumerate().for_each_init(
-            || vec![0.0; dim],
-            |num, (u, wu)| {
-                num.fill(0.0);
-                let mut den = 0.0;
-                for &b in &occupied {
-                    let h = nb.weight(lattice.dist2_between(self.positions[u], self.positions[b]), sigma, cut2);
-                    if h != 0.0 {
-                        den += h * counts[b] as f64;
-                        for (a, s) in num.iter_mut().zip(&sums[b * dim..(b + 1) * dim]) {
-                            *a += h * s;
-                        }
-                    }
-                }
-                if den > 0.0 {
-                    for (wk, a) in wu.iter_mut().zip(num.iter()) {
-                        *wk = a / den;
-                    }
-                }
-            },
+            || (vec![0.0; dim], vec![0.0; occupied.len()]),
+            |(num, h), (u, wu)| self.batch_unit(&batch, u, wu, num, h),
         );
         sigma
+    }
+}
+
+/// What every unit's batch update reads: the per-winner sums and counts, the winners that won
+/// something, and the neighbourhood's width and cut-off.
+struct Batch<'a> {
+    sums: &'a [f64],
+    counts: &'a [usize],
+    occupied: &'a [usize],
+    sigma: f64,
+    cut2: Option<f64>,
+}
+
+impl Som {
+    /// Sets unit `u` to the neighbourhood-weighted mean of the samples, summing over the winners
+    /// in index order (`num` and `h` are scratch). Compiled for the baseline and for AVX2, with
+    /// the same operations in the same order: the same bits either way.
+    fn batch_unit(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { self.batch_unit_avx2(batch, u, wu, num, h) };
+                return;
+            }
+        }
+        self.batch_unit_body(batch, u, wu, num, h);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn batch_unit_avx2(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
+        self.batch_unit_body(batch, u, wu, num, h);
+    }
+
+    #[inline(always)]
+    fn batch_unit_body(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
+        let (dim, lattice) = (self.dim, self.lattice());
+        let pu = self.positions[u];
+        for (hb, &b) in h.iter_mut().zip(batch.occupied) {
+            *hb = lattice.dist2_between(pu, self.positions[b]);
+        }
+        self.params.neighbourhood.weights_in_place(h, batch.sigma, batch.cut2, 1.0);
+        num.fill(0.0);
+        let mut den = 0.0;
+        for (&hb, &b) in h.iter().zip(batch.occupied) {
+            if hb != 0.0 {
+                den += hb * batch.counts[b] as f64;
+                for (a, s) in num.iter_mut().zip(&batch.sums[b * dim..(b + 1) * dim]) {
+                    *a += hb * s;
+                }
+            }
+        }
+        if den > 0.0 {
+            for (wk, a) in wu.iter_mut().zip(num.iter()) {
+                *wk = a / den;
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `[som]` as written in a config, and the checked parameters the algorithm runs on.
 
+use cg_core::numeric::exp_nonpositive;
 use serde::Deserialize;
 
 use crate::lattice::{Lattice, Topology};
@@ -136,18 +137,39 @@ impl ScheduleConfig {
 }
 
 impl Neighbourhood {
-    /// h(d²) for width `sigma`, zero beyond `cut` (a squared distance) when given.
-    #[inline]
+    /// h(d²) for width `sigma`, zero beyond `cut2` (a squared distance) when given. The Gaussian
+    /// factor uses the branch-free exponential of `cg_core::numeric` (so that loops over units
+    /// vectorise; below e^-708 it stays at e^-708 ≈ 3e-308 instead of reaching zero).
+    #[inline(always)]
     pub fn weight(self, d2: f64, sigma: f64, cut2: Option<f64>) -> f64 {
-        if cut2.is_some_and(|c| d2 > c) {
-            return 0.0;
-        }
         let s2 = sigma * sigma;
-        match self {
-            Neighbourhood::Gaussian => (-d2 / (2.0 * s2)).exp(),
+        let h = match self {
+            Neighbourhood::Gaussian => exp_nonpositive(-d2 / (2.0 * s2)),
             // The tolerance keeps units exactly at distance σ (σ = 1, √2, ...) inside.
             Neighbourhood::Bubble => f64::from(u8::from(d2 <= s2 * (1.0 + 1e-12))),
-            Neighbourhood::MexicanHat => (1.0 - d2 / s2) * (-d2 / (2.0 * s2)).exp(),
+            Neighbourhood::MexicanHat => (1.0 - d2 / s2) * exp_nonpositive(-d2 / (2.0 * s2)),
+        };
+        if cut2.is_some_and(|c| d2 > c) {
+            0.0
+        } else {
+            h
+        }
+    }
+
+    /// Replaces each squared distance in `d2` by `scale` h(d²), one loop per neighbourhood so
+    /// that it vectorises.
+    #[inline(always)]
+    pub fn weights_in_place(self, d2: &mut [f64], sigma: f64, cut2: Option<f64>, scale: f64) {
+        match self {
+            Neighbourhood::Gaussian => {
+                d2.iter_mut().for_each(|x| *x = scale * Neighbourhood::Gaussian.weight(*x, sigma, cut2))
+            }
+            Neighbourhood::Bubble => {
+                d2.iter_mut().for_each(|x| *x = scale * Neighbourhood::Bubble.weight(*x, sigma, cut2))
+            }
+            Neighbourhood::MexicanHat => {
+                d2.iter_mut().for_each(|x| *x = scale * Neighbourhood::MexicanHat.weight(*x, sigma, cut2))
+            }
         }
     }
 }

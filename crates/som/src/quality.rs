@@ -11,7 +11,7 @@ use crate::Lattice;
 
 /// Squared Euclidean distance. Eight partial sums let the compiler use vector instructions; they
 /// are added in a fixed order, so the result is the same on every run.
-#[inline]
+#[inline(always)]
 pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -25,9 +25,29 @@ pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// The best-matching unit of `x` (the first one on a tie) and its squared distance.
+/// The best-matching unit of `x` (the first one on a tie) and its squared distance. Compiled for
+/// the baseline and for AVX2 (picked at run time), with the same operations in the same order:
+/// the same answer either way.
 #[inline]
 pub fn bmu(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { bmu_avx2(weights, dim, x) };
+        }
+    }
+    bmu_body(weights, dim, x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bmu_avx2(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
+    bmu_body(weights, dim, x)
+}
+
+#[inline(always)]
+fn bmu_body(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     for (u, w) in weights.chunks_exact(dim).enumerate() {
         let d = sq_dist(w, x);
@@ -39,7 +59,26 @@ pub fn bmu(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
 }
 
 /// The best and second-best units of `x` and the best squared distance. Needs two units or more.
+/// Dispatched like [`bmu`].
 pub fn best_two(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { best_two_avx2(weights, dim, x) };
+        }
+    }
+    best_two_body(weights, dim, x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn best_two_avx2(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
+    best_two_body(weights, dim, x)
+}
+
+#[inline(always)]
+fn best_two_body(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
     let (mut b1, mut d1, mut b2, mut d2) = (0, f64::INFINITY, 0, f64::INFINITY);
     for (u, w) in weights.chunks_exact(dim).enumerate() {
         let d = sq_dist(w, x);
