@@ -1,7 +1,7 @@
 //! The restricted Boltzmann machine: energy, free energy, block conditionals, exact partition
 //! function for small models, annealed importance sampling for large ones, pseudo-likelihood.
 
-use cg_core::numeric::{sigmoid, softplus};
+use cg_core::numeric::{sigmoid, sigmoid_in_place, softplus, softplus_in_place};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -206,20 +206,29 @@ impl Rbm {
         if let Some(&bad) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
             return Err(Error::NotBinary { value: bad });
         }
-        let nh = self.n_hidden();
+        let (nv, nh) = (self.n_visible(), self.n_hidden());
+        let wt = self.w.transpose();
         let mut total = 0.0;
-        let mut shifted = vec![0.0; nh];
+        // For each sample: the hidden inputs with every bit flipped in turn (row i: a + δ_i W[i, :]),
+        // their softplus in one vector pass, then the sums in order.
+        let mut shifted = vec![0.0; (nv + 1) * nh];
         for row in data.row_iter() {
             let v: Vec<f64> = row.iter().copied().collect();
             let a = self.hidden_input(&v);
-            let base: f64 = a.iter().map(|&x| softplus(x)).sum();
+            shifted[..nh].copy_from_slice(a.as_slice());
             for (i, &vi) in v.iter().enumerate() {
                 let delta = 1.0 - 2.0 * vi;
-                for (j, s) in shifted.iter_mut().enumerate() {
-                    *s = a[j] + delta * self.w[(i, j)];
+                let wi = &wt.as_slice()[i * nh..(i + 1) * nh];
+                for ((s, &aj), &w) in shifted[(i + 1) * nh..(i + 2) * nh].iter_mut().zip(a.iter()).zip(wi) {
+                    *s = aj + delta * w;
                 }
+            }
+            softplus_in_place(&mut shifted);
+            let base: f64 = shifted[..nh].iter().sum();
+            for (i, &vi) in v.iter().enumerate() {
+                let delta = 1.0 - 2.0 * vi;
                 // F(v') - F(v) = -δ b_i - Σ softplus(a') + Σ softplus(a).
-                let diff = -delta * self.b[i] - shifted.iter().map(|&x| softplus(x)).sum::<f64>() + base;
+                let diff = -delta * self.b[i] - shifted[(i + 1) * nh..(i + 2) * nh].iter().sum::<f64>() + base;
                 total += -softplus(-diff);
             }
         }
@@ -265,28 +274,39 @@ impl Rbm {
             a.chunks_exact_mut(nh).for_each(|row| row.iter_mut().zip(self.c.iter()).for_each(|(x, c)| *x += c));
         };
         hidden_input(&v, &mut a);
-        let log_star = |v: &[f64], a: &[f64], beta: f64| -> f64 {
-            let linear: f64 =
-                v.iter().zip(base).zip(self.b.iter()).map(|((x, ba), b)| x * ((1.0 - beta) * ba + beta * b)).sum();
-            linear + a.iter().map(|&x| softplus(beta * x)).sum::<f64>()
+        let linear = |v: &[f64], beta: f64| -> f64 {
+            v.iter().zip(base).zip(self.b.iter()).map(|((x, ba), b)| x * ((1.0 - beta) * ba + beta * b)).sum()
         };
+        let (mut sp_now, mut sp_prev) = (vec![0.0; chains * nh], vec![0.0; chains * nh]);
         let mut log_w = vec![0.0; chains];
         for k in 1..betas.len() {
             let (beta, prev) = (betas[k], betas[k - 1]);
+            // log p*_β(v) - log p*_prev(v), the softplus terms of every chain in two vector passes.
+            for ((n, p), &x) in sp_now.iter_mut().zip(sp_prev.iter_mut()).zip(&a) {
+                (*n, *p) = (beta * x, prev * x);
+            }
+            softplus_in_place(&mut sp_now);
+            softplus_in_place(&mut sp_prev);
             for (c, lw) in log_w.iter_mut().enumerate() {
-                let (vc, ac) = (&v[c * nv..(c + 1) * nv], &a[c * nh..(c + 1) * nh]);
-                *lw += log_star(vc, ac, beta) - log_star(vc, ac, prev);
+                let vc = &v[c * nv..(c + 1) * nv];
+                let now = linear(vc, beta) + sp_now[c * nh..(c + 1) * nh].iter().sum::<f64>();
+                let before = linear(vc, prev) + sp_prev[c * nh..(c + 1) * nh].iter().sum::<f64>();
+                *lw += now - before;
             }
             // One Gibbs sweep leaving p_β invariant, every chain at once.
             for (x, &ai) in h.iter_mut().zip(&a) {
-                *x = f64::from(u8::from(rng.random::<f64>() < sigmoid(beta * ai)));
+                *x = beta * ai;
             }
+            sigmoid_in_place(&mut h);
+            bernoulli_slice(&mut h, rng);
             gemm(1.0, Mat::row_major(&h, chains, nh), wt, 0.0, &mut field, nv);
-            for (k, (x, f)) in v.iter_mut().zip(&field).enumerate() {
+            for (k, f) in field.iter_mut().enumerate() {
                 let i = k % nv;
-                let z = (1.0 - beta) * base[i] + beta * (self.b[i] + f);
-                *x = f64::from(u8::from(rng.random::<f64>() < sigmoid(z)));
+                *f = (1.0 - beta) * base[i] + beta * (self.b[i] + *f);
             }
+            sigmoid_in_place(&mut field);
+            bernoulli_slice(&mut field, rng);
+            v.copy_from_slice(&field);
             hidden_input(&v, &mut a);
         }
         let log_z0 = nh as f64 * std::f64::consts::LN_2 + base.iter().map(|&x| softplus(x)).sum::<f64>();
@@ -323,7 +343,11 @@ pub fn ais_betas(n: usize) -> Vec<f64> {
 
 /// Replaces each probability by a Bernoulli draw.
 pub fn bernoulli_in_place(m: &mut DMatrix<f64>, rng: &mut ChaCha8Rng) {
-    for x in m.iter_mut() {
+    bernoulli_slice(m.as_mut_slice(), rng);
+}
+
+fn bernoulli_slice(xs: &mut [f64], rng: &mut ChaCha8Rng) {
+    for x in xs {
         *x = f64::from(u8::from(rng.random::<f64>() < *x));
     }
 }
