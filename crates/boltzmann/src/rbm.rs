@@ -346,7 +346,8 @@ pub fn bernoulli_in_place(m: &mut DMatrix<f64>, rng: &mut ChaCha8Rng) {
     bernoulli_slice(m.as_mut_slice(), rng);
 }
 
-fn bernoulli_slice(xs: &mut [f64], rng: &mut ChaCha8Rng) {
+/// Replaces each probability in `xs` by a Bernoulli draw, in order.
+pub(crate) fn bernoulli_slice(xs: &mut [f64], rng: &mut ChaCha8Rng) {
     for x in xs {
         *x = f64::from(u8::from(rng.random::<f64>() < *x));
     }

@@ -9,11 +9,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::params::{Method, RbmParams};
 use cg_core::numeric::sigmoid_in_place;
-use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::linalg::{gemm, Mat};
-use crate::rbm::{Rbm, Visible};
+use crate::rbm::{bernoulli_slice, Rbm, Visible};
 use crate::{Error, Result};
 
 /// What training changes: the machine, the momentum buffers, the persistent
@@ -109,12 +108,16 @@ impl RbmTrainer {
                     }
                 }
             }
-            None => bernoulli(h0, hs, rng),
+            None => {
+                hs.copy_from_slice(h0);
+                bernoulli_slice(hs, rng);
+            }
         }
         let mut error = 0.0;
         for step in 0..p.k {
             if step > 0 {
-                bernoulli(hk, hs, rng);
+                hs.copy_from_slice(hk);
+                bernoulli_slice(hs, rng);
             }
             gemm(1.0, Mat::row_major(hs, bsz, nh), wt, 0.0, vk, nv);
             for row in vk.chunks_exact_mut(nv) {
@@ -128,11 +131,7 @@ impl RbmTrainer {
                 error = v0.iter().zip(vk.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
             }
             match rbm.visible {
-                Visible::Bernoulli => {
-                    for x in vk.iter_mut() {
-                        *x = f64::from(u8::from(rng.random::<f64>() < *x));
-                    }
-                }
+                Visible::Bernoulli => bernoulli_slice(vk, rng),
                 Visible::Gaussian => {
                     for x in vk.iter_mut() {
                         *x += Distribution::<f64>::sample(&StandardNormal, rng);
@@ -142,7 +141,8 @@ impl RbmTrainer {
             hidden_probs(&rbm.c, Mat::row_major(vk, bsz, nv), w, hk);
         }
         if let Some(c) = chains {
-            bernoulli(hk, hs, rng);
+            hs.copy_from_slice(hk);
+            bernoulli_slice(hs, rng);
             for r in 0..bsz {
                 for j in 0..nh {
                     c[(r, j)] = hs[r * nh + j];
@@ -206,13 +206,6 @@ fn hidden_probs(c: &DVector<f64>, v: Mat, w: Mat, out: &mut [f64]) {
         row.iter_mut().zip(c.iter()).for_each(|(x, cj)| *x += cj);
     }
     sigmoid_in_place(out);
-}
-
-/// out_k = 1 with probability p_k.
-fn bernoulli(p: &[f64], out: &mut [f64], rng: &mut ChaCha8Rng) {
-    for (o, &x) in out.iter_mut().zip(p) {
-        *o = f64::from(u8::from(rng.random::<f64>() < x));
-    }
 }
 
 impl Solver for RbmTrainer {
