@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use crate::{push_figure, CheckScope, Outcome};
+use crate::{json_file, push_figure, CheckScope, Outcome};
 
 /// `kind = "best_fit"`.
 #[derive(Deserialize)]
@@ -161,7 +161,7 @@ impl BestFitExperiment {
             "edges": self.model.graph.edges().map(|(a, b, _)| [names[a.index()].clone(), names[b.index()].clone()]).collect::<Vec<_>>(),
         });
         let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
+            json_file("metrics.json", &metrics)?,
             ("graph.dot".to_string(), self.dot(title, &state.values, &violations).into_bytes()),
         ];
         let chart = LineChart {

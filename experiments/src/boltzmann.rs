@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use crate::{epoch_scope, json_file, one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "rbm"`.
 #[derive(Deserialize)]
@@ -136,10 +136,7 @@ impl RbmExperiment {
     /// # Errors
     /// A non-finite parameter during training, or a drawing error.
     pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let (epochs, scope) = match (options.shortened, self.check_epochs) {
-            (true, Some(n)) => (n, CheckScope::CurvePrefix(n)),
-            _ => (self.params.epochs, CheckScope::Full),
-        };
+        let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
         let binary = self.params.visible == Visible::Bernoulli && self.data.iter().all(|&x| x == 0.0 || x == 1.0);
         let mut trainer = RbmTrainer::new(self.params.clone(), self.data.clone())?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -211,10 +208,7 @@ impl RbmExperiment {
             metrics["exact_log_likelihood_points"] = json!(exact.iter().map(|a| a.1).collect::<Vec<_>>());
         }
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / records.len().max(1) as f64 });
-        let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
-            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
-        ];
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         let epochs = |n: usize| -> Vec<f64> { (1..=n).map(|e| e as f64).collect() };
         let mut series = vec![];
         if !pl_curve.is_empty() {
@@ -427,10 +421,7 @@ impl BoltzmannExperiment {
             "most_probable_state": { "teacher": argmax(&truth), "model": argmax(&q) },
         });
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / self.bm.epochs as f64 });
-        let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
-            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
-        ];
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         let epochs: Vec<f64> = (0..=self.bm.epochs).map(|e| e as f64).collect();
         let kl_chart = LineChart {
             title: format!("{title}: KL divergence to the learned distribution"),

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::Outcome;
+use crate::{json_file, Outcome};
 
 /// `[graph]` as written in the config.
 #[derive(Debug, Deserialize)]
@@ -266,10 +266,9 @@ impl GraphParams {
             pathwise_note.as_deref(),
             all_pairs.pair_count(),
         );
-        let json_text = serde_json::to_string_pretty(&Value::Object(report))? + "\n";
         Ok(Outcome {
             files: vec![
-                ("graph.json".into(), json_text.into_bytes()),
+                json_file("graph.json", &Value::Object(report))?,
                 ("graph.dot".into(), self.dot(title, &tape).into_bytes()),
             ],
             summary,

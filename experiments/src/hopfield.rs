@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
+use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
 
 fn rules(names: &[String]) -> Result<Vec<Rule>> {
     if names.is_empty() {
@@ -226,8 +226,7 @@ impl DigitsExperiment {
             "rules": by_rule,
             "energy_trace": energy_trace,
         });
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let chart = LineChart {
             title: format!("{title}: exact recall from noisy cues"),
             x_label: "fraction of pixels flipped in the cue".into(),
@@ -418,8 +417,7 @@ impl CapacityExperiment {
             "max_tested": f.max_tested,
             "rules": by_rule,
         });
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let chart = LineChart {
             title: format!("{title}: stored patterns recalled within {:.0}% error", 100.0 * f.tolerance),
             x_label: "load alpha = patterns / units".into(),
@@ -557,8 +555,7 @@ impl TspExperiment {
         } else {
             metrics
         };
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let closed =
             |tour: &[usize]| -> Vec<(f64, f64)> { tour.iter().chain(tour.first()).map(|&c| cities[c]).collect() };
         let mut series =

@@ -42,6 +42,20 @@ pub enum CheckScope {
     Subset,
 }
 
+/// A run's JSON file: pretty-printed, with a final newline.
+pub(crate) fn json_file(name: &str, value: &serde_json::Value) -> Result<(String, Vec<u8>)> {
+    Ok((name.to_string(), (serde_json::to_string_pretty(value)? + "\n").into_bytes()))
+}
+
+/// The epochs to train and what the run can be checked against: a config's `check_epochs` on a
+/// shortened run (its curves begin the stored ones), all `epochs` otherwise.
+pub(crate) fn epoch_scope(options: &RunOptions, epochs: usize, check_epochs: Option<usize>) -> (usize, CheckScope) {
+    match (options.shortened, check_epochs) {
+        (true, Some(n)) => (n, CheckScope::CurvePrefix(n)),
+        _ => (epochs, CheckScope::Full),
+    }
+}
+
 /// Adds a figure's PNG and SVG to a run's files.
 pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure: cg_plot::Figure) {
     files.push((format!("{name}.png"), figure.png));

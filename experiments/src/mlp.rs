@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{progress_bar, CheckScope, Outcome, RunOptions};
+use crate::{epoch_scope, json_file, progress_bar, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -74,13 +74,8 @@ impl MlpExperiment {
 
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let mut params = self.train.clone();
-        let scope = match (options.shortened, self.check_epochs) {
-            (true, Some(n)) => {
-                params.epochs = n;
-                CheckScope::CurvePrefix(n)
-            }
-            _ => CheckScope::Full,
-        };
+        let scope;
+        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut tape = mlp.init(&mut rng);
         let bar = progress_bar(options, params.epochs, "epoch", title);
@@ -172,10 +167,7 @@ impl MlpExperiment {
             "seconds_per_epoch": seconds / params.epochs as f64,
             "gflops_per_second": flops_per_epoch * params.epochs as f64 / seconds.max(1e-12) / 1e9,
         });
-        let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
-            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
-        ];
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         let epoch_points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
             records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
         };

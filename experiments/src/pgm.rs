@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::{progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use crate::{json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "bayes_net"`.
 #[derive(Deserialize)]
@@ -272,10 +272,8 @@ impl DiscreteExperiment {
                 metrics["partition_function"] = json!(joint.normalize());
             }
         }
-        let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
-            ("network.dot".to_string(), self.dot(title).into_bytes()),
-        ];
+        let mut files =
+            vec![json_file("metrics.json", &metrics)?, ("network.dot".to_string(), self.dot(title).into_bytes())];
         let chart = LineChart {
             title: format!("{title}: Gibbs estimate minus exact probability (last state)"),
             x_label: "samples".into(),
@@ -428,8 +426,7 @@ impl IsingExperiment {
             metrics["burn_in"] = json!(f.burn_in);
             metrics["sweeps"] = json!(f.sweeps);
         }
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let points = |ys: &[f64]| -> Vec<(f64, f64)> { temps.iter().copied().zip(ys.iter().copied()).collect() };
         let fine: Vec<(f64, f64)> = {
             let (lo, hi) =

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
+use crate::{epoch_scope, json_file, push_figure, Outcome, RunOptions};
 
 /// The whole file of an `rnn` config.
 #[derive(Deserialize)]
@@ -136,10 +136,7 @@ impl RnnExperiment {
     /// # Errors
     /// A non-finite number during training, naming the epoch and node.
     pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let (epochs, scope) = match (options.shortened, self.check_epochs) {
-            (true, Some(n)) => (n, CheckScope::CurvePrefix(n)),
-            _ => (self.epochs, CheckScope::Full),
-        };
+        let (epochs, scope) = epoch_scope(options, self.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let (train_x, train_y) = sequences(&self.task, self.task.train_sequences, &mut rng);
         let (test_x, test_y) = sequences(&self.task, self.task.test_sequences, &mut rng);
@@ -195,8 +192,7 @@ impl RnnExperiment {
             metrics["violation"] = json!(violation);
             metrics["W_max_abs"] = json!(tape.get(rnn.w).map_or(0.0, |w| w.amax()));
         }
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let points =
             |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64, y)).collect() };
         let loss = LineChart {

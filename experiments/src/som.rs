@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use crate::{epoch_scope, json_file, one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "som"`.
 #[derive(Deserialize)]
@@ -114,10 +114,7 @@ impl SomExperiment {
     /// # Errors
     /// A non-finite codebook value during training, or a drawing error.
     pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let (epochs, scope) = match (options.shortened, self.check_epochs) {
-            (true, Some(n)) => (n, CheckScope::CurvePrefix(n)),
-            _ => (self.params.epochs, CheckScope::Full),
-        };
+        let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
         let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut state = som.init(&mut rng);
@@ -191,9 +188,9 @@ impl SomExperiment {
             "weights": state.weights.chunks(self.dim).collect::<Vec<_>>(),
         });
         let mut files = vec![
-            ("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes()),
+            json_file("metrics.json", &metrics)?,
             ("codebook.json".to_string(), (serde_json::to_string(&codebook)? + "\n").into_bytes()),
-            ("timing.json".to_string(), (serde_json::to_string_pretty(&timing)? + "\n").into_bytes()),
+            json_file("timing.json", &timing)?,
         ];
         let epochs: Vec<f64> = (1..=records.len()).map(|e| e as f64).collect();
         let quality_chart = LineChart {

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{push_figure, CheckScope, Outcome, RunOptions};
+use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
 
 /// The whole file of an `svd` config.
 #[derive(Deserialize)]
@@ -142,8 +142,7 @@ impl SvdExperiment {
             metrics["directions"] = json!(count);
             metrics["orthonormality_error"] = json!(orthonormality);
         }
-        let mut files =
-            vec![("metrics.json".to_string(), (serde_json::to_string_pretty(&metrics)? + "\n").into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
         let pts = |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(k, &s)| ((k + 1) as f64, s)).collect() };
         let chart = LineChart {
             title: format!("{title}: singular values, learned vs exact"),
