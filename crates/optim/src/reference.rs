@@ -351,14 +351,7 @@ mod tests {
             (0..30).map(|i| (1.0 - y[i] * (x.row(i) * w)[0]).max(0.0)).sum::<f64>() / 30.0
                 + lambda / 2.0 * w.norm_squared()
         };
-        let f0 = f(&w);
-        for j in 0..w.len() {
-            for step in [1e-4, -1e-4] {
-                let mut v = w.clone();
-                v[j] += step;
-                assert!(f(&v) >= f0 - 1e-12, "coordinate {j}, step {step}");
-            }
-        }
+        no_small_move_improves(f, &w, w.len());
     }
 
     #[test]
@@ -377,8 +370,17 @@ mod tests {
             }
             total / 30.0 + lambda / 2.0 * w.norm_squared()
         };
-        let f0 = f(&w);
-        for idx in 0..w.len() {
+        no_small_move_improves(f, &w, w.len());
+    }
+
+    /// No move of ±1e-4 along any single entry of `w` (vector or matrix, `len` entries) lowers f.
+    fn no_small_move_improves<M: Clone + std::ops::IndexMut<usize, Output = f64>>(
+        f: impl Fn(&M) -> f64,
+        w: &M,
+        len: usize,
+    ) {
+        let f0 = f(w);
+        for idx in 0..len {
             for step in [1e-4, -1e-4] {
                 let mut v = w.clone();
                 v[idx] += step;
