@@ -12,6 +12,7 @@
 //! supplies its function (the expression language in `cg-expr`, or hand-written operations): the
 //! value and the local partial derivatives z(i, j) of the node with respect to its arguments.
 
+mod dispatch;
 mod error;
 mod graph;
 mod local;

@@ -56,29 +56,13 @@ pub fn exp_nonpositive(x: f64) -> f64 {
     p * f64::from_bits(ki.wrapping_add(1023) << 52)
 }
 
+crate::avx2_dispatch!(
 /// The logistic function applied in place to every element, in a form that vectorises (no
 /// branch, no library call): σ(x) = s or e·s with e = e^{-|x|}, s = 1/(1 + e). Agrees with
 /// [`sigmoid`] to a few units in the last place.
 ///
-/// Compiled twice, for the baseline and for AVX2 (picked at run time); both run the same
-/// operations in the same order without fused multiply-adds, so they give the same bits.
-pub fn sigmoid_in_place(xs: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { sigmoid_avx2(xs) };
-            return;
-        }
-    }
-    sigmoid_body(xs);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sigmoid_avx2(xs: &mut [f64]) {
-    sigmoid_body(xs);
-}
+/// Compiled for the baseline and for AVX2 ([`crate::avx2_dispatch`]): the same bits either way.
+pub fn sigmoid_in_place(xs: &mut [f64]) => sigmoid_body);
 
 #[inline(always)]
 fn sigmoid_body(xs: &mut [f64]) {
@@ -115,23 +99,13 @@ pub fn softplus_fast(x: f64) -> f64 {
     x.max(0.0) + ln_1p_unit(exp_nonpositive(-x.abs()))
 }
 
+crate::avx2_dispatch!(
 /// [`softplus_fast`] applied in place to every element; compiled for the baseline and for AVX2
-/// (picked at run time), the same bits either way.
-pub fn softplus_in_place(xs: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { softplus_avx2(xs) };
-            return;
-        }
-    }
-    xs.iter_mut().for_each(|x| *x = softplus_fast(*x));
-}
+/// ([`crate::avx2_dispatch`]), the same bits either way.
+pub fn softplus_in_place(xs: &mut [f64]) => softplus_body);
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn softplus_avx2(xs: &mut [f64]) {
+#[inline(always)]
+fn softplus_body(xs: &mut [f64]) {
     xs.iter_mut().for_each(|x| *x = softplus_fast(*x));
 }
 

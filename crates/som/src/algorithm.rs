@@ -176,28 +176,12 @@ impl Som {
         self.params.truncate.map(|t| (t * sigma) * (t * sigma))
     }
 
+    cg_core::avx2_dispatch!(
     /// One online epoch: samples in shuffled passes, each pulling its best-matching unit and the
     /// unit's neighbours towards it. Returns the last learning rate and radius.
     ///
-    /// The body is compiled for the baseline and for AVX2 (picked at run time); the arithmetic is
-    /// the same operations in the same order without fused multiply-adds, so both give the same
-    /// bits.
-    fn online_epoch(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.online_epoch_avx2(state, rng) };
-            }
-        }
-        self.online_epoch_body(state, rng)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn online_epoch_avx2(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
-        self.online_epoch_body(state, rng)
-    }
+    /// Compiled for the baseline and for AVX2 (`cg_core::avx2_dispatch`): the same bits either way.
+    fn online_epoch(som: &Som, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) => Som::online_epoch_body);
 
     #[inline(always)]
     fn online_epoch_body(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
@@ -256,7 +240,7 @@ impl Som {
         let batch = Batch { sums: &sums, counts: &counts, occupied: &occupied, sigma, cut2 };
         w.par_chunks_mut(dim).enumerate().for_each_init(
             || (vec![0.0; dim], vec![0.0; occupied.len()]),
-            |(num, h), (u, wu)| self.batch_unit(&batch, u, wu, num, h),
+            |(num, h), (u, wu)| Som::batch_unit(self, &batch, u, wu, num, h),
         );
         sigma
     }
@@ -273,26 +257,12 @@ struct Batch<'a> {
 }
 
 impl Som {
+    cg_core::avx2_dispatch!(
     /// Sets unit `u` to the neighbourhood-weighted mean of the samples, summing over the winners
-    /// in index order (`num` and `h` are scratch). Compiled for the baseline and for AVX2, with
-    /// the same operations in the same order: the same bits either way.
-    fn batch_unit(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                unsafe { self.batch_unit_avx2(batch, u, wu, num, h) };
-                return;
-            }
-        }
-        self.batch_unit_body(batch, u, wu, num, h);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn batch_unit_avx2(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
-        self.batch_unit_body(batch, u, wu, num, h);
-    }
+    /// in index order (`num` and `h` are scratch). Compiled for the baseline and for AVX2
+    /// (`cg_core::avx2_dispatch`): the same bits either way.
+    fn batch_unit(som: &Som, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64])
+        => Som::batch_unit_body);
 
     #[inline(always)]
     fn batch_unit_body(&self, batch: &Batch, u: usize, wu: &mut [f64], num: &mut [f64], h: &mut [f64]) {
@@ -338,7 +308,7 @@ impl Solver for Som {
         let start = Instant::now();
         let mut metrics = match self.params.training {
             Training::Online => {
-                let (eta, sigma) = self.online_epoch(state, rng);
+                let (eta, sigma) = Som::online_epoch(self, state, rng);
                 vec![("learning_rate", eta), ("radius", sigma)]
             }
             Training::Batch => vec![("radius", self.batch_epoch(&mut state.weights, epoch))],

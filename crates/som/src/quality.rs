@@ -25,26 +25,11 @@ pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+cg_core::avx2_dispatch!(
 /// The best-matching unit of `x` (the first one on a tie) and its squared distance. Compiled for
-/// the baseline and for AVX2 (picked at run time), with the same operations in the same order:
-/// the same answer either way.
+/// the baseline and for AVX2 (`cg_core::avx2_dispatch`): the same answer either way.
 #[inline]
-pub fn bmu(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { bmu_avx2(weights, dim, x) };
-        }
-    }
-    bmu_body(weights, dim, x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn bmu_avx2(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
-    bmu_body(weights, dim, x)
-}
+pub fn bmu(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) => bmu_body);
 
 #[inline(always)]
 fn bmu_body(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
@@ -58,24 +43,10 @@ fn bmu_body(weights: &[f64], dim: usize, x: &[f64]) -> (usize, f64) {
     best
 }
 
+cg_core::avx2_dispatch!(
 /// The best and second-best units of `x` and the best squared distance. Needs two units or more.
 /// Dispatched like [`bmu`].
-pub fn best_two(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { best_two_avx2(weights, dim, x) };
-        }
-    }
-    best_two_body(weights, dim, x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn best_two_avx2(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
-    best_two_body(weights, dim, x)
-}
+pub fn best_two(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) => best_two_body);
 
 #[inline(always)]
 fn best_two_body(weights: &[f64], dim: usize, x: &[f64]) -> (usize, usize, f64) {
