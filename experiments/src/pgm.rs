@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail, Result};
 use cg_core::run;
 use cg_pgm::{
-    effective_sample_size, markov_graph, onsager_magnetisation, variable_elimination, BayesianNetwork, Factor,
-    GibbsSampler, Ising, VariableSpec, CRITICAL_TEMPERATURE,
+    effective_sample_size, markov_graph, onsager_magnetisation, state_id, variable_elimination, variable_id,
+    BayesianNetwork, Factor, GibbsSampler, Ising, VariableSpec, CRITICAL_TEMPERATURE,
 };
 use cg_plot::{Legend, LineChart, Series};
 use indexmap::IndexMap;
@@ -105,13 +105,11 @@ struct FactorModel {
 
 impl FactorModel {
     fn id(&self, name: &str) -> Result<usize> {
-        self.names.iter().position(|n| n == name).ok_or_else(|| anyhow!("no variable `{name}`"))
+        variable_id(&self.names, name).map_err(|e| anyhow!(e))
     }
 
     fn state(&self, var: usize, state: &str) -> Result<usize> {
-        self.states[var].iter().position(|s| s == state).ok_or_else(|| {
-            anyhow!("`{}` has no state `{state}` (states: {})", self.names[var], self.states[var].join(", "))
-        })
+        state_id(&self.names, &self.states, var, state).map_err(|e| anyhow!(e))
     }
 
     fn queries(&self, queries: &[QueryConfig]) -> Result<Vec<Query>> {

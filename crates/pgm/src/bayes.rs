@@ -98,7 +98,7 @@ impl BayesianNetwork {
     /// # Errors
     /// No such variable.
     pub fn id(&self, name: &str) -> Result<usize> {
-        self.names.iter().position(|n| n == name).ok_or_else(|| Error::Query(format!("no variable `{name}`")))
+        variable_id(&self.names, name).map_err(Error::Query)
     }
 
     /// The index of state `state` of variable `var`.
@@ -106,12 +106,26 @@ impl BayesianNetwork {
     /// # Errors
     /// No such state.
     pub fn state(&self, var: usize, state: &str) -> Result<usize> {
-        self.states[var].iter().position(|s| s == state).ok_or_else(|| {
-            Error::Query(format!(
-                "`{}` has no state `{state}` (states: {})",
-                self.names[var],
-                self.states[var].join(", ")
-            ))
-        })
+        state_id(&self.names, &self.states, var, state).map_err(Error::Query)
     }
+}
+
+/// The position of variable `name` among `names`, or a message saying there is none.
+///
+/// # Errors
+/// No such variable.
+pub fn variable_id(names: &[String], name: &str) -> Result<usize, String> {
+    names.iter().position(|n| n == name).ok_or_else(|| format!("no variable `{name}`"))
+}
+
+/// The index of state `state` of variable `var` (`states[var]` lists them), or a message that
+/// lists the states there are.
+///
+/// # Errors
+/// No such state.
+pub fn state_id(names: &[String], states: &[Vec<String>], var: usize, state: &str) -> Result<usize, String> {
+    states[var]
+        .iter()
+        .position(|s| s == state)
+        .ok_or_else(|| format!("`{}` has no state `{state}` (states: {})", names[var], states[var].join(", ")))
 }

@@ -16,7 +16,7 @@ mod factor;
 mod gibbs;
 mod ising;
 
-pub use bayes::{BayesianNetwork, VariableSpec};
+pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};
 pub use factor::{enumerate, markov_graph, variable_elimination, Factor};
 pub use gibbs::{effective_sample_size, GibbsSampler, Marginal};
 pub use ising::{onsager_magnetisation, Ising, IsingState, CRITICAL_TEMPERATURE};
