@@ -6,10 +6,11 @@ use crate::rbm::Visible;
 use crate::{Error, Result};
 
 /// How the negative phase is sampled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Contrastive divergence: k Gibbs steps from the data batch.
+    #[default]
     Cd,
     /// Persistent CD: k Gibbs steps from chains kept between updates (one per batch row).
     Pcd,
@@ -20,9 +21,9 @@ pub enum Method {
 #[serde(deny_unknown_fields)]
 pub struct RbmConfig {
     pub hidden: usize,
-    #[serde(default = "bernoulli")]
+    #[serde(default)]
     pub visible: Visible,
-    #[serde(default = "cd")]
+    #[serde(default)]
     pub method: Method,
     /// Gibbs steps per update.
     #[serde(default = "one")]
@@ -40,12 +41,6 @@ pub struct RbmConfig {
     pub init_std: f64,
 }
 
-fn bernoulli() -> Visible {
-    Visible::Bernoulli
-}
-fn cd() -> Method {
-    Method::Cd
-}
 fn one() -> usize {
     1
 }

@@ -11,10 +11,11 @@ use crate::linalg::{gemm, Mat};
 use crate::{Error, Result};
 
 /// Visible units: binary, or real-valued with unit variance (for standardised data).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visible {
     /// v ∈ {0, 1}: E(v, h) = -bᵀv - cᵀh - vᵀWh.
+    #[default]
     Bernoulli,
     /// v ∈ ℝ: E(v, h) = ½‖v - b‖² - cᵀh - vᵀWh, so p(v | h) = N(b + Wh, I).
     Gaussian,

@@ -6,11 +6,12 @@ use cg_core::{EdgeWeight, Role, Shape, UnGraph, Variable};
 use crate::{Error, Result};
 
 /// How units are arranged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Topology {
     /// A square grid; each unit has 8 adjacent units (diagonals included, as MiniSom counts them
     /// for the topographic error).
+    #[default]
     Rectangular,
     /// Offset rows ("odd-r"): odd rows are shifted half a unit to the right and rows are √3/2
     /// apart, so every unit is at distance 1 from its 6 adjacent units.

@@ -12,12 +12,12 @@ use crate::{Error, Result};
 pub struct SomConfig {
     pub rows: usize,
     pub cols: usize,
-    #[serde(default = "rectangular")]
+    #[serde(default)]
     pub topology: Topology,
     /// Glue opposite edges together (no border units).
     #[serde(default)]
     pub toroidal: bool,
-    #[serde(default = "gaussian")]
+    #[serde(default)]
     pub neighbourhood: Neighbourhood,
     /// Cut the neighbourhood to zero beyond `truncate` x radius (somoclu's compact support is a
     /// Gaussian of σ = radius/2 truncated at 2σ). No cut when absent.
@@ -30,25 +30,16 @@ pub struct SomConfig {
     pub learning_rate: Option<ScheduleConfig>,
     /// The neighbourhood's width σ over the run, in lattice units.
     pub radius: ScheduleConfig,
-    #[serde(default = "pca")]
+    #[serde(default)]
     pub init: Init,
 }
 
-fn rectangular() -> Topology {
-    Topology::Rectangular
-}
-fn gaussian() -> Neighbourhood {
-    Neighbourhood::Gaussian
-}
-fn pca() -> Init {
-    Init::Pca
-}
-
 /// How a unit's update falls off with its lattice distance d to the best-matching unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Neighbourhood {
     /// exp(-d² / 2σ²).
+    #[default]
     Gaussian,
     /// 1 within distance σ, 0 beyond.
     Bubble,
@@ -66,7 +57,7 @@ pub enum Training {
 }
 
 /// Starting codebook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// Each unit a random sample of the data (MiniSom's `random_weights_init`).
@@ -76,6 +67,7 @@ pub enum Init {
     Uniform,
     /// Units spread over the plane of the first two principal components (mean ± one standard
     /// deviation along each), the longer lattice axis along the first.
+    #[default]
     Pca,
 }
 
@@ -85,18 +77,15 @@ pub enum Init {
 pub struct ScheduleConfig {
     pub start: f64,
     pub end: f64,
-    #[serde(default = "linear")]
+    #[serde(default)]
     pub decay: Decay,
 }
 
-fn linear() -> Decay {
-    Decay::Linear
-}
-
 /// How a scheduled value goes from `start` (first step) to `end` (last step).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decay {
+    #[default]
     Linear,
     Exponential,
     /// start / (1 + c p) with c set so the value is `end` at the last step; MiniSom's default
