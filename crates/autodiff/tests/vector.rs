@@ -364,3 +364,77 @@ fn f32_graphs_match_f64_to_single_precision() {
         assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
     }
 }
+
+#[test]
+fn reused_buffers_give_the_numbers_of_fresh_passes() {
+    // h = ReLU(W1 x + b) feeds two children (its gradient is set, then added to), y = W2 h + W3 h.
+    let mut b = VectorDagBuilder::<f64>::new();
+    let x = b.input("x").unwrap();
+    let (w1, bias, w2, w3) =
+        (b.param("W1").unwrap(), b.param("b").unwrap(), b.param("W2").unwrap(), b.param("W3").unwrap());
+    let a = b.op("a", Arc::new(Linear), &[w1, x, bias], false).unwrap();
+    let h = b.op("h", Arc::new(Activation::Relu), &[a], false).unwrap();
+    let p = b.op("p", Arc::new(Linear), &[w2, h], false).unwrap();
+    let q = b.op("q", Arc::new(Linear), &[w3, h], false).unwrap();
+    let y = b.op("y", Arc::new(Add), &[p, q], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut params = dag.tape();
+    for (k, (id, r, c)) in [(w1, 6, 3), (bias, 6, 1), (w2, 2, 6), (w3, 2, 6)].into_iter().enumerate() {
+        params.set(id, random(r, c, 40 + k as u64));
+    }
+    // One tape and one set of gradient buffers across batches of 5, 3 and 5 columns; the
+    // parameters come from `params` (forward_over / reverse_over) or sit on the tape itself.
+    let mut layered = dag.tape();
+    let mut reused = dag.grads();
+    let mut own = params.clone();
+    let mut own_grads = dag.grads();
+    for (step, cols) in [5, 3, 5].into_iter().enumerate() {
+        let input = random(3, cols, 70 + step as u64);
+        let target = random(2, cols, 80 + step as u64);
+        let mut fresh = params.clone();
+        fresh.set(x, input.clone());
+        dag.forward(&mut fresh).unwrap();
+        let (_, seed) = Loss::SquaredError.value_and_grad(fresh.get(y).unwrap(), &target);
+        let want = dag.reverse(&fresh, vec![(y, seed.clone())], false).unwrap();
+
+        layered.set(x, input.clone());
+        dag.forward_over(&params, &mut layered).unwrap();
+        assert_eq!(layered.get(y), fresh.get(y));
+        assert!(layered.get(w1).is_none(), "parameters stay in the base tape");
+        dag.reverse_over(&params, &layered, vec![(y, seed.clone())], &mut reused).unwrap();
+
+        own.set(x, input);
+        dag.forward(&mut own).unwrap();
+        dag.reverse_into(&own, vec![(y, seed)], false, &mut own_grads).unwrap();
+        for id in [w1, bias, w2, w3, h, a, p, q, y] {
+            assert_eq!(reused.get(id), want.get(id), "{} at step {step}", dag.name(id));
+            assert_eq!(own_grads.get(id), want.get(id), "{} at step {step}", dag.name(id));
+        }
+        assert!(reused.get(x).is_none() && own_grads.get(x).is_none());
+    }
+}
+
+#[test]
+fn non_finite_gradients_are_found_in_every_position() {
+    // Lengths around the 16-lane blocks of the finiteness check, the bad value in each place.
+    for len in [1, 15, 16, 17, 40] {
+        for at in 0..len {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut b = VectorDagBuilder::<f64>::new();
+                let w = b.param("w").unwrap();
+                let y = b.op("y", Arc::new(Activation::Identity), &[w], true).unwrap();
+                let dag = b.build().unwrap();
+                let mut tape = dag.tape();
+                tape.set(w, Mat::from_element(len, 1, 0.5));
+                dag.forward(&mut tape).unwrap();
+                let mut seed = Mat::from_element(len, 1, 1.0);
+                seed[at] = bad;
+                let Err(err) = dag.reverse(&tape, vec![(y, seed)], false) else {
+                    panic!("length {len}, {bad} at {at}: not reported");
+                };
+                // The search names the first bad node in backward order: the seeded output.
+                assert!(err.to_string().contains("`y`"), "{err}");
+            }
+        }
+    }
+}

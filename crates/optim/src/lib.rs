@@ -12,6 +12,7 @@
 //! The optimiser sees parameters as flat slices, so any model (a vector graph's matrices, a scalar
 //! graph's weight nodes) can use it.
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 mod constraints;
@@ -175,7 +176,7 @@ impl OptimizerParams {
 
 /// A parameter's number type. The update arithmetic (and the optimiser's state) is f64 whatever
 /// the parameters are stored in, so f32 networks lose no precision in the moments.
-pub trait Scalar: Copy {
+pub trait Scalar: Copy + Send + Sync {
     fn to_f64(self) -> f64;
     fn from_f64(x: f64) -> Self;
 }
@@ -226,30 +227,137 @@ impl Optimizer {
     ///
     /// # Panics
     /// If `k` or the lengths differ from those given to [`Optimizer::new`].
+    ///
+    /// Large parameters are updated in chunks on rayon's pool: each element's arithmetic is the
+    /// same, so the result does not depend on the thread count, and the pool's threads stay
+    /// awake between a training loop's parallel matrix products (a sleeping one took longer to
+    /// wake than the update took).
     pub fn update<S: Scalar>(&mut self, k: usize, w: &mut [S], grad: &[S], lr: f64) {
-        assert_eq!(w.len(), grad.len(), "internal: parameter and gradient sizes differ");
-        let lambda = self.params.weight_decay;
+        self.update_sum(k, w, &[grad], lr);
+    }
+
+    /// `update` with the gradient given as parts to add up (the shards of a data-parallel
+    /// mini-batch), summed in f64 inside the update loop instead of in a pass of their own.
+    ///
+    /// # Panics
+    /// As `update`, or with no parts.
+    pub fn update_sum<S: Scalar>(&mut self, k: usize, w: &mut [S], parts: &[&[S]], lr: f64) {
+        assert!(!parts.is_empty(), "internal: no gradient");
+        assert!(parts.iter().all(|g| g.len() == w.len()), "internal: parameter and gradient sizes differ");
+        let step = Step::new(&self.params, self.steps, lr);
         let (first, second) = &mut self.state[k];
-        match self.params.method {
+        if w.len() < PARALLEL_FROM {
+            apply_step(step, w, parts, 0, first, second);
+            return;
+        }
+        let mut chunks = vec![];
+        let (mut w, mut first, mut second, mut at) = (w, first.as_mut_slice(), second.as_mut_slice(), 0);
+        while !w.is_empty() {
+            let n = CHUNK.min(w.len());
+            let (w0, w1) = w.split_at_mut(n);
+            let (f0, f1) = first.split_at_mut(n.min(first.len()));
+            let (s0, s1) = second.split_at_mut(n.min(second.len()));
+            chunks.push((w0, at, f0, s0));
+            (w, first, second, at) = (w1, f1, s1, at + n);
+        }
+        chunks.into_par_iter().for_each(|(w, at, f, s)| apply_step(step, w, parts, at, f, s));
+    }
+}
+
+#[inline(always)]
+fn apply_step_body<S: Scalar>(
+    step: Step,
+    w: &mut [S],
+    parts: &[&[S]],
+    at: usize,
+    first: &mut [f64],
+    second: &mut [f64],
+) {
+    step.apply(w, parts, at, first, second);
+}
+
+// The conversions between f32 and f64 and the update arithmetic at AVX2 width: a third of the
+// baseline build's time on bench_mlp's 400 k parameters.
+cg_core::avx2_dispatch!(
+    fn apply_step<S: Scalar>(step: Step, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64])
+        => apply_step_body
+);
+
+/// Parameters at least this long are updated in parallel chunks of `CHUNK` elements.
+const PARALLEL_FROM: usize = 1 << 15;
+const CHUNK: usize = 1 << 13;
+
+/// One step's constants.
+#[derive(Clone, Copy)]
+struct Step {
+    method: Method,
+    lr: f64,
+    lambda: f64,
+    /// Adam's bias corrections 1 - β^t.
+    corrections: (f64, f64),
+}
+
+impl Step {
+    fn new(params: &OptimizerParams, steps: u64, lr: f64) -> Step {
+        let corrections = match params.method {
+            Method::Adam { beta1, beta2, .. } => {
+                let t = steps.max(1) as i32;
+                (1.0 - beta1.powi(t), 1.0 - beta2.powi(t))
+            }
+            _ => (1.0, 1.0),
+        };
+        Step { method: params.method, lr, lambda: params.weight_decay, corrections }
+    }
+
+    /// Updates `w` from the sum of `parts[..][at..at + w.len()]`, with the state slices of the
+    /// same elements. The parts are summed into a small f64 block first, so every loop is a
+    /// plain zip that vectorises.
+    #[inline(always)]
+    fn apply<S: Scalar>(self, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64]) {
+        const BLOCK: usize = 256;
+        let mut block = [0.0f64; BLOCK];
+        for start in (0..w.len()).step_by(BLOCK) {
+            let end = (start + BLOCK).min(w.len());
+            let g = &mut block[..end - start];
+            let range = at + start..at + end;
+            for (g, p) in g.iter_mut().zip(&parts[0][range.clone()]) {
+                *g = p.to_f64();
+            }
+            for part in &parts[1..] {
+                for (g, p) in g.iter_mut().zip(&part[range.clone()]) {
+                    *g += p.to_f64();
+                }
+            }
+            // State vectors are empty for methods that keep none.
+            let first = if first.is_empty() { &mut [][..] } else { &mut first[start..end] };
+            let second = if second.is_empty() { &mut [][..] } else { &mut second[start..end] };
+            self.apply_block(&mut w[start..end], g, first, second);
+        }
+    }
+
+    /// The update rule on one block, gradient `grad` (f64).
+    #[inline(always)]
+    fn apply_block<S: Scalar>(self, w: &mut [S], grad: &[f64], first: &mut [f64], second: &mut [f64]) {
+        let Step { lr, lambda, .. } = self;
+        match self.method {
             Method::Sgd => {
                 for (w, g) in w.iter_mut().zip(grad) {
                     let x = w.to_f64();
-                    *w = S::from_f64(x - lr * (g.to_f64() + lambda * x));
+                    *w = S::from_f64(x - lr * (g + lambda * x));
                 }
             }
             Method::Momentum { beta } => {
                 for ((w, g), v) in w.iter_mut().zip(grad).zip(first.iter_mut()) {
                     let x = w.to_f64();
-                    *v = beta * *v + g.to_f64() + lambda * x;
+                    *v = beta * *v + g + lambda * x;
                     *w = S::from_f64(x - lr * *v);
                 }
             }
             Method::Adam { beta1, beta2, epsilon } => {
-                let t = self.steps.max(1) as i32;
-                let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+                let (c1, c2) = self.corrections;
                 for (((w, g), m), s) in w.iter_mut().zip(grad).zip(first.iter_mut()).zip(second.iter_mut()) {
                     let x = w.to_f64();
-                    let g = g.to_f64() + lambda * x;
+                    let g = g + lambda * x;
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *s = beta2 * *s + (1.0 - beta2) * g * g;
                     *w = S::from_f64(x - lr * (*m / c1) / ((*s / c2).sqrt() + epsilon));
@@ -320,6 +428,50 @@ mod tests {
         let lr = opt.begin_step(0);
         opt.update(0, &mut w, &[0.0], lr);
         assert_eq!(w[0], 2.0 - 0.1 * 0.5 * 2.0);
+    }
+
+    #[test]
+    fn summed_parts_and_parallel_chunks_follow_the_scalar_formulas() {
+        // 70 000 weights (parallel chunks, a ragged last block) and 300 (one sequential pass),
+        // in f32 with two gradient parts: every element must equal the formula written out for
+        // that one element, for three steps of each method (state carried across steps).
+        let methods =
+            [Method::Sgd, Method::Momentum { beta: 0.9 }, Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }];
+        for method in methods {
+            for n in [70_000usize, 300] {
+                let mut p = params(method, 0.05);
+                p.weight_decay = 0.01;
+                let mut opt = Optimizer::new(p, &[n]);
+                let mut w: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0).collect();
+                let mut reference: Vec<f64> = w.iter().map(|&x| f64::from(x)).collect();
+                let (mut v, mut m2) = (vec![0.0f64; n], vec![0.0f64; n]);
+                for t in 1..=3 {
+                    let g0: Vec<f32> = (0..n).map(|i| ((i * 13 + t) % 29) as f32 / 29.0 - 0.5).collect();
+                    let g1: Vec<f32> = (0..n).map(|i| ((i * 7 + 3 * t) % 17) as f32 / 17.0 - 0.4).collect();
+                    let lr = opt.begin_step(0);
+                    opt.update_sum(0, &mut w, &[&g0, &g1], lr);
+                    for i in 0..n {
+                        let x = reference[i];
+                        let g = f64::from(g0[i]) + f64::from(g1[i]) + 0.01 * x;
+                        let next = match method {
+                            Method::Sgd => x - lr * g,
+                            Method::Momentum { beta } => {
+                                v[i] = beta * v[i] + g;
+                                x - lr * v[i]
+                            }
+                            Method::Adam { beta1, beta2, epsilon } => {
+                                v[i] = beta1 * v[i] + (1.0 - beta1) * g;
+                                m2[i] = beta2 * m2[i] + (1.0 - beta2) * g * g;
+                                let (c1, c2) = (1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32));
+                                x - lr * (v[i] / c1) / ((m2[i] / c2).sqrt() + epsilon)
+                            }
+                        };
+                        reference[i] = f64::from(next as f32);
+                        assert_eq!(w[i], next as f32, "{method:?}, n = {n}, step {t}, element {i}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -69,8 +69,18 @@ impl Loss {
     /// # Panics
     /// If `o` and `y` differ in shape (callers build targets from the same network).
     pub fn value_and_grad<T: Real>(self, o: &Mat<T>, y: &Mat<T>) -> (f64, Mat<T>) {
+        self.value_and_grad_of_part(o, y, o.ncols().max(1))
+    }
+
+    /// `value_and_grad` for some of the columns of a mini-batch of `batch_size`: the sum over
+    /// these columns divided by `batch_size`, so the parts of a batch add up to the batch's mean
+    /// loss and gradient.
+    ///
+    /// # Panics
+    /// As `value_and_grad`.
+    pub fn value_and_grad_of_part<T: Real>(self, o: &Mat<T>, y: &Mat<T>, batch_size: usize) -> (f64, Mat<T>) {
         assert_eq!(o.shape(), y.shape(), "internal: output and target shapes differ");
-        let b = o.ncols().max(1) as f64;
+        let b = batch_size as f64;
         let mut grad = Mat::<T>::zeros(o.nrows(), o.ncols());
         let (o64, y64) = (|i, j| o[(i, j)].as_f64(), |i, j| y[(i, j)].as_f64());
         let mut total = 0.0;
