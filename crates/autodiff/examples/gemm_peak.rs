@@ -1,6 +1,8 @@
 //! The machine's matrix-multiply peak: the best GFLOP/s faer reaches on large square products,
-//! on one thread and on all of rayon's threads, in f32 and f64. bench_mlp's timing.json reports
-//! its own GFLOP/s (6 x parameters x samples per epoch) to compare with.
+//! on one thread and on all of rayon's threads, in f32 and f64, and (on x86-64 with AVX-512) the
+//! arithmetic ceiling of one core: independent 16-lane fused multiply-adds and nothing else.
+//! bench_mlp's timing.json reports its own GFLOP/s (6 x parameters x samples per epoch) to
+//! compare with.
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
@@ -29,7 +31,41 @@ fn gflops<T: faer::traits::ComplexField>(n: usize, par: Par, from: impl Fn(f64) 
         .fold(0.0, f64::max)
 }
 
+/// One core's f32 multiply-add ceiling in GFLOP/s: twelve independent AVX-512 accumulators.
+#[cfg(target_arch = "x86_64")]
+fn fma_ceiling() -> Option<f64> {
+    use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps};
+    #[target_feature(enable = "avx512f")]
+    fn run(iterations: u64) -> f32 {
+        let (a, b) = (_mm512_set1_ps(std::hint::black_box(0.999_9)), _mm512_set1_ps(std::hint::black_box(1e-4)));
+        let mut acc: [__m512; 12] = [_mm512_set1_ps(1.0); 12];
+        for _ in 0..iterations {
+            for x in &mut acc {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        acc.iter().map(|&x| _mm512_reduce_add_ps(x)).sum()
+    }
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return None;
+    }
+    let iterations = 200_000_000u64;
+    let start = Instant::now();
+    // SAFETY: the CPU has AVX-512F, checked above.
+    let sink = unsafe { run(std::hint::black_box(iterations)) };
+    std::hint::black_box(sink);
+    Some((iterations * 12 * 16 * 2) as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_ceiling() -> Option<f64> {
+    None
+}
+
 fn main() {
+    if let Some(ceiling) = fma_ceiling() {
+        println!("f32 multiply-add ceiling of one core (AVX-512): {ceiling:.1} GFLOP/s");
+    }
     let threads = rayon::current_num_threads();
     println!("matrix-multiply peak (faer, square n x n, best of 5), GFLOP/s");
     for n in [1024, 2048] {
