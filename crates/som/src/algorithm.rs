@@ -52,7 +52,7 @@ impl Som {
     /// No samples, a ragged table, a non-finite value, or a lattice of one unit (nothing to
     /// organise, and no second-best unit for the topographic error).
     pub fn new(params: SomParams, data: Vec<f64>, dim: usize) -> Result<Som> {
-        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+        if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
             return Err(Error::Data(format!("{} values do not make rows of {dim} features", data.len())));
         }
         if let Some(k) = data.iter().position(|v| !v.is_finite()) {
