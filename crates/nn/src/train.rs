@@ -347,4 +347,48 @@ mod tests {
         assert_eq!(shard_count(128), 2);
         assert_eq!(shard_count(100_000), MAX_SHARDS);
     }
+
+    #[test]
+    fn training_gives_the_same_bits_on_any_number_of_threads() {
+        // Batches of 128 (two parts) and 256-wide layers, so both the parts and the blocks of
+        // the products run in parallel when there are threads for them.
+        let spec = ModelConfig {
+            layers: vec![32, 256, 256, 4],
+            hidden: "relu".into(),
+            output: "identity".into(),
+            loss: "softmax_cross_entropy".into(),
+            init: None,
+            autoencoder: false,
+        }
+        .validate()
+        .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let data = Dataset {
+            features: DMatrix::from_fn(32, 384, |_, _| rng.random_range(-1.0..1.0)),
+            targets: (0..384).map(|i| f64::from((i * 7 % 11) % 4)).collect(),
+            feature_names: (0..32).map(|i| format!("f{i}")).collect(),
+            target_name: "class".into(),
+        };
+        let optimizer = cg_optim::OptimizerParams {
+            method: cg_optim::Method::Momentum { beta: 0.9 },
+            learning_rate: 0.05,
+            schedule: cg_optim::Schedule::Constant,
+            weight_decay: 0.0,
+        };
+        let params =
+            TrainParams { epochs: 2, batch_size: 128, optimizer, precision: Precision::F32, constraints: vec![] };
+        let run = |threads: usize| -> Vec<Vec<f32>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mlp = Mlp::<f32>::new(spec.clone());
+                let mut rng = ChaCha8Rng::seed_from_u64(9);
+                let mut tape = mlp.init(&mut rng);
+                train(&mlp, &mut tape, &data, None, &params, &mut rng, &mut |_| {}).unwrap();
+                mlp.params.iter().map(|&p| tape.get(p).unwrap().as_slice().to_vec()).collect()
+            })
+        };
+        let one = run(1);
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
+    }
 }
