@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail, Result};
 use cg_core::run;
 use cg_pgm::{
-    effective_sample_size, markov_graph, onsager_magnetisation, state_id, variable_elimination, variable_id,
-    BayesianNetwork, Factor, GibbsSampler, Ising, VariableSpec, CRITICAL_TEMPERATURE,
+    effective_sample_size, onsager_magnetisation, variable_elimination, BayesianNetwork, Error as PgmError, FactorSpec,
+    GibbsSampler, Ising, MarkovNetwork, StatesSpec, VariableSpec, CRITICAL_TEMPERATURE,
 };
 use cg_plot::{Legend, LineChart, Series};
 use indexmap::IndexMap;
@@ -42,26 +42,10 @@ pub struct MarkovNetFile {
     kind: String,
     #[serde(default)]
     seed: u64,
-    variables: Vec<MarkovVariable>,
-    factors: Vec<FactorConfig>,
+    variables: Vec<StatesSpec>,
+    factors: Vec<FactorSpec>,
     queries: Vec<QueryConfig>,
     gibbs: GibbsConfig,
-}
-
-/// `[[variables]]` of a Markov network.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MarkovVariable {
-    name: String,
-    states: Vec<String>,
-}
-
-/// `[[factors]]`: non-negative values over `variables`, row-major with the last one fastest.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FactorConfig {
-    variables: Vec<String>,
-    values: Vec<f64>,
 }
 
 /// `[[queries]]`: the distribution of `target` given `evidence` (variable = state).
@@ -92,26 +76,14 @@ struct Query {
     evidence: Vec<(usize, usize)>,
 }
 
-/// A discrete model as factors: a Bayesian network (one factor per table, arrows parent to
-/// child) or a Markov network (the factors as given, undirected edges within each factor).
+/// A discrete model: the Markov network (for a Bayesian network, its tables on the moral graph)
+/// and, for a Bayesian network, its arrows parent -> child for the drawing.
 struct FactorModel {
-    names: Vec<String>,
-    states: Vec<Vec<String>>,
-    cards: Vec<usize>,
-    factors: Vec<Factor>,
-    edges: Vec<(usize, usize)>,
-    directed: bool,
+    net: MarkovNetwork,
+    arrows: Option<Vec<(usize, usize)>>,
 }
 
 impl FactorModel {
-    fn id(&self, name: &str) -> Result<usize> {
-        variable_id(&self.names, name).map_err(|e| anyhow!(e))
-    }
-
-    fn state(&self, var: usize, state: &str) -> Result<usize> {
-        state_id(&self.names, &self.states, var, state).map_err(|e| anyhow!(e))
-    }
-
     fn queries(&self, queries: &[QueryConfig]) -> Result<Vec<Query>> {
         if queries.is_empty() {
             bail!("[[queries]]: at least one query");
@@ -120,12 +92,15 @@ impl FactorModel {
             .iter()
             .enumerate()
             .map(|(k, q)| {
-                let at = |e: anyhow::Error| anyhow!("[[queries]] {}: {e}", k + 1);
-                let target = self.id(&q.target).map_err(at)?;
+                let at = |e: PgmError| match e {
+                    PgmError::Query(m) => anyhow!("[[queries]] {}: {m}", k + 1),
+                    e => anyhow!("[[queries]] {}: {e}", k + 1),
+                };
+                let target = self.net.id(&q.target).map_err(at)?;
                 let mut evidence = vec![];
                 for (name, state) in &q.evidence {
-                    let v = self.id(name).map_err(at)?;
-                    evidence.push((v, self.state(v, state).map_err(at)?));
+                    let v = self.net.id(name).map_err(at)?;
+                    evidence.push((v, self.net.state(v, state).map_err(at)?));
                 }
                 if evidence.iter().any(|e| e.0 == target) {
                     bail!("[[queries]] {}: `{}` is both the target and evidence", k + 1, q.target);
@@ -157,15 +132,8 @@ impl BayesNetFile {
     pub fn validate(self) -> Result<DiscreteExperiment> {
         let bn = BayesianNetwork::new(&self.variables).map_err(|e| anyhow!("[[variables]] {e}"))?;
         check_gibbs(&self.gibbs)?;
-        let edges = bn.parents.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect();
-        let model = FactorModel {
-            names: bn.names,
-            states: bn.states,
-            cards: bn.cards,
-            factors: bn.factors,
-            edges,
-            directed: true,
-        };
+        let arrows = bn.parents.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect();
+        let model = FactorModel { net: MarkovNetwork::from(bn), arrows: Some(arrows) };
         let queries = model.queries(&self.queries)?;
         Ok(DiscreteExperiment { seed: self.seed, model, queries, gibbs: self.gibbs })
     }
@@ -176,27 +144,13 @@ impl MarkovNetFile {
     /// A repeated or unknown variable, a variable with fewer than two states, a factor table of
     /// the wrong size or with a negative entry, an unknown query name or state.
     pub fn validate(self) -> Result<DiscreteExperiment> {
-        let names: Vec<String> = self.variables.iter().map(|v| v.name.clone()).collect();
-        if let Some(v) = self.variables.iter().find(|v| v.states.len() < 2) {
-            bail!("[[variables]] `{}`: needs two or more states", v.name);
-        }
-        let states: Vec<Vec<String>> = self.variables.into_iter().map(|v| v.states).collect();
-        let cards: Vec<usize> = states.iter().map(Vec::len).collect();
-        let mut factors = vec![];
-        for (k, f) in self.factors.iter().enumerate() {
-            let at = |m: String| anyhow!("[[factors]] {}: {m}", k + 1);
-            let ids = f
-                .variables
-                .iter()
-                .map(|n| names.iter().position(|x| x == n).ok_or_else(|| at(format!("no variable `{n}`"))))
-                .collect::<Result<Vec<_>>>()?;
-            let fc: Vec<usize> = ids.iter().map(|&v| cards[v]).collect();
-            factors.push(Factor::new(&ids, &fc, f.values.clone()).map_err(|e| at(e.to_string()))?);
-        }
-        let graph = markov_graph(&names, &cards, &factors).map_err(|e| anyhow!("[[variables]] {e}"))?;
-        let edges = graph.edges().map(|(a, b, _)| (a.index(), b.index())).collect();
+        let net = MarkovNetwork::new(&self.variables, &self.factors).map_err(|e| match e {
+            PgmError::Variable { name, message } => anyhow!("[[variables]] `{name}`: {message}"),
+            PgmError::Factor { index, message } => anyhow!("[[factors]] {index}: {message}"),
+            e => anyhow!("[[variables]] {e}"),
+        })?;
         check_gibbs(&self.gibbs)?;
-        let model = FactorModel { names, states, cards, factors, edges, directed: false };
+        let model = FactorModel { net, arrows: None };
         let queries = model.queries(&self.queries)?;
         Ok(DiscreteExperiment { seed: self.seed, model, queries, gibbs: self.gibbs })
     }
@@ -208,7 +162,7 @@ impl DiscreteExperiment {
     /// # Errors
     /// Evidence of probability zero, or a drawing error.
     pub fn run(&self, title: &str) -> Result<Outcome> {
-        let model = &self.model;
+        let model = &self.model.net;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut answers = vec![];
         let mut series = vec![];
@@ -263,11 +217,10 @@ impl DiscreteExperiment {
             "all_within_3_standard_errors": all_within,
             "queries": answers,
         });
-        if !model.directed {
-            // Z of a Markov network by eliminating every variable (Bayesian networks have Z = 1).
-            let mut joint = model.factors.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
-            if model.cards.iter().product::<usize>() <= 1 << 20 {
-                metrics["partition_function"] = json!(joint.normalize());
+        if self.model.arrows.is_none() {
+            // Bayesian networks have Z = 1.
+            if let Some(z) = model.partition_function() {
+                metrics["partition_function"] = json!(z);
             }
         }
         let mut files =
@@ -292,13 +245,17 @@ impl DiscreteExperiment {
     /// Graphviz text: one node per variable with its states, an arrow per parent (or a line per
     /// pair sharing a factor).
     fn dot(&self, title: &str) -> String {
-        let m = &self.model;
-        let (kind, link) = if m.directed { ("digraph", "->") } else { ("graph", "--") };
+        let m = &self.model.net;
+        let (kind, link) = if self.model.arrows.is_some() { ("digraph", "->") } else { ("graph", "--") };
         let mut s = format!("{kind} \"{title}\" {{\n  node [shape=ellipse];\n");
         for (k, name) in m.names.iter().enumerate() {
             let _ = writeln!(s, "  \"{name}\" [label=\"{name}\\n{{{}}}\"];", m.states[k].join(", "));
         }
-        for &(a, b) in &m.edges {
+        let lines: Vec<(usize, usize)> = match &self.model.arrows {
+            Some(arrows) => arrows.clone(),
+            None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index())).collect(),
+        };
+        for (a, b) in lines {
             let _ = writeln!(s, "  \"{}\" {link} \"{}\";", m.names[a], m.names[b]);
         }
         s.push_str("}\n");
@@ -306,7 +263,7 @@ impl DiscreteExperiment {
     }
 }
 
-fn describe(model: &FactorModel, q: &Query) -> String {
+fn describe(model: &MarkovNetwork, q: &Query) -> String {
     if q.evidence.is_empty() {
         format!("P({})", model.names[q.target])
     } else {

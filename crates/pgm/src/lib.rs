@@ -3,8 +3,10 @@
 //!
 //! - [`BayesianNetwork`]: discrete variables on a DAG of the core model, one conditional
 //!   probability table per variable; cycles are refused with the cycle named.
-//! - Markov networks: any set of [`Factor`]s over discrete variables; the 2-D [`Ising`] model is
-//!   one (pairwise factors e^{J s_i s_j / T}), with a fast lattice sampler of its own.
+//! - [`MarkovNetwork`]: named discrete variables and non-negative [`Factor`]s over them, with its
+//!   undirected graph and partition function; a Bayesian network converts into one (its moral
+//!   graph). The 2-D [`Ising`] model is one too (pairwise factors e^{J s_i s_j / T}), with a fast
+//!   lattice sampler of its own.
 //! - Exact inference: [`variable_elimination`] (greedy min-degree order) and, for checking it,
 //!   [`enumerate`].
 //! - Approximate inference: [`GibbsSampler`] (one variable at a time from its conditional given
@@ -15,11 +17,13 @@ mod bayes;
 mod factor;
 mod gibbs;
 mod ising;
+mod markov;
 
 pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};
 pub use factor::{enumerate, markov_graph, variable_elimination, Factor};
 pub use gibbs::{effective_sample_size, GibbsSampler, Marginal};
 pub use ising::{onsager_magnetisation, Ising, IsingState, CRITICAL_TEMPERATURE};
+pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};
 
 /// Why a model cannot be built or queried.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,6 +34,9 @@ pub enum Error {
     Variable { name: String, message: String },
     #[error("query: {0}")]
     Query(String),
+    /// A factor of a Markov network, counted from 1.
+    #[error("factor {index}: {message}")]
+    Factor { index: usize, message: String },
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
     #[error("{param} = {value} is out of range ({expected})")]
