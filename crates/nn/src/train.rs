@@ -303,10 +303,10 @@ mod tests {
     use nalgebra::DMatrix;
     use rand::{Rng, SeedableRng};
 
-    #[test]
-    fn shards_add_up_to_the_whole_batch_gradient() {
-        let spec = ModelConfig {
-            layers: vec![5, 8, 3],
+    /// ReLU layers, logits out, softmax cross-entropy.
+    fn relu_classifier(layers: &[usize]) -> crate::ModelParams {
+        ModelConfig {
+            layers: layers.to_vec(),
             hidden: "relu".into(),
             output: "identity".into(),
             loss: "softmax_cross_entropy".into(),
@@ -314,8 +314,12 @@ mod tests {
             autoencoder: false,
         }
         .validate()
-        .unwrap();
-        let mlp = Mlp::<f64>::new(spec);
+        .unwrap()
+    }
+
+    #[test]
+    fn shards_add_up_to_the_whole_batch_gradient() {
+        let mlp = Mlp::<f64>::new(relu_classifier(&[5, 8, 3]));
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let params = mlp.init(&mut rng);
         let data = Dataset {
@@ -352,16 +356,7 @@ mod tests {
     fn training_gives_the_same_bits_on_any_number_of_threads() {
         // Batches of 128 (two parts) and 256-wide layers, so both the parts and the blocks of
         // the products run in parallel when there are threads for them.
-        let spec = ModelConfig {
-            layers: vec![32, 256, 256, 4],
-            hidden: "relu".into(),
-            output: "identity".into(),
-            loss: "softmax_cross_entropy".into(),
-            init: None,
-            autoencoder: false,
-        }
-        .validate()
-        .unwrap();
+        let spec = relu_classifier(&[32, 256, 256, 4]);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let data = Dataset {
             features: DMatrix::from_fn(32, 384, |_, _| rng.random_range(-1.0..1.0)),
