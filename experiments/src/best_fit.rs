@@ -2,19 +2,17 @@
 //! nodes each hold a function of their neighbours; finds the least-squares best fit of all node
 //! constraints, reports the residual and whether an exact solution exists.
 
-use std::fmt::Write as _;
-
 use anyhow::{anyhow, Result};
 use cg_core::run;
 use cg_fit::{BestFit, FitParams, UndirectedModel};
-use cg_plot::{Legend, LineChart, Series};
+use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use indexmap::IndexMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use crate::{json_file, push_figure, CheckScope, Outcome};
+use crate::{json_file, push_figure, push_graph, CheckScope, Outcome};
 
 /// `kind = "best_fit"`.
 #[derive(Deserialize)]
@@ -115,7 +113,7 @@ impl BestFitFile {
 }
 
 impl BestFitExperiment {
-    /// Fits and renders `metrics.json`, `graph.dot` and the loss curve.
+    /// Fits and renders `metrics.json`, the graph's drawing and the loss curve.
     ///
     /// # Errors
     /// A function that is not finite at the start, or a drawing error.
@@ -160,10 +158,8 @@ impl BestFitExperiment {
             "loss_curve": curve,
             "edges": self.model.graph.edges().map(|(a, b, _)| [names[a.index()].clone(), names[b.index()].clone()]).collect::<Vec<_>>(),
         });
-        let mut files = vec![
-            json_file("metrics.json", &metrics)?,
-            ("graph.dot".to_string(), self.dot(title, &state.values, &violations).into_bytes()),
-        ];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
+        push_graph(&mut files, "graph", &self.picture(title, &state.values, &violations))?;
         let chart = LineChart {
             title: format!("{title}: summed squared violation"),
             x_label: "iteration".into(),
@@ -176,22 +172,25 @@ impl BestFitExperiment {
         Ok(Outcome { files, summary, check: CheckScope::Full })
     }
 
-    /// Graphviz text of the undirected graph: each node with its function (or observation), value
-    /// and violation.
-    fn dot(&self, title: &str, values: &[f64], violations: &[Option<f64>]) -> String {
+    /// The undirected graph drawn with each node's function (or observation), value and
+    /// violation.
+    fn picture(&self, title: &str, values: &[f64], violations: &[Option<f64>]) -> GraphPicture {
         let names = self.model.names();
-        let mut s = format!("graph \"{title}\" {{\n  node [shape=box];\n");
-        for (k, name) in names.iter().enumerate() {
-            let label = match (self.model.expression(k), violations[k]) {
-                (Some(e), Some(v)) => format!("{name} = {e}\\nvalue {:.6}\\nviolation {v:.6}", values[k]),
-                _ => format!("{name} (observed)\\nvalue {:.6}", values[k]),
-            };
-            let _ = writeln!(s, "  \"{name}\" [label=\"{label}\"];");
-        }
-        for (a, b, _) in self.model.graph.edges() {
-            let _ = writeln!(s, "  \"{}\" -- \"{}\";", names[a.index()], names[b.index()]);
-        }
-        s.push_str("}\n");
-        s
+        let nodes = names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let (lines, kind) = match (self.model.expression(k), violations[k]) {
+                    (Some(e), Some(v)) => (
+                        vec![format!("{name} = {e}"), format!("value {:.6}", values[k]), format!("violation {v:.6}")],
+                        NodeKind::Inner,
+                    ),
+                    _ => (vec![format!("{name} (observed)"), format!("value {:.6}", values[k])], NodeKind::Source),
+                };
+                NodeLabel { id: name.clone(), lines, kind }
+            })
+            .collect();
+        let edges = self.model.graph.edges().map(|(a, b, _)| (a.index(), b.index(), None)).collect();
+        GraphPicture { title: title.to_string(), nodes, edges, directed: false }
     }
 }

@@ -1,7 +1,7 @@
 //! `kind = "graph"`: one scalar computational graph written as named expressions; computes its
 //! values, the loss, and every derivative algorithm of `cg-autodiff`, and cross-checks them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -13,7 +13,9 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::{json_file, Outcome};
+use cg_plot::{GraphPicture, NodeKind, NodeLabel};
+
+use crate::{json_file, push_graph, Outcome};
 
 /// `[graph]` as written in the config.
 #[derive(Debug, Deserialize)]
@@ -165,7 +167,7 @@ impl GraphParams {
         self.dag.name(id).to_string()
     }
 
-    /// Runs every algorithm and renders `graph.json` and `graph.dot`.
+    /// Runs every algorithm and renders `graph.json` and the drawing (`push_graph`).
     ///
     /// # Errors
     /// A non-finite value or derivative, naming the first node where it appeared.
@@ -266,14 +268,9 @@ impl GraphParams {
             pathwise_note.as_deref(),
             all_pairs.pair_count(),
         );
-        Ok(Outcome {
-            files: vec![
-                json_file("graph.json", &Value::Object(report))?,
-                ("graph.dot".into(), self.dot(title, &tape).into_bytes()),
-            ],
-            summary,
-            check: crate::CheckScope::Full,
-        })
+        let mut files = vec![json_file("graph.json", &Value::Object(report))?];
+        push_graph(&mut files, "graph", &self.picture(title, &tape))?;
+        Ok(Outcome { files, summary, check: crate::CheckScope::Full })
     }
 
     /// Pathwise sums for every (source, output) pair, if every pair is within the path limit.
@@ -353,33 +350,33 @@ impl GraphParams {
         s
     }
 
-    /// Graphviz drawing: nodes with expression and value, edges labelled with z(i, j) (Figure 11.8).
-    fn dot(&self, title: &str, tape: &Tape) -> String {
+    /// The drawing of Figure 11.8: nodes (in `ids` order) with expression and value, edges
+    /// labelled with the local partial derivatives z(i, j).
+    fn picture(&self, title: &str, tape: &Tape) -> GraphPicture {
         let dag = &self.dag;
-        let mut s = format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [fontname=\"DejaVu Sans\"];\n");
-        for &id in &self.ids {
-            let name = self.name(id);
-            let (label, shape) = match dag.function(id) {
-                Some(f) => (
-                    format!("{name} = {}", f.describe()),
-                    if dag.role(id) == Role::Output { "doubleoctagon" } else { "ellipse" },
-                ),
-                None => (format!("{name} ({})", dag.role(id)), "box"),
-            };
-            let _ = writeln!(
-                s,
-                "  \"{name}\" [label=\"{}\\n{}\", shape={shape}];",
-                label.replace('"', "\\\""),
-                fmt_num(tape.value(id))
-            );
-        }
+        let index: HashMap<NodeId, usize> = self.ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+        let nodes = self
+            .ids
+            .iter()
+            .map(|&id| {
+                let name = self.name(id);
+                let (label, kind) = match dag.function(id) {
+                    Some(f) => (
+                        format!("{name} = {}", f.describe()),
+                        if dag.role(id) == Role::Output { NodeKind::Output } else { NodeKind::Inner },
+                    ),
+                    None => (format!("{name} ({})", dag.role(id)), NodeKind::Source),
+                };
+                NodeLabel { id: name, lines: vec![label, fmt_num(tape.value(id))], kind }
+            })
+            .collect();
+        let mut edges = vec![];
         for &j in dag.order() {
             for (i, z) in dag.local_partials(tape, j) {
-                let _ = writeln!(s, "  \"{}\" -> \"{}\" [label=\"{}\"];", self.name(i), self.name(j), fmt_num(z));
+                edges.push((index[&i], index[&j], Some(fmt_num(z))));
             }
         }
-        s.push_str("}\n");
-        s
+        GraphPicture { title: title.to_string(), nodes, edges, directed: true }
     }
 }
 

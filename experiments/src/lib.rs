@@ -62,6 +62,20 @@ pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure
     files.push((format!("{name}.svg"), figure.svg.into_bytes()));
 }
 
+/// A graph's drawing: `NAME.dot` (Graphviz text) always, and `NAME.png` / `NAME.svg` when it has
+/// at most [`cg_plot::MAX_NODES`] nodes.
+pub(crate) fn push_graph(
+    files: &mut Vec<(String, Vec<u8>)>,
+    name: &str,
+    picture: &cg_plot::GraphPicture,
+) -> Result<(), cg_plot::PlotError> {
+    files.push((format!("{name}.dot"), picture.dot().into_bytes()));
+    if picture.nodes.len() <= cg_plot::MAX_NODES {
+        push_figure(files, name, picture.render()?);
+    }
+    Ok(())
+}
+
 /// A progress bar over `len` steps named `unit` (epoch, temperature, ...), hidden unless
 /// `options.progress`.
 pub(crate) fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> indicatif::ProgressBar {

@@ -12,14 +12,14 @@ use cg_pgm::{
     effective_sample_size, onsager_magnetisation, variable_elimination, BayesianNetwork, Error as PgmError, FactorSpec,
     GibbsSampler, Ising, MarkovNetwork, StatesSpec, VariableSpec, CRITICAL_TEMPERATURE,
 };
-use cg_plot::{Legend, LineChart, Series};
+use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use indexmap::IndexMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::{json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use crate::{json_file, progress_bar, push_figure, push_graph, CheckScope, Outcome, RunOptions};
 
 /// `kind = "bayes_net"`.
 #[derive(Deserialize)]
@@ -223,8 +223,8 @@ impl DiscreteExperiment {
                 metrics["partition_function"] = json!(z);
             }
         }
-        let mut files =
-            vec![json_file("metrics.json", &metrics)?, ("network.dot".to_string(), self.dot(title).into_bytes())];
+        let mut files = vec![json_file("metrics.json", &metrics)?];
+        push_graph(&mut files, "network", &self.picture(title))?;
         let chart = LineChart {
             title: format!("{title}: Gibbs estimate minus exact probability (last state)"),
             x_label: "samples".into(),
@@ -242,24 +242,25 @@ impl DiscreteExperiment {
         Ok(Outcome { files, summary, check: CheckScope::Full })
     }
 
-    /// Graphviz text: one node per variable with its states, an arrow per parent (or a line per
+    /// The drawing: one node per variable with its states, an arrow per parent (or a line per
     /// pair sharing a factor).
-    fn dot(&self, title: &str) -> String {
+    fn picture(&self, title: &str) -> GraphPicture {
         let m = &self.model.net;
-        let (kind, link) = if self.model.arrows.is_some() { ("digraph", "->") } else { ("graph", "--") };
-        let mut s = format!("{kind} \"{title}\" {{\n  node [shape=ellipse];\n");
-        for (k, name) in m.names.iter().enumerate() {
-            let _ = writeln!(s, "  \"{name}\" [label=\"{name}\\n{{{}}}\"];", m.states[k].join(", "));
-        }
-        let lines: Vec<(usize, usize)> = match &self.model.arrows {
-            Some(arrows) => arrows.clone(),
-            None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index())).collect(),
+        let nodes = m
+            .names
+            .iter()
+            .zip(&m.states)
+            .map(|(name, states)| NodeLabel {
+                id: name.clone(),
+                lines: vec![name.clone(), format!("{{{}}}", states.join(", "))],
+                kind: NodeKind::Inner,
+            })
+            .collect();
+        let edges = match &self.model.arrows {
+            Some(arrows) => arrows.iter().map(|&(a, b)| (a, b, None)).collect(),
+            None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index(), None)).collect(),
         };
-        for (a, b) in lines {
-            let _ = writeln!(s, "  \"{}\" {link} \"{}\";", m.names[a], m.names[b]);
-        }
-        s.push_str("}\n");
-        s
+        GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.arrows.is_some() }
     }
 }
 

@@ -9,7 +9,9 @@ use std::sync::Once;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
+mod graph;
 mod lattice;
+pub use graph::{GraphPicture, NodeKind, NodeLabel, MAX_NODES};
 pub use lattice::{class_color, viridis, ColorBar, LatticeMap, Panel};
 
 /// A drawing failed (plotters' own errors, flattened to a message).
