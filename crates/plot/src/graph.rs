@@ -6,7 +6,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{encode_png, register_bundled_font, Figure, PlotError, FONT};
+use crate::{register_bundled_font, Figure, PlotError, FONT};
 
 /// How a node is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,17 +75,7 @@ impl GraphPicture {
             return Err(err(format!("edge ({a}, {b}) names a node beyond the {n} there are")));
         }
         let place = self.place();
-        let mut rgb = vec![0u8; (place.size.0 * place.size.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, place.size).into_drawing_area();
-            self.draw(root, &place).map_err(err)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, place.size).into_drawing_area();
-            self.draw(root, &place).map_err(err)?;
-        }
-        Ok(Figure { png: encode_png(&rgb, place.size).map_err(err)?, svg })
+        png_and_svg!(place.size, |root| self.draw(root, &place)).map_err(err)
     }
 
     /// The same drawing as Graphviz text (`dot -Tpdf`), for graphs too large for `render` or

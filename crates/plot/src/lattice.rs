@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{encode_png, register_bundled_font, Figure, PlotError, COLORS, FONT};
+use crate::{register_bundled_font, Figure, PlotError, COLORS, FONT};
 
 /// One or more maps of the same lattice, side by side, with an optional colour bar and legend.
 #[derive(Clone, Debug)]
@@ -109,17 +109,7 @@ impl LatticeMap {
             return Err(err(format!("panel `{}` does not hold one colour (and text) per unit of {units}", p.caption)));
         }
         let layout = self.layout();
-        let mut rgb = vec![0u8; (layout.size.0 * layout.size.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, layout.size).into_drawing_area();
-            self.draw(root, &layout).map_err(err)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, layout.size).into_drawing_area();
-            self.draw(root, &layout).map_err(err)?;
-        }
-        Ok(Figure { png: encode_png(&rgb, layout.size).map_err(err)?, svg })
+        png_and_svg!(layout.size, |root| self.draw(root, &layout)).map_err(err)
     }
 
     /// Centre of unit (r, c) relative to its panel's corner.

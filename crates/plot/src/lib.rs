@@ -9,6 +9,29 @@ use std::sync::Once;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
+/// Draws a figure twice, into an RGB buffer (then encoded as PNG) and into SVG text, of `size`
+/// pixels: `$draw` is evaluated once per backend with `$root` bound to that backend's drawing
+/// area (plotters' backends are different types, so a closure could not take either). Gives
+/// `Result<Figure, String>`.
+macro_rules! png_and_svg {
+    ($size:expr, |$root:ident| $draw:expr) => {
+        (|| -> Result<$crate::Figure, String> {
+            let size: (u32, u32) = $size;
+            let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+            {
+                let $root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                $draw?;
+            }
+            let mut svg = String::new();
+            {
+                let $root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                $draw?;
+            }
+            Ok($crate::Figure { png: $crate::encode_png(&rgb, size)?, svg })
+        })()
+    };
+}
+
 mod graph;
 mod lattice;
 pub use graph::{GraphPicture, NodeKind, NodeLabel, MAX_NODES};
@@ -139,17 +162,7 @@ impl LineChart {
         let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
         let ranges = (x0..x1, (y0 - pad)..(y1 + pad));
 
-        let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-            self.draw(root, ranges.clone(), y_tick).map_err(err)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(root, ranges, y_tick).map_err(err)?;
-        }
-        Ok(Figure { png: encode_png(&rgb, SIZE).map_err(err)?, svg })
+        png_and_svg!(SIZE, |root| self.draw(root, ranges.clone(), y_tick)).map_err(err)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -240,17 +253,7 @@ impl RegionChart {
                 self.cells.1
             )));
         }
-        let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-            self.draw(root).map_err(err)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(root).map_err(err)?;
-        }
-        Ok(Figure { png: encode_png(&rgb, SIZE).map_err(err)?, svg })
+        png_and_svg!(SIZE, |root| self.draw(root)).map_err(err)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
@@ -344,17 +347,7 @@ impl ImageGrid {
         let cell = 14u32 * (8 / self.width.max(1) as u32).max(1);
         let (cw, ch) = (cell * self.width as u32 + 20, cell * self.height as u32 + 30);
         let size = (cw * cols as u32 + 20, ch * self.cells.len() as u32 + 50);
-        let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-            self.draw(root, cell, (cw, ch)).map_err(err)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-            self.draw(root, cell, (cw, ch)).map_err(err)?;
-        }
-        Ok(Figure { png: encode_png(&rgb, size).map_err(err)?, svg })
+        png_and_svg!(size, |root| self.draw(root, cell, (cw, ch))).map_err(err)
     }
 
     fn draw<DB: DrawingBackend>(
