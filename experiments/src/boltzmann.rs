@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::bm::kl_divergence;
 use cg_boltzmann::{
-    ais_betas, base_biases, bernoulli_in_place, BmConfig, BmTrainer, BoltzmannMachine, RbmConfig, RbmParams,
-    RbmTrainer, Visible,
+    ais_base, ais_betas, bernoulli_in_place, BmConfig, BmTrainer, BoltzmannMachine, RbmConfig, RbmParams, RbmTrainer,
+    Visible,
 };
 use cg_core::Metrics;
 use cg_data::DataConfig;
@@ -143,7 +143,7 @@ impl RbmExperiment {
         let mut state = trainer.init(&mut rng);
         // Evaluation draws from its own stream, so adding an AIS point never changes training.
         let mut eval_rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x05ee_da15);
-        let base = base_biases(&self.data);
+        let base = ais_base(&self.data, self.params.visible);
         let betas = ais_betas(self.evaluation.ais_temperatures);
         let bar = progress_bar(options, epochs, "epoch", title);
         let (mut records, mut pl_curve, mut ais_points) = (Vec::<Metrics>::new(), vec![], vec![]);
@@ -156,7 +156,7 @@ impl RbmExperiment {
             if epoch % self.evaluation.ais_every == 0 || epoch == epochs {
                 if let Ok(log_z) = state.rbm.log_partition_exact() {
                     exact_points.push((epoch, state.rbm.mean_log_likelihood(&self.data, log_z)));
-                } else if self.params.visible == Visible::Bernoulli {
+                } else {
                     let est = state.rbm.ais_log_partition(&base, &betas, self.evaluation.ais_chains, &mut eval_rng)?;
                     let ll = |z: f64| state.rbm.mean_log_likelihood(&self.data, z);
                     // A larger log Z means a smaller likelihood: the band flips.

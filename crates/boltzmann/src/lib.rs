@@ -24,7 +24,7 @@ mod train;
 
 pub use bm::{BmConfig, BmState, BmTrainer, BoltzmannMachine};
 pub use params::{Method, RbmConfig, RbmParams};
-pub use rbm::{ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT};
+pub use rbm::{ais_base, ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT};
 pub use train::{RbmState, RbmTrainer};
 
 /// Why a machine cannot be built, trained or evaluated.

@@ -236,12 +236,19 @@ impl Rbm {
         Ok(total / data.nrows().max(1) as f64)
     }
 
-    /// Annealed importance sampling estimate of log Z (Salakhutdinov and Murray, 2008) for
-    /// Bernoulli visible units: `chains` runs through the inverse temperatures `betas` (rising
-    /// from 0 to 1) from the base model with visible biases `base` and no couplings.
+    /// Annealed importance sampling estimate of log Z (Salakhutdinov and Murray, 2008):
+    /// `chains` runs through the inverse temperatures `betas` (rising from 0 to 1) from the base
+    /// model with no couplings and visible biases `base` (Bernoulli units) or visible means
+    /// `base` (Gaussian units; see [`ais_base`]).
+    ///
+    /// The intermediate models scale the couplings and hidden biases by β and mix the visible
+    /// terms: log p*_β(v) = (1-β) b_Aᵀv + β bᵀv + Σ_j softplus(β a_j) for Bernoulli units,
+    /// -(1-β)|v - b_A|²/2 - β|v - b|²/2 + Σ_j softplus(β a_j) for Gaussian ones, with
+    /// a = c + Wᵀv. Their Gibbs sweeps draw h_j ~ Bernoulli(σ(β a_j)), then v from
+    /// Bernoulli(σ((1-β) b_A + β(b + W h))) or N((1-β) b_A + β(b + W h), I).
     ///
     /// # Errors
-    /// Gaussian visible units, a base of the wrong length, or a bad temperature ladder.
+    /// A base of the wrong length, or a bad temperature ladder.
     pub fn ais_log_partition(
         &self,
         base: &[f64],
@@ -250,9 +257,7 @@ impl Rbm {
         rng: &mut ChaCha8Rng,
     ) -> Result<AisEstimate> {
         let (nv, nh) = (self.n_visible(), self.n_hidden());
-        if self.visible == Visible::Gaussian {
-            return Err(Error::Unsupported { what: "AIS", why: "it is implemented for Bernoulli visible units" });
-        }
+        let gaussian = self.visible == Visible::Gaussian;
         if base.len() != nv {
             return Err(Error::Shape { what: "AIS base biases", expected: nv, found: base.len() });
         }
@@ -264,19 +269,30 @@ impl Rbm {
             return Err(Error::Unsupported { what: "AIS", why: "betas must rise from 0 to 1 and chains be >= 1" });
         }
         // All chains advance together: V (chains x nv) and A = V W + c (chains x nh), row-major.
-        // log p*_β(v) = (1-β) b_Aᵀv + β bᵀv + Σ_j softplus(β a_j); log Z_0 = nh log 2 + Σ softplus(b_A).
         let w = Mat { data: self.w.as_slice(), rows: nv, cols: nh, rs: 1, cs: nv };
         let wt = Mat { data: self.w.as_slice(), rows: nh, cols: nv, rs: nv, cs: 1 };
-        let mut v: Vec<f64> =
-            (0..chains * nv).map(|k| f64::from(u8::from(rng.random::<f64>() < sigmoid(base[k % nv])))).collect();
+        // Exact draws from the base model.
+        let mut v: Vec<f64> = if gaussian {
+            (0..chains * nv).map(|k| base[k % nv] + Distribution::<f64>::sample(&StandardNormal, rng)).collect()
+        } else {
+            (0..chains * nv).map(|k| f64::from(u8::from(rng.random::<f64>() < sigmoid(base[k % nv])))).collect()
+        };
         let (mut a, mut h, mut field) = (vec![0.0; chains * nh], vec![0.0; chains * nh], vec![0.0; chains * nv]);
         let hidden_input = |v: &[f64], a: &mut [f64]| {
             gemm(1.0, Mat::row_major(v, chains, nv), w, 0.0, a, nh);
             a.chunks_exact_mut(nh).for_each(|row| row.iter_mut().zip(self.c.iter()).for_each(|(x, c)| *x += c));
         };
         hidden_input(&v, &mut a);
+        // The visible terms of log p*_β(v).
         let linear = |v: &[f64], beta: f64| -> f64 {
-            v.iter().zip(base).zip(self.b.iter()).map(|((x, ba), b)| x * ((1.0 - beta) * ba + beta * b)).sum()
+            if gaussian {
+                let terms = v.iter().zip(base).zip(self.b.iter());
+                -0.5 * terms
+                    .map(|((x, ba), b)| (1.0 - beta) * (x - ba) * (x - ba) + beta * (x - b) * (x - b))
+                    .sum::<f64>()
+            } else {
+                v.iter().zip(base).zip(self.b.iter()).map(|((x, ba), b)| x * ((1.0 - beta) * ba + beta * b)).sum()
+            }
         };
         let (mut sp_now, mut sp_prev) = (vec![0.0; chains * nh], vec![0.0; chains * nh]);
         let mut log_w = vec![0.0; chains];
@@ -305,12 +321,22 @@ impl Rbm {
                 let i = k % nv;
                 *f = (1.0 - beta) * base[i] + beta * (self.b[i] + *f);
             }
-            sigmoid_in_place(&mut field);
-            bernoulli_slice(&mut field, rng);
+            if gaussian {
+                field.iter_mut().for_each(|f| *f += Distribution::<f64>::sample(&StandardNormal, rng));
+            } else {
+                sigmoid_in_place(&mut field);
+                bernoulli_slice(&mut field, rng);
+            }
             v.copy_from_slice(&field);
             hidden_input(&v, &mut a);
         }
-        let log_z0 = nh as f64 * std::f64::consts::LN_2 + base.iter().map(|&x| softplus(x)).sum::<f64>();
+        // Z_0: 2^nh for the free hidden units times Σ_v e^{b_Aᵀv} or ∫ e^{-|v - b_A|²/2} dv.
+        let visible_z0 = if gaussian {
+            0.5 * nv as f64 * (2.0 * std::f64::consts::PI).ln()
+        } else {
+            base.iter().map(|&x| softplus(x)).sum::<f64>()
+        };
+        let log_z0 = nh as f64 * std::f64::consts::LN_2 + visible_z0;
         let m = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let w: Vec<f64> = log_w.iter().map(|x| (x - m).exp()).collect();
         let mean = w.iter().sum::<f64>() / chains as f64;
@@ -351,6 +377,15 @@ pub fn bernoulli_in_place(m: &mut DMatrix<f64>, rng: &mut ChaCha8Rng) {
 pub(crate) fn bernoulli_slice(xs: &mut [f64], rng: &mut ChaCha8Rng) {
     for x in xs {
         *x = f64::from(u8::from(rng.random::<f64>() < *x));
+    }
+}
+
+/// The AIS base model for `data` (samples as rows): visible biases from the marginals
+/// ([`base_biases`]) for Bernoulli units, the column means for Gaussian ones.
+pub fn ais_base(data: &DMatrix<f64>, visible: Visible) -> Vec<f64> {
+    match visible {
+        Visible::Bernoulli => base_biases(data),
+        Visible::Gaussian => data.row_mean().iter().copied().collect(),
     }
 }
 

@@ -110,6 +110,24 @@ fn ais_agrees_with_the_exact_partition_function() {
     }
 }
 
+#[test]
+fn ais_agrees_with_the_exact_partition_function_for_gaussian_units() {
+    // Gaussian visible units: log Z is exact by integrating v for each of the 2^12 hidden
+    // states; AIS starts from N(base, I) with free hidden units.
+    for (seed, std) in [(3, 0.3), (4, 0.6)] {
+        let mut rbm = random_rbm(10, 12, std, seed);
+        rbm.visible = Visible::Gaussian;
+        let exact = rbm.log_partition_exact().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let base = rbm.b.iter().map(|b| 0.5 * b).collect::<Vec<_>>();
+        let est = rbm.ais_log_partition(&base, &ais_betas(2000), 200, &mut rng).unwrap();
+        assert!(
+            (est.log_z - exact).abs() < 0.05 && est.log_z_low - 0.02 <= exact && exact <= est.log_z_high + 0.02,
+            "AIS {est:?}, exact {exact}"
+        );
+    }
+}
+
 /// Binary rows near three prototypes (each bit flipped with probability 0.05).
 fn prototypes(n: usize, nv: usize, seed: u64) -> DMatrix<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
