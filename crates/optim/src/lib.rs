@@ -264,23 +264,11 @@ impl Optimizer {
     }
 }
 
-#[inline(always)]
-fn apply_step_body<S: Scalar>(
-    step: Step,
-    w: &mut [S],
-    parts: &[&[S]],
-    at: usize,
-    first: &mut [f64],
-    second: &mut [f64],
-) {
-    step.apply(w, parts, at, first, second);
-}
-
 // The conversions between f32 and f64 and the update arithmetic at AVX2 width: a third of the
 // baseline build's time on bench_mlp's 400 k parameters.
 cg_core::avx2_dispatch!(
     fn apply_step<S: Scalar>(step: Step, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64])
-        => apply_step_body
+        => Step::apply
 );
 
 /// Parameters at least this long are updated in parallel chunks of `CHUNK` elements.

@@ -14,7 +14,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::DMatrix;
 
 /// Below this many multiply-adds a product runs on one thread. Measured on bench_mlp's shapes
-/// (2 cores, `examples/gemm_shapes.rs`): the output layer's 10 x 512 x 128 products (0.66 M)
+/// (2 cores): the output layer's 10 x 512 x 128 products (0.66 M)
 /// run at 70 GFLOP/s f32 on one core and 45-58 when cut in two, the hidden layers' (>= 16 M)
 /// at 110 on one core and 180-207 cut in two.
 const PARALLEL_FROM: usize = 1 << 19;
