@@ -5,17 +5,9 @@
 //! first and then written through a temporary file and a rename, so a failed run never leaves a
 //! partial or overwritten result behind.
 
-pub mod best_fit;
-pub mod boltzmann;
 pub mod check;
 pub mod config;
-pub mod graph;
-pub mod hopfield;
-pub mod mlp;
-pub mod pgm;
-pub mod rnn;
-pub mod som;
-pub mod svd;
+pub mod kinds;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -91,23 +83,49 @@ pub(crate) fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: 
     bar
 }
 
-/// Runs one step of `solver` through the core driver, clearing `bar` before an error is returned
-/// so the message is not drawn over.
-pub(crate) fn one_step<S: cg_core::Solver>(
-    solver: &mut S,
-    state: &mut S::State,
-    rng: &mut rand_chacha::ChaCha8Rng,
-    bar: &indicatif::ProgressBar,
-) -> Result<cg_core::Metrics>
-where
-    S::Error: std::fmt::Display,
-{
-    match cg_core::run(solver, state, 1, rng) {
-        Ok(mut out) => Ok(out.records.pop().expect("internal: one step")),
-        Err(e) => {
-            bar.finish_and_clear();
-            anyhow::bail!("training: {e}")
+/// The progress-bar observer of a solver run: one tick per step, with a message made from the
+/// step's record. The bar is cleared when the observer is dropped, so an error printed after a
+/// failed run is not drawn over.
+pub(crate) struct Progress<F> {
+    bar: indicatif::ProgressBar,
+    message: F,
+}
+
+impl<F> Progress<F> {
+    pub(crate) fn new(options: &RunOptions, len: usize, unit: &str, title: &str, message: F) -> Progress<F> {
+        Progress { bar: progress_bar(options, len, unit, title), message }
+    }
+}
+
+impl<St, R, F: FnMut(&R) -> String> cg_core::Observer<St, R> for Progress<F> {
+    fn observe(&mut self, step: &cg_core::StepInfo<'_, St, R>) -> cg_core::Flow {
+        self.bar.set_message((self.message)(step.record));
+        self.bar.inc(1);
+        cg_core::Flow::Continue
+    }
+}
+
+impl<F> Drop for Progress<F> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A solver run's outcome as a result: divergence is an error naming what diverged; every
+/// other end (converged, step limit, stalled, stopped by an observer) is a finished run.
+///
+/// # Errors
+/// The run diverged, or a step failed (`result` is an error).
+pub(crate) fn finished<E: std::fmt::Display>(
+    result: Result<cg_core::RunOutcome, E>,
+    what: &str,
+) -> Result<cg_core::RunOutcome> {
+    match result {
+        Ok(cg_core::RunOutcome { stop: cg_core::Stop::Diverged { what: why }, steps }) => {
+            anyhow::bail!("{what} diverged at step {steps}: {why}")
         }
+        Ok(out) => Ok(out),
+        Err(e) => anyhow::bail!("{what}: {e}"),
     }
 }
 
@@ -133,21 +151,7 @@ pub fn default_out_dir(config: &Path) -> PathBuf {
 pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load(path)?;
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
-    match experiment {
-        config::Experiment::Graph(params) => params.run(&title),
-        config::Experiment::Mlp(exp) => exp.run(&title, options),
-        config::Experiment::HopfieldDigits(exp) => exp.run(&title),
-        config::Experiment::HopfieldCapacity(exp) => exp.run(&title, options),
-        config::Experiment::HopfieldTsp(exp) => exp.run(&title, options),
-        config::Experiment::Rnn(exp) => exp.run(&title, options),
-        config::Experiment::Svd(exp) => exp.run(&title, options),
-        config::Experiment::Som(exp) => exp.run(&title, options),
-        config::Experiment::BestFit(exp) => exp.run(&title),
-        config::Experiment::Rbm(exp) => exp.run(&title, options),
-        config::Experiment::Boltzmann(exp) => exp.run(&title, options),
-        config::Experiment::Discrete(exp) => exp.run(&title),
-        config::Experiment::Ising(exp) => exp.run(&title, options),
-    }
+    experiment.run(&title, options)
 }
 
 /// Writes every file of `outcome` into `dir` (created if needed), each through a temporary file in

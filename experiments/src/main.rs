@@ -1,16 +1,19 @@
-//! `experiments CONFIG... [--out DIR] [--check]`: runs config files and writes their results.
+//! `experiments CONFIG... [--out DIR] [--check]`: runs config files and writes their results;
+//! `experiments kinds` lists the kinds a config can name.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Run computational-graph experiments from config files.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Config files (TOML).
     #[arg(required = true)]
     configs: Vec<PathBuf>,
@@ -26,12 +29,32 @@ struct Cli {
     quiet: bool,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// List every kind a config can name, with a one-line summary.
+    Kinds,
+}
+
+/// The kinds with their summaries, one per line.
+fn kinds_table() -> String {
+    let width = experiments::kinds::KINDS.iter().map(|k| k.name().len()).max().unwrap_or(0);
+    experiments::kinds::KINDS.iter().map(|k| format!("  {:width$}  {}\n", k.name(), k.summary())).collect()
+}
+
 /// Exit code for bad input (config errors, numeric failures): 2. Drift found by --check: 1.
 const BAD_INPUT: u8 = 2;
 const DRIFT: u8 = 1;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let help = format!("Kinds (`kind = \"...\"` in a config):\n{}", kinds_table());
+    let cli = match Cli::command().after_help(help).try_get_matches() {
+        Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
+        Err(e) => e.exit(),
+    };
+    if let Some(Command::Kinds) = cli.command {
+        print!("{}", kinds_table());
+        return ExitCode::SUCCESS;
+    }
     let mut code = 0;
     for config in &cli.configs {
         let dir = match (&cli.out, cli.configs.len()) {

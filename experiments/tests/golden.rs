@@ -46,3 +46,15 @@ fn runs_are_deterministic_byte_for_byte() {
         assert!(stable(&a) == stable(&b), "{} differs between two runs", config.display());
     }
 }
+
+#[test]
+fn every_registered_kind_has_a_shipped_config_with_stored_results() {
+    let configs = shipped_configs();
+    for k in experiments::kinds::KINDS {
+        let line = format!("kind = \"{}\"", k.name());
+        let shipped = configs.iter().find(|c| std::fs::read_to_string(c).unwrap().lines().any(|l| l.trim() == line));
+        let config = shipped.unwrap_or_else(|| panic!("no config under configs/ has {line}"));
+        let stored = root().join(experiments::default_out_dir(config));
+        assert!(stored.join("metrics.json").exists() || stored.join("graph.json").exists(), "{}", stored.display());
+    }
+}

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use cg_core::numeric::sigmoid;
-use cg_core::{Domain, EdgeWeight, Metrics, Role, Solver, UnGraph, Variable};
+use cg_core::{Domain, EdgeWeight, Role, Solver, Stop, UnGraph, Variable};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -228,6 +228,8 @@ impl BmTrainer {
 
 impl Solver for BmTrainer {
     type State = BmState;
+    /// The epoch's wall time in seconds (varies between runs).
+    type Record = f64;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -237,7 +239,7 @@ impl Solver for BmTrainer {
     /// One epoch of mini-batches: data correlations (hidden units sampled with the visible ones
     /// clamped) minus model correlations (the persistent chains after `sweeps` sweeps), on every
     /// edge and bias.
-    fn step(&mut self, state: &mut BmState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    fn step(&mut self, state: &mut BmState, rng: &mut ChaCha8Rng) -> Result<f64> {
         let start = Instant::now();
         let p = &self.params;
         let n = state.machine.units();
@@ -281,9 +283,10 @@ impl Solver for BmTrainer {
             m.b += (pos_b / bp - neg_b / bn) * p.learning_rate;
         }
         state.epochs_done += 1;
-        if let Some(bad) = state.machine.w.iter().chain(state.machine.b.iter()).find(|x| !x.is_finite()) {
-            return Err(Error::NonFinite { epoch: state.epochs_done, value: *bad });
-        }
-        Ok(Metrics(vec![("seconds", start.elapsed().as_secs_f64())]))
+        Ok(start.elapsed().as_secs_f64())
+    }
+
+    fn stop(&self, state: &BmState, _seconds: &f64) -> Option<Stop> {
+        crate::train::diverged(state.epochs_done, state.machine.w.iter().chain(state.machine.b.iter()))
     }
 }

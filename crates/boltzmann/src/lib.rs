@@ -18,14 +18,16 @@
 
 pub mod bm;
 mod linalg;
+mod monitor;
 mod params;
 mod rbm;
 mod train;
 
 pub use bm::{BmConfig, BmState, BmTrainer, BoltzmannMachine};
+pub use monitor::{sample_states, AisPoint, LikelihoodMonitor};
 pub use params::{Method, RbmConfig, RbmParams};
 pub use rbm::{ais_base, ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT};
-pub use train::{RbmState, RbmTrainer};
+pub use train::{RbmRecord, RbmState, RbmTrainer};
 
 /// Why a machine cannot be built, trained or evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,8 +44,6 @@ pub enum Error {
     TooLarge { units: usize, limit: usize },
     #[error("{what}: {why}")]
     Unsupported { what: &'static str, why: &'static str },
-    #[error("epoch {epoch}: a parameter became {value}; lower the learning rate")]
-    NonFinite { epoch: usize, value: f64 },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use cg_core::{Metrics, Solver};
+use cg_core::{Solver, Stop};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -208,8 +208,25 @@ fn hidden_probs(c: &DVector<f64>, v: Mat, w: Mat, out: &mut [f64]) {
     sigmoid_in_place(out);
 }
 
+/// What one epoch reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RbmRecord {
+    /// Mean squared reconstruction error per sample (CD only: PCD's negative phase does not
+    /// reconstruct the batch).
+    pub reconstruction_error: Option<f64>,
+    /// The epoch's wall time (varies between runs).
+    pub seconds: f64,
+}
+
+/// The first non-finite parameter of a machine after an epoch, as a divergence.
+pub(crate) fn diverged<'a>(epoch: usize, mut values: impl Iterator<Item = &'a f64>) -> Option<Stop> {
+    let bad = values.find(|x| !x.is_finite())?;
+    Some(Stop::Diverged { what: format!("epoch {epoch}: a parameter became {bad}; lower the learning rate") })
+}
+
 impl Solver for RbmTrainer {
     type State = RbmState;
+    type Record = RbmRecord;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -219,9 +236,8 @@ impl Solver for RbmTrainer {
         }
     }
 
-    /// One epoch of mini-batches in a shuffled order. Reports the mean squared reconstruction
-    /// error per sample and `seconds`, the epoch's wall time (varies between runs).
-    fn step(&mut self, state: &mut RbmState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    /// One epoch of mini-batches in a shuffled order.
+    fn step(&mut self, state: &mut RbmState, rng: &mut ChaCha8Rng) -> Result<RbmRecord> {
         let start = Instant::now();
         let n = self.data.nrows();
         let mut order: Vec<usize> = (0..n).collect();
@@ -231,15 +247,14 @@ impl Solver for RbmTrainer {
             error += self.update(state, rows, rng);
         }
         state.epochs_done += 1;
-        if let Some(bad) =
-            state.rbm.w.iter().chain(state.rbm.b.iter()).chain(state.rbm.c.iter()).find(|x| !x.is_finite())
-        {
-            return Err(Error::NonFinite { epoch: state.epochs_done, value: *bad });
-        }
-        let mut metrics = vec![("seconds", start.elapsed().as_secs_f64())];
-        if self.params.method == Method::Cd {
-            metrics.insert(0, ("reconstruction_error", error / n as f64));
-        }
-        Ok(Metrics(metrics))
+        Ok(RbmRecord {
+            reconstruction_error: (self.params.method == Method::Cd).then_some(error / n as f64),
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn stop(&self, state: &RbmState, _r: &RbmRecord) -> Option<Stop> {
+        let rbm = &state.rbm;
+        diverged(state.epochs_done, rbm.w.iter().chain(rbm.b.iter()).chain(rbm.c.iter()))
     }
 }

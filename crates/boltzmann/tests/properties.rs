@@ -162,7 +162,7 @@ fn cd_and_pcd_raise_the_exact_likelihood() {
         let mut state = trainer.init(&mut rng);
         let ll = |r: &Rbm| r.mean_log_likelihood(&data, r.log_partition_exact().unwrap());
         let before = ll(&state.rbm);
-        run(&mut trainer, &mut state, epochs, &mut rng).unwrap();
+        run(&mut trainer, &mut state, epochs, &mut rng, &mut []).unwrap();
         let after = ll(&state.rbm);
         // Three prototypes with 5% noise: entropy 10 H(0.05) + log 3 ≈ 3.09 nats per sample.
         assert!(after > before + 1.5 && after > -4.0, "{method}: {before} -> {after}");
@@ -183,7 +183,7 @@ fn gaussian_visible_units_learn_real_data() {
     let mut state = trainer.init(&mut rng);
     let ll = |r: &Rbm| r.mean_log_likelihood(&data, r.log_partition_exact().unwrap());
     let before = ll(&state.rbm);
-    run(&mut trainer, &mut state, 40, &mut rng).unwrap();
+    run(&mut trainer, &mut state, 40, &mut rng, &mut []).unwrap();
     assert!(ll(&state.rbm) > before + 0.3, "{before} -> {}", ll(&state.rbm));
 }
 
@@ -195,7 +195,7 @@ fn same_seed_same_machine() {
         let mut t = RbmTrainer::new(p, data.clone()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let mut s = t.init(&mut rng);
-        run(&mut t, &mut s, 3, &mut rng).unwrap();
+        run(&mut t, &mut s, 3, &mut rng, &mut []).unwrap();
         s.rbm
     };
     assert_eq!(train(), train());
@@ -264,7 +264,7 @@ fn a_boltzmann_machine_learns_its_teachers_distribution() {
     let mut trainer = BmTrainer::new(params, data).unwrap();
     let mut state = trainer.start(BoltzmannMachine::fully_connected(6, 0), &mut rng);
     let kl0 = kl_divergence(&truth, &state.machine.visible_distribution().unwrap());
-    run(&mut trainer, &mut state, 30, &mut rng).unwrap();
+    run(&mut trainer, &mut state, 30, &mut rng, &mut []).unwrap();
     let kl = kl_divergence(&truth, &state.machine.visible_distribution().unwrap());
     assert!(kl < 0.02 && kl < kl0 / 10.0, "KL {kl0} -> {kl}");
     assert_eq!(state.machine.to_graph().edge_count(), 15);

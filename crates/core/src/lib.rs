@@ -17,11 +17,15 @@ mod error;
 mod graph;
 mod local;
 pub mod numeric;
+mod params;
 pub mod solver;
 mod topo;
 
 pub use error::{CyclePath, Error, Result};
 pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
 pub use local::LocalFunction;
+pub use params::{OutOfRange, Validate};
 pub use petgraph::{Directed, EdgeType, Undirected};
-pub use solver::{run, Metrics, RunOutcome, Solver};
+pub use solver::{
+    diverged_if_not_finite, run, run_recorded, Flow, Observer, Recorder, RunOutcome, Solver, StepInfo, Stop,
+};

@@ -1,53 +1,140 @@
-//! One trait for iterative solvers (Hopfield recall, Gibbs sampling, SOM training, ...) and the
-//! driver that owns their loop, so that iteration limits, seeding, recording and stopping behave
-//! the same everywhere.
+//! One trait for iterative solvers (Hopfield recall, Gibbs sampling, SOM, RBM and network
+//! training, ...) and the driver that owns their loop, so that step limits, stopping, recording,
+//! progress and timing behave the same everywhere.
+//!
+//! The shape follows argmin's executor: a [`Solver`] makes one step at a time and returns a typed
+//! record of it; [`run`] loops, asks the solver whether to stop, hands every step to the
+//! [`Observer`]s the caller attached (curves, progress bars, early stopping), and ends with a
+//! [`Stop`] reason.
+
+use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
-
-/// The numbers a step reports, by name, in a fixed order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Metrics(pub Vec<(&'static str, f64)>);
-
-impl Metrics {
-    /// The value recorded under `name`.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.0.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
-    }
-}
 
 /// An iterative solver. What changes while it runs lives in `State`, apart from the solver's
 /// settings, so a run can be inspected or resumed.
 pub trait Solver {
     type State;
+    /// What one step reports (energy, errors, a learning rate, ...).
+    type Record;
     type Error;
 
     /// The algorithm's name, for records.
     fn name(&self) -> &'static str;
 
-    /// One sweep, epoch or step; returns the numbers worth recording (energy, changes, ...).
+    /// One sweep, epoch or step.
     ///
     /// # Errors
-    /// Whatever the solver finds wrong (a non-finite number, for instance).
-    fn step(&mut self, state: &mut Self::State, rng: &mut ChaCha8Rng) -> Result<Metrics, Self::Error>;
+    /// Whatever the solver finds wrong that is not a reason to stop (bad input found late).
+    fn step(&mut self, state: &mut Self::State, rng: &mut ChaCha8Rng) -> Result<Self::Record, Self::Error>;
 
-    /// Whether the run may stop after a step that reported `metrics`.
-    fn converged(&self, _state: &Self::State, _metrics: &Metrics) -> bool {
-        false
+    /// Whether the run ends after a step that reported `record`, and why: converged, stalled,
+    /// or diverged (a non-finite or exploding state, named). `None` continues.
+    fn stop(&self, _state: &Self::State, _record: &Self::Record) -> Option<Stop> {
+        None
+    }
+}
+
+/// Why a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The solver's convergence test passed.
+    Converged,
+    /// The step limit was reached.
+    StepLimit,
+    /// The solver can make no more progress (a cycle, a step too small to change anything).
+    Stalled,
+    /// A value stopped being finite or exploded; says which.
+    Diverged { what: String },
+    /// An observer asked to stop (early stopping, an interrupt).
+    Requested { by: String },
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Converged => write!(f, "converged"),
+            Stop::StepLimit => write!(f, "step limit"),
+            Stop::Stalled => write!(f, "stalled"),
+            Stop::Diverged { what } => write!(f, "diverged: {what}"),
+            Stop::Requested { by } => write!(f, "stopped by {by}"),
+        }
+    }
+}
+
+/// What an observer tells the driver after a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// End the run now, giving the reason.
+    Stop(String),
+}
+
+/// One finished step as observers see it.
+pub struct StepInfo<'a, St, R> {
+    /// 1-based, counted from the start of this [`run`].
+    pub step: usize,
+    /// Wall-clock seconds of the solver's step (observers not included).
+    pub seconds: f64,
+    pub state: &'a St,
+    pub record: &'a R,
+}
+
+/// Watches a run step by step: records curves, draws progress, decides to stop early.
+pub trait Observer<St, R> {
+    fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow;
+}
+
+/// Any closure over a step is an observer.
+impl<St, R, F: FnMut(&StepInfo<'_, St, R>) -> Flow> Observer<St, R> for F {
+    fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
+        self(step)
+    }
+}
+
+/// The observer that keeps every record (and the seconds of each step).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recorder<R> {
+    pub records: Vec<R>,
+    pub seconds: Vec<f64>,
+}
+
+impl<R> Recorder<R> {
+    pub fn new() -> Self {
+        Recorder { records: Vec::new(), seconds: Vec::new() }
+    }
+
+    /// Total seconds of the recorded steps.
+    pub fn total_seconds(&self) -> f64 {
+        self.seconds.iter().sum()
+    }
+}
+
+impl<St, R: Clone> Observer<St, R> for Recorder<R> {
+    fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
+        self.records.push(step.record.clone());
+        self.seconds.push(step.seconds);
+        Flow::Continue
     }
 }
 
 /// How a run ended.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
     /// Steps taken.
     pub steps: usize,
-    /// Whether [`Solver::converged`] stopped the run (rather than the step limit).
-    pub converged: bool,
-    /// The metrics of every step, in order.
-    pub records: Vec<Metrics>,
+    pub stop: Stop,
 }
 
-/// Runs `solver` from `state` for at most `max_steps` steps, stopping early when it converges.
+impl RunOutcome {
+    /// Whether the solver's own test ended the run.
+    pub fn converged(&self) -> bool {
+        self.stop == Stop::Converged
+    }
+}
+
+/// Runs `solver` from `state` for at most `max_steps` steps; after each step the solver may stop
+/// the run ([`Solver::stop`]), then every observer sees the step, in order, and may stop it too.
 ///
 /// # Errors
 /// The first error a step returns.
@@ -56,17 +143,49 @@ pub fn run<S: Solver>(
     state: &mut S::State,
     max_steps: usize,
     rng: &mut ChaCha8Rng,
+    observers: &mut [&mut dyn Observer<S::State, S::Record>],
 ) -> Result<RunOutcome, S::Error> {
-    let mut records = Vec::new();
     for step in 1..=max_steps {
-        let metrics = solver.step(state, rng)?;
-        let done = solver.converged(state, &metrics);
-        records.push(metrics);
-        if done {
-            return Ok(RunOutcome { steps: step, converged: true, records });
+        let start = Instant::now();
+        let record = solver.step(state, rng)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let stop = solver.stop(state, &record);
+        let info = StepInfo { step, seconds, state: &*state, record: &record };
+        let mut requested = None;
+        for o in observers.iter_mut() {
+            if let Flow::Stop(by) = o.observe(&info) {
+                requested.get_or_insert(by);
+            }
+        }
+        if let Some(stop) = stop.or(requested.map(|by| Stop::Requested { by })) {
+            return Ok(RunOutcome { steps: step, stop });
         }
     }
-    Ok(RunOutcome { steps: max_steps, converged: false, records })
+    Ok(RunOutcome { steps: max_steps, stop: Stop::StepLimit })
+}
+
+/// The records of a run with no other observer: [`run`] with a [`Recorder`].
+///
+/// # Errors
+/// As [`run`].
+pub fn run_recorded<S: Solver>(
+    solver: &mut S,
+    state: &mut S::State,
+    max_steps: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<(RunOutcome, Vec<S::Record>), S::Error>
+where
+    S::Record: Clone,
+{
+    let mut recorder = Recorder::new();
+    let out = run(solver, state, max_steps, rng, &mut [&mut recorder])?;
+    Ok((out, recorder.records))
+}
+
+/// A finite-check for [`Solver::stop`]: `Some(Diverged)` naming `what` when `value` is not
+/// finite.
+pub fn diverged_if_not_finite(what: &str, value: f64) -> Option<Stop> {
+    (!value.is_finite()).then(|| Stop::Diverged { what: format!("{what} = {value}") })
 }
 
 #[cfg(test)]
@@ -74,21 +193,25 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    /// Halves a number until it is below a tolerance.
-    struct Halver(f64);
+    /// Halves a number until it is below a tolerance; grows without bound when `factor` > 1.
+    struct Halver {
+        tolerance: f64,
+        factor: f64,
+    }
 
     impl Solver for Halver {
         type State = f64;
+        type Record = f64;
         type Error = String;
         fn name(&self) -> &'static str {
             "halver"
         }
-        fn step(&mut self, x: &mut f64, _rng: &mut ChaCha8Rng) -> Result<Metrics, String> {
-            *x /= 2.0;
-            Ok(Metrics(vec![("x", *x)]))
+        fn step(&mut self, x: &mut f64, _rng: &mut ChaCha8Rng) -> Result<f64, String> {
+            *x *= self.factor;
+            Ok(*x)
         }
-        fn converged(&self, x: &f64, _m: &Metrics) -> bool {
-            *x < self.0
+        fn stop(&self, x: &f64, _r: &f64) -> Option<Stop> {
+            diverged_if_not_finite("x", *x).or((*x < self.tolerance).then_some(Stop::Converged))
         }
     }
 
@@ -96,10 +219,39 @@ mod tests {
     fn the_driver_stops_at_convergence_or_the_limit() {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         // 1 -> 0.5 -> 0.25 -> 0.125 < 0.2: three steps.
-        let out = run(&mut Halver(0.2), &mut 1.0, 10, &mut rng).unwrap();
-        assert_eq!((out.steps, out.converged), (3, true));
-        assert_eq!(out.records[2].get("x"), Some(0.125));
-        let out = run(&mut Halver(1e-9), &mut 1.0, 5, &mut rng).unwrap();
-        assert_eq!((out.steps, out.converged), (5, false));
+        let (out, records) = run_recorded(&mut Halver { tolerance: 0.2, factor: 0.5 }, &mut 1.0, 10, &mut rng).unwrap();
+        assert_eq!((out.steps, out.stop), (3, Stop::Converged));
+        assert_eq!(records, vec![0.5, 0.25, 0.125]);
+        let (out, _) = run_recorded(&mut Halver { tolerance: 1e-9, factor: 0.5 }, &mut 1.0, 5, &mut rng).unwrap();
+        assert_eq!((out.steps, out.stop), (5, Stop::StepLimit));
+    }
+
+    #[test]
+    fn divergence_is_a_reason_naming_the_value() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let (out, _) = run_recorded(&mut Halver { tolerance: 0.0, factor: 1e200 }, &mut 1.0, 10, &mut rng).unwrap();
+        assert_eq!((out.steps, out.stop), (2, Stop::Diverged { what: "x = inf".into() }));
+    }
+
+    #[test]
+    fn observers_see_every_step_and_can_stop_the_run() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut seen = vec![];
+        let mut watch = |s: &StepInfo<'_, f64, f64>| {
+            seen.push((s.step, *s.record));
+            if s.step == 2 {
+                Flow::Stop("a test".into())
+            } else {
+                Flow::Continue
+            }
+        };
+        let mut recorder = Recorder::new();
+        let out =
+            run(&mut Halver { tolerance: 0.0, factor: 0.5 }, &mut 1.0, 10, &mut rng, &mut [&mut watch, &mut recorder])
+                .unwrap();
+        assert_eq!((out.steps, out.stop), (2, Stop::Requested { by: "a test".into() }));
+        assert_eq!(seen, vec![(1, 0.5), (2, 0.25)]);
+        // Every observer sees the step that stopped the run.
+        assert_eq!(recorder.records, vec![0.5, 0.25]);
     }
 }

@@ -1,6 +1,6 @@
 //! Gradient descent with a backtracking step on the summed squared violation.
 
-use cg_core::{Metrics, Solver};
+use cg_core::{Solver, Stop};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -62,8 +62,21 @@ impl<'a> BestFit<'a> {
     }
 }
 
+/// What one descent step reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitRecord {
+    pub loss: f64,
+    pub gradient_norm: f64,
+    /// The step length tried last.
+    pub step: f64,
+    pub loss_evaluations: usize,
+    /// No step lowers the loss at f64 precision any more.
+    pub stalled: bool,
+}
+
 impl Solver for BestFit<'_> {
     type State = FitState;
+    type Record = FitRecord;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -72,16 +85,16 @@ impl Solver for BestFit<'_> {
 
     /// One descent step: halve the trial step until the loss falls by at least half the step
     /// times the squared gradient norm (Armijo), then try twice that step next time.
-    fn step(&mut self, state: &mut FitState, _rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    fn step(&mut self, state: &mut FitState, _rng: &mut ChaCha8Rng) -> Result<FitRecord> {
         let (loss, grad) = self.model.loss_and_gradient(&state.values)?;
         let norm2: f64 = grad.iter().map(|g| g * g).sum();
         let mut t = state.step;
-        let mut evaluations = 1.0;
+        let mut evaluations = 1;
         let mut stalled = norm2 == 0.0;
         if norm2 > 0.0 {
             loop {
                 let trial: Vec<f64> = state.values.iter().zip(&grad).map(|(x, g)| x - t * g).collect();
-                evaluations += 1.0;
+                evaluations += 1;
                 // A trial where a function is not finite counts as too long a step.
                 if let Ok(l) = self.model.loss(&trial) {
                     if l <= loss - 0.5 * t * norm2 {
@@ -106,17 +119,18 @@ impl Solver for BestFit<'_> {
         } else {
             state.loss = loss;
         }
-        Ok(Metrics(vec![
-            ("loss", state.loss),
-            ("gradient_norm", norm2.sqrt()),
-            ("step", t),
-            ("loss_evaluations", evaluations),
-            ("stalled", f64::from(u8::from(stalled))),
-        ]))
+        Ok(FitRecord { loss: state.loss, gradient_norm: norm2.sqrt(), step: t, loss_evaluations: evaluations, stalled })
     }
 
-    /// At a gradient norm within tolerance, or where no step lowers the loss any more.
-    fn converged(&self, _state: &FitState, metrics: &Metrics) -> bool {
-        metrics.get("gradient_norm").is_some_and(|g| g <= self.params.tolerance) || metrics.get("stalled") == Some(1.0)
+    /// Converged at a gradient norm within tolerance; stalled where no step lowers the loss any
+    /// more (a stationary point at f64 precision).
+    fn stop(&self, _state: &FitState, r: &FitRecord) -> Option<Stop> {
+        if r.gradient_norm <= self.params.tolerance {
+            Some(Stop::Converged)
+        } else if r.stalled {
+            Some(Stop::Stalled)
+        } else {
+            None
+        }
     }
 }

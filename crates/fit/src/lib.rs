@@ -19,7 +19,7 @@
 mod algorithm;
 mod model;
 
-pub use algorithm::{BestFit, FitParams, FitState};
+pub use algorithm::{BestFit, FitParams, FitRecord, FitState};
 pub use model::UndirectedModel;
 
 /// Why a graph cannot be fitted.

@@ -22,12 +22,14 @@
 //! [`tsp`] holds the continuous Hopfield-Tank network for the travelling salesman problem and the
 //! exact Held-Karp solution it is measured against.
 
+pub mod capacity;
 mod network;
 mod recall;
 pub mod tsp;
 
+pub use capacity::{capacity_curve, load_below_half, CapacityParams};
 pub use network::{Hopfield, Learner, Rule};
-pub use recall::{Mode, Recall, RecallState};
+pub use recall::{flip_units, recall, Mode, Recall, RecallState, SweepRecord};
 
 /// Why a network cannot be built or run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -5,8 +5,9 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::{Error, Result};
 
-/// A storage rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A storage rule (`hebbian` or `storkey` in configs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rule {
     Hebbian,
     Storkey,
@@ -19,11 +20,6 @@ impl Rule {
             Rule::Hebbian => "hebbian",
             Rule::Storkey => "storkey",
         }
-    }
-
-    /// The rule with this config name.
-    pub fn from_name(name: &str) -> Option<Rule> {
-        [Rule::Hebbian, Rule::Storkey].into_iter().find(|r| r.name() == name)
     }
 }
 

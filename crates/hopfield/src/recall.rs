@@ -1,6 +1,6 @@
 //! Recall dynamics as a [`Solver`]: one step is one sweep over all units.
 
-use cg_core::{Metrics, Solver, UnGraph};
+use cg_core::{run, Flow, Solver, StepInfo, Stop, UnGraph};
 use nalgebra::DVector;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -12,10 +12,12 @@ use crate::{Error, Hopfield, Result};
 /// Networks at least this large compute synchronous sweeps on all cores.
 const PARALLEL_FROM: usize = 512;
 
-/// How units are updated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How units are updated (`async` or `sync` in configs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One unit at a time, in a fresh random order each sweep (from the run's RNG).
+    #[default]
     Async,
     /// All units at once from the previous state.
     Sync,
@@ -149,8 +151,18 @@ impl<'a> Recall<'a> {
     }
 }
 
+/// What one sweep reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SweepRecord {
+    /// The energy after the sweep (NaN for synchronous sweeps built [`Recall::without_energy`]).
+    pub energy: f64,
+    /// Units that changed state.
+    pub changed: usize,
+}
+
 impl Solver for Recall<'_> {
     type State = RecallState;
+    type Record = SweepRecord;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -160,7 +172,7 @@ impl Solver for Recall<'_> {
         }
     }
 
-    fn step(&mut self, st: &mut RecallState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    fn step(&mut self, st: &mut RecallState, rng: &mut ChaCha8Rng) -> Result<SweepRecord> {
         let n = self.n_units();
         let mut changed = 0;
         match self.mode {
@@ -195,10 +207,49 @@ impl Solver for Recall<'_> {
             }
         }
         st.changed = changed;
-        Ok(Metrics(vec![("energy", st.energy), ("changed", changed as f64)]))
+        Ok(SweepRecord { energy: st.energy, changed })
     }
 
-    fn converged(&self, st: &RecallState, _m: &Metrics) -> bool {
-        st.changed == 0 || st.cycle
+    /// A fixed point has converged; a synchronous 2-cycle has stalled (it never settles).
+    fn stop(&self, st: &RecallState, _r: &SweepRecord) -> Option<Stop> {
+        if st.changed == 0 {
+            Some(Stop::Converged)
+        } else if st.cycle {
+            Some(Stop::Stalled)
+        } else {
+            None
+        }
     }
+}
+
+/// `pattern` with `k` distinct units flipped, chosen by `rng`: a noisy cue.
+pub fn flip_units(pattern: &[f64], k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let mut cue = pattern.to_vec();
+    for i in rand::seq::index::sample(rng, pattern.len(), k) {
+        cue[i] = -cue[i];
+    }
+    cue
+}
+
+/// Recalls from `cue` for at most `max_sweeps` sweeps; returns the final state and the energy
+/// before the first sweep and after each one.
+///
+/// # Errors
+/// A cue of the wrong size or with values other than ±1.
+pub fn recall(
+    net: &Hopfield,
+    mode: Mode,
+    cue: &[f64],
+    max_sweeps: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let mut solver = Recall::new(net, mode);
+    let mut state = solver.start(cue)?;
+    let mut trace = vec![state.energy];
+    let mut energies = |s: &StepInfo<'_, RecallState, SweepRecord>| {
+        trace.push(s.record.energy);
+        Flow::Continue
+    };
+    run(&mut solver, &mut state, max_sweeps, rng, &mut [&mut energies])?;
+    Ok((state.s.as_slice().to_vec(), trace))
 }

@@ -30,11 +30,11 @@ proptest! {
         let mut last = state.energy;
         for _ in 0..50 {
             let m = recall.step(&mut state, &mut rng).unwrap();
-            let e = m.get("energy").unwrap();
+            let e = m.energy;
             prop_assert!(e <= last + 1e-9, "energy rose from {last} to {e}");
             prop_assert!((e - net.energy(&state.s)).abs() <= 1e-9 * (1.0 + e.abs()));
             last = e;
-            if m.get("changed") == Some(0.0) { break; }
+            if m.changed == 0 { break; }
         }
     }
 
@@ -61,7 +61,7 @@ proptest! {
                 let mut recall = Recall::new(&net, Mode::Async);
                 let mut state = recall.start(p).unwrap();
                 let m = recall.step(&mut state, &mut rng).unwrap();
-                prop_assert_eq!(m.get("changed"), Some(0.0), "{:?} moved a stored pattern", rule);
+                prop_assert_eq!(m.changed, 0, "{:?} moved a stored pattern", rule);
             }
         }
     }
@@ -86,8 +86,8 @@ fn synchronous_updates_stop_at_a_two_cycle() {
     let net = Hopfield::new(DMatrix::from_row_slice(2, 2, &[0.0, -1.0, -1.0, 0.0]), DVector::zeros(2)).unwrap();
     let mut recall = Recall::new(&net, Mode::Sync);
     let mut state = recall.start(&[1.0, 1.0]).unwrap();
-    let out = run(&mut recall, &mut state, 10, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
-    assert_eq!((out.steps, out.converged), (2, true));
+    let out = run(&mut recall, &mut state, 10, &mut ChaCha8Rng::seed_from_u64(0), &mut []).unwrap();
+    assert_eq!((out.steps, out.stop), (2, cg_core::Stop::Stalled));
     assert!(state.in_two_cycle());
 }
 
@@ -105,8 +105,8 @@ fn sparse_recall_matches_dense_recall() {
         let mut dense = Recall::new(&net, mode);
         let mut sparse = Recall::sparse(&graph, mode).unwrap();
         let (mut a, mut b) = (dense.start(&cue).unwrap(), sparse.start(&cue).unwrap());
-        run(&mut dense, &mut a, 20, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-        run(&mut sparse, &mut b, 20, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        run(&mut dense, &mut a, 20, &mut ChaCha8Rng::seed_from_u64(1), &mut []).unwrap();
+        run(&mut sparse, &mut b, 20, &mut ChaCha8Rng::seed_from_u64(1), &mut []).unwrap();
         assert_eq!(a.s, b.s, "{mode:?}");
         assert_eq!(a.s.as_slice(), pats[0].as_slice(), "8 of 40 bits flipped are corrected");
     }

@@ -1,6 +1,6 @@
 //! Gibbs sampling over a set of factors, with effective sample sizes.
 
-use cg_core::{Metrics, Solver};
+use cg_core::{run, Flow, Solver, StepInfo};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -66,18 +66,19 @@ impl<'a> GibbsSampler<'a> {
         if let Some(&v) = query.iter().find(|&&v| v >= self.cards.len() || self.evidence[v].is_some()) {
             return Err(Error::Query(format!("variable {v} cannot be queried (observed or out of range)")));
         }
-        for _ in 0..burn_in {
-            self.step(state, rng)?;
-        }
+        run(self, state, burn_in, rng, &mut [])?;
+        // After the burn-in, every `thin`-th sweep records the query variables.
+        let thin = thin.max(1);
         let mut records: Vec<Vec<usize>> = vec![Vec::with_capacity(samples); query.len()];
-        for _ in 0..samples {
-            for _ in 0..thin.max(1) {
-                self.step(state, rng)?;
+        let mut record = |s: &StepInfo<'_, Vec<usize>, ()>| {
+            if s.step.is_multiple_of(thin) {
+                for (r, &v) in records.iter_mut().zip(query) {
+                    r.push(s.state[v]);
+                }
             }
-            for (r, &v) in records.iter_mut().zip(query) {
-                r.push(state[v]);
-            }
-        }
+            Flow::Continue
+        };
+        run(self, state, samples * thin, rng, &mut [&mut record])?;
         Ok(records
             .iter()
             .zip(query)
@@ -109,6 +110,7 @@ impl<'a> GibbsSampler<'a> {
 
 impl Solver for GibbsSampler<'_> {
     type State = Vec<usize>;
+    type Record = ();
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -116,7 +118,7 @@ impl Solver for GibbsSampler<'_> {
     }
 
     /// One sweep over the unobserved variables in id order.
-    fn step(&mut self, state: &mut Vec<usize>, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    fn step(&mut self, state: &mut Vec<usize>, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut weights = vec![];
         for v in 0..self.cards.len() {
             if self.evidence[v].is_some() {
@@ -141,7 +143,7 @@ impl Solver for GibbsSampler<'_> {
             }
             state[v] = choice;
         }
-        Ok(Metrics(vec![]))
+        Ok(())
     }
 }
 

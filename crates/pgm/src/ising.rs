@@ -3,7 +3,7 @@
 //! σ(2 (J Σ_neighbours s_j + h) / T).
 
 use cg_core::numeric::sigmoid;
-use cg_core::{Metrics, Solver};
+use cg_core::{run, Flow, Solver, StepInfo};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -102,8 +102,65 @@ impl Ising {
     }
 }
 
+/// Averages over the measured sweeps at one temperature.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IsingStats {
+    /// Mean |magnetisation| per spin.
+    pub mean_abs_magnetisation: f64,
+    /// Its standard error, from the effective sample size of the |m| series.
+    pub standard_error: f64,
+    pub effective_sample_size: f64,
+    pub energy_per_spin: f64,
+    /// χ = N (<m²> - <|m|>²) / T, the finite-lattice susceptibility.
+    pub susceptibility: f64,
+}
+
+impl Ising {
+    /// Discards `burn_in` sweeps from `state`, then measures `sweeps` sweeps.
+    ///
+    /// # Errors
+    /// As [`Solver::step`] (not expected for a validated model).
+    pub fn measure(
+        &mut self,
+        state: &mut IsingState,
+        burn_in: usize,
+        sweeps: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<IsingStats> {
+        run(self, state, burn_in, rng, &mut [])?;
+        let (mut m, mut e) = (Vec::with_capacity(sweeps), Vec::with_capacity(sweeps));
+        let mut record = |s: &StepInfo<'_, IsingState, IsingRecord>| {
+            m.push(s.record.magnetisation.abs());
+            e.push(s.record.energy);
+            Flow::Continue
+        };
+        run(self, state, sweeps, rng, &mut [&mut record])?;
+        let count = m.len() as f64;
+        let mean = m.iter().sum::<f64>() / count;
+        let var = m.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / count;
+        let n_eff = crate::effective_sample_size(&m);
+        Ok(IsingStats {
+            mean_abs_magnetisation: mean,
+            standard_error: (var / n_eff).sqrt(),
+            effective_sample_size: n_eff,
+            energy_per_spin: e.iter().sum::<f64>() / count,
+            susceptibility: (self.side * self.side) as f64 * var / self.temperature,
+        })
+    }
+}
+
+/// What one sweep reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IsingRecord {
+    /// Mean spin.
+    pub magnetisation: f64,
+    /// Energy per spin.
+    pub energy: f64,
+}
+
 impl Solver for Ising {
     type State = IsingState;
+    type Record = IsingRecord;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -112,7 +169,7 @@ impl Solver for Ising {
 
     /// One heat-bath sweep over the sites in row order; reports the magnetisation (mean spin)
     /// and the energy per spin afterwards.
-    fn step(&mut self, state: &mut IsingState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    fn step(&mut self, state: &mut IsingState, rng: &mut ChaCha8Rng) -> Result<IsingRecord> {
         // The field on a spin takes 5 values (neighbour sums -4..4 in steps of 2): tabulate p(+1).
         let table: Vec<f64> = (0..5)
             .map(|k| sigmoid(2.0 * (self.coupling * f64::from(2 * k - 4) + self.field) / self.temperature))
@@ -122,7 +179,7 @@ impl Solver for Ising {
             let p = table[((sum + 4) / 2) as usize];
             state.spins[k] = if rng.random::<f64>() < p { 1 } else { -1 };
         }
-        let (m, e) = self.observables(state);
-        Ok(Metrics(vec![("magnetisation", m), ("energy", e)]))
+        let (magnetisation, energy) = self.observables(state);
+        Ok(IsingRecord { magnetisation, energy })
     }
 }

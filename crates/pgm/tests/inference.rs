@@ -188,9 +188,9 @@ fn heat_bath_sampler_matches_brute_force_on_a_small_torus() {
     let mut solver = model;
     let mut state = solver.all_up();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    run(&mut solver, &mut state, 1000, &mut rng).unwrap();
-    let out = run(&mut solver, &mut state, 100_000, &mut rng).unwrap();
-    let series: Vec<f64> = out.records.iter().map(|r| r.get("magnetisation").unwrap()).collect();
+    run(&mut solver, &mut state, 1000, &mut rng, &mut []).unwrap();
+    let (_, records) = cg_core::run_recorded(&mut solver, &mut state, 100_000, &mut rng).unwrap();
+    let series: Vec<f64> = records.iter().map(|r| r.magnetisation).collect();
     let abs: Vec<f64> = series.iter().map(|m| m.abs()).collect();
     for (xs, exact, name) in [(&series, exact_m, "m"), (&abs, exact_abs, "|m|")] {
         let n = xs.len() as f64;

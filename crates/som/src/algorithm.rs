@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use cg_core::{Metrics, Solver};
+use cg_core::{Solver, Stop};
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -290,8 +290,23 @@ impl Som {
     }
 }
 
+/// What one epoch reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SomRecord {
+    /// The learning rate at the epoch's last update (online training only).
+    pub learning_rate: Option<f64>,
+    /// The neighbourhood radius of the epoch.
+    pub radius: f64,
+    /// Quality of the new codebook on the training data (absent when not evaluated).
+    pub quantization_error: Option<f64>,
+    pub topographic_error: Option<f64>,
+    /// Wall time of the training part alone (it varies between runs; the rest is deterministic).
+    pub train_seconds: f64,
+}
+
 impl Solver for Som {
     type State = SomState;
+    type Record = SomRecord;
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -301,28 +316,34 @@ impl Solver for Som {
         }
     }
 
-    /// One epoch, then the quality of the new codebook on the training data. `seconds` is the
-    /// wall time of the training part alone (it varies between runs; the rest is deterministic).
-    fn step(&mut self, state: &mut SomState, rng: &mut ChaCha8Rng) -> Result<Metrics> {
+    /// One epoch, then (unless turned off) the quality of the new codebook on the training data.
+    fn step(&mut self, state: &mut SomState, rng: &mut ChaCha8Rng) -> Result<SomRecord> {
         let epoch = state.epochs_done;
         let start = Instant::now();
-        let mut metrics = match self.params.training {
+        let (learning_rate, radius) = match self.params.training {
             Training::Online => {
                 let (eta, sigma) = Som::online_epoch(self, state, rng);
-                vec![("learning_rate", eta), ("radius", sigma)]
+                (Some(eta), sigma)
             }
-            Training::Batch => vec![("radius", self.batch_epoch(&mut state.weights, epoch))],
+            Training::Batch => (None, self.batch_epoch(&mut state.weights, epoch)),
         };
-        let seconds = start.elapsed().as_secs_f64();
+        let train_seconds = start.elapsed().as_secs_f64();
         state.epochs_done += 1;
-        if let Some(&bad) = state.weights.iter().find(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { epoch: state.epochs_done, value: bad });
-        }
-        if self.evaluate {
+        let mut record =
+            SomRecord { learning_rate, radius, quantization_error: None, topographic_error: None, train_seconds };
+        if self.evaluate && state.weights.iter().all(|v| v.is_finite()) {
             let q = quality::quality(self.lattice(), &state.weights, self.dim, &self.data);
-            metrics.extend([("quantization_error", q.quantization_error), ("topographic_error", q.topographic_error)]);
+            (record.quantization_error, record.topographic_error) =
+                (Some(q.quantization_error), Some(q.topographic_error));
         }
-        metrics.push(("seconds", seconds));
-        Ok(Metrics(metrics))
+        Ok(record)
+    }
+
+    /// Diverged when a codebook value is no longer finite.
+    fn stop(&self, state: &SomState, _r: &SomRecord) -> Option<Stop> {
+        let bad = state.weights.iter().find(|v| !v.is_finite())?;
+        Some(Stop::Diverged {
+            what: format!("epoch {}: a codebook value became {bad}; lower the learning rate", state.epochs_done),
+        })
     }
 }

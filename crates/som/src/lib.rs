@@ -26,7 +26,7 @@ mod lattice;
 mod params;
 pub mod quality;
 
-pub use algorithm::{Som, SomState};
+pub use algorithm::{Som, SomRecord, SomState};
 pub use lattice::{Lattice, Topology, HEX_ROW};
 pub use params::{Decay, Init, Neighbourhood, Schedule, ScheduleConfig, SomConfig, SomParams, Training};
 
@@ -43,8 +43,6 @@ pub enum Error {
     OddHexTorus { rows: usize },
     #[error("data: {0}")]
     Data(String),
-    #[error("epoch {epoch}: a codebook value became {value}; lower the learning rate")]
-    NonFinite { epoch: usize, value: f64 },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -65,7 +65,7 @@ fn one_dimensional_map_orders_itself_along_a_curve() {
     );
     let mut som = Som::new(p, data, 2).unwrap();
     let mut state = som.init(&mut rng);
-    run(&mut som, &mut state, 20, &mut rng).unwrap();
+    run(&mut som, &mut state, 20, &mut rng, &mut []).unwrap();
     let along: Vec<usize> = (0..=60).map(|k| state.bmu(&curve(f64::from(k) * 0.05))).collect();
     let rising = along.windows(2).all(|w| w[0] <= w[1]);
     let falling = along.windows(2).all(|w| w[0] >= w[1]);
@@ -74,7 +74,7 @@ fn one_dimensional_map_orders_itself_along_a_curve() {
     assert!(used.len() >= 10, "the curve should spread over the map: {along:?}");
 }
 
-fn batch_run(threads: usize, lattice: &str) -> (SomState, Vec<cg_core::Metrics>) {
+fn batch_run(threads: usize, lattice: &str) -> (SomState, Vec<cg_som::SomRecord>) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -84,8 +84,8 @@ fn batch_run(threads: usize, lattice: &str) -> (SomState, Vec<cg_core::Metrics>)
         ));
         let mut som = Som::new(p, data, 3).unwrap();
         let mut state = som.init(&mut rng);
-        let out = run(&mut som, &mut state, 5, &mut rng).unwrap();
-        (state, out.records)
+        let (_, records) = cg_core::run_recorded(&mut som, &mut state, 5, &mut rng).unwrap();
+        (state, records)
     })
 }
 
@@ -97,9 +97,10 @@ fn batch_training_is_bit_identical_on_one_and_two_threads() {
         let bits = |s: &SomState| s.weights.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&one), bits(&two), "{lattice}");
         for (a, b) in m1.iter().zip(&m2) {
-            for name in ["quantization_error", "topographic_error", "radius"] {
-                assert_eq!(a.get(name).unwrap().to_bits(), b.get(name).unwrap().to_bits(), "{name}");
-            }
+            let bits = |r: &cg_som::SomRecord| {
+                [r.quantization_error.unwrap(), r.topographic_error.unwrap(), r.radius].map(f64::to_bits)
+            };
+            assert_eq!(bits(a), bits(b));
         }
     }
 }
@@ -107,7 +108,7 @@ fn batch_training_is_bit_identical_on_one_and_two_threads() {
 #[test]
 fn batch_training_lowers_the_quantization_error() {
     let (_, m) = batch_run(2, "rows = 6\ncols = 6");
-    let qe: Vec<f64> = m.iter().map(|r| r.get("quantization_error").unwrap()).collect();
+    let qe: Vec<f64> = m.iter().map(|r| r.quantization_error.unwrap()).collect();
     assert!(qe.last() < qe.first(), "{qe:?}");
 }
 
@@ -122,7 +123,7 @@ fn same_seed_same_online_map() {
         );
         let mut som = Som::new(p, data, 2).unwrap();
         let mut state = som.init(&mut rng);
-        run(&mut som, &mut state, 3, &mut rng).unwrap();
+        run(&mut som, &mut state, 3, &mut rng, &mut []).unwrap();
         state.weights
     };
     assert_eq!(train(), train());

@@ -2,8 +2,10 @@
 //! nodes each hold a function of their neighbours; finds the least-squares best fit of all node
 //! constraints, reports the residual and whether an exact solution exists.
 
+use std::path::Path;
+
 use anyhow::{anyhow, Result};
-use cg_core::run;
+use cg_core::{run, Recorder, Stop};
 use cg_fit::{BestFit, FitParams, UndirectedModel};
 use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use indexmap::IndexMap;
@@ -12,7 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use crate::{json_file, push_figure, push_graph, CheckScope, Outcome};
+use super::{Experiment, KindConfig};
+use crate::{finished, json_file, push_figure, push_graph, CheckScope, Outcome, RunOptions};
 
 /// `kind = "best_fit"`.
 #[derive(Deserialize)]
@@ -88,12 +91,17 @@ pub struct BestFitExperiment {
     exact_tolerance: f64,
 }
 
-impl BestFitFile {
+impl KindConfig for BestFitFile {
+    const NAME: &'static str = "best_fit";
+    const SUMMARY: &'static str =
+        "an undirected graph fitted by least squares (section 11.5); says whether an exact solution exists";
+    type Experiment = BestFitExperiment;
+
     /// Builds the model and checks the settings.
     ///
     /// # Errors
     /// A node problem (syntax, unknown name, self-loop, fixed and computed) or a bad setting.
-    pub fn validate(self) -> Result<BestFitExperiment> {
+    fn validate(self, _base: &Path) -> Result<BestFitExperiment> {
         let functions: Vec<(String, String)> = self.graph.nodes.into_iter().collect();
         let fixed: Vec<(String, f64)> = self.graph.fixed.into_iter().collect();
         let model = UndirectedModel::new(&functions, &fixed).map_err(|e| anyhow!("[graph] {e}"))?;
@@ -112,17 +120,19 @@ impl BestFitFile {
     }
 }
 
-impl BestFitExperiment {
+impl Experiment for BestFitExperiment {
     /// Fits and renders `metrics.json`, the graph's drawing and the loss curve.
     ///
     /// # Errors
     /// A function that is not finite at the start, or a drawing error.
-    pub fn run(&self, title: &str) -> Result<Outcome> {
+    fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut solver = BestFit::new(&self.model, self.params);
         let mut state = solver.start(&mut rng).map_err(|e| anyhow!("start: {e}"))?;
         let start_loss = state.loss;
-        let out = run(&mut solver, &mut state, self.max_iters, &mut rng).map_err(|e| anyhow!("descent: {e}"))?;
+        let mut recorder = Recorder::new();
+        let out = finished(run(&mut solver, &mut state, self.max_iters, &mut rng, &mut [&mut recorder]), "descent")?;
+        let records = recorder.records;
         let residual = state.loss;
         let exact = residual <= self.exact_tolerance;
         let names = self.model.names();
@@ -143,8 +153,7 @@ impl BestFitExperiment {
                  at a stationary point (the global least-squares optimum when every function is linear)"
             )
         };
-        let curve: Vec<f64> =
-            std::iter::once(start_loss).chain(out.records.iter().filter_map(|m| m.get("loss"))).collect();
+        let curve: Vec<f64> = std::iter::once(start_loss).chain(records.iter().map(|r| r.loss)).collect();
         let metrics = json!({
             "residual": residual,
             "exact_solution": exact,
@@ -152,9 +161,10 @@ impl BestFitExperiment {
             "values": values,
             "violations": violation,
             "iterations": out.steps,
-            "converged": out.converged,
-            "gradient_norm": out.records.last().and_then(|m| m.get("gradient_norm")),
-            "loss_evaluations": out.records.iter().filter_map(|m| m.get("loss_evaluations")).sum::<f64>(),
+            // At a stationary point either way: the gradient within tolerance, or no step left.
+            "converged": matches!(out.stop, Stop::Converged | Stop::Stalled),
+            "gradient_norm": records.last().map(|r| r.gradient_norm),
+            "loss_evaluations": records.iter().map(|r| r.loss_evaluations as f64).sum::<f64>(),
             "loss_curve": curve,
             "edges": self.model.graph.edges().map(|(a, b, _)| [names[a.index()].clone(), names[b.index()].clone()]).collect::<Vec<_>>(),
         });
@@ -171,7 +181,9 @@ impl BestFitExperiment {
         let summary = format!("{verdict}; {} iterations", out.steps);
         Ok(Outcome { files, summary, check: CheckScope::Full })
     }
+}
 
+impl BestFitExperiment {
     /// The undirected graph drawn with each node's function (or observation), value and
     /// violation.
     fn picture(&self, title: &str, values: &[f64], violations: &[Option<f64>]) -> GraphPicture {

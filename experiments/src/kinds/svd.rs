@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{Experiment, KindConfig};
 use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
 
 /// The whole file of an `svd` config.
@@ -47,12 +48,17 @@ pub struct SvdExperiment {
     check_directions: Option<usize>,
 }
 
-impl SvdFile {
+impl KindConfig for SvdFile {
+    const NAME: &'static str = "svd";
+    const SUMMARY: &'static str =
+        "singular vectors learned one at a time by linear autoencoders on deflated data (exercise 20)";
+    type Experiment = SvdExperiment;
+
     /// Loads the data (training split only) and checks the settings.
     ///
     /// # Errors
     /// A data problem, or a number of directions outside 1..=features.
-    pub fn validate(self, base: &Path) -> Result<SvdExperiment> {
+    fn validate(self, base: &Path) -> Result<SvdExperiment> {
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
         let d = splits.train.n_features();
         if self.directions == 0 || self.directions > d || self.epochs == 0 {
@@ -70,12 +76,12 @@ impl SvdFile {
     }
 }
 
-impl SvdExperiment {
+impl Experiment for SvdExperiment {
     /// Learns the directions one at a time.
     ///
     /// # Errors
     /// A training failure.
-    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (n, d) = (self.data.nrows(), self.data.ncols());
         let (count, scope) = match (options.shortened, self.check_directions) {
             (true, Some(c)) => (c.min(self.directions), CheckScope::Subset),

@@ -15,7 +15,30 @@ use serde_json::{json, Map, Value};
 
 use cg_plot::{GraphPicture, NodeKind, NodeLabel};
 
-use crate::{json_file, push_graph, Outcome};
+use std::path::Path;
+
+use super::{Experiment, KindConfig};
+use crate::{json_file, push_graph, Outcome, RunOptions};
+
+/// `kind = "graph"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphFile {
+    #[allow(dead_code)]
+    kind: String,
+    graph: GraphConfig,
+}
+
+impl KindConfig for GraphFile {
+    const NAME: &'static str = "graph";
+    const SUMMARY: &'static str =
+        "a scalar computational graph: values, loss and every derivative algorithm, cross-checked";
+    type Experiment = GraphParams;
+
+    fn validate(self, _base: &Path) -> Result<GraphParams> {
+        self.graph.validate()
+    }
+}
 
 /// `[graph]` as written in the config.
 #[derive(Debug, Deserialize)]
@@ -166,12 +189,14 @@ impl GraphParams {
     fn name(&self, id: NodeId) -> String {
         self.dag.name(id).to_string()
     }
+}
 
+impl Experiment for GraphParams {
     /// Runs every algorithm and renders `graph.json` and the drawing (`push_graph`).
     ///
     /// # Errors
     /// A non-finite value or derivative, naming the first node where it appeared.
-    pub fn run(&self, title: &str) -> Result<Outcome> {
+    fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let dag = &self.dag;
         let mut tape = dag.tape();
         for &(id, v) in &self.source_values {
@@ -272,7 +297,9 @@ impl GraphParams {
         push_graph(&mut files, "graph", &self.picture(title, &tape))?;
         Ok(Outcome { files, summary, check: crate::CheckScope::Full })
     }
+}
 
+impl GraphParams {
     /// Pathwise sums for every (source, output) pair, if every pair is within the path limit.
     #[allow(clippy::type_complexity)]
     fn pathwise(

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{Experiment, KindConfig};
 use crate::{epoch_scope, json_file, progress_bar, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
@@ -42,12 +43,17 @@ pub struct MlpExperiment {
     check_epochs: Option<usize>,
 }
 
-impl MlpFile {
+impl KindConfig for MlpFile {
+    const NAME: &'static str = "mlp";
+    const SUMMARY: &'static str =
+        "a feed-forward network (or a Table 11.2 linear model) trained by mini-batch gradient descent";
+    type Experiment = MlpExperiment;
+
     /// Checks every table and loads the data (CSV paths relative to `base`).
     ///
     /// # Errors
     /// The first bad setting, naming its table and field, or a data file problem.
-    pub fn validate(self, base: &Path) -> Result<MlpExperiment> {
+    fn validate(self, base: &Path) -> Result<MlpExperiment> {
         let model = self.model.validate().map_err(|e| anyhow!(e))?;
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
         let mut train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
@@ -60,18 +66,20 @@ impl MlpFile {
     }
 }
 
-impl MlpExperiment {
+impl Experiment for MlpExperiment {
     /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
     ///
     /// # Errors
     /// Data that does not fit the model, or a non-finite number during training.
-    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         match self.train.precision {
             Precision::F64 => self.run_in(Mlp::<f64>::new(self.model.clone()), title, options),
             Precision::F32 => self.run_in(Mlp::<f32>::new(self.model.clone()), title, options),
         }
     }
+}
 
+impl MlpExperiment {
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let mut params = self.train.clone();
         let scope;

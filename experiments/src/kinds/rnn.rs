@@ -3,6 +3,8 @@
 //! `ahead` steps later. A single value does not tell whether the wave is rising or falling, so the
 //! network must carry the recent past in its state.
 
+use std::path::Path;
+
 use anyhow::{anyhow, bail, Result};
 use cg_autodiff::vector::{Loss, Mat, VectorTape};
 use cg_core::NodeId;
@@ -15,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{Experiment, KindConfig};
 use crate::{epoch_scope, json_file, push_figure, Outcome, RunOptions};
 
 /// The whole file of an `rnn` config.
@@ -59,12 +62,17 @@ pub struct RnnExperiment {
     constraints: Vec<ParamConstraint>,
 }
 
-impl RnnFile {
+impl KindConfig for RnnFile {
+    const NAME: &'static str = "rnn";
+    const SUMMARY: &'static str =
+        "a recurrent network trained by backpropagation through time on a sine-prediction task";
+    type Experiment = RnnExperiment;
+
     /// Checks the settings.
     ///
     /// # Errors
     /// A zero size, a non-positive frequency, or a bad optimiser setting.
-    pub fn validate(self) -> Result<RnnExperiment> {
+    fn validate(self, _base: &Path) -> Result<RnnExperiment> {
         let t = &self.task;
         if t.steps == 0 || t.train_sequences == 0 || t.test_sequences == 0 || self.hidden == 0 {
             bail!("[task] steps, train_sequences, test_sequences and hidden must be >= 1");
@@ -130,12 +138,12 @@ fn sequences(task: &SineTask, n: usize, rng: &mut ChaCha8Rng) -> (Vec<Mat>, Vec<
     ((1..=task.steps).map(|p| wave(p, 0)).collect(), (1..=task.steps).map(|p| wave(p, task.ahead)).collect())
 }
 
-impl RnnExperiment {
+impl Experiment for RnnExperiment {
     /// Trains and writes metrics, the loss curves and predictions on a test sequence.
     ///
     /// # Errors
     /// A non-finite number during training, naming the epoch and node.
-    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (epochs, scope) = epoch_scope(options, self.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let (train_x, train_y) = sequences(&self.task, self.task.train_sequences, &mut rng);

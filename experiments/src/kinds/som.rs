@@ -5,16 +5,18 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
+use cg_core::{run, Recorder};
 use cg_data::DataConfig;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
 use cg_som::quality::{self, bmus, hits, majority_labels, u_matrix};
-use cg_som::{Som, SomConfig, SomParams, SomState, Topology, Training};
+use cg_som::{Som, SomConfig, SomParams, SomRecord, SomState, Topology, Training};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{epoch_scope, json_file, one_step, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig};
+use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
 
 /// `kind = "som"`.
 #[derive(Deserialize)]
@@ -58,12 +60,17 @@ fn class_labels(targets: &[f64]) -> Option<Vec<usize>> {
     targets.iter().map(|&t| (t.fract() == 0.0 && (0.0..=100.0).contains(&t)).then_some(t as usize)).collect()
 }
 
-impl SomFile {
+impl KindConfig for SomFile {
+    const NAME: &'static str = "som";
+    const SUMMARY: &'static str =
+        "a Kohonen self-organizing map trained online or in batches, with quality curves and map pictures";
+    type Experiment = SomExperiment;
+
     /// Checks the settings and loads the data.
     ///
     /// # Errors
     /// A bad `[som]` setting, a data problem, or both or neither of `[data]` and `colors`.
-    pub fn validate(self, base: &Path) -> Result<SomExperiment> {
+    fn validate(self, base: &Path) -> Result<SomExperiment> {
         let params = self.som.validate().map_err(|e| anyhow!("[som] {e}"))?;
         if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
             bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
@@ -108,40 +115,39 @@ impl SomFile {
     }
 }
 
-impl SomExperiment {
+impl Experiment for SomExperiment {
     /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
     ///
     /// # Errors
     /// A non-finite codebook value during training, or a drawing error.
-    pub fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
         let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut state = som.init(&mut rng);
-        let bar = progress_bar(options, epochs, "epoch", title);
-        let mut records = vec![];
-        // The driver's loop, one epoch at a time, so the bar can follow.
-        for _ in 0..epochs {
-            let m = one_step(&mut som, &mut state, &mut rng, &bar)?;
-            bar.set_message(format!("QE {:.4}", m.get("quantization_error").unwrap_or(f64::NAN)));
-            bar.inc(1);
-            records.push(m);
-        }
-        bar.finish_and_clear();
-        self.render(title, &som, &state, &records, scope)
+        let mut progress = Progress::new(options, epochs, "epoch", title, |r: &SomRecord| {
+            format!("QE {:.4}", r.quantization_error.unwrap_or(f64::NAN))
+        });
+        let mut recorder = Recorder::new();
+        finished(run(&mut som, &mut state, epochs, &mut rng, &mut [&mut progress, &mut recorder]), "training")?;
+        drop(progress);
+        self.render(title, &som, &state, &recorder.records, scope)
     }
+}
 
+impl SomExperiment {
     fn render(
         &self,
         title: &str,
         som: &Som,
         state: &SomState,
-        records: &[cg_core::Metrics],
+        records: &[SomRecord],
         scope: CheckScope,
     ) -> Result<Outcome> {
         let lattice = som.lattice();
-        let curve = |name: &str| -> Vec<f64> { records.iter().filter_map(|m| m.get(name)).collect() };
-        let last = |name: &str| curve(name).last().copied().unwrap_or(f64::NAN);
+        let curve = |field: fn(&SomRecord) -> Option<f64>| -> Vec<f64> { records.iter().filter_map(field).collect() };
+        let (qe, te) = (curve(|r| r.quantization_error), curve(|r| r.topographic_error));
+        let last = |c: &[f64]| c.last().copied().unwrap_or(f64::NAN);
         let winners = bmus(&state.weights, self.dim, &self.train);
         let hit = hits(&winners, lattice.units());
         let p = &self.params;
@@ -155,15 +161,15 @@ impl SomExperiment {
             },
             "samples": self.train.len() / self.dim,
             "features": self.dim,
-            "quantization_error": last("quantization_error"),
-            "topographic_error": last("topographic_error"),
+            "quantization_error": last(&qe),
+            "topographic_error": last(&te),
             "units_hit": hit.iter().filter(|&&h| h > 0).count(),
-            "quantization_error_curve": curve("quantization_error"),
-            "topographic_error_curve": curve("topographic_error"),
-            "radius_curve": curve("radius"),
+            "quantization_error_curve": qe,
+            "topographic_error_curve": te,
+            "radius_curve": curve(|r| Some(r.radius)),
         });
         if p.training == Training::Online {
-            metrics["learning_rate_curve"] = json!(curve("learning_rate"));
+            metrics["learning_rate_curve"] = json!(curve(|r| r.learning_rate));
             metrics["iterations"] = json!(records.len() * som.iterations_per_epoch());
         }
         if let Some(test) = &self.test {
@@ -175,7 +181,7 @@ impl SomExperiment {
         if let (Some(labels), Some(majority)) = (&self.labels, &majority) {
             metrics["label_regions"] = self.label_regions(labels, &winners, majority);
         }
-        let seconds: f64 = curve("seconds").iter().sum();
+        let seconds: f64 = records.iter().map(|r| r.train_seconds).sum();
         let timing = json!({
             "seconds": seconds,
             "seconds_per_epoch": seconds / records.len().max(1) as f64,
@@ -199,8 +205,8 @@ impl SomExperiment {
             y_label: "error".into(),
             legend: Legend::UpperRight,
             series: vec![
-                Series::line("quantization error", epochs.iter().copied().zip(curve("quantization_error")).collect()),
-                Series::line("topographic error", epochs.iter().copied().zip(curve("topographic_error")).collect()),
+                Series::line("quantization error", epochs.iter().copied().zip(qe.iter().copied()).collect()),
+                Series::line("topographic error", epochs.iter().copied().zip(te.iter().copied()).collect()),
             ],
         };
         push_figure(&mut files, "quality", quality_chart.render()?);
@@ -213,8 +219,8 @@ impl SomExperiment {
             lattice.cols(),
             metrics["training"].as_str().unwrap_or(""),
             records.len(),
-            last("quantization_error"),
-            last("topographic_error"),
+            last(&qe),
+            last(&te),
             metrics["units_hit"],
             lattice.units(),
         );

@@ -1,0 +1,40 @@
+//! `kind = "bayes_net"`: a discrete Bayesian network written in the config (named variables,
+//! states, parents and conditional probability tables), queried exactly and by Gibbs sampling.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use cg_pgm::{BayesianNetwork, MarkovNetwork, VariableSpec};
+use serde::Deserialize;
+
+use super::discrete::{DiscreteExperiment, FactorModel, GibbsConfig, QueryConfig};
+use super::KindConfig;
+
+/// `kind = "bayes_net"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BayesNetFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    variables: Vec<VariableSpec>,
+    queries: Vec<QueryConfig>,
+    gibbs: GibbsConfig,
+}
+
+impl KindConfig for BayesNetFile {
+    const NAME: &'static str = "bayes_net";
+    const SUMMARY: &'static str =
+        "a discrete Bayesian network queried exactly (variable elimination) and by Gibbs sampling";
+    type Experiment = DiscreteExperiment;
+
+    /// # Errors
+    /// A bad network (named variable), an unknown query name or state, or empty settings.
+    fn validate(self, _base: &Path) -> Result<DiscreteExperiment> {
+        let bn = BayesianNetwork::new(&self.variables).map_err(|e| anyhow!("[[variables]] {e}"))?;
+        let arrows = bn.parents.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect();
+        let model = FactorModel { net: MarkovNetwork::from(bn), arrows: Some(arrows) };
+        DiscreteExperiment::new(self.seed, model, &self.queries, self.gibbs)
+    }
+}

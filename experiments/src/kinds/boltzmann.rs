@@ -1,0 +1,202 @@
+//! `kind = "boltzmann"`: a small fully connected Boltzmann machine learning a known teacher
+//! distribution from exact samples, measured by exact KL divergence after every epoch.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use cg_boltzmann::bm::kl_divergence;
+use cg_boltzmann::{sample_states, BmConfig, BmState, BmTrainer, BoltzmannMachine};
+use cg_core::{run, Flow, Recorder, StepInfo};
+use cg_plot::{Legend, LineChart, Series};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Experiment, KindConfig};
+use crate::{finished, json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+
+/// `kind = "boltzmann"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoltzmannFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    /// Visible units of the teacher and the learner.
+    visible: usize,
+    /// Teacher weights uniform in [-s, s], biases in [-s/2, s/2] (fully connected, no hidden units).
+    teacher_scale: f64,
+    /// Training rows drawn from the teacher's exact distribution.
+    samples: usize,
+    bm: BmConfig,
+}
+
+/// A validated small-machine experiment.
+pub struct BoltzmannExperiment {
+    seed: u64,
+    visible: usize,
+    teacher_scale: f64,
+    samples: usize,
+    bm: BmConfig,
+}
+
+impl KindConfig for BoltzmannFile {
+    const NAME: &'static str = "boltzmann";
+    const SUMMARY: &'static str =
+        "a small fully connected Boltzmann machine learning a known distribution, measured by exact KL";
+    type Experiment = BoltzmannExperiment;
+
+    /// # Errors
+    /// Sizes beyond exact enumeration, or a setting out of range.
+    fn validate(self, _base: &Path) -> Result<BoltzmannExperiment> {
+        if self.visible == 0 || self.visible + self.bm.hidden > cg_boltzmann::EXACT_LIMIT {
+            bail!("visible + [bm] hidden must be 1..={} (exact distributions)", cg_boltzmann::EXACT_LIMIT);
+        }
+        if !(self.teacher_scale.is_finite() && self.teacher_scale >= 0.0) || self.samples == 0 {
+            bail!("teacher_scale must be finite and >= 0, samples >= 1");
+        }
+        let bm = self.bm.validate().map_err(|e| anyhow!("[bm] {e}"))?;
+        Ok(BoltzmannExperiment {
+            seed: self.seed,
+            visible: self.visible,
+            teacher_scale: self.teacher_scale,
+            samples: self.samples,
+            bm,
+        })
+    }
+}
+
+impl Experiment for BoltzmannExperiment {
+    /// Draws the teacher and its samples, trains, and renders the KL curves.
+    ///
+    /// # Errors
+    /// A non-finite parameter during training, or a drawing error.
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let (nv, s) = (self.visible, self.teacher_scale);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let teacher = BoltzmannMachine::random_teacher(nv, s, &mut rng);
+        let truth = teacher.visible_distribution()?;
+        let (data, empirical) = sample_states(&truth, nv, self.samples, &mut rng);
+        let mut trainer = BmTrainer::new(self.bm.clone(), data)?;
+        let mut state = trainer.start(BoltzmannMachine::fully_connected(nv, self.bm.hidden), &mut rng);
+        let q0 = state.machine.visible_distribution()?;
+        let (mut kl_truth, mut kl_data) = (vec![kl_divergence(&truth, &q0)], vec![kl_divergence(&empirical, &q0)]);
+        // The exact KL divergences after every epoch, shown on the progress bar.
+        let bar = progress_bar(options, self.bm.epochs, "epoch", title);
+        let mut failure = None;
+        let mut kl = |step: &StepInfo<'_, BmState, f64>| match step.state.machine.visible_distribution() {
+            Ok(q) => {
+                kl_truth.push(kl_divergence(&truth, &q));
+                kl_data.push(kl_divergence(&empirical, &q));
+                bar.set_message(format!("KL {:.4}", kl_divergence(&truth, &q)));
+                bar.inc(1);
+                Flow::Continue
+            }
+            Err(e) => {
+                failure = Some(e);
+                Flow::Stop("the KL observer".into())
+            }
+        };
+        let mut recorder = Recorder::new();
+        let out = run(&mut trainer, &mut state, self.bm.epochs, &mut rng, &mut [&mut recorder, &mut kl]);
+        bar.finish_and_clear();
+        finished(out, "training")?;
+        if let Some(e) = failure {
+            bail!("KL divergence: {e}");
+        }
+        let seconds: f64 = recorder.records.iter().sum();
+        let q = state.machine.visible_distribution()?;
+        // How far a finite sample is from its source: KL(data || teacher), and the asymptotic mean
+        // KL(teacher || maximum-likelihood fit) = (free parameters) / (2 samples).
+        let sample_noise = kl_divergence(&empirical, &truth);
+        let parameters = state.machine.edges().len() + state.machine.units();
+        let floor = parameters as f64 / (2.0 * self.samples as f64);
+        let metrics = json!({
+            "visible": nv,
+            "hidden": self.bm.hidden,
+            "samples": self.samples,
+            "epochs": self.bm.epochs,
+            "kl_teacher_model": kl_truth.last(),
+            "kl_data_model": kl_data.last(),
+            "kl_data_teacher": sample_noise,
+            "kl_expected_at_this_sample_size": floor,
+            "parameters": parameters,
+            "kl_teacher_model_curve": kl_truth,
+            "kl_data_model_curve": kl_data,
+            "most_probable_state": { "teacher": argmax(&truth), "model": argmax(&q) },
+        });
+        let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / self.bm.epochs as f64 });
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
+        let epochs: Vec<f64> = (0..=self.bm.epochs).map(|e| e as f64).collect();
+        let kl_chart = LineChart {
+            title: format!("{title}: KL divergence to the learned distribution"),
+            x_label: "epoch".into(),
+            y_label: "nats".into(),
+            legend: Legend::UpperRight,
+            series: vec![
+                Series::line(
+                    "KL(teacher || model)",
+                    epochs
+                        .iter()
+                        .copied()
+                        .zip(
+                            metrics["kl_teacher_model_curve"]
+                                .as_array()
+                                .expect("internal")
+                                .iter()
+                                .filter_map(serde_json::Value::as_f64),
+                        )
+                        .collect(),
+                ),
+                Series::line(
+                    "KL(data || model)",
+                    epochs
+                        .iter()
+                        .copied()
+                        .zip(
+                            metrics["kl_data_model_curve"]
+                                .as_array()
+                                .expect("internal")
+                                .iter()
+                                .filter_map(serde_json::Value::as_f64),
+                        )
+                        .collect(),
+                ),
+            ],
+        };
+        push_figure(&mut files, "kl", kl_chart.render()?);
+        let mut order: Vec<usize> = (0..truth.len()).collect();
+        order.sort_by(|&a, &b| truth[b].total_cmp(&truth[a]));
+        let dist_chart = LineChart {
+            title: format!("{title}: probability of each state (sorted by the teacher's)"),
+            x_label: "state rank".into(),
+            y_label: "probability".into(),
+            legend: Legend::UpperRight,
+            series: vec![
+                Series {
+                    name: "teacher".into(),
+                    points: order.iter().enumerate().map(|(r, &k)| (r as f64, truth[k])).collect(),
+                    markers: false,
+                },
+                Series {
+                    name: "learned".into(),
+                    points: order.iter().enumerate().map(|(r, &k)| (r as f64, q[k])).collect(),
+                    markers: true,
+                },
+            ],
+        };
+        push_figure(&mut files, "distribution", dist_chart.render()?);
+        let summary = format!(
+            "KL(teacher || model) {:.5} after {} epochs (a maximum-likelihood fit to this many samples: {floor:.5})",
+            metrics["kl_teacher_model"].as_f64().unwrap_or(f64::NAN),
+            self.bm.epochs
+        );
+        Ok(Outcome { files, summary, check: CheckScope::Full })
+    }
+}
+
+fn argmax(p: &[f64]) -> usize {
+    p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(k, _)| k)
+}

@@ -1,0 +1,129 @@
+//! The registry of model kinds. Each module reads one kind's config (a serde `*File`), validates
+//! it into an experiment, calls its library and renders the results; [`KINDS`] lists them all,
+//! and the config loader, `--help`, `experiments kinds` and the tests read that list.
+//!
+//! Adding a kind: its library crate, one module here implementing [`KindConfig`], one line in
+//! [`KINDS`], a config under `configs/` and its stored results under `results/`.
+
+use std::marker::PhantomData;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::de::DeserializeOwned;
+
+use crate::{Outcome, RunOptions};
+
+pub mod bayes_net;
+pub mod best_fit;
+pub mod boltzmann;
+mod discrete;
+pub mod graph;
+pub mod hopfield_capacity;
+pub mod hopfield_digits;
+pub mod hopfield_tsp;
+pub mod ising;
+pub mod markov_net;
+pub mod mlp;
+pub mod rbm;
+pub mod rnn;
+pub mod som;
+pub mod svd;
+
+/// Every kind, in the order `--help` and `experiments kinds` list them.
+pub static KINDS: &[&dyn Kind] = &[
+    &Entry::<graph::GraphFile>::NEW,
+    &Entry::<mlp::MlpFile>::NEW,
+    &Entry::<rnn::RnnFile>::NEW,
+    &Entry::<svd::SvdFile>::NEW,
+    &Entry::<hopfield_digits::DigitsFile>::NEW,
+    &Entry::<hopfield_capacity::CapacityFile>::NEW,
+    &Entry::<hopfield_tsp::TspFile>::NEW,
+    &Entry::<som::SomFile>::NEW,
+    &Entry::<best_fit::BestFitFile>::NEW,
+    &Entry::<rbm::RbmFile>::NEW,
+    &Entry::<boltzmann::BoltzmannFile>::NEW,
+    &Entry::<bayes_net::BayesNetFile>::NEW,
+    &Entry::<markov_net::MarkovNetFile>::NEW,
+    &Entry::<ising::IsingFile>::NEW,
+];
+
+/// A validated experiment, ready to run.
+pub trait Experiment {
+    /// Runs and renders every result file in memory; writes nothing.
+    ///
+    /// # Errors
+    /// A failure while running (a non-finite number, data that does not fit), naming the place.
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome>;
+}
+
+/// What a kind's module provides: the whole config file as a serde type, and its validation.
+pub trait KindConfig: DeserializeOwned + 'static {
+    /// The config's `kind = "..."`.
+    const NAME: &'static str;
+    /// One line for `--help` and `experiments kinds`.
+    const SUMMARY: &'static str;
+    type Experiment: Experiment + 'static;
+
+    /// Checks every field and loads what the run needs (data paths relative to `base`).
+    ///
+    /// # Errors
+    /// The first bad setting, naming its table and field, or a data file problem.
+    fn validate(self, base: &Path) -> Result<Self::Experiment>;
+}
+
+/// A kind as the registry sees it.
+pub trait Kind: Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    /// Parses and validates config text (data paths relative to `base`).
+    ///
+    /// # Errors
+    /// Malformed TOML or an unknown field (with line and column), or a validation error.
+    fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>>;
+}
+
+/// The registry entry of a [`KindConfig`].
+pub struct Entry<C>(PhantomData<fn() -> C>);
+
+impl<C> Entry<C> {
+    pub const NEW: Entry<C> = Entry(PhantomData);
+}
+
+impl<C: KindConfig> Kind for Entry<C> {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn summary(&self) -> &'static str {
+        C::SUMMARY
+    }
+
+    fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>> {
+        let file: C = crate::config::typed(text)?;
+        Ok(Box::new(file.validate(base)?))
+    }
+}
+
+/// The kind named `name`.
+pub fn find(name: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// Every kind's name, comma-separated, for error messages.
+pub fn names() -> String {
+    KINDS.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_summaries_one_line() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KINDS {
+            assert!(seen.insert(k.name()), "{} listed twice", k.name());
+            assert!(!k.summary().is_empty() && !k.summary().contains('\n'), "{}", k.name());
+        }
+    }
+}

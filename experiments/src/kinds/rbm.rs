@@ -1,0 +1,291 @@
+//! `kind = "rbm"`: a restricted Boltzmann machine trained on a data file by CD-k or PCD, watched
+//! by `cg_boltzmann::LikelihoodMonitor` (pseudo-log-likelihood per epoch, exact or AIS
+//! log-likelihood), with its filters and chains sampled from noise.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
+use cg_core::{run, Recorder};
+use cg_data::DataConfig;
+use cg_plot::{ImageGrid, Legend, LineChart, Series};
+use nalgebra::DMatrix;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Experiment, KindConfig};
+use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
+
+/// `kind = "rbm"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RbmFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    data: DataConfig,
+    /// Values above this become 1, the rest 0 (after `[data] scale`); needed for Bernoulli units
+    /// whose pseudo-likelihood is reported.
+    binarize: Option<f64>,
+    rbm: RbmConfig,
+    #[serde(default)]
+    evaluation: EvaluationConfig,
+    /// Epochs of the shortened regression check run.
+    check_epochs: Option<usize>,
+}
+
+/// `[evaluation]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluationConfig {
+    /// Estimate the log-likelihood by AIS every this many epochs (and after the last).
+    #[serde(default = "five")]
+    ais_every: usize,
+    #[serde(default = "hundred")]
+    ais_chains: usize,
+    #[serde(default = "thousand")]
+    ais_temperatures: usize,
+    /// Gibbs steps after which samples are drawn.
+    #[serde(default = "gibbs_steps")]
+    sample_steps: Vec<usize>,
+    /// Sampling chains in the picture (each starts from uniform noise).
+    #[serde(default = "eight")]
+    sample_chains: usize,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig {
+            ais_every: five(),
+            ais_chains: hundred(),
+            ais_temperatures: thousand(),
+            sample_steps: gibbs_steps(),
+            sample_chains: eight(),
+        }
+    }
+}
+
+fn five() -> usize {
+    5
+}
+fn eight() -> usize {
+    8
+}
+fn hundred() -> usize {
+    100
+}
+fn thousand() -> usize {
+    1000
+}
+fn gibbs_steps() -> Vec<usize> {
+    vec![1, 10, 100, 1000]
+}
+
+/// A validated RBM experiment.
+pub struct RbmExperiment {
+    seed: u64,
+    data: DMatrix<f64>,
+    params: RbmParams,
+    evaluation: EvaluationConfig,
+    check_epochs: Option<usize>,
+}
+
+impl KindConfig for RbmFile {
+    const NAME: &'static str = "rbm";
+    const SUMMARY: &'static str =
+        "a restricted Boltzmann machine trained by CD-k or PCD, with exact or AIS log-likelihood";
+    type Experiment = RbmExperiment;
+
+    /// Loads the data (rows are samples) and checks the settings.
+    ///
+    /// # Errors
+    /// A data problem, a setting out of range, or data that Bernoulli units cannot take.
+    fn validate(self, base: &Path) -> Result<RbmExperiment> {
+        let params = self.rbm.validate().map_err(|e| anyhow!("[rbm] {e}"))?;
+        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let mut data = splits.train.features.transpose();
+        if let Some(t) = self.binarize {
+            data.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));
+        }
+        if params.visible == Visible::Bernoulli {
+            if let Some(x) = data.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+                bail!("[data] {x} is outside [0, 1]: scale the data or set binarize for Bernoulli visible units");
+            }
+        }
+        let e = &self.evaluation;
+        if e.ais_every == 0 || e.ais_chains == 0 || e.ais_temperatures < 4 || e.sample_chains == 0 {
+            bail!("[evaluation] ais_every, ais_chains, sample_chains must be >= 1 and ais_temperatures >= 4");
+        }
+        if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
+            bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
+        }
+        Ok(RbmExperiment {
+            seed: self.seed,
+            data,
+            params,
+            evaluation: self.evaluation,
+            check_epochs: self.check_epochs,
+        })
+    }
+}
+
+impl Experiment for RbmExperiment {
+    /// Trains and renders metrics, filters, samples and the likelihood curves.
+    ///
+    /// # Errors
+    /// A non-finite parameter during training, or a drawing error.
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
+        let mut trainer = RbmTrainer::new(self.params.clone(), self.data.clone())?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut state = trainer.init(&mut rng);
+        let e = &self.evaluation;
+        let eval_rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x05ee_da15);
+        let mut monitor = LikelihoodMonitor::new(
+            &self.data,
+            self.params.visible,
+            e.ais_every,
+            epochs,
+            e.ais_chains,
+            e.ais_temperatures,
+            eval_rng,
+        );
+        let mut recorder = Recorder::new();
+        let mut progress = Progress::new(options, epochs, "epoch", title, |_: &RbmRecord| String::new());
+        let out = run(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut recorder, &mut monitor, &mut progress]);
+        drop(progress);
+        finished(out, "training")?;
+        if let Some(e) = monitor.error.take() {
+            bail!("evaluation: {e}");
+        }
+        self.render(title, &state.rbm, &recorder.records, &mut monitor, scope)
+    }
+}
+
+impl RbmExperiment {
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &self,
+        title: &str,
+        rbm: &cg_boltzmann::Rbm,
+        records: &[RbmRecord],
+        monitor: &mut LikelihoodMonitor,
+        scope: CheckScope,
+    ) -> Result<Outcome> {
+        let (pl_curve, ais, exact) = (&monitor.pseudo_log_likelihood, &monitor.ais, &monitor.exact);
+        let seconds: f64 = records.iter().map(|r| r.seconds).sum();
+        let mut metrics = json!({
+            "epochs": records.len(),
+            "samples": self.data.nrows(),
+            "visible": rbm.n_visible(),
+            "hidden": rbm.n_hidden(),
+            "reconstruction_error_curve": records.iter().filter_map(|r| r.reconstruction_error).collect::<Vec<_>>(),
+        });
+        if !pl_curve.is_empty() {
+            metrics["pseudo_log_likelihood"] = json!(pl_curve.last());
+            metrics["pseudo_log_likelihood_curve"] = json!(pl_curve);
+        }
+        if let Some(last) = ais.last() {
+            metrics["ais_log_likelihood"] = json!(last.log_likelihood);
+            metrics["ais_log_likelihood_band"] = json!([last.low, last.high]);
+            metrics["ais_log_partition"] = json!(last.log_partition);
+            metrics["ais_epochs"] = json!(ais.iter().map(|a| a.epoch).collect::<Vec<_>>());
+            metrics["ais_log_likelihood_points"] = json!(ais.iter().map(|a| a.log_likelihood).collect::<Vec<_>>());
+        }
+        if let Some(&(_, ll)) = exact.last() {
+            metrics["exact_log_likelihood"] = json!(ll);
+            metrics["exact_epochs"] = json!(exact.iter().map(|a| a.0).collect::<Vec<_>>());
+            metrics["exact_log_likelihood_points"] = json!(exact.iter().map(|a| a.1).collect::<Vec<_>>());
+        }
+        let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / records.len().max(1) as f64 });
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
+        let epochs = |n: usize| -> Vec<f64> { (1..=n).map(|e| e as f64).collect() };
+        let mut series = vec![];
+        if !pl_curve.is_empty() {
+            series.push(Series::line(
+                "pseudo-log-likelihood",
+                epochs(pl_curve.len()).into_iter().zip(pl_curve.iter().copied()).collect(),
+            ));
+        }
+        if !ais.is_empty() {
+            series.push(Series {
+                name: "log-likelihood (AIS)".into(),
+                points: ais.iter().map(|a| (a.epoch as f64, a.log_likelihood)).collect(),
+                markers: true,
+            });
+        }
+        if !exact.is_empty() {
+            series.push(Series {
+                name: "log-likelihood (exact)".into(),
+                points: exact.iter().map(|a| (a.0 as f64, a.1)).collect(),
+                markers: true,
+            });
+        }
+        if !series.is_empty() {
+            let chart = LineChart {
+                title: format!("{title}: mean log-likelihood per sample"),
+                x_label: "epoch".into(),
+                y_label: "nats".into(),
+                legend: Legend::LowerRight,
+                series,
+            };
+            push_figure(&mut files, "likelihood", chart.render()?);
+        }
+        let side = (rbm.n_visible() as f64).sqrt().round() as usize;
+        if side * side == rbm.n_visible() {
+            push_figure(&mut files, "filters", self.filters(title, rbm, side).render()?);
+            push_figure(&mut files, "samples", self.samples(title, rbm, side, &mut monitor.rng).render()?);
+        }
+        let mut summary = format!("{} epochs", records.len());
+        if let Some(pl) = pl_curve.last() {
+            summary += &format!(", pseudo-log-likelihood {pl:.3}");
+        }
+        if let Some(a) = ais.last() {
+            summary += &format!(", AIS log-likelihood {:.3}", a.log_likelihood);
+        }
+        Ok(Outcome { files, summary, check: scope })
+    }
+
+    /// Each hidden unit's weights as a picture, scaled to its own largest magnitude.
+    fn filters(&self, title: &str, rbm: &cg_boltzmann::Rbm, side: usize) -> ImageGrid {
+        let per_row = (rbm.n_hidden() as f64).sqrt().ceil() as usize;
+        let cells: Vec<(String, Vec<f64>)> = (0..rbm.n_hidden())
+            .map(|j| {
+                let col: Vec<f64> = rbm.w.column(j).iter().copied().collect();
+                let m = col.iter().fold(0.0f64, |a, x| a.max(x.abs())).max(1e-12);
+                (format!("h{j}"), col.iter().map(|x| x / m).collect())
+            })
+            .collect();
+        ImageGrid {
+            title: format!("{title}: filters (weights of each hidden unit, white positive)"),
+            width: side,
+            height: side,
+            cells: cells.chunks(per_row).map(<[_]>::to_vec).collect(),
+            low: -1.0,
+            high: 1.0,
+        }
+    }
+
+    /// Chains started from uniform noise, shown as E[v | h] after each number of Gibbs steps.
+    fn samples(&self, title: &str, rbm: &cg_boltzmann::Rbm, side: usize, rng: &mut ChaCha8Rng) -> ImageGrid {
+        let mut steps = self.evaluation.sample_steps.clone();
+        steps.sort_unstable();
+        let rows = rbm
+            .chains_from_noise(self.evaluation.sample_chains, &steps, rng)
+            .iter()
+            .zip(steps)
+            .map(|(mean, k)| mean.row_iter().map(|row| (format!("k = {k}"), row.iter().copied().collect())).collect())
+            .collect();
+        ImageGrid {
+            title: format!("{title}: E[v | h] after k Gibbs steps from noise"),
+            width: side,
+            height: side,
+            cells: rows,
+            low: 0.0,
+            high: 1.0,
+        }
+    }
+}
