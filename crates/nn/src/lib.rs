@@ -7,10 +7,18 @@
 //! mini-batch is a matrix whose columns are samples (exercise 3), so one forward and one backward
 //! pass per batch are matrix products.
 
+#![forbid(unsafe_code)]
+
+mod constraints;
+mod error;
 mod model;
+pub mod reference;
 mod rnn;
+pub mod svd;
 mod train;
 
+pub use constraints::{project, violation};
+pub use error::{Error, Result};
 pub use model::{Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
-pub use rnn::Rnn;
-pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams};
+pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
+pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState, Trainer};

@@ -6,10 +6,13 @@ use cg_autodiff::vector::{
     Activation, Linear, Loss, Mat, Real, Softmax, VectorDag, VectorDagBuilder, VectorOp, VectorTape,
 };
 use cg_core::NodeId;
+use cg_core::Validate;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Deserialize;
+
+use crate::{Error, Result};
 
 /// `[model]` as written in a config.
 #[derive(Clone, Debug, Deserialize)]
@@ -18,32 +21,33 @@ pub struct ModelConfig {
     /// Layer widths from input to output, e.g. [64, 64, 10]. The first must equal the number of
     /// features.
     pub layers: Vec<usize>,
-    /// Hidden activation: sigmoid, tanh, relu, hardtanh.
+    /// Hidden activation: sigmoid, tanh, relu, hardtanh, identity.
     #[serde(default = "relu")]
-    pub hidden: String,
-    /// Output activation: identity, sigmoid, tanh, softmax.
+    pub hidden: Activation,
+    /// Output activation: identity, sigmoid, tanh, relu, hardtanh, softmax.
     #[serde(default = "identity")]
-    pub output: String,
+    pub output: OutputKind,
     /// squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy,
     /// weston_watkins.
-    pub loss: String,
+    pub loss: Loss,
     /// xavier (uniform) or he (normal); default he for relu, xavier otherwise.
-    pub init: Option<String>,
+    pub init: Option<Init>,
     /// Reconstruct the input (targets = features): with identity activations and a narrow hidden
     /// layer this is rank-k matrix factorisation (exercise 19).
     #[serde(default)]
     pub autoencoder: bool,
 }
 
-fn relu() -> String {
-    "relu".into()
+fn relu() -> Activation {
+    Activation::Relu
 }
-fn identity() -> String {
-    "identity".into()
+fn identity() -> OutputKind {
+    OutputKind::Activation(Activation::Identity)
 }
 
 /// Weight initialisation. Biases start at zero.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Init {
     /// Uniform on ±sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010).
     Xavier,
@@ -51,11 +55,29 @@ pub enum Init {
     He,
 }
 
-/// The output layer's function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The output layer's function: an activation's name or `softmax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum OutputKind {
     Activation(Activation),
     Softmax,
+}
+
+impl TryFrom<String> for OutputKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<OutputKind, String> {
+        if name == "softmax" {
+            return Ok(OutputKind::Softmax);
+        }
+        [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardTanh]
+            .into_iter()
+            .find(|&a| Activation::name(a) == name)
+            .map(OutputKind::Activation)
+            .ok_or_else(|| {
+                format!("unknown output `{name}`, expected one of identity, sigmoid, tanh, relu, hardtanh, softmax")
+            })
+    }
 }
 
 /// A checked model description.
@@ -67,15 +89,6 @@ pub struct ModelParams {
     pub loss: Loss,
     pub init: Init,
     pub autoencoder: bool,
-}
-
-fn activation(name: &str, field: &str) -> Result<Activation, String> {
-    [Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::HardTanh, Activation::Identity]
-        .into_iter()
-        .find(|a| Activation::name(*a) == name)
-        .ok_or_else(|| {
-            format!("[model] {field}: unknown activation `{name}`; one of sigmoid, tanh, relu, hardtanh, identity")
-        })
 }
 
 impl ModelParams {
@@ -90,41 +103,30 @@ impl ModelParams {
     }
 }
 
-impl ModelConfig {
-    /// Checks names and sizes.
+impl Validate for ModelConfig {
+    type Params = ModelParams;
+    type Error = Error;
+
+    /// Checks sizes and the combination of settings.
     ///
     /// # Errors
-    /// Fewer than two layers, a zero width, or an unknown activation, loss or initialiser.
-    pub fn validate(&self) -> Result<ModelParams, String> {
+    /// Fewer than two layers, a zero width, or an autoencoder whose output differs from its input.
+    fn validate(&self) -> Result<ModelParams> {
         if self.layers.len() < 2 || self.layers.contains(&0) {
-            return Err(format!(
-                "[model] layers: {:?} needs at least an input and an output width, all >= 1",
-                self.layers
-            ));
+            return Err(Error::Layers { layers: self.layers.clone() });
         }
-        let hidden = activation(&self.hidden, "hidden")?;
-        let output = match self.output.as_str() {
-            "softmax" => OutputKind::Softmax,
-            name => OutputKind::Activation(activation(name, "output")?),
-        };
-        let loss = Loss::from_name(&self.loss).ok_or_else(|| {
-            let names: Vec<&str> = Loss::ALL.iter().map(|l| l.name()).collect();
-            format!("[model] loss: unknown `{}`; one of {}", self.loss, names.join(", "))
-        })?;
-        let init = match self.init.as_deref() {
-            None if hidden == Activation::Relu => Init::He,
-            None => Init::Xavier,
-            Some("xavier") => Init::Xavier,
-            Some("he") => Init::He,
-            Some(other) => return Err(format!("[model] init: unknown `{other}`; one of xavier, he")),
-        };
-        if self.autoencoder && (self.layers.last() != self.layers.first() || loss != Loss::SquaredError) {
-            return Err(
-                "[model] autoencoder: needs the output width equal to the input width and loss = \"squared_error\""
-                    .into(),
-            );
+        let init = self.init.unwrap_or(if self.hidden == Activation::Relu { Init::He } else { Init::Xavier });
+        if self.autoencoder && (self.layers.last() != self.layers.first() || self.loss != Loss::SquaredError) {
+            return Err(Error::Autoencoder);
         }
-        Ok(ModelParams { layers: self.layers.clone(), hidden, output, loss, init, autoencoder: self.autoencoder })
+        Ok(ModelParams {
+            layers: self.layers.clone(),
+            hidden: self.hidden,
+            output: self.output,
+            loss: self.loss,
+            init,
+            autoencoder: self.autoencoder,
+        })
     }
 }
 
@@ -211,7 +213,7 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// A label outside the output layer's classes.
-    pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat<T>, String> {
+    pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat<T>> {
         let k = self.n_outputs();
         if k == 1 {
             return Ok(Mat::from_fn(1, targets.len(), |_, j| {
@@ -220,7 +222,7 @@ impl<T: Float> Mlp<T> {
             }));
         }
         if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= k as f64) {
-            return Err(format!("target {bad} is not a class label below the output width {k}"));
+            return Err(Error::NotAClass { value: *bad, classes: k });
         }
         Ok(Mat::from_fn(k, targets.len(), |i, j| if targets[j] as usize == i { T::one() } else { T::zero() }))
     }
@@ -241,39 +243,29 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    fn config(text: &str) -> std::result::Result<ModelConfig, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
     fn spec(layers: &[usize], loss: &str) -> ModelParams {
-        ModelConfig {
-            layers: layers.to_vec(),
-            hidden: "tanh".into(),
-            output: "identity".into(),
-            loss: loss.into(),
-            init: None,
-            autoencoder: false,
-        }
-        .validate()
-        .unwrap()
+        config(&format!("layers = {layers:?}\nhidden = \"tanh\"\nloss = \"{loss}\"")).unwrap().validate().unwrap()
     }
 
     #[test]
     fn rejects_unknown_names_and_bad_layers() {
-        let mut c = ModelConfig {
-            layers: vec![2, 1],
-            hidden: "tanh".into(),
-            output: "identity".into(),
-            loss: "l2".into(),
-            init: None,
-            autoencoder: false,
-        };
-        assert!(c.validate().unwrap_err().starts_with("[model] loss: unknown `l2`; one of squared_error"));
-        c.loss = "hinge".into();
-        c.layers = vec![2];
-        assert!(c.validate().unwrap_err().starts_with("[model] layers"));
-        c.layers = vec![2, 1];
-        c.hidden = "swish".into();
-        assert!(c.validate().unwrap_err().starts_with("[model] hidden: unknown activation `swish`"));
-        c.hidden = "tanh".into();
-        c.autoencoder = true;
-        assert!(c.validate().unwrap_err().starts_with("[model] autoencoder: needs the output width"));
+        let e = config("layers = [2, 1]\nloss = \"l2\"").unwrap_err();
+        assert!(e.starts_with("unknown variant `l2`, expected one of `squared_error`"), "{e}");
+        let e = config("layers = [2, 1]\nloss = \"hinge\"\nhidden = \"swish\"").unwrap_err();
+        assert!(e.starts_with("unknown variant `swish`, expected one of `sigmoid`"), "{e}");
+        let e = config("layers = [2, 1]\nloss = \"hinge\"\noutput = \"swish\"").unwrap_err();
+        assert!(e.starts_with("unknown output `swish`, expected one of identity"), "{e}");
+        let c = config("layers = [2]\nloss = \"hinge\"").unwrap();
+        assert!(c.validate().unwrap_err().to_string().starts_with("[model] layers"));
+        let c = config("layers = [2, 1]\nloss = \"hinge\"\nautoencoder = true").unwrap();
+        assert!(c.validate().unwrap_err().to_string().starts_with("[model] autoencoder: needs the output width"));
+        let c = config("layers = [2, 3, 1]\nloss = \"hinge\"\noutput = \"softmax\"").unwrap();
+        assert_eq!(c.validate().unwrap().output, OutputKind::Softmax);
+        assert_eq!(c.validate().unwrap().init, Init::He);
     }
 
     #[test]

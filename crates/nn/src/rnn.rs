@@ -12,9 +12,15 @@
 use std::sync::Arc;
 
 use cg_autodiff::vector::{Activation, Add, Linear, Loss, Mat, VectorDag, VectorDagBuilder, VectorTape};
-use cg_core::NodeId;
+use cg_core::{NodeId, Solver};
+use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use crate::constraints::project;
+use crate::{Error, Result};
 
 /// An unrolled recurrent network.
 pub struct Rnn {
@@ -104,5 +110,124 @@ impl Rnn {
     /// The outputs o_1 … o_t of the last forward pass.
     pub fn predictions(&self, tape: &VectorTape) -> Vec<Mat> {
         self.outputs.iter().map(|&o| tape.get(o).expect("internal: forward ran").clone()).collect()
+    }
+}
+
+/// A task that needs memory: sequences x_p = sin(ω p + φ) with a uniform phase φ, targets
+/// y_p = sin(ω (p + ahead) + φ). A single value does not tell whether the wave is rising or
+/// falling, so the network must carry the recent past in its state.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SineTask {
+    pub steps: usize,
+    pub ahead: usize,
+    pub frequency: f64,
+    pub train_sequences: usize,
+    pub test_sequences: usize,
+}
+
+impl SineTask {
+    /// Inputs and targets per step of `n` sequences: xs[p] and ys[p] are 1 × n.
+    pub fn sequences(&self, n: usize, rng: &mut ChaCha8Rng) -> (Vec<Mat>, Vec<Mat>) {
+        let phases: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..std::f64::consts::TAU)).collect();
+        let wave =
+            |p: usize, shift: usize| Mat::from_fn(1, n, |_, j| (self.frequency * (p + shift) as f64 + phases[j]).sin());
+        ((1..=self.steps).map(|p| wave(p, 0)).collect(), (1..=self.steps).map(|p| wave(p, self.ahead)).collect())
+    }
+}
+
+/// Backpropagation through time as a [`Solver`]: one step is one epoch of mini-batches of
+/// sequences in a shuffled order (squared error summed over the steps), each update followed by
+/// the constraints' projection; then the loss per step on the training and test sequences.
+pub struct RnnTrainer<'a> {
+    pub rnn: &'a Rnn,
+    /// (inputs, targets) per step, training and test.
+    pub train: (Vec<Mat>, Vec<Mat>),
+    pub test: (Vec<Mat>, Vec<Mat>),
+    pub optimizer: OptimizerParams,
+    pub batch_size: usize,
+    /// Projections of W, V and U (parameter indices 0, 1, 2).
+    pub constraints: Vec<ParamConstraint>,
+}
+
+/// The parameters (in `tape`), the optimiser's moments and the shuffling order.
+pub struct RnnState {
+    pub tape: VectorTape,
+    optimizer: Optimizer,
+    order: Vec<usize>,
+    pub epochs_done: usize,
+}
+
+/// The loss per step after an epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RnnRecord {
+    pub train_loss: f64,
+    pub test_loss: f64,
+}
+
+impl RnnTrainer<'_> {
+    /// The parameters W, V, U in the constraints' index order.
+    pub fn params(&self) -> [NodeId; 3] {
+        [self.rnn.w, self.rnn.v, self.rnn.u]
+    }
+
+    /// The state at the start of training from the parameters in `tape`, projected onto the
+    /// constraints.
+    pub fn start(&self, mut tape: VectorTape) -> RnnState {
+        project(&self.params(), &mut tape, &self.constraints);
+        let sizes: Vec<usize> = self.params().iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
+        RnnState {
+            tape,
+            optimizer: Optimizer::new(self.optimizer, &sizes),
+            order: (0..self.train.0.first().map_or(0, Mat::ncols)).collect(),
+            epochs_done: 0,
+        }
+    }
+
+    /// Σ_p mean_batch (o_p - y_p)² / t: the loss per step and sequence. Leaves the forward pass
+    /// of these sequences on the tape.
+    ///
+    /// # Errors
+    /// A non-finite number, naming the node.
+    pub fn loss(&self, tape: &mut VectorTape, xs: &[Mat], ys: &[Mat]) -> Result<f64> {
+        Ok(self.rnn.loss_and_grads(tape, xs, ys, Loss::SquaredError)?.0 / xs.len() as f64)
+    }
+}
+
+impl Solver for RnnTrainer<'_> {
+    type State = RnnState;
+    type Record = RnnRecord;
+    type Error = Error;
+
+    fn name(&self) -> &'static str {
+        "backpropagation through time"
+    }
+
+    fn step(&mut self, st: &mut RnnState, rng: &mut ChaCha8Rng) -> Result<RnnRecord> {
+        let epoch = st.epochs_done;
+        let params = self.params();
+        st.order.shuffle(rng);
+        for (b, batch) in st.order.chunks(self.batch_size).enumerate() {
+            let xs: Vec<Mat> = self.train.0.iter().map(|x| x.select_columns(batch)).collect();
+            let ys: Vec<Mat> = self.train.1.iter().map(|y| y.select_columns(batch)).collect();
+            let (_, grads) = self
+                .rnn
+                .loss_and_grads(&mut st.tape, &xs, &ys, Loss::SquaredError)
+                .map_err(|e| Error::from(e).at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
+            let lr = st.optimizer.begin_step(epoch);
+            for (k, (&p, g)) in params.iter().zip(&grads).enumerate() {
+                st.optimizer.update(
+                    k,
+                    st.tape.get_mut(p).expect("internal: initialised").as_mut_slice(),
+                    g.as_slice(),
+                    lr,
+                );
+            }
+            project(&params, &mut st.tape, &self.constraints);
+        }
+        st.epochs_done += 1;
+        let train_loss = self.loss(&mut st.tape, &self.train.0, &self.train.1)?;
+        let test_loss = self.loss(&mut st.tape, &self.test.0, &self.test.1)?;
+        Ok(RnnRecord { train_loss, test_loss })
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use cg_autodiff::vector::{gather_columns, Mat, VectorGrads, VectorTape};
+use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Solver, StepInfo, Stop};
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
@@ -12,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::{Float, Mlp};
+use crate::constraints::{project, violation};
+use crate::{Error, Float, Mlp, Result};
 
 /// `[train]` as written in a config.
 #[derive(Clone, Debug, Deserialize)]
@@ -23,18 +25,16 @@ pub struct TrainConfig {
     /// Epochs the regression test runs instead of `epochs` (for configs too slow to rerun in
     /// full); it compares the first `check_epochs` values of every curve.
     pub check_epochs: Option<usize>,
-    /// Number type of the network: "f64" (default) or "f32" (faster, about 7 significant digits).
-    #[serde(default = "f64_name")]
-    pub precision: String,
-}
-
-fn f64_name() -> String {
-    "f64".into()
+    /// Number type of the network: f64 (default) or f32 (faster, about 7 significant digits).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// The number type a network is trained in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Precision {
+    #[default]
     F64,
     F32,
 }
@@ -47,7 +47,7 @@ pub struct TrainParams {
     pub optimizer: OptimizerParams,
     pub precision: Precision,
     /// Projections applied after initialisation and after every update (projected gradient
-    /// descent); parameter indices follow [`Mlp::params`].
+    /// descent); parameter indices follow the model's parameter list.
     pub constraints: Vec<ParamConstraint>,
 }
 
@@ -56,24 +56,21 @@ impl TrainConfig {
     ///
     /// # Errors
     /// Zero epochs or batch size, or `check_epochs` not in 1..=epochs.
-    pub fn validate(&self, optimizer: OptimizerParams) -> Result<TrainParams, String> {
-        if self.epochs == 0 || self.batch_size == 0 {
-            return Err(format!(
-                "[train] epochs = {}, batch_size = {}: both must be >= 1",
-                self.epochs, self.batch_size
-            ));
-        }
-        if let Some(c) = self.check_epochs {
-            if c == 0 || c > self.epochs {
-                return Err(format!("[train] check_epochs = {c} is out of range (1..={})", self.epochs));
+    pub fn validate(&self, optimizer: OptimizerParams) -> Result<TrainParams> {
+        OutOfRange::at_least("epochs", self.epochs, 1, ">= 1")?;
+        OutOfRange::at_least("batch_size", self.batch_size, 1, ">= 1")?;
+        if let Some(check) = self.check_epochs {
+            if check == 0 || check > self.epochs {
+                return Err(Error::CheckEpochs { check, epochs: self.epochs });
             }
         }
-        let precision = match self.precision.as_str() {
-            "f64" => Precision::F64,
-            "f32" => Precision::F32,
-            other => return Err(format!("[train] precision: unknown `{other}`; one of f64, f32")),
-        };
-        Ok(TrainParams { epochs: self.epochs, batch_size: self.batch_size, optimizer, precision, constraints: vec![] })
+        Ok(TrainParams {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            optimizer,
+            precision: self.precision,
+            constraints: vec![],
+        })
     }
 }
 
@@ -89,6 +86,9 @@ pub struct EpochRecord {
     pub test_accuracy: Option<f64>,
     /// Largest constraint violation after the epoch (None without constraints).
     pub violation: Option<f64>,
+    /// Wall-clock seconds of the epoch's batch loop (forward, backward, updates), without
+    /// evaluation: what speed comparisons measure.
+    pub train_seconds: f64,
 }
 
 /// What a training run produced.
@@ -98,6 +98,8 @@ pub struct TrainOutcome {
     pub train_seconds: f64,
     /// Number of mini-batch gradient evaluations.
     pub grad_evals: usize,
+    /// Why training ended before `epochs` (an observer's request), or the step limit.
+    pub stop: Stop,
 }
 
 /// Encoded data: features and loss targets as matrices, labels for accuracy (if classes).
@@ -107,25 +109,130 @@ struct Encoded<'a, T: Float> {
     labels: Option<&'a [f64]>,
 }
 
-fn encode<'a, T: Float>(mlp: &Mlp<T>, d: &'a Dataset) -> Result<Encoded<'a, T>, String> {
+fn encode<'a, T: Float>(mlp: &Mlp<T>, d: &'a Dataset) -> Result<Encoded<'a, T>> {
     if d.n_features() != mlp.spec.layers[0] {
-        return Err(format!(
-            "[model] layers: the input width is {} but the data has {} features",
-            mlp.spec.layers[0],
-            d.n_features()
-        ));
+        return Err(Error::InputWidth { expected: mlp.spec.layers[0], found: d.n_features() });
     }
     let x = d.features.map(T::cast);
     if mlp.spec.autoencoder {
         return Ok(Encoded { y: x.clone(), x, labels: None });
     }
-    let y = mlp.encode_targets(&d.targets).map_err(|e| format!("[data] {e}"))?;
+    let y = mlp.encode_targets(&d.targets)?;
     let labels = d.class_count().is_ok().then_some(d.targets.as_slice());
     Ok(Encoded { x, y, labels })
 }
 
-/// Trains `mlp` (parameters in `tape`) on `train`, evaluating on `test` after every epoch.
-/// `observe` sees each record as it is made (progress bars).
+/// Mini-batch gradient descent as a [`Solver`]: one step is one epoch (shuffle the training
+/// columns from the run's RNG, forward and backward per batch, update and project every
+/// parameter), then the whole training and test sets are evaluated for the epoch's record.
+pub struct Trainer<'a, T: Float> {
+    mlp: &'a Mlp<T>,
+    train: Encoded<'a, T>,
+    test: Option<Encoded<'a, T>>,
+    params: &'a TrainParams,
+}
+
+/// What changes while training: the parameters (in `tape`), the optimiser's moments and
+/// schedule position, the shuffling order, and the batch parts' reusable buffers.
+pub struct TrainState<T: Float> {
+    pub tape: VectorTape<T>,
+    optimizer: Optimizer,
+    order: Vec<usize>,
+    shards: Vec<Shard<T>>,
+    pub epochs_done: usize,
+    pub grad_evals: usize,
+}
+
+impl<'a, T: Float> Trainer<'a, T> {
+    /// Encodes the data for `mlp`.
+    ///
+    /// # Errors
+    /// Data that does not fit the network (input width, class labels).
+    pub fn new(
+        mlp: &'a Mlp<T>,
+        train: &'a Dataset,
+        test: Option<&'a Dataset>,
+        params: &'a TrainParams,
+    ) -> Result<Self> {
+        let tr = encode(mlp, train)?;
+        let te = test.map(|t| encode(mlp, t)).transpose()?;
+        Ok(Trainer { mlp, train: tr, test: te, params })
+    }
+
+    /// The state at the start of training from the parameters in `tape`, projected onto the
+    /// constraints.
+    pub fn start(&self, mut tape: VectorTape<T>) -> TrainState<T> {
+        let sizes: Vec<usize> = self.mlp.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
+        project(&self.mlp.params, &mut tape, &self.params.constraints);
+        TrainState {
+            tape,
+            optimizer: Optimizer::new(self.params.optimizer, &sizes),
+            order: (0..self.train.x.ncols()).collect(),
+            shards: (0..shard_count(self.params.batch_size)).map(|_| Shard::new(self.mlp)).collect(),
+            epochs_done: 0,
+            grad_evals: 0,
+        }
+    }
+}
+
+impl<T: Float> Solver for Trainer<'_, T> {
+    type State = TrainState<T>;
+    type Record = EpochRecord;
+    type Error = Error;
+
+    fn name(&self) -> &'static str {
+        "mini-batch gradient descent"
+    }
+
+    fn step(&mut self, st: &mut TrainState<T>, rng: &mut ChaCha8Rng) -> Result<EpochRecord> {
+        let (mlp, params) = (self.mlp, self.params);
+        let epoch = st.epochs_done;
+        let start = Instant::now();
+        st.order.shuffle(rng);
+        let mut lr = 0.0;
+        for (b, batch) in st.order.chunks(params.batch_size).enumerate() {
+            let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(st.shards.len())).collect();
+            let used = &mut st.shards[..parts.len()];
+            let params_tape = &st.tape;
+            let train = &self.train;
+            used.par_iter_mut()
+                .zip(parts)
+                .map(|(shard, columns)| shard.gradient(mlp, params_tape, train, columns, batch.len()))
+                .collect::<Result<Vec<()>>>()
+                .map_err(|e| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
+            lr = st.optimizer.begin_step(epoch);
+            for (k, &p) in mlp.params.iter().enumerate() {
+                let g: Vec<&[T]> = used
+                    .iter()
+                    .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
+                    .collect();
+                let w = st.tape.get_mut(p).expect("internal: parameters are initialised");
+                st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr);
+            }
+            project(&mlp.params, &mut st.tape, &params.constraints);
+            st.grad_evals += 1;
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        st.epochs_done += 1;
+        let evaluating = |e: Error| e.at(format!("epoch {}: evaluating", epoch + 1));
+        let (train_loss, train_accuracy) = evaluate(mlp, &mut st.tape, &self.train).map_err(evaluating)?;
+        let test_eval = self.test.as_ref().map(|t| evaluate(mlp, &mut st.tape, t)).transpose().map_err(evaluating)?;
+        Ok(EpochRecord {
+            epoch: epoch + 1,
+            learning_rate: lr,
+            train_loss,
+            train_accuracy,
+            test_loss: test_eval.map(|t| t.0),
+            test_accuracy: test_eval.and_then(|t| t.1),
+            violation: (!params.constraints.is_empty()).then(|| violation(&mlp.params, &st.tape, &params.constraints)),
+            train_seconds,
+        })
+    }
+}
+
+/// Trains `mlp` from the parameters in `tape` on `train` for `params.epochs` epochs, evaluating
+/// on `test` after every epoch; `observers` see each epoch as it ends (progress bars, early
+/// stopping).
 ///
 /// # Errors
 /// Data that does not fit the network, or a non-finite value or gradient, naming the epoch, the
@@ -137,65 +244,39 @@ pub fn train<T: Float>(
     test: Option<&Dataset>,
     params: &TrainParams,
     rng: &mut ChaCha8Rng,
-    observe: &mut dyn FnMut(&EpochRecord),
-) -> Result<TrainOutcome, String> {
-    let tr = encode(mlp, train)?;
-    let te = test.map(|t| encode(mlp, t)).transpose()?;
-    let sizes: Vec<usize> = mlp.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
-    let mut opt = Optimizer::new(params.optimizer, &sizes);
-    project(mlp, tape, &params.constraints);
-    let mut order: Vec<usize> = (0..train.n_samples()).collect();
-    let mut records = Vec::with_capacity(params.epochs);
-    let mut seconds = 0.0;
-    let mut grad_evals = 0;
-    let mut shards: Vec<Shard<T>> = (0..shard_count(params.batch_size)).map(|_| Shard::new(mlp)).collect();
-    for epoch in 0..params.epochs {
-        let start = Instant::now();
-        order.shuffle(rng);
-        let mut lr = 0.0;
-        for (b, batch) in order.chunks(params.batch_size).enumerate() {
-            let at = |e: String| format!("epoch {}, batch {}: {e}", epoch + 1, b + 1);
-            let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(shards.len())).collect();
-            let used = &mut shards[..parts.len()];
-            let params_tape = &*tape;
-            used.par_iter_mut()
-                .zip(parts)
-                .map(|(shard, columns)| shard.gradient(mlp, params_tape, &tr, columns, batch.len()))
-                .collect::<Result<Vec<()>, String>>()
-                .map_err(at)?;
-            lr = opt.begin_step(epoch);
-            for (k, &p) in mlp.params.iter().enumerate() {
-                let g: Vec<&[T]> = used
-                    .iter()
-                    .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
-                    .collect();
-                let w = tape.get_mut(p).expect("internal: parameters are initialised");
-                opt.update_sum(k, w.as_mut_slice(), &g, lr);
+    observers: &mut [&mut dyn Observer<TrainState<T>, EpochRecord>],
+) -> Result<TrainOutcome> {
+    let mut trainer = Trainer::new(mlp, train, test, params)?;
+    let mut state = trainer.start(std::mem::replace(tape, mlp.dag.tape()));
+    let mut with_records = Recording { recorder: Recorder::new(), others: observers };
+    let out = run(&mut trainer, &mut state, params.epochs, rng, &mut [&mut with_records]);
+    *tape = state.tape;
+    let out = out?;
+    let records = with_records.recorder.records;
+    Ok(TrainOutcome {
+        train_seconds: records.iter().map(|r| r.train_seconds).sum(),
+        records,
+        grad_evals: state.grad_evals,
+        stop: out.stop,
+    })
+}
+
+/// A [`Recorder`] in front of the caller's observers.
+struct Recording<'a, 'b, St, R> {
+    recorder: Recorder<R>,
+    others: &'a mut [&'b mut dyn Observer<St, R>],
+}
+
+impl<St, R: Clone> Observer<St, R> for Recording<'_, '_, St, R> {
+    fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
+        let mut flow = self.recorder.observe(step);
+        for o in self.others.iter_mut() {
+            if let Flow::Stop(by) = o.observe(step) {
+                flow = Flow::Stop(by);
             }
-            project(mlp, tape, &params.constraints);
-            grad_evals += 1;
         }
-        seconds += start.elapsed().as_secs_f64();
-        let (train_loss, train_accuracy) =
-            evaluate(mlp, tape, &tr).map_err(|e| format!("epoch {}: evaluating: {e}", epoch + 1))?;
-        let test_eval = te
-            .as_ref()
-            .map(|t| evaluate(mlp, tape, t))
-            .transpose()
-            .map_err(|e| format!("epoch {}: evaluating: {e}", epoch + 1))?;
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            learning_rate: lr,
-            train_loss,
-            train_accuracy,
-            test_loss: test_eval.map(|t| t.0),
-            test_accuracy: test_eval.and_then(|t| t.1),
-            violation: (!params.constraints.is_empty()).then(|| violation(mlp, tape, &params.constraints)),
-        };
-        observe(&record);
-        records.push(record);
+        flow
     }
-    Ok(TrainOutcome { records, train_seconds: seconds, grad_evals })
 }
 
 /// Mini-batches are cut into parts of at least this many samples (at most `MAX_SHARDS` parts),
@@ -233,58 +314,27 @@ impl<T: Float> Shard<T> {
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         self.tape.set_columns(mlp.input, &data.x, columns);
-        mlp.dag.forward_over(params, &mut self.tape).map_err(|e| e.to_string())?;
+        mlp.dag.forward_over(params, &mut self.tape)?;
         let out = self.tape.get(mlp.output).expect("internal: forward ran");
         gather_columns(&mut self.targets, &data.y, columns);
         let (loss, seed) = mlp.spec.loss.value_and_grad_of_part(out, &self.targets, batch_size);
         if !loss.is_finite() {
-            return Err(format!("the {} loss is {loss}", mlp.spec.loss.name()));
+            return Err(Error::NonFiniteLoss { loss: mlp.spec.loss.name(), value: loss });
         }
-        mlp.dag.reverse_over(params, &self.tape, vec![(mlp.output, seed)], &mut self.grads).map_err(|e| e.to_string())
+        Ok(mlp.dag.reverse_over(params, &self.tape, vec![(mlp.output, seed)], &mut self.grads)?)
     }
-}
-
-/// The values of a constraint's parameters joined in order (each matrix column-major), as f64.
-fn gather<T: Float>(mlp: &Mlp<T>, tape: &VectorTape<T>, c: &ParamConstraint) -> Vec<f64> {
-    c.params
-        .iter()
-        .flat_map(|&k| {
-            tape.get(mlp.params[k]).expect("internal: parameters are initialised").iter().map(|v| v.as_f64())
-        })
-        .collect()
-}
-
-/// Projects every constrained group of parameters onto its set.
-fn project<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, constraints: &[ParamConstraint]) {
-    for c in constraints {
-        let mut flat = gather(mlp, tape, c);
-        c.constraint.project(&mut flat);
-        let mut at = 0;
-        for &k in &c.params {
-            let m = tape.get_mut(mlp.params[k]).expect("internal: parameters are initialised");
-            for v in m.iter_mut() {
-                *v = T::cast(flat[at]);
-                at += 1;
-            }
-        }
-    }
-}
-
-/// The largest violation over all constraints.
-fn violation<T: Float>(mlp: &Mlp<T>, tape: &VectorTape<T>, constraints: &[ParamConstraint]) -> f64 {
-    constraints.iter().map(|c| c.constraint.violation(&gather(mlp, tape, c))).fold(0.0, f64::max)
 }
 
 /// Mean loss and accuracy over a whole set, in chunks of 1024 samples to bound memory.
-fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>), String> {
+fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>)> {
     let n = data.x.ncols();
     let (mut loss, mut correct) = (0.0, 0usize);
     for start in (0..n).step_by(1024) {
         let len = 1024.min(n - start);
         tape.set(mlp.input, data.x.columns(start, len).into_owned());
-        mlp.dag.forward(tape).map_err(|e| e.to_string())?;
+        mlp.dag.forward(tape)?;
         let out = tape.get(mlp.output).expect("internal: forward ran");
         loss += mlp.spec.loss.value_and_grad(out, &data.y.columns(start, len).into_owned()).0 * len as f64;
         if let Some(labels) = data.labels {
@@ -300,6 +350,7 @@ fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>)
 mod tests {
     use super::*;
     use crate::ModelConfig;
+    use cg_core::Validate;
     use nalgebra::DMatrix;
     use rand::{Rng, SeedableRng};
 
@@ -307,9 +358,9 @@ mod tests {
     fn relu_classifier(layers: &[usize]) -> crate::ModelParams {
         ModelConfig {
             layers: layers.to_vec(),
-            hidden: "relu".into(),
-            output: "identity".into(),
-            loss: "softmax_cross_entropy".into(),
+            hidden: cg_autodiff::vector::Activation::Relu,
+            output: crate::OutputKind::Activation(cg_autodiff::vector::Activation::Identity),
+            loss: cg_autodiff::vector::Loss::SoftmaxCrossEntropy,
             init: None,
             autoencoder: false,
         }
@@ -378,7 +429,7 @@ mod tests {
                 let mlp = Mlp::<f32>::new(spec.clone());
                 let mut rng = ChaCha8Rng::seed_from_u64(9);
                 let mut tape = mlp.init(&mut rng);
-                train(&mlp, &mut tape, &data, None, &params, &mut rng, &mut |_| {}).unwrap();
+                train(&mlp, &mut tape, &data, None, &params, &mut rng, &mut []).unwrap();
                 mlp.params.iter().map(|&p| tape.get(p).unwrap().as_slice().to_vec()).collect()
             })
         };

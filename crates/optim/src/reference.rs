@@ -424,3 +424,72 @@ mod tests {
         assert!(fd_grad(&g, &flat).amax() < 1e-8);
     }
 }
+
+/// The objective of a single linear layer whose optimum a reference solver knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinearLoss {
+    /// (o - y)²: linear regression.
+    SquaredError,
+    /// (1 - y o)², y = ±1: Widrow-Hoff.
+    WidrowHoff,
+    /// log(1 + exp(-y o)), y = ±1: logistic regression.
+    Logistic,
+    /// max(0, 1 - y o), y = ±1: L1-loss SVM.
+    Hinge,
+    /// max(0, 1 - y o)², y = ±1: L2-loss SVM.
+    SquaredHinge,
+    /// Weston-Watkins multiclass hinge.
+    WestonWatkins,
+    /// Multinomial logistic regression.
+    SoftmaxCrossEntropy,
+}
+
+/// A linear model θ = [W | b] fitted to rows of `x` (intercept column last): mean loss +
+/// λ/2 ‖θ‖², optionally under a constraint on the weights W (not the intercept).
+pub struct LinearProblem<'a> {
+    pub loss: LinearLoss,
+    /// n × (d + 1).
+    pub x: &'a DMatrix<f64>,
+    /// One output: the targets as the loss takes them (values, or ±1).
+    pub y: &'a DVector<f64>,
+    /// Several outputs: the class of each row, and the number of classes.
+    pub labels: &'a [usize],
+    pub classes: usize,
+    pub lambda: f64,
+    pub constraint: Option<&'a crate::Constraint>,
+}
+
+/// The optimum θ (k × (d + 1)) of `p` without gradient descent: closed-form ridge for squared
+/// error and Widrow-Hoff, Newton's method for logistic and softmax regression (λ > 0), dual
+/// coordinate descent for the L1- and L2-loss SVMs and Weston-Watkins (λ > 0), the KKT system
+/// or active-set / support enumeration for constraints on W (λ = 0, squared error, d <= 16).
+/// `None` where no reference applies.
+pub fn linear_model_optimum(p: &LinearProblem) -> Option<DMatrix<f64>> {
+    use crate::Constraint;
+    use LinearLoss::*;
+    let (d, k, lambda) = (p.x.ncols() - 1, p.classes, p.lambda);
+    let row = |v: DVector<f64>| DMatrix::from_row_slice(1, v.len(), v.as_slice());
+    Some(match (p.loss, k, p.constraint) {
+        (SquaredError | WidrowHoff, 1, None) => row(ridge(p.x, p.y, lambda)),
+        (SquaredError, 1, Some(c)) if d <= 16 && lambda == 0.0 => match c {
+            Constraint::Box { lower, upper } => {
+                let mut bounds = vec![(*lower, *upper); d];
+                bounds.push((f64::NEG_INFINITY, f64::INFINITY));
+                row(box_ls(p.x, p.y, &bounds))
+            }
+            Constraint::Simplex => row(simplex_ls(p.x, p.y, &(0..d).collect::<Vec<_>>())),
+            Constraint::Equality { a, b, .. } => {
+                let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
+                row(equality_ls(p.x, p.y, &a1, b))
+            }
+        },
+        (Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(p.x, p.y, lambda)),
+        (Hinge, 1, None) if lambda > 0.0 => row(svm_dual(p.x, p.y, lambda, false)),
+        (SquaredHinge, 1, None) if lambda > 0.0 => row(svm_dual(p.x, p.y, lambda, true)),
+        (WestonWatkins, _, None) if lambda > 0.0 && k > 1 => weston_watkins_dual(p.x, p.labels, k, lambda),
+        (SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
+            softmax_newton(p.x, p.labels, k, lambda)
+        }
+        _ => return None,
+    })
+}

@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
+use cg_core::Validate;
 use cg_data::{DataConfig, Splits};
+use cg_nn::reference::{factorisation_check, linear_optimum};
 use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
-use cg_optim::{Constraint, ConstraintConfig, OptimizerConfig};
+use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
-use crate::{epoch_scope, json_file, progress_bar, Outcome, RunOptions};
+use crate::{epoch_scope, json_file, Outcome, Progress, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -54,9 +56,9 @@ impl KindConfig for MlpFile {
     /// # Errors
     /// The first bad setting, naming its table and field, or a data file problem.
     fn validate(self, base: &Path) -> Result<MlpExperiment> {
-        let model = self.model.validate().map_err(|e| anyhow!(e))?;
+        let model = self.model.validate()?;
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
-        let mut train = self.train.validate(optimizer).map_err(|e| anyhow!(e))?;
+        let mut train = self.train.validate(optimizer)?;
         let sizes = model.param_sizes();
         for (k, c) in self.constraints.iter().enumerate() {
             train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
@@ -86,16 +88,13 @@ impl MlpExperiment {
         (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut tape = mlp.init(&mut rng);
-        let bar = progress_bar(options, params.epochs, "epoch", title);
-        let mut observe = |r: &EpochRecord| {
-            bar.set_message(format!("loss {:.4}", r.train_loss));
-            bar.inc(1);
-        };
+        let mut progress = Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| {
+            format!("loss {:.4}", r.train_loss)
+        });
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
-        let outcome = cg_nn::train(&mlp, &mut tape, train, test, &params, &mut rng, &mut observe)
-            .map_err(|e| anyhow!("training: {e}"));
-        bar.finish_and_clear();
-        let outcome = outcome?;
+        let outcome = cg_nn::train(&mlp, &mut tape, train, test, &params, &mut rng, &mut [&mut progress]);
+        drop(progress);
+        let outcome = outcome.map_err(|e| anyhow!("training: {e}"))?;
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
         let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
@@ -141,14 +140,20 @@ impl MlpExperiment {
                 metrics["test_r2"] = json!(r2(l, t));
             }
         }
-        if let Some(check) =
-            self.factorisation_check(&mlp, &tape, train, last.train_loss).filter(|_| !options.shortened)
-        {
-            metrics["reference_gap"] = check["gap"].clone();
-            metrics["reference"] = check;
-        }
         // References are for the full run; a shortened check run compares only curves.
-        let reference = if options.shortened { None } else { self.reference(train) };
+        let w2 = mlp.params.get(2).and_then(|&p| tape.get(p)).map(|w| w.map(|v| v.as_f64()));
+        let factorisation = w2.and_then(|w2| factorisation_check(&self.model, train, &w2));
+        if let Some(check) = factorisation.filter(|_| !options.shortened) {
+            let gap = last.train_loss - check.optimum;
+            metrics["reference_gap"] = json!(gap);
+            metrics["reference"] = json!({
+                "objective": check.optimum,
+                "gap": gap,
+                "largest_principal_angle": check.largest_principal_angle,
+                "singular_values": check.singular_values,
+            });
+        }
+        let reference = if options.shortened { None } else { linear_optimum(&self.model, train, &self.train) };
         if let Some((reference, theta)) = reference {
             // The trained θ = [W1 | b1] in the reference's layout.
             let (w, b) =
@@ -240,119 +245,6 @@ impl MlpExperiment {
         );
         Ok(Outcome { files, summary, check: scope })
     }
-}
-
-impl MlpExperiment {
-    /// For a single-layer model (identity output) the optimum of the training objective
-    /// (mean loss + λ/2 ‖θ‖², λ the weight decay, θ every weight and bias), computed without
-    /// gradient descent by `cg_optim::reference`: closed-form ridge for squared error and
-    /// Widrow-Hoff, Newton's method for logistic and softmax regression (λ > 0), dual coordinate
-    /// descent for the L1- and L2-loss SVMs (λ > 0), the KKT system or
-    /// active-set / support enumeration for constraints on W1 (λ = 0). Returns the objective and
-    /// θ as a k × (d + 1) matrix [W | b].
-    fn reference(&self, train: &cg_data::Dataset) -> Option<(f64, nalgebra::DMatrix<f64>)> {
-        use cg_autodiff::vector::{Activation, Loss};
-        use cg_optim::reference::{
-            box_ls, equality_ls, logistic_newton, ridge, simplex_ls, softmax_newton, svm_dual, weston_watkins_dual,
-        };
-        use nalgebra::{DMatrix, DVector};
-        let m = &self.model;
-        if m.layers.len() != 2 || m.output != cg_nn::OutputKind::Activation(Activation::Identity) {
-            return None;
-        }
-        let (d, k, n) = (m.layers[0], m.layers[1], train.n_samples());
-        let lambda = self.train.optimizer.weight_decay;
-        let x = DMatrix::from_fn(n, d + 1, |i, j| if j < d { train.features[(j, i)] } else { 1.0 });
-        let mlp = Mlp::<f64>::new(m.clone());
-        let targets = mlp.encode_targets(&train.targets).ok()?;
-        let y = DVector::from_iterator(n, targets.row(0).iter().copied());
-        let constraint = match self.train.constraints.as_slice() {
-            [] => None,
-            [c] if c.params == [0] && lambda == 0.0 => Some(&c.constraint),
-            _ => return None,
-        };
-        let row = |v: DVector<f64>| DMatrix::from_row_slice(1, v.len(), v.as_slice());
-        let theta: DMatrix<f64> = match (m.loss, k, constraint) {
-            (Loss::SquaredError | Loss::WidrowHoff, 1, None) => row(ridge(&x, &y, lambda)),
-            (Loss::SquaredError, 1, Some(c)) if d <= 16 => match c {
-                Constraint::Box { lower, upper } => {
-                    let mut bounds = vec![(*lower, *upper); d];
-                    bounds.push((f64::NEG_INFINITY, f64::INFINITY));
-                    row(box_ls(&x, &y, &bounds))
-                }
-                Constraint::Simplex => row(simplex_ls(&x, &y, &(0..d).collect::<Vec<_>>())),
-                Constraint::Equality { a, b, .. } => {
-                    let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
-                    row(equality_ls(&x, &y, &a1, b))
-                }
-            },
-            (Loss::Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(&x, &y, lambda)),
-            (Loss::Hinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, false)),
-            (Loss::SquaredHinge, 1, None) if lambda > 0.0 => row(svm_dual(&x, &y, lambda, true)),
-            (Loss::WestonWatkins, _, None) if lambda > 0.0 && k > 1 => {
-                let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
-                weston_watkins_dual(&x, &labels, k, lambda)
-            }
-            (Loss::SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
-                let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
-                softmax_newton(&x, &labels, k, lambda)
-            }
-            _ => return None,
-        };
-        Some((objective(m.loss, &x, &targets, &theta, lambda), theta))
-    }
-}
-
-impl MlpExperiment {
-    /// For a linear autoencoder d-k-d (exercise 19): the rank-k truncated SVD of the training
-    /// data, computed with nalgebra, is the optimum; compare the reconstruction error and the
-    /// subspace spanned by the decoder's columns with the top-k right singular vectors (largest
-    /// principal angle, from the singular values of V_kᵀ Q, Q an orthonormal basis of W2).
-    fn factorisation_check<T: Float>(
-        &self,
-        mlp: &Mlp<T>,
-        tape: &cg_autodiff::vector::VectorTape<T>,
-        train: &cg_data::Dataset,
-        final_loss: f64,
-    ) -> Option<serde_json::Value> {
-        use cg_autodiff::vector::Activation;
-        use cg_nn::OutputKind;
-        let m = &self.model;
-        let linear = m.hidden == Activation::Identity && m.output == OutputKind::Activation(Activation::Identity);
-        if !m.autoencoder || m.layers.len() != 3 || !linear {
-            return None;
-        }
-        let (d, k, n) = (m.layers[0], m.layers[1], train.n_samples() as f64);
-        let x = train.features.transpose();
-        let eig = (x.transpose() * &x).symmetric_eigen();
-        let mut order: Vec<usize> = (0..d).collect();
-        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let vk = eig.eigenvectors.select_columns(&order[..k]);
-        let svd_error: f64 = order[k..].iter().map(|&i| eig.eigenvalues[i].max(0.0)).sum::<f64>() / n;
-        let w2 = tape.get(mlp.params[2])?.map(|v| v.as_f64());
-        let q = w2.qr().q();
-        let cosines = (vk.transpose() * q).singular_values();
-        let angle = cosines.iter().fold(1.0f64, |a, &c| a.min(c)).clamp(-1.0, 1.0).acos();
-        let singular: Vec<f64> = order[..k].iter().map(|&i| eig.eigenvalues[i].max(0.0).sqrt()).collect();
-        Some(json!({
-            "objective": svd_error,
-            "gap": final_loss - svd_error,
-            "largest_principal_angle": angle,
-            "singular_values": singular,
-        }))
-    }
-}
-
-/// mean loss of the linear model θ = [W | b] on rows of `x` (intercept column last) + λ/2 ‖θ‖².
-fn objective(
-    loss: cg_autodiff::vector::Loss,
-    x: &nalgebra::DMatrix<f64>,
-    targets: &nalgebra::DMatrix<f64>,
-    theta: &nalgebra::DMatrix<f64>,
-    lambda: f64,
-) -> f64 {
-    let out = theta * x.transpose();
-    loss.value_and_grad(&out, targets).0 + 0.5 * lambda * theta.norm_squared()
 }
 
 /// For a classifier on two features: its predicted class over a 120 × 120 grid covering the

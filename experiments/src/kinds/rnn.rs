@@ -6,19 +6,17 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_autodiff::vector::{Loss, Mat, VectorTape};
-use cg_core::NodeId;
-use cg_nn::Rnn;
-use cg_optim::{ConstraintConfig, Optimizer, OptimizerConfig, OptimizerParams, ParamConstraint};
+use cg_core::{run, Recorder};
+use cg_nn::{Rnn, RnnRecord, RnnTrainer, SineTask};
+use cg_optim::{ConstraintConfig, OptimizerConfig, OptimizerParams, ParamConstraint};
 use cg_plot::{Legend, LineChart, Series};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
-use crate::{epoch_scope, json_file, push_figure, Outcome, RunOptions};
+use crate::{epoch_scope, finished, json_file, push_figure, Outcome, Progress, RunOptions};
 
 /// The whole file of an `rnn` config.
 #[derive(Deserialize)]
@@ -37,17 +35,6 @@ pub struct RnnFile {
     /// Projections of W, V and U (by name) applied after initialisation and every update.
     #[serde(default)]
     constraints: Vec<ConstraintConfig>,
-}
-
-/// `[task]`: sequences x_p = sin(ω p + φ), targets y_p = sin(ω (p + ahead) + φ), φ uniform.
-#[derive(Deserialize, Clone, Copy)]
-#[serde(deny_unknown_fields)]
-pub struct SineTask {
-    steps: usize,
-    ahead: usize,
-    frequency: f64,
-    train_sequences: usize,
-    test_sequences: usize,
 }
 
 /// A validated rnn experiment.
@@ -110,34 +97,6 @@ impl KindConfig for RnnFile {
     }
 }
 
-/// The values of a constraint's parameters (of W, V, U in that order) joined, column-major.
-fn gather(tape: &VectorTape, params: &[NodeId; 3], c: &ParamConstraint) -> Vec<f64> {
-    c.params.iter().flat_map(|&k| tape.get(params[k]).expect("internal: initialised").iter().copied()).collect()
-}
-
-/// Projects every constrained group of W, V, U onto its set.
-fn project(tape: &mut VectorTape, params: &[NodeId; 3], constraints: &[ParamConstraint]) {
-    for c in constraints {
-        let mut flat = gather(tape, params, c);
-        c.constraint.project(&mut flat);
-        let mut at = 0;
-        for &k in &c.params {
-            for v in tape.get_mut(params[k]).expect("internal: initialised").iter_mut() {
-                *v = flat[at];
-                at += 1;
-            }
-        }
-    }
-}
-
-/// Inputs and targets per step: xs[p] and ys[p] are 1 × n_sequences.
-fn sequences(task: &SineTask, n: usize, rng: &mut ChaCha8Rng) -> (Vec<Mat>, Vec<Mat>) {
-    let phases: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..std::f64::consts::TAU)).collect();
-    let wave =
-        |p: usize, shift: usize| Mat::from_fn(1, n, |_, j| (task.frequency * (p + shift) as f64 + phases[j]).sin());
-    ((1..=task.steps).map(|p| wave(p, 0)).collect(), (1..=task.steps).map(|p| wave(p, task.ahead)).collect())
-}
-
 impl Experiment for RnnExperiment {
     /// Trains and writes metrics, the loss curves and predictions on a test sequence.
     ///
@@ -146,42 +105,31 @@ impl Experiment for RnnExperiment {
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (epochs, scope) = epoch_scope(options, self.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let (train_x, train_y) = sequences(&self.task, self.task.train_sequences, &mut rng);
-        let (test_x, test_y) = sequences(&self.task, self.task.test_sequences, &mut rng);
+        let train = self.task.sequences(self.task.train_sequences, &mut rng);
+        let test = self.task.sequences(self.task.test_sequences, &mut rng);
         let rnn = Rnn::new(self.task.steps, 1, self.hidden, 1);
-        let mut tape = rnn.init(&mut rng);
-        let params = [rnn.w, rnn.v, rnn.u];
-        project(&mut tape, &params, &self.constraints);
-        let sizes: Vec<usize> = [rnn.w, rnn.v, rnn.u].iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
-        let mut opt = Optimizer::new(self.optimizer, &sizes);
-        let steps = self.task.steps as f64;
-        // Loss per step and sequence: Σ_p mean_batch (o_p - y_p)² / t.
-        let evaluate = |tape: &mut cg_autodiff::vector::VectorTape, xs: &[Mat], ys: &[Mat]| -> Result<f64> {
-            Ok(rnn.loss_and_grads(tape, xs, ys, Loss::SquaredError).map_err(|e| anyhow!("{e}"))?.0 / steps)
+        let tape = rnn.init(&mut rng);
+        let mut trainer = RnnTrainer {
+            rnn: &rnn,
+            train,
+            test,
+            optimizer: self.optimizer,
+            batch_size: self.batch_size,
+            constraints: self.constraints.clone(),
         };
-        let mut order: Vec<usize> = (0..self.task.train_sequences).collect();
-        let (mut train_curve, mut test_curve) = (vec![], vec![]);
-        for epoch in 0..epochs {
-            order.shuffle(&mut rng);
-            for (b, batch) in order.chunks(self.batch_size).enumerate() {
-                let xs: Vec<Mat> = train_x.iter().map(|x| x.select_columns(batch)).collect();
-                let ys: Vec<Mat> = train_y.iter().map(|y| y.select_columns(batch)).collect();
-                let (_, grads) = rnn
-                    .loss_and_grads(&mut tape, &xs, &ys, Loss::SquaredError)
-                    .map_err(|e| anyhow!("training: epoch {}, batch {}: {e}", epoch + 1, b + 1))?;
-                let lr = opt.begin_step(epoch);
-                for (k, (&p, g)) in [rnn.w, rnn.v, rnn.u].iter().zip(&grads).enumerate() {
-                    opt.update(k, tape.get_mut(p).expect("internal: initialised").as_mut_slice(), g.as_slice(), lr);
-                }
-                project(&mut tape, &params, &self.constraints);
-            }
-            train_curve.push(evaluate(&mut tape, &train_x, &train_y)?);
-            test_curve.push(evaluate(&mut tape, &test_x, &test_y)?);
-        }
-        let violation =
-            self.constraints.iter().map(|c| c.constraint.violation(&gather(&tape, &params, c))).fold(0.0, f64::max);
+        let mut state = trainer.start(tape);
+        let mut recorder = Recorder::new();
+        let mut progress =
+            Progress::new(options, epochs, "epoch", title, |r: &RnnRecord| format!("loss {:.5}", r.train_loss));
+        let out = run(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut recorder, &mut progress]);
+        drop(progress);
+        finished(out, "training")?;
+        let train_curve: Vec<f64> = recorder.records.iter().map(|r| r.train_loss).collect();
+        let test_curve: Vec<f64> = recorder.records.iter().map(|r| r.test_loss).collect();
+        let (tape, (test_x, test_y)) = (&state.tape, &trainer.test);
+        let violation = cg_nn::violation(&trainer.params(), tape, &self.constraints);
         // Predictions on the first test sequence (the last evaluation ran on the test set).
-        let predicted: Vec<f64> = rnn.predictions(&tape).iter().map(|o| o[(0, 0)]).collect();
+        let predicted: Vec<f64> = rnn.predictions(tape).iter().map(|o| o[(0, 0)]).collect();
         let target: Vec<f64> = test_y.iter().map(|y| y[(0, 0)]).collect();
         let input: Vec<f64> = test_x.iter().map(|x| x[(0, 0)]).collect();
         let metrics = json!({

@@ -8,10 +8,10 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_data::DataConfig;
-use cg_nn::{Mlp, ModelConfig, TrainConfig};
-use cg_optim::OptimizerConfig;
+use cg_nn::svd::learn_directions;
+use cg_optim::{OptimizerConfig, OptimizerParams};
 use cg_plot::{Legend, LineChart, Series};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -43,7 +43,7 @@ pub struct SvdExperiment {
     seed: u64,
     data: DMatrix<f64>,
     directions: usize,
-    optimizer: OptimizerConfig,
+    optimizer: OptimizerParams,
     epochs: usize,
     check_directions: Option<usize>,
 }
@@ -64,12 +64,12 @@ impl KindConfig for SvdFile {
         if self.directions == 0 || self.directions > d || self.epochs == 0 {
             bail!("directions must be 1..={d} and epochs >= 1");
         }
-        self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
         Ok(SvdExperiment {
             seed: self.seed,
             data: splits.train.features.transpose(),
             directions: self.directions,
-            optimizer: self.optimizer,
+            optimizer,
             epochs: self.epochs,
             check_directions: self.check_directions,
         })
@@ -82,7 +82,7 @@ impl Experiment for SvdExperiment {
     /// # Errors
     /// A training failure.
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let (n, d) = (self.data.nrows(), self.data.ncols());
+        let d = self.data.ncols();
         let (count, scope) = match (options.shortened, self.check_directions) {
             (true, Some(c)) => (c.min(self.directions), CheckScope::Subset),
             _ => (self.directions, CheckScope::Full),
@@ -92,48 +92,12 @@ impl Experiment for SvdExperiment {
         let mut order: Vec<usize> = (0..d).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut residual = self.data.clone();
-        let mut basis: Vec<DVector<f64>> = vec![];
-        let (mut learned_sv, mut exact_sv, mut cosines) = (vec![], vec![], vec![]);
-        for k in 0..count {
-            let model = ModelConfig {
-                layers: vec![d, 1, d],
-                hidden: "identity".into(),
-                output: "identity".into(),
-                loss: "squared_error".into(),
-                init: Some("xavier".into()),
-                autoencoder: true,
-            }
-            .validate()
-            .map_err(|e| anyhow!(e))?;
-            let train_cfg =
-                TrainConfig { epochs: self.epochs, batch_size: n, check_epochs: None, precision: "f64".into() };
-            let params =
-                train_cfg.validate(self.optimizer.validate().map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
-            let mlp = Mlp::<f64>::new(model);
-            let mut tape = mlp.init(&mut rng);
-            let dataset = cg_data::Dataset {
-                features: residual.transpose(),
-                targets: vec![0.0; n],
-                feature_names: (0..d).map(|i| format!("x{i}")).collect(),
-                target_name: "none".into(),
-            };
-            cg_nn::train(&mlp, &mut tape, &dataset, None, &params, &mut rng, &mut |_| {})
-                .map_err(|e| anyhow!("direction {}: {e}", k + 1))?;
-            // The decoder column spans the learned direction; orthogonalise and normalise it.
-            let mut v = tape.get(mlp.params[2]).expect("internal: W2").column(0).into_owned();
-            for b in &basis {
-                v -= b * b.dot(&v);
-            }
-            v /= v.norm();
-            let exact = eig.eigenvectors.column(order[k]).into_owned();
-            cosines.push(v.dot(&exact).abs());
-            learned_sv.push((&self.data * &v).norm());
-            exact_sv.push(eig.eigenvalues[order[k]].max(0.0).sqrt());
-            residual -= (&residual * &v) * v.transpose();
-            basis.push(v);
-        }
-        let gram = DMatrix::from_fn(count, count, |i, j| basis[i].dot(&basis[j]));
+        let basis = learn_directions(&self.data, count, self.optimizer, self.epochs, &mut rng)?;
+        let cosines: Vec<f64> =
+            basis.iter().enumerate().map(|(k, b)| b.vector.dot(&eig.eigenvectors.column(order[k])).abs()).collect();
+        let learned_sv: Vec<f64> = basis.iter().map(|b| b.singular_value).collect();
+        let exact_sv: Vec<f64> = order[..count].iter().map(|&i| eig.eigenvalues[i].max(0.0).sqrt()).collect();
+        let gram = DMatrix::from_fn(count, count, |i, j| basis[i].vector.dot(&basis[j].vector));
         let orthonormality = (gram - DMatrix::identity(count, count)).amax();
         let relative: Vec<f64> = learned_sv.iter().zip(&exact_sv).map(|(a, b)| (a - b).abs() / b).collect();
         let mut metrics = json!({

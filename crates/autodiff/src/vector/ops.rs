@@ -193,11 +193,13 @@ impl<T: Real> VectorOp<T> for Linear {
 
 /// Elementwise activations, with the derivative written in terms of the input `x` or the output
 /// `y` as Table 11.1 does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     Sigmoid,
     Tanh,
     Relu,
+    #[serde(rename = "hardtanh")]
     HardTanh,
     Identity,
 }

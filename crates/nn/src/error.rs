@@ -1,0 +1,37 @@
+//! Why a network cannot be built or trained.
+
+/// Everything cg-nn reports, each naming the config table or the place in training.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("[model] layers: {layers:?} needs at least an input and an output width, all >= 1")]
+    Layers { layers: Vec<usize> },
+    #[error("[model] autoencoder: needs the output width equal to the input width and loss = \"squared_error\"")]
+    Autoencoder,
+    #[error("[model] layers: the input width is {expected} but the data has {found} features")]
+    InputWidth { expected: usize, found: usize },
+    #[error("[data] target {value} is not a class label below the output width {classes}")]
+    NotAClass { value: f64, classes: usize },
+    #[error("[train] {0}")]
+    Train(#[from] cg_core::OutOfRange),
+    #[error("[train] check_epochs = {check} is out of range (1..={epochs})")]
+    CheckEpochs { check: usize, epochs: usize },
+    #[error("the {loss} loss is {value}")]
+    NonFiniteLoss { loss: &'static str, value: f64 },
+    #[error("diverged: {0}")]
+    Diverged(String),
+    /// Where in training a failure happened: `epoch 3, batch 7` or `epoch 3: evaluating`.
+    #[error("{at}: {source}")]
+    At { at: String, source: Box<Error> },
+    #[error(transparent)]
+    Graph(#[from] cg_autodiff::Error),
+}
+
+impl Error {
+    /// This error, located.
+    pub fn at(self, at: impl Into<String>) -> Error {
+        Error::At { at: at.into(), source: Box::new(self) }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
