@@ -5,6 +5,8 @@
 //! first and then written through a temporary file and a rename, so a failed run never leaves a
 //! partial or overwritten result behind.
 
+#![forbid(unsafe_code)]
+
 pub mod check;
 pub mod config;
 pub mod kinds;

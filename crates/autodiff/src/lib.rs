@@ -25,6 +25,8 @@
 //! not depend on that, so vector-valued nodes can reuse it with Jacobian-vector products in place
 //! of the scalar products here.
 
+#![forbid(unsafe_code)]
+
 mod dag;
 mod error;
 mod finite_diff;

@@ -2,6 +2,7 @@
 //! pixels, 64 hidden units, batches of 10, CD-1 and PCD-1), and the evaluations: the exact
 //! pseudo-log-likelihood over the data and one AIS estimate (100 chains, 1000 temperatures).
 
+use cg_core::Validate;
 use std::hint::black_box;
 
 use cg_boltzmann::{ais_betas, base_biases, RbmConfig, RbmTrainer};

@@ -5,14 +5,13 @@
 use std::time::Instant;
 
 use cg_core::numeric::sigmoid;
-use cg_core::{Domain, EdgeWeight, Role, Solver, Stop, UnGraph, Variable};
+use cg_core::{Domain, EdgeWeight, OutOfRange, Role, Solver, Stop, UnGraph, Validate, Variable};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use crate::params::check;
 use crate::{Error, Result};
 
 /// Units 0..n_visible are visible, the rest hidden. Weights are symmetric with a zero diagonal
@@ -176,17 +175,20 @@ fn five() -> usize {
     5
 }
 
-impl BmConfig {
+impl Validate for BmConfig {
+    type Params = BmConfig;
+    type Error = Error;
+
     /// # Errors
     /// The first setting out of range, named.
-    pub fn validate(self) -> Result<BmConfig> {
-        check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
-        check("epochs", self.epochs as f64, self.epochs >= 1, ">= 1")?;
-        check("batch_size", self.batch_size as f64, self.batch_size >= 1, ">= 1")?;
-        check("chains", self.chains as f64, self.chains >= 1, ">= 1")?;
-        check("sweeps", self.sweeps as f64, self.sweeps >= 1, ">= 1")?;
-        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
-        Ok(self)
+    fn validate(&self) -> Result<BmConfig> {
+        OutOfRange::check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
+        OutOfRange::check("epochs", self.epochs as f64, self.epochs >= 1, ">= 1")?;
+        OutOfRange::check("batch_size", self.batch_size as f64, self.batch_size >= 1, ">= 1")?;
+        OutOfRange::check("chains", self.chains as f64, self.chains >= 1, ">= 1")?;
+        OutOfRange::check("sweeps", self.sweeps as f64, self.sweeps >= 1, ">= 1")?;
+        OutOfRange::check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
+        Ok(self.clone())
     }
 }
 

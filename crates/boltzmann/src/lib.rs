@@ -32,8 +32,8 @@ pub use train::{RbmRecord, RbmState, RbmTrainer};
 /// Why a machine cannot be built, trained or evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
-    #[error("{param} = {value} is out of range ({expected})")]
-    OutOfRange { param: &'static str, value: f64, expected: &'static str },
+    #[error(transparent)]
+    OutOfRange(#[from] cg_core::OutOfRange),
     #[error("data: {0}")]
     Data(String),
     #[error("data: {value} is not 0 or 1 (binary units)")]

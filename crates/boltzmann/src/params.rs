@@ -1,5 +1,6 @@
 //! `[rbm]` and `[bm]` as written in a config, and the checked parameters.
 
+use cg_core::{OutOfRange, Validate};
 use serde::Deserialize;
 
 use crate::rbm::Visible;
@@ -63,26 +64,21 @@ pub struct RbmParams {
     pub init_std: f64,
 }
 
-pub(crate) fn check(param: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<()> {
-    if ok && value.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::OutOfRange { param, value, expected })
-    }
-}
+impl Validate for RbmConfig {
+    type Params = RbmParams;
+    type Error = Error;
 
-impl RbmConfig {
     /// # Errors
     /// The first setting out of range, named.
-    pub fn validate(self) -> Result<RbmParams> {
-        check("hidden", self.hidden as f64, self.hidden >= 1, ">= 1")?;
-        check("k", self.k as f64, self.k >= 1, ">= 1")?;
-        check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
-        check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1")?;
-        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
-        check("batch_size", self.batch_size as f64, self.batch_size >= 1, ">= 1")?;
-        check("epochs", self.epochs as f64, self.epochs >= 1, ">= 1")?;
-        check("init_std", self.init_std, self.init_std >= 0.0, ">= 0")?;
+    fn validate(&self) -> Result<RbmParams> {
+        OutOfRange::check("hidden", self.hidden as f64, self.hidden >= 1, ">= 1")?;
+        OutOfRange::check("k", self.k as f64, self.k >= 1, ">= 1")?;
+        OutOfRange::check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
+        OutOfRange::check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1")?;
+        OutOfRange::check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
+        OutOfRange::check("batch_size", self.batch_size as f64, self.batch_size >= 1, ">= 1")?;
+        OutOfRange::check("epochs", self.epochs as f64, self.epochs >= 1, ">= 1")?;
+        OutOfRange::check("init_std", self.init_std, self.init_std >= 0.0, ">= 0")?;
         Ok(RbmParams {
             hidden: self.hidden,
             visible: self.visible,

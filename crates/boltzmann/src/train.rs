@@ -49,6 +49,13 @@ impl RbmTrainer {
                 return Err(Error::Data(format!("{x} is outside [0, 1], which Bernoulli visible units need")));
             }
         }
+        let (nv, nh, batch) = (data.ncols(), params.hidden, params.batch_size);
+        if [[nv, nh], [batch, nv], [batch, nh], [nv + 1, nh]]
+            .iter()
+            .any(|dims| cg_core::numeric::extent(dims).is_none())
+        {
+            return Err(Error::Data(format!("{nv} visible x {nh} hidden units (batches of {batch}) are too large")));
+        }
         let rows = data.transpose().as_slice().to_vec();
         Ok(RbmTrainer { params, data, rows })
     }

@@ -7,6 +7,7 @@ use cg_boltzmann::{
 };
 use cg_core::numeric::log_sum_exp;
 use cg_core::run;
+use cg_core::Validate;
 use nalgebra::DMatrix;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};

@@ -171,3 +171,20 @@ mod tests {
         assert_eq!(log_sum_exp(&[]), f64::NEG_INFINITY);
     }
 }
+
+/// The number of elements of a buffer with these dimensions, or `None` when the product
+/// overflows `usize`: sizes that come from a config are multiplied through this before anything
+/// is allocated, so a huge setting is an error instead of a wrapped (too small) buffer.
+pub fn extent(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+#[cfg(test)]
+mod extent_tests {
+    #[test]
+    fn extents_are_checked_products() {
+        assert_eq!(super::extent(&[3, 4, 5]), Some(60));
+        assert_eq!(super::extent(&[]), Some(1));
+        assert_eq!(super::extent(&[usize::MAX, 2]), None);
+    }
+}

@@ -5,6 +5,8 @@
 //! numeric cells; the target is a named column. Splits and shuffles come from a seeded ChaCha8
 //! stream, so a seed gives the same split on every machine and release.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 use nalgebra::DMatrix;
@@ -28,8 +30,8 @@ pub enum Error {
     Empty { path: PathBuf },
     #[error("target `{target}` holds {value}, not a class label (0, 1, 2, ...)")]
     NotAClass { target: String, value: f64 },
-    #[error("{what} = {value} is out of range ({expected})")]
-    OutOfRange { what: &'static str, value: f64, expected: &'static str },
+    #[error(transparent)]
+    OutOfRange(#[from] cg_core::OutOfRange),
 }
 
 /// `Result` with this crate's [`Error`].
@@ -72,7 +74,11 @@ impl Dataset {
     /// `test_fraction` outside [0, 1).
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&test_fraction) {
-            return Err(Error::OutOfRange { what: "test_fraction", value: test_fraction, expected: "0 <= f < 1" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "test_fraction",
+                value: test_fraction,
+                expected: "0 <= f < 1",
+            }));
         }
         let (order, n_test) = self.split_order(test_fraction, seed);
         let (test, train) = order.split_at(n_test);

@@ -30,6 +30,8 @@
 //! assert_eq!(partials, [3.0 * 1.0 + 1.0, 0.0]); // d/dx = y cos x + 1, d/dy = sin x
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod eval;
 mod func;
 mod graph;

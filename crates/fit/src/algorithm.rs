@@ -20,10 +20,18 @@ impl FitParams {
     /// A tolerance or scale that is negative or not finite.
     pub fn new(tolerance: f64, init_scale: f64) -> Result<FitParams> {
         if !(tolerance.is_finite() && tolerance > 0.0) {
-            return Err(Error::OutOfRange { param: "tolerance", value: tolerance, expected: "finite and > 0" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "tolerance",
+                value: tolerance,
+                expected: "finite and > 0",
+            }));
         }
         if !(init_scale.is_finite() && init_scale >= 0.0) {
-            return Err(Error::OutOfRange { param: "init_scale", value: init_scale, expected: "finite and >= 0" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "init_scale",
+                value: init_scale,
+                expected: "finite and >= 0",
+            }));
         }
         Ok(FitParams { tolerance, init_scale })
     }

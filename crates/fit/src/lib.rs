@@ -16,6 +16,8 @@
 //! the best fit the descent found (the global one when every f_i is linear, since L is then
 //! convex).
 
+#![forbid(unsafe_code)]
+
 mod algorithm;
 mod model;
 
@@ -33,8 +35,8 @@ pub enum Error {
     Autodiff(#[from] cg_autodiff::Error),
     #[error("node `{node}`: {message}")]
     Node { node: String, message: String },
-    #[error("{param} = {value} is out of range ({expected})")]
-    OutOfRange { param: &'static str, value: f64, expected: &'static str },
+    #[error(transparent)]
+    OutOfRange(#[from] cg_core::OutOfRange),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -22,6 +22,8 @@
 //! [`tsp`] holds the continuous Hopfield-Tank network for the travelling salesman problem and the
 //! exact Held-Karp solution it is measured against.
 
+#![forbid(unsafe_code)]
+
 pub mod capacity;
 mod network;
 mod recall;

@@ -12,6 +12,9 @@
 //! The optimiser sees parameters as flat slices, so any model (a vector graph's matrices, a scalar
 //! graph's weight nodes) can use it.
 
+#![forbid(unsafe_code)]
+
+use cg_core::Validate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -20,16 +23,9 @@ pub mod reference;
 
 pub use constraints::{Constraint, ConstraintConfig, ParamConstraint};
 
-/// An invalid optimiser setting.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{param} = {value} is out of range ({expected})")]
-pub struct OutOfRange {
-    pub param: &'static str,
-    pub value: f64,
-    pub expected: &'static str,
-}
+pub use cg_core::OutOfRange;
 
-/// The update rule.
+/// The update rule, with its own settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
     Sgd,
@@ -37,7 +33,7 @@ pub enum Method {
     Adam { beta1: f64, beta2: f64, epsilon: f64 },
 }
 
-/// How the learning rate changes with the epoch.
+/// How the learning rate changes with the epoch, with its own settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Schedule {
     Constant,
@@ -45,61 +41,114 @@ pub enum Schedule {
     InverseTime { decay: f64 },
 }
 
-/// `[optimizer]` as written in a config.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[optimizer]` as written in a config: `method` names the rule and carries its settings
+/// (`momentum` for momentum; `beta1`, `beta2`, `epsilon` for Adam), `schedule` likewise
+/// (`step_every`, `step_factor` for step; `decay` for inverse_time). A setting of another method
+/// or schedule is an error, not ignored. Defaults: method sgd, momentum 0.9, beta1 0.9, beta2
+/// 0.999, epsilon 1e-8, schedule constant, step_every 10, step_factor 0.5, decay 0, weight_decay 0.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "OptimizerFields")]
 pub struct OptimizerConfig {
-    /// "sgd", "momentum" or "adam".
-    #[serde(default = "default_method")]
-    pub method: String,
+    pub method: Method,
     pub learning_rate: f64,
-    #[serde(default = "default_momentum")]
-    pub momentum: f64,
-    #[serde(default = "default_beta1")]
-    pub beta1: f64,
-    #[serde(default = "default_beta2")]
-    pub beta2: f64,
-    #[serde(default = "default_epsilon")]
-    pub epsilon: f64,
-    /// "constant", "step" or "inverse_time".
-    #[serde(default = "default_schedule")]
-    pub schedule: String,
-    #[serde(default = "default_step_every")]
-    pub step_every: usize,
-    #[serde(default = "default_step_factor")]
-    pub step_factor: f64,
-    #[serde(default)]
-    pub decay: f64,
-    #[serde(default)]
+    pub schedule: Schedule,
+    /// L2 penalty λ: λ w is added to the gradient.
     pub weight_decay: f64,
 }
 
-fn default_method() -> String {
-    "sgd".into()
-}
-fn default_momentum() -> f64 {
-    0.9
-}
-fn default_beta1() -> f64 {
-    0.9
-}
-fn default_beta2() -> f64 {
-    0.999
-}
-fn default_epsilon() -> f64 {
-    1e-8
-}
-fn default_schedule() -> String {
-    "constant".into()
-}
-fn default_step_every() -> usize {
-    10
-}
-fn default_step_factor() -> f64 {
-    0.5
+/// The table's fields as written, before they are sorted into the method and the schedule.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptimizerFields {
+    #[serde(default)]
+    method: MethodName,
+    learning_rate: f64,
+    momentum: Option<f64>,
+    beta1: Option<f64>,
+    beta2: Option<f64>,
+    epsilon: Option<f64>,
+    #[serde(default)]
+    schedule: ScheduleName,
+    step_every: Option<usize>,
+    step_factor: Option<f64>,
+    decay: Option<f64>,
+    #[serde(default)]
+    weight_decay: f64,
 }
 
-/// Checked optimiser settings.
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MethodName {
+    #[default]
+    Sgd,
+    Momentum,
+    Adam,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ScheduleName {
+    #[default]
+    Constant,
+    Step,
+    InverseTime,
+}
+
+/// `Err` naming a setting given for a method or schedule that does not take it.
+fn only(owner: &str, given: &[(&str, bool)], takes: &str) -> Result<(), String> {
+    match given.iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(format!("`{name}` is not a setting of {owner} (its settings: {takes})")),
+        None => Ok(()),
+    }
+}
+
+impl TryFrom<OptimizerFields> for OptimizerConfig {
+    type Error = String;
+
+    fn try_from(f: OptimizerFields) -> Result<OptimizerConfig, String> {
+        let (m, b1, b2, e) = (f.momentum.is_some(), f.beta1.is_some(), f.beta2.is_some(), f.epsilon.is_some());
+        let method = match f.method {
+            MethodName::Sgd => {
+                only("method `sgd`", &[("momentum", m), ("beta1", b1), ("beta2", b2), ("epsilon", e)], "none")?;
+                Method::Sgd
+            }
+            MethodName::Momentum => {
+                only("method `momentum`", &[("beta1", b1), ("beta2", b2), ("epsilon", e)], "momentum")?;
+                Method::Momentum { beta: f.momentum.unwrap_or(0.9) }
+            }
+            MethodName::Adam => {
+                only("method `adam`", &[("momentum", m)], "beta1, beta2, epsilon")?;
+                Method::Adam {
+                    beta1: f.beta1.unwrap_or(0.9),
+                    beta2: f.beta2.unwrap_or(0.999),
+                    epsilon: f.epsilon.unwrap_or(1e-8),
+                }
+            }
+        };
+        let (every, factor, decay) = (f.step_every.is_some(), f.step_factor.is_some(), f.decay.is_some());
+        let schedule = match f.schedule {
+            ScheduleName::Constant => {
+                only(
+                    "schedule `constant`",
+                    &[("step_every", every), ("step_factor", factor), ("decay", decay)],
+                    "none",
+                )?;
+                Schedule::Constant
+            }
+            ScheduleName::Step => {
+                only("schedule `step`", &[("decay", decay)], "step_every, step_factor")?;
+                Schedule::Step { every: f.step_every.unwrap_or(10), factor: f.step_factor.unwrap_or(0.5) }
+            }
+            ScheduleName::InverseTime => {
+                only("schedule `inverse_time`", &[("step_every", every), ("step_factor", factor)], "decay")?;
+                Schedule::InverseTime { decay: f.decay.unwrap_or(0.0) }
+            }
+        };
+        Ok(OptimizerConfig { method, learning_rate: f.learning_rate, schedule, weight_decay: f.weight_decay })
+    }
+}
+
+/// Checked optimiser settings: what the update rule runs with.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OptimizerParams {
     pub method: Method,
@@ -108,58 +157,38 @@ pub struct OptimizerParams {
     pub weight_decay: f64,
 }
 
-fn check(param: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<(), OutOfRange> {
-    if ok && value.is_finite() {
-        Ok(())
-    } else {
-        Err(OutOfRange { param, value, expected })
-    }
-}
+impl Validate for OptimizerConfig {
+    type Params = OptimizerParams;
+    type Error = OutOfRange;
 
-impl OptimizerConfig {
-    /// Checks every setting.
+    /// Checks every number.
     ///
     /// # Errors
-    /// The first setting out of range, or an unknown optimiser or schedule name.
-    pub fn validate(&self) -> Result<OptimizerParams, String> {
-        let r = |e: OutOfRange| e.to_string();
-        check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0").map_err(r)?;
-        check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0").map_err(r)?;
-        let method = match self.method.as_str() {
-            "sgd" => Method::Sgd,
-            "momentum" => {
-                check("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 <= momentum < 1")
-                    .map_err(r)?;
-                Method::Momentum { beta: self.momentum }
+    /// The first setting out of range.
+    fn validate(&self) -> Result<OptimizerParams, OutOfRange> {
+        OutOfRange::check("learning_rate", self.learning_rate, self.learning_rate > 0.0, "> 0")?;
+        OutOfRange::check("weight_decay", self.weight_decay, self.weight_decay >= 0.0, ">= 0")?;
+        match self.method {
+            Method::Sgd => {}
+            Method::Momentum { beta } => {
+                OutOfRange::check("momentum", beta, (0.0..1.0).contains(&beta), "0 <= momentum < 1")?;
             }
-            "adam" => {
-                check("beta1", self.beta1, (0.0..1.0).contains(&self.beta1), "0 <= beta1 < 1").map_err(r)?;
-                check("beta2", self.beta2, (0.0..1.0).contains(&self.beta2), "0 <= beta2 < 1").map_err(r)?;
-                check("epsilon", self.epsilon, self.epsilon > 0.0, "> 0").map_err(r)?;
-                Method::Adam { beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon }
+            Method::Adam { beta1, beta2, epsilon } => {
+                OutOfRange::check("beta1", beta1, (0.0..1.0).contains(&beta1), "0 <= beta1 < 1")?;
+                OutOfRange::check("beta2", beta2, (0.0..1.0).contains(&beta2), "0 <= beta2 < 1")?;
+                OutOfRange::check("epsilon", epsilon, epsilon > 0.0, "> 0")?;
             }
-            other => return Err(format!("method: unknown `{other}`; one of sgd, momentum, adam")),
-        };
-        let schedule = match self.schedule.as_str() {
-            "constant" => Schedule::Constant,
-            "step" => {
-                check("step_every", self.step_every as f64, self.step_every > 0, ">= 1").map_err(r)?;
-                check(
-                    "step_factor",
-                    self.step_factor,
-                    self.step_factor > 0.0 && self.step_factor <= 1.0,
-                    "0 < factor <= 1",
-                )
-                .map_err(r)?;
-                Schedule::Step { every: self.step_every, factor: self.step_factor }
+        }
+        match self.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { every, factor } => {
+                OutOfRange::at_least("step_every", every, 1, ">= 1")?;
+                OutOfRange::check("step_factor", factor, factor > 0.0 && factor <= 1.0, "0 < factor <= 1")?;
             }
-            "inverse_time" => {
-                check("decay", self.decay, self.decay >= 0.0, ">= 0").map_err(r)?;
-                Schedule::InverseTime { decay: self.decay }
-            }
-            other => return Err(format!("schedule: unknown `{other}`; one of constant, step, inverse_time")),
-        };
-        Ok(OptimizerParams { method, learning_rate: self.learning_rate, schedule, weight_decay: self.weight_decay })
+            Schedule::InverseTime { decay } => OutOfRange::check("decay", decay, decay >= 0.0, ">= 0")?,
+        }
+        let OptimizerConfig { method, learning_rate, schedule, weight_decay } = *self;
+        Ok(OptimizerParams { method, learning_rate, schedule, weight_decay })
     }
 }
 
@@ -462,33 +491,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rejects_bad_settings() {
-        let cfg = |s: &str| -> OptimizerConfig { toml_like(s) };
-        assert_eq!(cfg("lr=0").validate().unwrap_err(), "learning_rate = 0 is out of range (> 0)");
-        assert_eq!(cfg("opt=rmsprop").validate().unwrap_err(), "method: unknown `rmsprop`; one of sgd, momentum, adam");
+    fn config(text: &str) -> Result<OptimizerConfig, String> {
+        toml::from_str(text).map_err(|e| e.message().trim().to_string())
     }
 
-    /// A tiny stand-in for a parsed config: defaults, with one override.
-    fn toml_like(s: &str) -> OptimizerConfig {
-        let mut c = OptimizerConfig {
-            method: default_method(),
-            learning_rate: 0.1,
-            momentum: default_momentum(),
-            beta1: default_beta1(),
-            beta2: default_beta2(),
-            epsilon: default_epsilon(),
-            schedule: default_schedule(),
-            step_every: default_step_every(),
-            step_factor: default_step_factor(),
-            decay: 0.0,
-            weight_decay: 0.0,
-        };
-        match s.split_once('=').unwrap() {
-            ("lr", v) => c.learning_rate = v.parse().unwrap(),
-            ("opt", v) => c.method = v.to_string(),
-            _ => unreachable!(),
-        }
-        c
+    #[test]
+    fn methods_and_schedules_carry_their_own_settings() {
+        let adam = config("method = \"adam\"\nlearning_rate = 0.01\nbeta2 = 0.99").unwrap();
+        assert_eq!(adam.method, Method::Adam { beta1: 0.9, beta2: 0.99, epsilon: 1e-8 });
+        assert_eq!(adam.schedule, Schedule::Constant);
+        let step = config("learning_rate = 0.1\nschedule = \"step\"\nstep_factor = 0.1").unwrap();
+        assert_eq!((step.method, step.schedule), (Method::Sgd, Schedule::Step { every: 10, factor: 0.1 }));
+        assert_eq!(
+            config("method = \"adam\"\nlearning_rate = 0.01\nmomentum = 0.5").unwrap_err(),
+            "`momentum` is not a setting of method `adam` (its settings: beta1, beta2, epsilon)"
+        );
+        assert_eq!(
+            config("learning_rate = 0.1\ndecay = 0.5").unwrap_err(),
+            "`decay` is not a setting of schedule `constant` (its settings: none)"
+        );
+        assert!(config("method = \"rmsprop\"\nlearning_rate = 0.1")
+            .unwrap_err()
+            .starts_with("unknown variant `rmsprop`"));
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let e = config("learning_rate = 0").unwrap().validate().unwrap_err();
+        assert_eq!(e.to_string(), "learning_rate = 0 is out of range (> 0)");
+        let e = config("method = \"momentum\"\nlearning_rate = 0.1\nmomentum = 1.0").unwrap().validate().unwrap_err();
+        assert_eq!(e.to_string(), "momentum = 1 is out of range (0 <= momentum < 1)");
     }
 }

@@ -19,7 +19,11 @@ impl Factor {
     /// A repeated variable, a zero cardinality, a table of the wrong size, or a negative or
     /// non-finite entry.
     pub fn new(vars: &[usize], cards: &[usize], values: Vec<f64>) -> Result<Factor> {
-        let size: usize = cards.iter().product();
+        let Some(size) = cg_core::numeric::extent(cards) else {
+            return Err(Error::Table(format!(
+                "a table over cardinalities {cards:?} has more entries than memory holds"
+            )));
+        };
         if vars.len() != cards.len() || values.len() != size || cards.contains(&0) {
             return Err(Error::Table(format!("{} values for cardinalities {cards:?}", values.len())));
         }

@@ -43,13 +43,28 @@ impl Ising {
     /// temperature that is not positive.
     pub fn new(side: usize, coupling: f64, field: f64, temperature: f64) -> Result<Ising> {
         if side < 3 {
-            return Err(Error::OutOfRange { param: "side", value: side as f64, expected: ">= 3" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange { param: "side", value: side as f64, expected: ">= 3" }));
+        }
+        if cg_core::numeric::extent(&[side, side]).is_none() {
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "side",
+                value: side as f64,
+                expected: "side² spins that fit in memory",
+            }));
         }
         if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(Error::OutOfRange { param: "temperature", value: temperature, expected: "> 0" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "temperature",
+                value: temperature,
+                expected: "> 0",
+            }));
         }
         if !coupling.is_finite() || !field.is_finite() {
-            return Err(Error::OutOfRange { param: "coupling, field", value: coupling + field, expected: "finite" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "coupling, field",
+                value: coupling + field,
+                expected: "finite",
+            }));
         }
         Ok(Ising { side, coupling, field, temperature })
     }

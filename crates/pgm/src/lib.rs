@@ -13,6 +13,8 @@
 //!   the rest) with burn-in and thinning; each marginal comes with its effective sample size
 //!   (Geyer's initial positive sequence) and standard error.
 
+#![forbid(unsafe_code)]
+
 mod bayes;
 mod factor;
 mod gibbs;
@@ -39,8 +41,8 @@ pub enum Error {
     Factor { index: usize, message: String },
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
-    #[error("{param} = {value} is out of range ({expected})")]
-    OutOfRange { param: &'static str, value: f64, expected: &'static str },
+    #[error(transparent)]
+    OutOfRange(#[from] cg_core::OutOfRange),
 }
 
 /// `Result` with this crate's [`Error`].

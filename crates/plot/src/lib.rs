@@ -4,6 +4,8 @@
 //! Text uses DejaVu Sans, bundled in the crate (`fonts/`, with its licence) and registered with
 //! plotters' ab_glyph renderer, so figures render on a machine without fontconfig or freetype.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Once;
 
 use plotters::prelude::*;

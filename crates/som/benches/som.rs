@@ -3,6 +3,7 @@
 //! map, Gaussian neighbourhood. `online` is 1000 single-sample updates; `batch` is one epoch, run
 //! on 1 and 2 threads (same result bits on both).
 
+use cg_core::Validate;
 use std::hint::black_box;
 
 use cg_core::Solver;

@@ -58,8 +58,18 @@ impl Som {
         if let Some(k) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::Data(format!("sample {}, feature {} is {}", k / dim + 1, k % dim + 1, data[k])));
         }
+        if cg_core::numeric::extent(&[params.lattice.units(), dim]).is_none() {
+            return Err(Error::Data(format!(
+                "a codebook of {} units x {dim} features is too large",
+                params.lattice.units()
+            )));
+        }
         if params.lattice.units() < 2 {
-            return Err(Error::OutOfRange { param: "rows x cols", value: 1.0, expected: ">= 2 units" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "rows x cols",
+                value: 1.0,
+                expected: ">= 2 units",
+            }));
         }
         let positions = params.lattice.positions();
         Ok(Som { params, data, dim, positions, evaluate: true })

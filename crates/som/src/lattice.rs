@@ -39,7 +39,18 @@ impl Lattice {
     /// A zero dimension, or an odd row count on a toroidal hexagonal lattice.
     pub fn new(rows: usize, cols: usize, topology: Topology, toroidal: bool) -> Result<Lattice> {
         if rows == 0 || cols == 0 {
-            return Err(Error::OutOfRange { param: "rows, cols", value: rows.min(cols) as f64, expected: ">= 1" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "rows, cols",
+                value: rows.min(cols) as f64,
+                expected: ">= 1",
+            }));
+        }
+        if cg_core::numeric::extent(&[rows, cols]).is_none() {
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "rows x cols",
+                value: rows as f64 * cols as f64,
+                expected: "a unit count that fits in memory",
+            }));
         }
         if toroidal && topology == Topology::Hexagonal && rows % 2 == 1 {
             return Err(Error::OddHexTorus { rows });

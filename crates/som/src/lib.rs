@@ -21,6 +21,8 @@
 //! best-matching unit) and the topographic error (share of samples whose two best units are not
 //! adjacent on the lattice, wrapped distances included on a torus).
 
+#![forbid(unsafe_code)]
+
 mod algorithm;
 mod lattice;
 mod params;
@@ -33,8 +35,8 @@ pub use params::{Decay, Init, Neighbourhood, Schedule, ScheduleConfig, SomConfig
 /// Why a map cannot be built or trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
-    #[error("{param} = {value} is out of range ({expected})")]
-    OutOfRange { param: &'static str, value: f64, expected: &'static str },
+    #[error(transparent)]
+    OutOfRange(#[from] cg_core::OutOfRange),
     #[error("{param}: missing ({why} needs it)")]
     Missing { param: &'static str, why: &'static str },
     #[error("{what}: {why}")]

@@ -1,6 +1,7 @@
 //! `[som]` as written in a config, and the checked parameters the algorithm runs on.
 
 use cg_core::numeric::exp_nonpositive;
+use cg_core::Validate;
 use serde::Deserialize;
 
 use crate::lattice::{Lattice, Topology};
@@ -118,7 +119,7 @@ impl ScheduleConfig {
     fn validate(self, param: &'static str) -> Result<Schedule> {
         for v in [self.start, self.end] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(Error::OutOfRange { param, value: v, expected: "finite and > 0" });
+                return Err(Error::OutOfRange(cg_core::OutOfRange { param, value: v, expected: "finite and > 0" }));
             }
         }
         Ok(Schedule { start: self.start, end: self.end, decay: self.decay })
@@ -178,20 +179,27 @@ pub struct SomParams {
     pub init: Init,
 }
 
-impl SomConfig {
+impl Validate for SomConfig {
+    type Params = SomParams;
+    type Error = Error;
+
     /// Checks every setting; the errors name the setting.
     ///
     /// # Errors
     /// A value out of range, or settings that do not go together (a learning rate for batch
     /// training, a Mexican hat for batch training).
-    pub fn validate(self) -> Result<SomParams> {
+    fn validate(&self) -> Result<SomParams> {
         let lattice = Lattice::new(self.rows, self.cols, self.topology, self.toroidal)?;
         if self.epochs == 0 {
-            return Err(Error::OutOfRange { param: "epochs", value: 0.0, expected: ">= 1" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange { param: "epochs", value: 0.0, expected: ">= 1" }));
         }
         if let Some(t) = self.truncate {
             if !(t.is_finite() && t > 0.0) {
-                return Err(Error::OutOfRange { param: "truncate", value: t, expected: "finite and > 0" });
+                return Err(Error::OutOfRange(cg_core::OutOfRange {
+                    param: "truncate",
+                    value: t,
+                    expected: "finite and > 0",
+                }));
             }
         }
         let radius = self.radius.validate("radius")?;
@@ -218,7 +226,11 @@ impl SomConfig {
             }
         }
         if self.iterations_per_epoch == Some(0) {
-            return Err(Error::OutOfRange { param: "iterations_per_epoch", value: 0.0, expected: ">= 1" });
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "iterations_per_epoch",
+                value: 0.0,
+                expected: ">= 1",
+            }));
         }
         Ok(SomParams {
             lattice,

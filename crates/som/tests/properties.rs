@@ -2,6 +2,7 @@
 //! ordering of a 1-D map on a curve, and batch results that do not depend on the thread count.
 
 use cg_core::run;
+use cg_core::Validate;
 use cg_som::quality::{self, best_two, bmu};
 use cg_som::{Lattice, Som, SomConfig, SomState, Topology};
 use proptest::prelude::*;

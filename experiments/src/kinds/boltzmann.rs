@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::bm::kl_divergence;
 use cg_boltzmann::{sample_states, BmConfig, BmState, BmTrainer, BoltzmannMachine};
-use cg_core::{run, Flow, Recorder, StepInfo};
+use cg_core::{run, Flow, Recorder, StepInfo, Validate};
 use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
-use cg_core::{run, Recorder};
+use cg_core::{run, Recorder, Validate};
 use cg_data::DataConfig;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
 use nalgebra::DMatrix;

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
+use cg_core::Validate;
 use cg_core::{run, Recorder};
 use cg_nn::{Rnn, RnnRecord, RnnTrainer, SineTask};
 use cg_optim::{ConstraintConfig, OptimizerConfig, OptimizerParams, ParamConstraint};

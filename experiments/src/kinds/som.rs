@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_core::{run, Recorder};
+use cg_core::{run, Recorder, Validate};
 use cg_data::DataConfig;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
 use cg_som::quality::{self, bmus, hits, majority_labels, u_matrix};

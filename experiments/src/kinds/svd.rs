@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
+use cg_core::Validate;
 use cg_data::DataConfig;
 use cg_nn::svd::learn_directions;
 use cg_optim::{OptimizerConfig, OptimizerParams};
