@@ -5,7 +5,10 @@ mod common;
 
 use std::sync::Arc;
 
-use cg_autodiff::vector::{Activation, Add, Concat, Linear, Loss, Mat, Max, Mul, Softmax, VectorDagBuilder, VectorOp};
+use cg_autodiff::vector::{
+    Activation, Add, Affine, Arith, Broadcast, Concat, Linear, Loss, LossNode, Mat, Max, Mul, Softmax, SumAll,
+    Transpose, Unary, VectorDagBuilder, VectorOp,
+};
 use cg_core::Role;
 use proptest::prelude::*;
 
@@ -167,6 +170,42 @@ proptest! {
         check_op(&Max, many, seed)?;
         check_op(&Mul, vec![same(20), same(21)], seed)?;
         check_op(&Concat, vec![same(30), random(inner, cols, seed ^ 31)], seed)?;
+        for arith in [Arith::Plus, Arith::Minus, Arith::Times] {
+            let op = Broadcast(arith);
+            check_op(&op, vec![same(40), same(41)], seed)?;
+            check_op(&op, vec![same(42), random(rows, 1, seed ^ 43)], seed)?;
+            check_op(&op, vec![random(1, 1, seed ^ 44), same(45)], seed)?;
+        }
+        check_op(&Affine { scale: -1.5, shift: 0.25 }, vec![same(50)], seed)?;
+        let positive = same(51).map(|v| 0.2 + v.abs());
+        for f in [Unary::Exp, Unary::Log, Unary::Softplus] {
+            check_op(&f, vec![positive.clone()], seed)?;
+        }
+        check_op(&Unary::Abs, vec![away.clone()], seed)?;
+        check_op(&Transpose, vec![random(inner, cols, seed ^ 52)], seed)?;
+        check_op(&SumAll, vec![same(53)], seed)?;
+    }
+
+    /// A loss node's gradient (for the prediction only) against central differences, as part of a
+    /// batch of 7.
+    #[test]
+    fn loss_nodes_match_finite_differences(rows in 1usize..5, cols in 1usize..4, seed in any::<u64>()) {
+        let o = random(rows, cols, seed) * 2.0;
+        let y = random(rows, cols, seed ^ 9);
+        let n = Mat::from_element(1, 1, 7.0);
+        let op = LossNode(Loss::SquaredError);
+        let value = |o: &Mat| VectorOp::<f64>::forward(&op, &[o, &y, &n]).unwrap()[(0, 0)];
+        let out = VectorOp::<f64>::forward(&op, &[&o, &y, &n]).unwrap();
+        let g = VectorOp::<f64>::backward(&op, &[&o, &y, &n], &out, &Mat::from_element(1, 1, 2.0), &[true, true, true]);
+        prop_assert!(g[1].is_none() && g[2].is_none());
+        let g = g[0].as_ref().unwrap();
+        for idx in 0..o.len() {
+            let (mut lo, mut hi) = (o.clone(), o.clone());
+            lo[idx] -= 1e-6;
+            hi[idx] += 1e-6;
+            let fd = 2.0 * (value(&hi) - value(&lo)) / 2e-6;
+            prop_assert!((fd - g[idx]).abs() <= 1e-6 * (1.0 + g[idx].abs()), "{} vs fd {}", g[idx], fd);
+        }
     }
 
     #[test]

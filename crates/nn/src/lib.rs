@@ -12,6 +12,7 @@
 mod constraints;
 mod error;
 mod model;
+mod network;
 pub mod reference;
 mod rnn;
 pub mod svd;
@@ -19,6 +20,7 @@ mod train;
 
 pub use constraints::{project, violation};
 pub use error::{Error, Result};
-pub use model::{Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
+pub use model::{margin, Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
+pub use network::{Encoded, LossTerm, Network, TargetSource, TargetSpec};
 pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
 pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState, Trainer};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Linear, Loss, Mat, Real, Softmax, VectorDag, VectorDagBuilder, VectorOp, VectorTape,
+    Activation, Linear, Loss, LossNode, Mat, Real, Softmax, VectorDagBuilder, VectorOp, VectorTape,
 };
 use cg_core::NodeId;
 use cg_core::Validate;
@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Deserialize;
 
+use crate::network::{LossTerm, Network, TargetSource, TargetSpec};
 use crate::{Error, Result};
 
 /// `[model]` as written in a config.
@@ -135,10 +136,11 @@ pub trait Float: Real + cg_optim::Scalar {}
 
 impl<T: Real + cg_optim::Scalar> Float for T {}
 
-/// A network as a vector DAG: input node `x`, parameters W1, b1, W2, b2, ..., output node.
+/// A feed-forward network as a vector DAG: input node `x`, parameters W1, b1, W2, b2, ...,
+/// output node `o`, and the loss node `loss(o, y)`: a [`Network`] like any model.
 pub struct Mlp<T: Float = f64> {
     pub spec: ModelParams,
-    pub dag: VectorDag<T>,
+    pub net: Network<T>,
     pub input: NodeId,
     pub output: NodeId,
     /// W1, b1, W2, b2, ... in layer order.
@@ -153,11 +155,13 @@ impl<T: Float> Mlp<T> {
             let input = b.input("x")?;
             let mut h = input;
             let mut params = vec![];
+            let mut param_names = vec![];
             let n = spec.layers.len() - 1;
             for i in 1..=n {
                 let w = b.param(&format!("W{i}"))?;
                 let bias = b.param(&format!("b{i}"))?;
                 params.extend([w, bias]);
+                param_names.extend([format!("W{i}"), format!("b{i}")]);
                 let last = i == n;
                 let a = b.op(&format!("a{i}"), Arc::new(Linear), &[w, h, bias], false)?;
                 let op: Arc<dyn VectorOp<T>> = match (last, spec.output) {
@@ -167,14 +171,33 @@ impl<T: Float> Mlp<T> {
                 };
                 h = b.op(if last { "o".to_string() } else { format!("h{i}") }.as_str(), op, &[a], last)?;
             }
-            Ok(Mlp { spec: spec.clone(), dag: b.build()?, input, output: h, params })
+            let y = b.input("y")?;
+            let batch_size = b.input("batch_size")?;
+            let fraction = b.input("fraction")?;
+            let loss = b.op("loss", Arc::new(LossNode(spec.loss)), &[h, y, batch_size], false)?;
+            let d = spec.layers[0];
+            let source = if spec.autoencoder { TargetSource::Features(0..d) } else { TargetSource::Labels };
+            let net = Network {
+                dag: b.build()?,
+                inputs: vec![(input, 0..d)],
+                targets: vec![TargetSpec { node: y, width: spec.layers[n], source, plus_minus: margin(spec.loss) }],
+                batch_size,
+                fraction,
+                loss,
+                terms: Some(vec![LossTerm::Samples { coefficient: 1.0, loss: spec.loss, prediction: h, target: y }]),
+                predict: h,
+                margin: margin(spec.loss),
+                params: params.clone(),
+                param_names,
+            };
+            Ok(Mlp { spec: spec.clone(), net, input, output: h, params })
         };
         build().expect("internal: an MLP graph has fresh names and no cycles")
     }
 
     /// A tape with freshly initialised parameters (drawn from `rng`).
     pub fn init(&self, rng: &mut ChaCha8Rng) -> VectorTape<T> {
-        let mut tape = self.dag.tape();
+        let mut tape = self.net.dag.tape();
         for (i, pair) in self.params.chunks(2).enumerate() {
             let (fan_in, fan_out) = (self.spec.layers[i], self.spec.layers[i + 1]);
             let w = match self.spec.init {
@@ -205,37 +228,26 @@ impl<T: Float> Mlp<T> {
 
     /// The margin losses (and Widrow-Hoff) take ±1 targets and classify by the sign of the output.
     pub fn margin(&self) -> bool {
-        matches!(self.spec.loss, Loss::Logistic | Loss::WidrowHoff | Loss::Hinge | Loss::SquaredHinge)
+        margin(self.spec.loss)
     }
 
-    /// Targets as the loss expects them: one-hot columns for several outputs (class labels), ±1
-    /// for margin losses on labels 0/1, the values themselves otherwise.
+    /// Targets as the loss expects them (see [`Network::encode_labels`]).
     ///
     /// # Errors
     /// A label outside the output layer's classes.
     pub fn encode_targets(&self, targets: &[f64]) -> Result<Mat<T>> {
-        let k = self.n_outputs();
-        if k == 1 {
-            return Ok(Mat::from_fn(1, targets.len(), |_, j| {
-                let t = targets[j];
-                T::cast(if self.margin() && (t == 0.0 || t == 1.0) { 2.0 * t - 1.0 } else { t })
-            }));
-        }
-        if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= k as f64) {
-            return Err(Error::NotAClass { value: *bad, classes: k });
-        }
-        Ok(Mat::from_fn(k, targets.len(), |i, j| if targets[j] as usize == i { T::one() } else { T::zero() }))
+        Network::<T>::encode_labels(targets, self.n_outputs(), self.margin())
     }
 
-    /// The predicted class of each column of an output matrix: the argmax for several outputs,
-    /// otherwise output >= 0 (margin losses) or >= 0.5.
+    /// The predicted class of each column of an output matrix (see [`Network::predict_classes`]).
     pub fn predict_classes(&self, out: &Mat<T>) -> Vec<f64> {
-        if out.nrows() > 1 {
-            return out.column_iter().map(|c| c.argmax().0 as f64).collect();
-        }
-        let threshold = if self.margin() { 0.0 } else { 0.5 };
-        out.iter().map(|&o| f64::from(u8::from(o.as_f64() >= threshold))).collect()
+        self.net.predict_classes(out)
     }
+}
+
+/// The losses that take ±1 targets and classify by the sign of the output.
+pub fn margin(loss: Loss) -> bool {
+    matches!(loss, Loss::Logistic | Loss::WidrowHoff | Loss::Hinge | Loss::SquaredHinge)
 }
 
 #[cfg(test)]

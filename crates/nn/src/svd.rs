@@ -55,7 +55,7 @@ pub fn learn_directions(
             feature_names: (0..d).map(|i| format!("x{i}")).collect(),
             target_name: "none".into(),
         };
-        train(&mlp, &mut tape, &dataset, None, &params, rng, &mut [])
+        train(&mlp.net, &mut tape, &dataset, None, &params, rng, &mut [])
             .map_err(|e| e.at(format!("direction {}", k + 1)))?;
         // The decoder column spans the learned direction; orthogonalise and normalise it.
         let mut v = tape.get(mlp.params[2]).expect("internal: W2").column(0).into_owned();

@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use cg_autodiff::vector::{gather_columns, Mat, VectorGrads, VectorTape};
+use cg_autodiff::vector::{Mat, VectorGrads, VectorTape};
+use cg_core::NodeId;
 use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Solver, StepInfo, Stop};
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
@@ -14,7 +15,8 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::constraints::{project, violation};
-use crate::{Error, Float, Mlp, Result};
+use crate::network::{Encoded, LossTerm, Network};
+use crate::{Error, Float, Result};
 
 /// `[train]` as written in a config.
 #[derive(Clone, Debug, Deserialize)]
@@ -102,31 +104,11 @@ pub struct TrainOutcome {
     pub stop: Stop,
 }
 
-/// Encoded data: features and loss targets as matrices, labels for accuracy (if classes).
-struct Encoded<'a, T: Float> {
-    x: Mat<T>,
-    y: Mat<T>,
-    labels: Option<&'a [f64]>,
-}
-
-fn encode<'a, T: Float>(mlp: &Mlp<T>, d: &'a Dataset) -> Result<Encoded<'a, T>> {
-    if d.n_features() != mlp.spec.layers[0] {
-        return Err(Error::InputWidth { expected: mlp.spec.layers[0], found: d.n_features() });
-    }
-    let x = d.features.map(T::cast);
-    if mlp.spec.autoencoder {
-        return Ok(Encoded { y: x.clone(), x, labels: None });
-    }
-    let y = mlp.encode_targets(&d.targets)?;
-    let labels = d.class_count().is_ok().then_some(d.targets.as_slice());
-    Ok(Encoded { x, y, labels })
-}
-
 /// Mini-batch gradient descent as a [`Solver`]: one step is one epoch (shuffle the training
 /// columns from the run's RNG, forward and backward per batch, update and project every
 /// parameter), then the whole training and test sets are evaluated for the epoch's record.
 pub struct Trainer<'a, T: Float> {
-    mlp: &'a Mlp<T>,
+    net: &'a Network<T>,
     train: Encoded<'a, T>,
     test: Option<Encoded<'a, T>>,
     params: &'a TrainParams,
@@ -144,31 +126,34 @@ pub struct TrainState<T: Float> {
 }
 
 impl<'a, T: Float> Trainer<'a, T> {
-    /// Encodes the data for `mlp`.
+    /// Encodes the data for `net`.
     ///
     /// # Errors
     /// Data that does not fit the network (input width, class labels).
     pub fn new(
-        mlp: &'a Mlp<T>,
+        net: &'a Network<T>,
         train: &'a Dataset,
         test: Option<&'a Dataset>,
         params: &'a TrainParams,
     ) -> Result<Self> {
-        let tr = encode(mlp, train)?;
-        let te = test.map(|t| encode(mlp, t)).transpose()?;
-        Ok(Trainer { mlp, train: tr, test: te, params })
+        let tr = net.encode(train)?;
+        let te = test.map(|t| net.encode(t)).transpose()?;
+        Ok(Trainer { net, train: tr, test: te, params })
     }
 
     /// The state at the start of training from the parameters in `tape`, projected onto the
     /// constraints.
     pub fn start(&self, mut tape: VectorTape<T>) -> TrainState<T> {
-        let sizes: Vec<usize> = self.mlp.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
-        project(&self.mlp.params, &mut tape, &self.params.constraints);
+        let net = self.net;
+        let sizes: Vec<usize> = net.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
+        project(&net.params, &mut tape, &self.params.constraints);
+        // A loss that is not a sum of per-sample and parameter terms cannot be cut into parts.
+        let parts = if net.terms.is_some() { shard_count(self.params.batch_size) } else { 1 };
         TrainState {
             tape,
             optimizer: Optimizer::new(self.params.optimizer, &sizes),
-            order: (0..self.train.x.ncols()).collect(),
-            shards: (0..shard_count(self.params.batch_size)).map(|_| Shard::new(self.mlp)).collect(),
+            order: (0..self.train.n).collect(),
+            shards: (0..parts).map(|_| Shard::new(net)).collect(),
             epochs_done: 0,
             grad_evals: 0,
         }
@@ -185,7 +170,7 @@ impl<T: Float> Solver for Trainer<'_, T> {
     }
 
     fn step(&mut self, st: &mut TrainState<T>, rng: &mut ChaCha8Rng) -> Result<EpochRecord> {
-        let (mlp, params) = (self.mlp, self.params);
+        let (net, params) = (self.net, self.params);
         let epoch = st.epochs_done;
         let start = Instant::now();
         st.order.shuffle(rng);
@@ -197,11 +182,11 @@ impl<T: Float> Solver for Trainer<'_, T> {
             let train = &self.train;
             used.par_iter_mut()
                 .zip(parts)
-                .map(|(shard, columns)| shard.gradient(mlp, params_tape, train, columns, batch.len()))
+                .map(|(shard, columns)| shard.gradient(net, params_tape, train, columns, batch.len()))
                 .collect::<Result<Vec<()>>>()
                 .map_err(|e| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
             lr = st.optimizer.begin_step(epoch);
-            for (k, &p) in mlp.params.iter().enumerate() {
+            for (k, &p) in net.params.iter().enumerate() {
                 let g: Vec<&[T]> = used
                     .iter()
                     .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
@@ -209,14 +194,14 @@ impl<T: Float> Solver for Trainer<'_, T> {
                 let w = st.tape.get_mut(p).expect("internal: parameters are initialised");
                 st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr);
             }
-            project(&mlp.params, &mut st.tape, &params.constraints);
+            project(&net.params, &mut st.tape, &params.constraints);
             st.grad_evals += 1;
         }
         let train_seconds = start.elapsed().as_secs_f64();
         st.epochs_done += 1;
         let evaluating = |e: Error| e.at(format!("epoch {}: evaluating", epoch + 1));
-        let (train_loss, train_accuracy) = evaluate(mlp, &mut st.tape, &self.train).map_err(evaluating)?;
-        let test_eval = self.test.as_ref().map(|t| evaluate(mlp, &mut st.tape, t)).transpose().map_err(evaluating)?;
+        let (train_loss, train_accuracy) = evaluate(net, &mut st.tape, &self.train).map_err(evaluating)?;
+        let test_eval = self.test.as_ref().map(|t| evaluate(net, &mut st.tape, t)).transpose().map_err(evaluating)?;
         Ok(EpochRecord {
             epoch: epoch + 1,
             learning_rate: lr,
@@ -224,7 +209,7 @@ impl<T: Float> Solver for Trainer<'_, T> {
             train_accuracy,
             test_loss: test_eval.map(|t| t.0),
             test_accuracy: test_eval.and_then(|t| t.1),
-            violation: (!params.constraints.is_empty()).then(|| violation(&mlp.params, &st.tape, &params.constraints)),
+            violation: (!params.constraints.is_empty()).then(|| violation(&net.params, &st.tape, &params.constraints)),
             train_seconds,
         })
     }
@@ -238,7 +223,7 @@ impl<T: Float> Solver for Trainer<'_, T> {
 /// Data that does not fit the network, or a non-finite value or gradient, naming the epoch, the
 /// batch and the node.
 pub fn train<T: Float>(
-    mlp: &Mlp<T>,
+    net: &Network<T>,
     tape: &mut VectorTape<T>,
     train: &Dataset,
     test: Option<&Dataset>,
@@ -246,8 +231,8 @@ pub fn train<T: Float>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<TrainState<T>, EpochRecord>],
 ) -> Result<TrainOutcome> {
-    let mut trainer = Trainer::new(mlp, train, test, params)?;
-    let mut state = trainer.start(std::mem::replace(tape, mlp.dag.tape()));
+    let mut trainer = Trainer::new(net, train, test, params)?;
+    let mut state = trainer.start(std::mem::replace(tape, net.dag.tape()));
     let mut with_records = Recording { recorder: Recorder::new(), others: observers };
     let out = run(&mut trainer, &mut state, params.epochs, rng, &mut [&mut with_records]);
     *tape = state.tape;
@@ -292,53 +277,92 @@ fn shard_count(batch_size: usize) -> usize {
     (batch_size / SHARD_COLUMNS).clamp(1, MAX_SHARDS)
 }
 
-/// One part of a mini-batch: its activations, gradients and targets, kept from batch to batch so
-/// their buffers are reused.
+/// One part of a mini-batch: its activations and gradients, kept from batch to batch so their
+/// buffers are reused.
 struct Shard<T: Float> {
     tape: VectorTape<T>,
     grads: VectorGrads<T>,
-    targets: Mat<T>,
+    /// The loss node's seed, ∂L/∂L = 1.
+    seed: Mat<T>,
+}
+
+/// Sets a 1 × 1 node, reusing its buffer.
+fn set_scalar<T: Float>(tape: &mut VectorTape<T>, node: NodeId, value: f64) {
+    match tape.get_mut(node) {
+        Some(m) if m.shape() == (1, 1) => m[(0, 0)] = T::cast(value),
+        _ => tape.set(node, Mat::from_element(1, 1, T::cast(value))),
+    }
 }
 
 impl<T: Float> Shard<T> {
-    fn new(mlp: &Mlp<T>) -> Shard<T> {
-        Shard { tape: mlp.dag.tape(), grads: mlp.dag.grads(), targets: Mat::zeros(0, 0) }
+    fn new(net: &Network<T>) -> Shard<T> {
+        Shard { tape: net.dag.tape(), grads: net.dag.grads(), seed: Mat::from_element(1, 1, T::one()) }
     }
 
-    /// Forward and backward on `columns` of the training data, the loss scaled as a part of a
-    /// batch of `batch_size` samples.
+    /// Forward and backward on `columns` of the training data, as a part of a batch of
+    /// `batch_size` samples.
     fn gradient(
         &mut self,
-        mlp: &Mlp<T>,
+        net: &Network<T>,
         params: &VectorTape<T>,
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
     ) -> Result<()> {
-        self.tape.set_columns(mlp.input, &data.x, columns);
-        mlp.dag.forward_over(params, &mut self.tape)?;
-        let out = self.tape.get(mlp.output).expect("internal: forward ran");
-        gather_columns(&mut self.targets, &data.y, columns);
-        let (loss, seed) = mlp.spec.loss.value_and_grad_of_part(out, &self.targets, batch_size);
-        if !loss.is_finite() {
-            return Err(Error::NonFiniteLoss { loss: mlp.spec.loss.name(), value: loss });
+        for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
+            self.tape.set_columns(*node, x, columns);
         }
-        Ok(mlp.dag.reverse_over(params, &self.tape, vec![(mlp.output, seed)], &mut self.grads)?)
+        for (t, y) in net.targets.iter().zip(&data.ys) {
+            self.tape.set_columns(t.node, y, columns);
+        }
+        set_scalar(&mut self.tape, net.batch_size, batch_size as f64);
+        set_scalar(&mut self.tape, net.fraction, columns.len() as f64 / batch_size as f64);
+        net.dag.forward_over(params, &mut self.tape)?;
+        let loss = self.tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64();
+        if !loss.is_finite() {
+            return Err(Error::NonFiniteLoss { loss: net.loss_name(), value: loss });
+        }
+        Ok(net.dag.reverse_over(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 }
 
-/// Mean loss and accuracy over a whole set, in chunks of 1024 samples to bound memory.
-fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>)> {
-    let n = data.x.ncols();
+/// Mean loss and accuracy over a whole set: in chunks of 1024 samples (to bound memory) when the
+/// loss is a sum of terms, each term's value computed in f64; on the whole set at once otherwise.
+fn evaluate<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>)> {
+    let n = data.n;
+    let chunk = if net.terms.is_some() { 1024 } else { n.max(1) };
     let (mut loss, mut correct) = (0.0, 0usize);
-    for start in (0..n).step_by(1024) {
-        let len = 1024.min(n - start);
-        tape.set(mlp.input, data.x.columns(start, len).into_owned());
-        mlp.dag.forward(tape)?;
-        let out = tape.get(mlp.output).expect("internal: forward ran");
-        loss += mlp.spec.loss.value_and_grad(out, &data.y.columns(start, len).into_owned()).0 * len as f64;
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
+            tape.set(*node, x.columns(start, len).into_owned());
+        }
+        for (t, y) in net.targets.iter().zip(&data.ys) {
+            tape.set(t.node, y.columns(start, len).into_owned());
+        }
+        set_scalar(tape, net.batch_size, len as f64);
+        set_scalar(tape, net.fraction, 1.0);
+        net.dag.forward(tape)?;
+        loss += match &net.terms {
+            Some(terms) => {
+                let mut sum = 0.0;
+                for term in terms {
+                    sum += match *term {
+                        LossTerm::Samples { coefficient, loss, prediction, target } => {
+                            let get = |id| tape.get(id).expect("internal: forward ran");
+                            coefficient * loss.value_and_grad(get(prediction), get(target)).0
+                        }
+                        LossTerm::Parameters { coefficient, node } => {
+                            coefficient * tape.get(node).expect("internal: forward ran")[(0, 0)].as_f64()
+                        }
+                    };
+                }
+                sum * len as f64
+            }
+            None => tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64() * len as f64,
+        };
         if let Some(labels) = data.labels {
-            let pred = mlp.predict_classes(out);
+            let pred = net.predict_classes(tape.get(net.predict).expect("internal: forward ran"));
             correct += pred.iter().zip(&labels[start..start + len]).filter(|(p, t)| p == t).count();
         }
     }
@@ -349,7 +373,7 @@ fn evaluate<T: Float>(mlp: &Mlp<T>, tape: &mut VectorTape<T>, data: &Encoded<T>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ModelConfig;
+    use crate::{Mlp, ModelConfig};
     use cg_core::Validate;
     use nalgebra::DMatrix;
     use rand::{Rng, SeedableRng};
@@ -379,14 +403,15 @@ mod tests {
             feature_names: (0..5).map(|i| format!("f{i}")).collect(),
             target_name: "class".into(),
         };
-        let enc = encode(&mlp, &data).unwrap();
+        let net = &mlp.net;
+        let enc = net.encode(&data).unwrap();
         let batch: Vec<usize> = (0..130).rev().collect();
-        let mut whole = Shard::new(&mlp);
-        whole.gradient(&mlp, &params, &enc, &batch, batch.len()).unwrap();
+        let mut whole = Shard::new(net);
+        whole.gradient(net, &params, &enc, &batch, batch.len()).unwrap();
         for parts in [2, 3] {
-            let mut shards: Vec<Shard<f64>> = (0..parts).map(|_| Shard::new(&mlp)).collect();
+            let mut shards: Vec<Shard<f64>> = (0..parts).map(|_| Shard::new(net)).collect();
             for (shard, cols) in shards.iter_mut().zip(batch.chunks(batch.len().div_ceil(parts))) {
-                shard.gradient(&mlp, &params, &enc, cols, batch.len()).unwrap();
+                shard.gradient(net, &params, &enc, cols, batch.len()).unwrap();
             }
             for &p in &mlp.params {
                 let want = whole.grads.get(p).unwrap();
@@ -395,7 +420,7 @@ mod tests {
                     sum += s.grads.get(p).unwrap();
                 }
                 let err = (&sum - want).abs().max();
-                assert!(err <= 1e-14 * want.abs().max().max(1.0), "{} in {parts} parts: off by {err}", mlp.dag.name(p));
+                assert!(err <= 1e-14 * want.abs().max().max(1.0), "{} in {parts} parts: off by {err}", net.dag.name(p));
             }
         }
         assert_eq!(shard_count(32), 1);
@@ -429,7 +454,7 @@ mod tests {
                 let mlp = Mlp::<f32>::new(spec.clone());
                 let mut rng = ChaCha8Rng::seed_from_u64(9);
                 let mut tape = mlp.init(&mut rng);
-                train(&mlp, &mut tape, &data, None, &params, &mut rng, &mut []).unwrap();
+                train(&mlp.net, &mut tape, &data, None, &params, &mut rng, &mut []).unwrap();
                 mlp.params.iter().map(|&p| tape.get(p).unwrap().as_slice().to_vec()).collect()
             })
         };

@@ -92,7 +92,7 @@ impl MlpExperiment {
             format!("loss {:.4}", r.train_loss)
         });
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
-        let outcome = cg_nn::train(&mlp, &mut tape, train, test, &params, &mut rng, &mut [&mut progress]);
+        let outcome = cg_nn::train(&mlp.net, &mut tape, train, test, &params, &mut rng, &mut [&mut progress]);
         drop(progress);
         let outcome = outcome.map_err(|e| anyhow!("training: {e}"))?;
         let records = &outcome.records;
@@ -270,9 +270,8 @@ fn regions<T: Float>(
         let (lo, hi, t) = if f == 0 { (xr.0, xr.1, i) } else { (yr.0, yr.1, j) };
         T::cast(lo + (t as f64 + 0.5) * (hi - lo) / n as f64)
     });
-    tape.set(mlp.input, grid);
-    mlp.dag.forward(tape).map_err(|e| anyhow!("decision regions: {e}"))?;
-    let predicted = mlp.predict_classes(tape.get(mlp.output).expect("internal: forward ran"));
+    let out = mlp.net.predict(tape, vec![grid]).map_err(|e| anyhow!("decision regions: {e}"))?;
+    let predicted = mlp.predict_classes(&out);
     Ok(Some(cg_plot::RegionChart {
         title: format!("{title}: decision regions (training points)"),
         x_label: train.feature_names[0].clone(),

@@ -6,6 +6,7 @@
 //! Parameters (weight matrices and biases) are source nodes with role [`Role::Weight`], as in the
 //! scalar engine; their Δ is the loss-to-weight derivative, the chapter's M = g zᵀ.
 
+mod elementwise;
 mod gemm;
 mod loss;
 mod ops;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use cg_core::{DiGraph, EdgeWeight, NodeId, Role, Shape, Variable};
 
+pub use elementwise::{Affine, Arith, Broadcast, LossNode, SumAll, Transpose, Unary};
 pub use loss::Loss;
 pub use ops::{Activation, Add, Concat, GradSlot, Linear, Max, Mul, Softmax, VectorOp};
 

@@ -1,0 +1,166 @@
+//! A trainable vector graph: the DAG with the nodes the trainer fills (data inputs, targets, the
+//! batch size), the scalar loss node it differentiates, and the node whose outputs are
+//! predictions. A feed-forward network ([`crate::Mlp`]) and a model written as expressions
+//! (`cg-model`) both become one, and one trainer trains both.
+
+use std::ops::Range;
+
+use cg_autodiff::vector::{Loss, Mat, VectorDag};
+use cg_core::NodeId;
+
+use crate::{Error, Float, Result};
+
+/// Where a target node's values come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSource {
+    /// The dataset's target column (class labels or values).
+    Labels,
+    /// Rows of the feature matrix (an autoencoder reconstructs its input; a second task regresses
+    /// one measurement).
+    Features(Range<usize>),
+}
+
+/// A target node and how it is filled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetSpec {
+    pub node: NodeId,
+    pub width: usize,
+    pub source: TargetSource,
+    /// Labels 0/1 become ±1 (for the margin losses).
+    pub plus_minus: bool,
+}
+
+/// One term of a loss that is a sum over terms, for the evaluation in f64 and the decision to cut
+/// batches into parts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossTerm {
+    /// `coefficient × loss(prediction, target)`, the loss averaged over the samples.
+    Samples { coefficient: f64, loss: Loss, prediction: NodeId, target: NodeId },
+    /// `coefficient × node` for a 1 × 1 node that no data reaches (a penalty on parameters).
+    Parameters { coefficient: f64, node: NodeId },
+}
+
+/// A vector graph ready to train.
+pub struct Network<T: Float> {
+    pub dag: VectorDag<T>,
+    /// Input nodes and the rows of the feature matrix each takes.
+    pub inputs: Vec<(NodeId, Range<usize>)>,
+    pub targets: Vec<TargetSpec>,
+    /// 1 × 1 input: the size of the whole mini-batch (loss nodes divide by it).
+    pub batch_size: NodeId,
+    /// 1 × 1 input: this part's share of the mini-batch (parameter terms are scaled by it, so the
+    /// parts of a batch add up to one penalty).
+    pub fraction: NodeId,
+    /// The 1 × 1 objective.
+    pub loss: NodeId,
+    /// The loss as a sum of terms, when it is one: then batches may be cut into parts and the
+    /// loss is evaluated in f64. `None` for any other loss (one part, evaluated on the tape).
+    pub terms: Option<Vec<LossTerm>>,
+    /// Node whose outputs are predictions (accuracy, predicted classes).
+    pub predict: NodeId,
+    /// Predicted class by output >= 0 (margin losses) rather than >= 0.5, for one output.
+    pub margin: bool,
+    /// Learnable parameters, in declaration order, with their names.
+    pub params: Vec<NodeId>,
+    pub param_names: Vec<String>,
+}
+
+/// Data encoded for a network: one matrix per input and per target, and the class labels.
+pub struct Encoded<'a, T: Float> {
+    pub xs: Vec<Mat<T>>,
+    pub ys: Vec<Mat<T>>,
+    pub labels: Option<&'a [f64]>,
+    pub n: usize,
+}
+
+impl<T: Float> Network<T> {
+    /// Targets as the loss expects them: one-hot columns for a width above 1 (class labels), ±1
+    /// for margin losses on labels 0/1, the values themselves otherwise.
+    ///
+    /// # Errors
+    /// A label outside the target's classes.
+    pub fn encode_labels(targets: &[f64], width: usize, plus_minus: bool) -> Result<Mat<T>> {
+        if width == 1 {
+            return Ok(Mat::from_fn(1, targets.len(), |_, j| {
+                let t = targets[j];
+                T::cast(if plus_minus && (t == 0.0 || t == 1.0) { 2.0 * t - 1.0 } else { t })
+            }));
+        }
+        if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= width as f64) {
+            return Err(Error::NotAClass { value: *bad, classes: width });
+        }
+        Ok(Mat::from_fn(width, targets.len(), |i, j| if targets[j] as usize == i { T::one() } else { T::zero() }))
+    }
+
+    /// Splits `d`'s features over the inputs and encodes the targets.
+    ///
+    /// # Errors
+    /// A feature count that does not match the inputs, or labels the targets cannot take.
+    pub fn encode<'a>(&self, d: &'a cg_data::Dataset) -> Result<Encoded<'a, T>> {
+        let expected = self.inputs.iter().map(|(_, r)| r.end).max().unwrap_or(0);
+        let used = self.targets.iter().filter_map(|t| match &t.source {
+            TargetSource::Features(r) => Some(r.end),
+            TargetSource::Labels => None,
+        });
+        let expected = used.fold(expected, usize::max);
+        if d.n_features() != expected {
+            return Err(Error::InputWidth { expected, found: d.n_features() });
+        }
+        let rows = |r: &Range<usize>| -> Mat<T> { d.features.rows(r.start, r.len()).map(T::cast) };
+        let xs = self.inputs.iter().map(|(_, r)| rows(r)).collect();
+        let mut ys = vec![];
+        let mut labels = None;
+        for t in &self.targets {
+            ys.push(match &t.source {
+                TargetSource::Features(r) => rows(r),
+                TargetSource::Labels => {
+                    labels = d.class_count().is_ok().then_some(d.targets.as_slice());
+                    Self::encode_labels(&d.targets, t.width, t.plus_minus)?
+                }
+            });
+        }
+        Ok(Encoded { xs, ys, labels, n: d.n_samples() })
+    }
+
+    /// The predicted class of each column of a prediction: the argmax for several outputs,
+    /// otherwise output >= 0 (margin losses) or >= 0.5.
+    pub fn predict_classes(&self, out: &Mat<T>) -> Vec<f64> {
+        if out.nrows() > 1 {
+            return out.column_iter().map(|c| c.argmax().0 as f64).collect();
+        }
+        let threshold = if self.margin { 0.0 } else { 0.5 };
+        out.iter().map(|&o| f64::from(u8::from(o.as_f64() >= threshold))).collect()
+    }
+
+    /// The prediction for the samples in `xs` (one matrix per input, samples as columns). The
+    /// targets are set to zeros: only the prediction is read.
+    ///
+    /// # Errors
+    /// Inputs that do not fit, or a non-finite value, naming the node.
+    pub fn predict(&self, tape: &mut cg_autodiff::vector::VectorTape<T>, xs: Vec<Mat<T>>) -> Result<Mat<T>> {
+        let cols = xs.first().map_or(0, Mat::ncols);
+        for ((node, _), x) in self.inputs.iter().zip(xs) {
+            tape.set(*node, x);
+        }
+        for t in &self.targets {
+            tape.set(t.node, Mat::zeros(t.width, cols));
+        }
+        tape.set(self.batch_size, Mat::from_element(1, 1, T::cast(cols.max(1) as f64)));
+        tape.set(self.fraction, Mat::from_element(1, 1, T::one()));
+        self.dag.forward(tape)?;
+        Ok(tape.get(self.predict).expect("internal: forward ran").clone())
+    }
+
+    /// The loss's name for messages: the one per-sample loss, or "objective".
+    pub fn loss_name(&self) -> &'static str {
+        match self.terms.as_deref() {
+            Some([LossTerm::Samples { loss, .. }]) => loss.name(),
+            _ => "objective",
+        }
+    }
+
+    /// Number of learnable numbers, given their values.
+    pub fn parameter_count(&self, tape: &cg_autodiff::vector::VectorTape<T>) -> usize {
+        self.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).sum()
+    }
+}
