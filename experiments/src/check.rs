@@ -40,11 +40,36 @@ pub fn against_stored(outcome: &Outcome, dir: &Path) -> Result<()> {
             if let Some(diff) = diff {
                 bail!("{}: {diff}", path.display());
             }
+        } else if name.ends_with(".safetensors") {
+            // The trained parameters: a shortened run's are not the stored full run's; a full
+            // run's must match number for number.
+            if outcome.check == CheckScope::Full {
+                if let Some(diff) = tensor_difference(&stored, bytes) {
+                    bail!("{}: {diff}", path.display());
+                }
+            }
         } else if stored != *bytes {
             bail!("{}: differs from this run", path.display());
         }
     }
     Ok(())
+}
+
+/// The first tensor entry that differs beyond the tolerance, or a different set of tensors.
+fn tensor_difference(stored: &[u8], fresh: &[u8]) -> Option<String> {
+    let (a, b) = match (cg_nn::artifact::load(stored), cg_nn::artifact::load(fresh)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Some(e.to_string()),
+    };
+    if a.iter().map(|t| (&t.0, &t.1)).ne(b.iter().map(|t| (&t.0, &t.1))) {
+        return Some("the tensors' names or shapes differ".into());
+    }
+    for ((name, _, x), (_, _, y)) in a.iter().zip(&b) {
+        if let Some(k) = x.iter().zip(y).position(|(p, q)| (p - q).abs() > REL * p.abs().max(q.abs()) + ABS) {
+            return Some(format!("{name}[{k}]: stored {}, got {}", x[k], y[k]));
+        }
+    }
+    None
 }
 
 /// Compares the first `n` values of every `*_curve` array of a shortened run with the stored

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod artifact;
 mod constraints;
 mod error;
 mod model;
@@ -23,4 +24,7 @@ pub use error::{Error, Result};
 pub use model::{margin, Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
 pub use network::{Encoded, LossTerm, Network, TargetSource, TargetSpec};
 pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
-pub use train::{train, EpochRecord, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState, Trainer};
+pub use train::{
+    gradient_check, train, EpochRecord, GradientCheck, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState,
+    Trainer,
+};

@@ -30,6 +30,13 @@ pub struct TrainConfig {
     /// Number type of the network: f64 (default) or f32 (faster, about 7 significant digits).
     #[serde(default)]
     pub precision: Precision,
+    /// Before training, compare reverse mode with central differences on a few samples and
+    /// report the largest relative error.
+    #[serde(default)]
+    pub gradient_check: bool,
+    /// A safetensors file (relative to the config) whose tensors replace the initial values of
+    /// the parameters they name.
+    pub init_from: Option<String>,
 }
 
 /// The number type a network is trained in.
@@ -324,6 +331,62 @@ impl<T: Float> Shard<T> {
         }
         Ok(net.dag.reverse_over(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
+}
+
+/// The result of [`gradient_check`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradientCheck {
+    /// The largest |g - fd| / max(1, |g|, |fd|) over the entries checked, g from reverse mode
+    /// and fd a central difference.
+    pub max_relative_error: f64,
+    pub entries: usize,
+    pub samples: usize,
+}
+
+/// Reverse mode against central differences of the loss on the first `samples` training
+/// samples, at the parameters in `tape`: every entry of small parameters, 25 evenly spaced
+/// entries of larger ones. Steps are relative (h = ε · max(1, |w|), ε = 1e-5 for f64, 1e-2 for
+/// f32).
+///
+/// # Errors
+/// Data that does not fit the network, or a non-finite value.
+pub fn gradient_check<T: Float>(
+    net: &Network<T>,
+    tape: &VectorTape<T>,
+    data: &Dataset,
+    samples: usize,
+) -> Result<GradientCheck> {
+    let enc = net.encode(data)?;
+    let columns: Vec<usize> = (0..samples.min(enc.n).max(1)).collect();
+    let mut shard = Shard::new(net);
+    shard.gradient(net, tape, &enc, &columns, columns.len())?;
+    let eps = if std::mem::size_of::<T>() == 8 { 1e-5 } else { 1e-2 };
+    let mut probe = tape.clone();
+    let loss_at = |probe: &VectorTape<T>| -> Result<f64> {
+        let mut part = Shard::new(net);
+        part.gradient(net, probe, &enc, &columns, columns.len())?;
+        Ok(part.tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64())
+    };
+    let (mut worst, mut entries) = (0.0f64, 0);
+    for &p in &net.params {
+        let g = shard.grads.get(p).expect("internal: every parameter reaches the loss").clone();
+        let len = g.len();
+        let picks: Vec<usize> = if len <= 25 { (0..len).collect() } else { (0..25).map(|k| k * len / 25).collect() };
+        for idx in picks {
+            let w = probe.get(p).expect("internal: initialised")[idx];
+            let h = eps * w.as_f64().abs().max(1.0);
+            probe.get_mut(p).expect("internal: initialised")[idx] = T::cast(w.as_f64() + h);
+            let hi = loss_at(&probe)?;
+            probe.get_mut(p).expect("internal: initialised")[idx] = T::cast(w.as_f64() - h);
+            let lo = loss_at(&probe)?;
+            probe.get_mut(p).expect("internal: initialised")[idx] = w;
+            let fd = (hi - lo) / (2.0 * h);
+            let gi = g[idx].as_f64();
+            worst = worst.max((gi - fd).abs() / gi.abs().max(fd.abs()).max(1.0));
+            entries += 1;
+        }
+    }
+    Ok(GradientCheck { max_relative_error: worst, entries, samples: columns.len() })
 }
 
 /// Mean loss and accuracy over a whole set: in chunks of 1024 samples (to bound memory) when the

@@ -7,16 +7,15 @@ use anyhow::{anyhow, Result};
 use cg_core::Validate;
 use cg_data::{DataConfig, Splits};
 use cg_nn::reference::{factorisation_check, linear_optimum};
-use cg_nn::{EpochRecord, Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
+use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
-use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
-use crate::{epoch_scope, json_file, Outcome, Progress, RunOptions};
+use super::{training, Experiment, KindConfig};
+use crate::{epoch_scope, json_file, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -39,6 +38,9 @@ pub struct MlpFile {
 /// A validated `mlp` experiment with its data loaded.
 pub struct MlpExperiment {
     seed: u64,
+    base: std::path::PathBuf,
+    gradient_check: bool,
+    init_from: Option<String>,
     splits: Splits,
     model: ModelParams,
     train: TrainParams,
@@ -64,7 +66,16 @@ impl KindConfig for MlpFile {
             train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
         }
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
-        Ok(MlpExperiment { seed: self.seed, splits, model, train, check_epochs: self.train.check_epochs })
+        Ok(MlpExperiment {
+            seed: self.seed,
+            base: base.to_path_buf(),
+            gradient_check: self.train.gradient_check,
+            init_from: self.train.init_from,
+            splits,
+            model,
+            train,
+            check_epochs: self.train.check_epochs,
+        })
     }
 }
 
@@ -82,44 +93,37 @@ impl Experiment for MlpExperiment {
 }
 
 impl MlpExperiment {
+    /// The parameters' shapes as a reader expects them: W_i out x in, b_i a vector of out.
+    fn shapes(&self) -> Vec<Vec<usize>> {
+        self.model.layers.windows(2).flat_map(|w| [vec![w[1], w[0]], vec![w[1]]]).collect()
+    }
+
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let mut params = self.train.clone();
         let scope;
         (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut tape = mlp.init(&mut rng);
-        let mut progress = Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| {
-            format!("loss {:.4}", r.train_loss)
-        });
+        let shapes = self.shapes();
+        if let Some(path) = &self.init_from {
+            training::init_from(&mlp.net, &mut tape, &shapes, &self.base, path)?;
+        }
+        let check =
+            if self.gradient_check { Some(training::gradient_check(&mlp.net, &tape, &self.splits)?) } else { None };
+        let outcome = training::train(&mlp.net, &mut tape, &self.splits, &params, &mut rng, options, title)?;
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
-        let outcome = cg_nn::train(&mlp.net, &mut tape, train, test, &params, &mut rng, &mut [&mut progress]);
-        drop(progress);
-        let outcome = outcome.map_err(|e| anyhow!("training: {e}"))?;
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
-        let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
         let flops_per_epoch = 6.0 * mlp.parameter_count() as f64 * train.n_samples() as f64;
-        let metrics = json!({
-            "epochs": params.epochs,
-            "final_loss": last.train_loss,
-            "train_accuracy": last.train_accuracy,
-            "test_loss": last.test_loss,
-            "test_accuracy": last.test_accuracy,
-            "loss_curve": curve(&|r| Some(r.train_loss)),
-            "test_loss_curve": curve(&|r| r.test_loss),
-            "train_accuracy_curve": curve(&|r| r.train_accuracy),
-            "test_accuracy_curve": curve(&|r| r.test_accuracy),
-            "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
-            "violation_curve": curve(&|r| r.violation),
-            "samples": { "train": train.n_samples(), "test": test.map_or(0, |t| t.n_samples()) },
-            "test_rows": self.splits.test_rows,
+        let mut metrics = training::curves(records, &self.splits);
+        let extra = json!({
             "layers": mlp.spec.layers,
             "weight_decay": self.train.optimizer.weight_decay,
             "parameters": mlp.parameter_count(),
             "grad_evals": outcome.grad_evals,
             "flops_per_epoch": flops_per_epoch,
         });
-        let mut metrics = metrics;
+        metrics.as_object_mut().expect("internal: an object").extend(extra.as_object().expect("internal").clone());
         let lambda = self.train.optimizer.weight_decay;
         let squares: f64 =
             mlp.params.iter().map(|&p| tape.get(p).map_or(0.0, |m| m.iter().map(|v| v.as_f64().powi(2)).sum())).sum();
@@ -180,57 +184,18 @@ impl MlpExperiment {
             "seconds_per_epoch": seconds / params.epochs as f64,
             "gflops_per_second": flops_per_epoch * params.epochs as f64 / seconds.max(1e-12) / 1e9,
         });
+        if let Some(check) = check {
+            metrics["gradient_check"] = check;
+        }
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        let epoch_points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
-            records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
-        };
-        let mut charts = vec![(
-            "loss",
-            LineChart {
-                title: format!("{title}: {} loss", mlp.spec.loss.name()),
-                x_label: "epoch".into(),
-                y_label: "mean loss".into(),
-                legend: Legend::UpperRight,
-                series: named(vec![
-                    ("train", epoch_points(&|r| Some(r.train_loss))),
-                    ("test", epoch_points(&|r| r.test_loss)),
-                ]),
-            },
-        )];
-        if last.violation.is_some() {
-            charts.push((
-                "violation",
-                LineChart {
-                    title: format!("{title}: largest constraint violation after each epoch"),
-                    x_label: "epoch".into(),
-                    y_label: "violation".into(),
-                    series: named(vec![("violation", epoch_points(&|r| r.violation))]),
-                    legend: Legend::UpperRight,
-                },
-            ));
-        }
-        if last.train_accuracy.is_some() {
-            charts.push((
-                "accuracy",
-                LineChart {
-                    title: format!("{title}: accuracy"),
-                    x_label: "epoch".into(),
-                    y_label: "accuracy".into(),
-                    legend: Legend::LowerRight,
-                    series: named(vec![
-                        ("train", epoch_points(&|r| r.train_accuracy)),
-                        ("test", epoch_points(&|r| r.test_accuracy)),
-                    ]),
-                },
-            ));
-        }
+        files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp")?);
+        let charts = training::charts(records, title, mlp.spec.loss.name());
         for (name, chart) in charts {
             crate::push_figure(&mut files, name, chart.render()?);
         }
         if let Some(regions) = regions(&mlp, &mut tape, train, title)? {
             crate::push_figure(&mut files, "regions", regions.render()?);
         }
-        let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
         let summary = format!(
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
             mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
@@ -238,8 +203,8 @@ impl MlpExperiment {
             params.epochs,
             train.n_samples(),
             last.train_loss,
-            acc(last.train_accuracy),
-            acc(last.test_accuracy),
+            training::percent(last.train_accuracy),
+            training::percent(last.test_accuracy),
             seconds,
             seconds / params.epochs as f64,
         );
@@ -285,9 +250,4 @@ fn regions<T: Float>(
             .collect(),
         class_names: (0..k.max(2)).map(|c| format!("class {c}")).collect(),
     }))
-}
-
-/// Series with at least one point.
-fn named(series: Vec<(&str, Vec<(f64, f64)>)>) -> Vec<Series> {
-    series.into_iter().filter(|(_, p)| !p.is_empty()).map(|(n, points)| Series::line(n, points)).collect()
 }

@@ -24,15 +24,18 @@ pub mod hopfield_tsp;
 pub mod ising;
 pub mod markov_net;
 pub mod mlp;
+pub mod model;
 pub mod rbm;
 pub mod rnn;
 pub mod som;
 pub mod svd;
+mod training;
 
 /// Every kind, in the order `--help` and `experiments kinds` list them.
 pub static KINDS: &[&dyn Kind] = &[
     &Entry::<graph::GraphFile>::NEW,
     &Entry::<mlp::MlpFile>::NEW,
+    &Entry::<model::ModelFile>::NEW,
     &Entry::<rnn::RnnFile>::NEW,
     &Entry::<svd::SvdFile>::NEW,
     &Entry::<hopfield_digits::DigitsFile>::NEW,

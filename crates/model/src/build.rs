@@ -1,0 +1,756 @@
+//! From a `[model]` table to a trainable [`Network`]: parse every expression, order the named
+//! nodes, check every shape before anything runs, and emit the vector graph's operations.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use cg_autodiff::vector::{
+    Activation, Affine, Arith, Broadcast, Concat, Linear, Loss, LossNode, Mat, Max, Softmax, SumAll, Transpose, Unary,
+    VectorDagBuilder, VectorOp, VectorTape,
+};
+use cg_core::NodeId;
+use cg_nn::{Float, LossTerm, Network, TargetSource, TargetSpec};
+use indexmap::IndexMap;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use crate::config::{InitName, ModelConfig, ParamDecl, TargetDecl, ValueDecl};
+use crate::parse::{parse, Ast, BinOp};
+use crate::{Error, Result};
+
+/// One dimension of a node's value: a number, or the batch (the samples' columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    N(usize),
+    Batch,
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::N(n) => write!(f, "{n}"),
+            Dim::Batch => write!(f, "batch"),
+        }
+    }
+}
+
+/// A node's shape: rows x columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape(pub Dim, pub Dim);
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} x {}", self.0, self.1)
+    }
+}
+
+impl Shape {
+    const SCALAR: Shape = Shape(Dim::N(1), Dim::N(1));
+}
+
+/// Functions of the expression language and what they take.
+const ACTIVATIONS: [(&str, Activation); 4] = [
+    ("sigmoid", Activation::Sigmoid),
+    ("tanh", Activation::Tanh),
+    ("relu", Activation::Relu),
+    ("hardtanh", Activation::HardTanh),
+];
+const UNARY: [(&str, Unary); 4] =
+    [("exp", Unary::Exp), ("log", Unary::Log), ("abs", Unary::Abs), ("softplus", Unary::Softplus)];
+const OTHER: [&str; 5] = ["transpose", "softmax", "max", "concat", "sum"];
+
+fn is_function(name: &str) -> bool {
+    ACTIVATIONS.iter().any(|a| a.0 == name)
+        || UNARY.iter().any(|u| u.0 == name)
+        || OTHER.contains(&name)
+        || Loss::ALL.iter().any(|l| l.name() == name)
+}
+
+fn function_list() -> String {
+    let mut names: Vec<&str> = ACTIVATIONS.iter().map(|a| a.0).chain(UNARY.iter().map(|u| u.0)).collect();
+    names.extend(OTHER);
+    names.extend(Loss::ALL.iter().map(|l| l.name()));
+    names.join(", ")
+}
+
+/// A parameter's declared shape and initialisation, checked.
+#[derive(Clone, Debug)]
+struct ParamInit {
+    name: String,
+    rows: usize,
+    cols: usize,
+    init: Init,
+}
+
+#[derive(Clone, Debug)]
+enum Init {
+    He,
+    Xavier,
+    Zeros,
+    Normal(f64),
+    Uniform(f64),
+    Value(Vec<f64>),
+}
+
+/// A named node as built: its expression (as written) and shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeInfo {
+    pub name: String,
+    pub expression: String,
+    pub shape: Shape,
+}
+
+/// A model ready to train: the network, the shapes of its named nodes, and how its parameters
+/// start.
+pub struct Model<T: Float> {
+    pub network: Network<T>,
+    /// Inputs, targets, parameters, named nodes (in evaluation order) and the loss.
+    pub nodes: Vec<NodeInfo>,
+    params: Vec<ParamInit>,
+}
+
+impl<T: Float> Model<T> {
+    /// A tape with every parameter initialised as declared, drawn from `rng` in declaration order.
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> VectorTape<T> {
+        let mut tape = self.network.dag.tape();
+        for (p, &id) in self.params.iter().zip(&self.network.params) {
+            let (rows, cols) = (p.rows, p.cols);
+            let m = match &p.init {
+                Init::Xavier => {
+                    let a = (6.0 / (rows + cols) as f64).sqrt();
+                    Mat::from_fn(rows, cols, |_, _| T::cast(rng.random_range(-a..=a)))
+                }
+                Init::He => {
+                    let normal = Normal::new(0.0, (2.0 / cols as f64).sqrt()).expect("internal: positive variance");
+                    Mat::from_fn(rows, cols, |_, _| T::cast(normal.sample(rng)))
+                }
+                Init::Zeros => Mat::zeros(rows, cols),
+                Init::Normal(std) => {
+                    let normal = Normal::new(0.0, *std).expect("internal: validated std");
+                    Mat::from_fn(rows, cols, |_, _| T::cast(normal.sample(rng)))
+                }
+                Init::Uniform(a) => Mat::from_fn(rows, cols, |_, _| T::cast(rng.random_range(-*a..=*a))),
+                Init::Value(v) => Mat::from_fn(rows, cols, |i, j| T::cast(v[i * cols + j])),
+            };
+            tape.set(id, m);
+        }
+        tape
+    }
+
+    /// Each parameter's name and shape (rows, columns), in declaration order.
+    pub fn param_shapes(&self) -> Vec<(String, usize, usize)> {
+        self.params.iter().map(|p| (p.name.clone(), p.rows, p.cols)).collect()
+    }
+
+    /// Number of learnable numbers.
+    pub fn parameter_count(&self) -> usize {
+        self.params.iter().map(|p| p.rows * p.cols).sum()
+    }
+}
+
+fn bad(at: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Invalid { at: at.into(), message: message.into() }
+}
+
+fn check_name(table: &str, name: &str) -> Result<()> {
+    let ok = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !ok {
+        return Err(bad(format!("[model.{table}] {name}:"), "not a name (letters, digits and _, not first a digit)"));
+    }
+    if is_function(name) || name == "loss" || name == "batch_size" || name == "fraction" {
+        return Err(bad(format!("[model.{table}] {name}:"), "is reserved (a function or the trainer's node)"));
+    }
+    Ok(())
+}
+
+fn param_init(name: &str, d: &ParamDecl) -> Result<ParamInit> {
+    let at = format!("[model.params] {name}:");
+    let (rows, cols) = match d.shape[..] {
+        [] => (1, 1),
+        [r] => (r, 1),
+        [r, c] => (r, c),
+        _ => return Err(bad(at, format!("shape {:?} has more than 2 dimensions", d.shape))),
+    };
+    if rows == 0 || cols == 0 || rows.checked_mul(cols).is_none_or(|n| n > 1 << 28) {
+        return Err(bad(at, format!("shape {:?} must have sizes >= 1 and at most 2^28 entries", d.shape)));
+    }
+    let given = [d.init.is_some(), d.normal.is_some(), d.uniform.is_some(), d.value.is_some()];
+    if given.iter().filter(|&&g| g).count() > 1 {
+        return Err(bad(at, "give one of init, normal, uniform, value"));
+    }
+    let positive = |what: &str, v: f64| -> Result<f64> {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(bad(format!("[model.params] {name}:"), format!("{what} = {v} must be finite and > 0")))
+        }
+    };
+    let init = if let Some(std) = d.normal {
+        Init::Normal(positive("normal", std)?)
+    } else if let Some(a) = d.uniform {
+        Init::Uniform(positive("uniform", a)?)
+    } else if let Some(v) = &d.value {
+        let flat: Vec<f64> = match v {
+            ValueDecl::Scalar(x) => vec![*x],
+            ValueDecl::Vector(xs) => xs.clone(),
+            ValueDecl::Matrix(rs) => {
+                if rs.iter().any(|r| r.len() != cols) {
+                    return Err(bad(at, format!("value: every row needs {cols} numbers")));
+                }
+                rs.concat()
+            }
+        };
+        if flat.len() != rows * cols {
+            return Err(bad(at, format!("value has {} numbers for shape {rows} x {cols}", flat.len())));
+        }
+        if let Some(x) = flat.iter().find(|x| !x.is_finite()) {
+            return Err(bad(at, format!("value {x} is not finite")));
+        }
+        Init::Value(flat)
+    } else {
+        match d.init.unwrap_or(InitName::Xavier) {
+            InitName::He => Init::He,
+            InitName::Xavier => Init::Xavier,
+            InitName::Zeros => Init::Zeros,
+        }
+    };
+    Ok(ParamInit { name: name.to_string(), rows, cols, init })
+}
+
+/// Emits operations into the builder, tracking each value's node and shape.
+struct Emitter<'a, T: Float> {
+    b: VectorDagBuilder<T>,
+    /// Every name's node and shape (inputs, targets, parameters, nodes built so far).
+    known: HashMap<String, (NodeId, Shape)>,
+    /// Nodes some data (an input or a target) reaches.
+    data: HashSet<NodeId>,
+    batch_size: NodeId,
+    /// The named node being built, for names of intermediate operations and messages.
+    node: &'a str,
+    count: usize,
+    /// (prediction, target) of every loss node.
+    loss_args: HashMap<NodeId, (NodeId, NodeId)>,
+}
+
+impl<T: Float> Emitter<'_, T> {
+    fn err(&self, ast: &Ast, message: impl fmt::Display) -> Error {
+        bad(format!("{} = {ast}:", self.node), message.to_string())
+    }
+
+    fn op(&mut self, op: Arc<dyn VectorOp<T>>, args: &[NodeId], name: Option<&str>) -> Result<NodeId> {
+        // An operation may use a node once per argument slot: a repeat goes through an alias.
+        let mut distinct = vec![];
+        for &a in args {
+            let a = if distinct.contains(&a) { self.alias(a)? } else { a };
+            distinct.push(a);
+        }
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => {
+                self.count += 1;
+                format!("{}.{}", self.node, self.count)
+            }
+        };
+        let id = self.b.op(&name, op, &distinct, false)?;
+        if distinct.iter().any(|a| self.data.contains(a)) {
+            self.data.insert(id);
+        }
+        Ok(id)
+    }
+
+    fn alias(&mut self, a: NodeId) -> Result<NodeId> {
+        self.op(Arc::new(Activation::Identity), &[a], None)
+    }
+
+    /// Builds `ast`; the outermost operation is named `name` when given.
+    fn emit(&mut self, ast: &Ast, name: Option<&str>) -> Result<(NodeId, Shape)> {
+        match ast {
+            Ast::Num(_) => Err(self.err(ast, "a number alone is not a node; use it in an operation")),
+            Ast::Name { name: n, .. } => {
+                let (id, shape) = *self.known.get(n).ok_or_else(|| self.err(ast, format!("unknown name `{n}`")))?;
+                match name {
+                    Some(_) => Ok((self.op(Arc::new(Activation::Identity), &[id], name)?, shape)),
+                    None => Ok((id, shape)),
+                }
+            }
+            Ast::Neg(inner) => {
+                let (a, s) = self.emit(inner, None)?;
+                Ok((self.op(Arc::new(Affine { scale: -1.0, shift: 0.0 }), &[a], name)?, s))
+            }
+            Ast::Bin { op, left, right, .. } => self.binary(ast, *op, left, right, name),
+            Ast::Call { func, args, .. } => self.call(ast, func, args, name),
+        }
+    }
+
+    fn binary(&mut self, ast: &Ast, op: BinOp, left: &Ast, right: &Ast, name: Option<&str>) -> Result<(NodeId, Shape)> {
+        // Numbers against matrices: scale and shift.
+        match (op, left, right) {
+            (BinOp::Times, Ast::Num(c), x) | (BinOp::Times, x, Ast::Num(c)) => {
+                let (a, s) = self.emit(x, None)?;
+                return Ok((self.op(Arc::new(Affine { scale: *c, shift: 0.0 }), &[a], name)?, s));
+            }
+            (BinOp::Plus, Ast::Num(c), x) | (BinOp::Plus, x, Ast::Num(c)) => {
+                let (a, s) = self.emit(x, None)?;
+                return Ok((self.op(Arc::new(Affine { scale: 1.0, shift: *c }), &[a], name)?, s));
+            }
+            (BinOp::Minus, x, Ast::Num(c)) => {
+                let (a, s) = self.emit(x, None)?;
+                return Ok((self.op(Arc::new(Affine { scale: 1.0, shift: -*c }), &[a], name)?, s));
+            }
+            (BinOp::Minus, Ast::Num(c), x) => {
+                let (a, s) = self.emit(x, None)?;
+                return Ok((self.op(Arc::new(Affine { scale: -1.0, shift: *c }), &[a], name)?, s));
+            }
+            (BinOp::MatMul, Ast::Num(_), _) | (BinOp::MatMul, _, Ast::Num(_)) => {
+                return Err(self.err(ast, "`@` needs matrices on both sides; scale with `*`"));
+            }
+            _ => {}
+        }
+        // `A @ x + b` with a column b is one linear operation (as in a layer).
+        if op == BinOp::Plus {
+            for (prod, bias) in [(left, right), (right, left)] {
+                if let Ast::Bin { op: BinOp::MatMul, left: a, right: x, .. } = prod {
+                    let (w, ws) = self.emit(a, None)?;
+                    let (h, hs) = self.emit(x, None)?;
+                    let out = self.matmul_shape(prod, ws, hs, a, x)?;
+                    let (c, cs) = self.emit(bias, None)?;
+                    if cs == Shape(out.0, Dim::N(1)) && out.1 != Dim::N(1) {
+                        return Ok((self.op(Arc::new(Linear), &[w, h, c], name)?, out));
+                    }
+                    let p = self.op(Arc::new(Linear), &[w, h], None)?;
+                    let (pl, pr, ls, rs) = if std::ptr::eq(prod, left) { (p, c, out, cs) } else { (c, p, cs, out) };
+                    let shape = self.broadcast_shape(ast, ls, rs, left, right)?;
+                    return Ok((self.op(Arc::new(Broadcast(Arith::Plus)), &[pl, pr], name)?, shape));
+                }
+            }
+        }
+        let (a, sa) = self.emit(left, None)?;
+        let (b, sb) = self.emit(right, None)?;
+        match op {
+            BinOp::MatMul => {
+                let out = self.matmul_shape(ast, sa, sb, left, right)?;
+                Ok((self.op(Arc::new(Linear), &[a, b], name)?, out))
+            }
+            BinOp::Plus | BinOp::Minus | BinOp::Times => {
+                let shape = self.broadcast_shape(ast, sa, sb, left, right)?;
+                let arith = match op {
+                    BinOp::Plus => Arith::Plus,
+                    BinOp::Minus => Arith::Minus,
+                    _ => Arith::Times,
+                };
+                Ok((self.op(Arc::new(Broadcast(arith)), &[a, b], name)?, shape))
+            }
+        }
+    }
+
+    fn matmul_shape(&self, ast: &Ast, a: Shape, b: Shape, left: &Ast, right: &Ast) -> Result<Shape> {
+        if a.1 != b.0 {
+            return Err(self.err(ast, format!("{left} is {a} but {right} has {} rows", b.0)));
+        }
+        Ok(Shape(a.0, b.1))
+    }
+
+    fn broadcast_shape(&self, ast: &Ast, a: Shape, b: Shape, left: &Ast, right: &Ast) -> Result<Shape> {
+        let fits = |x: Shape, to: Shape| x == to || x == Shape::SCALAR || (x.0 == to.0 && x.1 == Dim::N(1));
+        if fits(a, b) {
+            Ok(b)
+        } else if fits(b, a) {
+            Ok(a)
+        } else {
+            Err(self.err(ast, format!("{left} is {a} but {right} is {b}; they do not broadcast")))
+        }
+    }
+
+    fn call(&mut self, ast: &Ast, func: &str, args: &[Ast], name: Option<&str>) -> Result<(NodeId, Shape)> {
+        let arity = |n: usize| -> Result<()> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(self.err(
+                    ast,
+                    format!("`{func}` takes {n} argument{}, got {}", if n == 1 { "" } else { "s" }, args.len()),
+                ))
+            }
+        };
+        if let Some(&(_, act)) = ACTIVATIONS.iter().find(|a| a.0 == func) {
+            arity(1)?;
+            let (a, s) = self.emit(&args[0], None)?;
+            return Ok((self.op(Arc::new(act), &[a], name)?, s));
+        }
+        if let Some(&(_, u)) = UNARY.iter().find(|u| u.0 == func) {
+            arity(1)?;
+            let (a, s) = self.emit(&args[0], None)?;
+            return Ok((self.op(Arc::new(u), &[a], name)?, s));
+        }
+        if let Some(&loss) = Loss::ALL.iter().find(|l| l.name() == func) {
+            arity(2)?;
+            let (o, so) = self.emit(&args[0], None)?;
+            let (y, sy) = self.emit(&args[1], None)?;
+            if so != sy {
+                return Err(
+                    self.err(ast, format!("the prediction {} is {so} but the target {} is {sy}", args[0], args[1]))
+                );
+            }
+            if so.1 != Dim::Batch {
+                return Err(self.err(ast, format!("a loss averages over the batch, but {} is {so}", args[0])));
+            }
+            let id = self.op(Arc::new(LossNode(loss)), &[o, y, self.batch_size], name)?;
+            self.loss_args.insert(id, (o, y));
+            return Ok((id, Shape::SCALAR));
+        }
+        match func {
+            "transpose" | "softmax" | "sum" => {
+                arity(1)?;
+                let (a, s) = self.emit(&args[0], None)?;
+                let (op, shape): (Arc<dyn VectorOp<T>>, Shape) = match func {
+                    "transpose" => (Arc::new(Transpose), Shape(s.1, s.0)),
+                    "softmax" => (Arc::new(Softmax), s),
+                    _ => (Arc::new(SumAll), Shape::SCALAR),
+                };
+                Ok((self.op(op, &[a], name)?, shape))
+            }
+            "max" | "concat" => {
+                if args.len() < 2 {
+                    return Err(self.err(ast, format!("`{func}` takes 2 or more arguments, got {}", args.len())));
+                }
+                let built: Vec<(NodeId, Shape)> = args.iter().map(|a| self.emit(a, None)).collect::<Result<_>>()?;
+                let first = built[0].1;
+                let shape = if func == "max" {
+                    if let Some(k) = built.iter().position(|b| b.1 != first) {
+                        return Err(self.err(ast, format!("{} is {first} but {} is {}", args[0], args[k], built[k].1)));
+                    }
+                    first
+                } else {
+                    if let Some(k) = built.iter().position(|b| b.1 .1 != first.1) {
+                        return Err(self.err(
+                            ast,
+                            format!("{} has {} columns but {} has {}", args[0], first.1, args[k], built[k].1 .1),
+                        ));
+                    }
+                    let mut rows = 0;
+                    for (k, b) in built.iter().enumerate() {
+                        match b.1 .0 {
+                            Dim::N(r) => rows += r,
+                            Dim::Batch => return Err(self.err(ast, format!("{} has batch-many rows", args[k]))),
+                        }
+                    }
+                    Shape(Dim::N(rows), first.1)
+                };
+                let ids: Vec<NodeId> = built.iter().map(|b| b.0).collect();
+                let op: Arc<dyn VectorOp<T>> = if func == "max" { Arc::new(Max) } else { Arc::new(Concat) };
+                Ok((self.op(op, &ids, name)?, shape))
+            }
+            _ => Err(self.err(ast, format!("unknown function `{func}` (known: {})", function_list()))),
+        }
+    }
+}
+
+/// The named nodes in an order where every node comes after the nodes it uses.
+fn order_nodes(nodes: &IndexMap<String, Ast>) -> Result<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut marks: HashMap<&str, Mark> = nodes.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    let mut order = vec![];
+    // Depth-first, iteratively (no recursion on user input), keeping the open path for the message.
+    for start in nodes.keys() {
+        if marks[start.as_str()] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        marks.insert(start, Mark::Open);
+        while let Some(&(name, next)) = stack.last() {
+            let deps: Vec<&str> = nodes[name].names().into_iter().filter(|n| nodes.contains_key(*n)).collect();
+            if let Some(&dep) = deps.get(next) {
+                stack.last_mut().expect("internal: non-empty").1 += 1;
+                match marks[dep] {
+                    Mark::New => {
+                        marks.insert(dep, Mark::Open);
+                        stack.push((dep, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|(n, _)| *n == dep).expect("internal: open node on the path");
+                        let mut cycle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
+                        cycle.push(dep);
+                        return Err(bad("[model.nodes]", format!("cycle: {}", cycle.join(" -> "))));
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                marks.insert(name, Mark::Done);
+                order.push(name.to_string());
+                stack.pop();
+            }
+        }
+    }
+    Ok(order)
+}
+
+/// The terms of `loss` when it is a sum of `c * loss_function(p, y)` and data-free terms, with
+/// their signed coefficients; `None` otherwise.
+fn split_terms(ast: &Ast, sign: f64, out: &mut Vec<(f64, Ast)>) -> bool {
+    match ast {
+        Ast::Bin { op: BinOp::Plus, left, right, .. } => split_terms(left, sign, out) && split_terms(right, sign, out),
+        Ast::Bin { op: BinOp::Minus, left, right, .. } => {
+            split_terms(left, sign, out) && split_terms(right, -sign, out)
+        }
+        Ast::Neg(inner) => split_terms(inner, -sign, out),
+        Ast::Bin { op: BinOp::Times, left, right, .. } => match (&**left, &**right) {
+            (Ast::Num(c), x) | (x, Ast::Num(c)) => split_terms(x, sign * c, out),
+            _ => {
+                out.push((sign, ast.clone()));
+                true
+            }
+        },
+        Ast::Num(_) => false,
+        _ => {
+            out.push((sign, ast.clone()));
+            true
+        }
+    }
+}
+
+/// Builds the model of `config` for data whose features are named `features` (in order).
+///
+/// # Errors
+/// One line naming the table, node or parameter: a syntax error (with column), an unknown name
+/// or function, a cycle, a shape mismatch (both shapes), an unused parameter, a loss that is not
+/// 1 x 1, inputs whose widths do not add up to the features, a target column that is not a
+/// feature.
+pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Model<T>> {
+    let mut b = VectorDagBuilder::<T>::new();
+    let mut known: HashMap<String, (NodeId, Shape)> = HashMap::new();
+    let mut data = HashSet::new();
+    let mut infos = vec![];
+    let duplicate = |name: &str, known: &HashMap<String, (NodeId, Shape)>| -> Result<()> {
+        if known.contains_key(name) {
+            return Err(bad("[model]", format!("`{name}` is declared twice")));
+        }
+        Ok(())
+    };
+    // Targets taken from feature columns are moved after the inputs' columns by the caller;
+    // here the inputs take the other features in order.
+    let column_targets: Vec<&str> = config
+        .targets
+        .values()
+        .filter_map(|t| match t {
+            TargetDecl::Column(c) => Some(c.column.as_str()),
+            TargetDecl::Width(_) => None,
+        })
+        .collect();
+    for c in &column_targets {
+        if !features.iter().any(|f| f == c) {
+            return Err(bad("[model.targets]", format!("no feature column `{c}` (features: {})", features.join(", "))));
+        }
+    }
+    let input_features = features.len() - column_targets.len();
+    let width: usize = config.inputs.values().sum();
+    if config.inputs.is_empty() || width != input_features {
+        return Err(bad(
+            "[model.inputs]",
+            format!("widths add up to {width} but the data has {input_features} input features"),
+        ));
+    }
+    let mut inputs = vec![];
+    let mut row = 0;
+    for (name, &w) in &config.inputs {
+        check_name("inputs", name)?;
+        duplicate(name, &known)?;
+        if w == 0 {
+            return Err(bad(format!("[model.inputs] {name}:"), "width must be >= 1"));
+        }
+        let id = b.input(name)?;
+        known.insert(name.clone(), (id, Shape(Dim::N(w), Dim::Batch)));
+        data.insert(id);
+        inputs.push((id, row..row + w));
+        infos.push(NodeInfo { name: name.clone(), expression: "input".into(), shape: Shape(Dim::N(w), Dim::Batch) });
+        row += w;
+    }
+    let mut targets = vec![];
+    let mut column_row = input_features;
+    for (name, decl) in &config.targets {
+        check_name("targets", name)?;
+        duplicate(name, &known)?;
+        let (width, source) = match decl {
+            TargetDecl::Width(w) if *w >= 1 => (*w, TargetSource::Labels),
+            TargetDecl::Width(_) => return Err(bad(format!("[model.targets] {name}:"), "width must be >= 1")),
+            TargetDecl::Column(_) => {
+                column_row += 1;
+                (1, TargetSource::Features(column_row - 1..column_row))
+            }
+        };
+        let id = b.input(name)?;
+        known.insert(name.clone(), (id, Shape(Dim::N(width), Dim::Batch)));
+        data.insert(id);
+        targets.push(TargetSpec { node: id, width, source, plus_minus: false });
+        infos.push(NodeInfo {
+            name: name.clone(),
+            expression: "target".into(),
+            shape: Shape(Dim::N(width), Dim::Batch),
+        });
+    }
+    let mut params = vec![];
+    let mut param_ids = vec![];
+    for (name, decl) in &config.params {
+        check_name("params", name)?;
+        duplicate(name, &known)?;
+        let p = param_init(name, decl)?;
+        let id = b.param(name)?;
+        let shape = Shape(Dim::N(p.rows), Dim::N(p.cols));
+        known.insert(name.clone(), (id, shape));
+        infos.push(NodeInfo { name: name.clone(), expression: "parameter".into(), shape });
+        params.push(p);
+        param_ids.push(id);
+    }
+    let batch_size = b.input("batch_size")?;
+    let fraction = b.input("fraction")?;
+    // Parse every node; check names before building anything.
+    let mut asts: IndexMap<String, Ast> = IndexMap::new();
+    for (name, src) in &config.nodes {
+        check_name("nodes", name)?;
+        duplicate(name, &known)?;
+        let ast = parse(src).map_err(|e| bad(format!("[model.nodes] {name}:"), e.to_string()))?;
+        asts.insert(name.clone(), ast);
+    }
+    let loss_ast = parse(&config.loss).map_err(|e| bad("[model] loss:", e.to_string()))?;
+    let is_known = |n: &str| known.contains_key(n) || asts.contains_key(n);
+    for (name, ast) in
+        asts.iter().map(|(n, a)| (format!("[model.nodes] {n}:"), a)).chain([("[model] loss:".to_string(), &loss_ast)])
+    {
+        if let Some(unknown) = ast.names().into_iter().find(|n| !is_known(n)) {
+            let what = if is_function(unknown) {
+                "is a function; call it as name(...)"
+            } else {
+                "is not an input, target, parameter or node"
+            };
+            return Err(bad(name, format!("uses `{unknown}`, which {what}")));
+        }
+    }
+    let used: HashSet<&str> = asts.values().chain([&loss_ast]).flat_map(|a| a.names()).collect();
+    if let Some(p) = config.params.keys().find(|p| !used.contains(p.as_str())) {
+        return Err(bad(format!("[model.params] {p}:"), "not used by any node or the loss"));
+    }
+    if !is_known(&config.predict) {
+        return Err(bad("[model] predict:", format!("`{}` is not a node", config.predict)));
+    }
+    let order = order_nodes(&asts)?;
+    let mut em = Emitter { b, known, data, batch_size, node: "", count: 0, loss_args: HashMap::new() };
+    for name in &order {
+        em.node = name;
+        em.count = 0;
+        let (id, shape) = em.emit(&asts[name], Some(name))?;
+        em.known.insert(name.clone(), (id, shape));
+        infos.push(NodeInfo { name: name.clone(), expression: config.nodes[name].clone(), shape });
+    }
+    // The loss: a sum of per-sample losses and data-free terms may be cut into batch parts (the
+    // data-free terms scaled by each part's fraction); anything else is evaluated whole.
+    em.node = "loss";
+    em.count = 0;
+    let per_sample = |ast: &Ast| matches!(ast, Ast::Call { func, .. } if Loss::ALL.iter().any(|l| l.name() == func));
+    let on_data = |em: &Emitter<T>, ast: &Ast| ast.names().iter().any(|n| em.data.contains(&em.known[*n].0));
+    let mut split = vec![];
+    let decomposable =
+        split_terms(&loss_ast, 1.0, &mut split) && split.iter().all(|(_, a)| per_sample(a) || !on_data(&em, a));
+    let scalar = |id: NodeId, shape: Shape, ast: &Ast| -> Result<NodeId> {
+        if shape == Shape::SCALAR {
+            Ok(id)
+        } else {
+            Err(bad(format!("loss = {ast}:"), format!("is {shape}, not 1 x 1; reduce it (sum(...))")))
+        }
+    };
+    let (loss_id, terms) = if !decomposable {
+        let (id, shape) = em.emit(&loss_ast, Some("loss"))?;
+        (scalar(id, shape, &loss_ast)?, None)
+    } else {
+        let single = split.len() == 1 && split[0].0 == 1.0 && per_sample(&split[0].1);
+        let mut terms = vec![];
+        let mut pieces = vec![];
+        for (coefficient, ast) in &split {
+            let name = single.then_some("loss");
+            let (id, shape) = em.emit(ast, name)?;
+            let id = scalar(id, shape, ast)?;
+            if let Some(&(prediction, target)) = em.loss_args.get(&id) {
+                let Ast::Call { func, .. } = ast else { unreachable!("a loss node comes from a call") };
+                let loss = *Loss::ALL.iter().find(|l| l.name() == func).expect("internal: a loss name");
+                terms.push(LossTerm::Samples { coefficient: *coefficient, loss, prediction, target });
+                pieces.push((*coefficient, id));
+            } else {
+                terms.push(LossTerm::Parameters { coefficient: *coefficient, node: id });
+                pieces.push((*coefficient, em.op(Arc::new(Broadcast(Arith::Times)), &[fraction, id], None)?));
+            }
+        }
+        let id = if single {
+            pieces[0].1
+        } else {
+            let scaled: Vec<NodeId> = pieces
+                .iter()
+                .map(
+                    |&(c, id)| {
+                        if c == 1.0 {
+                            Ok(id)
+                        } else {
+                            em.op(Arc::new(Affine { scale: c, shift: 0.0 }), &[id], None)
+                        }
+                    },
+                )
+                .collect::<Result<_>>()?;
+            let mut total = scaled[0];
+            for (k, &s) in scaled.iter().enumerate().skip(1) {
+                let name = (k + 1 == scaled.len()).then_some("loss");
+                total = em.op(Arc::new(Broadcast(Arith::Plus)), &[total, s], name)?;
+            }
+            if scaled.len() == 1 {
+                total = em.op(Arc::new(Activation::Identity), &[total], Some("loss"))?;
+            }
+            total
+        };
+        (id, Some(terms))
+    };
+    infos.push(NodeInfo { name: "loss".into(), expression: config.loss.clone(), shape: Shape::SCALAR });
+    let (predict, predict_shape) = em.known[&config.predict];
+    if predict_shape.1 != Dim::Batch {
+        return Err(bad(
+            "[model] predict:",
+            format!("`{}` is {predict_shape}, not one column per sample", config.predict),
+        ));
+    }
+    // Targets of margin losses take ±1 for labels 0/1, and their predictions classify by sign.
+    let margin_losses: Vec<(NodeId, NodeId)> = terms
+        .as_ref()
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| match *t {
+                    LossTerm::Samples { loss, prediction, target, .. } if cg_nn::margin(loss) => {
+                        Some((prediction, target))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in &mut targets {
+        t.plus_minus = margin_losses.iter().any(|&(_, y)| y == t.node);
+    }
+    let margin = margin_losses.iter().any(|&(o, _)| o == predict);
+    let Emitter { b, .. } = em;
+    let network = Network {
+        dag: b.build()?,
+        inputs,
+        targets,
+        batch_size,
+        fraction,
+        loss: loss_id,
+        terms,
+        predict,
+        margin,
+        params: param_ids,
+        param_names: params.iter().map(|p| p.name.clone()).collect(),
+    };
+    Ok(Model { network, nodes: infos, params })
+}

@@ -1,0 +1,73 @@
+//! `[model]` as written in a config: inputs and targets with their widths, learnable parameters
+//! with shapes and initialisation, named nodes as expressions, the loss and the prediction node.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// `[model]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Input nodes and their widths, filled from the data's features in order.
+    pub inputs: IndexMap<String, usize>,
+    /// Target nodes: `y = 3` takes the data's target column (one-hot for a width above 1),
+    /// `z = { column = "alcohol" }` takes a feature column (which then is no input).
+    #[serde(default)]
+    pub targets: IndexMap<String, TargetDecl>,
+    /// The node whose outputs give accuracy and predictions.
+    pub predict: String,
+    /// The objective: an expression over nodes, parameters and loss functions, reducing to 1 x 1.
+    pub loss: String,
+    /// Learnable parameters in declaration order (their initial values are drawn in this order).
+    #[serde(default)]
+    pub params: IndexMap<String, ParamDecl>,
+    /// Named nodes: `name = "expression"`, in any order.
+    pub nodes: IndexMap<String, String>,
+}
+
+/// A target's declaration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged, expecting = "a width (y = 3) or a feature column (z = { column = \"name\" })")]
+pub enum TargetDecl {
+    Width(usize),
+    Column(ColumnTarget),
+}
+
+/// `{ column = "name" }`: one feature column as a 1-wide regression target.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnTarget {
+    pub column: String,
+}
+
+/// A parameter: its shape (`[rows, cols]`, `[rows]` for a column, `[]` for a scalar) and how it
+/// starts: `init = "he" | "xavier" | "zeros"`, or `normal = std`, `uniform = a`, `value = ...`.
+/// The default is xavier.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDecl {
+    pub shape: Vec<usize>,
+    pub init: Option<InitName>,
+    pub normal: Option<f64>,
+    pub uniform: Option<f64>,
+    pub value: Option<ValueDecl>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitName {
+    /// Normal with variance 2 / fan_in.
+    He,
+    /// Uniform on ±sqrt(6 / (fan_in + fan_out)).
+    Xavier,
+    Zeros,
+}
+
+/// Given values: rows of a matrix, the entries of a column, or one number.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged, expecting = "a number, a list of numbers or a list of rows")]
+pub enum ValueDecl {
+    Scalar(f64),
+    Vector(Vec<f64>),
+    Matrix(Vec<Vec<f64>>),
+}

@@ -1,0 +1,344 @@
+//! The expression language of model nodes: numbers, names, `+ - *` (elementwise, broadcasting a
+//! column or a scalar over the batch), `@` (matrix product), unary minus, parentheses and calls
+//! `f(a, b, ...)`. `*` and `@` bind tighter than `+` and `-`; all group to the left.
+
+use std::fmt;
+
+/// Deepest nesting of parentheses, calls and unary minus: deeper expressions are refused
+/// instead of overflowing the stack.
+pub const MAX_DEPTH: usize = 200;
+
+/// A parsed expression; `column` is 1-based, in characters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ast {
+    Num(f64),
+    Name { name: String, column: usize },
+    Neg(Box<Ast>),
+    Bin { op: BinOp, left: Box<Ast>, right: Box<Ast>, column: usize },
+    Call { func: String, args: Vec<Ast>, column: usize },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Plus,
+    Minus,
+    Times,
+    MatMul,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Plus => "+",
+            BinOp::Minus => "-",
+            BinOp::Times => "*",
+            BinOp::MatMul => "@",
+        }
+    }
+}
+
+impl fmt::Display for Ast {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ast::Num(x) => write!(f, "{x}"),
+            Ast::Name { name, .. } => write!(f, "{name}"),
+            Ast::Neg(a) => write!(f, "-{a}"),
+            Ast::Bin { op, left, right, .. } => {
+                let wrap = |a: &Ast| matches!(a, Ast::Bin { op: BinOp::Plus | BinOp::Minus, .. });
+                let side = |a: &Ast, f: &mut fmt::Formatter<'_>| {
+                    if wrap(a) && matches!(op, BinOp::Times | BinOp::MatMul) {
+                        write!(f, "({a})")
+                    } else {
+                        write!(f, "{a}")
+                    }
+                };
+                side(left, f)?;
+                write!(f, " {} ", op.symbol())?;
+                side(right, f)
+            }
+            Ast::Call { func, args, .. } => {
+                write!(f, "{func}(")?;
+                for (k, a) in args.iter().enumerate() {
+                    if k > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
+
+/// A syntax error with its column.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct SyntaxError {
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Num(f64),
+    Name(String),
+    Sym(char),
+    End,
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Num(x) => format!("number `{x}`"),
+        Tok::Name(n) => format!("name `{n}`"),
+        Tok::Sym(c) => format!("`{c}`"),
+        Tok::End => "end of expression".into(),
+    }
+}
+
+fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut toks = vec![];
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let column = i + 1;
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
+                let mut j = i + 1;
+                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
+                    j += 1;
+                }
+                if j < chars.len() && chars[j].is_ascii_digit() {
+                    i = j;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+            }
+            let text: String = chars[start..i].iter().collect();
+            let value = text
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| SyntaxError { column, message: format!("`{text}` is not a number") })?;
+            toks.push((Tok::Num(value), column));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            toks.push((Tok::Name(chars[start..i].iter().collect()), column));
+        } else if "+-*@(),".contains(c) {
+            toks.push((Tok::Sym(c), column));
+            i += 1;
+        } else {
+            return Err(SyntaxError { column, message: format!("unexpected character `{c}`") });
+        }
+    }
+    toks.push((Tok::End, chars.len() + 1));
+    Ok(toks)
+}
+
+struct Parser {
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+    depth: usize,
+}
+
+/// Parses one expression.
+///
+/// # Errors
+/// A syntax error, with its column, or nesting deeper than [`MAX_DEPTH`].
+pub fn parse(src: &str) -> Result<Ast, SyntaxError> {
+    let mut p = Parser { toks: tokenize(src)?, pos: 0, depth: 0 };
+    let ast = p.expr()?;
+    match p.peek() {
+        Tok::End => Ok(ast),
+        Tok::Sym(')') => Err(p.error("expected an operator, found `)` (unmatched)")),
+        t => {
+            let found = describe(t);
+            Err(p.error(&format!("expected an operator or the end, found {found}")))
+        }
+    }
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos].0
+    }
+
+    fn column(&self) -> usize {
+        self.toks[self.pos].1
+    }
+
+    fn error(&self, message: &str) -> SyntaxError {
+        SyntaxError { column: self.column(), message: message.to_string() }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if *self.peek() == Tok::Sym(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    fn expr(&mut self) -> Result<Ast, SyntaxError> {
+        let mut left = self.term()?;
+        loop {
+            let column = self.column();
+            let op = if self.eat('+') {
+                BinOp::Plus
+            } else if self.eat('-') {
+                BinOp::Minus
+            } else {
+                return Ok(left);
+            };
+            let right = self.term()?;
+            left = Ast::Bin { op, left: Box::new(left), right: Box::new(right), column };
+        }
+    }
+
+    fn term(&mut self) -> Result<Ast, SyntaxError> {
+        let mut left = self.unary()?;
+        loop {
+            let column = self.column();
+            let op = if self.eat('*') {
+                BinOp::Times
+            } else if self.eat('@') {
+                BinOp::MatMul
+            } else {
+                return Ok(left);
+            };
+            let right = self.unary()?;
+            left = Ast::Bin { op, left: Box::new(left), right: Box::new(right), column };
+        }
+    }
+
+    fn unary(&mut self) -> Result<Ast, SyntaxError> {
+        if self.eat('-') {
+            self.enter()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(match inner {
+                Ast::Num(x) => Ast::Num(-x),
+                other => Ast::Neg(Box::new(other)),
+            });
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Ast, SyntaxError> {
+        let column = self.column();
+        match self.peek().clone() {
+            Tok::Num(x) => {
+                self.pos += 1;
+                Ok(Ast::Num(x))
+            }
+            Tok::Name(name) => {
+                self.pos += 1;
+                if !self.eat('(') {
+                    return Ok(Ast::Name { name, column });
+                }
+                self.enter()?;
+                let mut args = vec![];
+                if !self.eat(')') {
+                    loop {
+                        args.push(self.expr()?);
+                        if self.eat(')') {
+                            break;
+                        }
+                        if !self.eat(',') {
+                            let found = describe(self.peek());
+                            return Err(self.error(&format!("expected `,` or `)`, found {found}")));
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(Ast::Call { func: name, args, column })
+            }
+            Tok::Sym('(') => {
+                self.pos += 1;
+                self.enter()?;
+                let inner = self.expr()?;
+                if !self.eat(')') {
+                    let found = describe(self.peek());
+                    return Err(self.error(&format!("expected `)`, found {found}")));
+                }
+                self.depth -= 1;
+                Ok(inner)
+            }
+            t => Err(self.error(&format!("expected a number, a name, `-` or `(`, found {}", describe(&t)))),
+        }
+    }
+}
+
+impl Ast {
+    /// Every name the expression uses, in order of first use.
+    pub fn names(&self) -> Vec<&str> {
+        let mut out = vec![];
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Ast::Num(_) => {}
+            Ast::Name { name, .. } => {
+                if !out.contains(&name.as_str()) {
+                    out.push(name);
+                }
+            }
+            Ast::Neg(a) => a.collect(out),
+            Ast::Bin { left, right, .. } => {
+                left.collect(out);
+                right.collect(out);
+            }
+            Ast::Call { args, .. } => args.iter().for_each(|a| a.collect(out)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_and_grouping() {
+        assert_eq!(parse("W2 @ h + b2 + S @ x").unwrap().to_string(), "W2 @ h + b2 + S @ x");
+        let a = parse("a - b - c").unwrap();
+        assert!(
+            matches!(a, Ast::Bin { op: BinOp::Minus, ref left, .. } if matches!(**left, Ast::Bin { op: BinOp::Minus, .. }))
+        );
+        assert_eq!(parse("2 * (a + b)").unwrap().to_string(), "2 * (a + b)");
+        assert_eq!(parse("-3").unwrap(), Ast::Num(-3.0));
+        assert_eq!(parse("f(a, g(b))").unwrap().names(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_column() {
+        assert_eq!(parse("W @ (x").unwrap_err().to_string(), "column 7: expected `)`, found end of expression");
+        assert_eq!(parse("W # x").unwrap_err().to_string(), "column 3: unexpected character `#`");
+        assert_eq!(parse("a b").unwrap_err().to_string(), "column 3: expected an operator or the end, found name `b`");
+        assert_eq!(parse("f(a b)").unwrap_err().to_string(), "column 5: expected `,` or `)`, found name `b`");
+        let deep = format!("{}x{}", "(".repeat(20_000), ")".repeat(20_000));
+        assert!(parse(&deep).unwrap_err().to_string().contains("nested deeper than 200 levels"));
+        let minus = format!("{}x", "-".repeat(30_000));
+        assert!(parse(&minus).unwrap_err().to_string().contains("nested deeper"));
+    }
+}

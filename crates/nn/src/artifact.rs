@@ -1,0 +1,153 @@
+//! Trained parameters as a safetensors file: one tensor per parameter, named as in the config,
+//! shaped as declared and stored row-major (so numpy reads `W1` as out x in), F32 or F64 by the
+//! network's precision, with string metadata for a reader.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use cg_autodiff::vector::{Mat, VectorTape};
+use safetensors::tensor::{Dtype, SafeTensors, View};
+
+use crate::{Error, Float, Network, Result};
+
+/// One tensor to write: its shape and little-endian bytes.
+struct Tensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &Tensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// The rows × cols matrix of a declared shape (`[r, c]`, `[r]` a column, `[]` a scalar).
+pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [] => (1, 1),
+        [r] => (*r, 1),
+        [r, c, ..] => (*r, *c),
+    }
+}
+
+/// The file's bytes: `shapes[k]` is the declared shape of `net.params[k]`. The metadata's keys
+/// are written in sorted order, so the same parameters always give the same bytes.
+///
+/// # Errors
+/// A parameter without a value.
+pub fn save<T: Float>(
+    net: &Network<T>,
+    tape: &VectorTape<T>,
+    shapes: &[Vec<usize>],
+    metadata: &[(&str, String)],
+) -> Result<Vec<u8>> {
+    let f64s = std::mem::size_of::<T>() == 8;
+    let mut tensors = vec![];
+    for ((name, &id), shape) in net.param_names.iter().zip(&net.params).zip(shapes) {
+        let m = tape.get(id).ok_or_else(|| Error::Diverged(format!("parameter {name} has no value")))?;
+        let mut bytes = Vec::with_capacity(m.len() * if f64s { 8 } else { 4 });
+        for i in 0..m.nrows() {
+            for j in 0..m.ncols() {
+                let v = m[(i, j)].as_f64();
+                if f64s {
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                } else {
+                    bytes.extend_from_slice(&(v as f32).to_le_bytes());
+                }
+            }
+        }
+        tensors.push((
+            name.clone(),
+            Tensor { dtype: if f64s { Dtype::F64 } else { Dtype::F32 }, shape: shape.clone(), bytes },
+        ));
+    }
+    let info: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(info))
+        .map_err(|e| Error::Diverged(format!("safetensors: {e}")))?;
+    Ok(sorted_metadata(bytes))
+}
+
+/// The header with `__metadata__`'s keys sorted (the crate writes them in hash order); the
+/// header keeps its length, so the data offsets stay valid.
+fn sorted_metadata(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("internal: 8 bytes")) as usize;
+    let header = &bytes[8..8 + n];
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(header) else { return bytes };
+    if let Some(serde_json::Value::Object(meta)) = json.get_mut("__metadata__") {
+        meta.sort_keys();
+    }
+    let Ok(text) = serde_json::to_string(&json) else { return bytes };
+    if text.trim_end().len() <= n {
+        let mut padded = text.into_bytes();
+        padded.resize(n, b' ');
+        bytes[8..8 + n].copy_from_slice(&padded);
+    }
+    bytes
+}
+
+/// A tensor read from a file: name, shape, values (row-major) as f64.
+pub type LoadedTensor = (String, Vec<usize>, Vec<f64>);
+
+/// Reads a safetensors file's F32 and F64 tensors.
+///
+/// # Errors
+/// Not a safetensors file, or a tensor of another type.
+pub fn load(bytes: &[u8]) -> Result<Vec<LoadedTensor>> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Diverged(format!("not a safetensors file: {e}")))?;
+    let mut out = vec![];
+    for (name, view) in st.tensors() {
+        let values: Vec<f64> = match view.dtype() {
+            Dtype::F64 => {
+                view.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+            }
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))))
+                .collect(),
+            other => return Err(Error::Diverged(format!("tensor {name} is {other:?}; only F32 and F64 are read"))),
+        };
+        out.push((name, view.shape().to_vec(), values));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Sets the parameters named in `tensors` (names and declared shapes checked); the others keep
+/// their values in `tape`.
+///
+/// # Errors
+/// A tensor whose name is no parameter, or whose shape differs from the declared one.
+pub fn apply<T: Float>(
+    net: &Network<T>,
+    tape: &mut VectorTape<T>,
+    shapes: &[Vec<usize>],
+    tensors: &[LoadedTensor],
+) -> Result<()> {
+    for (name, shape, values) in tensors {
+        let Some(k) = net.param_names.iter().position(|n| n == name) else {
+            let known = net.param_names.join(", ");
+            return Err(Error::Diverged(format!("init_from: `{name}` is not a parameter (parameters: {known})")));
+        };
+        if *shape != shapes[k] {
+            return Err(Error::Diverged(format!(
+                "init_from: `{name}` has shape {shape:?} but the model declares {:?}",
+                shapes[k]
+            )));
+        }
+        let (rows, cols) = matrix_shape(shape);
+        tape.set(net.params[k], Mat::from_fn(rows, cols, |i, j| T::cast(values[i * cols + j])));
+    }
+    Ok(())
+}

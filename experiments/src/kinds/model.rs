@@ -1,0 +1,209 @@
+//! `kind = "model"`: any vector computational graph written in the config (`cg-model`): named
+//! nodes as expressions over inputs, targets and parameters, a loss, and the optimiser beside
+//! it; trained by the same trainer as `mlp`. Writes the metrics and curves of every network, the
+//! shape of every node, `model.safetensors` and the graph's drawing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use cg_core::Validate;
+use cg_data::{DataConfig, Splits};
+use cg_model::{build, Model, ModelConfig, TargetDecl};
+use cg_nn::{Float, Precision, TrainConfig, TrainParams};
+use cg_optim::{ConstraintConfig, OptimizerConfig};
+use cg_plot::{GraphPicture, NodeKind, NodeLabel};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{training, Experiment, KindConfig};
+use crate::{epoch_scope, json_file, push_figure, push_graph, Outcome, RunOptions};
+
+/// `kind = "model"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: u64,
+    data: DataConfig,
+    model: ModelConfig,
+    optimizer: OptimizerConfig,
+    train: TrainConfig,
+    /// Projected gradient descent on named parameters.
+    #[serde(default)]
+    constraints: Vec<ConstraintConfig>,
+}
+
+/// A validated model experiment: its graph checked, its data loaded.
+pub struct ModelExperiment {
+    seed: u64,
+    base: PathBuf,
+    splits: Splits,
+    config: ModelConfig,
+    train: TrainParams,
+    check_epochs: Option<usize>,
+    gradient_check: bool,
+    init_from: Option<String>,
+}
+
+/// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
+/// take the other features in order.
+fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
+    let wanted: Vec<&str> = config
+        .targets
+        .values()
+        .filter_map(|t| match t {
+            TargetDecl::Column(c) => Some(c.column.as_str()),
+            TargetDecl::Width(_) => None,
+        })
+        .collect();
+    let names = splits.train.feature_names.clone();
+    let mut order: Vec<usize> = (0..names.len()).filter(|&k| !wanted.contains(&names[k].as_str())).collect();
+    order.extend(wanted.iter().filter_map(|w| names.iter().position(|n| n == w)));
+    for d in std::iter::once(&mut splits.train).chain(splits.test.as_mut()) {
+        d.features = d.features.select_rows(&order);
+        d.feature_names = order.iter().map(|&k| names[k].clone()).collect();
+    }
+}
+
+impl KindConfig for ModelFile {
+    const NAME: &'static str = "model";
+    const SUMMARY: &'static str =
+        "any vector computational graph written as named expressions, with its loss, trained by a chosen optimiser";
+    type Experiment = ModelExperiment;
+
+    /// Loads the data and builds the graph once, so every name and shape is checked before
+    /// anything runs.
+    ///
+    /// # Errors
+    /// A bad setting, a data problem, or a graph error naming the node (syntax, unknown name,
+    /// cycle, shape mismatch, unused parameter, a loss that is not 1 x 1).
+    fn validate(self, base: &Path) -> Result<ModelExperiment> {
+        let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        let mut train = self.train.validate(optimizer)?;
+        let mut splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        columns_to_end(&mut splits, &self.model);
+        let model = build::<f64>(&self.model, &splits.train.feature_names)?;
+        let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
+        for (k, c) in self.constraints.iter().enumerate() {
+            train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
+        }
+        Ok(ModelExperiment {
+            seed: self.seed,
+            base: base.to_path_buf(),
+            splits,
+            config: self.model,
+            check_epochs: self.train.check_epochs,
+            gradient_check: self.train.gradient_check,
+            init_from: self.train.init_from,
+            train,
+        })
+    }
+}
+
+impl Experiment for ModelExperiment {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
+        match self.train.precision {
+            Precision::F64 => {
+                self.run_in(build::<f64>(&self.config, &self.splits.train.feature_names)?, title, options)
+            }
+            Precision::F32 => {
+                self.run_in(build::<f32>(&self.config, &self.splits.train.feature_names)?, title, options)
+            }
+        }
+    }
+}
+
+impl ModelExperiment {
+    /// Each parameter's declared shape.
+    fn shapes(&self) -> Vec<Vec<usize>> {
+        self.config.params.values().map(|p| p.shape.clone()).collect()
+    }
+
+    fn run_in<T: Float>(&self, model: Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
+        let net = &model.network;
+        let mut params = self.train.clone();
+        let scope;
+        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut tape = model.init(&mut rng);
+        if let Some(path) = &self.init_from {
+            training::init_from(net, &mut tape, &self.shapes(), &self.base, path)?;
+        }
+        let check = if self.gradient_check { Some(training::gradient_check(net, &tape, &self.splits)?) } else { None };
+        let outcome = training::train(net, &mut tape, &self.splits, &params, &mut rng, options, title)?;
+        let records = &outcome.records;
+        let last = records.last().expect("internal: epochs >= 1");
+        let mut metrics = training::curves(records, &self.splits);
+        let shapes: serde_json::Map<String, serde_json::Value> =
+            model.nodes.iter().map(|n| (n.name.clone(), json!(n.shape.to_string()))).collect();
+        let extra = json!({
+            "parameters": model.parameter_count(),
+            "parameter_shapes": model.param_shapes().iter().map(|(n, r, c)| (n.clone(), json!([r, c]))).collect::<serde_json::Map<_, _>>(),
+            "node_shapes": shapes,
+            "grad_evals": outcome.grad_evals,
+        });
+        let object = metrics.as_object_mut().expect("internal: an object");
+        object.extend(extra.as_object().expect("internal: an object").clone());
+        if let Some(check) = check {
+            object.insert("gradient_check".into(), check);
+        }
+        let seconds = outcome.train_seconds;
+        let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / params.epochs as f64 });
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
+        files.push(training::safetensors_file(net, &tape, &self.shapes(), "model")?);
+        for (name, chart) in training::charts(records, title, net.loss_name()) {
+            push_figure(&mut files, name, chart.render()?);
+        }
+        push_graph(&mut files, "graph", &self.picture(title, &model))?;
+        let summary = format!(
+            "{title}: model of {} nodes, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}",
+            self.config.nodes.len(),
+            model.parameter_count(),
+            records.len(),
+            self.splits.train.n_samples(),
+            last.train_loss,
+            training::percent(last.train_accuracy),
+            training::percent(last.test_accuracy),
+        );
+        Ok(Outcome { files, summary, check: scope })
+    }
+
+    /// The named nodes with their expressions and shapes, an arrow from every name a node uses.
+    fn picture<T: Float>(&self, title: &str, model: &Model<T>) -> GraphPicture {
+        let index = |name: &str| model.nodes.iter().position(|n| n.name == name);
+        let nodes = model
+            .nodes
+            .iter()
+            .map(|n| {
+                let kind = match n.expression.as_str() {
+                    "input" | "target" | "parameter" => NodeKind::Source,
+                    _ if n.name == "loss" || n.name == self.config.predict => NodeKind::Output,
+                    _ => NodeKind::Inner,
+                };
+                let lines = match kind {
+                    NodeKind::Source => vec![n.name.clone(), n.shape.to_string()],
+                    _ => vec![format!("{} = {}", n.name, n.expression), n.shape.to_string()],
+                };
+                NodeLabel { id: n.name.clone(), lines, kind }
+            })
+            .collect();
+        let mut edges = vec![];
+        for (k, n) in model.nodes.iter().enumerate() {
+            if matches!(n.expression.as_str(), "input" | "target" | "parameter") {
+                continue;
+            }
+            if let Ok(ast) = cg_model::parse::parse(&n.expression) {
+                for used in ast.names() {
+                    if let Some(from) = index(used) {
+                        edges.push((from, k, None));
+                    }
+                }
+            }
+        }
+        GraphPicture { title: title.to_string(), nodes, edges, directed: true }
+    }
+}

@@ -1,0 +1,156 @@
+//! What the `mlp` and `model` kinds share: one training run of a network through the one
+//! trainer (with a progress bar), the curves every network reports, and their figures.
+
+use anyhow::{anyhow, Result};
+use cg_autodiff::vector::VectorTape;
+use cg_data::Splits;
+use cg_nn::{EpochRecord, Float, Network, TrainOutcome, TrainParams};
+use cg_plot::{Legend, LineChart, Series};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+use crate::{Progress, RunOptions};
+
+/// Trains `net` from the parameters in `tape` on the splits, with a progress bar.
+///
+/// # Errors
+/// Data that does not fit the network, or a non-finite number during training.
+pub(super) fn train<T: Float>(
+    net: &Network<T>,
+    tape: &mut VectorTape<T>,
+    splits: &Splits,
+    params: &TrainParams,
+    rng: &mut ChaCha8Rng,
+    options: &RunOptions,
+    title: &str,
+) -> Result<TrainOutcome> {
+    let mut progress =
+        Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| format!("loss {:.4}", r.train_loss));
+    let (train, test) = (&splits.train, splits.test.as_ref());
+    let outcome = cg_nn::train(net, tape, train, test, params, rng, &mut [&mut progress]);
+    drop(progress);
+    outcome.map_err(|e| anyhow!("training: {e}"))
+}
+
+/// The per-epoch numbers of every network, and the split's sizes.
+pub(super) fn curves(records: &[EpochRecord], splits: &Splits) -> Value {
+    let last = records.last().expect("internal: epochs >= 1");
+    let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
+    json!({
+        "epochs": records.len(),
+        "final_loss": last.train_loss,
+        "train_accuracy": last.train_accuracy,
+        "test_loss": last.test_loss,
+        "test_accuracy": last.test_accuracy,
+        "loss_curve": curve(&|r| Some(r.train_loss)),
+        "test_loss_curve": curve(&|r| r.test_loss),
+        "train_accuracy_curve": curve(&|r| r.train_accuracy),
+        "test_accuracy_curve": curve(&|r| r.test_accuracy),
+        "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
+        "violation_curve": curve(&|r| r.violation),
+        "samples": { "train": splits.train.n_samples(), "test": splits.test.as_ref().map_or(0, |t| t.n_samples()) },
+        "test_rows": splits.test_rows,
+    })
+}
+
+/// Series with at least one point.
+fn named(series: Vec<(&str, Vec<(f64, f64)>)>) -> Vec<Series> {
+    series.into_iter().filter(|(_, p)| !p.is_empty()).map(|(n, points)| Series::line(n, points)).collect()
+}
+
+/// The loss curves, the constraint violation (when constrained) and the accuracy (for classes).
+pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> Vec<(&'static str, LineChart)> {
+    let last = records.last().expect("internal: epochs >= 1");
+    let epoch_points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+        records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
+    };
+    let mut charts = vec![(
+        "loss",
+        LineChart {
+            title: format!("{title}: {loss_name} loss"),
+            x_label: "epoch".into(),
+            y_label: "mean loss".into(),
+            legend: Legend::UpperRight,
+            series: named(vec![
+                ("train", epoch_points(&|r| Some(r.train_loss))),
+                ("test", epoch_points(&|r| r.test_loss)),
+            ]),
+        },
+    )];
+    if last.violation.is_some() {
+        charts.push((
+            "violation",
+            LineChart {
+                title: format!("{title}: largest constraint violation after each epoch"),
+                x_label: "epoch".into(),
+                y_label: "violation".into(),
+                series: named(vec![("violation", epoch_points(&|r| r.violation))]),
+                legend: Legend::UpperRight,
+            },
+        ));
+    }
+    if last.train_accuracy.is_some() {
+        charts.push((
+            "accuracy",
+            LineChart {
+                title: format!("{title}: accuracy"),
+                x_label: "epoch".into(),
+                y_label: "accuracy".into(),
+                legend: Legend::LowerRight,
+                series: named(vec![
+                    ("train", epoch_points(&|r| r.train_accuracy)),
+                    ("test", epoch_points(&|r| r.test_accuracy)),
+                ]),
+            },
+        ));
+    }
+    charts
+}
+
+/// "97.50%", or "-" without accuracy.
+pub(super) fn percent(a: Option<f64>) -> String {
+    a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a))
+}
+
+/// Replaces initial parameter values by those of the safetensors file `path` (relative to the
+/// config's folder `base`), checking names and shapes.
+///
+/// # Errors
+/// A missing or malformed file, an unknown name or a shape that differs from the declared one.
+pub(super) fn init_from<T: Float>(
+    net: &Network<T>,
+    tape: &mut VectorTape<T>,
+    shapes: &[Vec<usize>],
+    base: &std::path::Path,
+    path: &str,
+) -> Result<()> {
+    let file = base.join(path);
+    let bytes = std::fs::read(&file).map_err(|e| anyhow!("[train] init_from: cannot read {}: {e}", file.display()))?;
+    let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("[train] init_from: {}: {e}", file.display()))?;
+    cg_nn::artifact::apply(net, tape, shapes, &tensors).map_err(|e| anyhow!("[train] {e}"))
+}
+
+/// `gradient_check` for metrics.json: reverse mode against central differences on 8 samples.
+///
+/// # Errors
+/// Data that does not fit, or a non-finite value.
+pub(super) fn gradient_check<T: Float>(net: &Network<T>, tape: &VectorTape<T>, splits: &Splits) -> Result<Value> {
+    let c = cg_nn::gradient_check(net, tape, &splits.train, 8).map_err(|e| anyhow!("gradient check: {e}"))?;
+    Ok(json!({ "max_relative_error": c.max_relative_error, "entries": c.entries, "samples": c.samples }))
+}
+
+/// `model.safetensors`: the trained parameters, named and shaped as declared, row-major.
+///
+/// # Errors
+/// A parameter without a value.
+pub(super) fn safetensors_file<T: Float>(
+    net: &Network<T>,
+    tape: &VectorTape<T>,
+    shapes: &[Vec<usize>],
+    kind: &str,
+) -> Result<(String, Vec<u8>)> {
+    let precision = if std::mem::size_of::<T>() == 8 { "f64" } else { "f32" };
+    let meta = [("kind", kind.to_string()), ("precision", precision.to_string()), ("layout", "row-major".to_string())];
+    let bytes = cg_nn::artifact::save(net, tape, shapes, &meta).map_err(|e| anyhow!("model.safetensors: {e}"))?;
+    Ok(("model.safetensors".to_string(), bytes))
+}
