@@ -1,0 +1,100 @@
+//! Every mistake in a model is one line naming the node (or table) and, for shapes, both shapes,
+//! found before anything runs.
+
+use cg_model::{build, ModelConfig};
+
+const BASE: &str = r#"
+inputs  = { x = 4 }
+targets = { y = 3 }
+predict = "o"
+loss    = "softmax_cross_entropy(o, y)"
+[params]
+W1 = { shape = [16, 4] }
+b1 = { shape = [16] }
+W2 = { shape = [3, 16] }
+[nodes]
+h = "relu(W1 @ x + b1)"
+o = "W2 @ h"
+"#;
+
+fn error(text: &str) -> String {
+    let config: ModelConfig = toml::from_str(text).unwrap();
+    let features: Vec<String> = (0..4).map(|i| format!("f{i}")).collect();
+    match build::<f64>(&config, &features) {
+        Ok(_) => panic!("built: {text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_base_model_builds() {
+    let config: ModelConfig = toml::from_str(BASE).unwrap();
+    let features: Vec<String> = (0..4).map(|i| format!("f{i}")).collect();
+    let m = build::<f64>(&config, &features).unwrap();
+    assert_eq!(m.parameter_count(), 16 * 4 + 16 + 3 * 16);
+}
+
+#[test]
+fn shape_mismatches_name_the_node_and_both_shapes() {
+    assert_eq!(
+        error(&BASE.replace("shape = [16, 4]", "shape = [16, 13]")),
+        "h = W1 @ x: W1 is 16 x 13 but x has 4 rows"
+    );
+    assert_eq!(
+        error(&BASE.replace("shape = [16] }", "shape = [15] }")),
+        "h = W1 @ x + b1: W1 @ x is 16 x batch but b1 is 15 x 1; they do not broadcast"
+    );
+    assert_eq!(
+        error(&BASE.replace("W2 = { shape = [3, 16] }", "W2 = { shape = [2, 16] }")),
+        "loss = softmax_cross_entropy(o, y): the prediction o is 2 x batch but the target y is 3 x batch"
+    );
+    assert_eq!(
+        error(&BASE.replace("softmax_cross_entropy(o, y)\"", "softmax_cross_entropy(o, y) + W1\"")),
+        "loss = W1: is 16 x 4, not 1 x 1; reduce it (sum(...))"
+    );
+    assert_eq!(
+        error(&BASE.replace("\"W2 @ h\"", "\"max(W2 @ h, h)\"")),
+        "o = max(W2 @ h, h): W2 @ h is 3 x batch but h is 16 x batch"
+    );
+}
+
+#[test]
+fn names_cycles_and_syntax() {
+    assert_eq!(
+        error(&BASE.replace("\"W2 @ h\"", "\"W2 @ z\"")),
+        "[model.nodes] o: uses `z`, which is not an input, target, parameter or node"
+    );
+    assert_eq!(
+        error(&BASE.replace("relu(W1 @ x + b1)", "relu(W1 @ x + b1) + 0 * W2 @ o")),
+        "[model.nodes] cycle: h -> o -> h"
+    );
+    assert_eq!(
+        error(&BASE.replace("relu(", "relu((")),
+        "[model.nodes] h: column 19: expected `,` or `)`, found end of expression"
+    );
+    assert_eq!(
+        error(&BASE.replace("relu(", "rectify(")),
+        "h = rectify(W1 @ x + b1): unknown function `rectify` (known: sigmoid, tanh, relu, hardtanh, exp, log, abs, softplus, transpose, softmax, max, concat, sum, squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy, weston_watkins)"
+    );
+    assert_eq!(
+        error(&BASE.replace("relu(W1 @ x + b1)", "relu(W1 @ x, b1)")),
+        "h = relu(W1 @ x, b1): `relu` takes 1 argument, got 2"
+    );
+    assert_eq!(
+        error(&BASE.replace("[params]", "[params]\nS = { shape = [3, 4] }")),
+        "[model.params] S: not used by any node or the loss"
+    );
+    assert_eq!(error(&BASE.replace("predict = \"o\"", "predict = \"p\"")), "[model] predict: `p` is not a node");
+    assert_eq!(
+        error(&BASE.replace("x = 4", "x = 5")),
+        "[model.inputs] widths add up to 5 but the data has 4 input features"
+    );
+    assert_eq!(
+        error(&BASE.replace("[nodes]", "[nodes]\nrelu = \"x\"")),
+        "[model.nodes] relu: is reserved (a function or the trainer's node)"
+    );
+    assert_eq!(
+        error(&BASE.replace("b1 = { shape = [16] }", "b1 = { shape = [16], init = \"zeros\", normal = 0.1 }")),
+        "[model.params] b1: give one of init, normal, uniform, value"
+    );
+}
