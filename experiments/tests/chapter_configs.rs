@@ -33,6 +33,18 @@ fn figure_11_1_values_and_squared_error_gradient() {
 }
 
 #[test]
+fn figure_11_1_trained_reaches_the_closed_form_minimum() {
+    // f = ln 4 · e^4 · sqrt(2 w2 + w3) = 100 exactly when 2 w2 + w3 = (100 / (ln 4 · e^4))^2.
+    let o = &run("fig11_1_optimize")["optimize"];
+    let w = &o["final_weights"];
+    let c = 2.0 * w["w2"].as_f64().unwrap() + w["w3"].as_f64().unwrap();
+    close(&serde_json::json!(c), (100.0 / (4f64.ln() * 4f64.exp())).powi(2), 1e-12);
+    assert!(o["final_loss"].as_f64().unwrap() < 1e-20);
+    let curve = o["loss_curve"].as_array().unwrap();
+    assert!(curve[0].as_f64().unwrap() > 16000.0 && curve.len() == 300);
+}
+
+#[test]
 fn figures_11_4_and_11_6_chain_rule() {
     // d cos(x^2)/dx = -2x sin(x^2); d [cos(x^2) + sin(x^2)]/dx adds 2x cos(x^2); x = 1.
     close(&run("fig11_4")["gradient"]["x"], -2.0 * 1f64.sin(), 1e-15);

@@ -35,6 +35,19 @@ pub trait Solver {
     }
 }
 
+/// A function of a flat parameter vector with its gradient: what a first-order optimiser needs
+/// from a model, whoever computes it (the scalar graph engine, a network).
+pub trait Differentiable {
+    /// The number of parameters.
+    fn dimension(&self) -> usize;
+
+    /// The value at `x`, with the gradient written into `grad` (as long as `x`).
+    ///
+    /// # Errors
+    /// A value or derivative that cannot be computed at `x` (not finite, out of the domain).
+    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String>;
+}
+
 /// Why a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {

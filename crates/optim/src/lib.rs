@@ -19,9 +19,11 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 mod constraints;
+mod descent;
 pub mod reference;
 
 pub use constraints::{Constraint, ConstraintConfig, ParamConstraint};
+pub use descent::{Descent, DescentRecord, DescentState};
 
 pub use cg_core::OutOfRange;
 

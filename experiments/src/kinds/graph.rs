@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use cg_autodiff::{NodeFunction, ScalarDag, Tape};
-use cg_core::{LocalFunction, NodeId, Role};
+use cg_core::{run, Differentiable, LocalFunction, NodeId, Recorder, Role, Validate};
 use cg_expr::{build_graph, Expr, GraphError};
+use cg_optim::{Descent, OptimizerConfig, OptimizerParams};
+use cg_plot::{Legend, LineChart, Series};
 use indexmap::IndexMap;
+use rand::SeedableRng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -27,6 +30,31 @@ pub struct GraphFile {
     #[allow(dead_code)]
     kind: String,
     graph: GraphConfig,
+    /// Minimise the loss over the weights.
+    optimize: Option<OptimizeConfig>,
+}
+
+/// `[optimize]`: the method and its settings as in `[optimizer]`, and the number of steps.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "toml::Table")]
+pub struct OptimizeConfig {
+    steps: usize,
+    optimizer: OptimizerConfig,
+}
+
+impl TryFrom<toml::Table> for OptimizeConfig {
+    type Error = String;
+
+    /// `steps`, then the rest as an `[optimizer]` table (so unknown fields are still refused).
+    fn try_from(mut table: toml::Table) -> Result<OptimizeConfig, String> {
+        let steps = match table.remove("steps") {
+            Some(toml::Value::Integer(n)) if n >= 0 => n as usize,
+            Some(other) => return Err(format!("steps: {other} is not a count")),
+            None => return Err("missing field `steps`".into()),
+        };
+        let optimizer = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
+        Ok(OptimizeConfig { steps, optimizer })
+    }
 }
 
 impl KindConfig for GraphFile {
@@ -36,7 +64,18 @@ impl KindConfig for GraphFile {
     type Experiment = GraphParams;
 
     fn validate(self, _base: &Path) -> Result<GraphParams> {
-        self.graph.validate()
+        let has_weights = !self.graph.weights.is_empty();
+        let mut params = self.graph.validate()?;
+        if let Some(o) = self.optimize {
+            if !has_weights {
+                bail!("[optimize] needs weights to move: [graph] weights is empty");
+            }
+            if o.steps == 0 {
+                bail!("[optimize] steps = 0 is out of range (>= 1)");
+            }
+            params.optimize = Some((o.optimizer.validate().map_err(|e| anyhow!("[optimize] {e}"))?, o.steps));
+        }
+        Ok(params)
     }
 }
 
@@ -82,6 +121,8 @@ pub struct GraphParams {
     loss: Option<(Expr, Vec<NodeId>)>,
     path_limit: u64,
     fd_step: f64,
+    /// `[optimize]`: the optimiser and the number of steps.
+    optimize: Option<(OptimizerParams, usize)>,
 }
 
 impl GraphConfig {
@@ -168,6 +209,7 @@ impl GraphConfig {
             loss,
             path_limit: self.path_limit,
             fd_step: self.finite_difference_step,
+            optimize: None,
         })
     }
 }
@@ -293,13 +335,86 @@ impl Experiment for GraphParams {
             pathwise_note.as_deref(),
             all_pairs.pair_count(),
         );
+        let mut charts = vec![];
+        if let Some((optimizer, steps)) = self.optimize {
+            let (json, chart) = self.minimise(optimizer, steps, title)?;
+            report.insert("optimize".into(), json);
+            charts.push(chart);
+        }
         let mut files = vec![json_file("graph.json", &Value::Object(report))?];
         push_graph(&mut files, "graph", &self.picture(title, &tape))?;
+        for chart in charts {
+            crate::push_figure(&mut files, "loss", chart.render()?);
+        }
         Ok(Outcome { files, summary, check: crate::CheckScope::Full })
     }
 }
 
+/// The loss of a graph as a function of its weights, for the optimiser.
+struct WeightObjective<'a> {
+    params: &'a GraphParams,
+    weights: Vec<NodeId>,
+    tape: Tape,
+}
+
+impl Differentiable for WeightObjective<'_> {
+    fn dimension(&self) -> usize {
+        self.weights.len()
+    }
+
+    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+        for (&id, &v) in self.weights.iter().zip(x) {
+            self.tape.set(id, v);
+        }
+        self.params.dag.forward(&mut self.tape).map_err(|e| e.to_string())?;
+        let (loss, seeds) = self.params.objective(&self.tape);
+        let g = self.params.dag.reverse(&self.tape, &seeds).map_err(|e| e.to_string())?;
+        for (slot, &id) in grad.iter_mut().zip(&self.weights) {
+            *slot = g[id];
+        }
+        Ok(loss)
+    }
+}
+
 impl GraphParams {
+    /// Minimises the loss over the weights from their configured values (`cg_optim::Descent`
+    /// driven by `cg_core::run`); the loss curve, the final weights and loss, and its chart.
+    fn minimise(&self, optimizer: OptimizerParams, steps: usize, title: &str) -> Result<(Value, LineChart)> {
+        let mut tape = self.dag.tape();
+        for &(id, v) in &self.source_values {
+            tape.set(id, v);
+        }
+        let (weights, start): (Vec<NodeId>, Vec<f64>) =
+            self.source_values.iter().filter(|(id, _)| self.dag.role(*id) == Role::Weight).copied().unzip();
+        let objective = WeightObjective { params: self, weights: weights.clone(), tape };
+        let mut descent = Descent::new(objective, optimizer);
+        let mut state = descent.start(start);
+        let mut recorder = Recorder::new();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let out = crate::finished(run(&mut descent, &mut state, steps, &mut rng, &mut [&mut recorder]), "[optimize]")?;
+        let mut grad = vec![0.0; weights.len()];
+        let final_loss = descent.f.value_and_gradient(&state.x, &mut grad).map_err(|e| anyhow!("[optimize] {e}"))?;
+        let curve: Vec<f64> = recorder.records.iter().map(|r| r.value).collect();
+        let final_weights: Map<String, Value> =
+            weights.iter().zip(&state.x).map(|(&id, &v)| (self.name(id), json!(v))).collect();
+        let json = json!({
+            "steps": out.steps,
+            "stop": out.stop.to_string(),
+            "final_loss": final_loss,
+            "final_gradient_norm": grad.iter().map(|g| g * g).sum::<f64>().sqrt(),
+            "final_weights": final_weights,
+            "loss_curve": curve,
+        });
+        let chart = LineChart {
+            title: format!("{title}: loss while the weights descend"),
+            x_label: "step".into(),
+            y_label: "loss".into(),
+            legend: Legend::UpperRight,
+            series: vec![Series::line("loss", curve.iter().enumerate().map(|(k, &l)| (k as f64, l)).collect())],
+        };
+        Ok((json, chart))
+    }
+
     /// Pathwise sums for every (source, output) pair, if every pair is within the path limit.
     #[allow(clippy::type_complexity)]
     fn pathwise(
