@@ -124,3 +124,67 @@ fn multitask_metrics_are_what_the_saved_model_gives() {
     assert!(1.0 - mse / variance > 0.3, "R² {}", 1.0 - mse / variance);
     assert!(m["test_accuracy"].as_f64().unwrap() >= 0.9);
 }
+
+/// `model_xor` started from given parameters for one full-batch SGD epoch, and the same step
+/// written out by hand: forward, the chain rule layer by layer, w ⇐ w - α g.
+#[test]
+fn one_sgd_epoch_from_init_from_equals_a_hand_written_step() {
+    let start = root().join("results/model_xor/model.safetensors");
+    let text = std::fs::read_to_string(root().join("configs/model_xor.toml"))
+        .unwrap()
+        .replace("epochs     = 1000", "epochs     = 1")
+        .replace("gradient_check = true", &format!("init_from = {:?}", start.to_str().unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("step.toml");
+    std::fs::write(&config, text).unwrap();
+    let outcome = experiments::run(&config, &experiments::RunOptions::default()).unwrap();
+    let (_, bytes) = outcome.files.iter().find(|(f, _)| f == "model.safetensors").unwrap();
+    let trained: Vec<(String, DMatrix<f64>)> = cg_nn::artifact::load(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(n, s, v)| {
+            let (r, c) = cg_nn::artifact::matrix_shape(&s);
+            (n, DMatrix::from_row_slice(r, c, &v))
+        })
+        .collect();
+    let p = parameters("model_xor");
+    let (w1, b1, w2, b2) = (param(&p, "W1"), param(&p, "b1"), param(&p, "W2"), param(&p, "b2"));
+    let x = DMatrix::from_row_slice(2, 4, &[0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    let y = DMatrix::from_row_slice(1, 4, &[0.0, 1.0, 1.0, 0.0]);
+    let n = 4.0;
+    let h = (&w1 * &x).map_with_location(|i, _, v| (v + b1[(i, 0)]).tanh());
+    let o = (&w2 * &h).map_with_location(|i, _, v| 1.0 / (1.0 + (-(v + b2[(i, 0)])).exp()));
+    // L = mean over samples of (o - y)^2; δ2 = dL/da2 = 2 (o - y) / n · o (1 - o).
+    let d2 = (&o - &y).zip_map(&o, |e, o| 2.0 * e / n * o * (1.0 - o));
+    let d1 = (w2.transpose() * &d2).zip_map(&h, |g, h| g * (1.0 - h * h));
+    let lr = 2.0;
+    let want = [
+        ("W1", &w1 - (&d1 * x.transpose()) * lr),
+        ("W2", &w2 - (&d2 * h.transpose()) * lr),
+        ("b1", &b1 - DMatrix::from_column_slice(4, 1, d1.column_sum().as_slice()) * lr),
+        ("b2", &b2 - DMatrix::from_column_slice(1, 1, d2.column_sum().as_slice()) * lr),
+    ];
+    for (name, w) in want {
+        let got = param(&trained, name);
+        assert!((&got - &w).amax() <= 1e-12 * w.amax().max(1.0), "{name}: {got} vs {w}");
+    }
+}
+
+#[test]
+fn init_from_checks_names_and_shapes() {
+    let start = root().join("results/xor/model.safetensors");
+    let text = std::fs::read_to_string(root().join("configs/model_xor.toml"))
+        .unwrap()
+        .replace("W2 = { shape = [1, 4] }", "W2 = { shape = [1, 4] }\nW3 = { shape = [1, 1] }")
+        .replace("sigmoid(W2 @ h + b2)", "sigmoid(W3 * (W2 @ h + b2))")
+        .replace("gradient_check = true", &format!("init_from = {:?}", start.to_str().unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("init.toml");
+    std::fs::write(&config, text.replace("epochs     = 1000", "epochs     = 1")).unwrap();
+    // W3 is not in the file: it starts as declared; the others are read.
+    assert!(experiments::run(&config, &experiments::RunOptions::default()).is_ok());
+    std::fs::write(&config, text.replace("shape = [4, 2]", "shape = [2, 4]").replace("W1 @ x", "transpose(W1) @ x"))
+        .unwrap();
+    let e = format!("{:#}", experiments::run(&config, &experiments::RunOptions::default()).err().unwrap());
+    assert_eq!(e, "[train] init_from: `W1` has shape [4, 2] but the model declares [2, 4]");
+}

@@ -55,7 +55,7 @@ pub fn save<T: Float>(
     let f64s = std::mem::size_of::<T>() == 8;
     let mut tensors = vec![];
     for ((name, &id), shape) in net.param_names.iter().zip(&net.params).zip(shapes) {
-        let m = tape.get(id).ok_or_else(|| Error::Diverged(format!("parameter {name} has no value")))?;
+        let m = tape.get(id).ok_or_else(|| Error::Artifact(format!("parameter {name} has no value")))?;
         let mut bytes = Vec::with_capacity(m.len() * if f64s { 8 } else { 4 });
         for i in 0..m.nrows() {
             for j in 0..m.ncols() {
@@ -74,7 +74,7 @@ pub fn save<T: Float>(
     }
     let info: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(info))
-        .map_err(|e| Error::Diverged(format!("safetensors: {e}")))?;
+        .map_err(|e| Error::Artifact(format!("safetensors: {e}")))?;
     Ok(sorted_metadata(bytes))
 }
 
@@ -104,7 +104,7 @@ pub type LoadedTensor = (String, Vec<usize>, Vec<f64>);
 /// # Errors
 /// Not a safetensors file, or a tensor of another type.
 pub fn load(bytes: &[u8]) -> Result<Vec<LoadedTensor>> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Diverged(format!("not a safetensors file: {e}")))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Artifact(format!("not a safetensors file: {e}")))?;
     let mut out = vec![];
     for (name, view) in st.tensors() {
         let values: Vec<f64> = match view.dtype() {
@@ -116,7 +116,7 @@ pub fn load(bytes: &[u8]) -> Result<Vec<LoadedTensor>> {
                 .chunks_exact(4)
                 .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))))
                 .collect(),
-            other => return Err(Error::Diverged(format!("tensor {name} is {other:?}; only F32 and F64 are read"))),
+            other => return Err(Error::Artifact(format!("tensor {name} is {other:?}; only F32 and F64 are read"))),
         };
         out.push((name, view.shape().to_vec(), values));
     }
@@ -138,10 +138,10 @@ pub fn apply<T: Float>(
     for (name, shape, values) in tensors {
         let Some(k) = net.param_names.iter().position(|n| n == name) else {
             let known = net.param_names.join(", ");
-            return Err(Error::Diverged(format!("init_from: `{name}` is not a parameter (parameters: {known})")));
+            return Err(Error::Artifact(format!("init_from: `{name}` is not a parameter (parameters: {known})")));
         };
         if *shape != shapes[k] {
-            return Err(Error::Diverged(format!(
+            return Err(Error::Artifact(format!(
                 "init_from: `{name}` has shape {shape:?} but the model declares {:?}",
                 shapes[k]
             )));

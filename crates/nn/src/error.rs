@@ -19,6 +19,9 @@ pub enum Error {
     NonFiniteLoss { loss: &'static str, value: f64 },
     #[error("diverged: {0}")]
     Diverged(String),
+    /// A parameter file that cannot be written or read, or does not fit the model.
+    #[error("{0}")]
+    Artifact(String),
     /// Where in training a failure happened: `epoch 3, batch 7` or `epoch 3: evaluating`.
     #[error("{at}: {source}")]
     At { at: String, source: Box<Error> },
