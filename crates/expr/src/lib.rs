@@ -35,6 +35,7 @@
 mod eval;
 mod func;
 mod graph;
+pub mod lex;
 mod parse;
 
 pub use func::Func;

@@ -54,73 +54,14 @@ impl fmt::Display for ParseErrorKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Num(f64),
-    Name(String),
-    Sym(char),
-    End,
-}
+use crate::lex::{tokenize_with, LexError, Tok};
 
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Num(x) => format!("number `{x}`"),
-            Tok::Name(n) => format!("name `{n}`"),
-            Tok::Sym(c) => format!("`{c}`"),
-            Tok::End => "end of expression".to_string(),
-        }
-    }
-}
-
-/// Tokens with their 1-based columns.
+/// Tokens of the scalar language with their 1-based columns.
 fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut toks = vec![];
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let column = i + 1;
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            // An exponent only if digits follow, so `2e` stays `2` then the constant `e`.
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    i = j;
-                    while i < chars.len() && chars[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                }
-            }
-            let text: String = chars[start..i].iter().collect();
-            let value = text
-                .parse::<f64>()
-                .map_err(|_| ParseError { column, kind: ParseErrorKind::BadNumber(text.clone()) })?;
-            toks.push((Tok::Num(value), column));
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            toks.push((Tok::Name(chars[start..i].iter().collect()), column));
-        } else if "+-*/^(),".contains(c) {
-            toks.push((Tok::Sym(c), column));
-            i += 1;
-        } else {
-            return Err(ParseError { column, kind: ParseErrorKind::UnexpectedChar(c) });
-        }
-    }
-    toks.push((Tok::End, chars.len() + 1));
-    Ok(toks)
+    tokenize_with(src, "+-*/^(),").map_err(|e| match e {
+        LexError::UnexpectedChar { column, c } => ParseError { column, kind: ParseErrorKind::UnexpectedChar(c) },
+        LexError::BadNumber { column, text } => ParseError { column, kind: ParseErrorKind::BadNumber(text) },
+    })
 }
 
 struct Parser {

@@ -118,14 +118,8 @@ impl<T: Float> Model<T> {
         for (p, &id) in self.params.iter().zip(&self.network.params) {
             let (rows, cols) = (p.rows, p.cols);
             let m = match &p.init {
-                Init::Xavier => {
-                    let a = (6.0 / (rows + cols) as f64).sqrt();
-                    Mat::from_fn(rows, cols, |_, _| T::cast(rng.random_range(-a..=a)))
-                }
-                Init::He => {
-                    let normal = Normal::new(0.0, (2.0 / cols as f64).sqrt()).expect("internal: positive variance");
-                    Mat::from_fn(rows, cols, |_, _| T::cast(normal.sample(rng)))
-                }
+                Init::Xavier => cg_nn::Init::Xavier.matrix(rows, cols, rng),
+                Init::He => cg_nn::Init::He.matrix(rows, cols, rng),
                 Init::Zeros => Mat::zeros(rows, cols),
                 Init::Normal(std) => {
                     let normal = Normal::new(0.0, *std).expect("internal: validated std");
@@ -536,14 +530,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
     };
     // Targets taken from feature columns are moved after the inputs' columns by the caller;
     // here the inputs take the other features in order.
-    let column_targets: Vec<&str> = config
-        .targets
-        .values()
-        .filter_map(|t| match t {
-            TargetDecl::Column(c) => Some(c.column.as_str()),
-            TargetDecl::Width(_) => None,
-        })
-        .collect();
+    let column_targets = config.column_targets();
     for c in &column_targets {
         if !features.iter().any(|f| f == c) {
             return Err(bad("[model.targets]", format!("no feature column `{c}` (features: {})", features.join(", "))));

@@ -25,6 +25,19 @@ pub struct ModelConfig {
     pub nodes: IndexMap<String, String>,
 }
 
+impl ModelConfig {
+    /// The feature columns that targets take, in the targets' order.
+    pub fn column_targets(&self) -> Vec<&str> {
+        self.targets
+            .values()
+            .filter_map(|t| match t {
+                TargetDecl::Column(c) => Some(c.column.as_str()),
+                TargetDecl::Width(_) => None,
+            })
+            .collect()
+    }
+}
+
 /// A target's declaration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged, expecting = "a width (y = 3) or a feature column (z = { column = \"name\" })")]

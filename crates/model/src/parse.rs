@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use cg_expr::lex::{tokenize_with, LexError, Tok};
+
 /// Deepest nesting of parentheses, calls and unary minus: deeper expressions are refused
 /// instead of overflowing the stack.
 pub const MAX_DEPTH: usize = 200;
@@ -78,70 +80,18 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Num(f64),
-    Name(String),
-    Sym(char),
-    End,
-}
-
-fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Num(x) => format!("number `{x}`"),
-        Tok::Name(n) => format!("name `{n}`"),
-        Tok::Sym(c) => format!("`{c}`"),
-        Tok::End => "end of expression".into(),
-    }
-}
-
+/// Tokens with their columns: the toolkit's shared lexer, with `@` among the symbols; numbers
+/// that overflow to infinity are refused.
 fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut toks = vec![];
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let column = i + 1;
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    i = j;
-                    while i < chars.len() && chars[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                }
-            }
-            let text: String = chars[start..i].iter().collect();
-            let value = text
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| SyntaxError { column, message: format!("`{text}` is not a number") })?;
-            toks.push((Tok::Num(value), column));
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            toks.push((Tok::Name(chars[start..i].iter().collect()), column));
-        } else if "+-*@(),".contains(c) {
-            toks.push((Tok::Sym(c), column));
-            i += 1;
-        } else {
-            return Err(SyntaxError { column, message: format!("unexpected character `{c}`") });
+    let toks = tokenize_with(src, "+-*@(),").map_err(|e| match e {
+        LexError::UnexpectedChar { column, c } => {
+            SyntaxError { column, message: format!("unexpected character `{c}`") }
         }
+        LexError::BadNumber { column, text } => SyntaxError { column, message: format!("`{text}` is not a number") },
+    })?;
+    if let Some((Tok::Num(x), column)) = toks.iter().find(|(t, _)| matches!(t, Tok::Num(x) if !x.is_finite())) {
+        return Err(SyntaxError { column: *column, message: format!("`{x}` is not a finite number") });
     }
-    toks.push((Tok::End, chars.len() + 1));
     Ok(toks)
 }
 
@@ -162,7 +112,7 @@ pub fn parse(src: &str) -> Result<Ast, SyntaxError> {
         Tok::End => Ok(ast),
         Tok::Sym(')') => Err(p.error("expected an operator, found `)` (unmatched)")),
         t => {
-            let found = describe(t);
+            let found = t.describe();
             Err(p.error(&format!("expected an operator or the end, found {found}")))
         }
     }
@@ -264,7 +214,7 @@ impl Parser {
                             break;
                         }
                         if !self.eat(',') {
-                            let found = describe(self.peek());
+                            let found = self.peek().describe();
                             return Err(self.error(&format!("expected `,` or `)`, found {found}")));
                         }
                     }
@@ -277,13 +227,13 @@ impl Parser {
                 self.enter()?;
                 let inner = self.expr()?;
                 if !self.eat(')') {
-                    let found = describe(self.peek());
+                    let found = self.peek().describe();
                     return Err(self.error(&format!("expected `)`, found {found}")));
                 }
                 self.depth -= 1;
                 Ok(inner)
             }
-            t => Err(self.error(&format!("expected a number, a name, `-` or `(`, found {}", describe(&t)))),
+            t => Err(self.error(&format!("expected a number, a name, `-` or `(`, found {}", &t.describe()))),
         }
     }
 }

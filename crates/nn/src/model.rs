@@ -56,6 +56,23 @@ pub enum Init {
     He,
 }
 
+impl Init {
+    /// A rows x cols weight matrix (fan out x fan in) drawn from `rng` element by element in
+    /// column-major order.
+    pub fn matrix<T: Float>(self, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Mat<T> {
+        match self {
+            Init::Xavier => {
+                let a = (6.0 / (rows + cols) as f64).sqrt();
+                Mat::from_fn(rows, cols, |_, _| T::cast(rng.random_range(-a..=a)))
+            }
+            Init::He => {
+                let normal = Normal::new(0.0, (2.0 / cols as f64).sqrt()).expect("internal: positive variance");
+                Mat::from_fn(rows, cols, |_, _| T::cast(normal.sample(rng)))
+            }
+        }
+    }
+}
+
 /// The output layer's function: an activation's name or `softmax`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -200,17 +217,7 @@ impl<T: Float> Mlp<T> {
         let mut tape = self.net.dag.tape();
         for (i, pair) in self.params.chunks(2).enumerate() {
             let (fan_in, fan_out) = (self.spec.layers[i], self.spec.layers[i + 1]);
-            let w = match self.spec.init {
-                Init::Xavier => {
-                    let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-                    Mat::from_fn(fan_out, fan_in, |_, _| T::cast(rng.random_range(-a..=a)))
-                }
-                Init::He => {
-                    let normal = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("internal: positive variance");
-                    Mat::from_fn(fan_out, fan_in, |_, _| T::cast(normal.sample(rng)))
-                }
-            };
-            tape.set(pair[0], w);
+            tape.set(pair[0], self.spec.init.matrix(fan_out, fan_in, rng));
             tape.set(pair[1], Mat::<T>::zeros(fan_out, 1));
         }
         tape

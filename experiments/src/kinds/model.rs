@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 use cg_core::Validate;
 use cg_data::{DataConfig, Splits};
-use cg_model::{build, Model, ModelConfig, TargetDecl};
+use cg_model::{build, Model, ModelConfig};
 use cg_nn::{Float, Precision, TrainConfig, TrainParams};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{GraphPicture, NodeKind, NodeLabel};
@@ -52,14 +52,7 @@ pub struct ModelExperiment {
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
 /// take the other features in order.
 fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
-    let wanted: Vec<&str> = config
-        .targets
-        .values()
-        .filter_map(|t| match t {
-            TargetDecl::Column(c) => Some(c.column.as_str()),
-            TargetDecl::Width(_) => None,
-        })
-        .collect();
+    let wanted = config.column_targets();
     let names = splits.train.feature_names.clone();
     let mut order: Vec<usize> = (0..names.len()).filter(|&k| !wanted.contains(&names[k].as_str())).collect();
     order.extend(wanted.iter().filter_map(|w| names.iter().position(|n| n == w)));

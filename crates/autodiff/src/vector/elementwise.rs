@@ -3,6 +3,7 @@
 //! batch, constants, more elementwise functions, transposition, the sum of all elements (for
 //! penalties), and losses as nodes of the graph.
 
+use super::ops::exactly;
 use super::{Loss, Mat, Real, VectorOp};
 
 /// How one argument's shape is stretched to the output's: a column repeated over the batch, a
@@ -61,11 +62,7 @@ impl<T: Real> VectorOp<T> for Broadcast {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 2 {
-            Ok(())
-        } else {
-            Err(format!("takes 2 arguments, got {n}"))
-        }
+        exactly(n, 2, "2 arguments")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
@@ -129,11 +126,7 @@ impl<T: Real> VectorOp<T> for Affine {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(format!("takes 1 argument, got {n}"))
-        }
+        exactly(n, 1, "1 argument")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
@@ -204,11 +197,7 @@ impl<T: Real> VectorOp<T> for Unary {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(format!("takes 1 argument, got {n}"))
-        }
+        exactly(n, 1, "1 argument")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
@@ -239,11 +228,7 @@ impl<T: Real> VectorOp<T> for Transpose {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(format!("takes 1 argument, got {n}"))
-        }
+        exactly(n, 1, "1 argument")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
@@ -268,11 +253,7 @@ impl<T: Real> VectorOp<T> for SumAll {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(format!("takes 1 argument, got {n}"))
-        }
+        exactly(n, 1, "1 argument")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
@@ -300,11 +281,7 @@ impl<T: Real> VectorOp<T> for LossNode {
     }
 
     fn check_arity(&self, n: usize) -> Result<(), String> {
-        if n == 3 {
-            Ok(())
-        } else {
-            Err(format!("takes 3 arguments (prediction, target, batch size), got {n}"))
-        }
+        exactly(n, 3, "3 arguments (prediction, target, batch size)")
     }
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {

@@ -94,7 +94,7 @@ pub(crate) fn reshape<T: Real>(m: &mut Mat<T>, rows: usize, cols: usize) {
     }
 }
 
-fn exactly(n: usize, k: usize, what: &str) -> Result<(), String> {
+pub(crate) fn exactly(n: usize, k: usize, what: &str) -> Result<(), String> {
     if n == k {
         Ok(())
     } else {
