@@ -227,6 +227,8 @@ struct Emitter<'a, T: Float> {
     count: usize,
     /// (prediction, target) of every loss node.
     loss_args: HashMap<NodeId, (NodeId, NodeId)>,
+    /// Every operation's arguments, to find what the loss depends on.
+    args: HashMap<NodeId, Vec<NodeId>>,
 }
 
 impl<T: Float> Emitter<'_, T> {
@@ -249,6 +251,7 @@ impl<T: Float> Emitter<'_, T> {
             }
         };
         let id = self.b.op(&name, op, &distinct, false)?;
+        self.args.insert(id, distinct.clone());
         if distinct.iter().any(|a| self.data.contains(a)) {
             self.data.insert(id);
         }
@@ -627,7 +630,8 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         return Err(bad("[model] predict:", format!("`{}` is not a node", config.predict)));
     }
     let order = order_nodes(&asts)?;
-    let mut em = Emitter { b, known, data, batch_size, node: "", count: 0, loss_args: HashMap::new() };
+    let mut em =
+        Emitter { b, known, data, batch_size, node: "", count: 0, loss_args: HashMap::new(), args: HashMap::new() };
     for name in &order {
         em.node = name;
         em.count = 0;
@@ -699,6 +703,22 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         };
         (id, Some(terms))
     };
+    // Every parameter must reach the loss, or training could not move it.
+    let mut reached = HashSet::from([loss_id]);
+    let mut stack = vec![loss_id];
+    while let Some(id) = stack.pop() {
+        for &a in em.args.get(&id).into_iter().flatten() {
+            if reached.insert(a) {
+                stack.push(a);
+            }
+        }
+    }
+    if let Some(p) = params.iter().zip(&param_ids).find(|(_, id)| !reached.contains(id)) {
+        return Err(bad(
+            format!("[model.params] {}:", p.0.name),
+            "does not reach the loss (no gradient would move it)",
+        ));
+    }
     infos.push(NodeInfo { name: "loss".into(), expression: config.loss.clone(), shape: Shape::SCALAR });
     let (predict, predict_shape) = em.known[&config.predict];
     if predict_shape.1 != Dim::Batch {

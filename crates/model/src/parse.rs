@@ -10,6 +10,9 @@ use cg_expr::lex::{tokenize_with, LexError, Tok};
 /// instead of overflowing the stack.
 pub const MAX_DEPTH: usize = 200;
 
+/// Most operators in one chain (`a + b + ...`), which nests as deeply when evaluated.
+pub const MAX_CHAIN: usize = 1000;
+
 /// A parsed expression; `column` is 1-based, in characters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ast {
@@ -150,7 +153,14 @@ impl Parser {
 
     fn expr(&mut self) -> Result<Ast, SyntaxError> {
         let mut left = self.term()?;
+        let mut chain = 0;
         loop {
+            chain += 1;
+            if chain > MAX_CHAIN {
+                return Err(
+                    self.error(&format!("more than {MAX_CHAIN} operators in a row; group them with sum or concat"))
+                );
+            }
             let column = self.column();
             let op = if self.eat('+') {
                 BinOp::Plus
@@ -166,7 +176,14 @@ impl Parser {
 
     fn term(&mut self) -> Result<Ast, SyntaxError> {
         let mut left = self.unary()?;
+        let mut chain = 0;
         loop {
+            chain += 1;
+            if chain > MAX_CHAIN {
+                return Err(
+                    self.error(&format!("more than {MAX_CHAIN} operators in a row; group them with sum or concat"))
+                );
+            }
             let column = self.column();
             let op = if self.eat('*') {
                 BinOp::Times
@@ -290,5 +307,8 @@ mod tests {
         assert!(parse(&deep).unwrap_err().to_string().contains("nested deeper than 200 levels"));
         let minus = format!("{}x", "-".repeat(30_000));
         assert!(parse(&minus).unwrap_err().to_string().contains("nested deeper"));
+        let long = vec!["x"; 5000].join(" + ");
+        assert!(parse(&long).unwrap_err().to_string().contains("more than 1000 operators in a row"));
+        assert!(parse(&vec!["x"; 900].join(" * ")).is_ok());
     }
 }

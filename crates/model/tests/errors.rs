@@ -86,6 +86,10 @@ fn names_cycles_and_syntax() {
     );
     assert_eq!(error(&BASE.replace("predict = \"o\"", "predict = \"p\"")), "[model] predict: `p` is not a node");
     assert_eq!(
+        error(&BASE.replace("softmax_cross_entropy(o, y)\"", "sum(W2 * W2)\"")),
+        "[model.params] W1: does not reach the loss (no gradient would move it)"
+    );
+    assert_eq!(
         error(&BASE.replace("x = 4", "x = 5")),
         "[model.inputs] widths add up to 5 but the data has 4 input features"
     );

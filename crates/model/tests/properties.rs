@@ -27,7 +27,8 @@ fn random_model(seed: u64) -> String {
     };
     let count = rng.random_range(2..6);
     for k in 1..=count {
-        let (a, ra) = values[rng.random_range(0..values.len())].clone();
+        // Each node uses the one before (so every parameter reaches the loss) and any other.
+        let (a, ra) = values.last().unwrap().clone();
         let (b, rb) = values[rng.random_range(0..values.len())].clone();
         let width = [2usize, 3, 4][rng.random_range(0..3)];
         let (expr, rows) = match rng.random_range(0..10) {

@@ -11,8 +11,9 @@ pub enum Error {
     InputWidth { expected: usize, found: usize },
     #[error("[data] target {value} is not a class label below the output width {classes}")]
     NotAClass { value: f64, classes: usize },
+    /// (Not a `source`: the message already holds the range.)
     #[error("[train] {0}")]
-    Train(#[from] cg_core::OutOfRange),
+    Train(cg_core::OutOfRange),
     #[error("[train] check_epochs = {check} is out of range (1..={epochs})")]
     CheckEpochs { check: usize, epochs: usize },
     #[error("the {loss} loss is {value}")]
@@ -23,8 +24,8 @@ pub enum Error {
     #[error("{0}")]
     Artifact(String),
     /// Where in training a failure happened: `epoch 3, batch 7` or `epoch 3: evaluating`.
-    #[error("{at}: {source}")]
-    At { at: String, source: Box<Error> },
+    #[error("{at}: {inner}")]
+    At { at: String, inner: Box<Error> },
     #[error(transparent)]
     Graph(#[from] cg_autodiff::Error),
 }
@@ -32,7 +33,13 @@ pub enum Error {
 impl Error {
     /// This error, located.
     pub fn at(self, at: impl Into<String>) -> Error {
-        Error::At { at: at.into(), source: Box::new(self) }
+        Error::At { at: at.into(), inner: Box::new(self) }
+    }
+}
+
+impl From<cg_core::OutOfRange> for Error {
+    fn from(e: cg_core::OutOfRange) -> Error {
+        Error::Train(e)
     }
 }
 

@@ -151,11 +151,11 @@ impl<T: Float> Network<T> {
         Ok(tape.get(self.predict).expect("internal: forward ran").clone())
     }
 
-    /// The loss's name for messages: the one per-sample loss, or "objective".
+    /// The loss's name for messages: the one per-sample loss, or "total".
     pub fn loss_name(&self) -> &'static str {
         match self.terms.as_deref() {
             Some([LossTerm::Samples { loss, .. }]) => loss.name(),
-            _ => "objective",
+            _ => "total",
         }
     }
 
