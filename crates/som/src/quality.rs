@@ -120,6 +120,35 @@ pub fn majority_labels(bmus: &[usize], labels: &[usize], units: usize) -> Vec<Op
         .collect()
 }
 
+/// A class's region of the map: the units whose majority label it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LabelRegion {
+    pub units: usize,
+    /// The share of the region's samples that belong to the class (0 for an empty region).
+    pub purity: f64,
+    /// The share of the class's samples that fall inside the region.
+    pub recall: f64,
+}
+
+/// For each class 0, 1, ...: its region given the winners of the samples and each unit's
+/// majority label.
+pub fn label_regions(labels: &[usize], bmus: &[usize], majority: &[Option<usize>]) -> Vec<LabelRegion> {
+    let classes = labels.iter().max().map_or(0, |m| m + 1);
+    (0..classes)
+        .map(|c| {
+            let in_region: Vec<usize> =
+                bmus.iter().enumerate().filter(|&(_, &b)| majority[b] == Some(c)).map(|(j, _)| j).collect();
+            let hits = in_region.iter().filter(|&&j| labels[j] == c).count();
+            let size = labels.iter().filter(|&&l| l == c).count();
+            LabelRegion {
+                units: majority.iter().filter(|&&m| m == Some(c)).count(),
+                purity: if in_region.is_empty() { 0.0 } else { hits as f64 / in_region.len() as f64 },
+                recall: if size == 0 { 0.0 } else { hits as f64 / size as f64 },
+            }
+        })
+        .collect()
+}
+
 /// The U-matrix: for each unit, the mean distance between its vector and its adjacent units'
 /// vectors. High values mark borders between clusters.
 pub fn u_matrix(lattice: &Lattice, weights: &[f64], dim: usize) -> Vec<f64> {

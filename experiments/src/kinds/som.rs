@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use cg_core::{run, Recorder, Validate};
 use cg_data::DataConfig;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
-use cg_som::quality::{self, bmus, hits, majority_labels, u_matrix};
+use cg_som::quality::{self, bmus, hits, label_regions, majority_labels, u_matrix};
 use cg_som::{Som, SomConfig, SomParams, SomRecord, SomState, Topology, Training};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -231,26 +231,13 @@ impl SomExperiment {
         self.class_names.get(k).cloned().unwrap_or_else(|| format!("class {k}"))
     }
 
-    /// For each class: the region of units whose majority label it is; `purity` is the share of
-    /// the region's samples that belong to the class, `recall` the share of the class inside it.
+    /// Each class's region (`cg_som::quality::label_regions`), by class name.
     fn label_regions(&self, labels: &[usize], winners: &[usize], majority: &[Option<usize>]) -> Value {
-        let classes = labels.iter().max().map_or(0, |m| m + 1);
-        let mut out = serde_json::Map::new();
-        for c in 0..classes {
-            let in_region: Vec<usize> =
-                winners.iter().enumerate().filter(|&(_, &b)| majority[b] == Some(c)).map(|(j, _)| j).collect();
-            let hits_c = in_region.iter().filter(|&&j| labels[j] == c).count();
-            let size = labels.iter().filter(|&&l| l == c).count();
-            out.insert(
-                self.class_name(c),
-                json!({
-                    "units": majority.iter().filter(|&&m| m == Some(c)).count(),
-                    "purity": if in_region.is_empty() { 0.0 } else { hits_c as f64 / in_region.len() as f64 },
-                    "recall": if size == 0 { 0.0 } else { hits_c as f64 / size as f64 },
-                }),
-            );
-        }
-        Value::Object(out)
+        let regions = label_regions(labels, winners, majority);
+        let by_name = regions.iter().enumerate().map(|(c, r)| {
+            (self.class_name(c), json!({ "units": r.units, "purity": r.purity, "recall": r.recall }))
+        });
+        Value::Object(by_name.collect())
     }
 
     fn maps(
