@@ -11,7 +11,6 @@ pub mod check;
 pub mod config;
 pub mod kinds;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -156,19 +155,48 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
     experiment.run(&title, options)
 }
 
-/// Writes every file of `outcome` into `dir` (created if needed), each through a temporary file in
-/// the same folder and a rename, so readers never see a half-written file.
+/// Writes the files of `outcome` as the whole content of `dir`: rendered into a new sibling
+/// folder, then swapped in by one rename (an atomic exchange on Linux), so that a reader, or a
+/// run killed at any moment, sees the old complete set or the new complete set, never a mix, and
+/// no file of an earlier run stays behind. Folders and files get the umask's modes.
 ///
 /// # Errors
-/// The folder or a file cannot be created or written.
+/// The folder or a file cannot be created or written; the old results are then untouched.
 pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for (name, bytes) in &outcome.files {
-        let path = dir.join(name);
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-        tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let staging = parent.join(format!(".{name}.new-{}-{nanos}", std::process::id()));
+    std::fs::create_dir(&staging).with_context(|| format!("cannot write in {}", parent.display()))?;
+    let written = outcome.files.iter().try_for_each(|(file, bytes)| {
+        std::fs::write(staging.join(file), bytes).with_context(|| format!("cannot write {}", dir.join(file).display()))
+    });
+    let swapped = written.and_then(|()| swap_in(&staging, dir));
+    // Whatever is in the staging folder now (the new files after a failure, the old ones after
+    // a swap) goes.
+    let _ = std::fs::remove_dir_all(&staging);
+    swapped
+}
+
+/// Puts the folder `new` at `dir`; afterwards `new` holds the old contents (if any).
+fn swap_in(new: &Path, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return std::fs::rename(new, dir).with_context(|| format!("cannot write {}", dir.display()));
     }
-    Ok(())
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        if renameat_with(CWD, new, CWD, dir, RenameFlags::EXCHANGE).is_ok() {
+            return Ok(());
+        }
+    }
+    // Elsewhere (or on a file system without the exchange): two renames.
+    let old = new.with_extension("old");
+    std::fs::rename(dir, &old).with_context(|| format!("cannot replace {}", dir.display()))?;
+    std::fs::rename(new, dir).with_context(|| format!("cannot write {}", dir.display()))?;
+    std::fs::rename(&old, new).with_context(|| format!("cannot clean up {}", old.display()))
 }

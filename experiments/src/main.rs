@@ -55,6 +55,22 @@ fn main() -> ExitCode {
         print!("{}", kinds_table());
         return ExitCode::SUCCESS;
     }
+    // Two configs with one stem would write the same folder: refuse before anything runs.
+    let mut stems = std::collections::HashMap::new();
+    for config in &cli.configs {
+        let dir = experiments::default_out_dir(config);
+        if let Some(first) = stems.insert(dir.clone(), config) {
+            if cli.configs.len() > 1 && first != config {
+                eprintln!(
+                    "error: {} and {} both write {}: give configs with different names",
+                    first.display(),
+                    config.display(),
+                    dir.file_name().unwrap_or_default().to_string_lossy()
+                );
+                return ExitCode::from(BAD_INPUT);
+            }
+        }
+    }
     let mut code = 0;
     for config in &cli.configs {
         let dir = match (&cli.out, cli.configs.len()) {

@@ -141,6 +141,47 @@ fn check_passes_on_fresh_results_and_fails_on_drift() {
 }
 
 #[test]
+fn a_run_replaces_the_whole_folder_with_files_of_the_umasks_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "good.toml", GOOD);
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("stale.png"), "from another config").unwrap();
+    assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["graph.dot", "graph.json", "graph.png", "graph.svg"]);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "only the config and the folder");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+            .unwrap_or(0o022);
+        let mode = std::fs::metadata(out.join("graph.json")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask);
+    }
+}
+
+#[test]
+fn two_configs_with_one_name_are_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("a")).unwrap();
+    let first = write_config(tmp.path(), "same.toml", GOOD);
+    let second = write_config(&tmp.path().join("a"), "same.toml", GOOD);
+    let out = tmp.path().join("out");
+    let o = binary(&[first.to_str().unwrap(), second.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(stderr.contains("both write same"), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
 fn several_configs_go_to_their_own_folders() {
     let tmp = tempfile::tempdir().unwrap();
     let a = write_config(tmp.path(), "a.toml", GOOD);

@@ -234,9 +234,10 @@ impl SomExperiment {
     /// Each class's region (`cg_som::quality::label_regions`), by class name.
     fn label_regions(&self, labels: &[usize], winners: &[usize], majority: &[Option<usize>]) -> Value {
         let regions = label_regions(labels, winners, majority);
-        let by_name = regions.iter().enumerate().map(|(c, r)| {
-            (self.class_name(c), json!({ "units": r.units, "purity": r.purity, "recall": r.recall }))
-        });
+        let by_name = regions
+            .iter()
+            .enumerate()
+            .map(|(c, r)| (self.class_name(c), json!({ "units": r.units, "purity": r.purity, "recall": r.recall })));
         Value::Object(by_name.collect())
     }
 
