@@ -316,3 +316,43 @@ fn rnn_constraints_name_known_parameters() {
                [[constraints]]\nparams = [\"W1\"]\nkind = \"box\"\nlower = 0.0\n";
     assert_eq!(fails(rnn), "[[constraints]] 1: params: unknown parameter `W1` (parameters: W, V, U)");
 }
+
+/// Inputs that used to run and report a wrong answer are refused, naming what is wrong.
+#[test]
+fn silent_wrong_answers_are_refused() {
+    let mlp = r#"
+kind = "mlp"
+[data]
+inline_x = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+inline_y = [1.0, 2.0, 1.0]
+[model]
+layers = [2, 1]
+loss = "hinge"
+[optimizer]
+learning_rate = 0.1
+[train]
+epochs = 2
+batch_size = 2
+"#;
+    assert_eq!(
+        fails(mlp),
+        "training: [data] a margin loss (logistic, hinge, squared_hinge, widrow_hoff) needs the labels 0 and 1 or -1 and 1, but the targets hold 1, 2"
+    );
+    let three = mlp.replace(
+        "layers = [2, 1]\nloss = \"hinge\"",
+        "layers = [2, 3]\noutput = \"softmax\"\nloss = \"softmax_cross_entropy\"",
+    );
+    assert_eq!(
+        fails(&three),
+        "[model] output = \"softmax\" with loss = \"softmax_cross_entropy\" applies softmax twice (the loss takes the logits): use output = \"identity\""
+    );
+    assert_eq!(
+        fails(&mlp.replace("[model]", "test_fraction = 0.9\n[model]")),
+        "[data] test_fraction = 0.9 is out of range (small enough to leave a training sample)"
+    );
+    let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"a\"\nstates = [\"yes\", \"yes\"]\ncpt = [[0.5, 0.5]]\n\
+              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert_eq!(fails(bn), "[[variables]] variable `a`: state `yes` is listed twice");
+    let fit = "kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\n[graph.fixed]\ny = 1.0\nz = 2.0\n";
+    assert_eq!(fails(fit), "[graph] node `z`: is fixed but no function uses it (a misspelt name?)");
+}

@@ -81,6 +81,13 @@ impl Dataset {
             }));
         }
         let (order, n_test) = self.split_order(test_fraction, seed);
+        if n_test >= self.n_samples() {
+            return Err(Error::OutOfRange(cg_core::OutOfRange {
+                param: "test_fraction",
+                value: test_fraction,
+                expected: "small enough to leave a training sample",
+            }));
+        }
         let (test, train) = order.split_at(n_test);
         Ok((self.subset(train), self.subset(test)))
     }

@@ -90,6 +90,20 @@ impl UndirectedModel {
             other => other.into(),
         })?;
 
+        // A fixed node no function uses is most likely a misspelt name.
+        for (name, _) in fixed {
+            let used = functions.iter().enumerate().any(|(k, _)| {
+                eg.graph
+                    .id(&fit[k])
+                    .ok()
+                    .and_then(|id| eg.functions[id.index()].as_ref())
+                    .is_some_and(|(e, _)| e.vars().iter().any(|v| v == name))
+            });
+            if !used {
+                return Err(node_err(name, "is fixed but no function uses it (a misspelt name?)".into()));
+            }
+        }
+
         // The undirected graph of the model itself, and the no-self-loop rule.
         let mut graph = UnGraph::new();
         let ids: Vec<NodeId> =

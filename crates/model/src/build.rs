@@ -229,6 +229,8 @@ struct Emitter<'a, T: Float> {
     loss_args: HashMap<NodeId, (NodeId, NodeId)>,
     /// Every operation's arguments, to find what the loss depends on.
     args: HashMap<NodeId, Vec<NodeId>>,
+    /// Every operation's name (`softmax`, `linear`, ...).
+    ops: HashMap<NodeId, &'static str>,
 }
 
 impl<T: Float> Emitter<'_, T> {
@@ -237,6 +239,7 @@ impl<T: Float> Emitter<'_, T> {
     }
 
     fn op(&mut self, op: Arc<dyn VectorOp<T>>, args: &[NodeId], name: Option<&str>) -> Result<NodeId> {
+        let op_name = op.name();
         // An operation may use a node once per argument slot: a repeat goes through an alias.
         let mut distinct = vec![];
         for &a in args {
@@ -252,6 +255,7 @@ impl<T: Float> Emitter<'_, T> {
         };
         let id = self.b.op(&name, op, &distinct, false)?;
         self.args.insert(id, distinct.clone());
+        self.ops.insert(id, op_name);
         if distinct.iter().any(|a| self.data.contains(a)) {
             self.data.insert(id);
         }
@@ -390,6 +394,12 @@ impl<T: Float> Emitter<'_, T> {
                 return Err(
                     self.err(ast, format!("the prediction {} is {so} but the target {} is {sy}", args[0], args[1]))
                 );
+            }
+            if loss == Loss::SoftmaxCrossEntropy && self.ops.get(&o) == Some(&"softmax") {
+                return Err(self.err(
+                    ast,
+                    format!("{} is already a softmax, and the loss applies one itself: give it the logits", args[0]),
+                ));
             }
             if so.1 != Dim::Batch {
                 return Err(self.err(ast, format!("a loss averages over the batch, but {} is {so}", args[0])));
@@ -630,8 +640,17 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         return Err(bad("[model] predict:", format!("`{}` is not a node", config.predict)));
     }
     let order = order_nodes(&asts)?;
-    let mut em =
-        Emitter { b, known, data, batch_size, node: "", count: 0, loss_args: HashMap::new(), args: HashMap::new() };
+    let mut em = Emitter {
+        b,
+        known,
+        data,
+        batch_size,
+        node: "",
+        count: 0,
+        loss_args: HashMap::new(),
+        args: HashMap::new(),
+        ops: HashMap::new(),
+    };
     for name in &order {
         em.node = name;
         em.count = 0;

@@ -9,6 +9,10 @@ pub enum Error {
     Autoencoder,
     #[error("[model] layers: the input width is {expected} but the data has {found} features")]
     InputWidth { expected: usize, found: usize },
+    #[error("[data] a margin loss (logistic, hinge, squared_hinge, widrow_hoff) needs the labels 0 and 1 or -1 and 1, but the targets hold {found}")]
+    MarginLabels { found: String },
+    #[error("[model] output = \"softmax\" with loss = \"softmax_cross_entropy\" applies softmax twice (the loss takes the logits): use output = \"identity\"")]
+    DoubleSoftmax,
     #[error("[data] target {value} is not a class label below the output width {classes}")]
     NotAClass { value: f64, classes: usize },
     /// (Not a `source`: the message already holds the range.)

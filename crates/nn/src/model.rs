@@ -137,6 +137,9 @@ impl Validate for ModelConfig {
         if self.autoencoder && (self.layers.last() != self.layers.first() || self.loss != Loss::SquaredError) {
             return Err(Error::Autoencoder);
         }
+        if self.output == OutputKind::Softmax && self.loss == Loss::SoftmaxCrossEntropy {
+            return Err(Error::DoubleSoftmax);
+        }
         Ok(ModelParams {
             layers: self.layers.clone(),
             hidden: self.hidden,

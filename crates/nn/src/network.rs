@@ -81,9 +81,18 @@ impl<T: Float> Network<T> {
     /// A label outside the target's classes.
     pub fn encode_labels(targets: &[f64], width: usize, plus_minus: bool) -> Result<Mat<T>> {
         if width == 1 {
+            let zero_one = targets.iter().all(|&t| t == 0.0 || t == 1.0);
+            if plus_minus && !zero_one && !targets.iter().all(|&t| t == -1.0 || t == 1.0) {
+                let mut found: Vec<f64> = targets.to_vec();
+                found.sort_by(f64::total_cmp);
+                found.dedup();
+                let shown: Vec<String> = found.iter().take(6).map(|v| v.to_string()).collect();
+                let more = if found.len() > 6 { ", ..." } else { "" };
+                return Err(Error::MarginLabels { found: format!("{}{more}", shown.join(", ")) });
+            }
             return Ok(Mat::from_fn(1, targets.len(), |_, j| {
                 let t = targets[j];
-                T::cast(if plus_minus && (t == 0.0 || t == 1.0) { 2.0 * t - 1.0 } else { t })
+                T::cast(if plus_minus && zero_one { 2.0 * t - 1.0 } else { t })
             }));
         }
         if let Some(bad) = targets.iter().find(|&&t| t < 0.0 || t.fract() != 0.0 || t >= width as f64) {

@@ -42,6 +42,9 @@ impl BayesianNetwork {
             if s.states.len() < 2 {
                 return Err(err(&s.name, format!("{} states; a variable needs two or more", s.states.len())));
             }
+            if let Some(dup) = crate::repeated(&s.states) {
+                return Err(err(&s.name, format!("state `{dup}` is listed twice")));
+            }
             let domain = Domain::Categorical(s.states.len() as u32);
             ids.push(graph.add_node(&s.name, Role::Hidden, Variable::Discrete(domain))?);
         }

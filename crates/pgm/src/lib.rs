@@ -45,5 +45,10 @@ pub enum Error {
     OutOfRange(#[from] cg_core::OutOfRange),
 }
 
+/// The first name that appears twice in `names`.
+pub(crate) fn repeated(names: &[String]) -> Option<&String> {
+    names.iter().enumerate().find_map(|(k, n)| names[..k].contains(n).then_some(n))
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -46,6 +46,14 @@ impl MarkovNetwork {
         if let Some(v) = variables.iter().find(|v| v.states.len() < 2) {
             return Err(Error::Variable { name: v.name.clone(), message: "needs two or more states".into() });
         }
+        for v in variables {
+            if let Some(dup) = crate::repeated(&v.states) {
+                return Err(Error::Variable {
+                    name: v.name.clone(),
+                    message: format!("state `{dup}` is listed twice"),
+                });
+            }
+        }
         let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
         let states: Vec<Vec<String>> = variables.iter().map(|v| v.states.clone()).collect();
         let cards: Vec<usize> = states.iter().map(Vec::len).collect();

@@ -114,6 +114,10 @@ impl KindConfig for RbmFile {
             if let Some(x) = data.iter().find(|x| !(0.0..=1.0).contains(*x)) {
                 bail!("[data] {x} is outside [0, 1]: scale the data or set binarize for Bernoulli visible units");
             }
+            // A likelihood of binary units is only defined on binary data.
+            if let Some(x) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
+                bail!("[data] {x} is not 0 or 1: Bernoulli visible units model binary data; set binarize = threshold (or visible = \"gaussian\")");
+            }
         }
         let e = &self.evaluation;
         if e.ais_every == 0 || e.ais_chains == 0 || e.ais_temperatures < 4 || e.sample_chains == 0 {
