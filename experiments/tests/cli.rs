@@ -356,3 +356,26 @@ batch_size = 2
     let fit = "kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\n[graph.fixed]\ny = 1.0\nz = 2.0\n";
     assert_eq!(fails(fit), "[graph] node `z`: is fixed but no function uses it (a misspelt name?)");
 }
+
+#[test]
+fn probability_tables_say_what_is_wrong_and_accept_rounded_rows() {
+    let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\ncpt = [[1.2, -0.2]]\n\
+              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert_eq!(
+        fails(bn),
+        "[[variables]] variable `a`: cpt row 1: the entry -0.2 is not a probability (negative or not finite)"
+    );
+    assert_eq!(
+        fails(&bn.replace("[1.2, -0.2]", "[0.5, 0.6]")),
+        "[[variables]] variable `a`: cpt row 1 is not a distribution (sums to 1.1)"
+    );
+    // ALARM-style rounding: accepted, renormalised.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "rounded.toml", &bn.replace("[1.2, -0.2]", "[0.3, 0.6999999]"));
+    let out = tmp.path().join("out");
+    assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let p = m["queries"][0]["exact"]["f"].as_f64().unwrap();
+    assert!((p - 0.3 / 0.9999999).abs() < 1e-15, "{p}");
+}

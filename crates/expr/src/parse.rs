@@ -30,7 +30,13 @@ pub enum ParseErrorKind {
     /// A function name where a value was expected (`sin + 1`).
     FunctionAsValue(String),
     BadNumber(String),
+    /// Parentheses, calls and unary minus nested deeper than [`MAX_DEPTH`].
+    TooDeep,
 }
+
+/// Deepest nesting of parentheses, calls, powers and unary minus: deeper expressions are refused
+/// instead of overflowing the stack.
+pub const MAX_DEPTH: usize = 200;
 
 impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,6 +56,7 @@ impl fmt::Display for ParseErrorKind {
                 write!(f, "`{name}` is a function; call it as {name}(...)")
             }
             ParseErrorKind::BadNumber(text) => write!(f, "`{text}` is not a number"),
+            ParseErrorKind::TooDeep => write!(f, "nested deeper than {MAX_DEPTH} levels"),
         }
     }
 }
@@ -70,6 +77,7 @@ struct Parser {
     ops: Vec<Op>,
     lists: Vec<u32>,
     vars: Vec<String>,
+    depth: usize,
 }
 
 type Slot = u32;
@@ -77,7 +85,7 @@ type Slot = u32;
 const OPERAND: &str = "a number, a name, `-` or `(`";
 
 pub(crate) fn parse(source: &str) -> Result<Expr, ParseError> {
-    let mut p = Parser { toks: tokenize(source)?, pos: 0, ops: vec![], lists: vec![], vars: vec![] };
+    let mut p = Parser { toks: tokenize(source)?, pos: 0, ops: vec![], lists: vec![], vars: vec![], depth: 0 };
     p.expr()?;
     p.expect_end()?;
     let live = p.liveness();
@@ -171,6 +179,16 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Slot, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError { column: self.column(), kind: ParseErrorKind::TooDeep });
+        }
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Slot, ParseError> {
         if self.eat('-') {
             let a = self.unary()?;
             Ok(self.push(Op::Neg(a)))
@@ -323,5 +341,18 @@ mod tests {
     fn names_are_listed_once_in_order_of_appearance() {
         let e = parse("b * a + b * pi + c_1").unwrap();
         assert_eq!(e.vars(), ["b", "a", "c_1"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for src in [
+            format!("{}x{}", "(".repeat(20_000), ")".repeat(20_000)),
+            format!("{}x", "-".repeat(30_000)),
+            format!("{}x{}", "sin(".repeat(5000), ")".repeat(5000)),
+        ] {
+            let e = parse(&src).unwrap_err();
+            assert_eq!(e.kind, ParseErrorKind::TooDeep, "{e}");
+        }
+        assert!(parse(&format!("{}x{}", "(".repeat(150), ")".repeat(150))).is_ok());
     }
 }

@@ -29,11 +29,10 @@ fn solve_on(x: &DMatrix<f64>, y: &DVector<f64>, cols: &[usize], fixed: &DVector<
     w
 }
 
-/// min f(w) subject to A w = b, from the KKT system [2XᵀX/n Aᵀ; A 0] [w; λ] = [2Xᵀy/n; b].
-///
-/// # Panics
-/// If the KKT matrix is singular (X rank-deficient on the null space of A).
-pub fn equality_ls(x: &DMatrix<f64>, y: &DVector<f64>, a: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
+/// min f(w) subject to A w = b, from the KKT system [2XᵀX/n Aᵀ; A 0] [w; λ] = [2Xᵀy/n; b];
+/// `None` when that system is singular (dependent rows of A, or X rank-deficient on the null
+/// space of A: no unique minimiser).
+pub fn equality_ls(x: &DMatrix<f64>, y: &DVector<f64>, a: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {
     let (d, k, n) = (x.ncols(), a.nrows(), x.nrows() as f64);
     let mut kkt = DMatrix::zeros(d + k, d + k);
     kkt.view_mut((0, 0), (d, d)).copy_from(&(x.transpose() * x * (2.0 / n)));
@@ -42,8 +41,8 @@ pub fn equality_ls(x: &DMatrix<f64>, y: &DVector<f64>, a: &DMatrix<f64>, b: &DVe
     let mut rhs = DVector::zeros(d + k);
     rhs.rows_mut(0, d).copy_from(&(x.transpose() * y * (2.0 / n)));
     rhs.rows_mut(d, k).copy_from(b);
-    let sol = kkt.lu().solve(&rhs).expect("internal: KKT system of a well-posed problem");
-    sol.rows(0, d).into_owned()
+    let sol = kkt.lu().solve(&rhs)?;
+    sol.iter().all(|v| v.is_finite()).then(|| sol.rows(0, d).into_owned())
 }
 
 /// min f(w) subject to lower_i ≤ w_i ≤ upper_i, by enumerating for every weight whether it is
@@ -112,7 +111,7 @@ pub fn simplex_ls(x: &DMatrix<f64>, y: &DVector<f64>, simplex: &[usize]) -> DVec
         let cols: Vec<usize> = support.iter().chain(&others).copied().collect();
         let xs = x.select_columns(&cols);
         let a = DMatrix::from_fn(1, cols.len(), |_, j| f64::from(u8::from(j < support.len())));
-        let ws = equality_ls(&xs, y, &a, &DVector::from_element(1, 1.0));
+        let Some(ws) = equality_ls(&xs, y, &a, &DVector::from_element(1, 1.0)) else { continue };
         if ws.rows(0, support.len()).iter().all(|&v| v >= -1e-12) {
             let mut w = DVector::zeros(d);
             for (k, &c) in cols.iter().enumerate() {
@@ -480,7 +479,7 @@ pub fn linear_model_optimum(p: &LinearProblem) -> Option<DMatrix<f64>> {
             Constraint::Simplex => row(simplex_ls(p.x, p.y, &(0..d).collect::<Vec<_>>())),
             Constraint::Equality { a, b, .. } => {
                 let a1 = DMatrix::from_fn(a.nrows(), d + 1, |i, j| if j < d { a[(i, j)] } else { 0.0 });
-                row(equality_ls(p.x, p.y, &a1, b))
+                row(equality_ls(p.x, p.y, &a1, b)?)
             }
         },
         (Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(p.x, p.y, lambda)),

@@ -46,7 +46,7 @@ fn equality_constrained_least_squares_matches_kkt() {
         let b = DVector::from_vec(vec![1.0, 0.0]);
         let c = Constraint::equality(a.clone(), b.clone()).unwrap();
         let w = projected_gd(&x, &y, &c, 20_000);
-        let kkt = equality_ls(&x, &y, &a, &b);
+        let kkt = equality_ls(&x, &y, &a, &b).unwrap();
         assert!((&w - &kkt).amax() < 1e-7, "seed {seed}: {w} vs {kkt}");
     }
 }

@@ -74,15 +74,34 @@ impl BayesianNetwork {
                         format!("cpt row {} has {} entries for {} states", r + 1, row.len(), cards[k]),
                     ));
                 }
+                if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
+                    return Err(err(
+                        &s.name,
+                        format!("cpt row {}: the entry {p} is not a probability (negative or not finite)", r + 1),
+                    ));
+                }
+                // Published networks round their rows (ALARM's sum to 0.9999999): accepted within
+                // 1e-6 and renormalised below.
                 let sum: f64 = row.iter().sum();
-                if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (sum - 1.0).abs() > 1e-9 {
+                if (sum - 1.0).abs() > 1e-6 {
                     return Err(err(&s.name, format!("cpt row {} is not a distribution (sums to {sum})", r + 1)));
                 }
             }
             let mut vars = ps.clone();
             vars.push(k);
             let vcards: Vec<usize> = vars.iter().map(|&v| cards[v]).collect();
-            factors.push(Factor::new(&vars, &vcards, s.cpt.iter().flatten().copied().collect())?);
+            // Rows off by more than rounding are scaled to sum to 1 (those within rounding stay as
+            // written, so their numbers do not move).
+            let values = s
+                .cpt
+                .iter()
+                .flat_map(|row| {
+                    let sum: f64 = row.iter().sum();
+                    let scale = if (sum - 1.0).abs() > 1e-12 { 1.0 / sum } else { 1.0 };
+                    row.iter().map(move |p| p * scale)
+                })
+                .collect();
+            factors.push(Factor::new(&vars, &vcards, values)?);
             parents.push(ps);
         }
         graph.topological_order()?;
