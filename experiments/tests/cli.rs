@@ -379,3 +379,15 @@ fn probability_tables_say_what_is_wrong_and_accept_rounded_rows() {
     let p = m["queries"][0]["exact"]["f"].as_f64().unwrap();
     assert!((p - 0.3 / 0.9999999).abs() < 1e-15, "{p}");
 }
+
+#[test]
+fn impossible_evidence_and_all_zero_factors_are_named() {
+    let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"either\"\nstates = [\"no\", \"yes\"]\ncpt = [[1.0, 0.0]]\n\
+              [[variables]]\nname = \"lung\"\nstates = [\"no\", \"yes\"]\nparents = [\"either\"]\ncpt = [[1.0, 0.0], [0.5, 0.5]]\n\
+              [[queries]]\ntarget = \"lung\"\nevidence = { either = \"yes\" }\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert_eq!(fails(bn), "[[queries]] 1: the evidence either = yes has probability zero");
+    let mn = "kind = \"markov_net\"\n[[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\n\
+              [[factors]]\nvariables = [\"a\"]\nvalues = [0.0, 0.0]\n\
+              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+    assert_eq!(fails(mn), "[[factors]] 1: every entry is zero: the network would give every state probability zero");
+}

@@ -265,7 +265,7 @@ fn check_query(cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) ->
 fn finish(work: Vec<Factor>, evidence: &[(usize, usize)]) -> Result<Factor> {
     let mut f = work.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
     if f.normalize() <= 0.0 {
-        return Err(Error::Query(format!("the evidence {evidence:?} has probability zero")));
+        return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });
     }
     Ok(f)
 }

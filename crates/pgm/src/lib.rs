@@ -36,6 +36,9 @@ pub enum Error {
     Variable { name: String, message: String },
     #[error("query: {0}")]
     Query(String),
+    /// The observed values (variable, state) have probability zero under the model.
+    #[error("the evidence {evidence:?} has probability zero")]
+    ZeroEvidence { evidence: Vec<(usize, usize)> },
     /// A factor of a Markov network, counted from 1.
     #[error("factor {index}: {message}")]
     Factor { index: usize, message: String },

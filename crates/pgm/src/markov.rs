@@ -64,6 +64,9 @@ impl MarkovNetwork {
                 let at = |message: String| Error::Factor { index: k + 1, message };
                 let ids = f.variables.iter().map(|n| variable_id(&names, n).map_err(at)).collect::<Result<Vec<_>>>()?;
                 let fc: Vec<usize> = ids.iter().map(|&v| cards[v]).collect();
+                if f.values.iter().all(|&v| v == 0.0) {
+                    return Err(at("every entry is zero: the network would give every state probability zero".into()));
+                }
                 Factor::new(&ids, &fc, f.values.clone()).map_err(|e| at(e.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;

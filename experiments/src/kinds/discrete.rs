@@ -117,8 +117,17 @@ impl Experiment for DiscreteExperiment {
         let mut series = vec![];
         let mut all_within = true;
         for (k, q) in self.queries.iter().enumerate() {
-            let exact = variable_elimination(&model.factors, &model.cards, &[q.target], &q.evidence)
-                .map_err(|e| anyhow!("query {}: {e}", k + 1))?;
+            let exact =
+                variable_elimination(&model.factors, &model.cards, &[q.target], &q.evidence).map_err(|e| match e {
+                    PgmError::ZeroEvidence { .. } => {
+                        anyhow!(
+                            "[[queries]] {}: the evidence {} has probability zero",
+                            k + 1,
+                            evidence_text(model, &q.evidence)
+                        )
+                    }
+                    e => anyhow!("[[queries]] {}: {e}", k + 1),
+                })?;
             let mut sampler = GibbsSampler::new(&model.factors, &model.cards, &q.evidence)?;
             let mut state = sampler.start();
             let g = &self.gibbs;
@@ -215,12 +224,15 @@ impl DiscreteExperiment {
     }
 }
 
+/// `either = no, lung = yes`: evidence by variable and state names.
+fn evidence_text(model: &MarkovNetwork, evidence: &[(usize, usize)]) -> String {
+    evidence.iter().map(|&(v, x)| format!("{} = {}", model.names[v], model.states[v][x])).collect::<Vec<_>>().join(", ")
+}
+
 fn describe(model: &MarkovNetwork, q: &Query) -> String {
     if q.evidence.is_empty() {
         format!("P({})", model.names[q.target])
     } else {
-        let ev: Vec<String> =
-            q.evidence.iter().map(|&(v, x)| format!("{} = {}", model.names[v], model.states[v][x])).collect();
-        format!("P({} | {})", model.names[q.target], ev.join(", "))
+        format!("P({} | {})", model.names[q.target], evidence_text(model, &q.evidence))
     }
 }
