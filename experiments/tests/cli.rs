@@ -391,3 +391,17 @@ fn impossible_evidence_and_all_zero_factors_are_named() {
               [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(fails(mn), "[[factors]] 1: every entry is zero: the network would give every state probability zero");
 }
+
+#[test]
+fn a_diverging_map_is_an_error_naming_the_cause() {
+    let som = "kind = \"som\"\ncolors = 200\n[som]\nrows = 12\ncols = 12\ntraining = \"online\"\nneighbourhood = \"mexican_hat\"\n\
+               epochs = 3\niterations_per_epoch = 500\nlearning_rate = { start = 0.5, end = 0.1 }\nradius = { start = 5.0, end = 1.0 }\n";
+    let e = fails(som);
+    assert!(e.starts_with("training diverged at step 1: epoch 1: a codebook value became"), "{e}");
+    assert!(e.ends_with("set truncate = 1 (beyond the radius the Mexican hat's weights are negative and push units away without bound)"), "{e}");
+    // Cut at the radius, the same map trains.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "hat.toml", &som.replace("epochs = 3", "epochs = 3\ntruncate = 1.0"));
+    let out = tmp.path().join("out");
+    assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
+}

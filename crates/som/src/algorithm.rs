@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::params::{Init, SomParams, Training};
+use crate::params::{Init, Neighbourhood, SomParams, Training};
 use crate::quality::{self, bmu};
 use crate::{Error, Lattice, Result};
 
@@ -45,6 +45,8 @@ pub struct Som {
     positions: Vec<(f64, f64)>,
     /// Measure the quality after every epoch (off for benchmarks of training alone).
     evaluate: bool,
+    /// The smallest and largest value in the data: a codebook far outside has diverged.
+    data_range: (f64, f64),
 }
 
 impl Som {
@@ -72,7 +74,8 @@ impl Som {
             }));
         }
         let positions = params.lattice.positions();
-        Ok(Som { params, data, dim, positions, evaluate: true })
+        let data_range = data.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        Ok(Som { params, data, dim, positions, evaluate: true, data_range })
     }
 
     /// Steps that train only: no quantization and topographic error after each epoch.
@@ -349,11 +352,24 @@ impl Solver for Som {
         Ok(record)
     }
 
-    /// Diverged when a codebook value is no longer finite.
+    /// Diverged when a codebook value is no longer finite, or has exploded: a unit's vector is a
+    /// weighted mean of samples for positive neighbourhoods, so a value more than a thousand data
+    /// ranges outside the data only comes from negative weights feeding on themselves (a
+    /// Mexican hat without `truncate`) or a learning rate above 1.
     fn stop(&self, state: &SomState, _r: &SomRecord) -> Option<Stop> {
-        let bad = state.weights.iter().find(|v| !v.is_finite())?;
+        let (lo, hi) = self.data_range;
+        let margin = 1e3 * (hi - lo).max(1.0);
+        let bad = state.weights.iter().find(|v| !v.is_finite() || **v < lo - margin || **v > hi + margin)?;
+        let hint = if self.params.neighbourhood == Neighbourhood::MexicanHat && self.params.truncate.is_none() {
+            "set truncate = 1 (beyond the radius the Mexican hat's weights are negative and push units away without bound)"
+        } else {
+            "lower the learning rate"
+        };
         Some(Stop::Diverged {
-            what: format!("epoch {}: a codebook value became {bad}; lower the learning rate", state.epochs_done),
+            what: format!(
+                "epoch {}: a codebook value became {bad}, far outside the data's range [{lo}, {hi}]; {hint}",
+                state.epochs_done
+            ),
         })
     }
 }
