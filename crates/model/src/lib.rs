@@ -1,4 +1,5 @@
-//! `cg-model`: models written as graphs in a config. A model is a set of named nodes, each a
+//! `cg-model`: models written as graphs in a config ([`scalar`] holds the scalar graphs of the
+//! chapter's figures, compiled and trainable). A model is a set of named nodes, each a
 //! vector expression of inputs, targets, learnable parameters and other nodes, plus a loss: any
 //! vector computational graph (skip connections, tied weights, several outputs and losses),
 //! checked shape by shape before anything runs and built into a [`cg_nn::Network`] that the
@@ -14,6 +15,7 @@
 mod build;
 mod config;
 pub mod parse;
+pub mod scalar;
 
 pub use build::{build, Dim, Model, NodeInfo, Shape};
 pub use config::{ColumnTarget, InitName, ModelConfig, ParamDecl, TargetDecl, ValueDecl};
@@ -25,6 +27,9 @@ pub enum Error {
     Invalid { at: String, message: String },
     #[error("[model] {0}")]
     Graph(#[from] cg_autodiff::Error),
+    /// A message that names its place itself (the scalar graphs' `[graph]` tables).
+    #[error("{0}")]
+    Message(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -3,22 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_autodiff::{NodeFunction, ScalarDag, Tape};
-use cg_core::{run, Differentiable, LocalFunction, NodeId, Recorder, Role, Validate};
-use cg_expr::{build_graph, Expr, GraphError};
-use cg_optim::{Descent, OptimizerConfig, OptimizerParams};
-use cg_plot::{Legend, LineChart, Series};
-use indexmap::IndexMap;
-use rand::SeedableRng;
+use cg_autodiff::Tape;
+use cg_core::{NodeId, Role, Validate};
+use cg_model::scalar::{ScalarGraphConfig, ScalarModel};
+use cg_optim::{OptimizerConfig, OptimizerParams};
+use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-
-use cg_plot::{GraphPicture, NodeKind, NodeLabel};
-
-use std::path::Path;
 
 use super::{Experiment, KindConfig};
 use crate::{json_file, push_graph, Outcome, RunOptions};
@@ -29,7 +23,7 @@ use crate::{json_file, push_graph, Outcome, RunOptions};
 pub struct GraphFile {
     #[allow(dead_code)]
     kind: String,
-    graph: GraphConfig,
+    graph: ScalarGraphConfig,
     /// Minimise the loss over the weights.
     optimize: Option<OptimizeConfig>,
 }
@@ -65,7 +59,7 @@ impl KindConfig for GraphFile {
 
     fn validate(self, _base: &Path) -> Result<GraphParams> {
         let has_weights = !self.graph.weights.is_empty();
-        let mut params = self.graph.validate()?;
+        let mut params = GraphParams { model: self.graph.build()?, optimize: None };
         if let Some(o) = self.optimize {
             if !has_weights {
                 bail!("[optimize] needs weights to move: [graph] weights is empty");
@@ -79,157 +73,16 @@ impl KindConfig for GraphFile {
     }
 }
 
-/// `[graph]` as written in the config.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GraphConfig {
-    /// Input nodes and their fixed values.
-    #[serde(default)]
-    pub inputs: IndexMap<String, f64>,
-    /// Weight nodes (learnable parameters) and their values.
-    #[serde(default)]
-    pub weights: IndexMap<String, f64>,
-    /// Output nodes.
-    pub outputs: Vec<String>,
-    /// Loss as an expression over the outputs; without it, derivatives are of the single output.
-    pub loss: Option<String>,
-    /// Largest number of paths the pathwise algorithm may enumerate per (source, output) pair.
-    #[serde(default = "default_path_limit")]
-    pub path_limit: u64,
-    /// Relative step of the finite-difference check (h = step · max(1, |y|)).
-    #[serde(default = "default_fd_step")]
-    pub finite_difference_step: f64,
-    /// Computed nodes: name = expression of other names, in any order.
-    pub nodes: IndexMap<String, String>,
-}
-
-fn default_path_limit() -> u64 {
-    100_000
-}
-
-fn default_fd_step() -> f64 {
-    1e-3
-}
-
 /// A validated graph experiment.
 pub struct GraphParams {
-    dag: ScalarDag,
-    /// Every node id in config order: inputs, weights, then nodes.
-    ids: Vec<NodeId>,
-    source_values: Vec<(NodeId, f64)>,
-    outputs: Vec<NodeId>,
-    loss: Option<(Expr, Vec<NodeId>)>,
-    path_limit: u64,
-    fd_step: f64,
+    model: ScalarModel,
     /// `[optimize]`: the optimiser and the number of steps.
     optimize: Option<(OptimizerParams, usize)>,
 }
 
-impl GraphConfig {
-    /// Checks every field and compiles the graph.
-    ///
-    /// # Errors
-    /// One line naming the field or node: a non-finite value, a bad name, a syntax error (with
-    /// column), an unknown name, a cycle, an output that is not a node, a loss over non-outputs.
-    pub fn validate(self) -> Result<GraphParams> {
-        for (table, values) in [("inputs", &self.inputs), ("weights", &self.weights)] {
-            for (name, v) in values {
-                if !v.is_finite() {
-                    bail!("[graph.{table}] {name}: {v} is not a finite number");
-                }
-            }
-        }
-        if self.nodes.is_empty() {
-            bail!("[graph.nodes]: no nodes; define at least one computed node");
-        }
-        if self.outputs.is_empty() {
-            bail!("[graph] outputs: empty; name at least one node");
-        }
-        if !(self.finite_difference_step > 0.0 && self.finite_difference_step <= 0.1) {
-            bail!("[graph] finite_difference_step = {} is out of range (0, 0.1]", self.finite_difference_step);
-        }
-        for out in &self.outputs {
-            if !self.nodes.contains_key(out) {
-                bail!("[graph] outputs: `{out}` is not a node of [graph.nodes]");
-            }
-        }
-        let sources: Vec<(&str, Role)> = self
-            .inputs
-            .keys()
-            .map(|n| (n.as_str(), Role::Input))
-            .chain(self.weights.keys().map(|n| (n.as_str(), Role::Weight)))
-            .collect();
-        let nodes: Vec<(&str, &str, Role)> = self
-            .nodes
-            .iter()
-            .map(|(n, e)| {
-                let role = if self.outputs.contains(n) { Role::Output } else { Role::Hidden };
-                (n.as_str(), e.as_str(), role)
-            })
-            .collect();
-        let eg = build_graph(&sources, &nodes).map_err(|e| match e {
-            GraphError::Parse { node, error } => anyhow!("[graph.nodes] {node}: {error}"),
-            GraphError::UnknownName { node, name } => {
-                anyhow!("[graph.nodes] {node}: uses `{name}`, which is not an input, weight or node")
-            }
-            other => anyhow!("[graph] {other}"),
-        })?;
-        let ids: Vec<NodeId> = eg.graph.node_ids().collect();
-        let outputs = self.outputs.iter().map(|o| eg.graph.id(o)).collect::<Result<Vec<_>, _>>()?;
-        let loss = match &self.loss {
-            Some(src) => {
-                let expr = Expr::parse(src).map_err(|e| anyhow!("[graph] loss: {e}"))?;
-                let mut args = vec![];
-                for var in expr.vars() {
-                    if !self.outputs.contains(var) {
-                        bail!("[graph] loss: uses `{var}`, which is not an output");
-                    }
-                    args.push(eg.graph.id(var)?);
-                }
-                Some((expr, args))
-            }
-            None if outputs.len() > 1 => {
-                bail!("[graph] loss: needed when there are several outputs (derivatives are of one number)")
-            }
-            None => None,
-        };
-        let functions = eg
-            .functions
-            .into_iter()
-            .map(|f| f.map(|(func, args)| NodeFunction { func: func as Arc<dyn LocalFunction>, args }))
-            .collect();
-        let dag = ScalarDag::new(&eg.graph, functions).map_err(|e| anyhow!("[graph.nodes] {e}"))?;
-        let source_values =
-            self.inputs.values().chain(self.weights.values()).enumerate().map(|(k, &v)| (ids[k], v)).collect();
-        Ok(GraphParams {
-            dag,
-            ids,
-            source_values,
-            outputs,
-            loss,
-            path_limit: self.path_limit,
-            fd_step: self.finite_difference_step,
-            optimize: None,
-        })
-    }
-}
-
 impl GraphParams {
-    /// The loss (or the single output) of an evaluated tape, with ∂L/∂y(t) for each output.
-    fn objective(&self, tape: &Tape) -> (f64, Vec<(NodeId, f64)>) {
-        match &self.loss {
-            Some((expr, args)) => {
-                let vals: Vec<f64> = args.iter().map(|&a| tape.value(a)).collect();
-                let mut partials = vec![0.0; args.len()];
-                let l = expr.eval_with_partials(&vals, &mut partials, &mut Vec::new());
-                (l, args.iter().copied().zip(partials).collect())
-            }
-            None => (tape.value(self.outputs[0]), vec![(self.outputs[0], 1.0)]),
-        }
-    }
-
     fn name(&self, id: NodeId) -> String {
-        self.dag.name(id).to_string()
+        self.model.dag.name(id).to_string()
     }
 }
 
@@ -239,14 +92,11 @@ impl Experiment for GraphParams {
     /// # Errors
     /// A non-finite value or derivative, naming the first node where it appeared.
     fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
-        let dag = &self.dag;
-        let mut tape = dag.tape();
-        for &(id, v) in &self.source_values {
-            tape.set(id, v);
-        }
+        let dag = &self.model.dag;
+        let mut tape = self.model.tape();
         dag.forward(&mut tape).map_err(|e| anyhow!("[graph] {e}"))?;
-        let (loss, seeds) = self.objective(&tape);
-        if let Some((expr, args)) = &self.loss {
+        let (loss, seeds) = self.model.objective(&tape);
+        if let Some((expr, args)) = &self.model.loss {
             let bad = seeds.iter().find(|(_, d)| !d.is_finite());
             if !loss.is_finite() || bad.is_some() {
                 let at: Vec<String> = args.iter().map(|&a| format!("{} = {}", self.name(a), tape.value(a))).collect();
@@ -265,20 +115,20 @@ impl Experiment for GraphParams {
 
         let mut checks = Agreement::default();
         let per_name = |f: &dyn Fn(NodeId) -> f64| -> Map<String, Value> {
-            self.ids.iter().map(|&id| (self.name(id), json!(f(id)))).collect()
+            self.model.ids.iter().map(|&id| (self.name(id), json!(f(id)))).collect()
         };
         let values = per_name(&|id| tape.value(id));
         let gradient_json = per_name(&|id| gradient[id]);
 
         let mut all_pairs_json = Map::new();
-        for &i in &self.ids {
+        for &i in &self.model.ids {
             let row: Map<String, Value> = all_pairs.row(i).iter().map(|&(j, s)| (self.name(j), json!(s))).collect();
             if !row.is_empty() {
                 all_pairs_json.insert(self.name(i), Value::Object(row));
             }
         }
         // Reverse mode and all-pairs must agree: Δ(i) = Σ_t (∂L/∂y(t)) S(i, t).
-        for &i in &self.ids {
+        for &i in &self.model.ids {
             let via_pairs: f64 =
                 seeds.iter().map(|&(t, c)| if t == i { c } else { c * all_pairs.get(i, t).unwrap_or(0.0) }).sum();
             checks.note("reverse_vs_all_pairs", gradient[i], via_pairs);
@@ -287,8 +137,13 @@ impl Experiment for GraphParams {
         let mut forward_json = Map::new();
         for &s in &sources {
             let t = dag.tangents(&tape, s);
-            let row: Map<String, Value> =
-                self.ids.iter().filter(|&&j| !dag.role(j).is_source()).map(|&j| (self.name(j), json!(t[j]))).collect();
+            let row: Map<String, Value> = self
+                .model
+                .ids
+                .iter()
+                .filter(|&&j| !dag.role(j).is_source())
+                .map(|&j| (self.name(j), json!(t[j])))
+                .collect();
             let via_tangents: f64 = seeds.iter().map(|&(o, c)| c * t[o]).sum();
             checks.note("reverse_vs_forward", gradient[s], via_tangents);
             forward_json.insert(self.name(s), Value::Object(row));
@@ -296,11 +151,11 @@ impl Experiment for GraphParams {
 
         let (pathwise_json, path_counts, pathwise_note) = self.pathwise(&tape, &sources, &all_pairs, &mut checks)?;
 
-        let objective = |tp: &Tape| self.objective(tp).0;
+        let objective = |tp: &Tape| self.model.objective(tp).0;
         let mut fd_json = Map::new();
-        for &id in &self.ids {
+        for &id in &self.model.ids {
             let fd = dag
-                .finite_difference(&tape, id, self.fd_step, objective)
+                .finite_difference(&tape, id, self.model.fd_step, objective)
                 .map_err(|e| anyhow!("[graph] finite differences: {e}"))?;
             checks.note("reverse_vs_finite_difference", gradient[id], fd);
             fd_json.insert(self.name(id), json!(fd));
@@ -311,7 +166,7 @@ impl Experiment for GraphParams {
         report.insert("edges".into(), json!(dag.edge_count()));
         report.insert("order".into(), json!(dag.order().iter().map(|&id| self.name(id)).collect::<Vec<_>>()));
         report.insert("values".into(), Value::Object(values));
-        report.insert("loss".into(), if self.loss.is_some() { json!(loss) } else { Value::Null });
+        report.insert("loss".into(), if self.model.loss.is_some() { json!(loss) } else { Value::Null });
         report.insert("gradient".into(), Value::Object(gradient_json));
         report.insert("all_pairs".into(), Value::Object(all_pairs_json));
         report.insert("forward".into(), Value::Object(forward_json));
@@ -350,67 +205,26 @@ impl Experiment for GraphParams {
     }
 }
 
-/// The loss of a graph as a function of its weights, for the optimiser.
-struct WeightObjective<'a> {
-    params: &'a GraphParams,
-    weights: Vec<NodeId>,
-    tape: Tape,
-}
-
-impl Differentiable for WeightObjective<'_> {
-    fn dimension(&self) -> usize {
-        self.weights.len()
-    }
-
-    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String> {
-        for (&id, &v) in self.weights.iter().zip(x) {
-            self.tape.set(id, v);
-        }
-        self.params.dag.forward(&mut self.tape).map_err(|e| e.to_string())?;
-        let (loss, seeds) = self.params.objective(&self.tape);
-        let g = self.params.dag.reverse(&self.tape, &seeds).map_err(|e| e.to_string())?;
-        for (slot, &id) in grad.iter_mut().zip(&self.weights) {
-            *slot = g[id];
-        }
-        Ok(loss)
-    }
-}
-
 impl GraphParams {
-    /// Minimises the loss over the weights from their configured values (`cg_optim::Descent`
-    /// driven by `cg_core::run`); the loss curve, the final weights and loss, and its chart.
+    /// Minimises the loss over the weights (`ScalarModel::minimise`): its numbers for graph.json
+    /// and the loss curve's chart.
     fn minimise(&self, optimizer: OptimizerParams, steps: usize, title: &str) -> Result<(Value, LineChart)> {
-        let mut tape = self.dag.tape();
-        for &(id, v) in &self.source_values {
-            tape.set(id, v);
-        }
-        let (weights, start): (Vec<NodeId>, Vec<f64>) =
-            self.source_values.iter().filter(|(id, _)| self.dag.role(*id) == Role::Weight).copied().unzip();
-        let objective = WeightObjective { params: self, weights: weights.clone(), tape };
-        let mut descent = Descent::new(objective, optimizer);
-        let mut state = descent.start(start);
-        let mut recorder = Recorder::new();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let out = crate::finished(run(&mut descent, &mut state, steps, &mut rng, &mut [&mut recorder]), "[optimize]")?;
-        let mut grad = vec![0.0; weights.len()];
-        let final_loss = descent.f.value_and_gradient(&state.x, &mut grad).map_err(|e| anyhow!("[optimize] {e}"))?;
-        let curve: Vec<f64> = recorder.records.iter().map(|r| r.value).collect();
-        let final_weights: Map<String, Value> =
-            weights.iter().zip(&state.x).map(|(&id, &v)| (self.name(id), json!(v))).collect();
+        let m = self.model.minimise(optimizer, steps)?;
+        let final_weights: Map<String, Value> = m.final_weights.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
         let json = json!({
-            "steps": out.steps,
-            "stop": out.stop.to_string(),
-            "final_loss": final_loss,
-            "final_gradient_norm": grad.iter().map(|g| g * g).sum::<f64>().sqrt(),
+            "steps": m.steps,
+            "stop": m.stop.to_string(),
+            "final_loss": m.final_loss,
+            "final_gradient_norm": m.final_gradient_norm,
             "final_weights": final_weights,
-            "loss_curve": curve,
+            "loss_curve": m.loss_curve,
         });
         let chart = LineChart {
             title: format!("{title}: loss while the weights descend"),
             x_label: "step".into(),
             y_label: "loss".into(),
             legend: Legend::UpperRight,
-            series: vec![Series::line("loss", curve.iter().enumerate().map(|(k, &l)| (k as f64, l)).collect())],
+            series: vec![Series::line("loss", m.loss_curve.iter().enumerate().map(|(k, &l)| (k as f64, l)).collect())],
         };
         Ok((json, chart))
     }
@@ -424,14 +238,14 @@ impl GraphParams {
         all_pairs: &cg_autodiff::AllPairs,
         checks: &mut Agreement,
     ) -> Result<(Option<Map<String, Value>>, Map<String, Value>, Option<String>)> {
-        let dag = &self.dag;
+        let dag = &self.model.dag;
         let mut counts = Map::new();
         let mut over = vec![];
         for &s in sources {
             let mut row = Map::new();
-            for &t in &self.outputs {
+            for &t in &self.model.outputs {
                 let c = dag.path_count(s, t);
-                if c > u128::from(self.path_limit) {
+                if c > u128::from(self.model.path_limit) {
                     over.push(format!("{} -> {}: {c} paths", self.name(s), self.name(t)));
                 }
                 row.insert(self.name(t), json!(u64::try_from(c).unwrap_or(u64::MAX)));
@@ -439,14 +253,14 @@ impl GraphParams {
             counts.insert(self.name(s), Value::Object(row));
         }
         if !over.is_empty() {
-            let note = format!("pathwise omitted: over path_limit {} ({})", self.path_limit, over.join("; "));
+            let note = format!("pathwise omitted: over path_limit {} ({})", self.model.path_limit, over.join("; "));
             return Ok((None, counts, Some(note)));
         }
         let mut out = Map::new();
         for &s in sources {
             let mut row = Map::new();
-            for &t in &self.outputs {
-                let sum = dag.pathwise(tape, s, t, self.path_limit).map_err(|e| anyhow!("[graph] {e}"))?;
+            for &t in &self.model.outputs {
+                let sum = dag.pathwise(tape, s, t, self.model.path_limit).map_err(|e| anyhow!("[graph] {e}"))?;
                 if sum.paths > 0 {
                     checks.note("pathwise_vs_all_pairs", sum.value, all_pairs.get(s, t).unwrap_or(0.0));
                     row.insert(self.name(t), json!(sum.value));
@@ -471,13 +285,13 @@ impl GraphParams {
         pathwise_note: Option<&str>,
         pairs: usize,
     ) -> String {
-        let dag = &self.dag;
+        let dag = &self.model.dag;
         let mut s = format!("{title}: {} nodes, {} edges\n", dag.node_count(), dag.edge_count());
         for &(t, _) in seeds {
             let _ = writeln!(s, "  {} = {}", self.name(t), fmt_num(tape.value(t)));
         }
-        let wrt = if self.loss.is_some() { "L".to_string() } else { self.name(seeds[0].0) };
-        if self.loss.is_some() {
+        let wrt = if self.model.loss.is_some() { "L".to_string() } else { self.name(seeds[0].0) };
+        if self.model.loss.is_some() {
             let _ = writeln!(s, "  loss L = {}", fmt_num(loss));
         }
         let grads: Vec<String> =
@@ -495,9 +309,10 @@ impl GraphParams {
     /// The drawing of Figure 11.8: nodes (in `ids` order) with expression and value, edges
     /// labelled with the local partial derivatives z(i, j).
     fn picture(&self, title: &str, tape: &Tape) -> GraphPicture {
-        let dag = &self.dag;
-        let index: HashMap<NodeId, usize> = self.ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+        let dag = &self.model.dag;
+        let index: HashMap<NodeId, usize> = self.model.ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
         let nodes = self
+            .model
             .ids
             .iter()
             .map(|&id| {
