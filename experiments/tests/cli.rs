@@ -405,3 +405,18 @@ fn a_diverging_map_is_an_error_naming_the_cause() {
     let out = tmp.path().join("out");
     assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
 }
+
+#[test]
+fn patterns_that_make_no_square_image_are_drawn_as_a_row() {
+    let wine = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/wine.csv");
+    let text = format!(
+        "kind = \"hopfield_digits\"\ncsv = {:?}\ndigits = [0, 1]\nrules = [\"hebbian\"]\nnoise_levels = [0.0, 0.1]\ntrials = 2\nmax_sweeps = 5\n",
+        wine.to_str().unwrap()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "wine.toml", &text);
+    let out = tmp.path().join("out");
+    let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("patterns.png").exists());
+}

@@ -119,7 +119,9 @@ impl Experiment for DigitsExperiment {
     /// A failure of the network code (not expected for validated input).
     fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let n = self.patterns[0].len();
+        // Square patterns are drawn as images, others as one row of n pixels.
         let side = (n as f64).sqrt().round() as usize;
+        let (width, height) = if side * side == n { (side, side) } else { (n, 1) };
         let mut by_rule = Map::new();
         let mut recall_series = vec![];
         let mut recalled_pictures: Vec<Vec<Vec<f64>>> = vec![];
@@ -210,8 +212,8 @@ impl Experiment for DigitsExperiment {
             .collect();
         let grid = ImageGrid {
             title: format!("{title}: cue ({:.0}% flipped), recalled, stored", 100.0 * self.picture_noise),
-            width: side,
-            height: side,
+            width,
+            height,
             cells,
             low: -1.0,
             high: 1.0,
