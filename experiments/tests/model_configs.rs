@@ -188,3 +188,25 @@ fn init_from_checks_names_and_shapes() {
     let e = format!("{:#}", experiments::run(&config, &experiments::RunOptions::default()).err().unwrap());
     assert_eq!(e, "[train] init_from: `W1` has shape [4, 2] but the model declares [2, 4]");
 }
+
+/// `[[constraints]]` name a model's parameters as they name an mlp's: every W1 entry stays in
+/// the box after every update.
+#[test]
+fn model_constraints_hold_by_parameter_name() {
+    let text = std::fs::read_to_string(root().join("configs/model_xor.toml"))
+        .unwrap()
+        .replace("epochs     = 1000", "epochs     = 50")
+        .replace("../data", root().join("data").to_str().unwrap())
+        + "\n[[constraints]]\nparams = [\"W1\"]\nkind = \"box\"\nlower = -0.5\nupper = 0.5\n";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("boxed.toml");
+    std::fs::write(&config, text).unwrap();
+    let outcome = experiments::run(&config, &experiments::RunOptions::default()).unwrap();
+    let (_, bytes) = outcome.files.iter().find(|(f, _)| f == "model.safetensors").unwrap();
+    let w1 = cg_nn::artifact::load(bytes).unwrap().into_iter().find(|t| t.0 == "W1").unwrap().2;
+    assert!(w1.iter().all(|w| w.abs() <= 0.5 + 1e-15), "{w1:?}");
+    assert!(w1.iter().any(|w| w.abs() == 0.5), "the bound is active: {w1:?}");
+    let (_, m) = outcome.files.iter().find(|(f, _)| f == "metrics.json").unwrap();
+    let m: serde_json::Value = serde_json::from_slice(m).unwrap();
+    assert!(m["violation_curve"].as_array().unwrap().iter().all(|v| v.as_f64().unwrap() <= 1e-12));
+}
