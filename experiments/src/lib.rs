@@ -49,6 +49,16 @@ pub(crate) fn epoch_scope(options: &RunOptions, epochs: usize, check_epochs: Opt
     }
 }
 
+/// `model.safetensors`: a trained model's tensors (F64, row-major) with metadata for a reader.
+pub(crate) fn tensors_file(
+    tensors: &[cg_nn::artifact::NamedTensor],
+    metadata: &[(&str, String)],
+) -> Result<(String, Vec<u8>)> {
+    let bytes = cg_nn::artifact::save_tensors(tensors, true, metadata)
+        .map_err(|e| anyhow::anyhow!("model.safetensors: {e}"))?;
+    Ok(("model.safetensors".to_string(), bytes))
+}
+
 /// Adds a figure's PNG and SVG to a run's files.
 pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure: cg_plot::Figure) {
     files.push((format!("{name}.png"), figure.png));

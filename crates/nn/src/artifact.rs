@@ -41,8 +41,53 @@ pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
     }
 }
 
-/// The file's bytes: `shapes[k]` is the declared shape of `net.params[k]`. The metadata's keys
-/// are written in sorted order, so the same parameters always give the same bytes.
+/// A named tensor to save: its shape and its values in row-major order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+/// A safetensors file of `tensors`, stored as F64 (`f64s`) or F32, with `metadata`; its keys
+/// are written in sorted order, so the same tensors always give the same bytes.
+///
+/// # Errors
+/// A tensor whose values do not fill its shape.
+pub fn save_tensors(tensors: &[NamedTensor], f64s: bool, metadata: &[(&str, String)]) -> Result<Vec<u8>> {
+    let mut encoded = vec![];
+    for t in tensors {
+        if t.shape.iter().product::<usize>() != t.values.len() {
+            return Err(Error::Artifact(format!(
+                "tensor {} has {} values for shape {:?}",
+                t.name,
+                t.values.len(),
+                t.shape
+            )));
+        }
+        let bytes: Vec<u8> = if f64s {
+            t.values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        } else {
+            t.values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect()
+        };
+        encoded.push((
+            t.name.clone(),
+            Tensor { dtype: if f64s { Dtype::F64 } else { Dtype::F32 }, shape: t.shape.clone(), bytes },
+        ));
+    }
+    let info: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let bytes = safetensors::serialize(encoded.iter().map(|(n, t)| (n.as_str(), t)), Some(info))
+        .map_err(|e| Error::Artifact(format!("safetensors: {e}")))?;
+    Ok(sorted_metadata(bytes))
+}
+
+/// A matrix as a row-major tensor of the given shape.
+pub fn row_major(name: &str, shape: Vec<usize>, m: &nalgebra::DMatrix<f64>) -> NamedTensor {
+    let values = (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect();
+    NamedTensor { name: name.to_string(), shape, values }
+}
+
+/// The file's bytes: `shapes[k]` is the declared shape of `net.params[k]`.
 ///
 /// # Errors
 /// A parameter without a value.
@@ -52,30 +97,12 @@ pub fn save<T: Float>(
     shapes: &[Vec<usize>],
     metadata: &[(&str, String)],
 ) -> Result<Vec<u8>> {
-    let f64s = std::mem::size_of::<T>() == 8;
     let mut tensors = vec![];
     for ((name, &id), shape) in net.param_names.iter().zip(&net.params).zip(shapes) {
         let m = tape.get(id).ok_or_else(|| Error::Artifact(format!("parameter {name} has no value")))?;
-        let mut bytes = Vec::with_capacity(m.len() * if f64s { 8 } else { 4 });
-        for i in 0..m.nrows() {
-            for j in 0..m.ncols() {
-                let v = m[(i, j)].as_f64();
-                if f64s {
-                    bytes.extend_from_slice(&v.to_le_bytes());
-                } else {
-                    bytes.extend_from_slice(&(v as f32).to_le_bytes());
-                }
-            }
-        }
-        tensors.push((
-            name.clone(),
-            Tensor { dtype: if f64s { Dtype::F64 } else { Dtype::F32 }, shape: shape.clone(), bytes },
-        ));
+        tensors.push(row_major(name, shape.clone(), &m.map(|v| v.as_f64())));
     }
-    let info: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(info))
-        .map_err(|e| Error::Artifact(format!("safetensors: {e}")))?;
-    Ok(sorted_metadata(bytes))
+    save_tensors(&tensors, std::mem::size_of::<T>() == 8, metadata)
 }
 
 /// The header with `__metadata__`'s keys sorted (the crate writes them in hash order); the

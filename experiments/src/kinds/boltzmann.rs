@@ -129,6 +129,17 @@ impl Experiment for BoltzmannExperiment {
         });
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / self.bm.epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
+        let m = &state.machine;
+        let tensors = [
+            cg_nn::artifact::row_major("W", vec![m.units(), m.units()], &m.w),
+            cg_nn::artifact::NamedTensor {
+                name: "bias".into(),
+                shape: vec![m.units()],
+                values: m.b.iter().copied().collect(),
+            },
+        ];
+        let meta = [("kind", "boltzmann".to_string()), ("visible", nv.to_string()), ("layout", "row-major".into())];
+        files.push(crate::tensors_file(&tensors, &meta)?);
         let epochs: Vec<f64> = (0..=self.bm.epochs).map(|e| e as f64).collect();
         let kl_chart = LineChart {
             title: format!("{title}: KL divergence to the learned distribution"),

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_hopfield::{flip_units, recall, Hopfield, Mode, Rule};
+use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -181,6 +182,20 @@ impl Experiment for DigitsExperiment {
             "energy_trace": energy_trace,
         });
         let mut files = vec![json_file("metrics.json", &metrics)?];
+        // Per rule its weights and thresholds, and the stored patterns (one per row).
+        let mut tensors = vec![];
+        for &rule in &self.rules {
+            let net = Hopfield::store(rule, &self.patterns)?;
+            tensors.push(cg_nn::artifact::row_major(&format!("W_{}", rule.name()), vec![n, n], net.weights()));
+            let threshold = net.thresholds().iter().copied().collect();
+            tensors.push(NamedTensor { name: format!("threshold_{}", rule.name()), shape: vec![n], values: threshold });
+        }
+        let p = self.patterns.len();
+        tensors.push(NamedTensor { name: "patterns".into(), shape: vec![p, n], values: self.patterns.concat() });
+        files.push(crate::tensors_file(
+            &tensors,
+            &[("kind", "hopfield_digits".into()), ("layout", "row-major".into())],
+        )?);
         let chart = LineChart {
             title: format!("{title}: exact recall from noisy cues"),
             x_label: "fraction of pixels flipped in the cue".into(),

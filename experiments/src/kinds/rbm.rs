@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
 use cg_core::{run, Recorder, Validate};
 use cg_data::DataConfig;
+use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -206,6 +207,15 @@ impl RbmExperiment {
         }
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / records.len().max(1) as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
+        let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+        let tensors = [
+            cg_nn::artifact::row_major("W", vec![nv, nh], &rbm.w),
+            NamedTensor { name: "visible_bias".into(), shape: vec![nv], values: rbm.b.iter().copied().collect() },
+            NamedTensor { name: "hidden_bias".into(), shape: vec![nh], values: rbm.c.iter().copied().collect() },
+        ];
+        let units = if self.params.visible == Visible::Bernoulli { "bernoulli" } else { "gaussian" };
+        let meta = [("kind", "rbm".to_string()), ("visible_units", units.to_string()), ("layout", "row-major".into())];
+        files.push(crate::tensors_file(&tensors, &meta)?);
         let epochs = |n: usize| -> Vec<f64> { (1..=n).map(|e| e as f64).collect() };
         let mut series = vec![];
         if !pl_curve.is_empty() {

@@ -150,6 +150,12 @@ impl Experiment for RnnExperiment {
             metrics["W_max_abs"] = json!(tape.get(rnn.w).map_or(0.0, |w| w.amax()));
         }
         let mut files = vec![json_file("metrics.json", &metrics)?];
+        let tensor = |name: &str, id| {
+            let m = tape.get(id).expect("internal: trained");
+            cg_nn::artifact::row_major(name, vec![m.nrows(), m.ncols()], m)
+        };
+        let tensors = [tensor("W", rnn.w), tensor("V", rnn.v), tensor("U", rnn.u)];
+        files.push(crate::tensors_file(&tensors, &[("kind", "rnn".into()), ("layout", "row-major".into())])?);
         let points =
             |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64, y)).collect() };
         let loss = LineChart {

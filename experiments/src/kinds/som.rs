@@ -198,6 +198,18 @@ impl SomExperiment {
             ("codebook.json".to_string(), (serde_json::to_string(&codebook)? + "\n").into_bytes()),
             json_file("timing.json", &timing)?,
         ];
+        let codebook = cg_nn::artifact::NamedTensor {
+            name: "codebook".into(),
+            shape: vec![lattice.rows(), lattice.cols(), self.dim],
+            values: state.weights.clone(),
+        };
+        let meta = [
+            ("kind", "som".to_string()),
+            ("topology", metrics["lattice"]["topology"].as_str().unwrap_or("").to_string()),
+            ("toroidal", lattice.toroidal().to_string()),
+            ("layout", "row-major: units row by row".into()),
+        ];
+        files.push(crate::tensors_file(&[codebook], &meta)?);
         let epochs: Vec<f64> = (1..=records.len()).map(|e| e as f64).collect();
         let quality_chart = LineChart {
             title: format!("{title}: map quality on the training data"),

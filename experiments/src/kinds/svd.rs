@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use cg_core::Validate;
 use cg_data::DataConfig;
+use cg_nn::artifact::NamedTensor;
 use cg_nn::svd::learn_directions;
 use cg_optim::{OptimizerConfig, OptimizerParams};
 use cg_plot::{Legend, LineChart, Series};
@@ -114,6 +115,18 @@ impl Experiment for SvdExperiment {
             metrics["orthonormality_error"] = json!(orthonormality);
         }
         let mut files = vec![json_file("metrics.json", &metrics)?];
+        let tensors = [
+            NamedTensor {
+                name: "basis".into(),
+                shape: vec![count, d],
+                values: basis.iter().flat_map(|b| b.vector.iter().copied()).collect(),
+            },
+            NamedTensor { name: "singular_values".into(), shape: vec![count], values: learned_sv.clone() },
+        ];
+        files.push(crate::tensors_file(
+            &tensors,
+            &[("kind", "svd".into()), ("layout", "row-major: one direction per row".into())],
+        )?);
         let pts = |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(k, &s)| ((k + 1) as f64, s)).collect() };
         let chart = LineChart {
             title: format!("{title}: singular values, learned vs exact"),
