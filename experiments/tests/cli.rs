@@ -420,3 +420,11 @@ fn patterns_that_make_no_square_image_are_drawn_as_a_row() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("patterns.png").exists());
 }
+
+#[test]
+fn a_picture_too_large_to_draw_is_an_error_not_a_panic() {
+    let som = "kind = \"som\"\ncolors = 50\n[som]\nrows = 100000\ncols = 1\ntraining = \"batch\"\nepochs = 1\n\
+               radius = { start = 2.0, end = 1.0 }\ninit = \"random\"\n";
+    let e = fails(som);
+    assert!(e.ends_with("pixels; the limit is 1 to 16384 per side"), "{e}");
+}

@@ -19,7 +19,8 @@ macro_rules! png_and_svg {
     ($size:expr, |$root:ident| $draw:expr) => {
         (|| -> Result<$crate::Figure, String> {
             let size: (u32, u32) = $size;
-            let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+            $crate::check_size(size)?;
+            let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
             {
                 let $root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
                 $draw?;
@@ -32,6 +33,21 @@ macro_rules! png_and_svg {
             Ok($crate::Figure { png: $crate::encode_png(&rgb, size)?, svg })
         })()
     };
+}
+
+/// The largest image side drawn, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+
+/// Refuses images too large to draw (a 100000 x 1 map, a huge graph) before a buffer is
+/// allocated: the size's pixel count would overflow, or the PNG would be useless anyway.
+pub(crate) fn check_size(size: (u32, u32)) -> Result<(), String> {
+    if size.0 == 0 || size.1 == 0 || size.0 > MAX_SIDE || size.1 > MAX_SIDE {
+        return Err(format!(
+            "the image would be {} x {} pixels; the limit is 1 to {MAX_SIDE} per side",
+            size.0, size.1
+        ));
+    }
+    Ok(())
 }
 
 mod graph;
