@@ -18,6 +18,90 @@ pub fn load(path: &Path) -> Result<Box<dyn Experiment>> {
     parse(&text, path.parent().unwrap_or(Path::new(".")))
 }
 
+/// One `key.path=value` from the command line: the value is read as TOML (`0.05`, `true`,
+/// `[1, 2]`, `"text"`), or taken as text when it is not TOML (`method=adam`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub path: Vec<String>,
+    pub value: toml::Value,
+    /// As written, for messages.
+    pub text: String,
+}
+
+impl Override {
+    /// Parses `key.path=value`.
+    ///
+    /// # Errors
+    /// No `=`, or an empty key or path segment.
+    pub fn parse(arg: &str) -> Result<Override> {
+        let Some((key, raw)) = arg.split_once('=') else { bail!("{arg}: an override is key.path=value") };
+        let path: Vec<String> = key.trim().split('.').map(|s| s.trim().to_string()).collect();
+        if path.iter().any(String::is_empty) {
+            bail!("{arg}: an empty key");
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        Ok(Override { path, value, text: arg.to_string() })
+    }
+
+    /// Sets the value in `table`, creating missing tables; a number takes the type (integer or
+    /// float) of the value it replaces.
+    fn apply(&self, table: &mut toml::Table) -> Result<()> {
+        let (last, parents) = self.path.split_last().expect("internal: a non-empty path");
+        let mut at = table;
+        for (k, key) in parents.iter().enumerate() {
+            let entry = at.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            at = match entry {
+                toml::Value::Table(t) => t,
+                _ => bail!("{}: `{}` is not a table", self.text, self.path[..=k].join(".")),
+            };
+        }
+        let value = match (at.get(last), &self.value) {
+            (Some(toml::Value::Float(_)), toml::Value::Integer(i)) => toml::Value::Float(*i as f64),
+            _ => self.value.clone(),
+        };
+        at.insert(last.clone(), value);
+        Ok(())
+    }
+}
+
+/// Reads the config at `path`, applies `overrides` in order, and validates the result: an
+/// unknown key or a value of the wrong type is one line naming the override.
+///
+/// # Errors
+/// As [`load`], or an override that does not fit the kind's config.
+pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Box<dyn Experiment>> {
+    if overrides.is_empty() {
+        return load(path);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| located(&text, &e))?;
+    for o in overrides {
+        o.apply(&mut table)?;
+    }
+    let resolved = toml::to_string(&table)?;
+    parse(&resolved, path.parent().unwrap_or(Path::new("."))).map_err(|e| {
+        // Name the override whose key the message or its line mentions.
+        let message = format!("{e:#}");
+        let line = message
+            .strip_prefix("line ")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| resolved.lines().nth(n - 1))
+            .unwrap_or("");
+        let culprit = overrides.iter().rev().find(|o| {
+            let key = o.path.last().expect("internal: a non-empty path");
+            line.trim_start().starts_with(&format!("{key} ")) || message.contains(&format!("`{key}`"))
+        });
+        match culprit {
+            Some(o) => anyhow!("{}: {}", o.text, message.split_once(": ").map_or(message.as_str(), |(_, m)| m)),
+            None => anyhow!("with the overrides: {message}"),
+        }
+    })
+}
+
 /// Parses and validates config text; data paths are relative to `base`.
 ///
 /// # Errors

@@ -160,7 +160,15 @@ pub fn default_out_dir(config: &Path) -> PathBuf {
 /// # Errors
 /// Any config or run error, as one line naming the place.
 pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
-    let experiment = config::load(path)?;
+    run_with(path, &[], options)
+}
+
+/// [`run`] with `key.path=value` overrides applied to the config first.
+///
+/// # Errors
+/// As [`run`], or an override that does not fit the config.
+pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
+    let experiment = config::load_with(path, overrides)?;
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     experiment.run(&title, options)
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use experiments::config::Override;
 
 /// Run computational-graph experiments from config files.
 #[derive(Parser)]
@@ -14,8 +15,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Config files (TOML).
-    #[arg(required = true)]
+    /// Config files (TOML), then any `key.path=value` overrides applied to each (for one run:
+    /// `optimizer.learning_rate=0.05 seed=3 train.epochs=10`).
+    #[arg(required = true, value_name = "CONFIGS|OVERRIDES")]
     configs: Vec<PathBuf>,
     /// Results folder (default results/<config stem>; with several configs, DIR/<config stem>).
     #[arg(long, value_name = "DIR")]
@@ -55,6 +57,25 @@ fn main() -> ExitCode {
         print!("{}", kinds_table());
         return ExitCode::SUCCESS;
     }
+    // Arguments with `=` that are not files are overrides.
+    let (overrides, configs): (Vec<PathBuf>, Vec<PathBuf>) =
+        cli.configs.iter().cloned().partition(|a| a.to_string_lossy().contains('=') && !a.is_file());
+    let overrides = match overrides.iter().map(|o| Override::parse(&o.to_string_lossy())).collect::<Result<Vec<_>>>() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if cli.check && !overrides.is_empty() {
+        eprintln!("error: --check compares with the stored results of the configs as written: drop the overrides");
+        return ExitCode::from(BAD_INPUT);
+    }
+    if configs.is_empty() {
+        eprintln!("error: no config file given (only overrides)");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let cli = Cli { configs, ..cli };
     // Two configs with one stem would write the same folder: refuse before anything runs.
     let mut stems = std::collections::HashMap::new();
     for config in &cli.configs {
@@ -80,7 +101,7 @@ fn main() -> ExitCode {
         };
         let options =
             experiments::RunOptions { shortened: cli.check, progress: !cli.quiet && std::io::stdout().is_terminal() };
-        let outcome = match experiments::run(config, &options) {
+        let outcome = match experiments::run_with(config, &overrides, &options) {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("error: {}: {e:#}", config.display());

@@ -428,3 +428,30 @@ fn a_picture_too_large_to_draw_is_an_error_not_a_panic() {
     let e = fails(som);
     assert!(e.ends_with("pixels; the limit is 1 to 16384 per side"), "{e}");
 }
+
+#[test]
+fn overrides_change_one_run_and_name_themselves_when_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "good.toml", GOOD);
+    let (c, out) = (config.to_str().unwrap(), tmp.path().join("out"));
+    let o = out.to_str().unwrap();
+    assert!(binary(&[c, "graph.weights.w=2.5", "--out", o, "-q"]).status.success());
+    let g: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("graph.json")).unwrap()).unwrap();
+    assert_eq!(g["values"]["w"], 2.5);
+    let one_line = |args: &[&str]| {
+        let r = binary(args);
+        assert_eq!(r.status.code(), Some(2));
+        let e = String::from_utf8(r.stderr).unwrap();
+        assert_eq!(e.lines().count(), 1, "{e}");
+        e.trim_end().to_string()
+    };
+    assert_eq!(
+        one_line(&[c, "graph.weights.w=abc", "--out", o]),
+        format!("error: {c}: graph.weights.w=abc: invalid type: string \"abc\", expected f64")
+    );
+    assert!(one_line(&[c, "graph.nodez=1", "--out", o]).ends_with("graph.nodez=1: unknown field `nodez`, expected one of `inputs`, `weights`, `outputs`, `loss`, `path_limit`, `finite_difference_step`, `nodes`"));
+    assert_eq!(
+        one_line(&[c, "seed=1", "--check", "--out", o]),
+        "error: --check compares with the stored results of the configs as written: drop the overrides"
+    );
+}
