@@ -152,49 +152,34 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Ast, SyntaxError> {
-        let mut left = self.term()?;
-        let mut chain = 0;
-        loop {
-            chain += 1;
-            if chain > MAX_CHAIN {
-                return Err(
-                    self.error(&format!("more than {MAX_CHAIN} operators in a row; group them with sum or concat"))
-                );
-            }
-            let column = self.column();
-            let op = if self.eat('+') {
-                BinOp::Plus
-            } else if self.eat('-') {
-                BinOp::Minus
-            } else {
-                return Ok(left);
-            };
-            let right = self.term()?;
-            left = Ast::Bin { op, left: Box::new(left), right: Box::new(right), column };
-        }
+        self.chain(&[('+', BinOp::Plus), ('-', BinOp::Minus)], Self::term)
     }
 
     fn term(&mut self) -> Result<Ast, SyntaxError> {
-        let mut left = self.unary()?;
-        let mut chain = 0;
-        loop {
-            chain += 1;
-            if chain > MAX_CHAIN {
-                return Err(
-                    self.error(&format!("more than {MAX_CHAIN} operators in a row; group them with sum or concat"))
-                );
-            }
+        self.chain(&[('*', BinOp::Times), ('@', BinOp::MatMul)], Self::unary)
+    }
+
+    /// `operand (op operand)*` for the operators of one precedence level, grouping to the left;
+    /// at most [`MAX_CHAIN`] operators.
+    fn chain(
+        &mut self,
+        ops: &[(char, BinOp)],
+        operand: fn(&mut Self) -> Result<Ast, SyntaxError>,
+    ) -> Result<Ast, SyntaxError> {
+        let mut left = operand(self)?;
+        for count in 1.. {
             let column = self.column();
-            let op = if self.eat('*') {
-                BinOp::Times
-            } else if self.eat('@') {
-                BinOp::MatMul
-            } else {
-                return Ok(left);
-            };
-            let right = self.unary()?;
+            let Some(&(_, op)) = ops.iter().find(|(c, _)| self.eat(*c)) else { break };
+            if count > MAX_CHAIN {
+                return Err(SyntaxError {
+                    column,
+                    message: format!("more than {MAX_CHAIN} operators in a row; group them with sum or concat"),
+                });
+            }
+            let right = operand(self)?;
             left = Ast::Bin { op, left: Box::new(left), right: Box::new(right), column };
         }
+        Ok(left)
     }
 
     fn unary(&mut self) -> Result<Ast, SyntaxError> {
@@ -309,6 +294,7 @@ mod tests {
         assert!(parse(&minus).unwrap_err().to_string().contains("nested deeper"));
         let long = vec!["x"; 5000].join(" + ");
         assert!(parse(&long).unwrap_err().to_string().contains("more than 1000 operators in a row"));
-        assert!(parse(&vec!["x"; 900].join(" * ")).is_ok());
+        assert!(parse(&vec!["x"; 1001].join(" * ")).is_ok(), "1000 operators are allowed");
+        assert!(parse(&vec!["x"; 1002].join(" * ")).is_err());
     }
 }
