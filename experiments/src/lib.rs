@@ -59,10 +59,60 @@ pub(crate) fn tensors_file(
     Ok(("model.safetensors".to_string(), bytes))
 }
 
-/// Adds a figure's PNG and SVG to a run's files.
-pub(crate) fn push_figure(files: &mut Vec<(String, Vec<u8>)>, name: &str, figure: cg_plot::Figure) {
-    files.push((format!("{name}.png"), figure.png));
-    files.push((format!("{name}.svg"), figure.svg.into_bytes()));
+/// The suffix of a run's note that a figure was skipped (`run_with` moves the notes into the
+/// metrics file).
+const SKIPPED: &str = ".skipped";
+
+/// Adds a figure's PNG and SVG to a run's files; a figure refused for its size is skipped with a
+/// note instead.
+///
+/// # Errors
+/// Any other drawing error.
+pub(crate) fn push_figure(
+    files: &mut Vec<(String, Vec<u8>)>,
+    name: &str,
+    figure: Result<cg_plot::Figure, cg_plot::PlotError>,
+) -> Result<(), cg_plot::PlotError> {
+    match figure {
+        Ok(figure) => {
+            files.push((format!("{name}.png"), figure.png));
+            files.push((format!("{name}.svg"), figure.svg.into_bytes()));
+            Ok(())
+        }
+        Err(e) if e.is_too_large() => {
+            files.push((format!("{name}{SKIPPED}"), e.message.into_bytes()));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves the notes of skipped figures into the run's metrics file (`metrics.json`, or
+/// `graph.json`) as `skipped_figures`, and into the summary.
+fn record_skipped(outcome: &mut Outcome) -> Result<()> {
+    let (notes, files): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut outcome.files).into_iter().partition(|(n, _)| n.ends_with(SKIPPED));
+    outcome.files = files;
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let skipped: serde_json::Map<String, serde_json::Value> = notes
+        .iter()
+        .map(|(n, m)| {
+            let reason = serde_json::Value::String(String::from_utf8_lossy(m).into_owned());
+            (n.trim_end_matches(SKIPPED).to_string(), reason)
+        })
+        .collect();
+    let names: Vec<String> = skipped.keys().cloned().collect();
+    outcome.summary += &format!("\n  figures skipped (too large to draw): {}", names.join(", "));
+    if let Some(file) = outcome.files.iter_mut().find(|(n, _)| n == "metrics.json" || n == "graph.json") {
+        let mut json: serde_json::Value = serde_json::from_slice(&file.1)?;
+        if let Some(object) = json.as_object_mut() {
+            object.insert("skipped_figures".into(), serde_json::Value::Object(skipped));
+        }
+        *file = json_file(&file.0, &json)?;
+    }
+    Ok(())
 }
 
 /// A graph's drawing: `NAME.dot` (Graphviz text) always, and `NAME.png` / `NAME.svg` when it has
@@ -74,7 +124,7 @@ pub(crate) fn push_graph(
 ) -> Result<(), cg_plot::PlotError> {
     files.push((format!("{name}.dot"), picture.dot().into_bytes()));
     if picture.nodes.len() <= cg_plot::MAX_NODES {
-        push_figure(files, name, picture.render()?);
+        push_figure(files, name, picture.render())?;
     }
     Ok(())
 }
@@ -170,7 +220,9 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
 pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load_with(path, overrides)?;
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
-    experiment.run(&title, options)
+    let mut outcome = experiment.run(&title, options)?;
+    record_skipped(&mut outcome)?;
+    Ok(outcome)
 }
 
 /// Writes the files of `outcome` as the whole content of `dir`: rendered into a new sibling

@@ -422,11 +422,19 @@ fn patterns_that_make_no_square_image_are_drawn_as_a_row() {
 }
 
 #[test]
-fn a_picture_too_large_to_draw_is_an_error_not_a_panic() {
+fn a_picture_too_large_to_draw_is_skipped_with_a_note() {
     let som = "kind = \"som\"\ncolors = 50\n[som]\nrows = 100000\ncols = 1\ntraining = \"batch\"\nepochs = 1\n\
                radius = { start = 2.0, end = 1.0 }\ninit = \"random\"\n";
-    let e = fails(som);
-    assert!(e.ends_with("pixels; the limit is 1 to 16384 per side"), "{e}");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "tall.toml", som);
+    let out = tmp.path().join("out");
+    let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let note = m["skipped_figures"]["u_matrix"].as_str().unwrap();
+    assert!(note.ends_with("pixels; the limit is 1 to 16384 per side"), "{note}");
+    assert!(!out.join("u_matrix.png").exists() && out.join("quality.png").exists());
 }
 
 #[test]

@@ -42,13 +42,13 @@ pub const MAX_SIDE: u32 = 16_384;
 /// allocated: the size's pixel count would overflow, or the PNG would be useless anyway.
 pub(crate) fn check_size(size: (u32, u32)) -> Result<(), String> {
     if size.0 == 0 || size.1 == 0 || size.0 > MAX_SIDE || size.1 > MAX_SIDE {
-        return Err(format!(
-            "the image would be {} x {} pixels; the limit is 1 to {MAX_SIDE} per side",
-            size.0, size.1
-        ));
+        return Err(format!("{TOO_LARGE} {} x {} pixels; the limit is 1 to {MAX_SIDE} per side", size.0, size.1));
     }
     Ok(())
 }
+
+/// How the message of a refused oversized image begins.
+const TOO_LARGE: &str = "the image would be";
 
 mod graph;
 mod lattice;
@@ -61,6 +61,13 @@ pub use lattice::{class_color, viridis, ColorBar, LatticeMap, Panel};
 pub struct PlotError {
     pub title: String,
     pub message: String,
+}
+
+impl PlotError {
+    /// The image was refused for its size (the data are fine; only the picture is skipped).
+    pub fn is_too_large(&self) -> bool {
+        self.message.starts_with(TOO_LARGE)
+    }
 }
 
 /// One named line.

@@ -177,7 +177,7 @@ impl Experiment for BestFitExperiment {
             legend: Legend::UpperRight,
             series: vec![Series::line("loss", curve.iter().enumerate().map(|(i, &l)| (i as f64, l)).collect())],
         };
-        push_figure(&mut files, "loss", chart.render()?);
+        push_figure(&mut files, "loss", chart.render())?;
         let summary = format!("{verdict}; {} iterations", out.steps);
         Ok(Outcome { files, summary, check: CheckScope::Full })
     }

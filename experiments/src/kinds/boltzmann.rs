@@ -177,7 +177,7 @@ impl Experiment for BoltzmannExperiment {
                 ),
             ],
         };
-        push_figure(&mut files, "kl", kl_chart.render()?);
+        push_figure(&mut files, "kl", kl_chart.render())?;
         let mut order: Vec<usize> = (0..truth.len()).collect();
         order.sort_by(|&a, &b| truth[b].total_cmp(&truth[a]));
         let dist_chart = LineChart {
@@ -198,7 +198,7 @@ impl Experiment for BoltzmannExperiment {
                 },
             ],
         };
-        push_figure(&mut files, "distribution", dist_chart.render()?);
+        push_figure(&mut files, "distribution", dist_chart.render())?;
         let summary = format!(
             "KL(teacher || model) {:.5} after {} epochs (a maximum-likelihood fit to this many samples: {floor:.5})",
             metrics["kl_teacher_model"].as_f64().unwrap_or(f64::NAN),

@@ -190,7 +190,7 @@ impl Experiment for DiscreteExperiment {
             legend: Legend::UpperRight,
             series,
         };
-        push_figure(&mut files, "gibbs", chart.render()?);
+        push_figure(&mut files, "gibbs", chart.render())?;
         let mut summary = String::new();
         for a in &answers {
             let _ =

@@ -199,7 +199,7 @@ impl Experiment for GraphParams {
         let mut files = vec![json_file("graph.json", &Value::Object(report))?];
         push_graph(&mut files, "graph", &self.picture(title, &tape))?;
         for chart in charts {
-            crate::push_figure(&mut files, "loss", chart.render()?);
+            crate::push_figure(&mut files, "loss", chart.render())?;
         }
         Ok(Outcome { files, summary, check: crate::CheckScope::Full })
     }

@@ -139,7 +139,7 @@ impl Experiment for CapacityExperiment {
             series,
             legend: Legend::LowerLeft,
         };
-        push_figure(&mut files, "capacity", chart.render()?);
+        push_figure(&mut files, "capacity", chart.render())?;
         Ok(Outcome { files, summary, check: scope })
     }
 }

@@ -203,7 +203,7 @@ impl Experiment for DigitsExperiment {
             series: recall_series,
             legend: Legend::UpperRight,
         };
-        push_figure(&mut files, "recall", chart.render()?);
+        push_figure(&mut files, "recall", chart.render())?;
         let energy = LineChart {
             title: format!("{title}: energy during recall ({}, digit {})", self.rules[0].name(), self.digits[0]),
             x_label: "sweep".into(),
@@ -211,7 +211,7 @@ impl Experiment for DigitsExperiment {
             series: vec![Series::line("E", energy_trace.iter().enumerate().map(|(k, &e)| (k as f64, e)).collect())],
             legend: Legend::UpperRight,
         };
-        push_figure(&mut files, "energy", energy.render()?);
+        push_figure(&mut files, "energy", energy.render())?;
         let cells = self
             .patterns
             .iter()
@@ -233,7 +233,7 @@ impl Experiment for DigitsExperiment {
             low: -1.0,
             high: 1.0,
         };
-        push_figure(&mut files, "patterns", grid.render()?);
+        push_figure(&mut files, "patterns", grid.render())?;
         let mut summary = format!(
             "{title}: {} patterns in {n} units (load {:.3})",
             self.patterns.len(),

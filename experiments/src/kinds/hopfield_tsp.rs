@@ -160,7 +160,7 @@ impl Experiment for TspExperiment {
             series,
             legend: Legend::UpperRight,
         };
-        push_figure(&mut files, "tour", chart.render()?);
+        push_figure(&mut files, "tour", chart.render())?;
         if let Some(b) = best {
             let energy = LineChart {
                 title: format!("{title}: energy of the best run"),
@@ -172,7 +172,7 @@ impl Experiment for TspExperiment {
                 )],
                 legend: Legend::UpperRight,
             };
-            push_figure(&mut files, "energy", energy.render()?);
+            push_figure(&mut files, "energy", energy.render())?;
         }
         let summary = format!(
             "{title}: {} cities, optimum {optimum:.4} (Held-Karp)\n  {} of {runs} runs give valid tours; mean length / optimum over valid runs {}",

@@ -138,7 +138,7 @@ impl Experiment for IsingExperiment {
                 ),
             ],
         };
-        push_figure(&mut files, "magnetisation", chart.render()?);
+        push_figure(&mut files, "magnetisation", chart.render())?;
         let chi_chart = LineChart {
             title: format!("{title}: susceptibility N(<m²> - <|m|>²)/T"),
             x_label: "temperature T".into(),
@@ -152,7 +152,7 @@ impl Experiment for IsingExperiment {
                 ),
             ],
         };
-        push_figure(&mut files, "susceptibility", chi_chart.render()?);
+        push_figure(&mut files, "susceptibility", chi_chart.render())?;
         let summary = format!(
             "{} temperatures; susceptibility peaks at T = {} (T_c = {CRITICAL_TEMPERATURE:.4})",
             temps.len(),

@@ -191,10 +191,10 @@ impl MlpExperiment {
         files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp")?);
         let charts = training::charts(records, title, mlp.spec.loss.name());
         for (name, chart) in charts {
-            crate::push_figure(&mut files, name, chart.render()?);
+            crate::push_figure(&mut files, name, chart.render())?;
         }
         if let Some(regions) = regions(&mlp, &mut tape, train, title)? {
-            crate::push_figure(&mut files, "regions", regions.render()?);
+            crate::push_figure(&mut files, "regions", regions.render())?;
         }
         let summary = format!(
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",

@@ -149,7 +149,7 @@ impl ModelExperiment {
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         files.push(training::safetensors_file(net, &tape, &self.shapes(), "model")?);
         for (name, chart) in training::charts(records, title, net.loss_name()) {
-            push_figure(&mut files, name, chart.render()?);
+            push_figure(&mut files, name, chart.render())?;
         }
         push_graph(&mut files, "graph", &self.picture(title, &model))?;
         let summary = format!(

@@ -246,12 +246,12 @@ impl RbmExperiment {
                 legend: Legend::LowerRight,
                 series,
             };
-            push_figure(&mut files, "likelihood", chart.render()?);
+            push_figure(&mut files, "likelihood", chart.render())?;
         }
         let side = (rbm.n_visible() as f64).sqrt().round() as usize;
         if side * side == rbm.n_visible() {
-            push_figure(&mut files, "filters", self.filters(title, rbm, side).render()?);
-            push_figure(&mut files, "samples", self.samples(title, rbm, side, &mut monitor.rng).render()?);
+            push_figure(&mut files, "filters", self.filters(title, rbm, side).render())?;
+            push_figure(&mut files, "samples", self.samples(title, rbm, side, &mut monitor.rng).render())?;
         }
         let mut summary = format!("{} epochs", records.len());
         if let Some(pl) = pl_curve.last() {

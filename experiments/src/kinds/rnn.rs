@@ -165,7 +165,7 @@ impl Experiment for RnnExperiment {
             series: vec![Series::line("train", points(&train_curve)), Series::line("test", points(&test_curve))],
             legend: Legend::UpperRight,
         };
-        push_figure(&mut files, "loss", loss.render()?);
+        push_figure(&mut files, "loss", loss.render())?;
         let pred = LineChart {
             title: format!("{title}: a test sequence, {} steps ahead", self.task.ahead),
             x_label: "step p".into(),
@@ -177,7 +177,7 @@ impl Experiment for RnnExperiment {
             ],
             legend: Legend::LowerLeft,
         };
-        push_figure(&mut files, "predictions", pred.render()?);
+        push_figure(&mut files, "predictions", pred.render())?;
         let summary = format!(
             "{title}: RNN with {} hidden units over {} steps, {epochs} epochs\n  loss per step: train {:.5}, test {:.5}",
             self.hidden,

@@ -221,9 +221,9 @@ impl SomExperiment {
                 Series::line("topographic error", epochs.iter().copied().zip(te.iter().copied()).collect()),
             ],
         };
-        push_figure(&mut files, "quality", quality_chart.render()?);
+        push_figure(&mut files, "quality", quality_chart.render())?;
         for (name, figure) in self.maps(title, som, state, &hit, majority.as_deref()) {
-            push_figure(&mut files, name, figure.render()?);
+            push_figure(&mut files, name, figure.render())?;
         }
         let summary = format!(
             "{} x {} {} map, {} epochs: quantization error {:.4}, topographic error {:.4}, {} of {} units hit",

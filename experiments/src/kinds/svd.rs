@@ -138,7 +138,7 @@ impl Experiment for SvdExperiment {
             ],
             legend: Legend::UpperRight,
         };
-        push_figure(&mut files, "spectrum", chart.render()?);
+        push_figure(&mut files, "spectrum", chart.render())?;
         let worst_cos = cosines.iter().copied().fold(1.0, f64::min);
         let worst_sv = relative.iter().copied().fold(0.0, f64::max);
         let summary = format!(
