@@ -260,10 +260,11 @@ struct Recording<'a, 'b, St, R> {
 }
 
 impl<St, R: Clone> Observer<St, R> for Recording<'_, '_, St, R> {
+    /// Every observer sees the step; the first request to stop wins, as in `cg_core::run`.
     fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
         let mut flow = self.recorder.observe(step);
         for o in self.others.iter_mut() {
-            if let Flow::Stop(by) = o.observe(step) {
+            if let (Flow::Stop(by), Flow::Continue) = (o.observe(step), &flow) {
                 flow = Flow::Stop(by);
             }
         }
@@ -306,16 +307,16 @@ impl<T: Float> Shard<T> {
         Shard { tape: net.dag.tape(), grads: net.dag.grads(), seed: Mat::from_element(1, 1, T::one()) }
     }
 
-    /// Forward and backward on `columns` of the training data, as a part of a batch of
-    /// `batch_size` samples.
-    fn gradient(
+    /// Forward on `columns` of the training data, as a part of a batch of `batch_size` samples:
+    /// the part's loss.
+    fn loss(
         &mut self,
         net: &Network<T>,
         params: &VectorTape<T>,
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
-    ) -> Result<()> {
+    ) -> Result<f64> {
         for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
             self.tape.set_columns(*node, x, columns);
         }
@@ -329,6 +330,20 @@ impl<T: Float> Shard<T> {
         if !loss.is_finite() {
             return Err(Error::NonFiniteLoss { loss: net.loss_name(), value: loss });
         }
+        Ok(loss)
+    }
+
+    /// Forward and backward on `columns` of the training data, as a part of a batch of
+    /// `batch_size` samples; the gradients land in `grads`.
+    fn gradient(
+        &mut self,
+        net: &Network<T>,
+        params: &VectorTape<T>,
+        data: &Encoded<T>,
+        columns: &[usize],
+        batch_size: usize,
+    ) -> Result<()> {
+        self.loss(net, params, data, columns, batch_size)?;
         Ok(net.dag.reverse_over(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 }
@@ -362,11 +377,9 @@ pub fn gradient_check<T: Float>(
     shard.gradient(net, tape, &enc, &columns, columns.len())?;
     let eps = if std::mem::size_of::<T>() == 8 { 1e-5 } else { 1e-2 };
     let mut probe = tape.clone();
-    let loss_at = |probe: &VectorTape<T>| -> Result<f64> {
-        let mut part = Shard::new(net);
-        part.gradient(net, probe, &enc, &columns, columns.len())?;
-        Ok(part.tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64())
-    };
+    // Central differences need only the loss: forward passes on one reused part.
+    let mut part = Shard::new(net);
+    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, columns.len());
     let (mut worst, mut entries) = (0.0f64, 0);
     for &p in &net.params {
         let Some(g) = shard.grads.get(p).cloned() else { continue };
