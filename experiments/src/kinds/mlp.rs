@@ -7,15 +7,14 @@ use anyhow::{anyhow, Result};
 use cg_core::Validate;
 use cg_data::{DataConfig, Splits};
 use cg_nn::reference::{factorisation_check, linear_optimum};
-use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig, TrainParams};
+use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{training, Experiment, KindConfig};
-use crate::{epoch_scope, json_file, Outcome, RunOptions};
+use super::training::{self, Trained, Training};
+use super::{Experiment, KindConfig};
+use crate::{json_file, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -37,14 +36,9 @@ pub struct MlpFile {
 
 /// A validated `mlp` experiment with its data loaded.
 pub struct MlpExperiment {
-    seed: u64,
-    base: std::path::PathBuf,
-    gradient_check: bool,
-    init_from: Option<String>,
     splits: Splits,
     model: ModelParams,
-    train: TrainParams,
-    check_epochs: Option<usize>,
+    training: Training,
 }
 
 impl KindConfig for MlpFile {
@@ -59,23 +53,10 @@ impl KindConfig for MlpFile {
     /// The first bad setting, naming its table and field, or a data file problem.
     fn validate(self, base: &Path) -> Result<MlpExperiment> {
         let model = self.model.validate()?;
-        let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
-        let mut train = self.train.validate(optimizer)?;
-        let sizes = model.param_sizes();
-        for (k, c) in self.constraints.iter().enumerate() {
-            train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
-        }
+        let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
+        training.constrain(&self.constraints, &model.param_sizes())?;
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
-        Ok(MlpExperiment {
-            seed: self.seed,
-            base: base.to_path_buf(),
-            gradient_check: self.train.gradient_check,
-            init_from: self.train.init_from,
-            splits,
-            model,
-            train,
-            check_epochs: self.train.check_epochs,
-        })
+        Ok(MlpExperiment { splits, model, training })
     }
 }
 
@@ -85,7 +66,7 @@ impl Experiment for MlpExperiment {
     /// # Errors
     /// Data that does not fit the model, or a non-finite number during training.
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        match self.train.precision {
+        match self.training.params.precision {
             Precision::F64 => self.run_in(Mlp::<f64>::new(self.model.clone()), title, options),
             Precision::F32 => self.run_in(Mlp::<f32>::new(self.model.clone()), title, options),
         }
@@ -99,18 +80,9 @@ impl MlpExperiment {
     }
 
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let mut params = self.train.clone();
-        let scope;
-        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut tape = mlp.init(&mut rng);
         let shapes = self.shapes();
-        if let Some(path) = &self.init_from {
-            training::init_from(&mlp.net, &mut tape, &shapes, &self.base, path)?;
-        }
-        let check =
-            if self.gradient_check { Some(training::gradient_check(&mlp.net, &tape, &self.splits)?) } else { None };
-        let outcome = training::train(&mlp.net, &mut tape, &self.splits, &params, &mut rng, options, title)?;
+        let Trained { mut tape, outcome, epochs, scope, gradient_check: check } =
+            self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.splits, options, title)?;
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
@@ -118,13 +90,13 @@ impl MlpExperiment {
         let mut metrics = training::curves(records, &self.splits);
         let extra = json!({
             "layers": mlp.spec.layers,
-            "weight_decay": self.train.optimizer.weight_decay,
+            "weight_decay": self.training.params.optimizer.weight_decay,
             "parameters": mlp.parameter_count(),
             "grad_evals": outcome.grad_evals,
             "flops_per_epoch": flops_per_epoch,
         });
         metrics.as_object_mut().expect("internal: an object").extend(extra.as_object().expect("internal").clone());
-        let lambda = self.train.optimizer.weight_decay;
+        let lambda = self.training.params.optimizer.weight_decay;
         let squares: f64 =
             mlp.params.iter().map(|&p| tape.get(p).map_or(0.0, |m| m.iter().map(|v| v.as_f64().powi(2)).sum())).sum();
         let trained_objective = last.train_loss + 0.5 * lambda * squares;
@@ -157,7 +129,8 @@ impl MlpExperiment {
                 "singular_values": check.singular_values,
             });
         }
-        let reference = if options.shortened { None } else { linear_optimum(&self.model, train, &self.train) };
+        let reference =
+            if options.shortened { None } else { linear_optimum(&self.model, train, &self.training.params) };
         if let Some((reference, theta)) = reference {
             // The trained θ = [W1 | b1] in the reference's layout.
             let (w, b) =
@@ -181,8 +154,8 @@ impl MlpExperiment {
         let seconds = outcome.train_seconds;
         let timing = json!({
             "seconds": seconds,
-            "seconds_per_epoch": seconds / params.epochs as f64,
-            "gflops_per_second": flops_per_epoch * params.epochs as f64 / seconds.max(1e-12) / 1e9,
+            "seconds_per_epoch": seconds / epochs as f64,
+            "gflops_per_second": flops_per_epoch * epochs as f64 / seconds.max(1e-12) / 1e9,
         });
         if let Some(check) = check {
             metrics["gradient_check"] = check;
@@ -200,13 +173,13 @@ impl MlpExperiment {
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
             mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
             mlp.parameter_count(),
-            params.epochs,
+            epochs,
             train.n_samples(),
             last.train_loss,
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),
             seconds,
-            seconds / params.epochs as f64,
+            seconds / epochs as f64,
         );
         Ok(Outcome { files, summary, check: scope })
     }

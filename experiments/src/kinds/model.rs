@@ -3,22 +3,20 @@
 //! it; trained by the same trainer as `mlp`. Writes the metrics and curves of every network, the
 //! shape of every node, `model.safetensors` and the graph's drawing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use cg_core::Validate;
 use cg_data::{DataConfig, Splits};
 use cg_model::{build, Model, ModelConfig};
-use cg_nn::{Float, Precision, TrainConfig, TrainParams};
+use cg_nn::{Float, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{GraphPicture, NodeKind, NodeLabel};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{training, Experiment, KindConfig};
-use crate::{epoch_scope, json_file, push_figure, push_graph, Outcome, RunOptions};
+use super::training::{self, Trained, Training};
+use super::{Experiment, KindConfig};
+use crate::{json_file, push_figure, push_graph, Outcome, RunOptions};
 
 /// `kind = "model"`.
 #[derive(Deserialize)]
@@ -39,14 +37,9 @@ pub struct ModelFile {
 
 /// A validated model experiment: its graph checked, its data loaded.
 pub struct ModelExperiment {
-    seed: u64,
-    base: PathBuf,
     splits: Splits,
     config: ModelConfig,
-    train: TrainParams,
-    check_epochs: Option<usize>,
-    gradient_check: bool,
-    init_from: Option<String>,
+    training: Training,
 }
 
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
@@ -75,31 +68,19 @@ impl KindConfig for ModelFile {
     /// A bad setting, a data problem, or a graph error naming the node (syntax, unknown name,
     /// cycle, shape mismatch, unused parameter, a loss that is not 1 x 1).
     fn validate(self, base: &Path) -> Result<ModelExperiment> {
-        let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
-        let mut train = self.train.validate(optimizer)?;
+        let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         let mut splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
         columns_to_end(&mut splits, &self.model);
         let model = build::<f64>(&self.model, &splits.train.feature_names)?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
-        for (k, c) in self.constraints.iter().enumerate() {
-            train.constraints.push(c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
-        }
-        Ok(ModelExperiment {
-            seed: self.seed,
-            base: base.to_path_buf(),
-            splits,
-            config: self.model,
-            check_epochs: self.train.check_epochs,
-            gradient_check: self.train.gradient_check,
-            init_from: self.train.init_from,
-            train,
-        })
+        training.constrain(&self.constraints, &sizes)?;
+        Ok(ModelExperiment { splits, config: self.model, training })
     }
 }
 
 impl Experiment for ModelExperiment {
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
-        match self.train.precision {
+        match self.training.params.precision {
             Precision::F64 => {
                 self.run_in(build::<f64>(&self.config, &self.splits.train.feature_names)?, title, options)
             }
@@ -118,16 +99,8 @@ impl ModelExperiment {
 
     fn run_in<T: Float>(&self, model: Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let net = &model.network;
-        let mut params = self.train.clone();
-        let scope;
-        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut tape = model.init(&mut rng);
-        if let Some(path) = &self.init_from {
-            training::init_from(net, &mut tape, &self.shapes(), &self.base, path)?;
-        }
-        let check = if self.gradient_check { Some(training::gradient_check(net, &tape, &self.splits)?) } else { None };
-        let outcome = training::train(net, &mut tape, &self.splits, &params, &mut rng, options, title)?;
+        let Trained { tape, outcome, epochs, scope, gradient_check: check } =
+            self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.splits, options, title)?;
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
         let mut metrics = training::curves(records, &self.splits);
@@ -145,7 +118,7 @@ impl ModelExperiment {
             object.insert("gradient_check".into(), check);
         }
         let seconds = outcome.train_seconds;
-        let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / params.epochs as f64 });
+        let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         files.push(training::safetensors_file(net, &tape, &self.shapes(), "model")?);
         for (name, chart) in training::charts(records, title, net.loss_name()) {
