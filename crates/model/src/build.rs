@@ -94,12 +94,14 @@ enum Init {
     Value(Vec<f64>),
 }
 
-/// A named node as built: its expression (as written) and shape.
+/// A named node as built: its expression (as written, or `input`, `target`, `parameter`), its
+/// shape, and the names its expression uses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeInfo {
     pub name: String,
     pub expression: String,
     pub shape: Shape,
+    pub uses: Vec<String>,
 }
 
 /// A model ready to train: the network, the shapes of its named nodes, and how its parameters
@@ -569,7 +571,12 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         known.insert(name.clone(), (id, Shape(Dim::N(w), Dim::Batch)));
         data.insert(id);
         inputs.push((id, row..row + w));
-        infos.push(NodeInfo { name: name.clone(), expression: "input".into(), shape: Shape(Dim::N(w), Dim::Batch) });
+        infos.push(NodeInfo {
+            name: name.clone(),
+            expression: "input".into(),
+            shape: Shape(Dim::N(w), Dim::Batch),
+            uses: vec![],
+        });
         row += w;
     }
     let mut targets = vec![];
@@ -593,6 +600,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
             name: name.clone(),
             expression: "target".into(),
             shape: Shape(Dim::N(width), Dim::Batch),
+            uses: vec![],
         });
     }
     let mut params = vec![];
@@ -604,7 +612,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         let id = b.param(name)?;
         let shape = Shape(Dim::N(p.rows), Dim::N(p.cols));
         known.insert(name.clone(), (id, shape));
-        infos.push(NodeInfo { name: name.clone(), expression: "parameter".into(), shape });
+        infos.push(NodeInfo { name: name.clone(), expression: "parameter".into(), shape, uses: vec![] });
         params.push(p);
         param_ids.push(id);
     }
@@ -656,7 +664,8 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         em.count = 0;
         let (id, shape) = em.emit(&asts[name], Some(name))?;
         em.known.insert(name.clone(), (id, shape));
-        infos.push(NodeInfo { name: name.clone(), expression: config.nodes[name].clone(), shape });
+        let uses = asts[name].names().into_iter().map(String::from).collect();
+        infos.push(NodeInfo { name: name.clone(), expression: config.nodes[name].clone(), shape, uses });
     }
     // The loss: a sum of per-sample losses and data-free terms may be cut into batch parts (the
     // data-free terms scaled by each part's fraction); anything else is evaluated whole.
@@ -738,7 +747,8 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
             "does not reach the loss (no gradient would move it)",
         ));
     }
-    infos.push(NodeInfo { name: "loss".into(), expression: config.loss.clone(), shape: Shape::SCALAR });
+    let uses = loss_ast.names().into_iter().map(String::from).collect();
+    infos.push(NodeInfo { name: "loss".into(), expression: config.loss.clone(), shape: Shape::SCALAR, uses });
     let (predict, predict_shape) = em.known[&config.predict];
     if predict_shape.1 != Dim::Batch {
         return Err(bad(

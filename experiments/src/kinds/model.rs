@@ -40,6 +40,8 @@ pub struct ModelExperiment {
     splits: Splits,
     config: ModelConfig,
     training: Training,
+    /// Built when the config loads (every check runs then); trained as is in f64, rebuilt in f32.
+    model: Model<f64>,
 }
 
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
@@ -74,18 +76,16 @@ impl KindConfig for ModelFile {
         let model = build::<f64>(&self.model, &splits.train.feature_names)?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
         training.constrain(&self.constraints, &sizes)?;
-        Ok(ModelExperiment { splits, config: self.model, training })
+        Ok(ModelExperiment { splits, config: self.model, training, model })
     }
 }
 
 impl Experiment for ModelExperiment {
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         match self.training.params.precision {
-            Precision::F64 => {
-                self.run_in(build::<f64>(&self.config, &self.splits.train.feature_names)?, title, options)
-            }
+            Precision::F64 => self.run_in(&self.model, title, options),
             Precision::F32 => {
-                self.run_in(build::<f32>(&self.config, &self.splits.train.feature_names)?, title, options)
+                self.run_in(&build::<f32>(&self.config, &self.splits.train.feature_names)?, title, options)
             }
         }
     }
@@ -97,7 +97,7 @@ impl ModelExperiment {
         self.config.params.values().map(|p| p.shape.clone()).collect()
     }
 
-    fn run_in<T: Float>(&self, model: Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
+    fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let net = &model.network;
         let Trained { tape, outcome, epochs, scope, gradient_check: check } =
             self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.splits, options, title)?;
@@ -124,7 +124,7 @@ impl ModelExperiment {
         for (name, chart) in training::charts(records, title, net.loss_name()) {
             push_figure(&mut files, name, chart.render())?;
         }
-        push_graph(&mut files, "graph", &self.picture(title, &model))?;
+        push_graph(&mut files, "graph", &self.picture(title, model))?;
         let summary = format!(
             "{title}: model of {} nodes, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}",
             self.config.nodes.len(),
@@ -157,19 +157,12 @@ impl ModelExperiment {
                 NodeLabel { id: n.name.clone(), lines, kind }
             })
             .collect();
-        let mut edges = vec![];
-        for (k, n) in model.nodes.iter().enumerate() {
-            if matches!(n.expression.as_str(), "input" | "target" | "parameter") {
-                continue;
-            }
-            if let Ok(ast) = cg_model::parse::parse(&n.expression) {
-                for used in ast.names() {
-                    if let Some(from) = index(used) {
-                        edges.push((from, k, None));
-                    }
-                }
-            }
-        }
+        let edges = model
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(k, n)| n.uses.iter().filter_map(move |used| index(used).map(|from| (from, k, None))))
+            .collect();
         GraphPicture { title: title.to_string(), nodes, edges, directed: true }
     }
 }
