@@ -126,6 +126,8 @@ impl Experiment for DigitsExperiment {
         let mut by_rule = Map::new();
         let mut recall_series = vec![];
         let mut recalled_pictures: Vec<Vec<Vec<f64>>> = vec![];
+        // Per rule its weights and thresholds for model.safetensors (the patterns are added last).
+        let mut tensors = vec![];
         let mut energy_trace = vec![];
         // The picture cues are shared by all rules.
         let mut pic_rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed);
@@ -134,6 +136,9 @@ impl Experiment for DigitsExperiment {
             self.patterns.iter().map(|p| flip_units(p, flips(self.picture_noise), &mut pic_rng)).collect();
         for (r, &rule) in self.rules.iter().enumerate() {
             let net = Hopfield::store(rule, &self.patterns)?;
+            tensors.push(cg_nn::artifact::row_major(&format!("W_{}", rule.name()), vec![n, n], net.weights()));
+            let threshold = net.thresholds().iter().copied().collect();
+            tensors.push(NamedTensor { name: format!("threshold_{}", rule.name()), shape: vec![n], values: threshold });
             let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
             let (mut rates, mut overlaps, mut sweeps) = (vec![], vec![], vec![]);
             for &noise in &self.noise_levels {
@@ -182,14 +187,6 @@ impl Experiment for DigitsExperiment {
             "energy_trace": energy_trace,
         });
         let mut files = vec![json_file("metrics.json", &metrics)?];
-        // Per rule its weights and thresholds, and the stored patterns (one per row).
-        let mut tensors = vec![];
-        for &rule in &self.rules {
-            let net = Hopfield::store(rule, &self.patterns)?;
-            tensors.push(cg_nn::artifact::row_major(&format!("W_{}", rule.name()), vec![n, n], net.weights()));
-            let threshold = net.thresholds().iter().copied().collect();
-            tensors.push(NamedTensor { name: format!("threshold_{}", rule.name()), shape: vec![n], values: threshold });
-        }
         let p = self.patterns.len();
         tensors.push(NamedTensor { name: "patterns".into(), shape: vec![p, n], values: self.patterns.concat() });
         files.push(crate::tensors_file(
