@@ -2,8 +2,6 @@
 //! at a time, learning by the difference of data and model correlations (Ackley, Hinton and
 //! Sejnowski, 1985), the model side sampled by persistent chains.
 
-use std::time::Instant;
-
 use cg_core::numeric::sigmoid;
 use cg_core::{Domain, EdgeWeight, OutOfRange, Role, Solver, Stop, UnGraph, Validate, Variable};
 use nalgebra::{DMatrix, DVector};
@@ -230,8 +228,8 @@ impl BmTrainer {
 
 impl Solver for BmTrainer {
     type State = BmState;
-    /// The epoch's wall time in seconds (varies between runs).
-    type Record = f64;
+    /// Nothing beyond the machine itself (the driver times each epoch).
+    type Record = ();
     type Error = Error;
 
     fn name(&self) -> &'static str {
@@ -241,8 +239,7 @@ impl Solver for BmTrainer {
     /// One epoch of mini-batches: data correlations (hidden units sampled with the visible ones
     /// clamped) minus model correlations (the persistent chains after `sweeps` sweeps), on every
     /// edge and bias.
-    fn step(&mut self, state: &mut BmState, rng: &mut ChaCha8Rng) -> Result<f64> {
-        let start = Instant::now();
+    fn step(&mut self, state: &mut BmState, rng: &mut ChaCha8Rng) -> Result<()> {
         let p = &self.params;
         let n = state.machine.units();
         let nv = state.machine.n_visible();
@@ -285,10 +282,10 @@ impl Solver for BmTrainer {
             m.b += (pos_b / bp - neg_b / bn) * p.learning_rate;
         }
         state.epochs_done += 1;
-        Ok(start.elapsed().as_secs_f64())
+        Ok(())
     }
 
-    fn stop(&self, state: &BmState, _seconds: &f64) -> Option<Stop> {
+    fn stop(&self, state: &BmState, _record: &()) -> Option<Stop> {
         crate::train::diverged(state.epochs_done, state.machine.w.iter().chain(state.machine.b.iter()))
     }
 }

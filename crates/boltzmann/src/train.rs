@@ -1,7 +1,5 @@
 //! RBM training by contrastive divergence (CD-k) or persistent CD, one epoch per solver step.
 
-use std::time::Instant;
-
 use cg_core::{Solver, Stop};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
@@ -221,8 +219,6 @@ pub struct RbmRecord {
     /// Mean squared reconstruction error per sample (CD only: PCD's negative phase does not
     /// reconstruct the batch).
     pub reconstruction_error: Option<f64>,
-    /// The epoch's wall time (varies between runs).
-    pub seconds: f64,
 }
 
 /// The first non-finite parameter of a machine after an epoch, as a divergence.
@@ -245,7 +241,6 @@ impl Solver for RbmTrainer {
 
     /// One epoch of mini-batches in a shuffled order.
     fn step(&mut self, state: &mut RbmState, rng: &mut ChaCha8Rng) -> Result<RbmRecord> {
-        let start = Instant::now();
         let n = self.data.nrows();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(rng);
@@ -254,10 +249,7 @@ impl Solver for RbmTrainer {
             error += self.update(state, rows, rng);
         }
         state.epochs_done += 1;
-        Ok(RbmRecord {
-            reconstruction_error: (self.params.method == Method::Cd).then_some(error / n as f64),
-            seconds: start.elapsed().as_secs_f64(),
-        })
+        Ok(RbmRecord { reconstruction_error: (self.params.method == Method::Cd).then_some(error / n as f64) })
     }
 
     fn stop(&self, state: &RbmState, _r: &RbmRecord) -> Option<Stop> {

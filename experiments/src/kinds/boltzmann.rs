@@ -86,7 +86,7 @@ impl Experiment for BoltzmannExperiment {
         // The exact KL divergences after every epoch, shown on the progress bar.
         let bar = progress_bar(options, self.bm.epochs, "epoch", title);
         let mut failure = None;
-        let mut kl = |step: &StepInfo<'_, BmState, f64>| match step.state.machine.visible_distribution() {
+        let mut kl = |step: &StepInfo<'_, BmState, ()>| match step.state.machine.visible_distribution() {
             Ok(q) => {
                 kl_truth.push(kl_divergence(&truth, &q));
                 kl_data.push(kl_divergence(&empirical, &q));
@@ -106,7 +106,7 @@ impl Experiment for BoltzmannExperiment {
         if let Some(e) = failure {
             bail!("KL divergence: {e}");
         }
-        let seconds: f64 = recorder.records.iter().sum();
+        let seconds = recorder.total_seconds();
         let q = state.machine.visible_distribution()?;
         // How far a finite sample is from its source: KL(data || teacher), and the asymptotic mean
         // KL(teacher || maximum-likelihood fit) = (free parameters) / (2 samples).

@@ -166,7 +166,7 @@ impl Experiment for RbmExperiment {
         if let Some(e) = monitor.error.take() {
             bail!("evaluation: {e}");
         }
-        self.render(title, &state.rbm, &recorder.records, &mut monitor, scope)
+        self.render(title, &state.rbm, &recorder, &mut monitor, scope)
     }
 }
 
@@ -176,12 +176,12 @@ impl RbmExperiment {
         &self,
         title: &str,
         rbm: &cg_boltzmann::Rbm,
-        records: &[RbmRecord],
+        recorder: &Recorder<RbmRecord>,
         monitor: &mut LikelihoodMonitor,
         scope: CheckScope,
     ) -> Result<Outcome> {
         let (pl_curve, ais, exact) = (&monitor.pseudo_log_likelihood, &monitor.ais, &monitor.exact);
-        let seconds: f64 = records.iter().map(|r| r.seconds).sum();
+        let (records, seconds) = (&recorder.records, recorder.total_seconds());
         let mut metrics = json!({
             "epochs": records.len(),
             "samples": self.data.nrows(),
