@@ -89,6 +89,24 @@ impl Rnn {
         ys: &[Mat],
         loss: Loss,
     ) -> cg_autodiff::Result<(f64, [Mat; 3])> {
+        let (total, seeds) = self.forward_loss(tape, xs, ys, loss)?;
+        let grads = self.dag.reverse(tape, seeds, false)?;
+        let g = |id| grads.get(id).expect("internal: parameters reach the loss").clone();
+        Ok((total, [g(self.w), g(self.v), g(self.u)]))
+    }
+
+    /// The loss Σ_p `loss`(o_p, ys[p]) of the sequences `xs` (forward only), and its gradient
+    /// with respect to each output, the seeds of the backward pass.
+    ///
+    /// # Errors
+    /// A shape mismatch or a non-finite number, naming the node.
+    fn forward_loss(
+        &self,
+        tape: &mut VectorTape,
+        xs: &[Mat],
+        ys: &[Mat],
+        loss: Loss,
+    ) -> cg_autodiff::Result<(f64, Vec<(NodeId, Mat)>)> {
         let batch = xs.first().map_or(1, Mat::ncols);
         tape.set(self.h0, Mat::zeros(self.widths.1, batch));
         for (&id, x) in self.inputs.iter().zip(xs) {
@@ -102,9 +120,15 @@ impl Rnn {
             total += l;
             seeds.push((o, g));
         }
-        let grads = self.dag.reverse(tape, seeds, false)?;
-        let g = |id| grads.get(id).expect("internal: parameters reach the loss").clone();
-        Ok((total, [g(self.w), g(self.v), g(self.u)]))
+        Ok((total, seeds))
+    }
+
+    /// The loss of the sequences `xs` by a forward pass alone (evaluation).
+    ///
+    /// # Errors
+    /// As [`Rnn::loss_and_grads`].
+    pub fn loss(&self, tape: &mut VectorTape, xs: &[Mat], ys: &[Mat], loss: Loss) -> cg_autodiff::Result<f64> {
+        Ok(self.forward_loss(tape, xs, ys, loss)?.0)
     }
 
     /// The outputs o_1 … o_t of the last forward pass.
@@ -190,7 +214,7 @@ impl RnnTrainer<'_> {
     /// # Errors
     /// A non-finite number, naming the node.
     pub fn loss(&self, tape: &mut VectorTape, xs: &[Mat], ys: &[Mat]) -> Result<f64> {
-        Ok(self.rnn.loss_and_grads(tape, xs, ys, Loss::SquaredError)?.0 / xs.len() as f64)
+        Ok(self.rnn.loss(tape, xs, ys, Loss::SquaredError)? / xs.len() as f64)
     }
 }
 
