@@ -76,11 +76,7 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Box<dyn Experime
     if overrides.is_empty() {
         return load(path);
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut table: toml::Table = toml::from_str(&text).map_err(|e| located(&text, &e))?;
-    for o in overrides {
-        o.apply(&mut table)?;
-    }
+    let table = resolved(path, overrides)?;
     let resolved = toml::to_string(&table)?;
     parse(&resolved, path.parent().unwrap_or(Path::new("."))).map_err(|e| {
         // Name the override whose key the message or its line mentions.
@@ -100,6 +96,19 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Box<dyn Experime
             None => anyhow!("with the overrides: {message}"),
         }
     })
+}
+
+/// The config at `path` as a TOML table, with `overrides` applied in order.
+///
+/// # Errors
+/// An unreadable file, malformed TOML, or an override into a value that is not a table.
+pub fn resolved(path: &Path, overrides: &[Override]) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| located(&text, &e))?;
+    for o in overrides {
+        o.apply(&mut table)?;
+    }
+    Ok(table)
 }
 
 /// Parses and validates config text; data paths are relative to `base`.

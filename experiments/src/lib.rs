@@ -10,6 +10,7 @@
 pub mod check;
 pub mod config;
 pub mod kinds;
+pub mod resume;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,8 @@ pub struct Outcome {
     pub summary: String,
     /// How much of the stored results this run can be compared with.
     pub check: CheckScope,
+    /// The state of a run stopped by `--stop-after` before its end (`run_with` adds its files).
+    pub checkpoint: Option<cg_core::Checkpoint>,
 }
 
 /// What a rerun is compared against in the stored results.
@@ -161,7 +164,7 @@ impl<F> Progress<F> {
 impl<St, R, F: FnMut(&R) -> String> cg_core::Observer<St, R> for Progress<F> {
     fn observe(&mut self, step: &cg_core::StepInfo<'_, St, R>) -> cg_core::Flow {
         self.bar.set_message((self.message)(step.record));
-        self.bar.inc(1);
+        self.bar.set_position(step.step as u64);
         cg_core::Flow::Continue
     }
 }
@@ -191,12 +194,16 @@ pub(crate) fn finished<E: std::fmt::Display>(
 }
 
 /// How to run.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Run long configs on their `check_epochs` schedule (the regression check).
     pub shortened: bool,
     /// Show a progress bar.
     pub progress: bool,
+    /// Stop training after this many epochs (or updates) and save the state to resume from.
+    pub stop_after: Option<usize>,
+    /// Continue this stopped run (its config must be the one given).
+    pub resume: Option<std::sync::Arc<resume::SavedRun>>,
 }
 
 /// The default results folder of a config: `results/<config stem>`.
@@ -219,10 +226,49 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
 /// As [`run`], or an override that does not fit the config.
 pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load_with(path, overrides)?;
+    let resuming = options.stop_after.is_some() || options.resume.is_some();
+    let identity = if resuming { Some(resumable_identity(path, overrides, options)?) } else { None };
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     let mut outcome = experiment.run(&title, options)?;
     record_skipped(&mut outcome)?;
+    if let (Some(cp), Some((kind, config))) = (outcome.checkpoint.take(), identity) {
+        outcome.files.extend(resume::files(kind, &config, &cp)?);
+        outcome.summary += &format!("\n  stopped after {} of its steps: continue with --resume", cp.steps);
+    }
     Ok(outcome)
+}
+
+/// The kind and config fingerprint of a run to stop or resume; refuses kinds without a
+/// resumable loop, and a checkpoint of another kind or config.
+fn resumable_identity(
+    path: &Path,
+    overrides: &[config::Override],
+    options: &RunOptions,
+) -> Result<(&'static str, String)> {
+    let table = config::resolved(path, overrides)?;
+    let kind = table.get("kind").and_then(toml::Value::as_str).and_then(kinds::find).expect("internal: loaded");
+    if !kind.resumable() {
+        let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.resumable()).map(|k| k.name()).collect();
+        anyhow::bail!(
+            "--stop-after and --resume: kind `{}` has no resumable training loop (kinds that do: {})",
+            kind.name(),
+            names.join(", ")
+        );
+    }
+    let config = resume::fingerprint(path, overrides)?;
+    if let Some(saved) = &options.resume {
+        if saved.kind != kind.name() || saved.config != config {
+            anyhow::bail!(
+                "--resume: {} was stopped in a run of another config (kind `{}`, {}; this one: kind `{}`, {}): give the config and overrides it was started with",
+                saved.dir.display(),
+                saved.kind,
+                saved.config,
+                kind.name(),
+                config
+            );
+        }
+    }
+    Ok((kind.name(), config))
 }
 
 /// Writes the files of `outcome` as the whole content of `dir`: rendered into a new sibling

@@ -1,4 +1,5 @@
-//! `experiments CONFIG... [--out DIR] [--check]`: runs config files and writes their results;
+//! `experiments CONFIG... [--out DIR] [--check] [--stop-after N] [--resume DIR]`: runs config files
+//! and writes their results;
 //! `experiments kinds` lists the kinds a config can name.
 
 use std::io::IsTerminal;
@@ -26,6 +27,15 @@ struct Cli {
     /// with `check_epochs` run that many epochs and compare the start of every curve.
     #[arg(long)]
     check: bool,
+    /// Train for N epochs (or updates) of the config's schedule, then stop and save the state
+    /// (`state.json`, `state.safetensors`) beside the results; needs --out, so stored results
+    /// stay whole.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    stop_after: Option<u64>,
+    /// Continue the run stopped in DIR (with the same config and overrides) to its end; writes to
+    /// DIR unless --out says otherwise.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -71,6 +81,21 @@ fn main() -> ExitCode {
         eprintln!("error: --check compares with the stored results of the configs as written: drop the overrides");
         return ExitCode::from(BAD_INPUT);
     }
+    if (cli.stop_after.is_some() || cli.resume.is_some()) && (cli.check || configs.len() != 1) {
+        eprintln!("error: --stop-after and --resume take one config, without --check");
+        return ExitCode::from(BAD_INPUT);
+    }
+    if cli.stop_after.is_some() && cli.out.is_none() && cli.resume.is_none() {
+        eprintln!("error: --stop-after writes an unfinished run: give --out DIR (the stored results stay as they are)");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let resume = match cli.resume.as_deref().map(experiments::resume::load).transpose() {
+        Ok(saved) => saved.map(std::sync::Arc::new),
+        Err(e) => {
+            eprintln!("error: --resume: {e:#}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
     if configs.is_empty() {
         eprintln!("error: no config file given (only overrides)");
         return ExitCode::from(BAD_INPUT);
@@ -95,12 +120,17 @@ fn main() -> ExitCode {
     let mut code = 0;
     for config in &cli.configs {
         let dir = match (&cli.out, cli.configs.len()) {
+            (None, _) if cli.resume.is_some() => cli.resume.clone().expect("internal: checked"),
             (Some(out), 1) => out.clone(),
             (Some(out), _) => out.join(experiments::default_out_dir(config).file_name().unwrap_or_default()),
             (None, _) => experiments::default_out_dir(config),
         };
-        let options =
-            experiments::RunOptions { shortened: cli.check, progress: !cli.quiet && std::io::stdout().is_terminal() };
+        let options = experiments::RunOptions {
+            shortened: cli.check,
+            progress: !cli.quiet && std::io::stdout().is_terminal(),
+            stop_after: cli.stop_after.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            resume: resume.clone(),
+        };
         let outcome = match experiments::run_with(config, &overrides, &options) {
             Ok(o) => o,
             Err(e) => {

@@ -3,7 +3,7 @@
 //! Sejnowski, 1985), the model side sampled by persistent chains.
 
 use cg_core::numeric::sigmoid;
-use cg_core::{Domain, EdgeWeight, OutOfRange, Role, Solver, Stop, UnGraph, Validate, Variable};
+use cg_core::{Domain, EdgeWeight, OutOfRange, Resumable, Role, Snapshot, SnapshotError, Solver, Stop, UnGraph, Validate, Variable};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -223,6 +223,30 @@ impl BmTrainer {
             .map(|_| (0..machine.units()).map(|_| f64::from(u8::from(rng.random::<bool>()))).collect())
             .collect();
         BmState { machine, chains, epochs_done: 0 }
+    }
+}
+
+/// A stopped run needs the machine's weights and biases, the persistent chains and the epoch
+/// count.
+impl Resumable for BmTrainer {
+    fn save(&self, state: &BmState, into: &mut Snapshot) {
+        let m = &state.machine;
+        into.put_tensor("W", vec![m.w.nrows(), m.w.ncols()], m.w.iter().copied());
+        into.put_tensor("b", vec![m.b.len()], m.b.iter().copied());
+        into.put_tensor("chains", vec![state.chains.len(), m.units()], state.chains.iter().flatten().copied());
+        into.put("epochs_done", &state.epochs_done);
+    }
+
+    fn restore(&self, state: &mut BmState, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        let m = &mut state.machine;
+        from.copy_into("W", m.w.as_mut_slice())?;
+        from.copy_into("b", m.b.as_mut_slice())?;
+        let chains = from.tensor("chains", state.chains.len() * m.units())?;
+        for (chain, saved) in state.chains.iter_mut().zip(chains.chunks_exact(m.units().max(1))) {
+            chain.copy_from_slice(saved);
+        }
+        state.epochs_done = from.get("epochs_done")?;
+        Ok(())
     }
 }
 

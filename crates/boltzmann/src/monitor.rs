@@ -2,7 +2,8 @@
 //! sampled from a trained RBM, and the known teacher machine (with its exact sampler) that a
 //! general Boltzmann machine learns from.
 
-use cg_core::{Flow, Observer, StepInfo};
+use cg_core::checkpoint::RngPosition;
+use cg_core::{Flow, Observer, Snapshot, SnapshotError, StepInfo};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +14,7 @@ use crate::train::{RbmRecord, RbmState};
 use crate::{Error, Result};
 
 /// An AIS estimate of the mean log-likelihood after an epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AisPoint {
     pub epoch: usize,
     pub log_likelihood: f64,
@@ -103,6 +104,21 @@ impl Observer<RbmState, RbmRecord> for LikelihoodMonitor<'_> {
                 Flow::Stop(format!("the likelihood monitor: {message}"))
             }
         }
+    }
+
+    /// The curves so far and the position of AIS's own stream.
+    fn save(&self, into: &mut Snapshot) {
+        into.put("pseudo_log_likelihood", &self.pseudo_log_likelihood);
+        into.put("ais", &self.ais);
+        into.put("exact", &self.exact);
+        into.put("rng", &RngPosition::of(&self.rng));
+    }
+
+    fn restore(&mut self, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        self.pseudo_log_likelihood = from.get("pseudo_log_likelihood")?;
+        (self.ais, self.exact) = (from.get("ais")?, from.get("exact")?);
+        self.rng = from.get::<RngPosition>("rng")?.rng()?;
+        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! RBM training by contrastive divergence (CD-k) or persistent CD, one epoch per solver step.
 
-use cg_core::{Solver, Stop};
+use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -214,7 +214,7 @@ fn hidden_probs(c: &DVector<f64>, v: Mat, w: Mat, out: &mut [f64]) {
 }
 
 /// What one epoch reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RbmRecord {
     /// Mean squared reconstruction error per sample (CD only: PCD's negative phase does not
     /// reconstruct the batch).
@@ -225,6 +225,39 @@ pub struct RbmRecord {
 pub(crate) fn diverged<'a>(epoch: usize, mut values: impl Iterator<Item = &'a f64>) -> Option<Stop> {
     let bad = values.find(|x| !x.is_finite())?;
     Some(Stop::Diverged { what: format!("epoch {epoch}: a parameter became {bad}; lower the learning rate") })
+}
+
+/// A stopped run needs the machine, the momentum buffers, the persistent chains (PCD) and the
+/// epoch count; each epoch draws its own batch order.
+impl Resumable for RbmTrainer {
+    fn save(&self, state: &RbmState, into: &mut Snapshot) {
+        let (vw, vb, vc) = &state.velocity;
+        let mut put = |name: &str, m: &DMatrix<f64>| into.put_tensor(name, vec![m.ncols(), m.nrows()], m.iter().copied());
+        put("W", &state.rbm.w);
+        put("velocity_W", vw);
+        if let Some(c) = &state.chains {
+            put("chains", c);
+        }
+        for (name, v) in [("b", &state.rbm.b), ("c", &state.rbm.c), ("velocity_b", vb), ("velocity_c", vc)] {
+            into.put_tensor(name, vec![v.len()], v.iter().copied());
+        }
+        into.put("epochs_done", &state.epochs_done);
+    }
+
+    fn restore(&self, state: &mut RbmState, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        let (vw, vb, vc) = &mut state.velocity;
+        from.copy_into("W", state.rbm.w.as_mut_slice())?;
+        from.copy_into("velocity_W", vw.as_mut_slice())?;
+        if let Some(c) = &mut state.chains {
+            from.copy_into("chains", c.as_mut_slice())?;
+        }
+        from.copy_into("b", state.rbm.b.as_mut_slice())?;
+        from.copy_into("c", state.rbm.c.as_mut_slice())?;
+        from.copy_into("velocity_b", vb.as_mut_slice())?;
+        from.copy_into("velocity_c", vc.as_mut_slice())?;
+        state.epochs_done = from.get("epochs_done")?;
+        Ok(())
+    }
 }
 
 impl Solver for RbmTrainer {

@@ -12,6 +12,7 @@
 //! supplies its function (the expression language in `cg-expr`, or hand-written operations): the
 //! value and the local partial derivatives z(i, j) of the node with respect to its arguments.
 
+pub mod checkpoint;
 mod dispatch;
 mod error;
 mod graph;
@@ -21,12 +22,13 @@ mod params;
 pub mod solver;
 mod topo;
 
+pub use checkpoint::{Checkpoint, Resumable, Snapshot, SnapshotError};
 pub use error::{CyclePath, Error, Result};
 pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Shape, UnGraph, Variable};
 pub use local::LocalFunction;
 pub use params::{OutOfRange, Validate};
 pub use petgraph::{Directed, EdgeType, Undirected};
 pub use solver::{
-    diverged_if_not_finite, run, run_recorded, Differentiable, Flow, Observer, Recorder, RunOutcome, Solver, StepInfo,
+    diverged_if_not_finite, run, run_recorded, run_steps, Differentiable, Flow, Observer, Recorder, RunOutcome, Solver, StepInfo,
     Stop,
 };

@@ -10,6 +10,10 @@
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::checkpoint::{Snapshot, SnapshotError};
 
 /// An iterative solver. What changes while it runs lives in `State`, apart from the solver's
 /// settings, so a run can be inspected or resumed.
@@ -96,6 +100,19 @@ pub struct StepInfo<'a, St, R> {
 /// Watches a run step by step: records curves, draws progress, decides to stop early.
 pub trait Observer<St, R> {
     fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow;
+
+    /// Saves what this observer remembers of the steps so far (curves, its own random stream),
+    /// for a run stopped here and continued later; observers that only look (progress bars)
+    /// save nothing.
+    fn save(&self, _into: &mut Snapshot) {}
+
+    /// Takes back what [`Observer::save`] saved.
+    ///
+    /// # Errors
+    /// A snapshot of another observer.
+    fn restore(&mut self, _from: &Snapshot) -> Result<(), SnapshotError> {
+        Ok(())
+    }
 }
 
 /// Any closure over a step is an observer.
@@ -123,11 +140,21 @@ impl<R> Recorder<R> {
     }
 }
 
-impl<St, R: Clone> Observer<St, R> for Recorder<R> {
+impl<St, R: Clone + Serialize + DeserializeOwned> Observer<St, R> for Recorder<R> {
     fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
         self.records.push(step.record.clone());
         self.seconds.push(step.seconds);
         Flow::Continue
+    }
+
+    fn save(&self, into: &mut Snapshot) {
+        into.put("records", &self.records);
+        into.put("seconds", &self.seconds);
+    }
+
+    fn restore(&mut self, from: &Snapshot) -> Result<(), SnapshotError> {
+        (self.records, self.seconds) = (from.get("records")?, from.get("seconds")?);
+        Ok(())
     }
 }
 
@@ -158,7 +185,24 @@ pub fn run<S: Solver>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
 ) -> Result<RunOutcome, S::Error> {
-    for step in 1..=max_steps {
+    run_steps(solver, state, 0, max_steps, rng, observers)
+}
+
+/// [`run`] for a run that has done `done` steps already (restored from a
+/// [`Checkpoint`](crate::checkpoint::Checkpoint)): steps `done + 1` to `last`, numbered so. A run
+/// that reaches `last` ends with [`Stop::StepLimit`] and [`RunOutcome::steps`] = `last`.
+///
+/// # Errors
+/// The first error a step returns.
+pub fn run_steps<S: Solver>(
+    solver: &mut S,
+    state: &mut S::State,
+    done: usize,
+    last: usize,
+    rng: &mut ChaCha8Rng,
+    observers: &mut [&mut dyn Observer<S::State, S::Record>],
+) -> Result<RunOutcome, S::Error> {
+    for step in done + 1..=last {
         let start = Instant::now();
         let record = solver.step(state, rng)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -174,7 +218,7 @@ pub fn run<S: Solver>(
             return Ok(RunOutcome { steps: step, stop });
         }
     }
-    Ok(RunOutcome { steps: max_steps, stop: Stop::StepLimit })
+    Ok(RunOutcome { steps: last.max(done), stop: Stop::StepLimit })
 }
 
 /// The records of a run with no other observer: [`run`] with a [`Recorder`].
@@ -188,7 +232,7 @@ pub fn run_recorded<S: Solver>(
     rng: &mut ChaCha8Rng,
 ) -> Result<(RunOutcome, Vec<S::Record>), S::Error>
 where
-    S::Record: Clone,
+    S::Record: Clone + Serialize + DeserializeOwned,
 {
     let mut recorder = Recorder::new();
     let out = run(solver, state, max_steps, rng, &mut [&mut recorder])?;

@@ -71,7 +71,7 @@ impl<'a> BestFit<'a> {
 }
 
 /// What one descent step reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FitRecord {
     pub loss: f64,
     pub gradient_norm: f64,

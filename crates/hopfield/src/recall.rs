@@ -152,7 +152,7 @@ impl<'a> Recall<'a> {
 }
 
 /// What one sweep reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweepRecord {
     /// The energy after the sweep (NaN for synchronous sweeps built [`Recall::without_energy`]).
     pub energy: f64,

@@ -15,6 +15,7 @@ mod error;
 mod model;
 mod network;
 pub mod reference;
+mod resume;
 mod rnn;
 pub mod svd;
 mod train;

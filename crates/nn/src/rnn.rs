@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use cg_autodiff::vector::{Activation, Add, Linear, Loss, Mat, VectorDag, VectorDagBuilder, VectorTape};
-use cg_core::{NodeId, Solver};
+use cg_core::{NodeId, Resumable, Snapshot, SnapshotError, Solver};
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -20,6 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 use crate::constraints::project;
+use crate::resume::{restore_params, save_params};
 use crate::{Error, Result};
 
 /// An unrolled recurrent network.
@@ -183,7 +184,7 @@ pub struct RnnState {
 }
 
 /// The loss per step after an epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RnnRecord {
     pub train_loss: f64,
     pub test_loss: f64,
@@ -215,6 +216,27 @@ impl RnnTrainer<'_> {
     /// A non-finite number, naming the node.
     pub fn loss(&self, tape: &mut VectorTape, xs: &[Mat], ys: &[Mat]) -> Result<f64> {
         Ok(self.rnn.loss(tape, xs, ys, Loss::SquaredError)? / xs.len() as f64)
+    }
+}
+
+/// A stopped run needs W, V, U, the optimiser's moments and the shuffling order.
+impl Resumable for RnnTrainer<'_> {
+    fn save(&self, st: &RnnState, into: &mut Snapshot) {
+        save_params(&self.params(), &st.tape, into);
+        st.optimizer.save(into);
+        into.put("order", &st.order);
+        into.put("epochs_done", &st.epochs_done);
+    }
+
+    fn restore(&self, st: &mut RnnState, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        restore_params(&self.params(), &mut st.tape, from)?;
+        st.optimizer.restore(from)?;
+        let order: Vec<usize> = from.get("order")?;
+        if order.len() != st.order.len() {
+            return Err(SnapshotError(format!("{} training sequences saved, {} now", order.len(), st.order.len())));
+        }
+        (st.order, st.epochs_done) = (order, from.get("epochs_done")?);
+        Ok(())
     }
 }
 

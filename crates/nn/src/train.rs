@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cg_autodiff::vector::{Mat, VectorGrads, VectorTape};
 use cg_core::NodeId;
-use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Solver, StepInfo, Stop};
+use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Resumable, Snapshot, SnapshotError, Solver, StepInfo, Stop};
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::constraints::{project, violation};
 use crate::network::{Encoded, LossTerm, Network};
+use crate::resume::{restore_params, save_params};
 use crate::{Error, Float, Result};
 
 /// `[train]` as written in a config.
@@ -84,7 +85,7 @@ impl TrainConfig {
 }
 
 /// The numbers recorded after one epoch.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
@@ -222,6 +223,31 @@ impl<T: Float> Solver for Trainer<'_, T> {
     }
 }
 
+/// A stopped training run needs the parameters, the optimiser's moments, the shuffling order
+/// (each epoch shuffles the previous one) and the counters; the batch parts' tapes are
+/// overwritten by every batch.
+impl<T: Float> Resumable for Trainer<'_, T> {
+    fn save(&self, st: &TrainState<T>, into: &mut Snapshot) {
+        save_params(&self.net.params, &st.tape, into);
+        st.optimizer.save(into);
+        into.put("order", &st.order);
+        into.put("epochs_done", &st.epochs_done);
+        into.put("grad_evals", &st.grad_evals);
+    }
+
+    fn restore(&self, st: &mut TrainState<T>, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        restore_params(&self.net.params, &mut st.tape, from)?;
+        st.optimizer.restore(from)?;
+        let order: Vec<usize> = from.get("order")?;
+        if order.len() != st.order.len() {
+            return Err(SnapshotError(format!("{} training samples saved, {} now", order.len(), st.order.len())));
+        }
+        st.order = order;
+        (st.epochs_done, st.grad_evals) = (from.get("epochs_done")?, from.get("grad_evals")?);
+        Ok(())
+    }
+}
+
 /// Trains `mlp` from the parameters in `tape` on `train` for `params.epochs` epochs, evaluating
 /// on `test` after every epoch; `observers` see each epoch as it ends (progress bars, early
 /// stopping).
@@ -259,7 +285,7 @@ struct Recording<'a, 'b, St, R> {
     others: &'a mut [&'b mut dyn Observer<St, R>],
 }
 
-impl<St, R: Clone> Observer<St, R> for Recording<'_, '_, St, R> {
+impl<St, R: Clone + serde::Serialize + serde::de::DeserializeOwned> Observer<St, R> for Recording<'_, '_, St, R> {
     /// Every observer sees the step; the first request to stop wins, as in `cg_core::run`.
     fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
         let mut flow = self.recorder.observe(step);

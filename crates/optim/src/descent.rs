@@ -22,7 +22,7 @@ pub struct DescentState {
 }
 
 /// What one step reports: the value and gradient norm where the step started.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescentRecord {
     pub value: f64,
     pub gradient_norm: f64,

@@ -247,6 +247,33 @@ impl Optimizer {
         Optimizer { params, state, steps: 0 }
     }
 
+    /// Saves the moments and the step count (Adam's bias correction reads it) for a run stopped
+    /// between two steps.
+    pub fn save(&self, into: &mut cg_core::Snapshot) {
+        into.put("optimizer_steps", &self.steps);
+        for (k, (first, second)) in self.state.iter().enumerate() {
+            into.put_tensor(&format!("optimizer/{k}/first"), vec![first.len()], first.iter().copied());
+            if !second.is_empty() {
+                into.put_tensor(&format!("optimizer/{k}/second"), vec![second.len()], second.iter().copied());
+            }
+        }
+    }
+
+    /// Takes back what [`Optimizer::save`] saved.
+    ///
+    /// # Errors
+    /// A snapshot of parameters of other sizes or another method.
+    pub fn restore(&mut self, from: &cg_core::Snapshot) -> Result<(), cg_core::SnapshotError> {
+        self.steps = from.get("optimizer_steps")?;
+        for (k, (first, second)) in self.state.iter_mut().enumerate() {
+            from.copy_into(&format!("optimizer/{k}/first"), first)?;
+            if !second.is_empty() {
+                from.copy_into(&format!("optimizer/{k}/second"), second)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Starts a step (one mini-batch) in `epoch`; returns its learning rate.
     pub fn begin_step(&mut self, epoch: usize) -> f64 {
         self.steps += 1;

@@ -165,7 +165,7 @@ impl Ising {
 }
 
 /// What one sweep reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IsingRecord {
     /// Mean spin.
     pub magnetisation: f64,

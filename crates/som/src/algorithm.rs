@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use cg_core::{Solver, Stop};
+use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -304,7 +304,7 @@ impl Som {
 }
 
 /// What one epoch reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SomRecord {
     /// The learning rate at the epoch's last update (online training only).
     pub learning_rate: Option<f64>,
@@ -315,6 +315,28 @@ pub struct SomRecord {
     pub topographic_error: Option<f64>,
     /// Wall time of the training part alone (it varies between runs; the rest is deterministic).
     pub train_seconds: f64,
+}
+
+/// A stopped run needs the codebook, the epoch count and (online) the shuffled pass and the
+/// position in it.
+impl Resumable for Som {
+    fn save(&self, state: &SomState, into: &mut Snapshot) {
+        into.put_tensor("codebook", vec![state.weights.len() / state.dim.max(1), state.dim], state.weights.iter().copied());
+        into.put("epochs_done", &state.epochs_done);
+        into.put("order", &state.order);
+        into.put("cursor", &state.cursor);
+    }
+
+    fn restore(&self, state: &mut SomState, from: &Snapshot) -> std::result::Result<(), SnapshotError> {
+        from.copy_into("codebook", &mut state.weights)?;
+        let order: Vec<usize> = from.get("order")?;
+        let cursor: usize = from.get("cursor")?;
+        if order.len() != state.order.len() || cursor > order.len() {
+            return Err(SnapshotError(format!("a pass over {} samples saved, {} now", order.len(), state.order.len())));
+        }
+        (state.order, state.cursor, state.epochs_done) = (order, cursor, from.get("epochs_done")?);
+        Ok(())
+    }
 }
 
 impl Solver for Som {

@@ -179,7 +179,7 @@ impl Experiment for BestFitExperiment {
         };
         push_figure(&mut files, "loss", chart.render())?;
         let summary = format!("{verdict}; {} iterations", out.steps);
-        Ok(Outcome { files, summary, check: CheckScope::Full })
+        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
 }
 

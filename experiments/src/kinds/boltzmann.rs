@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::bm::kl_divergence;
 use cg_boltzmann::{sample_states, BmConfig, BmState, BmTrainer, BoltzmannMachine};
-use cg_core::{run, Flow, Recorder, StepInfo, Validate};
+use cg_core::{Flow, Observer, Recorder, Snapshot, SnapshotError, StepInfo, Validate};
 use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
+use crate::resume::drive;
 use crate::{finished, json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
 
 /// `kind = "boltzmann"`.
@@ -46,6 +47,7 @@ impl KindConfig for BoltzmannFile {
     const NAME: &'static str = "boltzmann";
     const SUMMARY: &'static str =
         "a small fully connected Boltzmann machine learning a known distribution, measured by exact KL";
+    const RESUMABLE: bool = true;
     type Experiment = BoltzmannExperiment;
 
     /// # Errors
@@ -82,30 +84,23 @@ impl Experiment for BoltzmannExperiment {
         let mut trainer = BmTrainer::new(self.bm.clone(), data)?;
         let mut state = trainer.start(BoltzmannMachine::fully_connected(nv, self.bm.hidden), &mut rng);
         let q0 = state.machine.visible_distribution()?;
-        let (mut kl_truth, mut kl_data) = (vec![kl_divergence(&truth, &q0)], vec![kl_divergence(&empirical, &q0)]);
-        // The exact KL divergences after every epoch, shown on the progress bar.
-        let bar = progress_bar(options, self.bm.epochs, "epoch", title);
-        let mut failure = None;
-        let mut kl = |step: &StepInfo<'_, BmState, ()>| match step.state.machine.visible_distribution() {
-            Ok(q) => {
-                kl_truth.push(kl_divergence(&truth, &q));
-                kl_data.push(kl_divergence(&empirical, &q));
-                bar.set_message(format!("KL {:.4}", kl_divergence(&truth, &q)));
-                bar.inc(1);
-                Flow::Continue
-            }
-            Err(e) => {
-                failure = Some(e);
-                Flow::Stop("the KL observer".into())
-            }
+        let mut kl = KlMonitor {
+            truth: &truth,
+            empirical: &empirical,
+            kl_truth: vec![kl_divergence(&truth, &q0)],
+            kl_data: vec![kl_divergence(&empirical, &q0)],
+            bar: progress_bar(options, self.bm.epochs, "epoch", title),
+            failure: None,
         };
         let mut recorder = Recorder::new();
-        let out = run(&mut trainer, &mut state, self.bm.epochs, &mut rng, &mut [&mut recorder, &mut kl]);
-        bar.finish_and_clear();
+        let (out, checkpoint) =
+            drive(&mut trainer, &mut state, self.bm.epochs, &mut rng, &mut [&mut recorder, &mut kl], options)?;
+        kl.bar.finish_and_clear();
         finished(out, "training")?;
-        if let Some(e) = failure {
+        if let Some(e) = kl.failure {
             bail!("KL divergence: {e}");
         }
+        let (kl_truth, kl_data) = (kl.kl_truth, kl.kl_data);
         let seconds = recorder.total_seconds();
         let q = state.machine.visible_distribution()?;
         // How far a finite sample is from its source: KL(data || teacher), and the asymptotic mean
@@ -117,7 +112,7 @@ impl Experiment for BoltzmannExperiment {
             "visible": nv,
             "hidden": self.bm.hidden,
             "samples": self.samples,
-            "epochs": self.bm.epochs,
+            "epochs": recorder.records.len(),
             "kl_teacher_model": kl_truth.last(),
             "kl_data_model": kl_data.last(),
             "kl_data_teacher": sample_noise,
@@ -140,7 +135,7 @@ impl Experiment for BoltzmannExperiment {
         ];
         let meta = [("kind", "boltzmann".to_string()), ("visible", nv.to_string()), ("layout", "row-major".into())];
         files.push(crate::tensors_file(&tensors, &meta)?);
-        let epochs: Vec<f64> = (0..=self.bm.epochs).map(|e| e as f64).collect();
+        let epochs: Vec<f64> = (0..=recorder.records.len()).map(|e| e as f64).collect();
         let kl_chart = LineChart {
             title: format!("{title}: KL divergence to the learned distribution"),
             x_label: "epoch".into(),
@@ -202,9 +197,49 @@ impl Experiment for BoltzmannExperiment {
         let summary = format!(
             "KL(teacher || model) {:.5} after {} epochs (a maximum-likelihood fit to this many samples: {floor:.5})",
             metrics["kl_teacher_model"].as_f64().unwrap_or(f64::NAN),
-            self.bm.epochs
+            recorder.records.len()
         );
-        Ok(Outcome { files, summary, check: CheckScope::Full })
+        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint })
+    }
+}
+
+/// The exact KL divergences from the teacher and from the data after every epoch, shown on the
+/// progress bar.
+struct KlMonitor<'a> {
+    truth: &'a [f64],
+    empirical: &'a [f64],
+    kl_truth: Vec<f64>,
+    kl_data: Vec<f64>,
+    bar: indicatif::ProgressBar,
+    /// The first error; it stops the run.
+    failure: Option<cg_boltzmann::Error>,
+}
+
+impl Observer<BmState, ()> for KlMonitor<'_> {
+    fn observe(&mut self, step: &StepInfo<'_, BmState, ()>) -> Flow {
+        match step.state.machine.visible_distribution() {
+            Ok(q) => {
+                self.kl_truth.push(kl_divergence(self.truth, &q));
+                self.kl_data.push(kl_divergence(self.empirical, &q));
+                self.bar.set_message(format!("KL {:.4}", kl_divergence(self.truth, &q)));
+                self.bar.set_position(step.step as u64);
+                Flow::Continue
+            }
+            Err(e) => {
+                self.failure = Some(e);
+                Flow::Stop("the KL observer".into())
+            }
+        }
+    }
+
+    fn save(&self, into: &mut Snapshot) {
+        into.put("kl_teacher_model", &self.kl_truth);
+        into.put("kl_data_model", &self.kl_data);
+    }
+
+    fn restore(&mut self, from: &Snapshot) -> Result<(), SnapshotError> {
+        (self.kl_truth, self.kl_data) = (from.get("kl_teacher_model")?, from.get("kl_data_model")?);
+        Ok(())
     }
 }
 

@@ -197,7 +197,7 @@ impl Experiment for DiscreteExperiment {
                 write!(summary, "{}: exact {} Gibbs {}; ", a["query"].as_str().unwrap_or(""), a["exact"], a["gibbs"]);
         }
         summary.push_str(if all_within { "all within 3 standard errors" } else { "NOT all within 3 standard errors" });
-        Ok(Outcome { files, summary, check: CheckScope::Full })
+        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
 }
 

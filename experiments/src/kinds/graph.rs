@@ -201,7 +201,7 @@ impl Experiment for GraphParams {
         for chart in charts {
             crate::push_figure(&mut files, "loss", chart.render())?;
         }
-        Ok(Outcome { files, summary, check: crate::CheckScope::Full })
+        Ok(Outcome { files, summary, check: crate::CheckScope::Full, checkpoint: None })
     }
 }
 

@@ -140,6 +140,6 @@ impl Experiment for CapacityExperiment {
             legend: Legend::LowerLeft,
         };
         push_figure(&mut files, "capacity", chart.render())?;
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 }

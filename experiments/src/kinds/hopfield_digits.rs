@@ -243,6 +243,6 @@ impl Experiment for DigitsExperiment {
                 .unwrap_or_default();
             summary += &format!("\n  {}: exact recall by noise level [{}]", rule.name(), rates.join(", "));
         }
-        Ok(Outcome { files, summary, check: CheckScope::Full })
+        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
 }

@@ -180,6 +180,6 @@ impl Experiment for TspExperiment {
             valid.len(),
             mean_ratio.map_or("-".into(), |m| format!("{m:.3}")),
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 }

@@ -158,6 +158,6 @@ impl Experiment for IsingExperiment {
             temps.len(),
             metrics.get("susceptibility_peak_temperature").map_or("-".into(), ToString::to_string)
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 }

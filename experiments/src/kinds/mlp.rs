@@ -45,6 +45,7 @@ impl KindConfig for MlpFile {
     const NAME: &'static str = "mlp";
     const SUMMARY: &'static str =
         "a feed-forward network (or a Table 11.2 linear model) trained by mini-batch gradient descent";
+    const RESUMABLE: bool = true;
     type Experiment = MlpExperiment;
 
     /// Checks every table and loads the data (CSV paths relative to `base`).
@@ -81,7 +82,7 @@ impl MlpExperiment {
 
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let shapes = self.shapes();
-        let Trained { mut tape, outcome, epochs, scope, gradient_check: check } =
+        let Trained { mut tape, outcome, epochs, scope, gradient_check: check, checkpoint } =
             self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.splits, options, title)?;
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
         let records = &outcome.records;
@@ -181,7 +182,7 @@ impl MlpExperiment {
             seconds,
             seconds / epochs as f64,
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 }
 

@@ -65,6 +65,9 @@ pub trait KindConfig: DeserializeOwned + 'static {
     const NAME: &'static str;
     /// One line for `--help` and `experiments kinds`.
     const SUMMARY: &'static str;
+    /// Whether its training loop can stop after N steps and resume (`--stop-after`, `--resume`):
+    /// the experiment drives it through `resume::drive`.
+    const RESUMABLE: bool = false;
     type Experiment: Experiment + 'static;
 
     /// Checks every field and loads what the run needs (data paths relative to `base`).
@@ -78,6 +81,7 @@ pub trait KindConfig: DeserializeOwned + 'static {
 pub trait Kind: Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
+    fn resumable(&self) -> bool;
     /// Parses and validates config text (data paths relative to `base`).
     ///
     /// # Errors
@@ -99,6 +103,10 @@ impl<C: KindConfig> Kind for Entry<C> {
 
     fn summary(&self) -> &'static str {
         C::SUMMARY
+    }
+
+    fn resumable(&self) -> bool {
+        C::RESUMABLE
     }
 
     fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>> {

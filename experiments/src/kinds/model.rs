@@ -61,6 +61,7 @@ impl KindConfig for ModelFile {
     const NAME: &'static str = "model";
     const SUMMARY: &'static str =
         "any vector computational graph written as named expressions, with its loss, trained by a chosen optimiser";
+    const RESUMABLE: bool = true;
     type Experiment = ModelExperiment;
 
     /// Loads the data and builds the graph once, so every name and shape is checked before
@@ -99,7 +100,7 @@ impl ModelExperiment {
 
     fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let net = &model.network;
-        let Trained { tape, outcome, epochs, scope, gradient_check: check } =
+        let Trained { tape, outcome, epochs, scope, gradient_check: check, checkpoint } =
             self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.splits, options, title)?;
         let records = &outcome.records;
         let last = records.last().expect("internal: epochs >= 1");
@@ -135,7 +136,7 @@ impl ModelExperiment {
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 
     /// The named nodes with their expressions and shapes, an arrow from every name a node uses.

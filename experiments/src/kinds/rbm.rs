@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
-use cg_core::{run, Recorder, Validate};
+use cg_core::{Recorder, Validate};
 use cg_data::DataConfig;
 use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
+use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
 
 /// `kind = "rbm"`.
@@ -98,6 +99,7 @@ impl KindConfig for RbmFile {
     const NAME: &'static str = "rbm";
     const SUMMARY: &'static str =
         "a restricted Boltzmann machine trained by CD-k or PCD, with exact or AIS log-likelihood";
+    const RESUMABLE: bool = true;
     type Experiment = RbmExperiment;
 
     /// Loads the data (rows are samples) and checks the settings.
@@ -160,13 +162,20 @@ impl Experiment for RbmExperiment {
         );
         let mut recorder = Recorder::new();
         let mut progress = Progress::new(options, epochs, "epoch", title, |_: &RbmRecord| String::new());
-        let out = run(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut recorder, &mut monitor, &mut progress]);
+        let (out, checkpoint) = drive(
+            &mut trainer,
+            &mut state,
+            epochs,
+            &mut rng,
+            &mut [&mut recorder, &mut monitor, &mut progress],
+            options,
+        )?;
         drop(progress);
         finished(out, "training")?;
         if let Some(e) = monitor.error.take() {
             bail!("evaluation: {e}");
         }
-        self.render(title, &state.rbm, &recorder, &mut monitor, scope)
+        Ok(Outcome { checkpoint, ..self.render(title, &state.rbm, &recorder, &mut monitor, scope)? })
     }
 }
 
@@ -260,7 +269,7 @@ impl RbmExperiment {
         if let Some(a) = ais.last() {
             summary += &format!(", AIS log-likelihood {:.3}", a.log_likelihood);
         }
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 
     /// Each hidden unit's weights as a picture, scaled to its own largest magnitude.

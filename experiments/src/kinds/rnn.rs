@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_core::Validate;
-use cg_core::{run, Recorder};
+use cg_core::Recorder;
 use cg_nn::{Rnn, RnnRecord, RnnTrainer, SineTask};
 use cg_optim::{ConstraintConfig, OptimizerConfig, OptimizerParams, ParamConstraint};
 use cg_plot::{Legend, LineChart, Series};
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
+use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, Outcome, Progress, RunOptions};
 
 /// The whole file of an `rnn` config.
@@ -54,6 +55,7 @@ impl KindConfig for RnnFile {
     const NAME: &'static str = "rnn";
     const SUMMARY: &'static str =
         "a recurrent network trained by backpropagation through time on a sine-prediction task";
+    const RESUMABLE: bool = true;
     type Experiment = RnnExperiment;
 
     /// Checks the settings.
@@ -122,7 +124,8 @@ impl Experiment for RnnExperiment {
         let mut recorder = Recorder::new();
         let mut progress =
             Progress::new(options, epochs, "epoch", title, |r: &RnnRecord| format!("loss {:.5}", r.train_loss));
-        let out = run(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut recorder, &mut progress]);
+        let (out, checkpoint) =
+            drive(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
         drop(progress);
         finished(out, "training")?;
         let train_curve: Vec<f64> = recorder.records.iter().map(|r| r.train_loss).collect();
@@ -134,7 +137,7 @@ impl Experiment for RnnExperiment {
         let target: Vec<f64> = test_y.iter().map(|y| y[(0, 0)]).collect();
         let input: Vec<f64> = test_x.iter().map(|x| x[(0, 0)]).collect();
         let metrics = json!({
-            "epochs": epochs,
+            "epochs": recorder.records.len(),
             "final_loss": train_curve.last(),
             "test_loss": test_curve.last(),
             "loss_curve": train_curve,
@@ -179,12 +182,13 @@ impl Experiment for RnnExperiment {
         };
         push_figure(&mut files, "predictions", pred.render())?;
         let summary = format!(
-            "{title}: RNN with {} hidden units over {} steps, {epochs} epochs\n  loss per step: train {:.5}, test {:.5}",
+            "{title}: RNN with {} hidden units over {} steps, {} epochs\n  loss per step: train {:.5}, test {:.5}",
             self.hidden,
             self.task.steps,
+            train_curve.len(),
             train_curve.last().copied().unwrap_or(f64::NAN),
             test_curve.last().copied().unwrap_or(f64::NAN),
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_core::{run, Recorder, Validate};
+use cg_core::{Recorder, Validate};
 use cg_data::DataConfig;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
 use cg_som::quality::{self, bmus, hits, label_regions, majority_labels, u_matrix};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Experiment, KindConfig};
+use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
 
 /// `kind = "som"`.
@@ -64,6 +65,7 @@ impl KindConfig for SomFile {
     const NAME: &'static str = "som";
     const SUMMARY: &'static str =
         "a Kohonen self-organizing map trained online or in batches, with quality curves and map pictures";
+    const RESUMABLE: bool = true;
     type Experiment = SomExperiment;
 
     /// Checks the settings and loads the data.
@@ -129,9 +131,11 @@ impl Experiment for SomExperiment {
             format!("QE {:.4}", r.quantization_error.unwrap_or(f64::NAN))
         });
         let mut recorder = Recorder::new();
-        finished(run(&mut som, &mut state, epochs, &mut rng, &mut [&mut progress, &mut recorder]), "training")?;
+        let (out, checkpoint) =
+            drive(&mut som, &mut state, epochs, &mut rng, &mut [&mut progress, &mut recorder], options)?;
         drop(progress);
-        self.render(title, &som, &state, &recorder.records, scope)
+        finished(out, "training")?;
+        Ok(Outcome { checkpoint, ..self.render(title, &som, &state, &recorder.records, scope)? })
     }
 }
 
@@ -236,7 +240,7 @@ impl SomExperiment {
             metrics["units_hit"],
             lattice.units(),
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 
     fn class_name(&self, k: usize) -> String {

@@ -144,6 +144,6 @@ impl Experiment for SvdExperiment {
         let summary = format!(
             "{title}: {count} directions; smallest |cosine| with the exact singular vectors {worst_cos:.6}, largest singular-value error {worst_sv:.2e}"
         );
-        Ok(Outcome { files, summary, check: scope })
+        Ok(Outcome { files, summary, check: scope, checkpoint: None })
     }
 }

@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
-use cg_core::Validate;
+use cg_core::{Recorder, Validate};
 use cg_data::Splits;
-use cg_nn::{EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams};
+use cg_nn::{EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
+use crate::resume::drive;
 use crate::{epoch_scope, CheckScope, Progress, RunOptions};
 
 /// The validated training settings of an `mlp` or `model` experiment: the seed, the schedule
@@ -37,6 +38,8 @@ pub(super) struct Trained<T: Float> {
     pub scope: CheckScope,
     /// `gradient_check` for metrics.json, when asked for.
     pub gradient_check: Option<Value>,
+    /// The state of a run stopped by `--stop-after`.
+    pub checkpoint: Option<cg_core::Checkpoint>,
 }
 
 impl Training {
@@ -95,10 +98,21 @@ impl Training {
             format!("loss {:.4}", r.train_loss)
         });
         let (train, test) = (&splits.train, splits.test.as_ref());
-        let outcome = cg_nn::train(net, &mut tape, train, test, &params, &mut rng, &mut [&mut progress]);
+        let mut trainer = Trainer::new(net, train, test, &params).map_err(|e| anyhow!("training: {e}"))?;
+        let mut state = trainer.start(tape);
+        let mut recorder = Recorder::new();
+        let (out, checkpoint) =
+            drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
         drop(progress);
-        let outcome = outcome.map_err(|e| anyhow!("training: {e}"))?;
-        Ok(Trained { tape, outcome, epochs: params.epochs, scope, gradient_check })
+        let out = out.map_err(|e| anyhow!("training: {e}"))?;
+        let records = recorder.records;
+        let outcome = TrainOutcome {
+            train_seconds: records.iter().map(|r| r.train_seconds).sum(),
+            records,
+            grad_evals: state.grad_evals,
+            stop: out.stop,
+        };
+        Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
     }
 }
 
