@@ -10,6 +10,7 @@
 pub mod check;
 pub mod config;
 pub mod kinds;
+pub mod predict;
 pub mod resume;
 
 use std::path::{Path, PathBuf};
@@ -231,6 +232,13 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     let mut outcome = experiment.run(&title, options)?;
     record_skipped(&mut outcome)?;
+    if let Some(model) = outcome.files.iter_mut().find(|(n, _)| n == "model.safetensors") {
+        // The config (overrides applied) that made the model: provenance, and what `predict`
+        // rebuilds the model from.
+        let config = toml::to_string(&config::resolved(path, overrides)?)?;
+        model.1 = cg_nn::artifact::with_metadata(&model.1, &[("config", config)])
+            .map_err(|e| anyhow::anyhow!("model.safetensors: {e}"))?;
+    }
     if let (Some(cp), Some((kind, config))) = (outcome.checkpoint.take(), identity) {
         outcome.files.extend(resume::files(kind, &config, &cp)?);
         outcome.summary += &format!("\n  stopped after {} of its steps: continue with --resume", cp.steps);
@@ -296,6 +304,21 @@ pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
     // a swap) goes.
     let _ = std::fs::remove_dir_all(&staging);
     swapped
+}
+
+/// Writes one file through a temporary sibling and a rename, so `path` is the old file or the
+/// whole new one, never a part.
+///
+/// # Errors
+/// The folder cannot be written.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
 }
 
 /// Puts the folder `new` at `dir`; afterwards `new` holds the old contents (if any).

@@ -1,6 +1,7 @@
 //! `experiments CONFIG... [--out DIR] [--check] [--stop-after N] [--resume DIR]`: runs config files
 //! and writes their results;
-//! `experiments kinds` lists the kinds a config can name.
+//! `experiments kinds` lists the kinds a config can name; `experiments predict RESULT_DIR --data
+//! FILE.csv` applies a saved model to new rows.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,6 +46,44 @@ struct Cli {
 enum Command {
     /// List every kind a config can name, with a one-line summary.
     Kinds,
+    /// Apply the model a run saved (RESULT_DIR/model.safetensors) to the rows of a CSV file:
+    /// columns are matched by name and transformed as the training data were. Writes CSV with a
+    /// header to standard output or --out.
+    Predict {
+        /// A results folder with model.safetensors (mlp, model, som, rbm).
+        result_dir: PathBuf,
+        /// CSV file with a header naming the training features (other columns are ignored).
+        #[arg(long, value_name = "FILE.csv")]
+        data: PathBuf,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `experiments predict`: exit 0, or 2 with one line naming what is wrong.
+fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option<&std::path::Path>) -> ExitCode {
+    let written = experiments::predict::predict(dir, data).and_then(|p| {
+        let csv = p.csv();
+        match out {
+            Some(file) => experiments::write_file(file, csv.as_bytes()),
+            None => {
+                use std::io::Write;
+                match std::io::stdout().lock().write_all(csv.as_bytes()) {
+                    // A reader that stopped early (`| head`) is not an error.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    other => other.map_err(anyhow::Error::from),
+                }
+            }
+        }
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: predict {}: {e:#}", dir.display());
+            ExitCode::from(BAD_INPUT)
+        }
+    }
 }
 
 /// The kinds with their summaries, one per line.
@@ -63,9 +102,13 @@ fn main() -> ExitCode {
         Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
         Err(e) => e.exit(),
     };
-    if let Some(Command::Kinds) = cli.command {
-        print!("{}", kinds_table());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Some(Command::Kinds) => {
+            print!("{}", kinds_table());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Predict { result_dir, data, out }) => return predict(result_dir, data, out.as_deref()),
+        None => {}
     }
     // Arguments with `=` that are not files are overrides.
     let (overrides, configs): (Vec<PathBuf>, Vec<PathBuf>) =

@@ -131,17 +131,50 @@ impl Dataset {
 /// An unreadable file, a non-numeric cell or ragged row (with line and column), a missing target
 /// column, or no rows.
 pub fn load_csv(path: &Path, target: &str) -> Result<Dataset> {
+    let table = read_table(path)?;
+    let t = table.column(target)?;
+    let n_features = table.columns.len() - 1;
+    let rows = &table.rows;
+    let features = DMatrix::from_fn(n_features, rows.len(), |f, s| rows[s][if f < t { f } else { f + 1 }]);
+    Ok(Dataset {
+        features,
+        targets: rows.iter().map(|r| r[t]).collect(),
+        feature_names: table.columns.iter().enumerate().filter(|&(c, _)| c != t).map(|(_, n)| n.clone()).collect(),
+        target_name: target.to_string(),
+    })
+}
+
+/// A CSV file's numbers: the header's column names and the rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub path: PathBuf,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Table {
+    /// The index of the column named `name`.
+    ///
+    /// # Errors
+    /// No such column (the message lists those there are).
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| Error::MissingTarget {
+            path: self.path.clone(),
+            target: name.to_string(),
+            columns: self.columns.join(", "),
+        })
+    }
+}
+
+/// Reads a CSV file with a header row and numeric cells; blank lines are skipped.
+///
+/// # Errors
+/// An unreadable file, a non-numeric cell or ragged row (with line and column), or no rows.
+pub fn read_table(path: &Path) -> Result<Table> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else { return Err(Error::Empty { path: path.to_path_buf() }) };
     let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
-    let Some(t) = columns.iter().position(|c| c == target) else {
-        return Err(Error::MissingTarget {
-            path: path.to_path_buf(),
-            target: target.to_string(),
-            columns: columns.join(", "),
-        });
-    };
     let mut rows: Vec<Vec<f64>> = vec![];
     for (k, line) in lines {
         let cells: Vec<&str> = line.split(',').collect();
@@ -170,14 +203,62 @@ pub fn load_csv(path: &Path, target: &str) -> Result<Dataset> {
     if rows.is_empty() {
         return Err(Error::Empty { path: path.to_path_buf() });
     }
-    let n_features = columns.len() - 1;
-    let features = DMatrix::from_fn(n_features, rows.len(), |f, s| rows[s][if f < t { f } else { f + 1 }]);
-    Ok(Dataset {
-        features,
-        targets: rows.iter().map(|r| r[t]).collect(),
-        feature_names: columns.iter().enumerate().filter(|&(c, _)| c != t).map(|(_, n)| n.clone()).collect(),
-        target_name: target.to_string(),
-    })
+    Ok(Table { path: path.to_path_buf(), columns, rows })
+}
+
+/// What `[data]` did to the features the model saw, saved with a trained model so that new rows
+/// go through the same steps: the columns by name, the division by `scale`, the training split's
+/// standardisation; and the target's standardisation, undone on predicted values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputTransform {
+    pub features: Vec<String>,
+    pub target: String,
+    pub scale: f64,
+    /// Per feature (mean, standard deviation) of the training split, when standardised.
+    pub standardize: Option<Vec<(f64, f64)>>,
+    /// (mean, standard deviation) of the training targets, when standardised.
+    pub target_standardize: Option<(f64, f64)>,
+}
+
+impl InputTransform {
+    /// The model's input (features × rows) from `table`'s columns of the same names.
+    ///
+    /// # Errors
+    /// A feature column missing from the table.
+    pub fn features_of(&self, table: &Table) -> Result<DMatrix<f64>> {
+        let columns = self.features.iter().map(|f| table.column(f)).collect::<Result<Vec<usize>>>()?;
+        Ok(DMatrix::from_fn(self.features.len(), table.rows.len(), |f, s| {
+            let x = table.rows[s][columns[f]] / self.scale;
+            match &self.standardize {
+                Some(ms) => (x - ms[f].0) / ms[f].1,
+                None => x,
+            }
+        }))
+    }
+
+    /// The transform of the first `n` features only (a model whose inputs take the first
+    /// columns and whose targets take the others).
+    pub fn first(&self, n: usize) -> InputTransform {
+        let n = n.min(self.features.len());
+        InputTransform {
+            features: self.features[..n].to_vec(),
+            standardize: self.standardize.as_ref().map(|s| s[..n].to_vec()),
+            ..self.clone()
+        }
+    }
+
+    /// Reorders the features as `order` (indices into the current list) says.
+    pub fn select(&mut self, order: &[usize]) {
+        self.features = order.iter().map(|&k| self.features[k].clone()).collect();
+        if let Some(s) = &mut self.standardize {
+            *s = order.iter().map(|&k| s[k]).collect();
+        }
+    }
+
+    /// A predicted target value in the data's units.
+    pub fn target_value(&self, y: f64) -> f64 {
+        self.target_standardize.map_or(y, |(mean, sd)| y * sd + mean)
+    }
 }
 
 /// Per-feature mean and standard deviation, fitted on training data and applied to any split.
@@ -348,6 +429,8 @@ fn one() -> f64 {
 pub struct Splits {
     pub train: Dataset,
     pub test: Option<Dataset>,
+    /// How the source's columns became the features (for applying a trained model to new rows).
+    pub transform: InputTransform,
     /// Rows of the source that went to the test split, ascending (so other tools can rebuild the
     /// same split).
     pub test_rows: Vec<usize>,
@@ -403,11 +486,19 @@ impl DataConfig {
             return Err(format!("[data] test_fraction = {} is out of range (0 <= f < 1)", self.test_fraction));
         };
         let mut test = test;
+        let mut transform = InputTransform {
+            features: train.feature_names.clone(),
+            target: train.target_name.clone(),
+            scale: self.scale,
+            standardize: None,
+            target_standardize: None,
+        };
         if self.standardize_target {
             let n = train.n_samples().max(1) as f64;
             let mean = train.targets.iter().sum::<f64>() / n;
             let var = train.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
             let scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+            transform.target_standardize = Some((mean, scale));
             for t in train.targets.iter_mut().chain(test.iter_mut().flat_map(|d| d.targets.iter_mut())) {
                 *t = (*t - mean) / scale;
             }
@@ -418,8 +509,9 @@ impl DataConfig {
             if let Some(t) = test.as_mut() {
                 s.apply(t);
             }
+            transform.standardize = Some(s.mean.iter().copied().zip(s.scale.iter().copied()).collect());
         }
-        Ok(Splits { train, test, test_rows })
+        Ok(Splits { train, test, test_rows, transform })
     }
 }
 

@@ -123,6 +123,56 @@ fn sorted_metadata(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// The file `bytes` with `extra` added to its metadata (replacing keys it had), keys sorted; the
+/// tensors' bytes are untouched (their offsets count from the end of the header).
+///
+/// # Errors
+/// Not a safetensors file.
+pub fn with_metadata(bytes: &[u8], extra: &[(&str, String)]) -> Result<Vec<u8>> {
+    let (mut header, data) = header(bytes)?;
+    let meta = header
+        .as_object_mut()
+        .ok_or_else(|| Error::Artifact("not a safetensors file: the header is not an object".into()))?
+        .entry("__metadata__")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let serde_json::Value::Object(meta) = meta {
+        for (k, v) in extra {
+            meta.insert((*k).to_string(), serde_json::Value::String(v.clone()));
+        }
+        meta.sort_keys();
+    }
+    let mut text = serde_json::to_string(&header).map_err(|e| Error::Artifact(e.to_string()))?.into_bytes();
+    // Data starts 8-aligned, as the crate writes it.
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+/// A file's metadata (string keys and values).
+///
+/// # Errors
+/// Not a safetensors file.
+pub fn metadata(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, String>> {
+    let (header, _) = header(bytes)?;
+    Ok(header
+        .get("__metadata__")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default())
+}
+
+/// The parsed header and the data after it.
+fn header(bytes: &[u8]) -> Result<(serde_json::Value, &[u8])> {
+    let bad = |why: &str| Error::Artifact(format!("not a safetensors file: {why}"));
+    let n = bytes.get(..8).ok_or_else(|| bad("shorter than 8 bytes"))?;
+    let n = usize::try_from(u64::from_le_bytes(n.try_into().expect("8 bytes"))).map_err(|_| bad("header too long"))?;
+    let text = bytes.get(8..8usize.saturating_add(n)).ok_or_else(|| bad("the header runs past the end"))?;
+    let header = serde_json::from_slice(text).map_err(|e| bad(&e.to_string()))?;
+    Ok((header, &bytes[8 + n..]))
+}
+
 /// A tensor read from a file: name, shape, values (row-major) as f64.
 pub type LoadedTensor = (String, Vec<usize>, Vec<f64>);
 
@@ -177,4 +227,26 @@ pub fn apply<T: Float>(
         tape.set(net.params[k], Mat::from_fn(rows, cols, |i, j| T::cast(values[i * cols + j])));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_metadata_keeps_the_tensors_and_the_other_keys() {
+        let t = NamedTensor { name: "w".into(), shape: vec![2, 3], values: vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5] };
+        for f64s in [true, false] {
+            let bytes = save_tensors(std::slice::from_ref(&t), f64s, &[("kind", "mlp".into())]).unwrap();
+            let more = with_metadata(&bytes, &[("config", "a = \"x\"\n".into()), ("kind", "model".into())]).unwrap();
+            // The crate itself reads the result.
+            SafeTensors::deserialize(&more).unwrap();
+            assert_eq!(load(&more).unwrap(), load(&bytes).unwrap());
+            let meta = metadata(&more).unwrap();
+            assert_eq!(meta.get("config").map(String::as_str), Some("a = \"x\"\n"));
+            assert_eq!(meta.get("kind").map(String::as_str), Some("model"));
+        }
+        assert!(metadata(b"short").unwrap_err().to_string().contains("shorter than 8 bytes"));
+        assert!(with_metadata(&[255; 16], &[]).is_err());
+    }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use cg_core::Validate;
-use cg_data::{DataConfig, Splits};
+use cg_data::{DataConfig, Splits, Table};
 use cg_nn::reference::{factorisation_check, linear_optimum};
 use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::training::{self, Trained, Training};
 use super::{Experiment, KindConfig};
+use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
@@ -46,6 +47,7 @@ impl KindConfig for MlpFile {
     const SUMMARY: &'static str =
         "a feed-forward network (or a Table 11.2 linear model) trained by mini-batch gradient descent";
     const RESUMABLE: bool = true;
+    const PREDICTS: bool = true;
     type Experiment = MlpExperiment;
 
     /// Checks every table and loads the data (CSV paths relative to `base`).
@@ -58,6 +60,16 @@ impl KindConfig for MlpFile {
         training.constrain(&self.constraints, &model.param_sizes())?;
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
         Ok(MlpExperiment { splits, model, training })
+    }
+
+    /// Rebuilds the network from the saved config, in the precision it was trained in.
+    fn predict(model: &SavedModel, data: &Table) -> Result<Predictions> {
+        let spec = model.config::<MlpFile>()?.model.validate()?;
+        let shapes = shapes(&spec);
+        match model.meta("precision")? {
+            "f32" => training::predictions(&Mlp::<f32>::new(spec).net, &shapes, model, data),
+            _ => training::predictions(&Mlp::<f64>::new(spec).net, &shapes, model, data),
+        }
     }
 }
 
@@ -75,13 +87,8 @@ impl Experiment for MlpExperiment {
 }
 
 impl MlpExperiment {
-    /// The parameters' shapes as a reader expects them: W_i out x in, b_i a vector of out.
-    fn shapes(&self) -> Vec<Vec<usize>> {
-        self.model.layers.windows(2).flat_map(|w| [vec![w[1], w[0]], vec![w[1]]]).collect()
-    }
-
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
-        let shapes = self.shapes();
+        let shapes = shapes(&self.model);
         let Trained { mut tape, outcome, epochs, scope, gradient_check: check, checkpoint } =
             self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.splits, options, title)?;
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
@@ -162,7 +169,7 @@ impl MlpExperiment {
             metrics["gradient_check"] = check;
         }
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp")?);
+        files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp", &self.splits)?);
         let charts = training::charts(records, title, mlp.spec.loss.name());
         for (name, chart) in charts {
             crate::push_figure(&mut files, name, chart.render())?;
@@ -184,6 +191,11 @@ impl MlpExperiment {
         );
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
+}
+
+/// The parameters' shapes as a reader expects them: W_i out x in, b_i a vector of out.
+fn shapes(model: &ModelParams) -> Vec<Vec<usize>> {
+    model.layers.windows(2).flat_map(|w| [vec![w[1], w[0]], vec![w[1]]]).collect()
 }
 
 /// For a classifier on two features: its predicted class over a 120 × 120 grid covering the

@@ -11,6 +11,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::de::DeserializeOwned;
 
+use cg_data::Table;
+
+use crate::predict::{Predictions, SavedModel};
 use crate::{Outcome, RunOptions};
 
 pub mod bayes_net;
@@ -68,6 +71,8 @@ pub trait KindConfig: DeserializeOwned + 'static {
     /// Whether its training loop can stop after N steps and resume (`--stop-after`, `--resume`):
     /// the experiment drives it through `resume::drive`.
     const RESUMABLE: bool = false;
+    /// Whether a saved model of this kind can be applied to new rows (`experiments predict`).
+    const PREDICTS: bool = false;
     type Experiment: Experiment + 'static;
 
     /// Checks every field and loads what the run needs (data paths relative to `base`).
@@ -75,6 +80,14 @@ pub trait KindConfig: DeserializeOwned + 'static {
     /// # Errors
     /// The first bad setting, naming its table and field, or a data file problem.
     fn validate(self, base: &Path) -> Result<Self::Experiment>;
+
+    /// Applies a saved model of this kind to the rows of `data` (for kinds with `PREDICTS`).
+    ///
+    /// # Errors
+    /// A model or data that do not fit.
+    fn predict(_model: &SavedModel, _data: &Table) -> Result<Predictions> {
+        anyhow::bail!("kind `{}` has no predictions for new rows", Self::NAME)
+    }
 }
 
 /// A kind as the registry sees it.
@@ -82,6 +95,12 @@ pub trait Kind: Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
     fn resumable(&self) -> bool;
+    fn predicts(&self) -> bool;
+    /// [`KindConfig::predict`].
+    ///
+    /// # Errors
+    /// As the kind's `predict`.
+    fn predict(&self, model: &SavedModel, data: &Table) -> Result<Predictions>;
     /// Parses and validates config text (data paths relative to `base`).
     ///
     /// # Errors
@@ -107,6 +126,14 @@ impl<C: KindConfig> Kind for Entry<C> {
 
     fn resumable(&self) -> bool {
         C::RESUMABLE
+    }
+
+    fn predicts(&self) -> bool {
+        C::PREDICTS
+    }
+
+    fn predict(&self, model: &SavedModel, data: &Table) -> Result<Predictions> {
+        C::predict(model, data)
     }
 
     fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>> {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use cg_data::{DataConfig, Splits};
+use cg_data::{DataConfig, Splits, Table};
 use cg_model::{build, Model, ModelConfig};
 use cg_nn::{Float, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::training::{self, Trained, Training};
 use super::{Experiment, KindConfig};
+use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, push_figure, push_graph, Outcome, RunOptions};
 
 /// `kind = "model"`.
@@ -44,6 +45,11 @@ pub struct ModelExperiment {
     model: Model<f64>,
 }
 
+/// Each parameter's declared shape, in declaration order.
+fn param_shapes(config: &ModelConfig) -> Vec<Vec<usize>> {
+    config.params.values().map(|p| p.shape.clone()).collect()
+}
+
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
 /// take the other features in order.
 fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
@@ -55,6 +61,7 @@ fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
         d.features = d.features.select_rows(&order);
         d.feature_names = order.iter().map(|&k| names[k].clone()).collect();
     }
+    splits.transform.select(&order);
 }
 
 impl KindConfig for ModelFile {
@@ -62,6 +69,7 @@ impl KindConfig for ModelFile {
     const SUMMARY: &'static str =
         "any vector computational graph written as named expressions, with its loss, trained by a chosen optimiser";
     const RESUMABLE: bool = true;
+    const PREDICTS: bool = true;
     type Experiment = ModelExperiment;
 
     /// Loads the data and builds the graph once, so every name and shape is checked before
@@ -79,6 +87,18 @@ impl KindConfig for ModelFile {
         training.constrain(&self.constraints, &sizes)?;
         Ok(ModelExperiment { splits, config: self.model, training, model })
     }
+
+    /// Builds the graph from the saved config over the saved feature order, in the precision it
+    /// was trained in.
+    fn predict(saved: &SavedModel, data: &Table) -> Result<Predictions> {
+        let config = saved.config::<ModelFile>()?.model;
+        let features = saved.inputs()?.features;
+        let shapes = param_shapes(&config);
+        match saved.meta("precision")? {
+            "f32" => training::predictions(&build::<f32>(&config, &features)?.network, &shapes, saved, data),
+            _ => training::predictions(&build::<f64>(&config, &features)?.network, &shapes, saved, data),
+        }
+    }
 }
 
 impl Experiment for ModelExperiment {
@@ -95,7 +115,7 @@ impl Experiment for ModelExperiment {
 impl ModelExperiment {
     /// Each parameter's declared shape.
     fn shapes(&self) -> Vec<Vec<usize>> {
-        self.config.params.values().map(|p| p.shape.clone()).collect()
+        param_shapes(&self.config)
     }
 
     fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
@@ -121,7 +141,7 @@ impl ModelExperiment {
         let seconds = outcome.train_seconds;
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        files.push(training::safetensors_file(net, &tape, &self.shapes(), "model")?);
+        files.push(training::safetensors_file(net, &tape, &self.shapes(), "model", &self.splits)?);
         for (name, chart) in training::charts(records, title, net.loss_name()) {
             push_figure(&mut files, name, chart.render())?;
         }

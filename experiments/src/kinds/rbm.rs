@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
 use cg_core::{Recorder, Validate};
-use cg_data::DataConfig;
+use cg_data::{DataConfig, InputTransform, Table};
 use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
 use nalgebra::DMatrix;
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Experiment, KindConfig};
+use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
 
@@ -90,6 +91,9 @@ fn gibbs_steps() -> Vec<usize> {
 pub struct RbmExperiment {
     seed: u64,
     data: DMatrix<f64>,
+    /// How the data's columns became the visible units (saved with the model, for `predict`).
+    inputs: InputTransform,
+    binarize: Option<f64>,
     params: RbmParams,
     evaluation: EvaluationConfig,
     check_epochs: Option<usize>,
@@ -100,6 +104,7 @@ impl KindConfig for RbmFile {
     const SUMMARY: &'static str =
         "a restricted Boltzmann machine trained by CD-k or PCD, with exact or AIS log-likelihood";
     const RESUMABLE: bool = true;
+    const PREDICTS: bool = true;
     type Experiment = RbmExperiment;
 
     /// Loads the data (rows are samples) and checks the settings.
@@ -132,10 +137,52 @@ impl KindConfig for RbmFile {
         Ok(RbmExperiment {
             seed: self.seed,
             data,
+            inputs: splits.transform,
+            binarize: self.binarize,
             params,
             evaluation: self.evaluation,
             check_epochs: self.check_epochs,
         })
+    }
+
+    /// Each row's hidden-unit probabilities p(h_j = 1 | v) and free energy F(v).
+    fn predict(model: &SavedModel, data: &Table) -> Result<Predictions> {
+        let bad = |what: String| anyhow!("{}: {what}", model.path.display());
+        let (shape, w) = model.tensor("W")?;
+        let &[nv, nh] = shape else { return Err(bad(format!("W has shape {shape:?}, not visible x hidden"))) };
+        let (b, c) = (model.tensor("visible_bias")?.1, model.tensor("hidden_bias")?.1);
+        if b.len() != nv || c.len() != nh {
+            return Err(bad(format!("biases of {} and {} units for W of {nv} x {nh}", b.len(), c.len())));
+        }
+        let visible = match model.meta("visible_units")? {
+            "bernoulli" => Visible::Bernoulli,
+            "gaussian" => Visible::Gaussian,
+            other => return Err(bad(format!("visible_units = {other}"))),
+        };
+        let rbm = cg_boltzmann::Rbm {
+            w: DMatrix::from_row_slice(nv, nh, w),
+            b: b.iter().copied().collect::<Vec<_>>().into(),
+            c: c.iter().copied().collect::<Vec<_>>().into(),
+            visible,
+        };
+        let mut v = model.inputs()?.features_of(data)?.transpose();
+        if v.ncols() != nv {
+            return Err(bad(format!("{} features for {nv} visible units", v.ncols())));
+        }
+        if let Some(t) = model.metadata.get("binarize") {
+            let t: f64 = t.parse().map_err(|_| bad(format!("binarize = {t}")))?;
+            v.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));
+        }
+        let h = rbm.hidden_probs(&v);
+        let rows = (0..v.nrows())
+            .map(|r| {
+                let row: Vec<f64> = v.row(r).iter().copied().collect();
+                h.row(r).iter().copied().chain([rbm.free_energy(&row)]).collect()
+            })
+            .collect();
+        let mut columns: Vec<String> = (0..nh).map(|j| format!("h_{j}")).collect();
+        columns.push("free_energy".into());
+        Ok(Predictions { columns, rows })
     }
 }
 
@@ -223,7 +270,15 @@ impl RbmExperiment {
             NamedTensor { name: "hidden_bias".into(), shape: vec![nh], values: rbm.c.iter().copied().collect() },
         ];
         let units = if self.params.visible == Visible::Bernoulli { "bernoulli" } else { "gaussian" };
-        let meta = [("kind", "rbm".to_string()), ("visible_units", units.to_string()), ("layout", "row-major".into())];
+        let mut meta = vec![
+            ("kind", "rbm".to_string()),
+            ("visible_units", units.to_string()),
+            ("layout", "row-major".into()),
+            ("inputs", serde_json::to_string(&self.inputs)?),
+        ];
+        if let Some(t) = self.binarize {
+            meta.push(("binarize", t.to_string()));
+        }
         files.push(crate::tensors_file(&tensors, &meta)?);
         let epochs = |n: usize| -> Vec<f64> { (1..=n).map(|e| e as f64).collect() };
         let mut series = vec![];

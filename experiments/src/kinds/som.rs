@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use cg_core::{Recorder, Validate};
-use cg_data::DataConfig;
+use cg_data::{DataConfig, InputTransform, Table};
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
 use cg_som::quality::{self, bmus, hits, label_regions, majority_labels, u_matrix};
 use cg_som::{Som, SomConfig, SomParams, SomRecord, SomState, Topology, Training};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Experiment, KindConfig};
+use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
 
@@ -50,6 +51,8 @@ pub struct SomExperiment {
     test: Option<Vec<f64>>,
     dim: usize,
     feature_names: Vec<String>,
+    /// How the data's columns became the features (saved with the codebook, for `predict`).
+    inputs: InputTransform,
     labels: Option<Vec<usize>>,
     class_names: Vec<String>,
     as_colors: bool,
@@ -66,6 +69,7 @@ impl KindConfig for SomFile {
     const SUMMARY: &'static str =
         "a Kohonen self-organizing map trained online or in batches, with quality curves and map pictures";
     const RESUMABLE: bool = true;
+    const PREDICTS: bool = true;
     type Experiment = SomExperiment;
 
     /// Checks the settings and loads the data.
@@ -77,18 +81,25 @@ impl KindConfig for SomFile {
         if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
             bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
         }
-        let (train, test, dim, feature_names, labels) = match (&self.data, self.colors) {
+        let (train, test, dim, inputs, labels) = match (&self.data, self.colors) {
             (Some(data), None) => {
                 let splits = data.load(base, self.seed).map_err(|e| anyhow!(e))?;
                 let labels = class_labels(&splits.train.targets);
                 let test = splits.test.map(|t| t.features.as_slice().to_vec());
                 let d = &splits.train;
-                (d.features.as_slice().to_vec(), test, d.n_features(), d.feature_names.clone(), labels)
+                (d.features.as_slice().to_vec(), test, d.n_features(), splits.transform, labels)
             }
             (None, Some(n)) if n > 0 => {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
                 let rgb = (0..3 * n).map(|_| rng.random_range(0.0..1.0)).collect();
-                (rgb, None, 3, vec!["red".into(), "green".into(), "blue".into()], None)
+                let inputs = InputTransform {
+                    features: vec!["red".into(), "green".into(), "blue".into()],
+                    target: String::new(),
+                    scale: 1.0,
+                    standardize: None,
+                    target_standardize: None,
+                };
+                (rgb, None, 3, inputs, None)
             }
             (None, Some(_)) => bail!("colors: must be >= 1"),
             _ => bail!("give exactly one of [data] and colors = N"),
@@ -108,12 +119,32 @@ impl KindConfig for SomFile {
             train,
             test,
             dim,
-            feature_names,
+            feature_names: inputs.features.clone(),
+            inputs,
             labels,
             class_names: self.class_names,
             as_colors: self.draw_codebook_as_colors,
             check_epochs: self.check_epochs,
         })
+    }
+
+    /// Each row's best-matching unit (lattice row and column) and its Euclidean distance.
+    fn predict(model: &SavedModel, data: &Table) -> Result<Predictions> {
+        let (shape, codebook) = model.tensor("codebook")?;
+        let &[_, cols, dim] = shape else { bail!("{}: codebook has shape {shape:?}, not rows x cols x dim", model.path.display()) };
+        let x = model.inputs()?.features_of(data)?;
+        if x.nrows() != dim {
+            bail!("{}: {} features for a codebook of dimension {dim}", model.path.display(), x.nrows());
+        }
+        let rows = x
+            .column_iter()
+            .map(|sample| {
+                let sample: Vec<f64> = sample.iter().copied().collect();
+                let (u, d2) = cg_som::quality::bmu(codebook, dim, &sample);
+                vec![(u / cols) as f64, (u % cols) as f64, d2.sqrt()]
+            })
+            .collect();
+        Ok(Predictions { columns: vec!["row".into(), "col".into(), "distance".into()], rows })
     }
 }
 
@@ -212,6 +243,7 @@ impl SomExperiment {
             ("topology", metrics["lattice"]["topology"].as_str().unwrap_or("").to_string()),
             ("toroidal", lattice.toroidal().to_string()),
             ("layout", "row-major: units row by row".into()),
+            ("inputs", serde_json::to_string(&self.inputs)?),
         ];
         files.push(crate::tensors_file(&[codebook], &meta)?);
         let epochs: Vec<f64> = (1..=records.len()).map(|e| e as f64).collect();

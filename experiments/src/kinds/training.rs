@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
 use cg_core::{Recorder, Validate};
-use cg_data::Splits;
-use cg_nn::{EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer};
+use cg_data::{Splits, Table};
+use cg_nn::{EpochRecord, Float, Network, TargetSource, TrainConfig, TrainOutcome, TrainParams, Trainer};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{Legend, LineChart, Series};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
+use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
 use crate::{epoch_scope, CheckScope, Progress, RunOptions};
 
@@ -225,9 +226,89 @@ pub(super) fn safetensors_file<T: Float>(
     tape: &VectorTape<T>,
     shapes: &[Vec<usize>],
     kind: &str,
+    splits: &Splits,
 ) -> Result<(String, Vec<u8>)> {
     let precision = if std::mem::size_of::<T>() == 8 { "f64" } else { "f32" };
-    let meta = [("kind", kind.to_string()), ("precision", precision.to_string()), ("layout", "row-major".to_string())];
+    let mut meta = vec![
+        ("kind", kind.to_string()),
+        ("precision", precision.to_string()),
+        ("layout", "row-major".to_string()),
+        ("inputs", serde_json::to_string(&splits.transform)?),
+    ];
+    // Class labels are what accuracy is measured on: a target from the label column holding 0, 1, ...
+    let labels = net.targets.iter().any(|t| t.source == TargetSource::Labels);
+    if let Some(k) = splits.train.class_count().ok().filter(|_| labels) {
+        meta.push(("classes", k.to_string()));
+    }
     let bytes = cg_nn::artifact::save(net, tape, shapes, &meta).map_err(|e| anyhow!("model.safetensors: {e}"))?;
     Ok(("model.safetensors".to_string(), bytes))
+}
+
+/// A saved network's predictions for the rows of `data`: the predicted class (when it was
+/// trained on class labels), then the prediction node's values (`output`, or `output_<i>` for
+/// several), in the target's units when training standardised it.
+///
+/// # Errors
+/// A parameter missing from the file or of another shape, a feature column missing from the
+/// data, or a non-finite value.
+pub(super) fn predictions<T: Float>(
+    net: &Network<T>,
+    shapes: &[Vec<usize>],
+    model: &SavedModel,
+    data: &Table,
+) -> Result<Predictions> {
+    let inputs = model.inputs()?;
+    let width = net.inputs.iter().map(|(_, r)| r.end).max().unwrap_or(0);
+    let x = inputs.first(width).features_of(data)?;
+    for name in &net.param_names {
+        model.tensor(name)?;
+    }
+    let mut tape = net.dag.tape();
+    cg_nn::artifact::apply(net, &mut tape, shapes, &model.tensors).map_err(|e| anyhow!("{}: {e}", model.path.display()))?;
+    let xs = net.inputs.iter().map(|(_, r)| x.rows(r.start, r.len()).map(T::cast)).collect();
+    let out = net.predict(&mut tape, xs).map_err(|e| anyhow!("predicting: {e}"))?;
+    let classes = model.metadata.contains_key("classes").then(|| net.predict_classes(&out));
+    let probabilities = classes.as_ref().and_then(|_| probabilities(net, &out));
+    let single_label = out.nrows() == 1 && net.targets.iter().any(|t| t.source == TargetSource::Labels);
+    let mut columns: Vec<String> = classes.iter().map(|_| "class".to_string()).collect();
+    if let Some(p) = &probabilities {
+        columns.extend((0..p.nrows()).map(|k| format!("p_{k}")));
+    }
+    columns.extend((0..out.nrows()).map(|i| if out.nrows() == 1 { "output".into() } else { format!("output_{i}") }));
+    let rows = (0..out.ncols())
+        .map(|s| {
+            let value = |v: &T| {
+                let v = v.as_f64();
+                if classes.is_none() && single_label { inputs.target_value(v) } else { v }
+            };
+            let p = probabilities.iter().flat_map(|p| p.column(s).iter().copied().collect::<Vec<_>>());
+            classes.iter().map(|c| c[s]).chain(p).chain(out.column(s).iter().map(value)).collect()
+        })
+        .collect();
+    Ok(Predictions { columns, rows })
+}
+
+/// Class probabilities from a classifier's outputs, when its loss says what the outputs are:
+/// logits under softmax cross-entropy, a logit of class 1 under the logistic loss, a probability
+/// vector under the negative log. Other losses (margins, squares) give scores, not probabilities.
+fn probabilities<T: Float>(net: &Network<T>, out: &cg_autodiff::vector::Mat<T>) -> Option<nalgebra::DMatrix<f64>> {
+    use cg_autodiff::vector::Loss;
+    let loss = net.terms.as_ref()?.iter().find_map(|t| match t {
+        cg_nn::LossTerm::Samples { loss, prediction, .. } if *prediction == net.predict => Some(*loss),
+        _ => None,
+    })?;
+    let o = out.map(|v| v.as_f64());
+    match (loss, o.nrows()) {
+        (Loss::SoftmaxCrossEntropy, k) if k > 1 => Some(nalgebra::DMatrix::from_fn(k, o.ncols(), |r, c| {
+            let m = o.column(c).max();
+            let z: f64 = o.column(c).iter().map(|v| (v - m).exp()).sum();
+            (o[(r, c)] - m).exp() / z
+        })),
+        (Loss::Logistic, 1) => Some(nalgebra::DMatrix::from_fn(2, o.ncols(), |r, c| {
+            let p1 = 1.0 / (1.0 + (-o[(0, c)]).exp());
+            if r == 1 { p1 } else { 1.0 - p1 }
+        })),
+        (Loss::NegLog, k) if k > 1 => Some(o),
+        _ => None,
+    }
 }

@@ -1,0 +1,110 @@
+//! `experiments predict RESULT_DIR --data FILE.csv`: applies the model a run saved
+//! (`model.safetensors`) to new rows. The file's metadata holds what that needs: the kind, the
+//! config it was trained from, and the input transform (feature columns by name, scaling, the
+//! training split's standardisation), so the rows go through the same steps as the training data.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use cg_data::InputTransform;
+use cg_nn::artifact::LoadedTensor;
+use serde::de::DeserializeOwned;
+
+use crate::kinds;
+
+/// A trained model read back from a results folder.
+pub struct SavedModel {
+    pub path: std::path::PathBuf,
+    pub metadata: BTreeMap<String, String>,
+    pub tensors: Vec<LoadedTensor>,
+}
+
+impl SavedModel {
+    /// Reads `dir/model.safetensors`.
+    ///
+    /// # Errors
+    /// A missing or malformed file.
+    pub fn load(dir: &Path) -> Result<SavedModel> {
+        let path = dir.join("model.safetensors");
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let metadata = cg_nn::artifact::metadata(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        Ok(SavedModel { path, metadata, tensors })
+    }
+
+    /// A metadata value.
+    ///
+    /// # Errors
+    /// The key is missing (a model saved by an older version, or by another tool).
+    pub fn meta(&self, key: &str) -> Result<&str> {
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("{}: no `{key}` in the metadata; rerun the config to save it", self.path.display()))
+    }
+
+    /// The config the model was trained from, as the kind's file type.
+    ///
+    /// # Errors
+    /// No config saved, or one that does not parse.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
+        crate::config::typed(self.meta("config")?).map_err(|e| anyhow!("{}: the saved config: {e}", self.path.display()))
+    }
+
+    /// How the training data's columns became the model's input.
+    ///
+    /// # Errors
+    /// None saved, or malformed.
+    pub fn inputs(&self) -> Result<InputTransform> {
+        serde_json::from_str(self.meta("inputs")?).map_err(|e| anyhow!("{}: inputs: {e}", self.path.display()))
+    }
+
+    /// The tensor named `name`: its shape and values (row-major).
+    ///
+    /// # Errors
+    /// No such tensor.
+    pub fn tensor(&self, name: &str) -> Result<(&[usize], &[f64])> {
+        self.tensors
+            .iter()
+            .find(|t| t.0 == name)
+            .map(|t| (t.1.as_slice(), t.2.as_slice()))
+            .ok_or_else(|| anyhow!("{}: no tensor `{name}`", self.path.display()))
+    }
+}
+
+/// Named columns of numbers, one row per input row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Predictions {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Predictions {
+    /// CSV with a header; numbers in their shortest exact form.
+    pub fn csv(&self) -> String {
+        let mut out = self.columns.join(",") + "\n";
+        for row in &self.rows {
+            out += &row.iter().map(f64::to_string).collect::<Vec<_>>().join(",");
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Applies the model saved in `dir` to the rows of the CSV file `data`.
+///
+/// # Errors
+/// A missing or malformed model, a kind without predictions, a missing column, a value that is
+/// not a number.
+pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
+    let model = SavedModel::load(dir)?;
+    let kind_name = model.meta("kind")?;
+    let kind = kinds::find(kind_name).ok_or_else(|| anyhow!("{}: unknown kind `{kind_name}`", model.path.display()))?;
+    if !kind.predicts() {
+        let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.predicts()).map(|k| k.name()).collect();
+        bail!("kind `{kind_name}` has no predictions for new rows (kinds that do: {})", names.join(", "));
+    }
+    let table = cg_data::read_table(data).map_err(|e| anyhow!("{e}"))?;
+    kind.predict(&model, &table)
+}
