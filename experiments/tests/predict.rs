@@ -1,0 +1,155 @@
+//! `experiments predict` applies a saved model to CSV rows: on the training rows its predictions
+//! give back what the run reported (accuracy, R², quantization error, exact log-likelihood),
+//! computed here from the predictions alone.
+
+use std::path::{Path, PathBuf};
+
+use experiments::config::Override;
+use experiments::predict::{predict, Predictions};
+use experiments::{run_with, RunOptions};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs a config (with overrides) into a temporary folder; returns the folder and its metrics.
+fn trained(config: &str, overrides: &[&str]) -> (tempfile::TempDir, Value) {
+    let o: Vec<Override> = overrides.iter().map(|s| Override::parse(s).unwrap()).collect();
+    let outcome = run_with(&root().join("configs").join(config), &o, &RunOptions::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    experiments::write(&outcome, tmp.path()).unwrap();
+    let metrics = serde_json::from_slice(&std::fs::read(tmp.path().join("metrics.json")).unwrap()).unwrap();
+    (tmp, metrics)
+}
+
+fn predicted(dir: &Path, csv: &str) -> Predictions {
+    predict(dir, &root().join("data").join(csv)).unwrap()
+}
+
+/// The source file's target column.
+fn targets(csv: &str) -> Vec<f64> {
+    let table = cg_data::read_table(&root().join("data").join(csv)).unwrap();
+    let t = table.column("target").unwrap();
+    table.rows.iter().map(|r| r[t]).collect()
+}
+
+fn column(p: &Predictions, name: &str) -> Vec<f64> {
+    let k = p.columns.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name} in {:?}", p.columns));
+    p.rows.iter().map(|r| r[k]).collect()
+}
+
+/// (accuracy on the training rows, on the test rows) of the `class` column.
+fn accuracies(p: &Predictions, csv: &str, metrics: &Value) -> (f64, Option<f64>) {
+    let test: Vec<usize> = metrics["test_rows"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let (class, truth) = (column(p, "class"), targets(csv));
+    let mut counts = [(0usize, 0usize); 2];
+    for (k, (c, t)) in class.iter().zip(&truth).enumerate() {
+        let split = usize::from(test.contains(&k));
+        counts[split].0 += usize::from(c == t);
+        counts[split].1 += 1;
+    }
+    let rate = |(right, all): (usize, usize)| right as f64 / all as f64;
+    (rate(counts[0]), (counts[1].1 > 0).then(|| rate(counts[1])))
+}
+
+#[test]
+fn a_classifier_reproduces_its_accuracies_and_gives_probabilities() {
+    let (dir, metrics) = trained("softmax_iris.toml", &[]);
+    let p = predicted(dir.path(), "iris.csv");
+    assert_eq!(p.columns[..4], ["class", "p_0", "p_1", "p_2"]);
+    let (train, test) = accuracies(&p, "iris.csv", &metrics);
+    assert_eq!(train, metrics["train_accuracy"].as_f64().unwrap());
+    assert_eq!(test, metrics["test_accuracy"].as_f64());
+    for row in &p.rows {
+        let probs = &row[1..4];
+        assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let argmax = (0..3).max_by(|&a, &b| probs[a].total_cmp(&probs[b])).unwrap();
+        assert_eq!(row[0], argmax as f64);
+    }
+}
+
+#[test]
+fn an_f32_network_and_a_general_model_reproduce_their_accuracies() {
+    let f32_run = ["train.epochs=3", "train.check_epochs=1", "train.precision=f32"];
+    for (config, csv, overrides) in [
+        ("digits_mlp.toml", "digits.csv", &f32_run[..]),
+        ("model_skip_wine.toml", "wine.csv", &["train.epochs=40"][..]),
+        ("logreg_breast_cancer.toml", "breast_cancer.csv", &[][..]),
+    ] {
+        let (dir, metrics) = trained(config, overrides);
+        let p = predicted(dir.path(), csv);
+        let (train, test) = accuracies(&p, csv, &metrics);
+        assert_eq!(train, metrics["train_accuracy"].as_f64().unwrap(), "{config}");
+        assert_eq!(test, metrics["test_accuracy"].as_f64(), "{config}");
+    }
+}
+
+#[test]
+fn a_regression_predicts_in_the_targets_units() {
+    let (dir, metrics) = trained("linreg_diabetes.toml", &[]);
+    let p = predicted(dir.path(), "diabetes.csv");
+    let test: Vec<u64> = metrics["test_rows"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let (y, o) = (targets("diabetes.csv"), column(&p, "output"));
+    let train: Vec<(f64, f64)> =
+        y.iter().zip(&o).enumerate().filter(|(k, _)| !test.contains(&(*k as u64))).map(|(_, (a, b))| (*a, *b)).collect();
+    let n = train.len() as f64;
+    let mean = train.iter().map(|t| t.0).sum::<f64>() / n;
+    let sse: f64 = train.iter().map(|(t, p)| (t - p).powi(2)).sum();
+    let sst: f64 = train.iter().map(|(t, _)| (t - mean).powi(2)).sum();
+    // R² does not depend on the units, so it checks the undoing of the target's standardisation.
+    let r2 = metrics["train_r2"].as_f64().unwrap();
+    assert!((1.0 - sse / sst - r2).abs() < 1e-9, "{} vs {r2}", 1.0 - sse / sst);
+}
+
+#[test]
+fn a_som_s_distances_average_to_its_quantization_error() {
+    let (dir, metrics) = trained("som_iris.toml", &[]);
+    let p = predicted(dir.path(), "iris.csv");
+    let d = column(&p, "distance");
+    let mean = d.iter().sum::<f64>() / d.len() as f64;
+    let qe = metrics["quantization_error"].as_f64().unwrap();
+    assert!((mean - qe).abs() < 1e-12, "{mean} vs {qe}");
+    let (rows, cols) = (column(&p, "row"), column(&p, "col"));
+    assert!(rows.iter().all(|&r| r < 10.0) && cols.iter().all(|&c| c < 10.0));
+}
+
+#[test]
+fn an_rbm_s_free_energies_give_its_exact_likelihood() {
+    let (dir, metrics) = trained("rbm_wine_gaussian.toml", &["rbm.epochs=5"]);
+    let p = predicted(dir.path(), "wine.csv");
+    let free: Vec<f64> = column(&p, "free_energy");
+    // log Z of Gaussian visible units (unit variance), brute force over the hidden states:
+    // Z = (2π)^(nv/2) Σ_h exp(c·h + b·Wh + |Wh|²/2).
+    let model = experiments::predict::SavedModel::load(dir.path()).unwrap();
+    let (shape, w) = model.tensor("W").unwrap();
+    let (nv, nh) = (shape[0], shape[1]);
+    let (b, c) = (model.tensor("visible_bias").unwrap().1, model.tensor("hidden_bias").unwrap().1);
+    let terms: Vec<f64> = (0..1usize << nh)
+        .map(|bits| {
+            let h: Vec<f64> = (0..nh).map(|j| f64::from(u8::from(bits >> j & 1 == 1))).collect();
+            let u: Vec<f64> = (0..nv).map(|i| (0..nh).map(|j| w[i * nh + j] * h[j]).sum()).collect();
+            let ch: f64 = c.iter().zip(&h).map(|(x, y)| x * y).sum();
+            let bu: f64 = b.iter().zip(&u).map(|(x, y)| x * y).sum();
+            ch + bu + 0.5 * u.iter().map(|x| x * x).sum::<f64>()
+        })
+        .collect();
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_z = 0.5 * nv as f64 * (2.0 * std::f64::consts::PI).ln()
+        + top
+        + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
+    let mean_ll = free.iter().map(|f| -f - log_z).sum::<f64>() / free.len() as f64;
+    let reported = metrics["exact_log_likelihood"].as_f64().unwrap();
+    assert!((mean_ll - reported).abs() < 1e-9 * reported.abs(), "{mean_ll} vs {reported}");
+}
+
+#[test]
+fn missing_columns_and_kinds_without_predictions_are_one_line_errors() {
+    let (dir, _) = trained("softmax_iris.toml", &[]);
+    let e = format!("{:#}", predict(dir.path(), &root().join("data/wine.csv")).unwrap_err());
+    assert!(e.contains("no column named `sepal_length_cm`"), "{e}");
+    assert!(!e.contains('\n'));
+    let (dir, _) = trained("hopfield_digits.toml", &[]);
+    let e = format!("{:#}", predict(dir.path(), &root().join("data/digits.csv")).unwrap_err());
+    assert!(e.starts_with("kind `hopfield_digits` has no predictions for new rows (kinds that do: mlp, model, som, rbm)"), "{e}");
+}
