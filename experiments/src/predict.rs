@@ -49,7 +49,8 @@ impl SavedModel {
     /// # Errors
     /// No config saved, or one that does not parse.
     pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
-        crate::config::typed(self.meta("config")?).map_err(|e| anyhow!("{}: the saved config: {e}", self.path.display()))
+        crate::config::typed(self.meta("config")?)
+            .map_err(|e| anyhow!("{}: the saved config: {e}", self.path.display()))
     }
 
     /// How the training data's columns became the model's input.

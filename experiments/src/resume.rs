@@ -30,6 +30,9 @@ pub struct SavedRun {
     pub checkpoint: Checkpoint,
 }
 
+/// A driven run's result, and its checkpoint when it stopped at `--stop-after` before the end.
+pub(crate) type Driven<E> = (Result<RunOutcome, E>, Option<Checkpoint>);
+
 /// Runs a resumable solver's loop for at most `max_steps` steps, as `options` say: from the
 /// start or from `--resume`'s checkpoint (restored into the freshly built run), to the end or to
 /// `--stop-after`. Returns the run's result and, when it stopped at `--stop-after` before the
@@ -44,7 +47,7 @@ pub(crate) fn drive<S: Resumable>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
     options: &RunOptions,
-) -> Result<(Result<RunOutcome, S::Error>, Option<Checkpoint>)> {
+) -> Result<Driven<S::Error>> {
     let done = match &options.resume {
         Some(saved) => {
             let done = checkpoint::restore(solver, state, rng, observers, &saved.checkpoint)
@@ -114,7 +117,11 @@ pub(crate) fn files(kind: &str, config: &str, cp: &Checkpoint) -> Result<Vec<(St
     let mut tensors = vec![];
     let mut part = |prefix: String, s: &Snapshot| -> Value {
         for (name, t) in &s.tensors {
-            tensors.push(NamedTensor { name: format!("{prefix}/{name}"), shape: t.shape.clone(), values: t.data.clone() });
+            tensors.push(NamedTensor {
+                name: format!("{prefix}/{name}"),
+                shape: t.shape.clone(),
+                values: t.data.clone(),
+            });
         }
         Value::Object(s.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
     };
@@ -153,7 +160,8 @@ pub fn load(dir: &Path) -> Result<SavedRun> {
     let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("{}: {e}", tensor_path.display()))?;
     let part = |prefix: &str, values: &Value| -> Result<Snapshot> {
         let values = values.as_object().ok_or_else(|| bad(&format!("`{prefix}` is not an object")))?;
-        let mut s = Snapshot { values: values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), ..Snapshot::default() };
+        let mut s =
+            Snapshot { values: values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), ..Snapshot::default() };
         for (name, shape, data) in &tensors {
             if let Some(rest) = name.strip_prefix(&format!("{prefix}/")) {
                 s.tensors.insert(rest.to_string(), Tensor { shape: shape.clone(), data: data.clone() });

@@ -25,7 +25,7 @@ fn every_shipped_config_reproduces_its_stored_results() {
     let mut failures = vec![];
     for config in &configs {
         let stored = root().join(experiments::default_out_dir(config));
-        let result = experiments::run(config, &experiments::RunOptions { shortened: true, progress: false })
+        let result = experiments::run(config, &experiments::RunOptions { shortened: true, ..Default::default() })
             .and_then(|o| experiments::check::against_stored(&o, &stored));
         if let Err(e) = result {
             failures.push(format!("{}: {e:#}", config.display()));
@@ -37,8 +37,8 @@ fn every_shipped_config_reproduces_its_stored_results() {
 #[test]
 fn runs_are_deterministic_byte_for_byte() {
     for config in shipped_configs() {
-        let a = experiments::run(&config, &experiments::RunOptions { shortened: true, progress: false }).unwrap();
-        let b = experiments::run(&config, &experiments::RunOptions { shortened: true, progress: false }).unwrap();
+        let a = experiments::run(&config, &experiments::RunOptions { shortened: true, ..Default::default() }).unwrap();
+        let b = experiments::run(&config, &experiments::RunOptions { shortened: true, ..Default::default() }).unwrap();
         // Timings are the one thing allowed to change (and are not committed).
         let stable = |o: &experiments::Outcome| -> Vec<(String, Vec<u8>)> {
             o.files.iter().filter(|(n, _)| n != "timing.json").cloned().collect()

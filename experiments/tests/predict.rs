@@ -41,7 +41,8 @@ fn column(p: &Predictions, name: &str) -> Vec<f64> {
 
 /// (accuracy on the training rows, on the test rows) of the `class` column.
 fn accuracies(p: &Predictions, csv: &str, metrics: &Value) -> (f64, Option<f64>) {
-    let test: Vec<usize> = metrics["test_rows"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let test: Vec<usize> =
+        metrics["test_rows"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
     let (class, truth) = (column(p, "class"), targets(csv));
     let mut counts = [(0usize, 0usize); 2];
     for (k, (c, t)) in class.iter().zip(&truth).enumerate() {
@@ -91,8 +92,13 @@ fn a_regression_predicts_in_the_targets_units() {
     let p = predicted(dir.path(), "diabetes.csv");
     let test: Vec<u64> = metrics["test_rows"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     let (y, o) = (targets("diabetes.csv"), column(&p, "output"));
-    let train: Vec<(f64, f64)> =
-        y.iter().zip(&o).enumerate().filter(|(k, _)| !test.contains(&(*k as u64))).map(|(_, (a, b))| (*a, *b)).collect();
+    let train: Vec<(f64, f64)> = y
+        .iter()
+        .zip(&o)
+        .enumerate()
+        .filter(|(k, _)| !test.contains(&(*k as u64)))
+        .map(|(_, (a, b))| (*a, *b))
+        .collect();
     let n = train.len() as f64;
     let mean = train.iter().map(|t| t.0).sum::<f64>() / n;
     let sse: f64 = train.iter().map(|(t, p)| (t - p).powi(2)).sum();
@@ -151,5 +157,8 @@ fn missing_columns_and_kinds_without_predictions_are_one_line_errors() {
     assert!(!e.contains('\n'));
     let (dir, _) = trained("hopfield_digits.toml", &[]);
     let e = format!("{:#}", predict(dir.path(), &root().join("data/digits.csv")).unwrap_err());
-    assert!(e.starts_with("kind `hopfield_digits` has no predictions for new rows (kinds that do: mlp, model, som, rbm)"), "{e}");
+    assert!(
+        e.starts_with("kind `hopfield_digits` has no predictions for new rows (kinds that do: mlp, model, som, rbm)"),
+        "{e}"
+    );
 }

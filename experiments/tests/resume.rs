@@ -113,9 +113,15 @@ fn resuming_refuses_another_config_another_kind_and_damaged_state() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(std::fs::read(dir.join(STATE_JSON)).unwrap(), before, "a refused resume leaves the folder alone");
 
-    let (code, err) = binary(&[text(&config("ising.toml")), "-q", "--stop-after", "2", "--out", text(&tmp.path().join("i"))]);
+    let (code, err) =
+        binary(&[text(&config("ising.toml")), "-q", "--stop-after", "2", "--out", text(&tmp.path().join("i"))]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("kind `ising` has no resumable training loop (kinds that do: mlp, model, rnn, som, rbm, boltzmann)"), "{err}");
+    assert!(
+        err.contains(
+            "kind `ising` has no resumable training loop (kinds that do: mlp, model, rnn, som, rbm, boltzmann)"
+        ),
+        "{err}"
+    );
 
     let (code, err) = binary(&[text(&xor), "--stop-after", "5"]);
     assert_eq!(code, Some(2));

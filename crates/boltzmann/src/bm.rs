@@ -3,7 +3,9 @@
 //! Sejnowski, 1985), the model side sampled by persistent chains.
 
 use cg_core::numeric::sigmoid;
-use cg_core::{Domain, EdgeWeight, OutOfRange, Resumable, Role, Snapshot, SnapshotError, Solver, Stop, UnGraph, Validate, Variable};
+use cg_core::{
+    Domain, EdgeWeight, OutOfRange, Resumable, Role, Snapshot, SnapshotError, Solver, Stop, UnGraph, Validate, Variable,
+};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::Rng;

@@ -232,7 +232,8 @@ pub(crate) fn diverged<'a>(epoch: usize, mut values: impl Iterator<Item = &'a f6
 impl Resumable for RbmTrainer {
     fn save(&self, state: &RbmState, into: &mut Snapshot) {
         let (vw, vb, vc) = &state.velocity;
-        let mut put = |name: &str, m: &DMatrix<f64>| into.put_tensor(name, vec![m.ncols(), m.nrows()], m.iter().copied());
+        let mut put =
+            |name: &str, m: &DMatrix<f64>| into.put_tensor(name, vec![m.ncols(), m.nrows()], m.iter().copied());
         put("W", &state.rbm.w);
         put("velocity_W", vw);
         if let Some(c) = &state.chains {

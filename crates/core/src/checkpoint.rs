@@ -51,10 +51,7 @@ impl Snapshot {
     pub fn tensor(&self, name: &str, len: usize) -> Result<&[f64], SnapshotError> {
         let t = self.tensors.get(name).ok_or_else(|| SnapshotError(format!("no array `{name}`")))?;
         if t.data.len() != len {
-            return Err(SnapshotError(format!(
-                "array `{name}` has {} values where this run has {len}",
-                t.data.len()
-            )));
+            return Err(SnapshotError(format!("array `{name}` has {} values where this run has {len}", t.data.len())));
         }
         Ok(&t.data)
     }
@@ -213,7 +210,8 @@ mod tests {
         let position = RngPosition::of(&rng);
         let json = serde_json::to_string(&position).unwrap();
         let mut back = serde_json::from_str::<RngPosition>(&json).unwrap().rng().unwrap();
-        let (a, b): (Vec<u64>, Vec<u64>) = ((0..50).map(|_| rng.random()).collect(), (0..50).map(|_| back.random()).collect());
+        let (a, b): (Vec<u64>, Vec<u64>) =
+            ((0..50).map(|_| rng.random()).collect(), (0..50).map(|_| back.random()).collect());
         assert_eq!(a, b);
         let bad = RngPosition { seed: "zz".into(), ..position };
         assert!(bad.rng().is_err());
@@ -228,7 +226,10 @@ mod tests {
         let mut w = [0.0; 2];
         s.copy_into("w", &mut w).unwrap();
         assert_eq!(w, [0.1, f64::from(0.3f32)]);
-        assert_eq!(s.copy_into("w", &mut [0.0; 3]).unwrap_err().to_string(), "checkpoint: array `w` has 2 values where this run has 3");
+        assert_eq!(
+            s.copy_into("w", &mut [0.0; 3]).unwrap_err().to_string(),
+            "checkpoint: array `w` has 2 values where this run has 3"
+        );
         assert!(s.get::<String>("order").unwrap_err().to_string().starts_with("checkpoint: value `order`"));
         assert_eq!(s.get::<u8>("none").unwrap_err().to_string(), "checkpoint: no value `none`");
     }

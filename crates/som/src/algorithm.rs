@@ -321,7 +321,11 @@ pub struct SomRecord {
 /// position in it.
 impl Resumable for Som {
     fn save(&self, state: &SomState, into: &mut Snapshot) {
-        into.put_tensor("codebook", vec![state.weights.len() / state.dim.max(1), state.dim], state.weights.iter().copied());
+        into.put_tensor(
+            "codebook",
+            vec![state.weights.len() / state.dim.max(1), state.dim],
+            state.weights.iter().copied(),
+        );
         into.put("epochs_done", &state.epochs_done);
         into.put("order", &state.order);
         into.put("cursor", &state.cursor);

@@ -10,7 +10,7 @@ use cg_core::{Recorder, Validate};
 use cg_data::{DataConfig, InputTransform, Table};
 use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -161,8 +161,8 @@ impl KindConfig for RbmFile {
         };
         let rbm = cg_boltzmann::Rbm {
             w: DMatrix::from_row_slice(nv, nh, w),
-            b: b.iter().copied().collect::<Vec<_>>().into(),
-            c: c.iter().copied().collect::<Vec<_>>().into(),
+            b: DVector::from_column_slice(b),
+            c: DVector::from_column_slice(c),
             visible,
         };
         let mut v = model.inputs()?.features_of(data)?.transpose();

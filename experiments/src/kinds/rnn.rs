@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_core::Validate;
 use cg_core::Recorder;
+use cg_core::Validate;
 use cg_nn::{Rnn, RnnRecord, RnnTrainer, SineTask};
 use cg_optim::{ConstraintConfig, OptimizerConfig, OptimizerParams, ParamConstraint};
 use cg_plot::{Legend, LineChart, Series};

@@ -131,7 +131,9 @@ impl KindConfig for SomFile {
     /// Each row's best-matching unit (lattice row and column) and its Euclidean distance.
     fn predict(model: &SavedModel, data: &Table) -> Result<Predictions> {
         let (shape, codebook) = model.tensor("codebook")?;
-        let &[_, cols, dim] = shape else { bail!("{}: codebook has shape {shape:?}, not rows x cols x dim", model.path.display()) };
+        let &[_, cols, dim] = shape else {
+            bail!("{}: codebook has shape {shape:?}, not rows x cols x dim", model.path.display())
+        };
         let x = model.inputs()?.features_of(data)?;
         if x.nrows() != dim {
             bail!("{}: {} features for a codebook of dimension {dim}", model.path.display(), x.nrows());

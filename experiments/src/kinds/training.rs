@@ -264,7 +264,8 @@ pub(super) fn predictions<T: Float>(
         model.tensor(name)?;
     }
     let mut tape = net.dag.tape();
-    cg_nn::artifact::apply(net, &mut tape, shapes, &model.tensors).map_err(|e| anyhow!("{}: {e}", model.path.display()))?;
+    cg_nn::artifact::apply(net, &mut tape, shapes, &model.tensors)
+        .map_err(|e| anyhow!("{}: {e}", model.path.display()))?;
     let xs = net.inputs.iter().map(|(_, r)| x.rows(r.start, r.len()).map(T::cast)).collect();
     let out = net.predict(&mut tape, xs).map_err(|e| anyhow!("predicting: {e}"))?;
     let classes = model.metadata.contains_key("classes").then(|| net.predict_classes(&out));
@@ -279,7 +280,11 @@ pub(super) fn predictions<T: Float>(
         .map(|s| {
             let value = |v: &T| {
                 let v = v.as_f64();
-                if classes.is_none() && single_label { inputs.target_value(v) } else { v }
+                if classes.is_none() && single_label {
+                    inputs.target_value(v)
+                } else {
+                    v
+                }
             };
             let p = probabilities.iter().flat_map(|p| p.column(s).iter().copied().collect::<Vec<_>>());
             classes.iter().map(|c| c[s]).chain(p).chain(out.column(s).iter().map(value)).collect()
@@ -306,7 +311,11 @@ fn probabilities<T: Float>(net: &Network<T>, out: &cg_autodiff::vector::Mat<T>) 
         })),
         (Loss::Logistic, 1) => Some(nalgebra::DMatrix::from_fn(2, o.ncols(), |r, c| {
             let p1 = 1.0 / (1.0 + (-o[(0, c)]).exp());
-            if r == 1 { p1 } else { 1.0 - p1 }
+            if r == 1 {
+                p1
+            } else {
+                1.0 - p1
+            }
         })),
         (Loss::NegLog, k) if k > 1 => Some(o),
         _ => None,
