@@ -82,11 +82,13 @@ pub struct Predictions {
 }
 
 impl Predictions {
-    /// CSV with a header; numbers in their shortest exact form.
+    /// CSV with a header; numbers in their shortest exact form (whole numbers without a
+    /// fraction, very small or large ones with an exponent).
     pub fn csv(&self) -> String {
+        let number = |v: &f64| if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v}") } else { format!("{v:?}") };
         let mut out = self.columns.join(",") + "\n";
         for row in &self.rows {
-            out += &row.iter().map(f64::to_string).collect::<Vec<_>>().join(",");
+            out += &row.iter().map(number).collect::<Vec<_>>().join(",");
             out.push('\n');
         }
         out

@@ -162,3 +162,26 @@ fn missing_columns_and_kinds_without_predictions_are_one_line_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn the_command_writes_csv_or_one_error_line() {
+    let bin = env!("CARGO_BIN_EXE_experiments");
+    let (dir, data) = (root().join("results/softmax_iris"), root().join("data/iris.csv"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p.csv");
+    let args = ["predict", dir.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = std::process::Command::new(bin).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("class,p_0,p_1,p_2,output_0,output_1,output_2\n"), "{text}");
+    assert_eq!(text.lines().count(), 151);
+    let wine = root().join("data/wine.csv");
+    let o = std::process::Command::new(bin)
+        .args(["predict", dir.to_str().unwrap(), "--data", wine.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: predict ") && err.contains("no column named"), "{err}");
+}
