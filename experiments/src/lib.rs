@@ -12,6 +12,7 @@ pub mod config;
 pub mod kinds;
 pub mod predict;
 pub mod resume;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
 

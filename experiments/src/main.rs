@@ -59,6 +59,180 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Run a config over a grid of overrides (`key=v1,v2`, `key=range(a,b[,step])`), leftmost
+    /// key slowest, into DIR/<stem>/multirun/<n>/, then summarize it. TARGET is a config, or a
+    /// sweep file (a `[sweep]` table with `config`, `overrides` and optionally `out`).
+    Sweep(SweepArgs),
+    /// Rebuild summary.csv and the sweep's plots from the job folders of DIR/<stem>/multirun.
+    Summarize {
+        /// A sweep's multirun folder.
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// A config or a sweep file.
+    target: PathBuf,
+    /// Sweep arguments: `key=v1,v2,...` or `key=range(a,b[,step])`; a single value fixes a key.
+    #[arg(value_name = "KEY=VALUES")]
+    args: Vec<String>,
+    /// Folder of sweeps (default: the sweep file's `out`, else `sweeps`); jobs go to
+    /// DIR/<stem>/multirun/<n>/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Jobs at once on this machine; each gets cores / N threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: u64,
+    /// Skip jobs that finished before (their status.json says exit code 0).
+    #[arg(long)]
+    resume: bool,
+    /// Run job N only (0-based); without it, SLURM_ARRAY_TASK_ID when set.
+    #[arg(long, value_name = "N")]
+    job: Option<usize>,
+    /// Write multirun/submit.sh (a Slurm job array) and multirun/summarize.sh (after it), and
+    /// submit both with sbatch.
+    #[arg(long)]
+    slurm: bool,
+    /// Extra sbatch options for both scripts, as one string ("--time=00:10:00 --partition=x").
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    slurm_args: Option<String>,
+    /// With --slurm: write the scripts, submit nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `experiments sweep`: exit 0 when every job finished, 2 when any failed or the sweep could not
+/// start.
+fn sweep(a: &SweepArgs) -> ExitCode {
+    match sweep_inner(a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: sweep {}: {e:#}", a.target.display());
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
+    use experiments::sweep;
+    let (plan, root) = sweep::plan(&a.target, &a.args, a.out.as_deref())?;
+    // The first job's config is loaded now: a key the kind does not know stops the sweep before
+    // anything runs (other values that do not fit fail their own jobs).
+    let first: Vec<Override> = plan.jobs[0].iter().map(|o| Override::parse(o)).collect::<Result<_>>()?;
+    experiments::config::load_with(&plan.config, &first)?;
+    sweep::write_plan(&plan, &root)?;
+    let task = a.job.map(Ok).or_else(|| {
+        (!a.slurm)
+            .then(|| std::env::var("SLURM_ARRAY_TASK_ID").ok())
+            .flatten()
+            .map(|v| v.parse::<usize>().map_err(|_| anyhow::anyhow!("SLURM_ARRAY_TASK_ID = {v} is not a job number")))
+    });
+    if let Some(n) = task {
+        let n = n?;
+        if n >= plan.jobs.len() {
+            anyhow::bail!("--job {n}: the sweep has jobs 0 to {}", plan.jobs.len() - 1);
+        }
+        let status = sweep::run_job(&plan, &root, n)?;
+        if let Some(e) = &status.error {
+            eprintln!("error: job {n}: {e}");
+        } else if !a.quiet {
+            println!("job {n} -> {}", root.join(n.to_string()).display());
+        }
+        return Ok(if status.exit_code == 0 { ExitCode::SUCCESS } else { ExitCode::from(BAD_INPUT) });
+    }
+    if a.slurm {
+        let exe = std::env::current_exe()?;
+        let cwd = std::env::current_dir()?;
+        let out = root.parent().and_then(|p| p.parent()).unwrap_or(std::path::Path::new("."));
+        let mut args = vec![a.target.to_string_lossy().into_owned()];
+        args.extend(a.args.iter().cloned());
+        args.extend(["--out".to_string(), out.to_string_lossy().into_owned(), "--quiet".to_string()]);
+        let scripts = sweep::slurm_scripts(&plan, &root, &exe, &cwd, &args);
+        for (name, text) in [("submit.sh", &scripts.array), ("summarize.sh", &scripts.summarize)] {
+            let path = root.join(name);
+            experiments::write_file(&path, text.as_bytes())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        let slurm_args: Vec<String> =
+            a.slurm_args.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+        if a.dry_run {
+            println!(
+                "{} jobs: wrote {} and {}",
+                plan.jobs.len(),
+                root.join("submit.sh").display(),
+                root.join("summarize.sh").display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let (array, summary) = sweep::submit(&root, &slurm_args)?;
+        println!(
+            "submitted {} jobs as Slurm array {array}; summary job {summary} runs after it -> {}",
+            plan.jobs.len(),
+            root.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total = plan.jobs.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let quiet = a.quiet;
+    let report = |n: usize, s: &sweep::Status| {
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let what = plan.jobs[n].join(" ");
+        match &s.error {
+            Some(e) => eprintln!("[{k}/{total}] job {n} failed ({what}): {e}"),
+            None if !quiet => println!("[{k}/{total}] job {n} ok ({what}, {:.1} s)", s.seconds),
+            None => {}
+        }
+    };
+    let jobs = usize::try_from(a.jobs).unwrap_or(usize::MAX);
+    let ran = sweep::run_local(&plan, &root, jobs, a.resume, &report)?;
+    let summary = sweep::summarize(&root)?;
+    if !quiet {
+        println!(
+            "{} jobs: {} ok, {} failed, {} skipped (finished before)\n  -> {} ({})",
+            total,
+            ran.ok,
+            ran.failed,
+            ran.skipped,
+            root.display(),
+            summary.files.join(", ")
+        );
+    }
+    Ok(if summary.failed + summary.missing > 0 { ExitCode::from(BAD_INPUT) } else { ExitCode::SUCCESS })
+}
+
+/// `experiments summarize DIR`.
+fn summarize(dir: &std::path::Path) -> ExitCode {
+    match experiments::sweep::summarize(dir) {
+        Ok(s) => {
+            println!(
+                "{} jobs: {} ok, {} failed, {} missing -> {} ({})",
+                s.jobs,
+                s.ok,
+                s.failed,
+                s.missing,
+                dir.display(),
+                s.files.join(", ")
+            );
+            if s.failed + s.missing > 0 {
+                ExitCode::from(BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: summarize {}: {e:#}", dir.display());
+            ExitCode::from(BAD_INPUT)
+        }
+    }
 }
 
 /// `experiments predict`: exit 0, or 2 with one line naming what is wrong.
@@ -108,6 +282,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Command::Predict { result_dir, data, out }) => return predict(result_dir, data, out.as_deref()),
+        Some(Command::Sweep(args)) => return sweep(args),
+        Some(Command::Summarize { dir }) => return summarize(dir),
         None => {}
     }
     // Arguments with `=` that are not files are overrides.

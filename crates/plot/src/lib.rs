@@ -187,18 +187,48 @@ impl LineChart {
         let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
         let ranges = (x0..x1, (y0 - pad)..(y1 + pad));
 
-        png_and_svg!(SIZE, |root| self.draw(root, ranges.clone(), y_tick)).map_err(err)
+        png_and_svg!(SIZE, |root| {
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            self.draw(&root, ranges.clone(), y_tick, &[])?;
+            root.present().map_err(|e| e.to_string())
+        })
+        .map_err(err)
+    }
+
+    /// The finite ranges of the points and bands (padded in y), and whether the y axis is drawn
+    /// in log10 (a positive curve spanning two decades or more); `None` with nothing finite.
+    fn ranges(&self, bands: &[Band]) -> Option<(std::ops::Range<f64>, std::ops::Range<f64>, bool)> {
+        let points = self.series.iter().flat_map(|s| s.points.iter().copied());
+        let band_points = bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]));
+        let finite: Vec<(f64, f64)> =
+            points.chain(band_points).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        for &(x, y) in &finite {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        if x0 > x1 {
+            return None;
+        }
+        if x1 == x0 {
+            x1 = x0 + 1.0;
+        }
+        let log = y0 > 0.0 && y1 / y0 >= 100.0;
+        if log {
+            (y0, y1) = (y0.log10(), y1.log10());
+        }
+        let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
+        Some((x0..x1, (y0 - pad)..(y1 + pad), log))
     }
 
     fn draw<DB: DrawingBackend>(
         &self,
-        root: DrawingArea<DB, plotters::coord::Shift>,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
         (xs, ys): (std::ops::Range<f64>, std::ops::Range<f64>),
         y_tick: &dyn Fn(f64) -> String,
+        bands: &[Band],
     ) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 26))
             .margin(15)
             .x_label_area_size(50)
@@ -215,6 +245,15 @@ impl LineChart {
             .axis_desc_style((FONT, 18))
             .draw()
             .map_err(e)?;
+        for band in bands {
+            let color = COLORS[band.series % COLORS.len()];
+            let pts = band.points.iter().filter(|(x, lo, hi)| x.is_finite() && lo.is_finite() && hi.is_finite());
+            let outline: Vec<(f64, f64)> =
+                pts.clone().map(|&(x, _, hi)| (x, hi)).chain(pts.rev().map(|&(x, lo, _)| (x, lo))).collect();
+            if outline.len() >= 2 {
+                chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.2).filled()))).map_err(e)?;
+            }
+        }
         for (k, s) in self.series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let pts = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
@@ -240,8 +279,71 @@ impl LineChart {
             })
             .draw()
             .map_err(e)?;
-        root.present().map_err(e)?;
         Ok(())
+    }
+}
+
+/// A shaded range around a series of a chart (min to max, or ± one standard deviation, over
+/// repeated runs), in the series' colour.
+#[derive(Clone, Debug)]
+pub struct Band {
+    /// The index of the series it belongs to.
+    pub series: usize,
+    /// (x, low, high).
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// Charts side by side in one figure (`columns` per row), each with its bands.
+#[derive(Clone, Debug)]
+pub struct ChartGrid {
+    pub title: String,
+    pub charts: Vec<(LineChart, Vec<Band>)>,
+    pub columns: usize,
+}
+
+/// One panel of a [`ChartGrid`].
+const PANEL: (u32, u32) = (640, 420);
+
+impl ChartGrid {
+    /// Renders the grid as PNG and SVG; a y axis whose curves span two decades is drawn in log10.
+    ///
+    /// # Errors
+    /// No chart, a chart with no finite points, a figure over [`MAX_SIDE`], or a drawing error.
+    pub fn render(&self) -> Result<Figure, PlotError> {
+        register_bundled_font();
+        let err = |message: String| PlotError { title: self.title.clone(), message };
+        if self.charts.is_empty() {
+            return Err(err("no charts to draw".into()));
+        }
+        let columns = self.columns.clamp(1, self.charts.len());
+        let rows = self.charts.len().div_ceil(columns);
+        let mut panels = vec![];
+        for (chart, bands) in &self.charts {
+            let (xs, ys, log) =
+                chart.ranges(bands).ok_or_else(|| err(format!("`{}`: no finite points", chart.title)))?;
+            let (mut chart, mut bands) = (chart.clone(), bands.clone());
+            if log {
+                chart.series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
+                for (_, lo, hi) in bands.iter_mut().flat_map(|b| b.points.iter_mut()) {
+                    (*lo, *hi) = (lo.log10(), hi.log10());
+                }
+                chart.y_label = format!("{} (log10)", chart.y_label);
+            }
+            panels.push((chart, bands, xs, ys));
+        }
+        let size = (
+            u32::try_from(columns).unwrap_or(u32::MAX).saturating_mul(PANEL.0),
+            u32::try_from(rows).unwrap_or(u32::MAX).saturating_mul(PANEL.1).saturating_add(50),
+        );
+        png_and_svg!(size, |root| {
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let body = root.titled(&self.title, (FONT, 28)).map_err(|e| e.to_string())?;
+            for (area, (chart, bands, xs, ys)) in body.split_evenly((rows, columns)).iter().zip(&panels) {
+                chart.draw(area, (xs.clone(), ys.clone()), &|v| tick(v), bands)?;
+            }
+            root.present().map_err(|e| e.to_string())
+        })
+        .map_err(err)
     }
 }
 
