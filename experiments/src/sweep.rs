@@ -565,18 +565,30 @@ fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[String]) -> Opt
         axes = plan.swept().collect();
     }
     let value = |row: &[(String, Value)], c: &str| row.iter().find(|(k, _)| k == c).and_then(|(_, v)| v.as_f64());
-    let varying: Vec<&String> = columns
+    // Metrics that vary across the jobs and are not a swept value echoed back (lattice.rows for
+    // som.rows), top-level ones first.
+    let echo = |c: &str| {
+        plan.jobs.iter().zip(rows).all(|(job, row)| {
+            value(row, c).is_none_or(|m| {
+                job.iter().any(|o| o.split_once('=').and_then(|(_, v)| v.parse::<f64>().ok()) == Some(m))
+            })
+        })
+    };
+    let mut varying: Vec<&String> = columns
         .iter()
         .filter(|c| {
             let v: Vec<f64> = rows.iter().filter_map(|r| value(r, c)).collect();
-            v.len() > 1 && v.iter().any(|x| *x != v[0])
+            v.len() > 1 && v.iter().any(|x| *x != v[0]) && !echo(c)
         })
         .collect();
+    varying.sort_by_key(|c| c.contains('.'));
+    varying.truncate((MAX_PANELS / axes.len()).max(1));
+    let per_row = axes.len().clamp(1, 3);
     let mut charts = vec![];
-    for axis in &axes {
-        let numeric: Option<Vec<f64>> = axis.values.iter().map(|v| v.parse::<f64>().ok()).collect();
-        let xs: Vec<f64> = numeric.clone().unwrap_or_else(|| (0..axis.values.len()).map(|i| i as f64).collect());
-        for metric in &varying {
+    for metric in &varying {
+        for axis in &axes {
+            let numeric: Option<Vec<f64>> = axis.values.iter().map(|v| v.parse::<f64>().ok()).collect();
+            let xs: Vec<f64> = numeric.clone().unwrap_or_else(|| (0..axis.values.len()).map(|i| i as f64).collect());
             let (mut means, mut band) = (vec![], vec![]);
             for (value_text, &x) in axis.values.iter().zip(&xs) {
                 let at = format!("{}={value_text}", axis.key);
@@ -620,7 +632,7 @@ fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[String]) -> Opt
     (!charts.is_empty()).then(|| cg_plot::ChartGrid {
         title: format!("{}: final metrics", stem(plan)),
         charts,
-        columns: 3,
+        columns: per_row,
     })
 }
 

@@ -211,3 +211,21 @@ fn a_slurm_job_array_gives_the_local_summary() {
         );
     }
 }
+
+#[test]
+fn shipped_sweeps_load_and_their_stored_plans_are_theirs() {
+    let dir = root().join("configs/sweeps");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let (plan, out) = sweep::plan(&file, &[], None).unwrap();
+        let first: Vec<Override> = plan.jobs[0].iter().map(|o| Override::parse(o).unwrap()).collect();
+        experiments::config::load_with(&plan.config, &first).unwrap();
+        let stored = sweep::read_plan(&out).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(stored.jobs, plan.jobs, "{}: rerun the sweep", file.display());
+        let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        assert_eq!(csv.lines().count(), plan.jobs.len() + 1);
+        assert!(csv.lines().skip(1).all(|l| l.contains(",ok,")), "{}: every shipped job finished", file.display());
+    }
+}

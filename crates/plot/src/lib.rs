@@ -509,6 +509,8 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     let mut encoder = png::Encoder::new(&mut png, w, h);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    encoder.set_compression(png::Compression::Best);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
     writer.write_image_data(rgb).map_err(|e| e.to_string())?;
     drop(writer);
@@ -557,6 +559,29 @@ mod tests {
         let f = c.render().unwrap();
         assert!(f.svg.contains("(log scale)") && f.svg.contains("1e-2"), "log axis expected");
         assert!(!chart().render().unwrap().svg.contains("log scale"), "one decade stays linear");
+    }
+
+    #[test]
+    fn a_grid_of_charts_with_bands_renders_and_refuses_nothing_to_draw() {
+        let chart = |title: &str| LineChart {
+            title: title.into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            series: vec![Series::line("mean", vec![(1.0, 3.0), (2.0, 2.0), (3.0, 1.5)])],
+            legend: Legend::UpperRight,
+        };
+        let band = Band { series: 0, points: vec![(1.0, 2.5, 3.5), (2.0, 1.8, 2.2), (3.0, 1.4, 1.6)] };
+        let grid = ChartGrid {
+            title: "grid".into(),
+            charts: vec![(chart("a"), vec![band]), (chart("b"), vec![])],
+            columns: 2,
+        };
+        let figure = grid.render().unwrap();
+        assert!(figure.svg.contains("grid") && figure.svg.contains("<polygon"));
+        assert_eq!(&figure.png[1..4], b"PNG");
+        assert_eq!(grid.render().unwrap().png, figure.png);
+        let empty = ChartGrid { title: "empty".into(), charts: vec![], columns: 1 };
+        assert!(empty.render().is_err());
     }
 
     #[test]
