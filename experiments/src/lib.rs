@@ -206,6 +206,96 @@ pub struct RunOptions {
     pub stop_after: Option<usize>,
     /// Continue this stopped run (its config must be the one given).
     pub resume: Option<std::sync::Arc<resume::SavedRun>>,
+    /// Refuse runs estimated above these (the defaults when `None`).
+    pub limits: Option<Limits>,
+}
+
+/// What a run will need, estimated from its validated config before anything large is
+/// allocated: memory in bytes and work in arithmetic operations, each with the terms that make it
+/// up (the largest is named when the run is refused).
+#[derive(Clone, Debug, Default)]
+pub struct Cost {
+    memory: Vec<(String, f64)>,
+    work: Vec<(String, f64)>,
+}
+
+impl Cost {
+    /// Adds `bytes` of buffers for `what`.
+    pub(crate) fn memory(mut self, what: impl Into<String>, bytes: f64) -> Cost {
+        self.memory.push((what.into(), bytes));
+        self
+    }
+
+    /// Adds `operations` (multiply-adds, draws, visits) for `what`.
+    pub(crate) fn work(mut self, what: impl Into<String>, operations: f64) -> Cost {
+        self.work.push((what.into(), operations));
+        self
+    }
+
+    pub fn bytes(&self) -> f64 {
+        self.memory.iter().map(|t| t.1).sum()
+    }
+
+    pub fn operations(&self) -> f64 {
+        self.work.iter().map(|t| t.1).sum()
+    }
+
+    /// Refuses a run over `limits`, naming the largest term.
+    ///
+    /// # Errors
+    /// The estimate is over a limit (or not a finite number: a size beyond any machine).
+    pub fn check(&self, limits: &Limits) -> Result<()> {
+        let largest = |terms: &[(String, f64)]| {
+            terms.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map_or(String::new(), |t| t.0.clone())
+        };
+        let (bytes, ops) = (self.bytes(), self.operations());
+        // A NaN estimate (a size beyond any machine) is refused too.
+        if bytes.is_nan() || bytes > limits.max_memory {
+            anyhow::bail!(
+                "this run needs about {} of memory, mostly for {}: more than the {} allowed (--max-memory, default the memory available)",
+                human_bytes(bytes),
+                largest(&self.memory),
+                human_bytes(limits.max_memory)
+            );
+        }
+        if ops.is_nan() || ops > limits.max_work {
+            anyhow::bail!(
+                "this run needs about {ops:.1e} operations, mostly for {}: more than the {:.1e} allowed (--max-work; 1e15 is about three hours at 100 GFLOP/s)",
+                largest(&self.work),
+                limits.max_work
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `1.5 GiB`.
+fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if !b.is_finite() {
+        return "more than any machine has".into();
+    }
+    let k = if b < 1.0 { 0 } else { ((b.log2() / 10.0).floor() as usize).min(UNITS.len() - 1) };
+    format!("{:.1} {}", b / 1024f64.powi(k as i32), UNITS[k])
+}
+
+/// The most a run may use: bytes of memory and arithmetic operations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub max_memory: f64,
+    pub max_work: f64,
+}
+
+impl Default for Limits {
+    /// The memory available now (`MemAvailable` on Linux, else 16 GiB), and 1e15 operations.
+    fn default() -> Limits {
+        let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024.0)
+        });
+        Limits { max_memory: available.unwrap_or(16.0 * 1024f64.powi(3)), max_work: 1e15 }
+    }
 }
 
 /// The default results folder of a config: `results/<config stem>`.
@@ -228,6 +318,7 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
 /// As [`run`], or an override that does not fit the config.
 pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load_with(path, overrides)?;
+    experiment.cost().check(&options.limits.unwrap_or_default())?;
     let resuming = options.stop_after.is_some() || options.resume.is_some();
     let identity = if resuming { Some(resumable_identity(path, overrides, options)?) } else { None };
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());

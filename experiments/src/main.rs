@@ -37,9 +37,45 @@ struct Cli {
     /// DIR unless --out says otherwise.
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// Refuse a run whose estimated memory is above SIZE (bytes, or with K, M, G, T: 512M, 8G);
+    /// default: the memory available now.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<f64>,
+    /// Refuse a run estimated at more than N arithmetic operations (default 1e15, about three
+    /// hours at 100 GFLOP/s).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    max_work: Option<f64>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// `512M`, `8G`, `1.5T` or a number of bytes.
+fn parse_size(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let scale = match unit {
+        'B' => 1.0,
+        'K' => 1024.0,
+        'M' => 1024f64.powi(2),
+        'G' => 1024f64.powi(3),
+        'T' => 1024f64.powi(4),
+        _ => return Err(format!("`{text}`: a size is bytes or a number with K, M, G or T")),
+    };
+    parse_positive(number)
+        .map(|n| n * scale)
+        .map_err(|_| format!("`{text}`: a size is bytes or a number with K, M, G or T"))
+}
+
+/// A finite positive number (`1e12`).
+fn parse_positive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -349,6 +385,13 @@ fn main() -> ExitCode {
             progress: !cli.quiet && std::io::stdout().is_terminal(),
             stop_after: cli.stop_after.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             resume: resume.clone(),
+            limits: (cli.max_memory.is_some() || cli.max_work.is_some()).then(|| {
+                let d = experiments::Limits::default();
+                experiments::Limits {
+                    max_memory: cli.max_memory.unwrap_or(d.max_memory),
+                    max_work: cli.max_work.unwrap_or(d.max_work),
+                }
+            }),
         };
         let outcome = match experiments::run_with(config, &overrides, &options) {
             Ok(o) => o,

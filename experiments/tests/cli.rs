@@ -463,3 +463,29 @@ fn overrides_change_one_run_and_name_themselves_when_wrong() {
         "error: --check compares with the stored results of the configs as written: drop the overrides"
     );
 }
+
+/// Work that cannot finish and memory no machine has are refused from the config's estimate,
+/// before anything is allocated, naming the largest term.
+#[test]
+fn estimates_refuse_endless_work_and_impossible_memory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (config, arg, expected) in [
+        ("rbm_digits.toml", "evaluation.sample_steps=[1000000000000]", "operations, mostly for the sample chains"),
+        ("ising.toml", "side=10000000", "of memory, mostly for the lattice"),
+        ("digits_mlp.toml", "model.layers=[64,1000000,1000000,10]", "of memory, mostly for the parameters"),
+        ("som_digits.toml", "som.epochs=100000000000", "operations, mostly for best-matching units"),
+    ] {
+        let started = std::time::Instant::now();
+        let o = binary(&[root.join(config).to_str().unwrap(), arg, "--out", out.to_str().unwrap()]);
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(2), "{config} {arg}: {err}");
+        assert!(err.contains(expected) && err.lines().count() == 1, "{config} {arg}: {err}");
+        assert!(started.elapsed().as_secs() < 30, "{config} {arg}: refused only after {:?}", started.elapsed());
+        assert!(!out.exists());
+    }
+    let o = binary(&[root.join("xor.toml").to_str().unwrap(), "--max-work", "1000", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8(o.stderr).unwrap().contains("more than the 1.0e3 allowed (--max-work"));
+}

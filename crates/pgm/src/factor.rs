@@ -230,6 +230,48 @@ pub fn variable_elimination(
     finish(work, evidence)
 }
 
+/// The entries of the largest table [`variable_elimination`] builds for this query, found by
+/// running its elimination order on the factors' scopes alone (no table is built): what the
+/// exact query costs in memory, and per entry in time, before it runs.
+pub fn elimination_table_size(
+    factors: &[Factor],
+    cards: &[usize],
+    query: &[usize],
+    evidence: &[(usize, usize)],
+) -> f64 {
+    let size = |scope: &[usize]| scope.iter().map(|&v| cards.get(v).copied().unwrap_or(1) as f64).product::<f64>();
+    let observed = |v: &usize| evidence.iter().any(|e| e.0 == *v);
+    let mut work: Vec<Vec<usize>> =
+        factors.iter().map(|f| f.vars.iter().copied().filter(|v| !observed(v)).collect()).collect();
+    let mut hidden: Vec<usize> = (0..cards.len()).filter(|v| !query.contains(v) && !observed(v)).collect();
+    let mut largest = work.iter().map(|s| size(s)).fold(1.0, f64::max);
+    while !hidden.is_empty() {
+        let union = |v: usize, work: &[Vec<usize>]| {
+            let mut n: Vec<usize> = work.iter().filter(|s| s.contains(&v)).flatten().copied().collect();
+            n.sort_unstable();
+            n.dedup();
+            n
+        };
+        let (k, &v) =
+            hidden.iter().enumerate().min_by_key(|&(_, &v)| (union(v, &work).len(), v)).expect("internal: not empty");
+        hidden.remove(k);
+        let scope = union(v, &work);
+        if scope.is_empty() {
+            continue;
+        }
+        largest = largest.max(size(&scope));
+        work.retain(|s| !s.contains(&v));
+        work.push(scope.into_iter().filter(|&u| u != v).collect());
+    }
+    let rest: Vec<usize> = {
+        let mut r: Vec<usize> = work.into_iter().flatten().collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    largest.max(size(&rest))
+}
+
 /// P(query | evidence) by multiplying every factor into the joint table: exponential, for
 /// checking [`variable_elimination`] on small models.
 ///
@@ -288,5 +330,19 @@ mod tests {
         assert_eq!(f.reduce(1, 0).values, vec![1.0, 2.0, 5.0]);
         assert!(Factor::new(&[0, 0], &[2, 2], vec![1.0; 4]).is_err());
         assert!(Factor::new(&[0], &[2], vec![1.0, -1.0]).is_err());
+    }
+
+    #[test]
+    fn the_largest_elimination_table_is_known_on_scopes_alone() {
+        let pair = |a: usize, b: usize| Factor::new(&[a, b], &[2, 2], vec![1.0; 4]).unwrap();
+        // A chain: every elimination joins two neighbours at most, tables of 2 x 2.
+        let chain: Vec<Factor> = (0..9).map(|k| pair(k, k + 1)).collect();
+        assert_eq!(elimination_table_size(&chain, &[2; 10], &[0], &[]), 4.0);
+        // Five variables all joined pairwise: the first elimination touches all five.
+        let clique: Vec<Factor> =
+            (0..5).flat_map(|a| (a + 1..5).map(move |b| (a, b))).map(|(a, b)| pair(a, b)).collect();
+        assert_eq!(elimination_table_size(&clique, &[2; 5], &[0], &[]), 32.0);
+        // Evidence removes its variable from every scope.
+        assert_eq!(elimination_table_size(&clique, &[2; 5], &[0], &[(1, 0), (2, 1)]), 8.0);
     }
 }

@@ -22,7 +22,7 @@ mod ising;
 mod markov;
 
 pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};
-pub use factor::{enumerate, markov_graph, variable_elimination, Factor};
+pub use factor::{elimination_table_size, enumerate, markov_graph, variable_elimination, Factor};
 pub use gibbs::{effective_sample_size, GibbsSampler, Marginal};
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map};
 
 use super::{Experiment, KindConfig};
-use crate::{finished, json_file, push_figure, push_graph, CheckScope, Outcome, RunOptions};
+use crate::{finished, json_file, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "best_fit"`.
 #[derive(Deserialize)]
@@ -121,6 +121,14 @@ impl KindConfig for BestFitFile {
 }
 
 impl Experiment for BestFitExperiment {
+    /// One descent step evaluates every squared violation and its gradient.
+    fn cost(&self) -> Cost {
+        let (n, e) = (self.model.graph.node_count() as f64, self.model.graph.edge_count() as f64);
+        Cost::default()
+            .memory("the graph", 64.0 * (n + e))
+            .work("descent steps", self.max_iters as f64 * 10.0 * (n + e))
+    }
+
     /// Fits and renders `metrics.json`, the graph's drawing and the loss curve.
     ///
     /// # Errors

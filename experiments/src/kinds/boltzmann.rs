@@ -13,9 +13,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
+use super::{Experiment, KindConfig, F64};
 use crate::resume::drive;
-use crate::{finished, json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use crate::{finished, json_file, progress_bar, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "boltzmann"`.
 #[derive(Deserialize)]
@@ -71,6 +71,19 @@ impl KindConfig for BoltzmannFile {
 }
 
 impl Experiment for BoltzmannExperiment {
+    /// The exact visible distribution (2^visible states, each summing 2^hidden) is computed
+    /// after every epoch; Gibbs sweeps cost units² per chain and sample.
+    fn cost(&self) -> Cost {
+        let (nv, units) = (self.visible as f64, (self.visible + self.bm.hidden) as f64);
+        let epochs = self.bm.epochs as f64;
+        let sweeps = (self.bm.sweeps + self.bm.positive_sweeps) as f64;
+        Cost::default()
+            .memory("the exact distributions (2^visible states)", 4.0 * F64 * 2f64.powf(nv))
+            .memory("the weights", F64 * units * units)
+            .work("the exact distribution after each epoch", (epochs + 2.0) * 2f64.powf(units) * units * units)
+            .work("Gibbs sweeps", epochs * (self.samples as f64 + self.bm.chains as f64) * sweeps * units * units)
+    }
+
     /// Draws the teacher and its samples, trains, and renders the KL curves.
     ///
     /// # Errors

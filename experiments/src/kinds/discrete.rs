@@ -12,8 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::Experiment;
-use crate::{json_file, push_figure, push_graph, CheckScope, Outcome, RunOptions};
+use super::{Experiment, F64};
+use crate::{json_file, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
 
 /// `[[queries]]`: the distribution of `target` given `evidence` (variable = state).
 #[derive(Deserialize)]
@@ -106,6 +106,27 @@ impl DiscreteExperiment {
 }
 
 impl Experiment for DiscreteExperiment {
+    /// Variable elimination's largest intermediate table per query (found on the scopes alone),
+    /// the joint table of the partition function when it is computed (up to 2^20 entries), and
+    /// the Gibbs sweeps.
+    fn cost(&self) -> Cost {
+        let net = &self.model.net;
+        let widest = self
+            .queries
+            .iter()
+            .map(|q| cg_pgm::elimination_table_size(&net.factors, &net.cards, &[q.target], &q.evidence))
+            .fold(0.0, f64::max);
+        let vars = net.cards.len() as f64;
+        let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
+        let sweeps = (self.gibbs.burn_in + self.gibbs.samples * self.gibbs.thin) as f64;
+        Cost::default()
+            .memory("variable elimination's largest table", 2.0 * F64 * widest)
+            .work("variable elimination", self.queries.len() as f64 * widest * vars)
+            .memory("the joint table (partition function)", F64 * (1u64 << 20) as f64)
+            .work("Gibbs sweeps", sweeps * vars * largest_factor.max(1.0))
+            .memory("the Gibbs samples", F64 * self.gibbs.samples as f64 * vars)
+    }
+
     /// Answers every query exactly and by Gibbs sampling.
     ///
     /// # Errors

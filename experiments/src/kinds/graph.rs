@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Experiment, KindConfig};
-use crate::{json_file, push_graph, Outcome, RunOptions};
+use crate::{json_file, push_graph, Cost, Outcome, RunOptions};
 
 /// `kind = "graph"`.
 #[derive(Deserialize)]
@@ -87,6 +87,18 @@ impl GraphParams {
 }
 
 impl Experiment for GraphParams {
+    /// graph.json's all-pairs table grows as nodes²; path enumeration is capped by `path_limit`
+    /// per pair.
+    fn cost(&self) -> Cost {
+        let n = self.model.ids.len() as f64;
+        let steps = self.optimize.as_ref().map_or(0.0, |o| o.1 as f64);
+        Cost::default()
+            .memory("the all-pairs derivatives in graph.json", 200.0 * n * n)
+            .work("all-pairs derivatives", n * n * n)
+            .work("path enumeration", n * n * self.model.path_limit as f64)
+            .work("optimisation steps", steps * 10.0 * n)
+    }
+
     /// Runs every algorithm and renders `graph.json` and the drawing (`push_graph`).
     ///
     /// # Errors

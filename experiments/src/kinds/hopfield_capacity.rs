@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{Experiment, KindConfig};
-use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig, F64};
+use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_capacity"`.
 #[derive(Deserialize)]
@@ -91,6 +91,24 @@ impl KindConfig for CapacityFile {
 }
 
 impl Experiment for CapacityExperiment {
+    /// Per size N: the weights (N²) and, per load, recall sweeps of N² each.
+    fn cost(&self) -> Cost {
+        let f = &self.file;
+        let largest = f.sizes.iter().copied().max().unwrap_or(0) as f64;
+        let loads: f64 = f.alphas.iter().sum();
+        let work: f64 = f
+            .sizes
+            .iter()
+            .map(|&n| {
+                (n as f64).powi(2) * (n as f64 * loads + (f.max_tested * f.alphas.len()) as f64 * f.max_sweeps as f64)
+            })
+            .sum();
+        Cost::default()
+            .memory("the weights of the largest network", 2.0 * F64 * largest * largest)
+            .memory("the patterns", F64 * largest * largest * f.alphas.iter().copied().fold(0.0, f64::max))
+            .work("storage and recall", f.rules.len() as f64 * work)
+    }
+
     /// For every size, rule and load: the fraction of stored patterns that are fixed points up to
     /// the tolerance. Patterns are stored incrementally, load after load.
     ///

@@ -12,8 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use super::{Experiment, KindConfig};
-use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig, F64};
+use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_digits"`.
 #[derive(Deserialize)]
@@ -114,6 +114,17 @@ impl KindConfig for DigitsFile {
 }
 
 impl Experiment for DigitsExperiment {
+    /// N² weights per rule; recall sweeps of N² per trial, noise level and pattern.
+    fn cost(&self) -> Cost {
+        let n = self.patterns.first().map_or(0, Vec::len) as f64;
+        let rules = self.rules.len() as f64;
+        let recalls = rules * self.patterns.len() as f64 * self.noise_levels.len() as f64 * self.trials as f64;
+        Cost::default()
+            .memory("the weights", 2.0 * rules * F64 * n * n)
+            .work("storage", rules * self.patterns.len() as f64 * n * n * n)
+            .work("recall sweeps", recalls * self.max_sweeps as f64 * n * n)
+    }
+
     /// Stores the patterns with each rule and measures recall per noise level.
     ///
     /// # Errors

@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
-use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig, F64};
+use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_tsp"`.
 #[derive(Deserialize)]
@@ -102,6 +102,17 @@ impl KindConfig for TspFile {
 }
 
 impl Experiment for TspExperiment {
+    /// cities² neurons, so cities⁴ weights, and a weighted sum over them per step; Held-Karp's
+    /// table is 2^cities × cities.
+    fn cost(&self) -> Cost {
+        let c = self.cities as f64;
+        Cost::default()
+            .memory("the network (cities^4 weights)", F64 * c.powi(4))
+            .memory("Held-Karp's table (2^cities x cities)", F64 * 2f64.powf(c) * c)
+            .work("network steps", self.runs as f64 * self.params.steps as f64 * c.powi(4))
+            .work("Held-Karp", 2f64.powf(c) * c * c)
+    }
+
     /// Runs the network from `runs` random starts and compares with the exact optimum.
     ///
     /// # Errors

@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
-use crate::{json_file, progress_bar, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig, F64};
+use crate::{json_file, progress_bar, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "ising"`.
 #[derive(Deserialize)]
@@ -68,6 +68,14 @@ impl KindConfig for IsingFile {
 }
 
 impl Experiment for IsingExperiment {
+    /// side² spins, a sweep visits each once, at every temperature.
+    fn cost(&self) -> Cost {
+        let f = &self.file;
+        let spins = (f.side as f64).powi(2);
+        let sweeps = f.temperatures.len() as f64 * (f.burn_in + f.sweeps) as f64;
+        Cost::default().memory("the lattice", 2.0 * F64 * spins).work("Metropolis sweeps", 10.0 * sweeps * spins)
+    }
+
     /// Samples every temperature (each from its own random stream, so a shortened run repeats
     /// the first temperatures exactly).
     ///

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::training::{self, Trained, Training};
 use super::{Experiment, KindConfig};
 use crate::predict::{Predictions, SavedModel};
-use crate::{json_file, Outcome, RunOptions};
+use crate::{json_file, Cost, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
 #[derive(Deserialize)]
@@ -74,6 +74,18 @@ impl KindConfig for MlpFile {
 }
 
 impl Experiment for MlpExperiment {
+    /// 6 × parameters × samples per epoch (forward and backward), evaluation of both splits
+    /// every epoch; memory for the parameters, their gradients and moments, and the activations
+    /// of a batch and of a whole split.
+    fn cost(&self) -> Cost {
+        training::network_cost(
+            &self.training,
+            self.model.param_sizes().iter().map(|p| p.1).sum::<usize>() as f64,
+            self.model.layers.iter().sum::<usize>() as f64,
+            &self.splits,
+        )
+    }
+
     /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
     ///
     /// # Errors

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use cg_data::Table;
 
 use crate::predict::{Predictions, SavedModel};
-use crate::{Outcome, RunOptions};
+use crate::{Cost, Outcome, RunOptions};
 
 pub mod bayes_net;
 pub mod best_fit;
@@ -53,6 +53,9 @@ pub static KINDS: &[&dyn Kind] = &[
     &Entry::<ising::IsingFile>::NEW,
 ];
 
+/// Bytes of an f64, for the cost estimates.
+pub(crate) const F64: f64 = 8.0;
+
 /// A validated experiment, ready to run.
 pub trait Experiment {
     /// Runs and renders every result file in memory; writes nothing.
@@ -60,6 +63,10 @@ pub trait Experiment {
     /// # Errors
     /// A failure while running (a non-finite number, data that does not fit), naming the place.
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome>;
+
+    /// The memory and work the run will need, from its settings alone (checked against
+    /// `--max-memory` and `--max-work` before it starts).
+    fn cost(&self) -> Cost;
 }
 
 /// What a kind's module provides: the whole config file as a serde type, and its validation.

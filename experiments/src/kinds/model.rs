@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use cg_data::{DataConfig, Splits, Table};
-use cg_model::{build, Model, ModelConfig};
+use cg_model::{build, Dim, Model, ModelConfig};
 use cg_nn::{Float, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use cg_plot::{GraphPicture, NodeKind, NodeLabel};
@@ -17,7 +17,7 @@ use serde_json::json;
 use super::training::{self, Trained, Training};
 use super::{Experiment, KindConfig};
 use crate::predict::{Predictions, SavedModel};
-use crate::{json_file, push_figure, push_graph, Outcome, RunOptions};
+use crate::{json_file, push_figure, push_graph, Cost, Outcome, RunOptions};
 
 /// `kind = "model"`.
 #[derive(Deserialize)]
@@ -102,6 +102,23 @@ impl KindConfig for ModelFile {
 }
 
 impl Experiment for ModelExperiment {
+    /// As for `mlp`: from the parameter count and the nodes' widths.
+    fn cost(&self) -> Cost {
+        // Per sample: the rows of every node with a column per sample.
+        let per_sample = |d: &Dim| if let Dim::N(r) = d { *r } else { 1 };
+        let widths: usize = self
+            .model
+            .nodes
+            .iter()
+            .map(|n| match (&n.shape.0, &n.shape.1) {
+                (rows, Dim::Batch) => per_sample(rows),
+                (Dim::Batch, cols) => per_sample(cols),
+                _ => 0,
+            })
+            .sum();
+        training::network_cost(&self.training, self.model.parameter_count() as f64, widths as f64, &self.splits)
+    }
+
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         match self.training.params.precision {
             Precision::F64 => self.run_in(&self.model, title, options),

@@ -16,10 +16,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
+use super::{Experiment, KindConfig, F64};
 use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
-use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
+use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Cost, Outcome, Progress, RunOptions};
 
 /// `kind = "rbm"`.
 #[derive(Deserialize)]
@@ -187,6 +187,34 @@ impl KindConfig for RbmFile {
 }
 
 impl Experiment for RbmExperiment {
+    /// CD-k: 2(k + 1) products of a batch with W per batch; the likelihood every `ais_every`
+    /// epochs (exact: 2^min(visible, hidden) states; AIS: chains × temperatures × 2 products);
+    /// the pseudo-likelihood every epoch; the sample chains.
+    fn cost(&self) -> Cost {
+        let (nv, nh) = (self.data.ncols() as f64, self.params.hidden as f64);
+        let (n, epochs) = (self.data.nrows() as f64, self.params.epochs as f64);
+        let e = &self.evaluation;
+        let evaluations = (epochs / e.ais_every as f64).ceil() + 1.0;
+        let small = nv.min(nh);
+        let likelihood = if small <= cg_boltzmann::EXACT_LIMIT as f64 {
+            2f64.powf(small) * nv.max(nh)
+        } else {
+            e.ais_chains as f64 * e.ais_temperatures as f64 * 2.0 * nv * nh
+        };
+        let sample_steps = e.sample_steps.iter().copied().max().unwrap_or(0) as f64;
+        Cost::default()
+            .memory(
+                "the weights, momenta and batches",
+                F64 * (3.0 * nv * nh + 6.0 * self.params.batch_size as f64 * (nv + nh)),
+            )
+            .memory("the data", F64 * n * nv)
+            .memory("the AIS chains", 4.0 * F64 * e.ais_chains as f64 * (nv + nh))
+            .work("contrastive divergence", epochs * n * nv * nh * 2.0 * (self.params.k as f64 + 1.0))
+            .work("the likelihood", evaluations * likelihood)
+            .work("the pseudo-likelihood", epochs * n * nv * nh)
+            .work("the sample chains", sample_steps * e.sample_chains as f64 * 2.0 * nv * nh)
+    }
+
     /// Trains and renders metrics, filters, samples and the likelihood curves.
     ///
     /// # Errors

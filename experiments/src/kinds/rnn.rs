@@ -16,9 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
+use super::{Experiment, KindConfig, F64};
 use crate::resume::drive;
-use crate::{epoch_scope, finished, json_file, push_figure, Outcome, Progress, RunOptions};
+use crate::{epoch_scope, finished, json_file, push_figure, Cost, Outcome, Progress, RunOptions};
 
 /// The whole file of an `rnn` config.
 #[derive(Deserialize)]
@@ -101,6 +101,17 @@ impl KindConfig for RnnFile {
 }
 
 impl Experiment for RnnExperiment {
+    /// Backpropagation through time: 6 × parameters × steps per sequence and epoch.
+    fn cost(&self) -> Cost {
+        let h = self.hidden as f64;
+        let params = h * h + 2.0 * h;
+        let sequences = (self.task.train_sequences + self.task.test_sequences) as f64;
+        let steps = self.task.steps as f64;
+        Cost::default()
+            .memory("the unrolled graph's activations", 4.0 * F64 * steps * sequences * h)
+            .work("training", self.epochs as f64 * 6.0 * params * steps * sequences)
+    }
+
     /// Trains and writes metrics, the loss curves and predictions on a test sequence.
     ///
     /// # Errors

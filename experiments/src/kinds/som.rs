@@ -15,10 +15,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Experiment, KindConfig};
+use super::{Experiment, KindConfig, F64};
 use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
-use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Outcome, Progress, RunOptions};
+use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Cost, Outcome, Progress, RunOptions};
 
 /// `kind = "som"`.
 #[derive(Deserialize)]
@@ -151,6 +151,19 @@ impl KindConfig for SomFile {
 }
 
 impl Experiment for SomExperiment {
+    /// Every sample is compared with every unit each epoch (and again for the quality); a batch
+    /// epoch sets each unit from every unit that won a sample.
+    fn cost(&self) -> Cost {
+        let units = self.params.lattice.units() as f64;
+        let (d, n) = (self.dim as f64, (self.train.len() / self.dim.max(1)) as f64);
+        let per_epoch = self.params.iterations_per_epoch.map_or(n, |i| i as f64);
+        Cost::default()
+            .memory("the codebook", 3.0 * F64 * units * d)
+            .memory("the data", F64 * n * d)
+            .work("best-matching units", self.params.epochs as f64 * (per_epoch + n) * units * d * 3.0)
+            .work("batch updates (each unit from every winner)", self.params.epochs as f64 * units * units.min(n) * d)
+    }
+
     /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.
     ///
     /// # Errors

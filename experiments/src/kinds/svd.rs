@@ -19,8 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig};
-use crate::{json_file, push_figure, CheckScope, Outcome, RunOptions};
+use super::{Experiment, KindConfig, F64};
+use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// The whole file of an `svd` config.
 #[derive(Deserialize)]
@@ -79,6 +79,14 @@ impl KindConfig for SvdFile {
 }
 
 impl Experiment for SvdExperiment {
+    /// Each direction is trained for `epochs` passes over the data.
+    fn cost(&self) -> Cost {
+        let (n, d) = (self.data.nrows() as f64, self.data.ncols() as f64);
+        Cost::default()
+            .memory("the data and its deflations", 3.0 * F64 * n * d)
+            .work("training", self.directions as f64 * self.epochs as f64 * 6.0 * n * d)
+    }
+
     /// Learns the directions one at a time.
     ///
     /// # Errors

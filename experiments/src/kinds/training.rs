@@ -15,9 +15,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
+use super::F64;
 use crate::predict::{Predictions, SavedModel};
 use crate::resume::drive;
-use crate::{epoch_scope, CheckScope, Progress, RunOptions};
+use crate::{epoch_scope, CheckScope, Cost, Progress, RunOptions};
 
 /// The validated training settings of an `mlp` or `model` experiment: the seed, the schedule
 /// and constraints, and the requests made in `[train]` (`check_epochs`, `gradient_check`,
@@ -115,6 +116,24 @@ impl Training {
         };
         Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
     }
+}
+
+/// A network's cost: 6 × parameters per sample and epoch to train (forward and backward), 2 to
+/// evaluate both splits after every epoch; memory for the parameters with their gradients and
+/// moments per batch part, the activations of a batch and of a whole split (`widths`: the sum of
+/// the nodes' widths), and the curves.
+pub(super) fn network_cost(training: &Training, parameters: f64, widths: f64, splits: &Splits) -> Cost {
+    let p = &training.params;
+    let train = splits.train.n_samples() as f64;
+    let all = train + splits.test.as_ref().map_or(0.0, |t| t.n_samples() as f64);
+    let epochs = p.epochs as f64;
+    Cost::default()
+        .memory("the parameters, gradients and moments", 12.0 * F64 * parameters)
+        .memory("a batch's activations", 4.0 * F64 * widths * p.batch_size as f64)
+        .memory("a split's activations", 2.0 * F64 * widths * all)
+        .memory("the data", F64 * all * splits.train.n_features() as f64 * 2.0)
+        .work("training", epochs * 6.0 * parameters * train)
+        .work("evaluation", epochs * 2.0 * parameters * all)
 }
 
 /// The per-epoch numbers of every network, and the split's sizes.
