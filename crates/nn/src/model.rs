@@ -37,6 +37,14 @@ pub struct ModelConfig {
     /// layer this is rank-k matrix factorisation (exercise 19).
     #[serde(default)]
     pub autoencoder: bool,
+    /// Whether weight decay applies to the biases too (default, the chapter's convention) or to
+    /// the weights only (`false`, scikit-learn's: an unstandardised target keeps its intercept).
+    #[serde(default = "yes")]
+    pub penalize_bias: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn relu() -> Activation {
@@ -107,6 +115,7 @@ pub struct ModelParams {
     pub loss: Loss,
     pub init: Init,
     pub autoencoder: bool,
+    pub penalize_bias: bool,
 }
 
 impl ModelParams {
@@ -118,6 +127,16 @@ impl ModelParams {
             .enumerate()
             .flat_map(|(i, w)| [(format!("W{}", i + 1), w[1] * w[0]), (format!("b{}", i + 1), w[1])])
             .collect()
+    }
+
+    /// The indices (in [`ModelParams::param_sizes`] order) of the parameters weight decay
+    /// leaves alone: the biases, unless they are penalised.
+    pub fn undecayed(&self) -> Vec<usize> {
+        if self.penalize_bias {
+            vec![]
+        } else {
+            (1..2 * (self.layers.len() - 1)).step_by(2).collect()
+        }
     }
 }
 
@@ -147,6 +166,7 @@ impl Validate for ModelConfig {
             loss: self.loss,
             init,
             autoencoder: self.autoencoder,
+            penalize_bias: self.penalize_bias,
         })
     }
 }

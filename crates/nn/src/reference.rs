@@ -11,7 +11,8 @@ use nalgebra::{DMatrix, DVector};
 use crate::{ModelParams, OutputKind, TrainParams};
 
 /// The reference optimum of a single-layer model (identity output) trained with `params` on
-/// `train`: the objective mean loss + λ/2 ‖θ‖² (λ the weight decay, θ every weight and bias) and
+/// `train`: the objective mean loss + λ/2 ‖θ‖² (λ the weight decay, θ every weight and bias, or
+/// the weights alone with `penalize_bias = false`) and
 /// θ = [W | b] (k × (d + 1)). `None` for other models, or where no reference solver applies.
 pub fn linear_optimum(spec: &ModelParams, train: &Dataset, params: &TrainParams) -> Option<(f64, DMatrix<f64>)> {
     if spec.layers.len() != 2 || spec.output != OutputKind::Activation(Activation::Identity) {
@@ -38,15 +39,26 @@ pub fn linear_optimum(spec: &ModelParams, train: &Dataset, params: &TrainParams)
         _ => return None,
     };
     let labels: Vec<usize> = train.targets.iter().map(|&t| t as usize).collect();
-    let problem = LinearProblem { loss, x: &x, y: &y, labels: &labels, classes: k, lambda, constraint };
+    let penalize_bias = spec.penalize_bias;
+    let problem = LinearProblem { loss, x: &x, y: &y, labels: &labels, classes: k, lambda, penalize_bias, constraint };
     let theta = linear_model_optimum(&problem)?;
-    Some((objective(spec.loss, &x, &targets, &theta, lambda), theta))
+    Some((objective(spec.loss, &x, &targets, &theta, lambda, penalize_bias), theta))
 }
 
-/// Mean loss of the linear model θ = [W | b] on rows of `x` (intercept column last) + λ/2 ‖θ‖².
-pub fn objective(loss: Loss, x: &DMatrix<f64>, targets: &DMatrix<f64>, theta: &DMatrix<f64>, lambda: f64) -> f64 {
+/// Mean loss of the linear model θ = [W | b] on rows of `x` (intercept column last) + λ/2 ‖θ‖²
+/// (‖W‖² alone when the bias is not penalised).
+pub fn objective(
+    loss: Loss,
+    x: &DMatrix<f64>,
+    targets: &DMatrix<f64>,
+    theta: &DMatrix<f64>,
+    lambda: f64,
+    penalize_bias: bool,
+) -> f64 {
     let out = theta * x.transpose();
-    loss.value_and_grad(&out, targets).0 + 0.5 * lambda * theta.norm_squared()
+    let d = theta.ncols() - 1;
+    let penalised = if penalize_bias { theta.norm_squared() } else { theta.columns(0, d).norm_squared() };
+    loss.value_and_grad(&out, targets).0 + 0.5 * lambda * penalised
 }
 
 /// How a linear autoencoder's decoder compares with the rank-k truncated SVD of the data.

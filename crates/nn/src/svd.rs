@@ -41,9 +41,17 @@ pub fn learn_directions(
         loss: Loss::SquaredError,
         init: Some(Init::Xavier),
         autoencoder: true,
+        penalize_bias: true,
     }
     .validate()?;
-    let params = TrainParams { epochs, batch_size: n, optimizer, precision: Precision::F64, constraints: vec![] };
+    let params = TrainParams {
+        epochs,
+        batch_size: n,
+        optimizer,
+        precision: Precision::F64,
+        constraints: vec![],
+        undecayed: vec![],
+    };
     let mut residual = data.clone();
     let mut basis: Vec<Direction> = vec![];
     for k in 0..count {

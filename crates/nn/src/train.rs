@@ -59,6 +59,8 @@ pub struct TrainParams {
     /// Projections applied after initialisation and after every update (projected gradient
     /// descent); parameter indices follow the model's parameter list.
     pub constraints: Vec<ParamConstraint>,
+    /// Parameters (indices as for `constraints`) that weight decay leaves alone.
+    pub undecayed: Vec<usize>,
 }
 
 impl TrainConfig {
@@ -80,6 +82,7 @@ impl TrainConfig {
             optimizer,
             precision: self.precision,
             constraints: vec![],
+            undecayed: vec![],
         })
     }
 }
@@ -157,9 +160,13 @@ impl<'a, T: Float> Trainer<'a, T> {
         project(&net.params, &mut tape, &self.params.constraints);
         // A loss that is not a sum of per-sample and parameter terms cannot be cut into parts.
         let parts = if net.terms.is_some() { shard_count(self.params.batch_size) } else { 1 };
+        let mut optimizer = Optimizer::new(self.params.optimizer, &sizes);
+        for &k in &self.params.undecayed {
+            optimizer.exclude_from_decay(k);
+        }
         TrainState {
             tape,
-            optimizer: Optimizer::new(self.params.optimizer, &sizes),
+            optimizer,
             order: (0..self.train.n).collect(),
             shards: (0..parts).map(|_| Shard::new(net)).collect(),
             epochs_done: 0,
@@ -489,6 +496,7 @@ mod tests {
             loss: cg_autodiff::vector::Loss::SoftmaxCrossEntropy,
             init: None,
             autoencoder: false,
+            penalize_bias: true,
         }
         .validate()
         .unwrap()
@@ -548,8 +556,14 @@ mod tests {
             schedule: cg_optim::Schedule::Constant,
             weight_decay: 0.0,
         };
-        let params =
-            TrainParams { epochs: 2, batch_size: 128, optimizer, precision: Precision::F32, constraints: vec![] };
+        let params = TrainParams {
+            epochs: 2,
+            batch_size: 128,
+            optimizer,
+            precision: Precision::F32,
+            constraints: vec![],
+            undecayed: vec![],
+        };
         let run = |threads: usize| -> Vec<Vec<f32>> {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {

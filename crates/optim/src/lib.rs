@@ -236,6 +236,8 @@ pub struct Optimizer {
     params: OptimizerParams,
     /// Per parameter: first state vector (velocity or m), second (s, Adam only).
     state: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Per parameter: whether weight decay applies.
+    decayed: Vec<bool>,
     steps: u64,
 }
 
@@ -244,7 +246,15 @@ impl Optimizer {
     pub fn new(params: OptimizerParams, sizes: &[usize]) -> Optimizer {
         let second = matches!(params.method, Method::Adam { .. });
         let state = sizes.iter().map(|&n| (vec![0.0; n], if second { vec![0.0; n] } else { vec![] })).collect();
-        Optimizer { params, state, steps: 0 }
+        Optimizer { params, state, decayed: vec![true; sizes.len()], steps: 0 }
+    }
+
+    /// Leaves parameter `k` out of the weight decay (an unpenalised bias).
+    ///
+    /// # Panics
+    /// If `k` is not a parameter index.
+    pub fn exclude_from_decay(&mut self, k: usize) {
+        self.decayed[k] = false;
     }
 
     /// Saves the moments and the step count (Adam's bias correction reads it) for a run stopped
@@ -302,7 +312,10 @@ impl Optimizer {
     pub fn update_sum<S: Scalar>(&mut self, k: usize, w: &mut [S], parts: &[&[S]], lr: f64) {
         assert!(!parts.is_empty(), "internal: no gradient");
         assert!(parts.iter().all(|g| g.len() == w.len()), "internal: parameter and gradient sizes differ");
-        let step = Step::new(&self.params, self.steps, lr);
+        let mut step = Step::new(&self.params, self.steps, lr);
+        if !self.decayed[k] {
+            step.lambda = 0.0;
+        }
         let (first, second) = &mut self.state[k];
         if w.len() < PARALLEL_FROM {
             apply_step(step, w, parts, 0, first, second);
@@ -474,6 +487,20 @@ mod tests {
         let lr = opt.begin_step(0);
         opt.update(0, &mut w, &[0.0], lr);
         assert_eq!(w[0], 2.0 - 0.1 * 0.5 * 2.0);
+    }
+
+    #[test]
+    fn a_parameter_left_out_of_the_decay_keeps_its_value() {
+        let mut p = params(Method::Sgd, 0.1);
+        p.weight_decay = 0.5;
+        let mut opt = Optimizer::new(p, &[1, 1]);
+        opt.exclude_from_decay(1);
+        let (mut w, mut b) = ([2.0f64], [2.0f64]);
+        let lr = opt.begin_step(0);
+        opt.update(0, &mut w, &[0.0], lr);
+        opt.update(1, &mut b, &[0.0], lr);
+        assert!((w[0] - 2.0 * (1.0 - 0.1 * 0.5)).abs() < 1e-15);
+        assert_eq!(b[0], 2.0);
     }
 
     #[test]

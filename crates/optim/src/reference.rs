@@ -131,10 +131,16 @@ pub fn simplex_ls(x: &DMatrix<f64>, y: &DVector<f64>, simplex: &[usize]) -> DVec
 /// # Panics
 /// If the system is singular (λ = 0 with rank-deficient X).
 pub fn ridge(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> DVector<f64> {
+    ridge_penalized(x, y, &DVector::from_element(x.ncols(), lambda)).expect("internal: ridge system of full-rank data")
+}
+
+/// min ‖X w - y‖²/n + ½ Σ_j λ_j w_j² with a penalty per coefficient (0 for an unpenalised
+/// intercept): (2XᵀX/n + diag λ) w = 2Xᵀy/n. `None` when the system is singular.
+pub fn ridge_penalized(x: &DMatrix<f64>, y: &DVector<f64>, penalty: &DVector<f64>) -> Option<DVector<f64>> {
     let n = x.nrows() as f64;
-    let a = x.transpose() * x * (2.0 / n) + DMatrix::identity(x.ncols(), x.ncols()) * lambda;
+    let a = x.transpose() * x * (2.0 / n) + DMatrix::from_diagonal(penalty);
     let b = x.transpose() * y * (2.0 / n);
-    a.lu().solve(&b).expect("internal: ridge system of full-rank data")
+    a.lu().solve(&b)
 }
 
 /// min (1/n) Σ log(1 + exp(-y_i wᵀx_i)) + λ/2 ‖w‖² for y_i = ±1, by Newton's method (iteratively
@@ -144,25 +150,33 @@ pub fn ridge(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> DVector<f64> {
 /// # Panics
 /// If λ = 0 and the Hessian becomes singular (separable data).
 pub fn logistic_newton(x: &DMatrix<f64>, y: &DVector<f64>, lambda: f64) -> DVector<f64> {
+    logistic_newton_penalized(x, y, &DVector::from_element(x.ncols(), lambda))
+        .expect("internal: positive definite Hessian")
+}
+
+/// [`logistic_newton`] with a penalty per coefficient (0 for an unpenalised intercept); `None`
+/// when the Hessian stops being positive definite (separable data along an unpenalised
+/// direction).
+pub fn logistic_newton_penalized(x: &DMatrix<f64>, y: &DVector<f64>, penalty: &DVector<f64>) -> Option<DVector<f64>> {
     let (n, d) = (x.nrows(), x.ncols());
     let mut w = DVector::zeros(d);
     for _ in 0..100 {
         let z = x * &w;
-        let mut grad = &w * lambda;
-        let mut hess = DMatrix::identity(d, d) * lambda;
+        let mut grad = w.component_mul(penalty);
+        let mut hess = DMatrix::from_diagonal(penalty);
         for i in 0..n {
             let xi = x.row(i).transpose();
             grad -= &xi * (y[i] * sigmoid(-y[i] * z[i]) / n as f64);
             let s = sigmoid(z[i]);
             hess += &xi * xi.transpose() * (s * (1.0 - s) / n as f64);
         }
-        let step = hess.cholesky().expect("internal: positive definite Hessian").solve(&grad);
+        let step = hess.cholesky()?.solve(&grad);
         w -= &step;
         if step.amax() < 1e-12 {
             break;
         }
     }
-    w
+    Some(w)
 }
 
 /// min (1/n) Σ -log softmax(W x_i)_{c_i} + λ/2 ‖W‖² over W (k × d, returned row-major as
@@ -455,6 +469,9 @@ pub struct LinearProblem<'a> {
     pub labels: &'a [usize],
     pub classes: usize,
     pub lambda: f64,
+    /// Whether λ applies to the intercept too (the chapter's convention) or to W only
+    /// (scikit-learn's).
+    pub penalize_bias: bool,
     pub constraint: Option<&'a crate::Constraint>,
 }
 
@@ -468,8 +485,11 @@ pub fn linear_model_optimum(p: &LinearProblem) -> Option<DMatrix<f64>> {
     use LinearLoss::*;
     let (d, k, lambda) = (p.x.ncols() - 1, p.classes, p.lambda);
     let row = |v: DVector<f64>| DMatrix::from_row_slice(1, v.len(), v.as_slice());
+    let penalty = DVector::from_fn(d + 1, |j, _| if j < d || p.penalize_bias { lambda } else { 0.0 });
+    // The dual SVM solvers and softmax's Newton step assume every coefficient penalised.
+    let all_penalised = p.penalize_bias || lambda == 0.0;
     Some(match (p.loss, k, p.constraint) {
-        (SquaredError | WidrowHoff, 1, None) => row(ridge(p.x, p.y, lambda)),
+        (SquaredError | WidrowHoff, 1, None) => row(ridge_penalized(p.x, p.y, &penalty)?),
         (SquaredError, 1, Some(c)) if d <= 16 && lambda == 0.0 => match c {
             Constraint::Box { lower, upper } => {
                 let mut bounds = vec![(*lower, *upper); d];
@@ -482,11 +502,13 @@ pub fn linear_model_optimum(p: &LinearProblem) -> Option<DMatrix<f64>> {
                 row(equality_ls(p.x, p.y, &a1, b)?)
             }
         },
-        (Logistic, 1, None) if lambda > 0.0 => row(logistic_newton(p.x, p.y, lambda)),
-        (Hinge, 1, None) if lambda > 0.0 => row(svm_dual(p.x, p.y, lambda, false)),
-        (SquaredHinge, 1, None) if lambda > 0.0 => row(svm_dual(p.x, p.y, lambda, true)),
-        (WestonWatkins, _, None) if lambda > 0.0 && k > 1 => weston_watkins_dual(p.x, p.labels, k, lambda),
-        (SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 => {
+        (Logistic, 1, None) if lambda > 0.0 => row(logistic_newton_penalized(p.x, p.y, &penalty)?),
+        (Hinge, 1, None) if lambda > 0.0 && all_penalised => row(svm_dual(p.x, p.y, lambda, false)),
+        (SquaredHinge, 1, None) if lambda > 0.0 && all_penalised => row(svm_dual(p.x, p.y, lambda, true)),
+        (WestonWatkins, _, None) if lambda > 0.0 && k > 1 && all_penalised => {
+            weston_watkins_dual(p.x, p.labels, k, lambda)
+        }
+        (SoftmaxCrossEntropy, _, None) if lambda > 0.0 && k > 1 && k * (d + 1) <= 700 && all_penalised => {
             softmax_newton(p.x, p.labels, k, lambda)
         }
         _ => return None,

@@ -58,6 +58,7 @@ impl KindConfig for MlpFile {
         let model = self.model.validate()?;
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         training.constrain(&self.constraints, &model.param_sizes())?;
+        training.params.undecayed = model.undecayed();
         let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
         Ok(MlpExperiment { splits, model, training })
     }
@@ -117,8 +118,14 @@ impl MlpExperiment {
         });
         metrics.as_object_mut().expect("internal: an object").extend(extra.as_object().expect("internal").clone());
         let lambda = self.training.params.optimizer.weight_decay;
-        let squares: f64 =
-            mlp.params.iter().map(|&p| tape.get(p).map_or(0.0, |m| m.iter().map(|v| v.as_f64().powi(2)).sum())).sum();
+        let undecayed = &self.training.params.undecayed;
+        let squares: f64 = mlp
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !undecayed.contains(k))
+            .map(|(_, &p)| tape.get(p).map_or(0.0, |m| m.iter().map(|v| v.as_f64().powi(2)).sum()))
+            .sum();
         let trained_objective = last.train_loss + 0.5 * lambda * squares;
         metrics["objective"] = json!(trained_objective);
         if last.train_accuracy.is_none()
