@@ -137,6 +137,20 @@ impl Factor {
     }
 
     /// Scales the values to sum to one; returns the sum before.
+    /// Divides by the largest value when that is far from 1 (above 1e100 or below 1e-100) and
+    /// returns the logarithm of the divisor (0 when nothing was done), so that products of many
+    /// factors, or of factors with huge values, neither overflow nor underflow while ratios are
+    /// kept; tables of ordinary size are left exactly as they are.
+    pub fn rescale(&mut self) -> f64 {
+        let m = self.values.iter().copied().fold(0.0f64, f64::max);
+        if m > 0.0 && m.is_finite() && !(1e-100..=1e100).contains(&m) {
+            self.values.iter_mut().for_each(|v| *v /= m);
+            m.ln()
+        } else {
+            0.0
+        }
+    }
+
     pub fn normalize(&mut self) -> f64 {
         let z: f64 = self.values.iter().sum();
         if z > 0.0 {
@@ -144,6 +158,20 @@ impl Factor {
         }
         z
     }
+}
+
+/// The product of `factors`, rescaled after every multiplication, and the logarithm of the
+/// scale taken out: the true product is `exp(log_scale)` times the table.
+pub fn scaled_product<'a>(factors: impl IntoIterator<Item = &'a Factor>) -> (Factor, f64) {
+    let mut log_scale = 0.0;
+    let mut out = Factor::constant(1.0);
+    for f in factors {
+        let mut g = f.clone();
+        log_scale += g.rescale();
+        out = out.product(&g);
+        log_scale += out.rescale();
+    }
+    (out, log_scale)
 }
 
 /// The Markov network of a set of factors as an undirected graph of the core model: one
@@ -223,8 +251,10 @@ pub fn variable_elimination(
         let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
         work = without;
         if !with.is_empty() {
-            let product = with.iter().skip(1).fold(with[0].clone(), |a, f| a.product(f));
-            work.push(product.sum_out(v));
+            // Scales cancel in the normalised answer; rescaling keeps every table finite.
+            let mut summed = scaled_product(&with).0.sum_out(v);
+            summed.rescale();
+            work.push(summed);
         }
     }
     finish(work, evidence)
@@ -305,7 +335,7 @@ fn check_query(cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) ->
 }
 
 fn finish(work: Vec<Factor>, evidence: &[(usize, usize)]) -> Result<Factor> {
-    let mut f = work.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
+    let mut f = scaled_product(&work).0;
     if f.normalize() <= 0.0 {
         return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });
     }

@@ -91,13 +91,27 @@ impl MarkovNetwork {
     }
 
     /// Z = Σ over all assignments of the product of the factors, from the joint table; `None`
-    /// when that table would have more than 2^20 entries.
+    /// when that table would have more than 2^20 entries. Infinite when Z is beyond f64 (see
+    /// [`MarkovNetwork::log_partition_function`]).
     pub fn partition_function(&self) -> Option<f64> {
+        let (z, log_scale) = self.scaled_partition()?;
+        // Exactly the sum of the joint table whenever no rescaling was needed.
+        Some(if log_scale == 0.0 { z } else { (log_scale + z.ln()).exp() })
+    }
+
+    /// log Z, from the joint table built with rescaling (so it is finite where Z itself would
+    /// overflow); `None` as for [`MarkovNetwork::partition_function`].
+    pub fn log_partition_function(&self) -> Option<f64> {
+        self.scaled_partition().map(|(z, log_scale)| log_scale + z.ln())
+    }
+
+    /// Z = exp(log_scale) × the returned sum.
+    fn scaled_partition(&self) -> Option<(f64, f64)> {
         if self.cards.iter().try_fold(1usize, |n, &c| n.checked_mul(c)).is_none_or(|n| n > JOINT_LIMIT) {
             return None;
         }
-        let mut joint = self.factors.iter().fold(Factor::constant(1.0), |a, f| a.product(f));
-        Some(joint.normalize())
+        let (mut joint, log_scale) = crate::factor::scaled_product(&self.factors);
+        Some((joint.normalize(), log_scale))
     }
 }
 
@@ -133,6 +147,35 @@ mod tests {
         assert_eq!(net.partition_function(), Some(134.0));
         assert_eq!(net.graph.edge_count(), 2, "a-b and b-c, no a-c");
         assert_eq!((net.id("c").unwrap(), net.state(2, "1").unwrap()), (2, 1));
+    }
+
+    #[test]
+    fn factors_beyond_f64_give_the_same_answers_as_their_ratios() {
+        // The chain above with φ(b, c) scaled by 1e300 and φ(a, b) by 1e200: the distribution
+        // is the same, log Z grows by the logarithms of the scales, and Z itself overflows.
+        let vars = [binary("a"), binary("b"), binary("c")];
+        let scaled = |k1: f64, k2: f64| {
+            let factors = [
+                FactorSpec { variables: vec!["a".into(), "b".into()], values: vec![k1, 2.0 * k1, 3.0 * k1, 4.0 * k1] },
+                FactorSpec {
+                    variables: vec!["b".into(), "c".into()],
+                    values: vec![5.0 * k2, 6.0 * k2, 7.0 * k2, 8.0 * k2],
+                },
+            ];
+            MarkovNetwork::new(&vars, &factors).unwrap()
+        };
+        let (plain, huge) = (scaled(1.0, 1.0), scaled(1e200, 1e300));
+        let expected = 134f64.ln() + 1e200f64.ln() + 1e300f64.ln();
+        let got = huge.log_partition_function().unwrap();
+        assert!((got - expected).abs() < 1e-12 * expected, "{got} vs {expected}");
+        assert_eq!(huge.partition_function(), Some(f64::INFINITY));
+        for (query, evidence) in [(vec![0], vec![]), (vec![2], vec![(0, 1)]), (vec![0, 2], vec![])] {
+            let a = crate::variable_elimination(&plain.factors, &plain.cards, &query, &evidence).unwrap();
+            let b = crate::variable_elimination(&huge.factors, &huge.cards, &query, &evidence).unwrap();
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!((x - y).abs() < 1e-15, "{query:?} | {evidence:?}: {x} vs {y}");
+            }
+        }
     }
 
     #[test]

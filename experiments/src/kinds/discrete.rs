@@ -198,8 +198,10 @@ impl Experiment for DiscreteExperiment {
         });
         if self.model.arrows.is_none() {
             // Bayesian networks have Z = 1.
-            if let Some(z) = model.partition_function() {
-                metrics["partition_function"] = json!(z);
+            if let (Some(z), Some(log_z)) = (model.partition_function(), model.log_partition_function()) {
+                // Z itself only while it is a finite number.
+                metrics["partition_function"] = json!(Some(z).filter(|z| z.is_finite()));
+                metrics["log_partition_function"] = json!(log_z);
             }
         }
         let mut files = vec![json_file("metrics.json", &metrics)?];
