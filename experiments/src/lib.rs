@@ -11,6 +11,7 @@ pub mod check;
 pub mod config;
 pub mod kinds;
 pub mod predict;
+pub mod report;
 pub mod resume;
 pub mod sweep;
 

@@ -99,6 +99,12 @@ enum Command {
     /// key slowest, into DIR/<stem>/multirun/<n>/, then summarize it. TARGET is a config, or a
     /// sweep file (a `[sweep]` table with `config`, `overrides` and optionally `out`).
     Sweep(SweepArgs),
+    /// Write RESULTS_DIR/index.html (default results/): every experiment with its kind, config,
+    /// key metrics and pictures, and every sweep's summary, in one static page.
+    Report {
+        /// A folder of result folders.
+        dir: Option<PathBuf>,
+    },
     /// Rebuild summary.csv and the sweep's plots from the job folders of DIR/<stem>/multirun.
     Summarize {
         /// A sweep's multirun folder.
@@ -320,6 +326,19 @@ fn main() -> ExitCode {
         Some(Command::Predict { result_dir, data, out }) => return predict(result_dir, data, out.as_deref()),
         Some(Command::Sweep(args)) => return sweep(args),
         Some(Command::Summarize { dir }) => return summarize(dir),
+        Some(Command::Report { dir }) => {
+            let dir = dir.clone().unwrap_or_else(|| PathBuf::from("results"));
+            return match experiments::report::write(&dir) {
+                Ok(path) => {
+                    println!("-> {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: report {}: {e:#}", dir.display());
+                    ExitCode::from(BAD_INPUT)
+                }
+            };
+        }
         None => {}
     }
     // Arguments with `=` that are not files are overrides.
@@ -417,6 +436,14 @@ fn main() -> ExitCode {
         if let Err(e) = result {
             eprintln!("error: {}: {e:#}", config.display());
             code = code.max(if cli.check { DRIFT } else { BAD_INPUT });
+        }
+    }
+    // Results written to the default folders: the report over them follows.
+    let results = std::path::Path::new("results");
+    if !cli.check && cli.out.is_none() && cli.resume.is_none() && results.is_dir() {
+        if let Err(e) = experiments::report::write(results) {
+            eprintln!("error: results/index.html: {e:#}");
+            code = code.max(BAD_INPUT);
         }
     }
     ExitCode::from(code)

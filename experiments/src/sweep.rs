@@ -362,7 +362,7 @@ fn metrics_of(root: &Path, n: usize) -> Option<Value> {
 }
 
 /// The scalar values of a metrics object, nested objects flattened with dots (arrays left out).
-fn scalars(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+pub(crate) fn scalars(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     if let Value::Object(map) = value {
         for (k, v) in map {
             let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

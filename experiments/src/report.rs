@@ -1,0 +1,219 @@
+//! `experiments report [RESULTS_DIR]`: one static `index.html` over every result folder, to browse
+//! in any browser: no server, no network, no framework, links relative to the folder (so it can
+//! be zipped and shared). A section per experiment: its kind, config text, key metrics and
+//! pictures (SVG where there is one); a section per sweep: its summary table and plots.
+//!
+//! The page carries one small inline script: it marks each picture with the width it loaded at
+//! (`data-loaded`), so a headless browser's DOM tells a test that every picture rendered.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+/// Text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A folder's files, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The scalar metrics of a metrics file, nested objects flattened (`a.b`), at most `limit`.
+fn key_metrics(value: &Value, limit: usize) -> Vec<(String, String)> {
+    let mut out = vec![];
+    crate::sweep::scalars(value, "", &mut out);
+    out.into_iter()
+        .take(limit)
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |x| format!("{}", Short(x))),
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect()
+}
+
+/// A number with 6 significant digits at most.
+struct Short(f64);
+
+impl std::fmt::Display for Short {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        if x.fract() == 0.0 && x.abs() < 1e15 {
+            write!(f, "{x}")
+        } else if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+            write!(f, "{x:.4e}")
+        } else {
+            let s = format!("{x:.6}");
+            write!(f, "{}", s.trim_end_matches('0').trim_end_matches('.'))
+        }
+    }
+}
+
+/// The pictures of a folder: each figure's SVG where there is one, else its PNG.
+fn pictures(dir: &Path) -> Vec<String> {
+    let names = files(dir);
+    names
+        .iter()
+        .filter(|n| n.ends_with(".svg") || (n.ends_with(".png") && !names.contains(&n.replace(".png", ".svg"))))
+        .cloned()
+        .collect()
+}
+
+/// One experiment's section.
+fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
+    let dir = root.join(name);
+    let metrics = ["metrics.json", "graph.json"]
+        .iter()
+        .find_map(|f| std::fs::read(dir.join(f)).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let config_path = configs.join(format!("{name}.toml"));
+    let config = std::fs::read_to_string(&config_path).ok();
+    let kind = config
+        .as_deref()
+        .and_then(|c| toml::from_str::<toml::Table>(c).ok())
+        .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(str::to_string)))
+        .unwrap_or_else(|| "?".into());
+    let _ = write!(out, "<section id=\"{0}\">\n<h2>{0} <small>{1}</small></h2>\n", escape(name), escape(&kind));
+    if let Some(m) = &metrics {
+        out.push_str("<table class=\"metrics\">\n");
+        for (k, v) in key_metrics(m, 40) {
+            let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(&k), escape(&v));
+        }
+        out.push_str("</table>\n");
+    }
+    for picture in pictures(&dir) {
+        let _ = writeln!(
+            out,
+            "<figure><a href=\"{0}/{1}\"><img src=\"{0}/{1}\" alt=\"{0}: {1}\" loading=\"eager\"></a><figcaption>{1}</figcaption></figure>",
+            escape(name),
+            escape(&picture)
+        );
+    }
+    if let Some(text) = config {
+        // Relative to the page, which sits in the results folder beside configs/.
+        let _ = writeln!(
+            out,
+            "<details><summary>config (<a href=\"../configs/{0}.toml\">configs/{0}.toml</a>)</summary><pre>{1}</pre></details>",
+            escape(name),
+            escape(&text)
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+/// A sweep's section: the summary table and its plots.
+fn sweep(out: &mut String, root: &Path, rel: &str) {
+    let dir = root.join(rel);
+    let _ = write!(out, "<section id=\"{0}\">\n<h2>{0} <small>sweep</small></h2>\n", escape(rel));
+    if let Ok(csv) = std::fs::read_to_string(dir.join(crate::sweep::SUMMARY)) {
+        out.push_str("<div class=\"wide\"><table class=\"summary\">\n");
+        for (k, line) in csv.lines().enumerate() {
+            let cell = if k == 0 { "th" } else { "td" };
+            let cells: Vec<String> =
+                split_csv(line).iter().map(|c| format!("<{cell}>{}</{cell}>", escape(c))).collect();
+            let _ = writeln!(out, "<tr>{}</tr>", cells.concat());
+        }
+        out.push_str("</table></div>\n");
+    }
+    for picture in pictures(&dir) {
+        let _ = writeln!(
+            out,
+            "<figure><a href=\"{0}/{1}\"><img src=\"{0}/{1}\" alt=\"{0}: {1}\" loading=\"eager\"></a><figcaption>{1}</figcaption></figure>",
+            escape(rel),
+            escape(&picture)
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+/// The fields of one CSV line (quotes as `summary.csv` writes them).
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut field, mut quoted, mut chars) = (vec![], String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px}\
+nav a{margin-right:.8em;white-space:nowrap}section{border-top:1px solid #ccc;margin-top:2em}\
+h2 small{color:#777;font-weight:normal}table{border-collapse:collapse;margin:.5em 0}\
+th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;font-size:90%}\
+figure{display:inline-block;margin:.5em;vertical-align:top}img{max-width:640px;height:auto}\
+.wide{overflow-x:auto}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}";
+
+/// Marks every picture with the width it loaded at, for tests in a headless browser.
+const SCRIPT: &str =
+    "document.querySelectorAll('img').forEach(function(i){function m(){i.dataset.loaded=i.naturalWidth}\
+if(i.complete){m()}else{i.addEventListener('load',m);i.addEventListener('error',function(){i.dataset.loaded=0})}});";
+
+/// The report of the result folders under `root` (experiments: folders with `metrics.json` or
+/// `graph.json`; sweeps: `sweeps/*/multirun` with `summary.csv`); configs are looked up in
+/// `configs` by folder name.
+pub fn render(root: &Path, configs: &Path) -> String {
+    let experiments: Vec<String> = files(root)
+        .into_iter()
+        .filter(|n| root.join(n).join("metrics.json").exists() || root.join(n).join("graph.json").exists())
+        .collect();
+    let sweeps: Vec<String> = files(&root.join("sweeps"))
+        .into_iter()
+        .map(|n| format!("sweeps/{n}/multirun"))
+        .filter(|rel| root.join(rel).join(crate::sweep::SUMMARY).exists())
+        .collect();
+    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let _ = write!(out, "<title>Results</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>Results</h1>\n");
+    let _ = writeln!(
+        out,
+        "<p>{} experiments and {} sweeps. Written by <code>experiments report</code>; every picture links to its file.</p>",
+        experiments.len(),
+        sweeps.len()
+    );
+    out.push_str("<nav>\n");
+    for name in experiments.iter().chain(&sweeps) {
+        let _ = writeln!(out, "<a href=\"#{0}\">{0}</a>", escape(name));
+    }
+    out.push_str("</nav>\n");
+    for name in &experiments {
+        experiment(&mut out, root, name, configs);
+    }
+    for rel in &sweeps {
+        sweep(&mut out, root, rel);
+    }
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// Writes `root/index.html`; configs are looked up in `root/../configs`.
+///
+/// # Errors
+/// The folder cannot be read or the file written.
+pub fn write(root: &Path) -> Result<PathBuf> {
+    if !root.is_dir() {
+        anyhow::bail!("{} is not a folder of results", root.display());
+    }
+    let configs = root.parent().unwrap_or(Path::new(".")).join("configs");
+    let html = render(root, &configs);
+    let path = root.join("index.html");
+    crate::write_file(&path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
