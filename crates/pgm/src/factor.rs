@@ -240,14 +240,7 @@ pub fn variable_elimination(
     let mut hidden: Vec<usize> =
         (0..cards.len()).filter(|v| !query.contains(v) && !evidence.iter().any(|e| e.0 == *v)).collect();
     while !hidden.is_empty() {
-        let degree = |v: usize| {
-            let mut n: Vec<usize> = work.iter().filter(|f| f.vars.contains(&v)).flat_map(|f| f.vars.clone()).collect();
-            n.sort_unstable();
-            n.dedup();
-            n.len()
-        };
-        let (k, &v) = hidden.iter().enumerate().min_by_key(|&(_, &v)| (degree(v), v)).expect("internal: not empty");
-        hidden.remove(k);
+        let v = pop_min_degree(&mut hidden, &work.iter().map(|f| f.vars.as_slice()).collect::<Vec<_>>());
         let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
         work = without;
         if !with.is_empty() {
@@ -258,6 +251,28 @@ pub fn variable_elimination(
         }
     }
     finish(work, evidence)
+}
+
+/// `v` and the variables that share a table with it, sorted: the scope of the table eliminating
+/// `v` builds.
+fn neighbourhood(scopes: &[&[usize]], v: usize) -> Vec<usize> {
+    let mut n: Vec<usize> = scopes.iter().filter(|s| s.contains(&v)).flat_map(|s| s.iter().copied()).collect();
+    n.sort_unstable();
+    n.dedup();
+    n
+}
+
+/// Removes from `hidden` and returns the variable to eliminate next: the greedy min-degree
+/// choice (the one whose elimination touches the fewest variables of `scopes`; ties to the
+/// smaller id). One rule for [`variable_elimination`] and its estimate.
+fn pop_min_degree(hidden: &mut Vec<usize>, scopes: &[&[usize]]) -> usize {
+    let (k, &v) = hidden
+        .iter()
+        .enumerate()
+        .min_by_key(|&(_, &v)| (neighbourhood(scopes, v).len(), v))
+        .expect("internal: a variable left to eliminate");
+    hidden.remove(k);
+    v
 }
 
 /// The entries of the largest table [`variable_elimination`] builds for this query, found by
@@ -276,16 +291,9 @@ pub fn elimination_table_size(
     let mut hidden: Vec<usize> = (0..cards.len()).filter(|v| !query.contains(v) && !observed(v)).collect();
     let mut largest = work.iter().map(|s| size(s)).fold(1.0, f64::max);
     while !hidden.is_empty() {
-        let union = |v: usize, work: &[Vec<usize>]| {
-            let mut n: Vec<usize> = work.iter().filter(|s| s.contains(&v)).flatten().copied().collect();
-            n.sort_unstable();
-            n.dedup();
-            n
-        };
-        let (k, &v) =
-            hidden.iter().enumerate().min_by_key(|&(_, &v)| (union(v, &work).len(), v)).expect("internal: not empty");
-        hidden.remove(k);
-        let scope = union(v, &work);
+        let scopes: Vec<&[usize]> = work.iter().map(Vec::as_slice).collect();
+        let v = pop_min_degree(&mut hidden, &scopes);
+        let scope = neighbourhood(&scopes, v);
         if scope.is_empty() {
             continue;
         }
