@@ -41,6 +41,14 @@ pub enum CheckScope {
     Subset,
 }
 
+/// The file a run's numbers are in: `metrics.json`, or `graph.json` for a graph config.
+pub(crate) const METRICS_FILES: [&str; 2] = ["metrics.json", "graph.json"];
+
+/// The numbers of the result folder `dir` (its [`METRICS_FILES`] file), parsed.
+pub(crate) fn read_metrics(dir: &Path) -> Option<serde_json::Value> {
+    METRICS_FILES.iter().find_map(|f| std::fs::read(dir.join(f)).ok()).and_then(|b| serde_json::from_slice(&b).ok())
+}
+
 /// A run's JSON file: pretty-printed, with a final newline.
 pub(crate) fn json_file(name: &str, value: &serde_json::Value) -> Result<(String, Vec<u8>)> {
     Ok((name.to_string(), (serde_json::to_string_pretty(value)? + "\n").into_bytes()))
@@ -111,7 +119,7 @@ fn record_skipped(outcome: &mut Outcome) -> Result<()> {
         .collect();
     let names: Vec<String> = skipped.keys().cloned().collect();
     outcome.summary += &format!("\n  figures skipped (too large to draw): {}", names.join(", "));
-    if let Some(file) = outcome.files.iter_mut().find(|(n, _)| n == "metrics.json" || n == "graph.json") {
+    if let Some(file) = outcome.files.iter_mut().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) {
         let mut json: serde_json::Value = serde_json::from_slice(&file.1)?;
         if let Some(object) = json.as_object_mut() {
             object.insert("skipped_figures".into(), serde_json::Value::Object(skipped));
@@ -320,15 +328,17 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
 pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
     let experiment = config::load_with(path, overrides)?;
     experiment.cost().check(&options.limits.unwrap_or_default())?;
+    // The config with the overrides applied: the resume fingerprint and the model's provenance.
+    let resolved = config::resolved(path, overrides)?;
     let resuming = options.stop_after.is_some() || options.resume.is_some();
-    let identity = if resuming { Some(resumable_identity(path, overrides, options)?) } else { None };
+    let identity = if resuming { Some(resumable_identity(&resolved, options)?) } else { None };
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     let mut outcome = experiment.run(&title, options)?;
     record_skipped(&mut outcome)?;
     if let Some(model) = outcome.files.iter_mut().find(|(n, _)| n == "model.safetensors") {
         // The config (overrides applied) that made the model: provenance, and what `predict`
         // rebuilds the model from.
-        let config = toml::to_string(&config::resolved(path, overrides)?)?;
+        let config = toml::to_string(&resolved)?;
         model.1 = cg_nn::artifact::with_metadata(&model.1, &[("config", config)])
             .map_err(|e| anyhow::anyhow!("model.safetensors: {e}"))?;
     }
@@ -341,12 +351,7 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
 
 /// The kind and config fingerprint of a run to stop or resume; refuses kinds without a
 /// resumable loop, and a checkpoint of another kind or config.
-fn resumable_identity(
-    path: &Path,
-    overrides: &[config::Override],
-    options: &RunOptions,
-) -> Result<(&'static str, String)> {
-    let table = config::resolved(path, overrides)?;
+fn resumable_identity(table: &toml::Table, options: &RunOptions) -> Result<(&'static str, String)> {
     let kind = table.get("kind").and_then(toml::Value::as_str).and_then(kinds::find).expect("internal: loaded");
     if !kind.resumable() {
         let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.resumable()).map(|k| k.name()).collect();
@@ -356,7 +361,7 @@ fn resumable_identity(
             names.join(", ")
         );
     }
-    let config = resume::fingerprint(path, overrides)?;
+    let config = resume::fingerprint(table);
     if let Some(saved) = &options.resume {
         if saved.kind != kind.name() || saved.config != config {
             anyhow::bail!(

@@ -73,10 +73,7 @@ fn pictures(dir: &Path) -> Vec<String> {
 /// One experiment's section.
 fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
     let dir = root.join(name);
-    let metrics = ["metrics.json", "graph.json"]
-        .iter()
-        .find_map(|f| std::fs::read(dir.join(f)).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let metrics = crate::read_metrics(&dir);
     let config_path = configs.join(format!("{name}.toml"));
     let config = std::fs::read_to_string(&config_path).ok();
     let kind = config
@@ -173,7 +170,7 @@ if(i.complete){m()}else{i.addEventListener('load',m);i.addEventListener('error',
 pub fn render(root: &Path, configs: &Path) -> String {
     let experiments: Vec<String> = files(root)
         .into_iter()
-        .filter(|n| root.join(n).join("metrics.json").exists() || root.join(n).join("graph.json").exists())
+        .filter(|n| crate::METRICS_FILES.iter().any(|f| root.join(n).join(f).exists()))
         .collect();
     let sweeps: Vec<String> = files(&root.join("sweeps"))
         .into_iter()

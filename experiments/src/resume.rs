@@ -70,16 +70,13 @@ pub(crate) fn drive<S: Resumable>(
 }
 
 /// A config's identity for `--resume`: a 64-bit FNV-1a hash of its TOML with the overrides
-/// applied, tables' keys sorted (so comments, spacing and key order do not count).
-///
-/// # Errors
-/// An unreadable or malformed config, or an override that does not fit.
-pub fn fingerprint(path: &Path, overrides: &[crate::config::Override]) -> Result<String> {
-    let table = crate::config::resolved(path, overrides)?;
+/// applied (`config::resolved`), tables' keys sorted (so comments, spacing and key order do not
+/// count).
+pub fn fingerprint(table: &toml::Table) -> String {
     let mut text = String::new();
-    canonical(&toml::Value::Table(table), &mut text);
+    canonical(&toml::Value::Table(table.clone()), &mut text);
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    Ok(format!("fnv1a64:{hash:016x}"))
+    format!("fnv1a64:{hash:016x}")
 }
 
 /// TOML values as text with every table's keys in order.

@@ -352,15 +352,6 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// A job's metrics file (`metrics.json`, or `graph.json` for a graph config).
-fn metrics_of(root: &Path, n: usize) -> Option<Value> {
-    let dir = root.join(n.to_string());
-    ["metrics.json", "graph.json"]
-        .iter()
-        .find_map(|f| std::fs::read(dir.join(f)).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
 /// The scalar values of a metrics object, nested objects flattened with dots (arrays left out).
 pub(crate) fn scalars(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     if let Value::Object(map) = value {
@@ -396,8 +387,14 @@ pub fn summarize(root: &Path) -> Result<Summary> {
     let plan = read_plan(root)?;
     let n = plan.jobs.len();
     let statuses: Vec<Option<Status>> = (0..n).map(|k| status_of(root, k)).collect();
-    let metrics: Vec<Option<Value>> =
-        (0..n).map(|k| statuses[k].as_ref().filter(|s| s.exit_code == 0).and_then(|_| metrics_of(root, k))).collect();
+    let metrics: Vec<Option<Value>> = (0..n)
+        .map(|k| {
+            statuses[k]
+                .as_ref()
+                .filter(|s| s.exit_code == 0)
+                .and_then(|_| crate::read_metrics(&root.join(k.to_string())))
+        })
+        .collect();
     let mut columns: Vec<String> = vec![];
     let rows: Vec<Vec<(String, Value)>> = metrics
         .iter()

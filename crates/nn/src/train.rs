@@ -115,6 +115,13 @@ pub struct TrainOutcome {
     pub stop: Stop,
 }
 
+impl TrainOutcome {
+    /// The outcome of a run that recorded `records`; the batch-loop seconds are theirs summed.
+    pub fn new(records: Vec<EpochRecord>, grad_evals: usize, stop: Stop) -> TrainOutcome {
+        TrainOutcome { train_seconds: records.iter().map(|r| r.train_seconds).sum(), records, grad_evals, stop }
+    }
+}
+
 /// Mini-batch gradient descent as a [`Solver`]: one step is one epoch (shuffle the training
 /// columns from the run's RNG, forward and backward per batch, update and project every
 /// parameter), then the whole training and test sets are evaluated for the epoch's record.
@@ -278,12 +285,7 @@ pub fn train<T: Float>(
     *tape = state.tape;
     let out = out?;
     let records = with_records.recorder.records;
-    Ok(TrainOutcome {
-        train_seconds: records.iter().map(|r| r.train_seconds).sum(),
-        records,
-        grad_evals: state.grad_evals,
-        stop: out.stop,
-    })
+    Ok(TrainOutcome::new(records, state.grad_evals, out.stop))
 }
 
 /// A [`Recorder`] in front of the caller's observers.

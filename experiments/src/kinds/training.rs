@@ -107,13 +107,7 @@ impl Training {
             drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
         drop(progress);
         let out = out.map_err(|e| anyhow!("training: {e}"))?;
-        let records = recorder.records;
-        let outcome = TrainOutcome {
-            train_seconds: records.iter().map(|r| r.train_seconds).sum(),
-            records,
-            grad_evals: state.grad_evals,
-            stop: out.stop,
-        };
+        let outcome = TrainOutcome::new(recorder.records, state.grad_evals, out.stop);
         Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
     }
 }
