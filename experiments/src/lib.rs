@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod predict;
 pub mod report;
 pub mod resume;
+pub mod schema;
 pub mod sweep;
 
 use std::path::{Path, PathBuf};

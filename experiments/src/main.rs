@@ -82,6 +82,18 @@ fn parse_positive(text: &str) -> Result<f64, String> {
 enum Command {
     /// List every kind a config can name, with a one-line summary.
     Kinds,
+    /// Every field a config of KIND takes: type, default (or required) and meaning, tables as
+    /// headers. Generated from the types that read the config.
+    Explain {
+        /// A kind (`experiments kinds` lists them).
+        kind: String,
+    },
+    /// The JSON Schema of configs of KIND, for editors that check TOML against one (a
+    /// `#:schema` line at the top of the config points to it; schemas/ has them all).
+    Schema {
+        /// A kind (`experiments kinds` lists them).
+        kind: String,
+    },
     /// Apply the model a run saved (RESULT_DIR/model.safetensors) to the rows of a CSV file:
     /// columns are matched by name and transformed as the training data were. Writes CSV with a
     /// header to standard output or --out.
@@ -313,7 +325,10 @@ const BAD_INPUT: u8 = 2;
 const DRIFT: u8 = 1;
 
 fn main() -> ExitCode {
-    let help = format!("Kinds (`kind = \"...\"` in a config):\n{}", kinds_table());
+    let help = format!(
+        "Kinds (`kind = \"...\"` in a config; `experiments explain KIND` lists its fields):\n{}",
+        kinds_table()
+    );
     let cli = match Cli::command().after_help(help).try_get_matches() {
         Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
         Err(e) => e.exit(),
@@ -321,6 +336,17 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Kinds) => {
             print!("{}", kinds_table());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Explain { kind }) | Some(Command::Schema { kind }) => {
+            let Some(k) = experiments::kinds::find(kind) else {
+                eprintln!("error: unknown kind `{kind}`; known kinds: {}", experiments::kinds::names());
+                return ExitCode::from(BAD_INPUT);
+            };
+            match &cli.command {
+                Some(Command::Explain { .. }) => print!("{}", experiments::schema::explain(k)),
+                _ => println!("{}", serde_json::to_string_pretty(&k.schema()).expect("internal: a JSON value")),
+            }
             return ExitCode::SUCCESS;
         }
         Some(Command::Predict { result_dir, data, out }) => return predict(result_dir, data, out.as_deref()),

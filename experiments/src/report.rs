@@ -29,12 +29,13 @@ fn files(dir: &Path) -> Vec<String> {
 /// The scalar metrics of a metrics file, nested objects flattened (`a.b`), at most `limit`.
 fn key_metrics(value: &Value, limit: usize) -> Vec<(String, String)> {
     let mut out = vec![];
-    crate::sweep::scalars(value, "", &mut out);
+    crate::sweep::scalars_or_null(value, "", true, &mut out);
     out.into_iter()
         .take(limit)
         .map(|(k, v)| {
             let text = match v {
                 Value::String(s) => s,
+                Value::Null => "-".into(),
                 Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |x| format!("{}", Short(x))),
                 other => other.to_string(),
             };

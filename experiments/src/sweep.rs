@@ -354,12 +354,19 @@ fn csv_field(text: &str) -> String {
 
 /// The scalar values of a metrics object, nested objects flattened with dots (arrays left out).
 pub(crate) fn scalars(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+    scalars_or_null(value, prefix, false, out);
+}
+
+/// As [`scalars`]; with `nulls`, a metric that has no value (a test accuracy without a test
+/// split; curves, `*_curve`, aside) is listed too, as null.
+pub(crate) fn scalars_or_null(value: &Value, prefix: &str, nulls: bool, out: &mut Vec<(String, Value)>) {
     if let Value::Object(map) = value {
         for (k, v) in map {
             let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
             match v {
-                Value::Object(_) => scalars(v, &key, out),
+                Value::Object(_) => scalars_or_null(v, &key, nulls, out),
                 Value::Number(_) | Value::Bool(_) | Value::String(_) => out.push((key, v.clone())),
+                Value::Null if nulls && !k.ends_with("_curve") => out.push((key, Value::Null)),
                 _ => {}
             }
         }
@@ -537,6 +544,8 @@ fn curves(plan: &Plan, settings: &[(String, Vec<usize>)], metrics: &[Option<Valu
             }
             let legend = legend_for(&series);
             let chart = cg_plot::LineChart {
+                y_range: None,
+                equal_aspect: false,
                 title: key.trim_end_matches("_curve").replace('_', " "),
                 x_label: "epoch (or step)".into(),
                 y_label: String::new(),
@@ -614,8 +623,15 @@ fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[String]) -> Opt
                     axis.values.iter().enumerate().map(|(i, v)| format!("{i} = {v}")).collect::<Vec<_>>().join(", ")
                 ),
             };
-            let series = vec![cg_plot::Series { name: "mean (min-max band)".into(), points: means, markers: true }];
+            let series = vec![cg_plot::Series {
+                name: "mean (min-max band)".into(),
+                points: means,
+                markers: true,
+                dashed: false,
+            }];
             let chart = cg_plot::LineChart {
+                y_range: None,
+                equal_aspect: false,
                 title: metric.replace('_', " "),
                 x_label,
                 y_label: String::new(),

@@ -149,12 +149,16 @@ pub fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
 }
 
 /// `[bm]` of a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BmConfig {
+    /// Hidden units of the learner (0: visible units only).
     pub hidden: usize,
+    /// Step size of each update.
     pub learning_rate: f64,
+    /// Passes over the training rows.
     pub epochs: usize,
+    /// Rows per update.
     pub batch_size: usize,
     /// Persistent free-running chains of the negative phase.
     pub chains: usize,
@@ -164,6 +168,7 @@ pub struct BmConfig {
     /// Gibbs sweeps over the hidden units with the visible ones clamped to a sample (positive phase).
     #[serde(default = "five")]
     pub positive_sweeps: usize,
+    /// L2 penalty on the weights.
     #[serde(default)]
     pub weight_decay: f64,
 }

@@ -7,7 +7,7 @@ use crate::rbm::Visible;
 use crate::{Error, Result};
 
 /// How the negative phase is sampled.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Contrastive divergence: k Gibbs steps from the data batch.
@@ -18,9 +18,10 @@ pub enum Method {
 }
 
 /// `[rbm]` of a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RbmConfig {
+    /// Hidden units.
     pub hidden: usize,
     #[serde(default)]
     pub visible: Visible,
@@ -29,13 +30,17 @@ pub struct RbmConfig {
     /// Gibbs steps per update.
     #[serde(default = "one")]
     pub k: usize,
+    /// Step size of each update.
     pub learning_rate: f64,
+    /// Fraction of the last update kept (0: none).
     #[serde(default)]
     pub momentum: f64,
     /// L2 penalty on the weights (not the biases).
     #[serde(default)]
     pub weight_decay: f64,
+    /// Samples per update.
     pub batch_size: usize,
+    /// Passes over the training split.
     pub epochs: usize,
     /// Initial weights ~ N(0, init_std²).
     #[serde(default = "init_std")]

@@ -11,7 +11,7 @@ use crate::linalg::{gemm, Mat};
 use crate::{Error, Result};
 
 /// Visible units: binary, or real-valued with unit variance (for standardised data).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visible {
     /// v ∈ {0, 1}: E(v, h) = -bᵀv - cᵀh - vᵀWh.

@@ -26,6 +26,12 @@ pub enum Error {
     Ragged { path: PathBuf, line: usize, expected: usize, found: usize },
     #[error("{path}: no column named `{target}` (columns: {columns})")]
     MissingTarget { path: PathBuf, target: String, columns: String },
+    #[error("{path}: line {line}: {message}")]
+    Malformed { path: PathBuf, line: usize, message: String },
+    #[error("{path}: line 1: column {column} has no name")]
+    UnnamedColumn { path: PathBuf, column: usize },
+    #[error("{path}: line 1: columns {first} and {second} are both named `{name}`")]
+    DuplicateColumn { path: PathBuf, name: String, first: usize, second: usize },
     #[error("{path}: no data rows")]
     Empty { path: PathBuf },
     #[error("target `{target}` holds {value}, not a class label (0, 1, 2, ...)")]
@@ -166,35 +172,58 @@ impl Table {
     }
 }
 
-/// Reads a CSV file with a header row and numeric cells; blank lines are skipped.
+/// Reads a CSV file (RFC 4180, through the `csv` crate: quoted fields, CRLF) with a header row of
+/// distinct, non-empty names and numeric cells; blank lines are skipped, cells are trimmed.
 ///
 /// # Errors
-/// An unreadable file, a non-numeric cell or ragged row (with line and column), or no rows.
+/// An unreadable file, malformed CSV, a ragged row or non-numeric cell (with line and column), a
+/// missing or repeated column name, or no rows.
 pub fn read_table(path: &Path) -> Result<Table> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else { return Err(Error::Empty { path: path.to_path_buf() }) };
-    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
-    let mut rows: Vec<Vec<f64>> = vec![];
-    for (k, line) in lines {
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != columns.len() {
-            return Err(Error::Ragged {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let malformed = |e: csv::Error| match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => Error::Ragged {
+            path: path.to_path_buf(),
+            line: pos.as_ref().map_or(0, |p| p.line() as usize),
+            expected: *expected_len as usize,
+            found: *len as usize,
+        },
+        _ => Error::Malformed {
+            path: path.to_path_buf(),
+            line: e.position().map_or(0, |p| p.line() as usize),
+            message: e.to_string(),
+        },
+    };
+    let columns: Vec<String> = reader.headers().map_err(malformed)?.iter().map(str::to_string).collect();
+    if columns.is_empty() {
+        return Err(Error::Empty { path: path.to_path_buf() });
+    }
+    for (c, name) in columns.iter().enumerate() {
+        if name.is_empty() {
+            return Err(Error::UnnamedColumn { path: path.to_path_buf(), column: c + 1 });
+        }
+        if let Some(first) = columns[..c].iter().position(|n| n == name) {
+            return Err(Error::DuplicateColumn {
                 path: path.to_path_buf(),
-                line: k + 1,
-                expected: columns.len(),
-                found: cells.len(),
+                name: name.clone(),
+                first: first + 1,
+                second: c + 1,
             });
         }
-        let row = cells
+    }
+    let mut rows: Vec<Vec<f64>> = vec![];
+    for record in reader.records() {
+        let record = record.map_err(malformed)?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let row = record
             .iter()
             .enumerate()
             .map(|(c, s)| {
-                s.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::NotANumber {
+                s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::NotANumber {
                     path: path.to_path_buf(),
-                    line: k + 1,
+                    line,
                     column: c + 1,
-                    text: s.trim().to_string(),
+                    text: s.to_string(),
                 })
             })
             .collect::<Result<Vec<f64>>>()?;
@@ -343,6 +372,22 @@ mod tests {
     }
 
     #[test]
+    fn quoted_fields_crlf_and_bad_headers() {
+        let (_d, p) = write("\"a, first\",\"target\"\r\n\"1.5\",0\r\n\r\n2,1\r\n");
+        let t = read_table(&p).unwrap();
+        assert_eq!(t.columns, vec!["a, first", "target"]);
+        assert_eq!(t.rows, vec![vec![1.5, 0.0], vec![2.0, 1.0]]);
+        let (_d, p) = write("a,b,a\n1,2,3\n");
+        assert!(read_table(&p).unwrap_err().to_string().ends_with("line 1: columns 1 and 3 are both named `a`"));
+        let (_d, p) = write(",a\n0,1\n");
+        assert!(read_table(&p).unwrap_err().to_string().ends_with("line 1: column 1 has no name"));
+        let (_d, p) = write("a,b\n1,2\n\"3,4\n");
+        assert!(read_table(&p).is_err());
+        let (_d, p) = write("");
+        assert!(read_table(&p).unwrap_err().to_string().ends_with("no data rows"));
+    }
+
+    #[test]
     fn split_is_seeded_and_disjoint() {
         let d = linear_teacher(100, 3, 2, 1);
         let (tr, te) = d.split(0.2, 7).unwrap();
@@ -378,7 +423,7 @@ mod tests {
 }
 
 /// `[data]` as written in a config: exactly one source (`csv`, `inline` or `synthetic`).
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// CSV path, relative to the config file's folder.
@@ -406,14 +451,20 @@ pub struct DataConfig {
     pub scale: f64,
     /// Keep only these feature columns (by name, in this order); all when absent.
     pub features: Option<Vec<String>>,
+    /// Names of the classes 0, 1, ... of a class-label target, for legends.
+    #[serde(default)]
+    pub class_names: Vec<String>,
 }
 
 /// `synthetic = { samples = ..., features = ..., classes = ... }`.
-#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyntheticConfig {
+    /// Samples to draw.
     pub samples: usize,
+    /// Features per sample, standard normal.
     pub features: usize,
+    /// Classes: each label is the argmax of a random linear teacher.
     pub classes: usize,
 }
 
@@ -434,6 +485,15 @@ pub struct Splits {
     /// Rows of the source that went to the test split, ascending (so other tools can rebuild the
     /// same split).
     pub test_rows: Vec<usize>,
+    /// `[data] class_names`: names of the classes 0, 1, ... (empty when not given).
+    pub class_names: Vec<String>,
+}
+
+impl Splits {
+    /// The name of class `k`: its `class_names` entry, else `class k`.
+    pub fn class_name(&self, k: usize) -> String {
+        self.class_names.get(k).cloned().unwrap_or_else(|| format!("class {k}"))
+    }
 }
 
 impl DataConfig {
@@ -461,6 +521,12 @@ impl DataConfig {
             }
             linear_teacher(s.samples, s.features, s.classes, seed)
         };
+        if !self.class_names.is_empty() {
+            let classes = data.class_count().map_err(|e| format!("[data] class_names: {e}"))?;
+            if self.class_names.len() < classes {
+                return Err(format!("[data] class_names: {} names for {classes} classes", self.class_names.len()));
+            }
+        }
         if let Some(names) = &self.features {
             let mut rows = vec![];
             for name in names {
@@ -511,7 +577,7 @@ impl DataConfig {
             }
             transform.standardize = Some(s.mean.iter().copied().zip(s.scale.iter().copied()).collect());
         }
-        Ok(Splits { train, test, test_rows, transform })
+        Ok(Splits { train, test, test_rows, transform, class_names: self.class_names.clone() })
     }
 }
 

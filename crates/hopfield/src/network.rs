@@ -6,7 +6,7 @@ use nalgebra::{DMatrix, DVector};
 use crate::{Error, Result};
 
 /// A storage rule (`hebbian` or `storkey` in configs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     Hebbian,

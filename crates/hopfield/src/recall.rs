@@ -13,7 +13,7 @@ use crate::{Error, Hopfield, Result};
 const PARALLEL_FROM: usize = 512;
 
 /// How units are updated (`async` or `sync` in configs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One unit at a time, in a fresh random order each sweep (from the run's RNG).

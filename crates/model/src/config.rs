@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// `[model]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// Input nodes and their widths, filled from the data's features in order.
@@ -39,7 +39,7 @@ impl ModelConfig {
 }
 
 /// A target's declaration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged, expecting = "a width (y = 3) or a feature column (z = { column = \"name\" })")]
 pub enum TargetDecl {
     Width(usize),
@@ -47,7 +47,7 @@ pub enum TargetDecl {
 }
 
 /// `{ column = "name" }`: one feature column as a 1-wide regression target.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnTarget {
     pub column: String,
@@ -56,7 +56,7 @@ pub struct ColumnTarget {
 /// A parameter: its shape (`[rows, cols]`, `[rows]` for a column, `[]` for a scalar) and how it
 /// starts: `init = "he" | "xavier" | "zeros"`, or `normal = std`, `uniform = a`, `value = ...`.
 /// The default is xavier.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamDecl {
     pub shape: Vec<usize>,
@@ -66,7 +66,7 @@ pub struct ParamDecl {
     pub value: Option<ValueDecl>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitName {
     /// Normal with variance 2 / fan_in.
@@ -77,7 +77,7 @@ pub enum InitName {
 }
 
 /// Given values: rows of a matrix, the entries of a column, or one number.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged, expecting = "a number, a list of numbers or a list of rows")]
 pub enum ValueDecl {
     Scalar(f64),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::{Error, Result};
 
 /// `[graph]` as written in a config.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScalarGraphConfig {
     /// Input nodes and their fixed values.

@@ -16,7 +16,7 @@ use crate::network::{LossTerm, Network, TargetSource, TargetSpec};
 use crate::{Error, Result};
 
 /// `[model]` as written in a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// Layer widths from input to output, e.g. [64, 64, 10]. The first must equal the number of
@@ -55,7 +55,7 @@ fn identity() -> OutputKind {
 }
 
 /// Weight initialisation. Biases start at zero.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// Uniform on ±sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010).
@@ -82,7 +82,7 @@ impl Init {
 }
 
 /// The output layer's function: an activation's name or `softmax`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String")]
 pub enum OutputKind {
     Activation(Activation),

@@ -141,13 +141,18 @@ impl Rnn {
 /// A task that needs memory: sequences x_p = sin(ω p + φ) with a uniform phase φ, targets
 /// y_p = sin(ω (p + ahead) + φ). A single value does not tell whether the wave is rising or
 /// falling, so the network must carry the recent past in its state.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq)]
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SineTask {
+    /// Time steps per sequence.
     pub steps: usize,
+    /// Predict the wave this many steps ahead.
     pub ahead: usize,
+    /// Angular step of the wave per time step (radians).
     pub frequency: f64,
+    /// Training sequences (random phases from the seed).
     pub train_sequences: usize,
+    /// Test sequences (other random phases).
     pub test_sequences: usize,
 }
 

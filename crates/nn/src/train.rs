@@ -20,10 +20,12 @@ use crate::resume::{restore_params, save_params};
 use crate::{Error, Float, Result};
 
 /// `[train]` as written in a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
+    /// Passes over the training split.
     pub epochs: usize,
+    /// Samples per gradient step (the training split size for full-batch descent).
     pub batch_size: usize,
     /// Epochs the regression test runs instead of `epochs` (for configs too slow to rerun in
     /// full); it compares the first `check_epochs` values of every curve.
@@ -41,7 +43,7 @@ pub struct TrainConfig {
 }
 
 /// The number type a network is trained in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
     #[default]

@@ -110,17 +110,20 @@ impl Constraint {
 }
 
 /// `[[constraints]]` as written in a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConstraintConfig {
     /// The parameters constrained together, by name; their values are joined in this order.
     pub params: Vec<String>,
     /// "equality", "box" or "simplex".
     pub kind: String,
+    /// box: the smallest value allowed.
     pub lower: Option<f64>,
+    /// box: the largest value allowed.
     pub upper: Option<f64>,
     /// Rows of A, for equality.
     pub a: Option<Vec<Vec<f64>>>,
+    /// Right-hand side of A w = b, for equality.
     pub b: Option<Vec<f64>>,
 }
 

@@ -58,27 +58,51 @@ pub struct OptimizerConfig {
     pub weight_decay: f64,
 }
 
+/// A config's `[optimizer]` is read as [`OptimizerFields`], so that is its schema.
+impl schemars::JsonSchema for OptimizerConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OptimizerConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        OptimizerFields::json_schema(generator)
+    }
+}
+
 /// The table's fields as written, before they are sorted into the method and the schedule.
-#[derive(Deserialize)]
+/// (Its doc comments are the help `experiments explain` prints.)
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(description = "The optimiser: an update rule with its settings, a learning-rate schedule, an L2 penalty.")]
 struct OptimizerFields {
+    /// The update rule: plain gradient descent, heavy-ball momentum, or Adam.
     #[serde(default)]
     method: MethodName,
+    /// Step size α (the first epoch's, under a schedule).
     learning_rate: f64,
+    /// momentum only: β, the fraction of the last step kept (default 0.9).
     momentum: Option<f64>,
+    /// adam only: decay of the first-moment average (default 0.9).
     beta1: Option<f64>,
+    /// adam only: decay of the second-moment average (default 0.999).
     beta2: Option<f64>,
+    /// adam only: added to the root of the second moment (default 1e-8).
     epsilon: Option<f64>,
+    /// How the learning rate changes with the epoch.
     #[serde(default)]
     schedule: ScheduleName,
+    /// step schedule only: epochs between reductions (default 10).
     step_every: Option<usize>,
+    /// step schedule only: factor applied at each reduction (default 0.5).
     step_factor: Option<f64>,
+    /// inverse_time schedule only: α / (1 + decay · epoch) (default 0).
     decay: Option<f64>,
+    /// L2 penalty λ: λ w is added to each gradient (biases too unless the model says otherwise).
     #[serde(default)]
     weight_decay: f64,
 }
 
-#[derive(Clone, Copy, Default, Deserialize)]
+#[derive(Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum MethodName {
     #[default]
@@ -87,7 +111,7 @@ enum MethodName {
     Adam,
 }
 
-#[derive(Clone, Copy, Default, Deserialize)]
+#[derive(Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum ScheduleName {
     #[default]

@@ -7,13 +7,18 @@ use crate::{Error, Factor, Result};
 
 /// One variable as written in a config: its states, its parents, and P(variable | parents) as
 /// one row per parent configuration (the last parent varying fastest), one column per state.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariableSpec {
+    /// The variable's name.
     pub name: String,
+    /// Its states' names, in order.
     pub states: Vec<String>,
+    /// Parent variables (listed earlier or later; the graph must be acyclic).
     #[serde(default)]
     pub parents: Vec<String>,
+    /// P(variable | parents): one row per parent configuration (the last parent varying fastest),
+    /// one entry per state; rows sum to 1.
     pub cpt: Vec<Vec<f64>>,
 }
 

@@ -7,19 +7,23 @@ use serde::Deserialize;
 use crate::{markov_graph, state_id, variable_id, BayesianNetwork, Error, Factor, Result};
 
 /// A variable of a Markov network as written in a config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatesSpec {
+    /// The variable's name.
     pub name: String,
+    /// Its states' names, in order.
     pub states: Vec<String>,
 }
 
 /// A factor as written in a config: non-negative values over `variables`, row-major with the
 /// last variable varying fastest.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactorSpec {
+    /// The factor's scope, by name.
     pub variables: Vec<String>,
+    /// Non-negative values, row-major with the last variable varying fastest.
     pub values: Vec<f64>,
 }
 

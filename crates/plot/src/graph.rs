@@ -222,9 +222,18 @@ impl GraphPicture {
         root.draw(&Text::new(self.title.clone(), (10, 10), (FONT, 20))).map_err(e)?;
         let grey = RGBColor(90, 90, 90);
         let px = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
-        for (a, b, label) in &self.edges {
-            let (from, to) = (place.centres[*a], place.centres[*b]);
-            let (start, end) = (border(to, from, place.boxes[*a]), border(from, to, place.boxes[*b]));
+        let segments: Vec<((f64, f64), (f64, f64))> = self
+            .edges
+            .iter()
+            .map(|&(a, b, _)| {
+                let (from, to) = (place.centres[a], place.centres[b]);
+                (border(to, from, place.boxes[a]), border(from, to, place.boxes[b]))
+            })
+            .collect();
+        let mut placed: Vec<(f64, f64)> = vec![];
+        for (k, (a, b, label)) in self.edges.iter().enumerate() {
+            let (start, end) = segments[k];
+            let _ = (a, b);
             root.draw(&PathElement::new(vec![px(start), px(end)], grey.stroke_width(1))).map_err(e)?;
             if self.directed {
                 let (ux, uy) = unit(start, end);
@@ -234,9 +243,26 @@ impl GraphPicture {
                 root.draw(&Polygon::new(vec![px(end), px(left), px(right)], grey.filled())).map_err(e)?;
             }
             if let Some(label) = label {
-                // At 30% of the way: labels of edges into one node do not pile up at its side, and
-                // those of two crossing edges stay apart.
-                let at = (start.0 + 0.3 * (end.0 - start.0), start.1 + 0.3 * (end.1 - start.1));
+                // On its own edge, at the point (from 20% to 60% of the way) farthest from every
+                // other edge and label: a label near a crossing could be read as the other
+                // edge's.
+                let point = |t: f64| (start.0 + t * (end.0 - start.0), start.1 + t * (end.1 - start.1));
+                let clearance = |p: (f64, f64)| {
+                    let edges = segments.iter().enumerate().filter(|&(j, _)| j != k);
+                    let to_edges = edges.map(|(_, &(s, e))| distance_to_segment(p, s, e));
+                    let to_labels = placed.iter().map(|&q| 0.5 * ((p.0 - q.0).hypot(p.1 - q.1)));
+                    to_edges.chain(to_labels).fold(f64::INFINITY, f64::min)
+                };
+                let best = (0..=8).map(|i| 0.2 + 0.05 * f64::from(i)).fold((0.3, f64::NEG_INFINITY), |best, t| {
+                    let c = clearance(point(t)).min(40.0);
+                    if c > best.1 + 0.5 {
+                        (t, c)
+                    } else {
+                        best
+                    }
+                });
+                let at = point(best.0);
+                placed.push(at);
                 let half = label.chars().count() as f64 * 3.4 + 3.0;
                 let corners = [px((at.0 - half, at.1 - 8.0)), px((at.0 + half, at.1 + 8.0))];
                 root.draw(&Rectangle::new(corners, WHITE.mix(0.85).filled())).map_err(e)?;
@@ -267,6 +293,14 @@ impl GraphPicture {
 }
 
 /// The unit vector from `a` to `b` (zero when they coincide).
+/// The distance from `p` to the segment from `a` to `b`.
+fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let length2 = dx * dx + dy * dy;
+    let t = if length2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / length2).clamp(0.0, 1.0) } else { 0.0 };
+    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+}
+
 fn unit(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len = dx.hypot(dy);

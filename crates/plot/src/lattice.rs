@@ -184,8 +184,10 @@ impl LatticeMap {
                 root.draw(&Rectangle::new([(x, top + i), (x + 18, top + i + 1)], RGBColor(r, g, b).filled()))
                     .map_err(e)?;
             }
-            for (frac, value) in [(0.0, bar.high), (0.5, (bar.low + bar.high) / 2.0), (1.0, bar.low)] {
-                let y = top + (frac * f64::from(height - 1)) as i32;
+            let span = if bar.high > bar.low { bar.high - bar.low } else { 1.0 };
+            for value in crate::nice_ticks(bar.low, bar.high, 5) {
+                let y = top + ((bar.high - value) / span * f64::from(height - 1)).round() as i32;
+                root.draw(&PathElement::new([(x + 18, y), (x + 22, y)], BLACK)).map_err(e)?;
                 let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
                 root.draw(&Text::new(crate::tick(value), (x + 24, y), style)).map_err(e)?;
             }

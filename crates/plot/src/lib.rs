@@ -9,6 +9,7 @@
 use std::sync::Once;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
 /// Draws a figure twice, into an RGB buffer (then encoded as PNG) and into SVG text, of `size`
@@ -77,12 +78,14 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Also draw a dot at every point (for scattered data such as city positions).
     pub markers: bool,
+    /// A dashed line, so a solid one under it (a reference) stays visible.
+    pub dashed: bool,
 }
 
 impl Series {
     /// A plain line.
     pub fn line(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.to_string(), points, markers: false }
+        Series { name: name.to_string(), points, markers: false, dashed: false }
     }
 }
 
@@ -93,8 +96,13 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
-    /// Where the legend goes, out of the way of the curves.
+    /// The corner tried first for the legend; a corner the legend would cover data in is
+    /// passed over, and when every corner would, the y axis gets headroom for it.
     pub legend: Legend,
+    /// A fixed y range (accuracy: 0 to 1) instead of the data's.
+    pub y_range: Option<(f64, f64)>,
+    /// One unit is as long on both axes (positions on a plane).
+    pub equal_aspect: bool,
 }
 
 /// Legend corners.
@@ -107,6 +115,92 @@ pub enum Legend {
     LowerRight,
     /// Suits curves that fall late.
     LowerLeft,
+    /// Suits curves that rise late.
+    UpperLeft,
+}
+
+impl Legend {
+    /// The corner's (x, y) in the unit square, y up.
+    fn corner(self) -> (bool, bool) {
+        match self {
+            Legend::UpperRight => (true, true),
+            Legend::LowerRight => (true, false),
+            Legend::LowerLeft => (false, false),
+            Legend::UpperLeft => (false, true),
+        }
+    }
+
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            Legend::UpperRight => SeriesLabelPosition::UpperRight,
+            Legend::LowerRight => SeriesLabelPosition::LowerRight,
+            Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+        }
+    }
+}
+
+/// The ranges widened about their centres so one unit spans as many pixels on both axes of a
+/// plot `pixels` (width, height) in size.
+fn equal_aspect(
+    xs: std::ops::Range<f64>,
+    ys: std::ops::Range<f64>,
+    pixels: (f64, f64),
+) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let (xw, yw) = (xs.end - xs.start, ys.end - ys.start);
+    let per_pixel = (xw / pixels.0).max(yw / pixels.1);
+    let (xc, yc) = ((xs.start + xs.end) / 2.0, (ys.start + ys.end) / 2.0);
+    let (hx, hy) = (per_pixel * pixels.0 / 2.0, per_pixel * pixels.1 / 2.0);
+    ((xc - hx)..(xc + hx), (yc - hy)..(yc + hy))
+}
+
+/// Where a legend of `labels` goes on a plot of `pixels` (width, height) showing `lines` (and
+/// `dots`) over the ranges `xs`, `ys`: the first corner of `preferred`, then the others, whose
+/// box covers no drawn point or line; when every corner would cover some, the upper corner of
+/// `preferred`'s side with the y range raised so the data stay below the box.
+fn place_legend(
+    labels: &[&str],
+    pixels: (f64, f64),
+    lines: &[Vec<(f64, f64)>],
+    xs: &std::ops::Range<f64>,
+    ys: &std::ops::Range<f64>,
+    preferred: Legend,
+) -> (Legend, std::ops::Range<f64>) {
+    if labels.is_empty() || pixels.0 <= 0.0 || pixels.1 <= 0.0 {
+        return (preferred, ys.clone());
+    }
+    // The box plotters draws: a 20 px key, the text at about 0.6 em per character, 16 px rows.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let (w, h) = ((44.0 + 9.6 * longest) / pixels.0, (12.0 + 21.0 * labels.len() as f64) / pixels.1);
+    let unit = |(x, y): (f64, f64)| ((x - xs.start) / (xs.end - xs.start), (y - ys.start) / (ys.end - ys.start));
+    // Points along every line, dense enough that a line crossing the box has one inside.
+    let mut ink = vec![];
+    for line in lines {
+        let pts: Vec<(f64, f64)> =
+            line.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).map(unit).collect();
+        ink.extend(pts.iter().copied());
+        for pair in pts.windows(2) {
+            let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+            let steps = ((x1 - x0).abs() / (w / 4.0)).max((y1 - y0).abs() / (h / 4.0)).ceil().min(1000.0) as usize;
+            ink.extend((1..steps).map(|k| {
+                let t = k as f64 / steps as f64;
+                (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+            }));
+        }
+    }
+    let covered = |legend: Legend| {
+        let (right, top) = legend.corner();
+        let (x0, y0) = (if right { 1.0 - w } else { 0.0 }, if top { 1.0 - h } else { 0.0 });
+        ink.iter().filter(|&&(x, y)| x >= x0 && x <= x0 + w && y >= y0 && y <= y0 + h).count()
+    };
+    let order = [preferred, Legend::UpperRight, Legend::LowerRight, Legend::UpperLeft, Legend::LowerLeft];
+    if let Some(&free) = order.iter().find(|&&l| covered(l) == 0) {
+        return (free, ys.clone());
+    }
+    let top = if preferred.corner().0 { Legend::UpperRight } else { Legend::UpperLeft };
+    let span = ys.end - ys.start;
+    let raised = ys.start..ys.end + span * h / (1.0 - h).max(0.2);
+    (top, raised)
 }
 
 /// A rendered figure.
@@ -145,51 +239,31 @@ impl LineChart {
     /// A chart with no finite points, or a drawing error.
     pub fn render(&self) -> Result<Figure, PlotError> {
         register_bundled_font();
+        let err = |message: String| PlotError { title: self.title.clone(), message };
         // A positive curve spanning two or more decades (a loss falling towards zero) is drawn
         // on a log axis, where its late progress stays visible.
-        let ys: Vec<f64> =
-            self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).collect();
-        let (lo, hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
-        if lo > 0.0 && hi / lo >= 100.0 {
-            let mut log = self.clone();
-            for s in &mut log.series {
-                for p in &mut s.points {
-                    p.1 = p.1.log10();
-                }
+        let (xs, ys, log) = self.ranges(&[]).ok_or_else(|| err("no finite points to draw".into()))?;
+        let mut chart = self.clone();
+        let y_tick: &dyn Fn(f64) -> String = if log {
+            for p in chart.series.iter_mut().flat_map(|s| s.points.iter_mut()) {
+                p.1 = p.1.log10();
             }
-            log.y_label = format!("{} (log scale)", self.y_label);
+            chart.y_label = format!("{} (log scale)", self.y_label);
             // Whole decades as 1e-2; ticks between decades as their value, 3.2e-3.
-            return log.render_with(&|v| {
+            &|v: f64| {
                 let v = if (v - v.round()).abs() < 1e-9 { v.round() } else { v };
                 if v.fract() == 0.0 {
                     format!("1e{v}")
                 } else {
                     format!("{:.1e}", 10f64.powf(v))
                 }
-            });
-        }
-        self.render_with(&|v| tick(v))
-    }
-
-    fn render_with(&self, y_tick: &dyn Fn(f64) -> String) -> Result<Figure, PlotError> {
-        let err = |message: String| PlotError { title: self.title.clone(), message };
-        let finite = self.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        for &(x, y) in finite {
-            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-        }
-        if x0 > x1 {
-            return Err(err("no finite points to draw".into()));
-        }
-        if x1 == x0 {
-            x1 = x0 + 1.0;
-        }
-        let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
-        let ranges = (x0..x1, (y0 - pad)..(y1 + pad));
-
+            }
+        } else {
+            &|v: f64| tick(v)
+        };
         png_and_svg!(SIZE, |root| {
             root.fill(&WHITE).map_err(|e| e.to_string())?;
-            self.draw(&root, ranges.clone(), y_tick, &[])?;
+            chart.draw(&root, (xs.clone(), ys.clone()), y_tick, &[])?;
             root.present().map_err(|e| e.to_string())
         })
         .map_err(err)
@@ -212,6 +286,15 @@ impl LineChart {
         if x1 == x0 {
             x1 = x0 + 1.0;
         }
+        if self.series.iter().any(|s| s.markers) {
+            // Dots at the ends stay whole inside the frame.
+            let pad = 0.03 * (x1 - x0);
+            (x0, x1) = (x0 - pad, x1 + pad);
+        }
+        if let Some((lo, hi)) = self.y_range {
+            let pad = 0.02 * (hi - lo);
+            return Some((x0..x1, (lo - pad)..(hi + pad), false));
+        }
         let log = y0 > 0.0 && y1 / y0 >= 100.0;
         if log {
             (y0, y1) = (y0.log10(), y1.log10());
@@ -228,6 +311,15 @@ impl LineChart {
         bands: &[Band],
     ) -> Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let (width, height) = root.dim_in_pixel();
+        let plot = (f64::from(width) - 2.0 * 15.0 - 80.0, f64::from(height) - 2.0 * 15.0 - 50.0 - 36.0);
+        let labels: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).collect();
+        let mut lines: Vec<Vec<(f64, f64)>> = self.series.iter().map(|s| s.points.clone()).collect();
+        lines.extend(bands.iter().flat_map(|b| {
+            [b.points.iter().map(|p| (p.0, p.1)).collect(), b.points.iter().map(|p| (p.0, p.2)).collect()]
+        }));
+        let (xs, ys) = if self.equal_aspect { equal_aspect(xs, ys, plot) } else { (xs, ys) };
+        let (legend, ys) = place_legend(&labels, plot, &lines, &xs, &ys, self.legend);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 26))
             .margin(15)
@@ -258,11 +350,12 @@ impl LineChart {
             let color = COLORS[k % COLORS.len()];
             let pts = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
             let pts: Vec<(f64, f64)> = pts.collect();
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
-                .map_err(e)?
-                .label(&s.name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            let drawn = if s.dashed {
+                chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 6, color.stroke_width(2))).map_err(e)?
+            } else {
+                chart.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2))).map_err(e)?
+            };
+            drawn.label(&s.name).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
             if s.markers {
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
             }
@@ -272,11 +365,7 @@ impl LineChart {
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(match self.legend {
-                Legend::UpperRight => SeriesLabelPosition::UpperRight,
-                Legend::LowerRight => SeriesLabelPosition::LowerRight,
-                Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
-            })
+            .position(legend.position())
             .draw()
             .map_err(e)?;
         Ok(())
@@ -395,13 +484,24 @@ impl RegionChart {
             .map_err(e)?;
         let (nx, ny) = self.cells;
         let (dx, dy) = ((self.x_range.1 - self.x_range.0) / nx as f64, (self.y_range.1 - self.y_range.0) / ny as f64);
+        // Runs of one class along a row are one rectangle: a fine grid stays a small SVG.
+        let mut runs = vec![];
+        for j in 0..ny {
+            let row = &self.predicted[j * nx..(j + 1) * nx];
+            let mut start = 0;
+            for i in 1..=nx {
+                if i == nx || row[i] != row[start] {
+                    runs.push((start, i, j, row[start]));
+                    start = i;
+                }
+            }
+        }
         chart
-            .draw_series((0..nx * ny).map(|k| {
-                let (i, j) = (k % nx, k / nx);
-                let (x0, y0) = (self.x_range.0 + i as f64 * dx, self.y_range.0 + j as f64 * dy);
+            .draw_series(runs.into_iter().map(|(i0, i1, j, class)| {
+                let (x0, y0) = (self.x_range.0 + i0 as f64 * dx, self.y_range.0 + j as f64 * dy);
                 Rectangle::new(
-                    [(x0, y0), (x0 + dx, y0 + dy)],
-                    COLORS[self.predicted[k] % COLORS.len()].mix(0.25).filled(),
+                    [(x0, y0), (self.x_range.0 + i1 as f64 * dx, y0 + dy)],
+                    COLORS[class % COLORS.len()].mix(0.25).filled(),
                 )
             }))
             .map_err(e)?;
@@ -426,12 +526,20 @@ impl RegionChart {
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
         }
+        // The corner whose legend covers no data point (the regions stay whole: no headroom).
+        let (width, height) = root.dim_in_pixel();
+        let plot = (f64::from(width) - 2.0 * 15.0 - 70.0, f64::from(height) - 2.0 * 15.0 - 50.0 - 34.0);
+        let labels: Vec<&str> = self.class_names.iter().map(String::as_str).collect();
+        let dots: Vec<Vec<(f64, f64)>> = self.points.iter().map(|&(x, y, _)| vec![(x, y)]).collect();
+        let (xs, ys) = (self.x_range.0..self.x_range.1, self.y_range.0..self.y_range.1);
+        let (corner, raised) = place_legend(&labels, plot, &dots, &xs, &ys, Legend::UpperRight);
+        let corner = if raised == ys { corner } else { Legend::UpperRight };
         chart
             .configure_series_labels()
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
+            .position(corner.position())
             .draw()
             .map_err(e)?;
         root.present().map_err(e)
@@ -449,7 +557,13 @@ pub struct ImageGrid {
     pub cells: Vec<Vec<(String, Vec<f64>)>>,
     pub low: f64,
     pub high: f64,
+    /// What the grey levels mean; given, a grey scale from `low` to `high` with round ticks is
+    /// drawn at the right under this label.
+    pub scale: Option<String>,
 }
+
+/// Width the grey scale of an [`ImageGrid`] adds.
+const SCALE_W: u32 = 110;
 
 impl ImageGrid {
     /// Renders the grid as PNG and SVG.
@@ -473,7 +587,8 @@ impl ImageGrid {
         }
         let cell = 14u32 * (8 / self.width.max(1) as u32).max(1);
         let (cw, ch) = (cell * self.width as u32 + 20, cell * self.height as u32 + 30);
-        let size = (cw * cols as u32 + 20, ch * self.cells.len() as u32 + 50);
+        let bar = if self.scale.is_some() { SCALE_W } else { 0 };
+        let size = (cw * cols as u32 + 20 + bar, (ch * self.cells.len() as u32 + 50).max(200));
         png_and_svg!(size, |root| self.draw(root, cell, (cw, ch))).map_err(err)
     }
 
@@ -500,6 +615,41 @@ impl ImageGrid {
                 }
             }
         }
+        if let Some(label) = &self.scale {
+            let cols = self.cells.iter().map(Vec::len).max().unwrap_or(0) as i32;
+            let x = 20 + cols * cw as i32;
+            // The label wrapped to the width of the scale's column.
+            let mut lines: Vec<String> = vec![];
+            for word in label.split_whitespace() {
+                match lines.last_mut() {
+                    Some(line) if line.chars().count() + 1 + word.chars().count() <= 14 => {
+                        line.push(' ');
+                        line.push_str(word);
+                    }
+                    _ => lines.push(word.to_string()),
+                }
+            }
+            for (k, line) in lines.iter().enumerate() {
+                root.draw(&Text::new(line.clone(), (x - 10, 45 + 16 * k as i32), (FONT, 13))).map_err(e)?;
+            }
+            let top = 45 + 16 * lines.len() as i32 + 8;
+            let height = (root.dim_in_pixel().1 as i32 - top - 20).clamp(100, 360);
+            for i in 0..height {
+                let level = (255.0 * (1.0 - f64::from(i) / f64::from(height - 1))).round() as u8;
+                root.draw(&Rectangle::new(
+                    [(x, top + i), (x + 18, top + i + 1)],
+                    RGBColor(level, level, level).filled(),
+                ))
+                .map_err(e)?;
+            }
+            root.draw(&Rectangle::new([(x, top), (x + 18, top + height)], BLACK.stroke_width(1))).map_err(e)?;
+            for value in nice_ticks(self.low, self.high, 5) {
+                let y = top + ((self.high - value) / span * f64::from(height - 1)).round() as i32;
+                let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
+                root.draw(&PathElement::new([(x + 18, y), (x + 22, y)], BLACK)).map_err(e)?;
+                root.draw(&Text::new(tick(value), (x + 25, y), style)).map_err(e)?;
+            }
+        }
         root.present().map_err(e)
     }
 }
@@ -515,6 +665,23 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     writer.write_image_data(rgb).map_err(|e| e.to_string())?;
     drop(writer);
     Ok(png)
+}
+
+/// Round values (multiples of 1, 2, 2.5 or 5 times a power of ten) from `low` to `high`: the
+/// finest such step that gives at most `count + 1` of them, for colour scales.
+pub(crate) fn nice_ticks(low: f64, high: f64, count: usize) -> Vec<f64> {
+    if !(low.is_finite() && high.is_finite()) || high <= low {
+        return vec![low];
+    }
+    let power = 10f64.powf(((high - low) / count.max(1) as f64).log10().floor() - 1.0);
+    let steps = [1.0, 10.0, 100.0].into_iter().flat_map(|p| [1.0, 2.0, 2.5, 5.0].map(|m| m * p * power));
+    for step in steps {
+        let (first, last) = ((low / step - 1e-9).ceil() as i64, (high / step + 1e-9).floor() as i64);
+        if last - first < count as i64 + 1 {
+            return (first..=last).map(|k| k as f64 * step).collect();
+        }
+    }
+    vec![low, high]
 }
 
 /// Tick labels without trailing zeros: `2` not `2.0`, `0.25` not `0.250`.
@@ -538,6 +705,8 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
                 Series::line("train", (0..20).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect()),
                 Series::line("test", (0..20).map(|i| (i as f64, 1.2 / (1.0 + i as f64))).collect()),
@@ -569,6 +738,8 @@ mod tests {
             y_label: "loss".into(),
             series: vec![Series::line("mean", vec![(1.0, 3.0), (2.0, 2.0), (3.0, 1.5)])],
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
         };
         let band = Band { series: 0, points: vec![(1.0, 2.5, 3.5), (2.0, 1.8, 2.2), (3.0, 1.4, 1.6)] };
         let grid = ChartGrid {
@@ -600,6 +771,7 @@ mod tests {
             cells: vec![vec![("cue".into(), checker.clone()), ("stored".into(), checker)]],
             low: -1.0,
             high: 1.0,
+            scale: Some("state".into()),
         };
         let f = grid.render().unwrap();
         assert_eq!(&f.png[1..4], b"PNG");
@@ -607,6 +779,35 @@ mod tests {
         let mut bad = grid.clone();
         bad.cells[0][1].1.pop();
         assert!(bad.render().is_err());
+    }
+
+    #[test]
+    fn colour_scale_ticks_are_round() {
+        let close = |a: Vec<f64>, b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert!(
+            close(nice_ticks(0.2657, 1.3111, 5), &[0.4, 0.6, 0.8, 1.0, 1.2]),
+            "{:?}",
+            nice_ticks(0.2657, 1.3111, 5)
+        );
+        assert_eq!(nice_ticks(-1.0, 1.0, 5), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+        assert_eq!(nice_ticks(0.0, 2.5, 5), vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5]);
+    }
+
+    #[test]
+    fn legends_move_off_the_data() {
+        // A rising line through the lower right corner and a flat one along the top.
+        let lines = vec![(0..50).map(|i| (f64::from(i), f64::from(i) / 50.0)).collect::<Vec<_>>()];
+        let (xs, ys) = (0.0..49.0, 0.0..1.0);
+        let (legend, range) = place_legend(&["train"], (690.0, 385.0), &lines, &xs, &ys, Legend::LowerRight);
+        assert_eq!((legend, range), (Legend::LowerRight, ys.clone()), "the diagonal leaves lower right free");
+        let (legend, _) = place_legend(&["train"], (690.0, 385.0), &lines, &xs, &ys, Legend::UpperLeft);
+        assert_eq!(legend, Legend::UpperLeft);
+        let mut full = lines.clone();
+        full.push((0..50).map(|i| (f64::from(i), 1.0)).collect());
+        full.push((0..50).map(|i| (f64::from(i), 0.0)).collect());
+        let (legend, range) = place_legend(&["a", "b", "c"], (690.0, 385.0), &full, &xs, &ys, Legend::LowerRight);
+        assert_eq!(legend, Legend::UpperRight);
+        assert!(range.end > 1.1, "headroom above the data: {range:?}");
     }
 
     #[test]

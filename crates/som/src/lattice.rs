@@ -6,7 +6,7 @@ use cg_core::{EdgeWeight, Role, Shape, UnGraph, Variable};
 use crate::{Error, Result};
 
 /// How units are arranged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Topology {
     /// A square grid; each unit has 8 adjacent units (diagonals included, as MiniSom counts them

@@ -8,10 +8,12 @@ use crate::lattice::{Lattice, Topology};
 use crate::{Error, Result};
 
 /// `[som]` of a config file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SomConfig {
+    /// Rows of the lattice.
     pub rows: usize,
+    /// Columns of the lattice.
     pub cols: usize,
     #[serde(default)]
     pub topology: Topology,
@@ -24,6 +26,7 @@ pub struct SomConfig {
     /// Gaussian of σ = radius/2 truncated at 2σ). No cut when absent.
     pub truncate: Option<f64>,
     pub training: Training,
+    /// Training epochs (batch: one pass each; online: iterations_per_epoch draws each).
     pub epochs: usize,
     /// Online training: samples drawn per epoch (default: the number of samples).
     pub iterations_per_epoch: Option<usize>,
@@ -36,7 +39,7 @@ pub struct SomConfig {
 }
 
 /// How a unit's update falls off with its lattice distance d to the best-matching unit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Neighbourhood {
     /// exp(-d² / 2σ²).
@@ -50,7 +53,7 @@ pub enum Neighbourhood {
 
 /// Online: the chapter's competitive learning, one sample at a time. Batch: every unit moves to
 /// the neighbourhood-weighted mean of the data each epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Training {
     Online,
@@ -58,7 +61,7 @@ pub enum Training {
 }
 
 /// Starting codebook.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// Each unit a random sample of the data (MiniSom's `random_weights_init`).
@@ -73,17 +76,19 @@ pub enum Init {
 }
 
 /// `{ start = .., end = .., decay = "linear" | "exponential" | "inverse_time" }`.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
+    /// Value at the first step (> 0).
     pub start: f64,
+    /// Value at the last step (> 0).
     pub end: f64,
     #[serde(default)]
     pub decay: Decay,
 }
 
 /// How a scheduled value goes from `start` (first step) to `end` (last step).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decay {
     #[default]

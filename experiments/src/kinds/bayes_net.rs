@@ -11,15 +11,19 @@ use super::discrete::{DiscreteExperiment, FactorModel, GibbsConfig, QueryConfig}
 use super::KindConfig;
 
 /// `kind = "bayes_net"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BayesNetFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The variables with their states, parents and tables.
     variables: Vec<VariableSpec>,
+    /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
+    /// Gibbs sampler settings.
     gibbs: GibbsConfig,
 }
 

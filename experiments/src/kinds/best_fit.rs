@@ -18,14 +18,17 @@ use super::{Experiment, KindConfig};
 use crate::{finished, json_file, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "best_fit"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BestFitFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The undirected graph: nodes with their constraints, and the fixed values.
     graph: UndirectedConfig,
+    /// Least-squares solver settings.
     #[serde(default)]
     solver: SolverConfig,
 }
@@ -33,16 +36,19 @@ pub struct BestFitFile {
 /// `[graph]`: computational nodes (`[graph.nodes]`, name = function of its neighbours) and
 /// observed ones (`[graph.fixed]`, name = value). Edges are implied: a node is joined to every
 /// node its function uses.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UndirectedConfig {
+    /// Constraints as `name = "expression of other names"`: each edge asks the node to equal the
+    /// expression.
     nodes: IndexMap<String, String>,
+    /// Nodes with known values (the rest are solved for).
     #[serde(default)]
     fixed: IndexMap<String, f64>,
 }
 
 /// `[solver]`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SolverConfig {
     /// Stop when the gradient norm of the summed squared violation falls to this.
@@ -51,6 +57,7 @@ struct SolverConfig {
     /// Free values start uniform in [-init_scale, init_scale] (from the seed).
     #[serde(default = "one")]
     init_scale: f64,
+    /// Gradient steps at most.
     #[serde(default = "max_iters")]
     max_iters: usize,
     /// A residual at or below this means every constraint holds: an exact solution exists.
@@ -183,6 +190,8 @@ impl Experiment for BestFitExperiment {
             x_label: "iteration".into(),
             y_label: "loss".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![Series::line("loss", curve.iter().enumerate().map(|(i, &l)| (i as f64, l)).collect())],
         };
         push_figure(&mut files, "loss", chart.render())?;

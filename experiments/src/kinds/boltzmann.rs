@@ -18,11 +18,12 @@ use crate::resume::drive;
 use crate::{finished, json_file, progress_bar, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "boltzmann"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoltzmannFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
     /// Visible units of the teacher and the learner.
@@ -31,6 +32,7 @@ pub struct BoltzmannFile {
     teacher_scale: f64,
     /// Training rows drawn from the teacher's exact distribution.
     samples: usize,
+    /// The learner and its training.
     bm: BmConfig,
 }
 
@@ -154,6 +156,8 @@ impl Experiment for BoltzmannExperiment {
             x_label: "epoch".into(),
             y_label: "nats".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
                 Series::line(
                     "KL(teacher || model)",
@@ -193,16 +197,20 @@ impl Experiment for BoltzmannExperiment {
             x_label: "state rank".into(),
             y_label: "probability".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
                 Series {
                     name: "teacher".into(),
                     points: order.iter().enumerate().map(|(r, &k)| (r as f64, truth[k])).collect(),
                     markers: false,
+                    dashed: false,
                 },
                 Series {
                     name: "learned".into(),
                     points: order.iter().enumerate().map(|(r, &k)| (r as f64, q[k])).collect(),
                     markers: true,
+                    dashed: false,
                 },
             ],
         };

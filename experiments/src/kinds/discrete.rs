@@ -16,20 +16,25 @@ use super::{Experiment, F64};
 use crate::{json_file, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
 
 /// `[[queries]]`: the distribution of `target` given `evidence` (variable = state).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct QueryConfig {
+    /// The variable whose posterior is asked for.
     target: String,
+    /// Observed variables: `name = "state"`.
     #[serde(default)]
     evidence: IndexMap<String, String>,
 }
 
 /// `[gibbs]`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GibbsConfig {
+    /// Sweeps discarded before sampling.
     burn_in: usize,
+    /// Samples kept.
     samples: usize,
+    /// Sweeps between kept samples.
     #[serde(default = "one")]
     thin: usize,
 }
@@ -188,6 +193,7 @@ impl Experiment for DiscreteExperiment {
                 ),
                 points: m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
                 markers: false,
+                dashed: false,
             });
         }
         let mut metrics = json!({
@@ -211,6 +217,8 @@ impl Experiment for DiscreteExperiment {
             x_label: "samples".into(),
             y_label: "error".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series,
         };
         push_figure(&mut files, "gibbs", chart.render())?;

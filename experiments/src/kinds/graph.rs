@@ -18,11 +18,12 @@ use super::{Experiment, KindConfig};
 use crate::{json_file, push_graph, Cost, Outcome, RunOptions};
 
 /// `kind = "graph"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GraphFile {
     #[allow(dead_code)]
     kind: String,
+    /// The scalar graph: inputs, weights, named expression nodes, outputs and loss.
     graph: ScalarGraphConfig,
     /// Minimise the loss over the weights.
     optimize: Option<OptimizeConfig>,
@@ -34,6 +35,30 @@ pub struct GraphFile {
 pub struct OptimizeConfig {
     steps: usize,
     optimizer: OptimizerConfig,
+}
+
+/// `[optimizer]`'s schema with `steps` added.
+impl schemars::JsonSchema for OptimizeConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OptimizeConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = OptimizerConfig::json_schema(generator);
+        let object = schema.ensure_object();
+        object.insert(
+            "description".into(),
+            json!("Minimise the loss over the weights: the optimiser's settings and the number of steps."),
+        );
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            properties
+                .insert("steps".into(), json!({"type": "integer", "minimum": 0, "description": "Optimiser steps."}));
+        }
+        if let Some(Value::Array(required)) = object.get_mut("required") {
+            required.push(json!("steps"));
+        }
+        schema
+    }
 }
 
 impl TryFrom<toml::Table> for OptimizeConfig {
@@ -236,6 +261,8 @@ impl GraphParams {
             x_label: "step".into(),
             y_label: "loss".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![Series::line("loss", m.loss_curve.iter().enumerate().map(|(k, &l)| (k as f64, l)).collect())],
         };
         Ok((json, chart))

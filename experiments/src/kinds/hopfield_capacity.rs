@@ -15,19 +15,24 @@ use super::{Experiment, KindConfig, F64};
 use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_capacity"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapacityFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// Network sizes n (units).
     sizes: Vec<usize>,
+    /// Loads α = patterns / n to test at each size.
     alphas: Vec<f64>,
+    /// Learning rules compared: hebbian, storkey, pseudo_inverse.
     rules: Vec<Rule>,
     /// A stored pattern counts as recalled when at most this fraction of units ends wrong.
     #[serde(default = "one_percent")]
     tolerance: f64,
+    /// Recall stops after this many sweeps without reaching a fixed point.
     #[serde(default = "thirty")]
     max_sweeps: usize,
     /// Patterns tested per load (the first ones stored).
@@ -156,6 +161,8 @@ impl Experiment for CapacityExperiment {
             y_label: "fraction recalled".into(),
             series,
             legend: Legend::LowerLeft,
+            y_range: Some((0.0, 1.0)),
+            equal_aspect: false,
         };
         push_figure(&mut files, "capacity", chart.render())?;
         Ok(Outcome { files, summary, check: scope, checkpoint: None })

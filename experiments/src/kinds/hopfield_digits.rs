@@ -16,15 +16,17 @@ use super::{Experiment, KindConfig, F64};
 use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_digits"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DigitsFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
     /// The digits CSV (8x8 pixel counts 0-16), relative to the config file.
     csv: String,
+    /// Class column of the CSV.
     #[serde(default = "target")]
     target: String,
     /// Classes to store, one pattern each: the class's mean image, pixel > threshold is +1.
@@ -32,6 +34,7 @@ pub struct DigitsFile {
     /// Pixel count above which a pixel is +1; without it, each image's own median (half the
     /// pixels on, which keeps the patterns far from each other).
     threshold: Option<f64>,
+    /// Learning rules compared: hebbian, storkey, pseudo_inverse.
     rules: Vec<Rule>,
     #[serde(default)]
     mode: Mode,
@@ -39,6 +42,7 @@ pub struct DigitsFile {
     noise_levels: Vec<f64>,
     /// Cues per stored pattern and noise level.
     trials: usize,
+    /// Recall stops after this many sweeps without reaching a fixed point.
     max_sweeps: usize,
     /// Noise of the cues drawn in the picture grid and of the energy trace.
     #[serde(default = "picture_noise")]
@@ -210,6 +214,8 @@ impl Experiment for DigitsExperiment {
             y_label: "fraction recalled exactly".into(),
             series: recall_series,
             legend: Legend::UpperRight,
+            y_range: Some((0.0, 1.0)),
+            equal_aspect: false,
         };
         push_figure(&mut files, "recall", chart.render())?;
         let energy = LineChart {
@@ -218,6 +224,8 @@ impl Experiment for DigitsExperiment {
             y_label: "energy".into(),
             series: vec![Series::line("E", energy_trace.iter().enumerate().map(|(k, &e)| (k as f64, e)).collect())],
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
         };
         push_figure(&mut files, "energy", energy.render())?;
         let cells = self
@@ -240,6 +248,7 @@ impl Experiment for DigitsExperiment {
             cells,
             low: -1.0,
             high: 1.0,
+            scale: Some("unit state".into()),
         };
         push_figure(&mut files, "patterns", grid.render())?;
         let mut summary = format!(

@@ -15,15 +15,20 @@ use super::{Experiment, KindConfig, F64};
 use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "hopfield_tsp"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TspFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// Cities, uniform in the unit square (from the seed); the optimum is found by Held-Karp, so
+    /// keep it small (<= 16).
     cities: usize,
+    /// Independent runs of the network from noisy starts.
     runs: usize,
+    /// Hopfield-Tank settings; anything left out keeps its default.
     #[serde(default)]
     network: TankConfig,
     /// Runs the regression test repeats (their per-run results are compared).
@@ -31,19 +36,30 @@ pub struct TspFile {
 }
 
 /// `[network]`: the Hopfield-Tank settings; anything left out keeps its default.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TankConfig {
+    /// Penalty weight A: more than one unit on in a row (a city visited twice). Default 500.
     a: Option<f64>,
+    /// Penalty weight B: more than one unit on in a column (two cities at one stop). Default 500.
     b: Option<f64>,
+    /// Penalty weight C: total activity away from n_bar. Default 200.
     c: Option<f64>,
+    /// Weight D of the tour length. Default 500.
     d: Option<f64>,
+    /// Target number of units on (a little more than the number of cities). Default 15.
     n_bar: Option<f64>,
+    /// Initial u0 of V = (1 + tanh(u/u0))/2, the inverse gain. Default 0.02.
     u0: Option<f64>,
+    /// u0 is multiplied by this every 1% of the steps (1: fixed gain). Default 1.
     anneal: Option<f64>,
+    /// Time constant τ of du/dt = -u/τ - dE/dV. Default 1.
     tau: Option<f64>,
+    /// Euler step. Default 1e-5.
     dt: Option<f64>,
+    /// Euler steps per run. Default 10000.
     steps: Option<usize>,
+    /// Uniform noise on the initial u, as a fraction of u0. Default 0.1.
     noise: Option<f64>,
 }
 
@@ -155,13 +171,19 @@ impl Experiment for TspExperiment {
         let mut files = vec![json_file("metrics.json", &metrics)?];
         let closed =
             |tour: &[usize]| -> Vec<(f64, f64)> { tour.iter().chain(tour.first()).map(|&c| cities[c]).collect() };
-        let mut series =
-            vec![Series { name: format!("optimal ({optimum:.3})"), points: closed(&best_tour), markers: true }];
+        // The optimum solid under ours dashed: where the tours agree both stay visible.
+        let mut series = vec![Series {
+            name: format!("optimal ({optimum:.3})"),
+            points: closed(&best_tour),
+            markers: true,
+            dashed: false,
+        }];
         if let Some(b) = best {
             series.push(Series {
                 name: format!("best Hopfield-Tank ({:.3})", b.length),
                 points: closed(&b.tour),
                 markers: false,
+                dashed: true,
             });
         }
         let chart = LineChart {
@@ -170,6 +192,8 @@ impl Experiment for TspExperiment {
             y_label: "y".into(),
             series,
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: true,
         };
         push_figure(&mut files, "tour", chart.render())?;
         if let Some(b) = best {
@@ -182,6 +206,8 @@ impl Experiment for TspExperiment {
                     b.energy_trace.iter().enumerate().map(|(k, &e)| (k as f64, e)).collect(),
                 )],
                 legend: Legend::UpperRight,
+                y_range: None,
+                equal_aspect: false,
             };
             push_figure(&mut files, "energy", energy.render())?;
         }

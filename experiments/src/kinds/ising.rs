@@ -15,18 +15,23 @@ use super::{Experiment, KindConfig, F64};
 use crate::{json_file, progress_bar, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// `kind = "ising"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IsingFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// Spins per side of the square lattice (periodic).
     side: usize,
+    /// Coupling J between neighbours (J > 0: ferromagnetic).
     #[serde(default = "unit")]
     coupling: f64,
+    /// External field h.
     #[serde(default)]
     field: f64,
+    /// Temperatures T, in units of J / k_B.
     temperatures: Vec<f64>,
     /// Sweeps discarded at each temperature (from all spins up).
     burn_in: usize,
@@ -130,20 +135,33 @@ impl Experiment for IsingExperiment {
         let fine: Vec<(f64, f64)> = {
             let (lo, hi) =
                 (temps.iter().copied().fold(f64::INFINITY, f64::min), temps.iter().copied().fold(0.0, f64::max));
-            (0..=400).map(|k| lo + (hi - lo) * f64::from(k) / 400.0).map(|t| (t, onsager_magnetisation(t))).collect()
+            // The curve falls vertically at T_c: points crowd towards it from below, and it
+            // reaches 0 at T_c itself.
+            let below = CRITICAL_TEMPERATURE - lo;
+            let mut ts: Vec<f64> = (0..=400).map(|k| lo + (hi - lo) * f64::from(k) / 400.0).collect();
+            if below > 0.0 && hi > CRITICAL_TEMPERATURE {
+                ts.extend((1..=24).map(|k| CRITICAL_TEMPERATURE - below * 10f64.powf(-f64::from(k) / 2.0)));
+                ts.push(CRITICAL_TEMPERATURE);
+            }
+            ts.sort_by(f64::total_cmp);
+            ts.into_iter().map(|t| (t, onsager_magnetisation(t))).collect()
         };
         let chart = LineChart {
             title: format!("{title}: {0} x {0} torus, heat-bath Gibbs sampling", f.side),
             x_label: "temperature T".into(),
             y_label: "mean |magnetisation| per spin".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
-                Series { name: "Gibbs sampling".into(), points: points(&abs_m), markers: true },
+                Series { name: "Gibbs sampling".into(), points: points(&abs_m), markers: true, dashed: false },
                 Series::line("Onsager (infinite lattice)", fine),
-                Series::line(
-                    &format!("T_c = 2/ln(1+√2) = {CRITICAL_TEMPERATURE:.4}"),
-                    vec![(CRITICAL_TEMPERATURE, 0.0), (CRITICAL_TEMPERATURE, 1.0)],
-                ),
+                Series {
+                    name: format!("T_c = 2/ln(1+√2) = {CRITICAL_TEMPERATURE:.4}"),
+                    points: vec![(CRITICAL_TEMPERATURE, 0.0), (CRITICAL_TEMPERATURE, 1.0)],
+                    markers: false,
+                    dashed: true,
+                },
             ],
         };
         push_figure(&mut files, "magnetisation", chart.render())?;
@@ -152,8 +170,10 @@ impl Experiment for IsingExperiment {
             x_label: "temperature T".into(),
             y_label: "susceptibility".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
-                Series { name: "Gibbs sampling".into(), points: points(&chi), markers: true },
+                Series { name: "Gibbs sampling".into(), points: points(&chi), markers: true, dashed: false },
                 Series::line(
                     "T_c",
                     vec![(CRITICAL_TEMPERATURE, 0.0), (CRITICAL_TEMPERATURE, chi.iter().copied().fold(0.0, f64::max))],

@@ -12,16 +12,21 @@ use super::discrete::{DiscreteExperiment, FactorModel, GibbsConfig, QueryConfig}
 use super::KindConfig;
 
 /// `kind = "markov_net"`: variables with named states and factors over them.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkovNetFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The variables with their states.
     variables: Vec<StatesSpec>,
+    /// Non-negative factors; their product, normalised, is the distribution.
     factors: Vec<FactorSpec>,
+    /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
+    /// Gibbs sampler settings.
     gibbs: GibbsConfig,
 }
 

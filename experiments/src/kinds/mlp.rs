@@ -18,7 +18,7 @@ use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, Cost, Outcome, RunOptions};
 
 /// The whole file of an `mlp` config.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MlpFile {
     #[allow(dead_code)]
@@ -26,9 +26,13 @@ pub struct MlpFile {
     /// Seeds initialisation, splitting and shuffling.
     #[serde(default)]
     seed: u64,
+    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
+    /// and the feature transforms.
     data: DataConfig,
+    /// The network: layer widths, activations, loss.
     model: ModelConfig,
     optimizer: OptimizerConfig,
+    /// The training loop.
     train: TrainConfig,
     /// Projected gradient descent: feasible sets for named parameters (W1, b1, ...).
     #[serde(default)]
@@ -193,7 +197,7 @@ impl MlpExperiment {
         for (name, chart) in charts {
             crate::push_figure(&mut files, name, chart.render())?;
         }
-        if let Some(regions) = regions(&mlp, &mut tape, train, title)? {
+        if let Some(regions) = regions(&mlp, &mut tape, &self.splits, title)? {
             crate::push_figure(&mut files, "regions", regions.render())?;
         }
         let summary = format!(
@@ -217,14 +221,15 @@ fn shapes(model: &ModelParams) -> Vec<Vec<usize>> {
     model.layers.windows(2).flat_map(|w| [vec![w[1], w[0]], vec![w[1]]]).collect()
 }
 
-/// For a classifier on two features: its predicted class over a 120 × 120 grid covering the
+/// For a classifier on two features: its predicted class over a 400 × 400 grid covering the
 /// training data, and the training points.
 fn regions<T: Float>(
     mlp: &Mlp<T>,
     tape: &mut cg_autodiff::vector::VectorTape<T>,
-    train: &cg_data::Dataset,
+    splits: &cg_data::Splits,
     title: &str,
 ) -> Result<Option<cg_plot::RegionChart>> {
+    let train = &splits.train;
     let Ok(k) = train.class_count() else { return Ok(None) };
     if train.n_features() != 2 || mlp.spec.autoencoder {
         return Ok(None);
@@ -234,7 +239,7 @@ fn regions<T: Float>(
         (row.min() - 0.5, row.max() + 0.5)
     };
     let (xr, yr) = (range(0), range(1));
-    let n = 120;
+    let n = 400;
     let grid = cg_autodiff::vector::Mat::<T>::from_fn(2, n * n, |f, c| {
         let (i, j) = (c % n, c / n);
         let (lo, hi, t) = if f == 0 { (xr.0, xr.1, i) } else { (yr.0, yr.1, j) };
@@ -242,10 +247,11 @@ fn regions<T: Float>(
     });
     let out = mlp.net.predict(tape, vec![grid]).map_err(|e| anyhow!("decision regions: {e}"))?;
     let predicted = mlp.predict_classes(&out);
+    let standardized = if splits.transform.standardize.is_some() { " (standardised)" } else { "" };
     Ok(Some(cg_plot::RegionChart {
         title: format!("{title}: decision regions (training points)"),
-        x_label: train.feature_names[0].clone(),
-        y_label: train.feature_names[1].clone(),
+        x_label: format!("{}{standardized}", train.feature_names[0]),
+        y_label: format!("{}{standardized}", train.feature_names[1]),
         x_range: xr,
         y_range: yr,
         cells: (n, n),
@@ -253,6 +259,6 @@ fn regions<T: Float>(
         points: (0..train.n_samples())
             .map(|s| (train.features[(0, s)], train.features[(1, s)], train.targets[s] as usize))
             .collect(),
-        class_names: (0..k.max(2)).map(|c| format!("class {c}")).collect(),
+        class_names: (0..k.max(2)).map(|c| splits.class_name(c)).collect(),
     }))
 }

@@ -70,7 +70,7 @@ pub trait Experiment {
 }
 
 /// What a kind's module provides: the whole config file as a serde type, and its validation.
-pub trait KindConfig: DeserializeOwned + 'static {
+pub trait KindConfig: DeserializeOwned + schemars::JsonSchema + 'static {
     /// The config's `kind = "..."`.
     const NAME: &'static str;
     /// One line for `--help` and `experiments kinds`.
@@ -103,6 +103,8 @@ pub trait Kind: Sync {
     fn summary(&self) -> &'static str;
     fn resumable(&self) -> bool;
     fn predicts(&self) -> bool;
+    /// The JSON Schema of the kind's config ([`crate::schema::of`]).
+    fn schema(&self) -> serde_json::Value;
     /// [`KindConfig::predict`].
     ///
     /// # Errors
@@ -141,6 +143,10 @@ impl<C: KindConfig> Kind for Entry<C> {
 
     fn predict(&self, model: &SavedModel, data: &Table) -> Result<Predictions> {
         C::predict(model, data)
+    }
+
+    fn schema(&self) -> serde_json::Value {
+        crate::schema::of::<C>()
     }
 
     fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>> {

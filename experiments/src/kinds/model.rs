@@ -20,16 +20,21 @@ use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, push_figure, push_graph, Cost, Outcome, RunOptions};
 
 /// `kind = "model"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
+    /// and the feature transforms.
     data: DataConfig,
+    /// The graph: parameters, inputs, targets and named expression nodes, with its loss.
     model: ModelConfig,
     optimizer: OptimizerConfig,
+    /// The training loop.
     train: TrainConfig,
     /// Projected gradient descent on named parameters.
     #[serde(default)]

@@ -22,18 +22,23 @@ use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Cost, Outcome, Progress, RunOptions};
 
 /// `kind = "rbm"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RbmFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
+    /// and the feature transforms.
     data: DataConfig,
     /// Values above this become 1, the rest 0 (after `[data] scale`); needed for Bernoulli units
     /// whose pseudo-likelihood is reported.
     binarize: Option<f64>,
+    /// The machine and its training.
     rbm: RbmConfig,
+    /// How the log-likelihood is estimated and what is sampled for the pictures.
     #[serde(default)]
     evaluation: EvaluationConfig,
     /// Epochs of the shortened regression check run.
@@ -41,14 +46,16 @@ pub struct RbmFile {
 }
 
 /// `[evaluation]`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EvaluationConfig {
     /// Estimate the log-likelihood by AIS every this many epochs (and after the last).
     #[serde(default = "five")]
     ais_every: usize,
+    /// AIS chains (importance samples) per estimate.
     #[serde(default = "hundred")]
     ais_chains: usize,
+    /// Intermediate temperatures of each AIS chain.
     #[serde(default = "thousand")]
     ais_temperatures: usize,
     /// Gibbs steps after which samples are drawn.
@@ -321,6 +328,7 @@ impl RbmExperiment {
                 name: "log-likelihood (AIS)".into(),
                 points: ais.iter().map(|a| (a.epoch as f64, a.log_likelihood)).collect(),
                 markers: true,
+                dashed: false,
             });
         }
         if !exact.is_empty() {
@@ -328,6 +336,7 @@ impl RbmExperiment {
                 name: "log-likelihood (exact)".into(),
                 points: exact.iter().map(|a| (a.0 as f64, a.1)).collect(),
                 markers: true,
+                dashed: false,
             });
         }
         if !series.is_empty() {
@@ -336,6 +345,8 @@ impl RbmExperiment {
                 x_label: "epoch".into(),
                 y_label: "nats".into(),
                 legend: Legend::LowerRight,
+                y_range: None,
+                equal_aspect: false,
                 series,
             };
             push_figure(&mut files, "likelihood", chart.render())?;
@@ -345,7 +356,13 @@ impl RbmExperiment {
             push_figure(&mut files, "filters", self.filters(title, rbm, side).render())?;
             push_figure(&mut files, "samples", self.samples(title, rbm, side, &mut monitor.rng).render())?;
         }
-        let mut summary = format!("{} epochs", records.len());
+        let mut summary = format!("{title}: {nv} {units} visible x {nh} hidden units, {} epochs", records.len());
+        if let Some(e) = records.iter().rev().find_map(|r| r.reconstruction_error) {
+            summary += &format!(", reconstruction error {e:.4}");
+        }
+        if let Some(&(_, ll)) = exact.last() {
+            summary += &format!(", exact log-likelihood {ll:.3}");
+        }
         if let Some(pl) = pl_curve.last() {
             summary += &format!(", pseudo-log-likelihood {pl:.3}");
         }
@@ -372,6 +389,7 @@ impl RbmExperiment {
             cells: cells.chunks(per_row).map(<[_]>::to_vec).collect(),
             low: -1.0,
             high: 1.0,
+            scale: Some("weight / largest |weight| of the unit".into()),
         }
     }
 
@@ -392,6 +410,7 @@ impl RbmExperiment {
             cells: rows,
             low: 0.0,
             high: 1.0,
+            scale: Some("E[v | h]".into()),
         }
     }
 }

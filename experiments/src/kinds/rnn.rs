@@ -21,18 +21,24 @@ use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, Cost, Outcome, Progress, RunOptions};
 
 /// The whole file of an `rnn` config.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RnnFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The sine-prediction task.
     task: SineTask,
+    /// Hidden units of the recurrent layer.
     hidden: usize,
     optimizer: OptimizerConfig,
+    /// Passes over the training sequences.
     epochs: usize,
+    /// Sequences per gradient step.
     batch_size: usize,
+    /// Epochs the regression test runs instead of `epochs`.
     check_epochs: Option<usize>,
     /// Projections of W, V and U (by name) applied after initialisation and every update.
     #[serde(default)]
@@ -178,6 +184,8 @@ impl Experiment for RnnExperiment {
             y_label: "loss".into(),
             series: vec![Series::line("train", points(&train_curve)), Series::line("test", points(&test_curve))],
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
         };
         push_figure(&mut files, "loss", loss.render())?;
         let pred = LineChart {
@@ -185,11 +193,13 @@ impl Experiment for RnnExperiment {
             x_label: "step p".into(),
             y_label: "value".into(),
             series: vec![
-                Series { name: "input x_p".into(), points: points(&input), markers: false },
-                Series { name: "target".into(), points: points(&target), markers: true },
-                Series { name: "prediction o_p".into(), points: points(&predicted), markers: false },
+                Series { name: "input x_p".into(), points: points(&input), markers: false, dashed: false },
+                Series { name: "target".into(), points: points(&target), markers: true, dashed: false },
+                Series { name: "prediction o_p".into(), points: points(&predicted), markers: false, dashed: false },
             ],
             legend: Legend::LowerLeft,
+            y_range: None,
+            equal_aspect: false,
         };
         push_figure(&mut files, "predictions", pred.render())?;
         let summary = format!(

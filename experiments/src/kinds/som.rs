@@ -21,11 +21,12 @@ use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Cost, Outcome, Progress, RunOptions};
 
 /// `kind = "som"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SomFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
     /// A data file (the target column gives the labels of the label map).
@@ -38,6 +39,7 @@ pub struct SomFile {
     /// Draw the codebook itself as colours (needs 3 features in [0, 1]).
     #[serde(default)]
     draw_codebook_as_colors: bool,
+    /// The map and its training.
     som: SomConfig,
     /// Epochs of the shortened regression check run; the whole run when absent.
     check_epochs: Option<usize>,
@@ -267,6 +269,8 @@ impl SomExperiment {
             x_label: "epoch".into(),
             y_label: "error".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: vec![
                 Series::line("quantization error", epochs.iter().copied().zip(qe.iter().copied()).collect()),
                 Series::line("topographic error", epochs.iter().copied().zip(te.iter().copied()).collect()),

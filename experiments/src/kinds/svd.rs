@@ -23,13 +23,16 @@ use super::{Experiment, KindConfig, F64};
 use crate::{json_file, push_figure, CheckScope, Cost, Outcome, RunOptions};
 
 /// The whole file of an `svd` config.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SvdFile {
     #[allow(dead_code)]
     kind: String,
+    /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
+    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
+    /// and the feature transforms.
     data: DataConfig,
     /// Number of directions to learn.
     directions: usize,
@@ -141,10 +144,12 @@ impl Experiment for SvdExperiment {
             x_label: "direction k".into(),
             y_label: "singular value".into(),
             series: vec![
-                Series { name: "exact (nalgebra)".into(), points: pts(&exact_sv), markers: true },
-                Series { name: "learned one at a time".into(), points: pts(&learned_sv), markers: true },
+                Series { name: "exact (nalgebra)".into(), points: pts(&exact_sv), markers: true, dashed: false },
+                Series { name: "learned one at a time".into(), points: pts(&learned_sv), markers: true, dashed: false },
             ],
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
         };
         push_figure(&mut files, "spectrum", chart.render())?;
         let worst_cos = cosines.iter().copied().fold(1.0, f64::min);

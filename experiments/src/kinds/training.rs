@@ -169,6 +169,8 @@ pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
             x_label: "epoch".into(),
             y_label: "mean loss".into(),
             legend: Legend::UpperRight,
+            y_range: None,
+            equal_aspect: false,
             series: named(vec![
                 ("train", epoch_points(&|r| Some(r.train_loss))),
                 ("test", epoch_points(&|r| r.test_loss)),
@@ -184,6 +186,8 @@ pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
                 y_label: "violation".into(),
                 series: named(vec![("violation", epoch_points(&|r| r.violation))]),
                 legend: Legend::UpperRight,
+                y_range: None,
+                equal_aspect: false,
             },
         ));
     }
@@ -195,6 +199,8 @@ pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
                 x_label: "epoch".into(),
                 y_label: "accuracy".into(),
                 legend: Legend::LowerRight,
+                y_range: Some((0.0, 1.0)),
+                equal_aspect: false,
                 series: named(vec![
                     ("train", epoch_points(&|r| r.train_accuracy)),
                     ("test", epoch_points(&|r| r.test_accuracy)),

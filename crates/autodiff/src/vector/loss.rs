@@ -7,7 +7,7 @@ use cg_core::numeric::{sigmoid, softplus};
 /// A loss L(o, y) per sample, averaged over the batch. `o` is the output node's value; `y` holds
 /// the targets in the same shape (one-hot columns for classifiers with several outputs, ±1 for
 /// the margin losses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
     /// Σ_r (o_r - y_r)².

@@ -193,7 +193,7 @@ impl<T: Real> VectorOp<T> for Linear {
 
 /// Elementwise activations, with the derivative written in terms of the input `x` or the output
 /// `y` as Table 11.1 does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     Sigmoid,
