@@ -285,7 +285,7 @@ fn graphical_model_configs_are_checked() {
     let bn = "kind = \"bayes_net\"\n\
               [[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\nparents = [\"b\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]\n\
               [[variables]]\nname = \"b\"\nstates = [\"f\", \"t\"]\nparents = [\"a\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]\n\
-              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+              [[queries]]\ntarget = \"a\"\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert!(fails(bn).starts_with("[[variables]] cycle: "), "{}", fails(bn));
     let ok_net = bn.replace("parents = [\"b\"]\ncpt = [[0.5, 0.5], [0.5, 0.5]]", "cpt = [[0.5, 0.5]]");
     assert_eq!(
@@ -300,7 +300,7 @@ fn graphical_model_configs_are_checked() {
 fn markov_network_factors_are_checked() {
     let net = "kind = \"markov_net\"\n[[variables]]\nname = \"a\"\nstates = [\"0\", \"1\"]\n\
                [[factors]]\nvariables = [\"a\", \"z\"]\nvalues = [1.0, 2.0]\n\
-               [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+               [[queries]]\ntarget = \"a\"\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(fails(net), "[[factors]] 1: no variable `z`");
     assert_eq!(
         fails(&net.replace("[\"a\", \"z\"]", "[\"a\"]\n").replace("[1.0, 2.0]", "[1.0, 2.0, 3.0]")),
@@ -351,7 +351,7 @@ batch_size = 2
         "[data] test_fraction = 0.9 is out of range (small enough to leave a training sample)"
     );
     let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"a\"\nstates = [\"yes\", \"yes\"]\ncpt = [[0.5, 0.5]]\n\
-              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+              [[queries]]\ntarget = \"a\"\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(fails(bn), "[[variables]] variable `a`: state `yes` is listed twice");
     let fit = "kind = \"best_fit\"\n[graph.nodes]\nx = \"y + 1\"\n[graph.fixed]\ny = 1.0\nz = 2.0\n";
     assert_eq!(fails(fit), "[graph] node `z`: is fixed but no function uses it (a misspelt name?)");
@@ -360,7 +360,7 @@ batch_size = 2
 #[test]
 fn probability_tables_say_what_is_wrong_and_accept_rounded_rows() {
     let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\ncpt = [[1.2, -0.2]]\n\
-              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+              [[queries]]\ntarget = \"a\"\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(
         fails(bn),
         "[[variables]] variable `a`: cpt row 1: the entry -0.2 is not a probability (negative or not finite)"
@@ -384,11 +384,11 @@ fn probability_tables_say_what_is_wrong_and_accept_rounded_rows() {
 fn impossible_evidence_and_all_zero_factors_are_named() {
     let bn = "kind = \"bayes_net\"\n[[variables]]\nname = \"either\"\nstates = [\"no\", \"yes\"]\ncpt = [[1.0, 0.0]]\n\
               [[variables]]\nname = \"lung\"\nstates = [\"no\", \"yes\"]\nparents = [\"either\"]\ncpt = [[1.0, 0.0], [0.5, 0.5]]\n\
-              [[queries]]\ntarget = \"lung\"\nevidence = { either = \"yes\" }\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+              [[queries]]\ntarget = \"lung\"\nevidence = { either = \"yes\" }\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(fails(bn), "[[queries]] 1: the evidence either = yes has probability zero");
     let mn = "kind = \"markov_net\"\n[[variables]]\nname = \"a\"\nstates = [\"f\", \"t\"]\n\
               [[factors]]\nvariables = [\"a\"]\nvalues = [0.0, 0.0]\n\
-              [[queries]]\ntarget = \"a\"\n[gibbs]\nburn_in = 1\nsamples = 10\n";
+              [[queries]]\ntarget = \"a\"\n[sampler]\nburn_in = 1\nsamples = 10\n";
     assert_eq!(fails(mn), "[[factors]] 1: every entry is zero: the network would give every state probability zero");
 }
 

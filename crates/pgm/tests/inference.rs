@@ -1,10 +1,12 @@
-//! Exact inference against enumeration and published numbers; Gibbs sampling against exact
-//! marginals within Monte Carlo error; the Ising sampler against brute force.
+//! Exact inference against enumeration and published numbers; the samplers against exact
+//! marginals within their own error bars, on networks with deterministic nodes too; the Ising
+//! sampler against brute force.
 
 use cg_core::run;
+use cg_pgm::sampling::{self, Compiled, Method, Settings};
 use cg_pgm::{
-    effective_sample_size, enumerate, onsager_magnetisation, variable_elimination, BayesianNetwork, GibbsSampler,
-    Ising, VariableSpec, CRITICAL_TEMPERATURE,
+    effective_sample_size, enumerate, onsager_magnetisation, variable_elimination, BayesianNetwork, Factor, Ising,
+    VariableSpec, CRITICAL_TEMPERATURE,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -47,20 +49,116 @@ fn sprinkler_posteriors_match_the_published_values() {
     assert!((e.values[1] - rain.values[1]).abs() < 1e-15);
 }
 
-#[test]
-fn gibbs_marginals_are_within_three_standard_errors() {
-    let bn = sprinkler();
-    let evidence = [(3, 1)];
-    let mut sampler = GibbsSampler::new(&bn.factors, &bn.cards, &evidence).unwrap();
-    let mut state = sampler.start();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let marginals = sampler.marginals(&mut state, &[0, 1, 2], 1000, 40_000, 1, &mut rng).unwrap();
-    for (m, v) in marginals.iter().zip([0, 1, 2]) {
-        let exact = variable_elimination(&bn.factors, &bn.cards, &[v], &evidence).unwrap();
-        let (p, se) = (m.probabilities[1], m.standard_errors[1]);
-        assert!((p - exact.values[1]).abs() < 3.0 * se, "variable {v}: {p} ± {se} vs {}", exact.values[1]);
-        assert!(m.ess[1] > 1000.0 && m.ess[1] <= 40_000.0 * 1.5, "ESS {}", m.ess[1]);
+fn settings(method: Method, samples: usize) -> Settings {
+    Settings { method, chains: 4, burn_in: 500, samples, thin: 1, blocks: true }
+}
+
+/// The sampler's estimate of P(target | evidence) against variable elimination: every state
+/// within 4 standard errors; Gibbs chains converged.
+fn agrees(bn: &BayesianNetwork, target: usize, evidence: &[(usize, usize)], s: &Settings, seed: u64) {
+    let c = Compiled::bayesian(&bn.factors, &bn.cards, &bn.parents).unwrap();
+    let m = sampling::estimate(&c, target, evidence, s, seed).unwrap();
+    let exact = variable_elimination(&bn.factors, &bn.cards, &[target], evidence).unwrap();
+    for (x, e) in exact.values.iter().enumerate() {
+        let (p, se) = (m.probabilities[x], m.standard_errors[x]);
+        assert!((p - e).abs() <= 4.0 * se, "{:?} {} = {x}: {p} ± {se} vs exact {e}", s.method, bn.names[target]);
+        assert!(se > 0.0 && m.intervals[x].0 <= p && p <= m.intervals[x].1);
     }
+    assert!(m.converged(), "R-hat {:?}", m.r_hat);
+}
+
+#[test]
+fn every_sampler_agrees_with_elimination_on_the_sprinkler() {
+    let bn = sprinkler();
+    for method in [Method::Gibbs, Method::LikelihoodWeighting, Method::Forward] {
+        for v in 0..3 {
+            agrees(&bn, v, &[(3, 1)], &settings(method, 20_000), 1);
+        }
+    }
+}
+
+/// Asia (Lauritzen and Spiegelhalter, 1988), with the states of every variable in `order`
+/// (yes-first or no-first): `either` is a deterministic OR of `tub` and `lung`.
+fn asia(yes_first: bool) -> BayesianNetwork {
+    let states = |_: ()| if yes_first { vec!["yes".to_string(), "no".into()] } else { vec!["no".into(), "yes".into()] };
+    // A row P(yes), P(no) in the chosen order.
+    let row = |p_yes: f64| if yes_first { vec![p_yes, 1.0 - p_yes] } else { vec![1.0 - p_yes, p_yes] };
+    // Rows over parent configurations in the chosen state order (last parent fastest).
+    let rows = |yes_values: &[f64]| -> Vec<Vec<f64>> {
+        let n = yes_values.len();
+        let order: Vec<usize> = if yes_first { (0..n).collect() } else { (0..n).rev().collect() };
+        order.iter().map(|&k| row(yes_values[k])).collect()
+    };
+    let v = |name: &str, parents: &[&str], cpt: Vec<Vec<f64>>| VariableSpec {
+        name: name.into(),
+        states: states(()),
+        parents: parents.iter().map(|p| p.to_string()).collect(),
+        cpt,
+    };
+    // Parent configurations listed yes-first: (yes), (no); (yes, yes), (yes, no), ...
+    BayesianNetwork::new(&[
+        v("asia", &[], vec![row(0.01)]),
+        v("tub", &["asia"], rows(&[0.05, 0.01])),
+        v("smoke", &[], vec![row(0.5)]),
+        v("lung", &["smoke"], rows(&[0.1, 0.01])),
+        v("bronc", &["smoke"], rows(&[0.6, 0.3])),
+        v("either", &["lung", "tub"], rows(&[1.0, 1.0, 1.0, 0.0])),
+        v("xray", &["either"], rows(&[0.98, 0.05])),
+        v("dysp", &["bronc", "either"], rows(&[0.9, 0.8, 0.7, 0.1])),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn asia_is_sampled_right_whatever_the_state_order() {
+    for yes_first in [true, false] {
+        let bn = asia(yes_first);
+        let lung = bn.id("lung").unwrap();
+        let yes = bn.state(lung, "yes").unwrap();
+        // The textbook value first: P(lung = yes) = 0.5 x 0.1 + 0.5 x 0.01.
+        let exact = variable_elimination(&bn.factors, &bn.cards, &[lung], &[]).unwrap();
+        assert!((exact.values[yes] - 0.055).abs() < 1e-15);
+        let s = settings(Method::Gibbs, 20_000);
+        agrees(&bn, lung, &[], &s, 7);
+        let (xray, dysp) = (bn.id("xray").unwrap(), bn.id("dysp").unwrap());
+        let evidence = [(xray, bn.state(xray, "yes").unwrap()), (dysp, bn.state(dysp, "yes").unwrap())];
+        agrees(&bn, lung, &evidence, &s, 8);
+        agrees(&bn, bn.id("tub").unwrap(), &evidence, &settings(Method::LikelihoodWeighting, 200_000), 9);
+        let c = Compiled::bayesian(&bn.factors, &bn.cards, &bn.parents).unwrap();
+        let blocks = sampling::gibbs_blocks(&c, &[]);
+        let names: Vec<Vec<&str>> = blocks.iter().map(|b| b.iter().map(|&v| bn.names[v].as_str()).collect()).collect();
+        assert_eq!(names, vec![vec!["tub", "lung", "either"]]);
+    }
+}
+
+#[test]
+fn chains_stuck_in_different_modes_are_flagged_and_blocks_free_them() {
+    // Two variables that must be equal (a table with zeros): single-site updates never leave
+    // (0, 0) or (1, 1); chains from dispersed starts sit in different modes.
+    let equal = Factor::new(&[0, 1], &[2, 2], vec![1.0, 0.0, 0.0, 3.0]).unwrap();
+    let factors = [equal, Factor::new(&[0], &[2], vec![1.0, 1.0]).unwrap()];
+    let c = Compiled::new(&factors, &[2, 2]).unwrap();
+    let mut s = Settings { method: Method::Gibbs, chains: 8, burn_in: 100, samples: 4000, thin: 1, blocks: false };
+    let stuck = sampling::estimate(&c, 0, &[], &s, 5).unwrap();
+    assert!(!stuck.converged(), "R-hat {:?}", stuck.r_hat);
+    s.blocks = true;
+    let free = sampling::estimate(&c, 0, &[], &s, 5).unwrap();
+    assert!(free.converged(), "R-hat {:?}", free.r_hat);
+    // P(x0 = 1) = 3 / 4.
+    assert!((free.probabilities[1] - 0.75).abs() <= 4.0 * free.standard_errors[1], "{:?}", free.probabilities);
+}
+
+#[test]
+fn samplers_that_need_a_dag_say_so_and_hopeless_evidence_is_an_error() {
+    let bn = sprinkler();
+    let c = Compiled::new(&bn.factors, &bn.cards).unwrap();
+    let e = sampling::estimate(&c, 0, &[(3, 1)], &settings(Method::Forward, 100), 1).unwrap_err();
+    assert!(e.to_string().contains("need a Bayesian network"), "{e}");
+    // wet_grass = true given neither sprinkler nor rain has probability 0.
+    let c = Compiled::bayesian(&bn.factors, &bn.cards, &bn.parents).unwrap();
+    let e = sampling::estimate(&c, 0, &[(1, 0), (2, 0), (3, 1)], &settings(Method::LikelihoodWeighting, 100), 1)
+        .unwrap_err();
+    assert!(e.to_string().contains("positive weight"), "{e}");
 }
 
 #[test]
@@ -125,19 +223,12 @@ proptest! {
 }
 
 #[test]
-fn gibbs_on_random_networks_agrees_with_elimination() {
+fn samplers_on_random_networks_agree_with_elimination() {
     for seed in 0..3 {
         let bn = random_network(6, seed);
-        let evidence = [(5, 1)];
-        let mut sampler = GibbsSampler::new(&bn.factors, &bn.cards, &evidence).unwrap();
-        let mut state = sampler.start();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let m = sampler.marginals(&mut state, &[0, 2], 500, 20_000, 1, &mut rng).unwrap();
-        for (est, v) in m.iter().zip([0, 2]) {
-            let exact = variable_elimination(&bn.factors, &bn.cards, &[v], &evidence).unwrap();
-            for (x, (p, se)) in est.probabilities.iter().zip(&est.standard_errors).enumerate() {
-                let target = exact.values[x];
-                assert!((p - target).abs() < 3.0 * se + 1e-3, "seed {seed}, x{v} = {x}: {p} ± {se} vs {target}");
+        for method in [Method::Gibbs, Method::LikelihoodWeighting] {
+            for v in [0, 2] {
+                agrees(&bn, v, &[(5, 1)], &settings(method, 20_000), seed);
             }
         }
     }

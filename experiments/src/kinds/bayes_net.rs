@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{BayesianNetwork, MarkovNetwork, VariableSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, GibbsConfig, QueryConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "bayes_net"`.
@@ -23,8 +23,9 @@ pub struct BayesNetFile {
     variables: Vec<VariableSpec>,
     /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
-    /// Gibbs sampler settings.
-    gibbs: GibbsConfig,
+    /// How the posteriors are sampled (each is also computed exactly).
+    #[serde(alias = "gibbs")]
+    sampler: SamplerConfig,
 }
 
 impl KindConfig for BayesNetFile {
@@ -37,8 +38,8 @@ impl KindConfig for BayesNetFile {
     /// A bad network (named variable), an unknown query name or state, or empty settings.
     fn validate(self, _base: &Path) -> Result<DiscreteExperiment> {
         let bn = BayesianNetwork::new(&self.variables).map_err(|e| anyhow!("[[variables]] {e}"))?;
-        let arrows = bn.parents.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect();
-        let model = FactorModel { net: MarkovNetwork::from(bn), arrows: Some(arrows) };
-        DiscreteExperiment::new(self.seed, model, &self.queries, self.gibbs)
+        let parents = Some(bn.parents.clone());
+        let model = FactorModel { net: MarkovNetwork::from(bn), parents };
+        DiscreteExperiment::new(self.seed, model, &self.queries, &self.sampler)
     }
 }

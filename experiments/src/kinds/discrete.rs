@@ -1,14 +1,14 @@
 //! What `bayes_net` and `markov_net` share: a discrete network queried exactly by variable
-//! elimination and approximately by Gibbs sampling.
+//! elimination and approximately by a sampler (several Gibbs chains with R-hat, likelihood
+//! weighting or forward sampling), each estimate with its error bars.
 
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
-use cg_pgm::{variable_elimination, Error as PgmError, GibbsSampler, MarkovNetwork};
+use cg_pgm::sampling::{self, Compiled, Method, Settings};
+use cg_pgm::{variable_elimination, Error as PgmError, MarkovNetwork};
 use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use indexmap::IndexMap;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -26,21 +26,74 @@ pub(super) struct QueryConfig {
     evidence: IndexMap<String, String>,
 }
 
-/// `[gibbs]`.
+/// `[sampler]` (formerly `[gibbs]`, still read).
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GibbsConfig {
-    /// Sweeps discarded before sampling.
-    burn_in: usize,
-    /// Samples kept.
+pub(super) struct SamplerConfig {
+    /// gibbs (Markov chains, any network), likelihood_weighting or forward (rejection; both for
+    /// Bayesian networks only).
+    #[serde(default)]
+    method: MethodName,
+    /// gibbs: independent chains from dispersed starts, compared by R-hat; the others: batches
+    /// drawn in parallel. Default 4.
+    #[serde(default = "four")]
+    chains: usize,
+    /// gibbs only: sweeps each chain discards before sampling (default 1000).
+    burn_in: Option<usize>,
+    /// gibbs: samples kept per chain; likelihood_weighting and forward: draws in all.
     samples: usize,
-    /// Sweeps between kept samples.
-    #[serde(default = "one")]
-    thin: usize,
+    /// gibbs only: sweeps between kept samples (default 1).
+    thin: Option<usize>,
 }
 
-fn one() -> usize {
-    1
+/// The sampler's name in a config.
+#[derive(Clone, Copy, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum MethodName {
+    #[default]
+    Gibbs,
+    LikelihoodWeighting,
+    Forward,
+}
+
+fn four() -> usize {
+    4
+}
+
+impl SamplerConfig {
+    fn settings(&self) -> Result<Settings> {
+        let method = match self.method {
+            MethodName::Gibbs => Method::Gibbs,
+            MethodName::LikelihoodWeighting => Method::LikelihoodWeighting,
+            MethodName::Forward => Method::Forward,
+        };
+        if method != Method::Gibbs && (self.burn_in.is_some() || self.thin.is_some()) {
+            bail!("[sampler] burn_in and thin are settings of gibbs only");
+        }
+        let s = Settings {
+            method,
+            chains: self.chains,
+            burn_in: self.burn_in.unwrap_or(1000),
+            samples: self.samples,
+            thin: self.thin.unwrap_or(1),
+            blocks: true,
+        };
+        if s.samples == 0 || s.thin == 0 || s.chains == 0 {
+            bail!("[sampler] samples, chains and thin must be >= 1");
+        }
+        if method == Method::Gibbs && s.chains == 1 {
+            bail!("[sampler] chains = 1: R-hat compares chains, give 2 or more");
+        }
+        Ok(s)
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Gibbs => "gibbs",
+        Method::LikelihoodWeighting => "likelihood_weighting",
+        Method::Forward => "forward",
+    }
 }
 
 struct Query {
@@ -49,10 +102,28 @@ struct Query {
 }
 
 /// A discrete model: the Markov network (for a Bayesian network, its tables on the moral graph)
-/// and, for a Bayesian network, its arrows parent -> child for the drawing.
+/// and, for a Bayesian network, each variable's parents (table k is variable k's).
 pub(super) struct FactorModel {
     pub(super) net: MarkovNetwork,
-    pub(super) arrows: Option<Vec<(usize, usize)>>,
+    pub(super) parents: Option<Vec<Vec<usize>>>,
+}
+
+impl FactorModel {
+    /// The arrows parent -> child of a Bayesian network.
+    fn arrows(&self) -> Option<Vec<(usize, usize)>> {
+        self.parents
+            .as_ref()
+            .map(|ps| ps.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect())
+    }
+
+    /// The factors compiled for the samplers.
+    fn compiled(&self) -> Result<Compiled<'_>> {
+        let net = &self.net;
+        Ok(match &self.parents {
+            Some(ps) => Compiled::bayesian(&net.factors, &net.cards, ps)?,
+            None => Compiled::new(&net.factors, &net.cards)?,
+        })
+    }
 }
 
 impl FactorModel {
@@ -88,25 +159,30 @@ pub struct DiscreteExperiment {
     seed: u64,
     model: FactorModel,
     queries: Vec<Query>,
-    gibbs: GibbsConfig,
+    sampler: Settings,
 }
 
 impl DiscreteExperiment {
     /// Resolves the queries' names against the model and checks the sampler's settings.
     ///
     /// # Errors
-    /// An unknown query name or state, or zero samples or thinning.
+    /// An unknown query name or state, a sampler setting out of range or of another method, or
+    /// a sampler that needs a Bayesian network on a Markov network.
     pub(super) fn new(
         seed: u64,
         model: FactorModel,
         queries: &[QueryConfig],
-        gibbs: GibbsConfig,
+        sampler: &SamplerConfig,
     ) -> Result<DiscreteExperiment> {
-        if gibbs.samples == 0 || gibbs.thin == 0 {
-            bail!("[gibbs] samples and thin must be >= 1");
+        let sampler = sampler.settings()?;
+        if sampler.method != Method::Gibbs && model.parents.is_none() {
+            bail!(
+                "[sampler] method = \"{}\" needs a Bayesian network (kind = \"bayes_net\"); use gibbs",
+                method_name(sampler.method)
+            );
         }
         let queries = model.queries(queries)?;
-        Ok(DiscreteExperiment { seed, model, queries, gibbs })
+        Ok(DiscreteExperiment { seed, model, queries, sampler })
     }
 }
 
@@ -123,25 +199,35 @@ impl Experiment for DiscreteExperiment {
             .fold(0.0, f64::max);
         let vars = net.cards.len() as f64;
         let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
-        let sweeps = (self.gibbs.burn_in + self.gibbs.samples * self.gibbs.thin) as f64;
+        let s = &self.sampler;
+        let sweeps = match s.method {
+            Method::Gibbs => ((s.burn_in + s.samples * s.thin) * s.chains) as f64,
+            _ => s.samples as f64,
+        };
+        // Block updates enumerate families of up to 4096 joint states.
+        let per_variable = largest_factor.clamp(1.0, 4096.0) * net.factors.len().min(64) as f64;
         Cost::default()
             .memory("variable elimination's largest table", 2.0 * F64 * widest)
             .work("variable elimination", self.queries.len() as f64 * widest * vars)
             .memory("the joint table (partition function)", F64 * (1u64 << 20) as f64)
-            .work("Gibbs sweeps", sweeps * vars * largest_factor.max(1.0))
-            .memory("the Gibbs samples", F64 * self.gibbs.samples as f64 * vars)
+            .work("sampling", self.queries.len() as f64 * sweeps * vars * per_variable)
+            .memory("the samples", F64 * (s.samples * s.chains) as f64)
     }
 
-    /// Answers every query exactly and by Gibbs sampling.
+    /// Answers every query exactly and by the sampler; a Gibbs estimate whose chains disagree
+    /// (R-hat above 1.01) is a warning on stderr and `converged: false`.
     ///
     /// # Errors
-    /// Evidence of probability zero, or a drawing error.
+    /// Evidence of probability zero, no chain start or no matching draw, or a drawing error.
     fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let model = &self.model.net;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let compiled = self.model.compiled()?;
+        let s = &self.sampler;
         let mut answers = vec![];
+        let mut speeds = vec![];
         let mut series = vec![];
-        let mut all_within = true;
+        let (mut all_within, mut converged) = (true, true);
+        let mut blocks: Vec<Vec<usize>> = vec![];
         for (k, q) in self.queries.iter().enumerate() {
             let exact =
                 variable_elimination(&model.factors, &model.cards, &[q.target], &q.evidence).map_err(|e| match e {
@@ -154,41 +240,71 @@ impl Experiment for DiscreteExperiment {
                     }
                     e => anyhow!("[[queries]] {}: {e}", k + 1),
                 })?;
-            let mut sampler = GibbsSampler::new(&model.factors, &model.cards, &q.evidence)?;
-            let mut state = sampler.start();
-            let g = &self.gibbs;
-            let m = sampler
-                .marginals(&mut state, &[q.target], g.burn_in, g.samples, g.thin, &mut rng)?
-                .pop()
-                .expect("internal: one query variable");
+            let clock = std::time::Instant::now();
+            // Each query draws from its own streams of the seed.
+            let seed = self.seed.wrapping_add(k as u64);
+            let m = sampling::estimate(&compiled, q.target, &q.evidence, s, seed)
+                .map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
+            let seconds = clock.elapsed().as_secs_f64();
+            if s.method == Method::Gibbs {
+                for b in sampling::gibbs_blocks(&compiled, &q.evidence) {
+                    if !blocks.contains(&b) {
+                        blocks.push(b);
+                    }
+                }
+            }
             let states = &model.states[q.target];
             let by_state = |xs: &[f64]| -> Map<String, Value> {
                 states.iter().zip(xs).map(|(s, x)| (s.clone(), json!(x))).collect()
             };
-            let within = exact
+            let z = exact
                 .values
                 .iter()
                 .zip(&m.probabilities)
                 .zip(&m.standard_errors)
-                .all(|((e, p), se)| (e - p).abs() <= 3.0 * se);
+                .map(|((e, p), se)| (e - p).abs() / se)
+                .fold(0.0, f64::max);
+            let within = z <= 4.0;
             all_within &= within;
+            let label = describe(model, q);
+            if !m.converged() {
+                converged = false;
+                let worst = m.r_hat.iter().flatten().copied().fold(0.0, f64::max);
+                eprintln!(
+                    "warning: {title}: {label}: the Gibbs chains disagree (R-hat {worst:.3} > {}); the estimate is not to be trusted: sample longer, or check the network for states the chains cannot leave",
+                    sampling::R_HAT_LIMIT
+                );
+            }
             let evidence: Map<String, Value> =
                 q.evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
-            let label = describe(model, q);
-            answers.push(json!({
+            let mut answer = json!({
                 "query": label,
                 "target": model.names[q.target],
                 "evidence": evidence,
                 "exact": by_state(&exact.values),
-                "gibbs": by_state(&m.probabilities),
+                "estimate": by_state(&m.probabilities),
                 "standard_error": by_state(&m.standard_errors),
+                "interval_95": states.iter().zip(&m.intervals).map(|(s, i)| (s.clone(), json!([i.0, i.1]))).collect::<Map<_, _>>(),
                 "effective_sample_size": by_state(&m.ess),
-                "within_3_standard_errors": within,
+                "largest_error_in_standard_errors": z,
+                "within_4_standard_errors": within,
+            });
+            if let Some(r) = &m.r_hat {
+                answer["r_hat"] = json!(by_state(r));
+                answer["converged"] = json!(m.converged());
+            }
+            answers.push(answer);
+            let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
+            speeds.push(json!({
+                "query": label,
+                "seconds": seconds,
+                "draws_per_second": m.draws as f64 / seconds,
+                "ess_per_second": min_ess / seconds,
             }));
             let last = states.len() - 1;
             series.push(Series {
                 name: format!(
-                    "{label}: exact {:.4}, Gibbs {:.4} ± {:.4}",
+                    "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
                     exact.values[last], m.probabilities[last], m.standard_errors[last]
                 ),
                 points: m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
@@ -196,13 +312,25 @@ impl Experiment for DiscreteExperiment {
                 dashed: false,
             });
         }
+        let mut sampler = json!({ "method": method_name(s.method), "chains": s.chains, "samples": s.samples });
+        if s.method == Method::Gibbs {
+            sampler["burn_in"] = json!(s.burn_in);
+            sampler["thin"] = json!(s.thin);
+            sampler["blocks"] = json!(blocks
+                .iter()
+                .map(|b| b.iter().map(|&v| model.names[v].clone()).collect::<Vec<_>>())
+                .collect::<Vec<_>>());
+        }
         let mut metrics = json!({
             "variables": model.names,
-            "gibbs": { "burn_in": self.gibbs.burn_in, "samples": self.gibbs.samples, "thin": self.gibbs.thin },
-            "all_within_3_standard_errors": all_within,
+            "sampler": sampler,
+            "all_within_4_standard_errors": all_within,
             "queries": answers,
         });
-        if self.model.arrows.is_none() {
+        if s.method == Method::Gibbs {
+            metrics["converged"] = json!(converged);
+        }
+        if self.model.parents.is_none() {
             // Bayesian networks have Z = 1.
             if let (Some(z), Some(log_z)) = (model.partition_function(), model.log_partition_function()) {
                 // Z itself only while it is a finite number.
@@ -210,24 +338,34 @@ impl Experiment for DiscreteExperiment {
                 metrics["log_partition_function"] = json!(log_z);
             }
         }
-        let mut files = vec![json_file("metrics.json", &metrics)?];
+        let mut files =
+            vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &json!({ "queries": speeds }))?];
         push_graph(&mut files, "network", &self.picture(title))?;
+        let per = if s.method == Method::Gibbs { "samples per chain" } else { "draws" };
         let chart = LineChart {
-            title: format!("{title}: Gibbs estimate minus exact probability (last state)"),
-            x_label: "samples".into(),
+            title: format!("{title}: {} estimate minus exact probability (last state)", method_name(s.method)),
+            x_label: per.into(),
             y_label: "error".into(),
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
             series,
         };
-        push_figure(&mut files, "gibbs", chart.render())?;
+        push_figure(&mut files, "sampler", chart.render())?;
         let mut summary = String::new();
         for a in &answers {
-            let _ =
-                write!(summary, "{}: exact {} Gibbs {}; ", a["query"].as_str().unwrap_or(""), a["exact"], a["gibbs"]);
+            let _ = write!(
+                summary,
+                "{}: exact {} estimate {}; ",
+                a["query"].as_str().unwrap_or(""),
+                a["exact"],
+                a["estimate"]
+            );
         }
-        summary.push_str(if all_within { "all within 3 standard errors" } else { "NOT all within 3 standard errors" });
+        summary.push_str(if all_within { "all within 4 standard errors" } else { "NOT all within 4 standard errors" });
+        if !converged {
+            summary.push_str("; NOT converged (R-hat > 1.01)");
+        }
         Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
 }
@@ -247,11 +385,11 @@ impl DiscreteExperiment {
                 kind: NodeKind::Inner,
             })
             .collect();
-        let edges = match &self.model.arrows {
+        let edges = match &self.model.arrows() {
             Some(arrows) => arrows.iter().map(|&(a, b)| (a, b, None)).collect(),
             None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index(), None)).collect(),
         };
-        GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.arrows.is_some() }
+        GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.parents.is_some() }
     }
 }
 

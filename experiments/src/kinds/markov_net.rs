@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{Error as PgmError, FactorSpec, MarkovNetwork, StatesSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, GibbsConfig, QueryConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "markov_net"`: variables with named states and factors over them.
@@ -26,8 +26,9 @@ pub struct MarkovNetFile {
     factors: Vec<FactorSpec>,
     /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
-    /// Gibbs sampler settings.
-    gibbs: GibbsConfig,
+    /// How the posteriors are sampled (each is also computed exactly).
+    #[serde(alias = "gibbs")]
+    sampler: SamplerConfig,
 }
 
 impl KindConfig for MarkovNetFile {
@@ -44,6 +45,6 @@ impl KindConfig for MarkovNetFile {
             PgmError::Factor { index, message } => anyhow!("[[factors]] {index}: {message}"),
             e => anyhow!("[[variables]] {e}"),
         })?;
-        DiscreteExperiment::new(self.seed, FactorModel { net, arrows: None }, &self.queries, self.gibbs)
+        DiscreteExperiment::new(self.seed, FactorModel { net, parents: None }, &self.queries, &self.sampler)
     }
 }

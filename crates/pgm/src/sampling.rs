@@ -1,0 +1,587 @@
+//! Sampling estimates of a posterior marginal that say how far they can be trusted: several
+//! Gibbs chains from dispersed starts with split-R-hat, families with deterministic tables
+//! sampled as blocks, likelihood weighting and forward (rejection) sampling for Bayesian
+//! networks, and standard errors that stay honest for states never seen.
+//!
+//! Every chain or batch draws from its own ChaCha8 stream of the seed, so estimates do not
+//! depend on the number of threads that run them.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::{Error, Factor, Result};
+
+/// How the sample is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Markov chains that resample each variable (or block) from its conditional given the rest.
+    Gibbs,
+    /// Bayesian networks: draws in topological order with the evidence clamped, each weighted by
+    /// the probability of the evidence given its parents.
+    LikelihoodWeighting,
+    /// Bayesian networks: draws of the whole network, kept when they match the evidence.
+    Forward,
+}
+
+/// What to draw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    pub method: Method,
+    /// Gibbs: independent chains; the others: independent batches drawn in parallel.
+    pub chains: usize,
+    /// Gibbs: sweeps discarded by every chain.
+    pub burn_in: usize,
+    /// Gibbs: samples kept per chain; the others: draws in all.
+    pub samples: usize,
+    /// Gibbs: sweeps between kept samples.
+    pub thin: usize,
+    /// Gibbs: sample the unobserved variables of a table with zeros jointly (off only to show
+    /// what single-site updates do).
+    pub blocks: bool,
+}
+
+/// The sampler's answer for one variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    pub probabilities: Vec<f64>,
+    /// sqrt(p̃ (1 - p̃) / ESS) with p̃ = (p ESS + 1) / (ESS + 2): never 0, so a state never
+    /// sampled still gets an error bar of about 1 / ESS.
+    pub standard_errors: Vec<f64>,
+    /// Wilson's 95% score interval with the effective sample size as n.
+    pub intervals: Vec<(f64, f64)>,
+    /// Per state: Gibbs, the sum over chains of each chain's ESS (Geyer); weighted samples,
+    /// (Σw)² / Σw².
+    pub ess: Vec<f64>,
+    /// Gibbs: split-R-hat of each state's indicator (1 for a state no chain visited).
+    pub r_hat: Option<Vec<f64>>,
+    /// Per state, the running estimate after n samples (per chain for Gibbs), up to 200 points.
+    pub running: Vec<Vec<(usize, f64)>>,
+    /// Draws made in all (Gibbs: kept samples over all chains).
+    pub draws: usize,
+}
+
+/// R-hat above this is not converged (Vehtari et al., 2021).
+pub const R_HAT_LIMIT: f64 = 1.01;
+
+impl Estimate {
+    /// Whether every state's R-hat is at most [`R_HAT_LIMIT`] (true without R-hats).
+    pub fn converged(&self) -> bool {
+        self.r_hat.as_ref().is_none_or(|r| r.iter().all(|&r| r <= R_HAT_LIMIT))
+    }
+}
+
+/// The factors compiled for sampling: each table with the stride of each of its variables, so a
+/// value is an offset sum rather than a walk over the assignment.
+pub struct Compiled<'a> {
+    factors: &'a [Factor],
+    strides: Vec<Vec<usize>>,
+    cards: Vec<usize>,
+    /// The factors that mention each variable.
+    by_var: Vec<Vec<usize>>,
+    /// Bayesian networks: each variable's table and a topological order.
+    dag: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl<'a> Compiled<'a> {
+    /// # Errors
+    /// A factor over a variable out of range.
+    pub fn new(factors: &'a [Factor], cards: &[usize]) -> Result<Compiled<'a>> {
+        if let Some(f) = factors.iter().find(|f| f.vars.iter().any(|&v| v >= cards.len())) {
+            return Err(Error::Table(format!("a factor over {:?} for {} variables", f.vars, cards.len())));
+        }
+        let strides = factors
+            .iter()
+            .map(|f| {
+                let mut s = vec![1; f.vars.len()];
+                for k in (0..f.vars.len().saturating_sub(1)).rev() {
+                    s[k] = s[k + 1] * f.cards[k + 1];
+                }
+                s
+            })
+            .collect();
+        let by_var = (0..cards.len())
+            .map(|v| factors.iter().enumerate().filter(|(_, f)| f.vars.contains(&v)).map(|(k, _)| k).collect())
+            .collect();
+        Ok(Compiled { factors, strides, cards: cards.to_vec(), by_var, dag: None })
+    }
+
+    /// A Bayesian network's: `parents[v]` and `factors[v]` the table P(v | parents).
+    ///
+    /// # Errors
+    /// Parents that do not match the tables, or a cycle.
+    pub fn bayesian(factors: &'a [Factor], cards: &[usize], parents: &[Vec<usize>]) -> Result<Compiled<'a>> {
+        let mut c = Compiled::new(factors, cards)?;
+        if parents.len() != cards.len() || factors.len() != cards.len() {
+            return Err(Error::Table("one table per variable expected".into()));
+        }
+        for (v, ps) in parents.iter().enumerate() {
+            let mut scope = ps.clone();
+            scope.push(v);
+            scope.sort_unstable();
+            if factors[v].vars != scope {
+                return Err(Error::Table(format!("table {v} is not over variable {v} and its parents")));
+            }
+        }
+        // Kahn's algorithm, smallest id first among the ready ones.
+        let mut indegree: Vec<usize> = parents.iter().map(Vec::len).collect();
+        let mut order = vec![];
+        let mut ready: std::collections::BTreeSet<usize> = (0..cards.len()).filter(|&v| indegree[v] == 0).collect();
+        while let Some(v) = ready.pop_first() {
+            order.push(v);
+            for (w, ps) in parents.iter().enumerate() {
+                if ps.contains(&v) {
+                    indegree[w] -= 1;
+                    if indegree[w] == 0 {
+                        ready.insert(w);
+                    }
+                }
+            }
+        }
+        if order.len() != cards.len() {
+            return Err(Error::Table("the parents form a cycle".into()));
+        }
+        c.dag = Some(((0..cards.len()).collect(), order));
+        Ok(c)
+    }
+
+    fn value(&self, f: usize, state: &[usize]) -> f64 {
+        let index: usize = self.factors[f].vars.iter().zip(&self.strides[f]).map(|(&v, &s)| state[v] * s).sum();
+        self.factors[f].values[index]
+    }
+
+    /// The product of every factor at `state` (0 for a state the model rules out).
+    fn weight(&self, state: &[usize]) -> f64 {
+        (0..self.factors.len()).map(|f| self.value(f, state)).product()
+    }
+
+    /// Draws a value of `v` from P(v | parents) at `state`.
+    fn draw_from_table(&self, v: usize, state: &mut [usize], rng: &mut ChaCha8Rng) {
+        let (cpt, _) = self.dag.as_ref().expect("internal: a Bayesian network");
+        let f = cpt[v];
+        let stride =
+            self.strides[f][self.factors[f].vars.iter().position(|&u| u == v).expect("internal: v in its table")];
+        state[v] = 0;
+        let base: usize = self.factors[f].vars.iter().zip(&self.strides[f]).map(|(&u, &s)| state[u] * s).sum();
+        let weights: Vec<f64> = (0..self.cards[v]).map(|x| self.factors[f].values[base + x * stride]).collect();
+        state[v] = pick(&weights, rng);
+    }
+
+    /// One forward draw with the evidence clamped; returns the likelihood weight
+    /// Π P(e | parents).
+    fn weighted_draw(&self, evidence: &[Option<usize>], state: &mut [usize], rng: &mut ChaCha8Rng) -> f64 {
+        let (cpt, order) = self.dag.as_ref().expect("internal: a Bayesian network");
+        let mut weight = 1.0;
+        for &v in order {
+            match evidence[v] {
+                Some(x) => {
+                    state[v] = x;
+                    weight *= self.value(cpt[v], state);
+                }
+                None => self.draw_from_table(v, state, rng),
+            }
+        }
+        weight
+    }
+}
+
+/// An index drawn with probability proportional to `weights` (uniform when they are all 0).
+fn pick(weights: &[f64], rng: &mut ChaCha8Rng) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut u = rng.random::<f64>() * if total > 0.0 { total } else { weights.len() as f64 };
+    for (x, &w) in weights.iter().enumerate() {
+        let w = if total > 0.0 { w } else { 1.0 };
+        if u < w {
+            return x;
+        }
+        u -= w;
+    }
+    // Rounding left u at the top: the last state of positive weight.
+    weights.iter().rposition(|&w| w > 0.0 || total <= 0.0).unwrap_or(0)
+}
+
+/// Variables resampled together, with the factors that mention any of them.
+#[derive(Clone, Debug)]
+struct Block {
+    vars: Vec<usize>,
+    factors: Vec<usize>,
+}
+
+/// The largest joint a block may enumerate.
+const BLOCK_LIMIT: usize = 4096;
+
+/// The Gibbs blocks: the unobserved variables of each table with a zero (a deterministic or
+/// constraining family, which single-site updates may never leave) as one block when its
+/// joint has at most [`BLOCK_LIMIT`] states; every other unobserved variable alone.
+fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Block> {
+    let mut groups: Vec<Vec<usize>> = vec![];
+    if joint {
+        for f in c.factors {
+            let free: Vec<usize> = f.vars.iter().copied().filter(|&v| evidence[v].is_none()).collect();
+            let size = free.iter().try_fold(1usize, |acc, &v| acc.checked_mul(c.cards[v]));
+            if free.len() >= 2 && f.values.contains(&0.0) && size.is_some_and(|s| s <= BLOCK_LIMIT) {
+                groups.retain(|g| !g.iter().all(|v| free.contains(v)));
+                if !groups.iter().any(|g| free.iter().all(|v| g.contains(v))) {
+                    groups.push(free);
+                }
+            }
+        }
+    }
+    for v in 0..c.cards.len() {
+        if evidence[v].is_none() && !groups.iter().any(|g| g.contains(&v)) {
+            groups.push(vec![v]);
+        }
+    }
+    groups.sort();
+    groups
+        .into_iter()
+        .map(|vars| {
+            let mut factors: Vec<usize> = vars.iter().flat_map(|&v| c.by_var[v].iter().copied()).collect();
+            factors.sort_unstable();
+            factors.dedup();
+            Block { vars, factors }
+        })
+        .collect()
+}
+
+/// The variables sampled jointly (blocks of two or more) for `evidence`, by id.
+pub fn gibbs_blocks(c: &Compiled<'_>, evidence: &[(usize, usize)]) -> Vec<Vec<usize>> {
+    let ev = evidence_vector(c.cards.len(), evidence);
+    blocks(c, &ev, true).into_iter().map(|b| b.vars).filter(|v| v.len() > 1).collect()
+}
+
+/// One block update: every joint value of the block weighted by the product of its factors.
+fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &mut Vec<f64>, rng: &mut ChaCha8Rng) {
+    weights.clear();
+    let cards: Vec<usize> = block.vars.iter().map(|&v| c.cards[v]).collect();
+    let mut joint = vec![0usize; block.vars.len()];
+    loop {
+        for (&v, &x) in block.vars.iter().zip(&joint) {
+            state[v] = x;
+        }
+        weights.push(block.factors.iter().map(|&f| c.value(f, state)).product());
+        if !advance(&mut joint, &cards) {
+            break;
+        }
+    }
+    let mut k = pick(weights, rng);
+    for (j, &v) in block.vars.iter().enumerate().rev() {
+        state[v] = k % cards[j];
+        k /= cards[j];
+    }
+}
+
+/// The next assignment in row-major order (last fastest); false after the last.
+fn advance(a: &mut [usize], cards: &[usize]) -> bool {
+    for k in (0..a.len()).rev() {
+        a[k] += 1;
+        if a[k] < cards[k] {
+            return true;
+        }
+        a[k] = 0;
+    }
+    false
+}
+
+fn evidence_vector(n: usize, evidence: &[(usize, usize)]) -> Vec<Option<usize>> {
+    let mut ev = vec![None; n];
+    for &(v, x) in evidence {
+        ev[v] = Some(x);
+    }
+    ev
+}
+
+/// A chain's starting state: a likelihood-weighted forward draw of positive weight for a
+/// Bayesian network, else a uniform draw of positive probability (up to 1000 tries each), so
+/// chains start dispersed over the posterior's support.
+fn start(c: &Compiled<'_>, evidence: &[Option<usize>], rng: &mut ChaCha8Rng) -> Option<Vec<usize>> {
+    let mut state: Vec<usize> = evidence.iter().map(|e| e.unwrap_or(0)).collect();
+    for _ in 0..1000 {
+        if c.dag.is_some() {
+            c.weighted_draw(evidence, &mut state, rng);
+        } else {
+            for (v, s) in state.iter_mut().enumerate() {
+                *s = evidence[v].unwrap_or_else(|| rng.random_range(0..c.cards[v]));
+            }
+        }
+        if c.weight(&state) > 0.0 {
+            return Some(state);
+        }
+    }
+    None
+}
+
+/// Estimates the posterior of `target` given `evidence` with `settings`, from `seed`.
+///
+/// # Errors
+/// Evidence or a target out of range, a target that is observed, zero samples or chains,
+/// likelihood weighting or forward sampling without a Bayesian network, no chain start of
+/// positive probability, or no forward draw that matches the evidence.
+pub fn estimate(
+    c: &Compiled<'_>,
+    target: usize,
+    evidence: &[(usize, usize)],
+    settings: &Settings,
+    seed: u64,
+) -> Result<Estimate> {
+    let n = c.cards.len();
+    if let Some(&(v, x)) = evidence.iter().find(|&&(v, x)| v >= n || x >= c.cards[v]) {
+        return Err(Error::Query(format!("evidence value {x} for variable {v} is out of range")));
+    }
+    if target >= n || evidence.iter().any(|e| e.0 == target) {
+        return Err(Error::Query(format!("variable {target} cannot be queried (observed or out of range)")));
+    }
+    if settings.samples == 0 || settings.chains == 0 || settings.thin == 0 {
+        return Err(Error::Query("samples, chains and thin must be at least 1".into()));
+    }
+    if settings.method != Method::Gibbs && c.dag.is_none() {
+        return Err(Error::Query(
+            "likelihood weighting and forward sampling need a Bayesian network; use gibbs".into(),
+        ));
+    }
+    let ev = evidence_vector(n, evidence);
+    let stream = |k: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(k as u64 + 1);
+        rng
+    };
+    match settings.method {
+        Method::Gibbs => gibbs(c, target, &ev, settings, &stream),
+        Method::LikelihoodWeighting | Method::Forward => weighted(c, target, &ev, settings, &stream),
+    }
+}
+
+fn gibbs(
+    c: &Compiled<'_>,
+    target: usize,
+    ev: &[Option<usize>],
+    s: &Settings,
+    stream: &(dyn Fn(usize) -> ChaCha8Rng + Sync),
+) -> Result<Estimate> {
+    let blocks = blocks(c, ev, s.blocks);
+    let chains: Vec<Vec<usize>> = (0..s.chains)
+        .into_par_iter()
+        .map(|k| {
+            let mut rng = stream(k);
+            let mut state = start(c, ev, &mut rng).ok_or_else(|| {
+                Error::Query(format!(
+                    "chain {}: no state of positive probability found in 1000 draws to start from",
+                    k + 1
+                ))
+            })?;
+            let mut weights = vec![];
+            let mut series = Vec::with_capacity(s.samples);
+            for sweep in 0..s.burn_in + s.samples * s.thin {
+                for b in &blocks {
+                    update_block(c, b, &mut state, &mut weights, &mut rng);
+                }
+                if sweep >= s.burn_in && (sweep - s.burn_in + 1).is_multiple_of(s.thin) {
+                    series.push(state[target]);
+                }
+            }
+            Ok(series)
+        })
+        .collect::<Result<_>>()?;
+    let card = c.cards[target];
+    let mut e = empty(card, s.samples * s.chains);
+    let mut r_hat = vec![];
+    for x in 0..card {
+        let indicators: Vec<Vec<f64>> =
+            chains.iter().map(|ch| ch.iter().map(|&v| f64::from(u8::from(v == x))).collect()).collect();
+        let p = indicators.iter().flatten().sum::<f64>() / e.draws as f64;
+        let ess: f64 = indicators.iter().map(|i| effective_sample_size(i)).sum();
+        push_state(&mut e, p, ess);
+        r_hat.push(split_r_hat(&indicators));
+        let every = (s.samples / 200).max(1);
+        let mut hits = vec![0.0; indicators.len()];
+        let mut running = vec![];
+        for k in 0..s.samples {
+            for (h, i) in hits.iter_mut().zip(&indicators) {
+                *h += i[k];
+            }
+            if (k + 1) % every == 0 || k + 1 == s.samples {
+                running.push((k + 1, hits.iter().sum::<f64>() / ((k + 1) * indicators.len()) as f64));
+            }
+        }
+        e.running.push(running);
+    }
+    e.r_hat = Some(r_hat);
+    Ok(e)
+}
+
+fn weighted(
+    c: &Compiled<'_>,
+    target: usize,
+    ev: &[Option<usize>],
+    s: &Settings,
+    stream: &(dyn Fn(usize) -> ChaCha8Rng + Sync),
+) -> Result<Estimate> {
+    let card = c.cards[target];
+    let per = s.samples.div_ceil(s.chains);
+    let free: Vec<Option<usize>> = vec![None; ev.len()];
+    // Per batch: the (value of the target, weight) of each draw.
+    let batches: Vec<Vec<(usize, f64)>> = (0..s.chains)
+        .into_par_iter()
+        .map(|k| {
+            let mut rng = stream(k);
+            let mut state = vec![0; ev.len()];
+            let count = per.min(s.samples.saturating_sub(k * per));
+            (0..count)
+                .map(|_| {
+                    let w = if s.method == Method::Forward {
+                        c.weighted_draw(&free, &mut state, &mut rng);
+                        let matches = ev.iter().zip(&state).all(|(e, &x)| e.is_none_or(|e| e == x));
+                        f64::from(u8::from(matches))
+                    } else {
+                        c.weighted_draw(ev, &mut state, &mut rng)
+                    };
+                    (state[target], w)
+                })
+                .collect()
+        })
+        .collect();
+    let draws: Vec<(usize, f64)> = batches.into_iter().flatten().collect();
+    let total: f64 = draws.iter().map(|d| d.1).sum();
+    if total <= 0.0 {
+        return Err(Error::Query(format!(
+            "none of the {} draws has positive weight (the evidence is too unlikely for {}); use gibbs",
+            draws.len(),
+            if s.method == Method::Forward { "forward sampling" } else { "likelihood weighting" }
+        )));
+    }
+    let ess = total * total / draws.iter().map(|d| d.1 * d.1).sum::<f64>();
+    let mut e = empty(card, draws.len());
+    let every = (draws.len() / 200).max(1);
+    for x in 0..card {
+        let p = draws.iter().filter(|d| d.0 == x).map(|d| d.1).sum::<f64>() / total;
+        push_state(&mut e, p, ess);
+        let (mut hit, mut sum, mut running) = (0.0, 0.0, vec![]);
+        for (k, &(v, w)) in draws.iter().enumerate() {
+            sum += w;
+            hit += if v == x { w } else { 0.0 };
+            if ((k + 1) % every == 0 || k + 1 == draws.len()) && sum > 0.0 {
+                running.push((k + 1, hit / sum));
+            }
+        }
+        e.running.push(running);
+    }
+    Ok(e)
+}
+
+fn empty(card: usize, draws: usize) -> Estimate {
+    Estimate {
+        probabilities: Vec::with_capacity(card),
+        standard_errors: vec![],
+        intervals: vec![],
+        ess: vec![],
+        r_hat: None,
+        running: vec![],
+        draws,
+    }
+}
+
+/// Adds a state's estimate `p` from an effective sample size `ess`.
+fn push_state(e: &mut Estimate, p: f64, ess: f64) {
+    let smoothed = (p * ess + 1.0) / (ess + 2.0);
+    e.probabilities.push(p);
+    e.standard_errors.push((smoothed * (1.0 - smoothed) / ess).sqrt());
+    e.intervals.push(wilson(p, ess));
+    e.ess.push(ess);
+}
+
+/// Wilson's 95% score interval for a proportion `p` of `n` trials.
+fn wilson(p: f64, n: f64) -> (f64, f64) {
+    let z: f64 = 1.959_963_984_540_054;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Split-R-hat (Gelman et al., BDA3 §11.4): each chain halved, then the potential scale
+/// reduction sqrt(var⁺ / W) over the halves. Halves that are all constant and equal give 1;
+/// constant but different (chains stuck in different places) give infinity.
+pub fn split_r_hat(chains: &[Vec<f64>]) -> f64 {
+    let halves: Vec<&[f64]> = chains
+        .iter()
+        .flat_map(|c| {
+            let h = c.len() / 2;
+            [&c[..h], &c[c.len() - h..]]
+        })
+        .filter(|h| !h.is_empty())
+        .collect();
+    let n = halves.iter().map(|h| h.len()).min().unwrap_or(0);
+    if halves.len() < 2 || n < 2 {
+        return f64::NAN;
+    }
+    let means: Vec<f64> = halves.iter().map(|h| h[..n].iter().sum::<f64>() / n as f64).collect();
+    let m = halves.len() as f64;
+    let grand = means.iter().sum::<f64>() / m;
+    let b = n as f64 * means.iter().map(|x| (x - grand).powi(2)).sum::<f64>() / (m - 1.0);
+    let w = halves
+        .iter()
+        .zip(&means)
+        .map(|(h, mean)| h[..n].iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0))
+        .sum::<f64>()
+        / m;
+    if w <= 0.0 {
+        return if b <= 0.0 { 1.0 } else { f64::INFINITY };
+    }
+    let var_plus = (n as f64 - 1.0) / n as f64 * w + b / n as f64;
+    (var_plus / w).sqrt()
+}
+
+/// Effective sample size of a correlated series: n / τ with the integrated autocorrelation time
+/// τ = -1 + 2 Σ_m Γ_m, Γ_m = ρ(2m) + ρ(2m + 1) summed while positive (Geyer's initial positive
+/// sequence, 1992). A constant series counts as n independent samples.
+pub fn effective_sample_size(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 4 {
+        return n as f64;
+    }
+    let mean = x.iter().sum::<f64>() / n as f64;
+    let d: Vec<f64> = x.iter().map(|v| v - mean).collect();
+    let gamma = |k: usize| d[..n - k].iter().zip(&d[k..]).map(|(a, b)| a * b).sum::<f64>() / n as f64;
+    let g0 = gamma(0);
+    if g0 <= 0.0 {
+        return n as f64;
+    }
+    let mut sum = 0.0;
+    let mut m = 0;
+    while 2 * m + 1 < n {
+        let pair = (gamma(2 * m) + gamma(2 * m + 1)) / g0;
+        if pair <= 0.0 {
+            break;
+        }
+        sum += pair;
+        m += 1;
+    }
+    let tau = (2.0 * sum - 1.0).max(1.0 / n as f64);
+    n as f64 / tau
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_hat_is_one_for_agreeing_chains_and_large_for_stuck_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let iid: Vec<Vec<f64>> = (0..4).map(|_| (0..2000).map(|_| rng.random::<f64>()).collect()).collect();
+        let r = split_r_hat(&iid);
+        assert!((r - 1.0).abs() < 0.01, "{r}");
+        let stuck = vec![vec![0.0; 100], vec![1.0; 100]];
+        assert_eq!(split_r_hat(&stuck), f64::INFINITY);
+        assert_eq!(split_r_hat(&[vec![1.0; 50], vec![1.0; 50]]), 1.0);
+        // A drifting chain: its halves disagree.
+        let drift: Vec<Vec<f64>> = (0..2).map(|_| (0..1000).map(|k| f64::from(k) / 1000.0).collect()).collect();
+        assert!(split_r_hat(&drift) > 1.5);
+    }
+
+    #[test]
+    fn wilson_interval_of_nothing_seen_is_not_a_point() {
+        let (lo, hi) = wilson(0.0, 1000.0);
+        assert!(lo.abs() < 1e-15, "{lo}");
+        assert!(hi > 0.003 && hi < 0.005, "{hi}");
+    }
+}
