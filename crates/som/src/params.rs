@@ -1,6 +1,6 @@
 //! `[som]` as written in a config, and the checked parameters the algorithm runs on.
 
-use cg_core::numeric::exp_nonpositive;
+use cg_core::numeric::exp_or_zero;
 use cg_core::Validate;
 use serde::Deserialize;
 
@@ -131,24 +131,17 @@ impl ScheduleConfig {
     }
 }
 
-/// Gaussian weights e^a with a below this are zero. Such a weight moves a codebook value by
-/// less than 1e-217 (nothing, unless the value is itself below about 1e-201), but kept, it
-/// drags every update of every far unit into subnormal numbers (a weight times a small
-/// difference), which Intel cores compute by microcode assists: the online SOM on digits ran 3-4x
-/// slower there than on AMD. The rule is arithmetic, not a CPU mode, so every CPU gives the same
-/// bits.
-pub const NEGLIGIBLE_EXPONENT: f64 = -500.0;
-
 impl Neighbourhood {
     /// h(d²) for width `sigma`, zero beyond `cut2` (a squared distance) when given. The Gaussian
     /// factor uses the branch-free exponential of `cg_core::numeric` (so that loops over units
-    /// vectorise), and is exactly zero once it falls below e^-500 ≈ 7e-218 (see
-    /// [`NEGLIGIBLE_EXPONENT`]).
+    /// vectorise), and is exactly zero once it falls below e^-500 ≈ 7e-218
+    /// ([`cg_core::numeric::NEGLIGIBLE_EXPONENT`]: the online SOM on digits ran 3-4x slower on
+    /// Intel than on AMD while every far unit's weight was a subnormal number).
     #[inline(always)]
     pub fn weight(self, d2: f64, sigma: f64, cut2: Option<f64>) -> f64 {
         let s2 = sigma * sigma;
         let a = -d2 / (2.0 * s2);
-        let gauss = if a < NEGLIGIBLE_EXPONENT { 0.0 } else { exp_nonpositive(a) };
+        let gauss = exp_or_zero(a);
         let h = match self {
             Neighbourhood::Gaussian => gauss,
             // The tolerance keeps units exactly at distance σ (σ = 1, √2, ...) inside.
