@@ -422,6 +422,10 @@ mod tests {
     }
 }
 
+/// The most numbers a generated dataset (`synthetic`, a SOM's `colors`) may hold: 2^28, 2 GiB
+/// of f64. It is made while the config loads, before the run's memory estimate is checked.
+pub const GENERATED_LIMIT: usize = 1 << 28;
+
 /// `[data]` as written in a config: exactly one source (`csv`, `inline` or `synthetic`).
 #[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -518,6 +522,12 @@ impl DataConfig {
             let s = self.synthetic.expect("internal: one source is set");
             if s.samples == 0 || s.features == 0 || s.classes < 2 {
                 return Err("[data] synthetic: needs samples >= 1, features >= 1, classes >= 2".into());
+            }
+            if s.samples.checked_mul(s.features.max(s.classes)).is_none_or(|n| n > GENERATED_LIMIT) {
+                return Err(format!(
+                    "[data] synthetic: {} samples x {} features is more than a generated dataset may hold ({GENERATED_LIMIT} numbers)",
+                    s.samples, s.features
+                ));
             }
             linear_teacher(s.samples, s.features, s.classes, seed)
         };

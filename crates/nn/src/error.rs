@@ -3,7 +3,7 @@
 /// Everything cg-nn reports, each naming the config table or the place in training.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
-    #[error("[model] layers: {layers:?} needs at least an input and an output width, all >= 1")]
+    #[error("[model] layers: {layers:?} needs at least an input and an output width, all >= 1, and a parameter count that fits in memory addresses")]
     Layers { layers: Vec<usize> },
     #[error("[model] autoencoder: needs the output width equal to the input width and loss = \"squared_error\"")]
     Autoencoder,

@@ -149,7 +149,13 @@ impl Validate for ModelConfig {
     /// # Errors
     /// Fewer than two layers, a zero width, or an autoencoder whose output differs from its input.
     fn validate(&self) -> Result<ModelParams> {
-        if self.layers.len() < 2 || self.layers.contains(&0) {
+        // Zero widths, and parameter counts beyond counting (their sizes are multiplied later).
+        let countable = self
+            .layers
+            .windows(2)
+            .try_fold(0usize, |total, w| w[1].checked_mul(w[0].checked_add(1)?)?.checked_add(total))
+            .is_some();
+        if self.layers.len() < 2 || self.layers.contains(&0) || !countable {
             return Err(Error::Layers { layers: self.layers.clone() });
         }
         let init = self.init.unwrap_or(if self.hidden == Activation::Relu { Init::He } else { Init::Xavier });

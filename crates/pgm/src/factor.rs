@@ -221,10 +221,13 @@ fn advance(assignment: &mut [usize], cards: &[usize]) {
     }
 }
 
-/// P(query | evidence) by variable elimination: evidence reduces every factor, the other
-/// variables are summed out one at a time in a greedy min-degree order (the variable whose
-/// elimination touches the fewest others; ties to the smaller id), and the rest is multiplied
-/// and normalised. The result's variables are `query`, ascending.
+/// P(query | evidence) by variable elimination. Evidence reduces every factor; the factors
+/// whose remaining variables are not connected to the query (d-separated from it, once the
+/// evidence is fixed) only scale the answer and are left out, after a check that their evidence
+/// is possible; the rest are eliminated in a greedy weighted min-fill order
+/// ([`elimination_order`]), and what remains is multiplied and normalised. The result's
+/// variables are `query`, ascending. For a Bayesian network, leave out barren variables first
+/// ([`ancestral`]).
 ///
 /// # Errors
 /// A query variable that is also evidence, or evidence of probability zero.
@@ -235,49 +238,160 @@ pub fn variable_elimination(
     evidence: &[(usize, usize)],
 ) -> Result<Factor> {
     check_query(cards, query, evidence)?;
-    let mut work: Vec<Factor> =
+    let reduced: Vec<Factor> =
         factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
-    let mut hidden: Vec<usize> =
-        (0..cards.len()).filter(|v| !query.contains(v) && !evidence.iter().any(|e| e.0 == *v)).collect();
-    while !hidden.is_empty() {
-        let v = pop_min_degree(&mut hidden, &work.iter().map(|f| f.vars.as_slice()).collect::<Vec<_>>());
+    let (relevant, others) = split_by_query(&reduced, cards.len(), query);
+    // The left-out parts scale the answer; a part whose evidence is impossible makes the whole
+    // evidence impossible. Tables with no zero cannot sum to zero, so only the others are summed.
+    for part in others {
+        let tables: Vec<Factor> = part.into_iter().map(|k| reduced[k].clone()).collect();
+        if tables.iter().any(|f| f.values.contains(&0.0))
+            && eliminate(tables, cards, &[]).values.iter().all(|&v| v <= 0.0)
+        {
+            return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });
+        }
+    }
+    let mut work = eliminate(relevant.into_iter().map(|k| reduced[k].clone()).collect(), cards, query);
+    // A query variable no table mentions is uniform.
+    for &q in query {
+        if !work.vars.contains(&q) {
+            work = work.product(&Factor { vars: vec![q], cards: vec![cards[q]], values: vec![1.0; cards[q]] });
+        }
+    }
+    finish(vec![work], evidence)
+}
+
+/// Sums every variable of `tables` but `keep` out, in [`elimination_order`], rescaling as it
+/// goes (the scale cancels in normalised answers); returns the product of what is left.
+fn eliminate(tables: Vec<Factor>, cards: &[usize], keep: &[usize]) -> Factor {
+    let scopes: Vec<Vec<usize>> = tables.iter().map(|f| f.vars.clone()).collect();
+    let mut hidden: Vec<usize> = scopes.iter().flatten().copied().filter(|v| !keep.contains(v)).collect();
+    hidden.sort_unstable();
+    hidden.dedup();
+    let mut work = tables;
+    for v in elimination_order(&scopes, cards, &hidden) {
         let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
         work = without;
         if !with.is_empty() {
-            // Scales cancel in the normalised answer; rescaling keeps every table finite.
             let mut summed = scaled_product(&with).0.sum_out(v);
             summed.rescale();
             work.push(summed);
         }
     }
-    finish(work, evidence)
+    scaled_product(&work).0
 }
 
-/// `v` and the variables that share a table with it, sorted: the scope of the table eliminating
-/// `v` builds.
-fn neighbourhood(scopes: &[&[usize]], v: usize) -> Vec<usize> {
-    let mut n: Vec<usize> = scopes.iter().filter(|s| s.contains(&v)).flat_map(|s| s.iter().copied()).collect();
-    n.sort_unstable();
-    n.dedup();
-    n
+/// The indices of the factors connected to the query through shared unobserved variables, and
+/// the other factors grouped by connected part (a part of scalars included).
+fn split_by_query(reduced: &[Factor], n: usize, query: &[usize]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    // Union-find over variables, joined by every table.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut v: usize) -> usize {
+        while parent[v] != v {
+            parent[v] = parent[parent[v]];
+            v = parent[v];
+        }
+        v
+    }
+    for f in reduced {
+        if let Some(&first) = f.vars.first() {
+            for &v in &f.vars[1..] {
+                let (a, b) = (root(&mut parent, first), root(&mut parent, v));
+                parent[a] = b;
+            }
+        }
+    }
+    let query_roots: Vec<usize> = query.iter().map(|&q| root(&mut parent, q)).collect();
+    let (mut relevant, mut others): (Vec<usize>, Vec<(usize, Vec<usize>)>) = (vec![], vec![]);
+    for (k, f) in reduced.iter().enumerate() {
+        let r = f.vars.first().map_or(usize::MAX, |&v| root(&mut parent, v));
+        if query_roots.contains(&r) {
+            relevant.push(k);
+        } else if let Some(part) = others.iter_mut().find(|p| p.0 == r) {
+            part.1.push(k);
+        } else {
+            others.push((r, vec![k]));
+        }
+    }
+    (relevant, others.into_iter().map(|p| p.1).collect())
 }
 
-/// Removes from `hidden` and returns the variable to eliminate next: the greedy min-degree
-/// choice (the one whose elimination touches the fewest variables of `scopes`; ties to the
-/// smaller id). One rule for [`variable_elimination`] and its estimate.
-fn pop_min_degree(hidden: &mut Vec<usize>, scopes: &[&[usize]]) -> usize {
-    let (k, &v) = hidden
-        .iter()
-        .enumerate()
-        .min_by_key(|&(_, &v)| (neighbourhood(scopes, v).len(), v))
-        .expect("internal: a variable left to eliminate");
-    hidden.remove(k);
-    v
+/// For a Bayesian network (`parents[v]` of each variable): the variables that are ancestors of
+/// the query or the evidence (themselves included). The others are barren: their tables sum to
+/// one whatever their parents, so leaving them out changes no answer.
+pub fn ancestral(parents: &[Vec<usize>], query: &[usize], evidence: &[(usize, usize)]) -> Vec<bool> {
+    let mut keep = vec![false; parents.len()];
+    let mut stack: Vec<usize> = query.iter().copied().chain(evidence.iter().map(|e| e.0)).collect();
+    while let Some(v) = stack.pop() {
+        if v < keep.len() && !keep[v] {
+            keep[v] = true;
+            stack.extend(parents[v].iter().copied());
+        }
+    }
+    keep
+}
+
+/// The order in which to sum out `hidden` from tables over `scopes`: greedy weighted min-fill
+/// on the interaction graph (next, the variable whose elimination adds the least weight of new
+/// edges, an edge weighing the product of its two cardinalities; ties to the smaller table,
+/// then the smaller id). One rule for [`variable_elimination`] and [`elimination_table_size`].
+pub fn elimination_order(scopes: &[Vec<usize>], cards: &[usize], hidden: &[usize]) -> Vec<usize> {
+    let n = cards.len();
+    let mut adjacent: Vec<Vec<usize>> = vec![vec![]; n];
+    let mut linked = std::collections::HashSet::new();
+    fn link(a: usize, b: usize, adjacent: &mut [Vec<usize>], linked: &mut std::collections::HashSet<(usize, usize)>) {
+        if a != b && linked.insert((a.min(b), a.max(b))) {
+            adjacent[a].push(b);
+            adjacent[b].push(a);
+        }
+    }
+    for s in scopes {
+        for (i, &a) in s.iter().enumerate() {
+            for &b in &s[i + 1..] {
+                link(a, b, &mut adjacent, &mut linked);
+            }
+        }
+    }
+    let mut left: Vec<usize> = hidden.to_vec();
+    let mut gone = vec![false; n];
+    let mut order = Vec::with_capacity(left.len());
+    let is_linked =
+        |linked: &std::collections::HashSet<(usize, usize)>, a: usize, b: usize| linked.contains(&(a.min(b), a.max(b)));
+    while !left.is_empty() {
+        let (k, _) = left
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| {
+                let near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
+                let mut fill = 0.0;
+                for (i, &a) in near.iter().enumerate() {
+                    for &b in &near[i + 1..] {
+                        if !is_linked(&linked, a, b) {
+                            fill += (cards[a] * cards[b]) as f64;
+                        }
+                    }
+                }
+                let table = near.iter().map(|&u| cards[u] as f64).product::<f64>() * cards[v] as f64;
+                (k, (fill, table, v))
+            })
+            .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.1 .1.total_cmp(&b.1 .1)).then(a.1 .2.cmp(&b.1 .2)))
+            .expect("internal: a variable left");
+        let v = left.remove(k);
+        let near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
+        for (i, &a) in near.iter().enumerate() {
+            for &b in &near[i + 1..] {
+                link(a, b, &mut adjacent, &mut linked);
+            }
+        }
+        gone[v] = true;
+        order.push(v);
+    }
+    order
 }
 
 /// The entries of the largest table [`variable_elimination`] builds for this query, found by
-/// running its elimination order on the factors' scopes alone (no table is built): what the
-/// exact query costs in memory, and per entry in time, before it runs.
+/// running its pruning and elimination order on the factors' scopes alone (no table is built):
+/// what the exact query costs in memory, and per entry in time, before it runs.
 pub fn elimination_table_size(
     factors: &[Factor],
     cards: &[usize],
@@ -286,28 +400,42 @@ pub fn elimination_table_size(
 ) -> f64 {
     let size = |scope: &[usize]| scope.iter().map(|&v| cards.get(v).copied().unwrap_or(1) as f64).product::<f64>();
     let observed = |v: &usize| evidence.iter().any(|e| e.0 == *v);
-    let mut work: Vec<Vec<usize>> =
-        factors.iter().map(|f| f.vars.iter().copied().filter(|v| !observed(v)).collect()).collect();
-    let mut hidden: Vec<usize> = (0..cards.len()).filter(|v| !query.contains(v) && !observed(v)).collect();
-    let mut largest = work.iter().map(|s| size(s)).fold(1.0, f64::max);
-    while !hidden.is_empty() {
-        let scopes: Vec<&[usize]> = work.iter().map(Vec::as_slice).collect();
-        let v = pop_min_degree(&mut hidden, &scopes);
-        let scope = neighbourhood(&scopes, v);
-        if scope.is_empty() {
-            continue;
-        }
-        largest = largest.max(size(&scope));
-        work.retain(|s| !s.contains(&v));
-        work.push(scope.into_iter().filter(|&u| u != v).collect());
+    if let Some(&v) = factors.iter().flat_map(|f| f.vars.iter()).find(|&&v| v >= cards.len()) {
+        return size(&[v]);
     }
-    let rest: Vec<usize> = {
-        let mut r: Vec<usize> = work.into_iter().flatten().collect();
-        r.sort_unstable();
-        r.dedup();
-        r
-    };
-    largest.max(size(&rest))
+    // The scopes as evidence leaves them (the values do not matter here).
+    let reduced: Vec<Factor> = factors
+        .iter()
+        .map(|f| {
+            let vars: Vec<usize> = f.vars.iter().copied().filter(|v| !observed(v)).collect();
+            Factor { cards: vars.iter().map(|&v| cards[v]).collect(), vars, values: vec![] }
+        })
+        .collect();
+    let (relevant, others) = split_by_query(&reduced, cards.len(), query);
+    let mut largest: f64 = 1.0;
+    for (part, keep) in std::iter::once((relevant, query)).chain(others.into_iter().map(|p| (p, &[][..]))) {
+        let mut work: Vec<Vec<usize>> = part.iter().map(|&k| reduced[k].vars.clone()).collect();
+        largest = work.iter().map(|s| size(s)).fold(largest, f64::max);
+        let mut hidden: Vec<usize> = work.iter().flatten().copied().filter(|v| !keep.contains(v)).collect();
+        hidden.sort_unstable();
+        hidden.dedup();
+        for v in elimination_order(&work, cards, &hidden) {
+            let mut scope: Vec<usize> = work.iter().filter(|s| s.contains(&v)).flatten().copied().collect();
+            scope.sort_unstable();
+            scope.dedup();
+            if scope.is_empty() {
+                continue;
+            }
+            largest = largest.max(size(&scope));
+            work.retain(|s| !s.contains(&v));
+            work.push(scope.into_iter().filter(|&u| u != v).collect());
+        }
+        let mut rest: Vec<usize> = work.into_iter().flatten().collect();
+        rest.sort_unstable();
+        rest.dedup();
+        largest = largest.max(size(&rest));
+    }
+    largest
 }
 
 /// P(query | evidence) by multiplying every factor into the joint table: exponential, for
@@ -353,6 +481,14 @@ fn finish(work: Vec<Factor>, evidence: &[(usize, usize)]) -> Result<Factor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_variable_without_tables_is_uniform() {
+        let f = Factor::new(&[0], &[2], vec![1.0, 3.0]).unwrap();
+        let p = variable_elimination(&[f], &[2, 3], &[1], &[]).unwrap();
+        assert_eq!((p.vars.clone(), p.values.len()), (vec![1], 3));
+        assert!(p.values.iter().all(|v| (v - 1.0 / 3.0).abs() < 1e-15));
+    }
 
     #[test]
     fn reordering_products_and_sums() {

@@ -7,7 +7,8 @@
 //!   undirected graph and partition function; a Bayesian network converts into one (its moral
 //!   graph). The 2-D [`Ising`] model is one too (pairwise factors e^{J s_i s_j / T}), with a fast
 //!   lattice sampler of its own.
-//! - Exact inference: [`variable_elimination`] (greedy min-degree order) and, for checking it,
+//! - Exact inference: [`variable_elimination`] (parts d-separated from the query left out,
+//!   barren variables of Bayesian networks too with [`ancestral`]; weighted min-fill order) and, for checking it,
 //!   [`enumerate`].
 //! - Approximate inference, [`sampling`]: Gibbs chains (several, from dispersed starts, with
 //!   split-R-hat; tables with zeros sampled as blocks), likelihood weighting and forward
@@ -18,12 +19,15 @@
 
 mod bayes;
 mod factor;
+pub mod files;
 mod ising;
 mod markov;
 pub mod sampling;
 
 pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};
-pub use factor::{elimination_table_size, enumerate, markov_graph, variable_elimination, Factor};
+pub use factor::{
+    ancestral, elimination_order, elimination_table_size, enumerate, markov_graph, variable_elimination, Factor,
+};
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};
 pub use sampling::effective_sample_size;

@@ -334,6 +334,10 @@ pub fn estimate(
     if settings.samples == 0 || settings.chains == 0 || settings.thin == 0 {
         return Err(Error::Query("samples, chains and thin must be at least 1".into()));
     }
+    let sweeps = settings.samples.checked_mul(settings.thin).and_then(|n| n.checked_add(settings.burn_in));
+    if sweeps.and_then(|n| n.checked_mul(settings.chains)).is_none() {
+        return Err(Error::Query("burn_in + samples x thin, times chains, is beyond counting".into()));
+    }
     if settings.method != Method::Gibbs && c.dag.is_none() {
         return Err(Error::Query(
             "likelihood weighting and forward sampling need a Bayesian network; use gibbs".into(),

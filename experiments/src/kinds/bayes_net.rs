@@ -1,5 +1,6 @@
 //! `kind = "bayes_net"`: a discrete Bayesian network written in the config (named variables,
-//! states, parents and conditional probability tables), queried exactly and by Gibbs sampling.
+//! states, parents and conditional probability tables) or read from a BIF file, queried exactly
+//! and by a sampler; every run writes the network as `network.bif`.
 
 use std::path::Path;
 
@@ -19,13 +20,24 @@ pub struct BayesNetFile {
     /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
-    /// The variables with their states, parents and tables.
+    /// The variables with their states, parents and tables (or `[network] bif`).
+    #[serde(default)]
     variables: Vec<VariableSpec>,
+    /// The network from a file instead of `[[variables]]`.
+    network: Option<BifSource>,
     /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
     sampler: SamplerConfig,
+}
+
+/// `[network]` of a `bayes_net` config.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct BifSource {
+    /// A BIF file (bnlearn repository, pgmpy, GeNIe), relative to the config file.
+    bif: String,
 }
 
 impl KindConfig for BayesNetFile {
@@ -36,10 +48,24 @@ impl KindConfig for BayesNetFile {
 
     /// # Errors
     /// A bad network (named variable), an unknown query name or state, or empty settings.
-    fn validate(self, _base: &Path) -> Result<DiscreteExperiment> {
-        let bn = BayesianNetwork::new(&self.variables).map_err(|e| anyhow!("[[variables]] {e}"))?;
+    fn validate(self, base: &Path) -> Result<DiscreteExperiment> {
+        let (specs, place) = match (&self.network, self.variables.is_empty()) {
+            (Some(source), true) => {
+                let path = base.join(&source.bif);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow!("[network] bif: cannot read {}: {e}", path.display()))?;
+                (
+                    cg_pgm::files::read_bif(&text).map_err(|e| anyhow!("[network] bif: {}: {e}", path.display()))?,
+                    "[network] bif",
+                )
+            }
+            (None, false) => (self.variables, "[[variables]]"),
+            _ => anyhow::bail!("give the network either as [[variables]] or as [network] bif, not both or neither"),
+        };
+        let bn = BayesianNetwork::new(&specs).map_err(|e| anyhow!("{place} {e}"))?;
         let parents = Some(bn.parents.clone());
-        let model = FactorModel { net: MarkovNetwork::from(bn), parents };
+        let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text));
+        let model = FactorModel { net: MarkovNetwork::from(bn), parents, file };
         DiscreteExperiment::new(self.seed, model, &self.queries, &self.sampler)
     }
 }

@@ -106,6 +106,8 @@ struct Query {
 pub(super) struct FactorModel {
     pub(super) net: MarkovNetwork,
     pub(super) parents: Option<Vec<Vec<usize>>>,
+    /// The network in its exchange format (`network.bif`, `network.uai`), or why it cannot be.
+    pub(super) file: Result<(&'static str, String), String>,
 }
 
 impl FactorModel {
@@ -114,6 +116,19 @@ impl FactorModel {
         self.parents
             .as_ref()
             .map(|ps| ps.iter().enumerate().flat_map(|(k, ps)| ps.iter().map(move |&p| (p, k))).collect())
+    }
+
+    /// The factors exact inference needs for `q`: for a Bayesian network, those of the query's
+    /// and the evidence's ancestors (the others are barren).
+    fn relevant_factors(&self, q: &Query) -> Vec<cg_pgm::Factor> {
+        let factors = &self.net.factors;
+        match &self.parents {
+            Some(ps) => {
+                let keep = cg_pgm::ancestral(ps, &[q.target], &q.evidence);
+                factors.iter().enumerate().filter(|&(v, _)| keep[v]).map(|(_, f)| f.clone()).collect()
+            }
+            None => factors.clone(),
+        }
     }
 
     /// The factors compiled for the samplers.
@@ -195,13 +210,15 @@ impl Experiment for DiscreteExperiment {
         let widest = self
             .queries
             .iter()
-            .map(|q| cg_pgm::elimination_table_size(&net.factors, &net.cards, &[q.target], &q.evidence))
+            .map(|q| {
+                cg_pgm::elimination_table_size(&self.model.relevant_factors(q), &net.cards, &[q.target], &q.evidence)
+            })
             .fold(0.0, f64::max);
         let vars = net.cards.len() as f64;
         let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
         let s = &self.sampler;
         let sweeps = match s.method {
-            Method::Gibbs => ((s.burn_in + s.samples * s.thin) * s.chains) as f64,
+            Method::Gibbs => (s.burn_in as f64 + s.samples as f64 * s.thin as f64) * s.chains as f64,
             _ => s.samples as f64,
         };
         // Block updates enumerate families of up to 4096 joint states.
@@ -211,7 +228,7 @@ impl Experiment for DiscreteExperiment {
             .work("variable elimination", self.queries.len() as f64 * widest * vars)
             .memory("the joint table (partition function)", F64 * (1u64 << 20) as f64)
             .work("sampling", self.queries.len() as f64 * sweeps * vars * per_variable)
-            .memory("the samples", F64 * (s.samples * s.chains) as f64)
+            .memory("the samples", F64 * s.samples as f64 * s.chains as f64)
     }
 
     /// Answers every query exactly and by the sampler; a Gibbs estimate whose chains disagree
@@ -229,8 +246,10 @@ impl Experiment for DiscreteExperiment {
         let (mut all_within, mut converged) = (true, true);
         let mut blocks: Vec<Vec<usize>> = vec![];
         for (k, q) in self.queries.iter().enumerate() {
+            let clock = std::time::Instant::now();
+            let relevant = self.model.relevant_factors(q);
             let exact =
-                variable_elimination(&model.factors, &model.cards, &[q.target], &q.evidence).map_err(|e| match e {
+                variable_elimination(&relevant, &model.cards, &[q.target], &q.evidence).map_err(|e| match e {
                     PgmError::ZeroEvidence { .. } => {
                         anyhow!(
                             "[[queries]] {}: the evidence {} has probability zero",
@@ -240,6 +259,7 @@ impl Experiment for DiscreteExperiment {
                     }
                     e => anyhow!("[[queries]] {}: {e}", k + 1),
                 })?;
+            let exact_seconds = clock.elapsed().as_secs_f64();
             let clock = std::time::Instant::now();
             // Each query draws from its own streams of the seed.
             let seed = self.seed.wrapping_add(k as u64);
@@ -297,6 +317,7 @@ impl Experiment for DiscreteExperiment {
             let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
             speeds.push(json!({
                 "query": label,
+                "exact_seconds": exact_seconds,
                 "seconds": seconds,
                 "draws_per_second": m.draws as f64 / seconds,
                 "ess_per_second": min_ess / seconds,
@@ -340,6 +361,10 @@ impl Experiment for DiscreteExperiment {
         }
         let mut files =
             vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &json!({ "queries": speeds }))?];
+        match &self.model.file {
+            Ok((name, text)) => files.push(((*name).to_string(), text.clone().into_bytes())),
+            Err(why) => eprintln!("warning: {title}: the network file is not written: {why}"),
+        }
         push_graph(&mut files, "network", &self.picture(title))?;
         let per = if s.method == Method::Gibbs { "samples per chain" } else { "draws" };
         let chart = LineChart {

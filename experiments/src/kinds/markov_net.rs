@@ -1,6 +1,6 @@
 //! `kind = "markov_net"`: a discrete Markov network written in the config (variables with named
-//! states, factors over them), queried exactly and by Gibbs sampling; reports the partition
-//! function.
+//! states, factors over them) or read from a UAI file, queried exactly and by Gibbs sampling;
+//! reports the partition function and writes the network as `network.uai`.
 
 use std::path::Path;
 
@@ -20,15 +20,28 @@ pub struct MarkovNetFile {
     /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
-    /// The variables with their states.
+    /// The variables with their states (or `[network] uai`).
+    #[serde(default)]
     variables: Vec<StatesSpec>,
     /// Non-negative factors; their product, normalised, is the distribution.
+    #[serde(default)]
     factors: Vec<FactorSpec>,
+    /// The network from a file instead of `[[variables]]` and `[[factors]]`.
+    network: Option<UaiSource>,
     /// Posteriors asked for, each answered exactly and by Gibbs sampling.
     queries: Vec<QueryConfig>,
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
     sampler: SamplerConfig,
+}
+
+/// `[network]` of a `markov_net` config.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct UaiSource {
+    /// A UAI file (MARKOV or BAYES), relative to the config file; its variables are named x0,
+    /// x1, ... with states 0, 1, ...
+    uai: String,
 }
 
 impl KindConfig for MarkovNetFile {
@@ -39,12 +52,25 @@ impl KindConfig for MarkovNetFile {
     /// # Errors
     /// A repeated or unknown variable, a variable with fewer than two states, a factor table of
     /// the wrong size or with a negative entry, an unknown query name or state.
-    fn validate(self, _base: &Path) -> Result<DiscreteExperiment> {
-        let net = MarkovNetwork::new(&self.variables, &self.factors).map_err(|e| match e {
+    fn validate(self, base: &Path) -> Result<DiscreteExperiment> {
+        let (variables, factors) = match (&self.network, self.variables.is_empty() && self.factors.is_empty()) {
+            (Some(source), true) => {
+                let path = base.join(&source.uai);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow!("[network] uai: cannot read {}: {e}", path.display()))?;
+                cg_pgm::files::read_uai(&text).map_err(|e| anyhow!("[network] uai: {}: {e}", path.display()))?
+            }
+            (None, _) => (self.variables, self.factors),
+            _ => {
+                anyhow::bail!("give the network either as [[variables]] and [[factors]] or as [network] uai, not both")
+            }
+        };
+        let net = MarkovNetwork::new(&variables, &factors).map_err(|e| match e {
             PgmError::Variable { name, message } => anyhow!("[[variables]] `{name}`: {message}"),
             PgmError::Factor { index, message } => anyhow!("[[factors]] {index}: {message}"),
             e => anyhow!("[[variables]] {e}"),
         })?;
-        DiscreteExperiment::new(self.seed, FactorModel { net, parents: None }, &self.queries, &self.sampler)
+        let file = Ok(("network.uai", cg_pgm::files::write_uai(&net)));
+        DiscreteExperiment::new(self.seed, FactorModel { net, parents: None, file }, &self.queries, &self.sampler)
     }
 }

@@ -86,7 +86,8 @@ impl KindConfig for RnnFile {
         }
         let optimizer = self.optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
         let m = self.hidden;
-        let sizes = [("W".to_string(), m * m), ("V".to_string(), m), ("U".to_string(), m)];
+        let Some(mm) = m.checked_mul(m) else { bail!("hidden = {m}: W would hold more than {} numbers", usize::MAX) };
+        let sizes = [("W".to_string(), mm), ("V".to_string(), m), ("U".to_string(), m)];
         let constraints = self
             .constraints
             .iter()

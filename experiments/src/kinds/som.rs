@@ -91,6 +91,9 @@ impl KindConfig for SomFile {
                 let d = &splits.train;
                 (d.features.as_slice().to_vec(), test, d.n_features(), splits.transform, labels)
             }
+            (None, Some(n)) if n > cg_data::GENERATED_LIMIT / 3 => {
+                bail!("colors = {n}: more than a generated dataset may hold ({} colours)", cg_data::GENERATED_LIMIT / 3)
+            }
             (None, Some(n)) if n > 0 => {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
                 let rgb = (0..3 * n).map(|_| rng.random_range(0.0..1.0)).collect();

@@ -1,0 +1,604 @@
+//! The network files other tools exchange: BIF for Bayesian networks (the bnlearn repository,
+//! pgmpy, R's bnlearn, GeNIe) and UAI for Markov networks (the UAI inference competitions).
+//!
+//! BIF as read here: `network` blocks (skipped), `variable NAME { type discrete [ K ] { s1, ...
+//! }; property ...; }` and `probability ( CHILD | PARENT, ... ) { ... }` holding rows
+//! `( parent states ) p1, ..., pK;`, a `default` row for configurations not listed, or one
+//! `table` of all numbers: for a variable without parents its distribution, with parents the
+//! child's states slowest and the parent configurations fastest (what pgmpy reads and writes).
+//! `//` and `/* */` comments are skipped and names may be quoted. Written: rows for every
+//! conditional table, numbers in Rust's shortest round-trip form, so reading back is exact.
+
+use std::fmt::Write as _;
+
+use crate::{BayesianNetwork, FactorSpec, MarkovNetwork, StatesSpec, VariableSpec};
+
+/// A word of a network file and the line it is on.
+#[derive(Clone, Debug, PartialEq)]
+struct Token {
+    text: String,
+    line: usize,
+}
+
+/// Splits BIF text into words and the punctuation `{ } ( ) [ ] , ; |`, dropping comments.
+fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let mut out = vec![];
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            c if c.is_whitespace() => {}
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let start = line;
+                let mut last = ' ';
+                loop {
+                    match chars.next() {
+                        Some('/') if last == '*' => break,
+                        Some(c) => {
+                            if c == '\n' {
+                                line += 1;
+                            }
+                            last = c;
+                        }
+                        None => return Err(format!("line {start}: a comment that never ends")),
+                    }
+                }
+            }
+            '{' | '}' | '(' | ')' | '[' | ']' | ',' | ';' | '|' => out.push(Token { text: c.to_string(), line }),
+            '"' => {
+                let mut word = String::new();
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\n') | None => return Err(format!("line {line}: a quoted name that never ends")),
+                        Some(c) => word.push(c),
+                    }
+                }
+                out.push(Token { text: word, line });
+            }
+            c => {
+                let mut word = c.to_string();
+                while let Some(&n) = chars.peek() {
+                    if n.is_whitespace() || "{}()[],;|\"".contains(n) {
+                        break;
+                    }
+                    word.push(n);
+                    chars.next();
+                }
+                out.push(Token { text: word, line });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A cursor over the tokens with located errors.
+struct Cursor {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Cursor {
+    fn peek(&self) -> Option<&str> {
+        self.tokens.get(self.at).map(|t| t.text.as_str())
+    }
+
+    fn line(&self) -> usize {
+        self.tokens.get(self.at).or(self.tokens.last()).map_or(1, |t| t.line)
+    }
+
+    fn next(&mut self, what: &str) -> Result<String, String> {
+        let t = self
+            .tokens
+            .get(self.at)
+            .ok_or_else(|| format!("line {}: the file ends where {what} was expected", self.line()))?;
+        self.at += 1;
+        Ok(t.text.clone())
+    }
+
+    fn expect(&mut self, text: &str) -> Result<(), String> {
+        let line = self.line();
+        let got = self.next(&format!("`{text}`"))?;
+        if got == text {
+            Ok(())
+        } else {
+            Err(format!("line {line}: expected `{text}`, found `{got}`"))
+        }
+    }
+
+    fn name(&mut self, what: &str) -> Result<String, String> {
+        let line = self.line();
+        let got = self.next(what)?;
+        if got.len() == 1 && "{}()[],;|".contains(got.as_str()) {
+            return Err(format!("line {line}: expected {what}, found `{got}`"));
+        }
+        Ok(got)
+    }
+
+    /// Skips to the end of the current `;`-terminated statement.
+    fn skip_statement(&mut self) -> Result<(), String> {
+        while self.next("`;`")? != ";" {}
+        Ok(())
+    }
+
+    /// Skips a `{ ... }` block, nested ones included.
+    fn skip_block(&mut self) -> Result<(), String> {
+        self.expect("{")?;
+        let mut depth = 1;
+        while depth > 0 {
+            match self.next("`}`")?.as_str() {
+                "{" => depth += 1,
+                "}" => depth -= 1,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Numbers up to `;`, separated by commas or spaces.
+    fn numbers(&mut self) -> Result<Vec<f64>, String> {
+        let mut out = vec![];
+        loop {
+            let line = self.line();
+            let t = self.next("a number or `;`")?;
+            match t.as_str() {
+                ";" => return Ok(out),
+                "," => {}
+                _ => out.push(t.parse::<f64>().map_err(|_| format!("line {line}: `{t}` is not a number"))?),
+            }
+        }
+    }
+}
+
+/// The variables of a BIF file, in the order the file declares them, with their tables.
+///
+/// # Errors
+/// A syntax error or a table that does not fit its variables, with the line.
+pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
+    let mut c = Cursor { tokens: tokens(text)?, at: 0 };
+    let mut specs: Vec<VariableSpec> = vec![];
+    let mut tables: Vec<(usize, String, Vec<String>, Vec<Row>)> = vec![];
+    while let Some(word) = c.peek() {
+        let line = c.line();
+        match word {
+            "network" => {
+                c.next("network")?;
+                while c.peek() != Some("{") {
+                    c.next("`{`")?;
+                }
+                c.skip_block()?;
+            }
+            "variable" => {
+                c.next("variable")?;
+                let name = c.name("a variable name")?;
+                c.expect("{")?;
+                let mut states = None;
+                loop {
+                    match c.next("`type`, `property` or `}`")?.as_str() {
+                        "}" => break,
+                        "type" => {
+                            let l = c.line();
+                            let kind = c.next("`discrete`")?;
+                            if kind != "discrete" {
+                                return Err(format!(
+                                    "line {l}: variable `{name}` is `{kind}`; only discrete variables are read"
+                                ));
+                            }
+                            c.expect("[")?;
+                            let l = c.line();
+                            let k = c.next("a number of states")?;
+                            let k: usize =
+                                k.parse().map_err(|_| format!("line {l}: `{k}` is not a number of states"))?;
+                            c.expect("]")?;
+                            c.expect("{")?;
+                            let mut names = vec![];
+                            loop {
+                                let t = c.next("a state name or `}`")?;
+                                match t.as_str() {
+                                    "}" => break,
+                                    "," => {}
+                                    _ => names.push(t),
+                                }
+                            }
+                            c.expect(";")?;
+                            if names.len() != k {
+                                return Err(format!(
+                                    "line {l}: variable `{name}` declares {k} states and lists {}",
+                                    names.len()
+                                ));
+                            }
+                            states = Some(names);
+                        }
+                        _ => c.skip_statement()?,
+                    }
+                }
+                let states =
+                    states.ok_or_else(|| format!("line {line}: variable `{name}` has no `type discrete` line"))?;
+                if specs.iter().any(|s| s.name == name) {
+                    return Err(format!("line {line}: variable `{name}` is declared twice"));
+                }
+                specs.push(VariableSpec { name, states, parents: vec![], cpt: vec![] });
+            }
+            "probability" => {
+                c.next("probability")?;
+                c.expect("(")?;
+                let child = c.name("a variable name")?;
+                let mut parents = vec![];
+                if c.peek() == Some("|") {
+                    c.next("`|`")?;
+                    loop {
+                        parents.push(c.name("a parent name")?);
+                        match c.next("`,` or `)`")?.as_str() {
+                            "," => {}
+                            ")" => break,
+                            t => return Err(format!("line {}: expected `,` or `)`, found `{t}`", c.line())),
+                        }
+                    }
+                } else {
+                    c.expect(")")?;
+                }
+                c.expect("{")?;
+                let mut rows = vec![];
+                loop {
+                    let l = c.line();
+                    match c.next("a table entry or `}`")?.as_str() {
+                        "}" => break,
+                        "table" => rows.push(Row::Table(c.numbers()?, l)),
+                        "default" => rows.push(Row::Default(c.numbers()?, l)),
+                        "(" => {
+                            let mut config = vec![];
+                            loop {
+                                let t = c.next("a parent state or `)`")?;
+                                match t.as_str() {
+                                    ")" => break,
+                                    "," => {}
+                                    _ => config.push(t),
+                                }
+                            }
+                            rows.push(Row::Given(config, c.numbers()?, l));
+                        }
+                        _ => c.skip_statement()?,
+                    }
+                }
+                tables.push((line, child, parents, rows));
+            }
+            other => {
+                return Err(format!("line {line}: expected `network`, `variable` or `probability`, found `{other}`"))
+            }
+        }
+    }
+    for (line, child, parents, rows) in tables {
+        let k = specs
+            .iter()
+            .position(|s| s.name == child)
+            .ok_or_else(|| format!("line {line}: probability of `{child}`, which no `variable` block declares"))?;
+        if !specs[k].cpt.is_empty() {
+            return Err(format!("line {line}: a second probability block for `{child}`"));
+        }
+        let parent_states: Vec<Vec<String>> = parents
+            .iter()
+            .map(|p| {
+                specs
+                    .iter()
+                    .find(|s| &s.name == p)
+                    .map(|s| s.states.clone())
+                    .ok_or_else(|| format!("line {line}: unknown parent `{p}` of `{child}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        let cpt = conditional_table(line, &child, specs[k].states.len(), &parent_states, rows)?;
+        specs[k].parents = parents;
+        specs[k].cpt = cpt;
+    }
+    if let Some(s) = specs.iter().find(|s| s.cpt.is_empty()) {
+        return Err(format!("variable `{}` has no probability block", s.name));
+    }
+    Ok(specs)
+}
+
+/// An entry of a probability block.
+enum Row {
+    Table(Vec<f64>, usize),
+    Default(Vec<f64>, usize),
+    Given(Vec<String>, Vec<f64>, usize),
+}
+
+/// The rows P(child | configuration), configurations in order (last parent fastest).
+fn conditional_table(
+    line: usize,
+    child: &str,
+    k: usize,
+    parent_states: &[Vec<String>],
+    rows: Vec<Row>,
+) -> Result<Vec<Vec<f64>>, String> {
+    let configurations: usize = parent_states.iter().map(Vec::len).product();
+    let mut cpt: Vec<Option<Vec<f64>>> = vec![None; configurations];
+    let mut default = None;
+    for row in rows {
+        match row {
+            Row::Table(values, l) => {
+                if values.len() != k * configurations {
+                    return Err(format!(
+                        "line {l}: the table of `{child}` has {} numbers for {k} states x {configurations} parent configurations",
+                        values.len()
+                    ));
+                }
+                // The child's states slowest: values[s * configurations + r].
+                for (r, slot) in cpt.iter_mut().enumerate() {
+                    *slot = Some((0..k).map(|s| values[s * configurations + r]).collect());
+                }
+            }
+            Row::Default(values, l) => {
+                if values.len() != k {
+                    return Err(format!(
+                        "line {l}: the default row of `{child}` has {} numbers for {k} states",
+                        values.len()
+                    ));
+                }
+                default = Some(values);
+            }
+            Row::Given(config, values, l) => {
+                if config.len() != parent_states.len() || values.len() != k {
+                    return Err(format!(
+                        "line {l}: a row of `{child}` needs {} parent states and {k} numbers",
+                        parent_states.len()
+                    ));
+                }
+                let mut r = 0;
+                for (name, states) in config.iter().zip(parent_states) {
+                    let s = states
+                        .iter()
+                        .position(|x| x == name)
+                        .ok_or_else(|| format!("line {l}: `{name}` is not a state of a parent of `{child}`"))?;
+                    r = r * states.len() + s;
+                }
+                cpt[r] = Some(values);
+            }
+        }
+    }
+    cpt.into_iter()
+        .enumerate()
+        .map(|(r, row)| {
+            row.or_else(|| default.clone())
+                .ok_or_else(|| format!("line {line}: `{child}` has no row for parent configuration {}", r + 1))
+        })
+        .collect()
+}
+
+/// A name BIF can carry unquoted (a `/` is fine, as in child's `Asy/Patch`, unless it starts a
+/// comment).
+fn plain(name: &str) -> bool {
+    !name.is_empty()
+        && !name.chars().any(|c| c.is_whitespace() || "{}()[],;|\"".contains(c))
+        && !name.contains("//")
+        && !name.contains("/*")
+}
+
+/// The network as BIF: variables in id order, explicit rows for conditional tables.
+///
+/// # Errors
+/// A variable or state name BIF cannot hold (spaces, punctuation).
+pub fn write_bif(bn: &BayesianNetwork) -> Result<String, String> {
+    for (name, states) in bn.names.iter().zip(&bn.states) {
+        if let Some(bad) = std::iter::once(name).chain(states).find(|n| !plain(n)) {
+            return Err(format!("`{bad}` (of variable `{name}`) cannot be written to BIF: no spaces or punctuation"));
+        }
+    }
+    let mut out = String::from("network unknown {\n}\n");
+    for (name, states) in bn.names.iter().zip(&bn.states) {
+        let _ =
+            writeln!(out, "variable {name} {{\n  type discrete [ {} ] {{ {} }};\n}}", states.len(), states.join(", "));
+    }
+    for (v, name) in bn.names.iter().enumerate() {
+        let parents = &bn.parents[v];
+        let factor = &bn.factors[v];
+        // The table's entry for (parent states, child state), whatever order its variables sit in.
+        let value = |config: &[usize], x: usize| {
+            let mut index = 0;
+            for (&u, &card) in factor.vars.iter().zip(&factor.cards) {
+                let s =
+                    if u == v { x } else { config[parents.iter().position(|&p| p == u).expect("internal: a parent")] };
+                index = index * card + s;
+            }
+            factor.values[index]
+        };
+        let row = |config: &[usize]| {
+            (0..bn.cards[v]).map(|x| format!("{:?}", value(config, x))).collect::<Vec<_>>().join(", ")
+        };
+        if parents.is_empty() {
+            let _ = writeln!(out, "probability ( {name} ) {{\n  table {};\n}}", row(&[]));
+            continue;
+        }
+        let names: Vec<&str> = parents.iter().map(|&p| bn.names[p].as_str()).collect();
+        let _ = writeln!(out, "probability ( {name} | {} ) {{", names.join(", "));
+        let cards: Vec<usize> = parents.iter().map(|&p| bn.cards[p]).collect();
+        let mut config = vec![0; parents.len()];
+        loop {
+            let states: Vec<&str> = parents.iter().zip(&config).map(|(&p, &s)| bn.states[p][s].as_str()).collect();
+            let _ = writeln!(out, "  ( {} ) {};", states.join(", "), row(&config));
+            if !next(&mut config, &cards) {
+                break;
+            }
+        }
+        out.push_str("}\n");
+    }
+    Ok(out)
+}
+
+/// The next configuration, last position fastest; false after the last.
+fn next(config: &mut [usize], cards: &[usize]) -> bool {
+    for k in (0..config.len()).rev() {
+        config[k] += 1;
+        if config[k] < cards[k] {
+            return true;
+        }
+        config[k] = 0;
+    }
+    false
+}
+
+/// A UAI file (`MARKOV` or `BAYES`): variables named x0, x1, ... with states 0, 1, ...; each
+/// function table over its scope as listed, the last variable fastest.
+///
+/// # Errors
+/// A file that does not follow the format, with what was expected.
+pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String> {
+    let mut w = Words { words: text.split_whitespace().collect(), at: 0 };
+    let kind = w.word("MARKOV or BAYES")?;
+    if kind != "MARKOV" && kind != "BAYES" {
+        return Err(format!("the first word is `{kind}`, not MARKOV or BAYES"));
+    }
+    let n = w.int("the number of variables")?;
+    let cards: Vec<usize> = (0..n).map(|_| w.int("a cardinality")).collect::<Result<_, _>>()?;
+    let m = w.int("the number of functions")?;
+    let mut scopes = vec![];
+    for f in 0..m {
+        let k = w.int("a scope size")?;
+        let scope: Vec<usize> = (0..k).map(|_| w.int("a variable index")).collect::<Result<_, _>>()?;
+        if let Some(&v) = scope.iter().find(|&&v| v >= n) {
+            return Err(format!("function {f}: variable {v} of {n}"));
+        }
+        scopes.push(scope);
+    }
+    let mut factors = vec![];
+    for (f, scope) in scopes.into_iter().enumerate() {
+        let size = w.int("a table size")?;
+        let expected: usize = scope.iter().map(|&v| cards[v]).product();
+        if size != expected {
+            return Err(format!("function {f}: table of {size} entries for a scope of {expected} states"));
+        }
+        let values: Vec<f64> = (0..size).map(|_| w.real("a table entry")).collect::<Result<_, _>>()?;
+        factors.push(FactorSpec { variables: scope.iter().map(|v| format!("x{v}")).collect(), values });
+    }
+    let variables = cards
+        .iter()
+        .enumerate()
+        .map(|(v, &k)| StatesSpec { name: format!("x{v}"), states: (0..k).map(|s| s.to_string()).collect() })
+        .collect();
+    Ok((variables, factors))
+}
+
+/// The words of a UAI file, read in order.
+struct Words<'a> {
+    words: Vec<&'a str>,
+    at: usize,
+}
+
+impl<'a> Words<'a> {
+    fn word(&mut self, what: &str) -> Result<&'a str, String> {
+        self.at += 1;
+        self.words
+            .get(self.at - 1)
+            .copied()
+            .ok_or_else(|| format!("the file ends where {what} was expected (word {})", self.at))
+    }
+
+    fn int(&mut self, what: &str) -> Result<usize, String> {
+        let w = self.word(what)?;
+        w.parse().map_err(|_| format!("word {}: `{w}` is not {what}", self.at))
+    }
+
+    fn real(&mut self, what: &str) -> Result<f64, String> {
+        let w = self.word(what)?;
+        w.parse().map_err(|_| format!("word {}: `{w}` is not {what}", self.at))
+    }
+}
+
+/// The network as a UAI `MARKOV` file (names and state names are not part of the format).
+pub fn write_uai(net: &MarkovNetwork) -> String {
+    let mut out = format!("MARKOV\n{}\n", net.cards.len());
+    out += &net.cards.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+    let _ = write!(out, "\n{}\n", net.factors.len());
+    for f in &net.factors {
+        let _ =
+            writeln!(out, "{} {}", f.vars.len(), f.vars.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "));
+    }
+    for f in &net.factors {
+        let _ = write!(
+            out,
+            "\n{}\n{}\n",
+            f.values.len(),
+            f.values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(" ")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asia as pgmpy's BIFWriter writes it: properties, `table` for the roots, rows in any
+    /// order for the rest.
+    const ASIA: &str = "network unknown {\n}\n\
+variable asia {\n    type discrete [ 2 ] { yes, no };\n    property weight = None ;\n}\n\
+variable tub {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable smoke {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable lung {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable bronc {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable either {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable xray {\n    type discrete [ 2 ] { yes, no };\n}\n\
+variable dysp {\n    type discrete [ 2 ] { yes, no };\n}\n\
+probability ( asia ) {\n    table 0.01, 0.99 ;\n}\n\
+probability ( tub | asia ) {\n    ( yes ) 0.05, 0.95;\n    ( no ) 0.01, 0.99;\n}\n\
+probability ( smoke ) {\n    table 0.5, 0.5 ;\n}\n\
+probability ( lung | smoke ) {\n    ( yes ) 0.1, 0.9;\n    ( no ) 0.01, 0.99;\n}\n\
+probability ( bronc | smoke ) {\n    ( yes ) 0.6, 0.4;\n    ( no ) 0.3, 0.7;\n}\n\
+/* either = lung OR tub */\n\
+probability ( either | lung, tub ) {\n    ( yes, yes ) 1.0, 0.0;\n    ( no, yes ) 1.0, 0.0;\n    ( yes, no ) 1.0, 0.0;\n    ( no, no ) 0.0, 1.0;\n}\n\
+probability ( xray | either ) {\n    ( yes ) 0.98, 0.02;\n    ( no ) 0.05, 0.95;\n}\n\
+probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 0.3, 0.9 ;\n}\n";
+
+    #[test]
+    fn reads_asia_as_pgmpy_writes_it() {
+        let specs = read_bif(ASIA).unwrap();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["asia", "tub", "smoke", "lung", "bronc", "either", "xray", "dysp"]);
+        let either = &specs[5];
+        assert_eq!(either.parents, ["lung", "tub"]);
+        assert_eq!(either.cpt, vec![vec![1.0, 0.0], vec![1.0, 0.0], vec![1.0, 0.0], vec![0.0, 1.0]]);
+        // The table form, child states slowest: rows (bronc, either) = (yes, yes), (yes, no), ...
+        assert_eq!(specs[7].cpt, vec![vec![0.9, 0.1], vec![0.8, 0.2], vec![0.7, 0.3], vec![0.1, 0.9]]);
+        let bn = BayesianNetwork::new(&specs).unwrap();
+        let again = read_bif(&write_bif(&bn).unwrap()).unwrap();
+        assert_eq!(again, specs);
+    }
+
+    #[test]
+    fn bad_files_say_where() {
+        let e = read_bif("variable a {\n type discrete [ 3 ] { x, y };\n}\n").unwrap_err();
+        assert_eq!(e, "line 2: variable `a` declares 3 states and lists 2");
+        let e =
+            read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\nprobability ( a | b ) {\n table 0.5, 0.5;\n}\n")
+                .unwrap_err();
+        assert_eq!(e, "line 4: unknown parent `b` of `a`");
+        let e =
+            read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\nprobability ( a ) {\n table 0.5, zero;\n}\n")
+                .unwrap_err();
+        assert_eq!(e, "line 5: `zero` is not a number");
+        assert!(read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\n")
+            .unwrap_err()
+            .contains("no probability block"));
+        assert!(read_bif("/* open").unwrap_err().contains("never ends"));
+    }
+
+    #[test]
+    fn uai_round_trip_is_exact() {
+        let text = "MARKOV\n3\n2 2 3\n2\n2 0 1\n2 1 2\n\n4\n 0.1 0.9 1e-300 0.8\n6\n 1 2 3 4 5 6\n";
+        let (vars, factors) = read_uai(text).unwrap();
+        let net = MarkovNetwork::new(&vars, &factors).unwrap();
+        let back =
+            MarkovNetwork::new(&read_uai(&write_uai(&net)).unwrap().0, &read_uai(&write_uai(&net)).unwrap().1).unwrap();
+        assert_eq!(back.factors, net.factors);
+        assert!(read_uai("MARKOV\n2\n2 2\n1\n2 0 5\n").unwrap_err().contains("variable 5 of 2"));
+    }
+}

@@ -1,0 +1,142 @@
+"""Exact queries on published Bayesian networks: pgmpy's VariableElimination against ours, and
+the BIF files both ways. Optional; never used by the build or the tests.
+
+Setup (pgmpy 1.1.2 runs without torch):
+    python3 -m venv /tmp/pgv && /tmp/pgv/bin/pip install pgmpy==1.1.2 --no-deps \
+        && /tmp/pgv/bin/pip install -r scripts/peers/requirements-pgm.txt
+Run from the repository root after `cargo build --release -p experiments`:
+    /tmp/pgv/bin/python scripts/peers/pgm_peers.py [--out /tmp/pgm_peers] [--rounds 3]
+
+For each network pgmpy bundles (Asia to Andes): pgmpy writes it as BIF (our reader's input);
+20 queries are drawn from a seed (a target, and evidence on 3 other variables with states from
+one forward sample, so the evidence is possible); pgmpy answers them (VariableElimination,
+its default pruning and order) and so do we (`[network] bif`, timing.json's exact_seconds),
+in alternating rounds. Then pgmpy reads back the network.bif our run wrote. Prints one Markdown
+table: milliseconds per query (median over rounds of the mean over queries), the largest
+difference between the two answers, and whether pgmpy's reading of our file equals its model.
+The network files stay in --out (their licences are the bnlearn repository's, not ours).
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+
+from pgmpy.inference import VariableElimination  # noqa: E402
+from pgmpy.readwrite import BIFReader, BIFWriter  # noqa: E402
+from pgmpy.sampling import BayesianModelSampling  # noqa: E402
+from pgmpy.utils import get_example_model  # noqa: E402
+
+NETWORKS = ["asia", "alarm", "insurance", "hailfinder", "win95pts", "andes"]
+BINARY = os.path.join("target", "release", "experiments")
+
+
+def queries(model, n, seed):
+    """n (target, evidence) pairs; evidence states from a forward sample, so P(e) > 0."""
+    rng = random.Random(seed)
+    nodes = sorted(model.nodes())
+    sample = BayesianModelSampling(model).forward_sample(size=n, seed=seed, show_progress=False)
+    out = []
+    for k in range(n):
+        target = rng.choice(nodes)
+        observed = rng.sample([v for v in nodes if v != target], 3)
+        out.append((target, {v: str(sample.iloc[k][v]) for v in observed}))
+    return out
+
+
+def toml_string(s):
+    return json.dumps(s)
+
+
+def write_config(path, bif, qs):
+    lines = ['kind = "bayes_net"', "[network]", f"bif = {toml_string(bif)}"]
+    for target, evidence in qs:
+        lines.append("[[queries]]")
+        lines.append(f"target = {toml_string(target)}")
+        pairs = ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in evidence.items())
+        lines.append(f"evidence = {{ {pairs} }}")
+    lines += ["[sampler]", 'method = "likelihood_weighting"', "samples = 100"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def pgmpy_round(model, qs):
+    ve = VariableElimination(model)
+    times, answers = [], []
+    for target, evidence in qs:
+        start = time.perf_counter()
+        phi = ve.query([target], evidence=evidence, show_progress=False)
+        times.append(time.perf_counter() - start)
+        answers.append({s: float(p) for s, p in zip(phi.state_names[target], phi.values)})
+    return statistics.mean(times), answers
+
+
+def ours_round(config, out):
+    subprocess.run([BINARY, "-q", config, "--out", out], check=True)
+    with open(os.path.join(out, "timing.json")) as f:
+        timing = json.load(f)
+    with open(os.path.join(out, "metrics.json")) as f:
+        metrics = json.load(f)
+    mean = statistics.mean(q["exact_seconds"] for q in timing["queries"])
+    return mean, [q["exact"] for q in metrics["queries"]]
+
+
+def same_model(a, b):
+    for cpd in a.get_cpds():
+        other = b.get_cpds(cpd.variable)
+        other = other.copy()
+        if len(cpd.variables) > 2:
+            other.reorder_parents(cpd.variables[1:])
+        if cpd.state_names != other.state_names or abs(cpd.values - other.values).max() > 0:
+            return False
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default="/tmp/pgm_peers")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=20)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"CPU: {cpu}, {os.cpu_count()} cores; pgmpy VariableElimination vs ours, ms per exact query\n")
+    print("| network | nodes | pgmpy ms/query | ours ms/query | ratio | largest difference | pgmpy reads our BIF |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name in NETWORKS:
+        model = get_example_model(name)
+        bif = os.path.join(args.out, f"{name}.bif")
+        BIFWriter(model).write_bif(bif)
+        qs = queries(model, args.queries, seed=0)
+        config = os.path.join(args.out, f"{name}.toml")
+        write_config(config, f"{name}.bif", qs)
+        ours_out = os.path.join(args.out, f"ours_{name}")
+        theirs, mine = [], []
+        for _ in range(args.rounds):
+            t, pgmpy_answers = pgmpy_round(model, qs)
+            theirs.append(t)
+            t, our_answers = ours_round(config, ours_out)
+            mine.append(t)
+        diff = max(
+            abs(p[s] - o[s]) for p, o in zip(pgmpy_answers, our_answers) for s in p
+        )
+        ours_bif = BIFReader(os.path.join(ours_out, "network.bif")).get_model()
+        reads = "yes, equal" if same_model(model, ours_bif) else "NO"
+        a, b = statistics.median(theirs) * 1e3, statistics.median(mine) * 1e3
+        print(f"| {name} | {len(model.nodes())} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {diff:.1e} | {reads} |")
+
+
+if __name__ == "__main__":
+    main()
