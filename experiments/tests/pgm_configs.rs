@@ -38,6 +38,13 @@ fn asia_is_sampled_right_despite_its_deterministic_or() {
     // P(lung = yes) = 0.5 x 0.1 + 0.5 x 0.01 (Lauritzen and Spiegelhalter's tables).
     assert!((q[0]["exact"]["yes"].as_f64().unwrap() - 0.055).abs() < 1e-15);
     within_four_standard_errors(&m);
+    // Every posterior at once (junction tree) equals elimination's; P(lung | xray, dysp) as the
+    // second query has it.
+    let all = &m["marginals"];
+    assert!(all["largest_difference_from_elimination"].as_f64().unwrap() < 1e-12);
+    let lung = all["posteriors"]["lung"]["yes"].as_f64().unwrap();
+    assert!((lung - q[1]["exact"]["yes"].as_f64().unwrap()).abs() < 1e-12);
+    assert_eq!(all["posteriors"].as_object().unwrap().len(), 6);
     // tub, lung and either are updated together.
     assert!(m["sampler"]["blocks"].as_array().unwrap().contains(&serde_json::json!(["tub", "lung", "either"])));
 }

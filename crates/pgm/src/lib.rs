@@ -10,6 +10,8 @@
 //! - Exact inference: [`variable_elimination`] (parts d-separated from the query left out,
 //!   barren variables of Bayesian networks too with [`ancestral`]; weighted min-fill order) and, for checking it,
 //!   [`enumerate`].
+//! - Every marginal at once: [`all_marginals`], a junction tree from the same elimination order,
+//!   calibrated by two passes.
 //! - Approximate inference, [`sampling`]: Gibbs chains (several, from dispersed starts, with
 //!   split-R-hat; tables with zeros sampled as blocks), likelihood weighting and forward
 //!   sampling; each marginal comes with its effective sample size (Geyer's initial positive
@@ -21,6 +23,7 @@ mod bayes;
 mod factor;
 pub mod files;
 mod ising;
+mod junction;
 mod markov;
 pub mod sampling;
 
@@ -29,6 +32,7 @@ pub use factor::{
     ancestral, elimination_order, elimination_table_size, enumerate, markov_graph, variable_elimination, Factor,
 };
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
+pub use junction::all_marginals;
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};
 pub use sampling::effective_sample_size;
 

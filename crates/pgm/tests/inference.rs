@@ -5,8 +5,8 @@
 use cg_core::run;
 use cg_pgm::sampling::{self, Compiled, Method, Settings};
 use cg_pgm::{
-    ancestral, effective_sample_size, enumerate, onsager_magnetisation, variable_elimination, BayesianNetwork, Factor,
-    Ising, VariableSpec, CRITICAL_TEMPERATURE,
+    all_marginals, ancestral, effective_sample_size, enumerate, onsager_magnetisation, variable_elimination,
+    BayesianNetwork, Factor, Ising, VariableSpec, CRITICAL_TEMPERATURE,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -225,6 +225,24 @@ fn random_network(n: usize, seed: u64) -> BayesianNetwork {
 }
 
 proptest! {
+    #[test]
+    fn the_junction_tree_gives_every_marginal_elimination_gives(n in 3usize..9, seed in any::<u64>(), e in 0usize..9, x in 0usize..2) {
+        let bn = random_network(n, seed);
+        let evidence = vec![(e % n, x)];
+        let all = all_marginals(&bn.factors, &bn.cards, &evidence).unwrap();
+        for v in 0..n {
+            match &all[v] {
+                None => prop_assert_eq!(v, e % n),
+                Some(m) => {
+                    let ve = variable_elimination(&bn.factors, &bn.cards, &[v], &evidence).unwrap();
+                    for (a, b) in m.values.iter().zip(&ve.values) {
+                        prop_assert!((a - b).abs() < 1e-12, "x{}: {:?} vs {:?}", v, m.values, ve.values);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn elimination_equals_enumeration(n in 3usize..7, seed in any::<u64>(), q in 0usize..7, e in 0usize..7) {
         let bn = random_network(n, seed);

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{BayesianNetwork, MarkovNetwork, VariableSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, QueryConfig, SamplerConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, MarginalsConfig, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "bayes_net"`.
@@ -30,6 +30,8 @@ pub struct BayesNetFile {
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
     sampler: SamplerConfig,
+    /// Every variable's posterior given this evidence, at once (junction tree).
+    marginals: Option<MarginalsConfig>,
 }
 
 /// `[network]` of a `bayes_net` config.
@@ -66,6 +68,6 @@ impl KindConfig for BayesNetFile {
         let parents = Some(bn.parents.clone());
         let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text));
         let model = FactorModel { net: MarkovNetwork::from(bn), parents, file };
-        DiscreteExperiment::new(self.seed, model, &self.queries, &self.sampler)
+        DiscreteExperiment::new(self.seed, model, &self.queries, &self.sampler, self.marginals.as_ref())
     }
 }

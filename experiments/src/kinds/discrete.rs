@@ -26,6 +26,16 @@ pub(super) struct QueryConfig {
     evidence: IndexMap<String, String>,
 }
 
+/// `[marginals]`: every variable's posterior given `evidence`, computed at once by a junction
+/// tree (and, to check it, by variable elimination one variable at a time).
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MarginalsConfig {
+    /// Observed variables: `name = "state"` (none: the prior marginals).
+    #[serde(default)]
+    evidence: IndexMap<String, String>,
+}
+
 /// `[sampler]` (formerly `[gibbs]`, still read).
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +121,20 @@ pub(super) struct FactorModel {
 }
 
 impl FactorModel {
+    /// Evidence by names, as (variable, state) ids.
+    fn evidence(&self, names: &IndexMap<String, String>) -> Result<Vec<(usize, usize)>> {
+        let at = |e: PgmError| match e {
+            PgmError::Query(m) => anyhow!("{m}"),
+            e => anyhow!("{e}"),
+        };
+        let mut evidence = vec![];
+        for (name, state) in names {
+            let v = self.net.id(name).map_err(at)?;
+            evidence.push((v, self.net.state(v, state).map_err(at)?));
+        }
+        Ok(evidence)
+    }
+
     /// The arrows parent -> child of a Bayesian network.
     fn arrows(&self) -> Option<Vec<(usize, usize)>> {
         self.parents
@@ -155,11 +179,7 @@ impl FactorModel {
                     e => anyhow!("[[queries]] {}: {e}", k + 1),
                 };
                 let target = self.net.id(&q.target).map_err(at)?;
-                let mut evidence = vec![];
-                for (name, state) in &q.evidence {
-                    let v = self.net.id(name).map_err(at)?;
-                    evidence.push((v, self.net.state(v, state).map_err(at)?));
-                }
+                let evidence = self.evidence(&q.evidence).map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
                 if evidence.iter().any(|e| e.0 == target) {
                     bail!("[[queries]] {}: `{}` is both the target and evidence", k + 1, q.target);
                 }
@@ -175,6 +195,8 @@ pub struct DiscreteExperiment {
     model: FactorModel,
     queries: Vec<Query>,
     sampler: Settings,
+    /// `[marginals]`'s evidence.
+    marginals: Option<Vec<(usize, usize)>>,
 }
 
 impl DiscreteExperiment {
@@ -188,6 +210,7 @@ impl DiscreteExperiment {
         model: FactorModel,
         queries: &[QueryConfig],
         sampler: &SamplerConfig,
+        marginals: Option<&MarginalsConfig>,
     ) -> Result<DiscreteExperiment> {
         let sampler = sampler.settings()?;
         if sampler.method != Method::Gibbs && model.parents.is_none() {
@@ -197,7 +220,10 @@ impl DiscreteExperiment {
             );
         }
         let queries = model.queries(queries)?;
-        Ok(DiscreteExperiment { seed, model, queries, sampler })
+        let marginals = marginals
+            .map(|m| model.evidence(&m.evidence).map_err(|e| anyhow!("[marginals] evidence: {e}")))
+            .transpose()?;
+        Ok(DiscreteExperiment { seed, model, queries, sampler, marginals })
     }
 }
 
@@ -215,6 +241,8 @@ impl Experiment for DiscreteExperiment {
             })
             .fold(0.0, f64::max);
         let vars = net.cards.len() as f64;
+        // The junction tree's largest clique: the elimination of every variable (none kept).
+        let tree = self.marginals.as_ref().map(|e| cg_pgm::elimination_table_size(&net.factors, &net.cards, &[], e));
         let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
         let s = &self.sampler;
         let sweeps = match s.method {
@@ -229,6 +257,8 @@ impl Experiment for DiscreteExperiment {
             .memory("the joint table (partition function)", F64 * (1u64 << 20) as f64)
             .work("sampling", self.queries.len() as f64 * sweeps * vars * per_variable)
             .memory("the samples", F64 * s.samples as f64 * s.chains as f64)
+            .memory("the junction tree's cliques ([marginals])", tree.map_or(0.0, |t| 2.0 * F64 * t * vars))
+            .work("the junction tree ([marginals])", tree.map_or(0.0, |t| 4.0 * t * vars))
     }
 
     /// Answers every query exactly and by the sampler; a Gibbs estimate whose chains disagree
@@ -359,8 +389,13 @@ impl Experiment for DiscreteExperiment {
                 metrics["log_partition_function"] = json!(log_z);
             }
         }
-        let mut files =
-            vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &json!({ "queries": speeds }))?];
+        let mut timing = json!({ "queries": speeds });
+        if let Some(evidence) = &self.marginals {
+            let (all, seconds) = self.all_marginals(evidence)?;
+            metrics["marginals"] = all;
+            timing["marginals"] = seconds;
+        }
+        let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         match &self.model.file {
             Ok((name, text)) => files.push(((*name).to_string(), text.clone().into_bytes())),
             Err(why) => eprintln!("warning: {title}: the network file is not written: {why}"),
@@ -396,6 +431,39 @@ impl Experiment for DiscreteExperiment {
 }
 
 impl DiscreteExperiment {
+    /// `[marginals]`: every free variable's posterior by the junction tree, and the largest
+    /// difference from variable elimination run for each variable; their times.
+    fn all_marginals(&self, evidence: &[(usize, usize)]) -> Result<(Value, Value)> {
+        let model = &self.model.net;
+        let impossible = || anyhow!("[marginals] the evidence {} has probability zero", evidence_text(model, evidence));
+        let clock = std::time::Instant::now();
+        let all = cg_pgm::all_marginals(&model.factors, &model.cards, evidence).map_err(|e| match e {
+            PgmError::ZeroEvidence { .. } => impossible(),
+            e => anyhow!("[marginals] {e}"),
+        })?;
+        let tree_seconds = clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
+        let mut largest = 0.0f64;
+        let mut posteriors = Map::new();
+        for (v, m) in all.iter().enumerate() {
+            let Some(m) = m else { continue };
+            let q = Query { target: v, evidence: evidence.to_vec() };
+            let ve = variable_elimination(&self.model.relevant_factors(&q), &model.cards, &[v], evidence)
+                .map_err(|_| impossible())?;
+            largest = m.values.iter().zip(&ve.values).map(|(a, b)| (a - b).abs()).fold(largest, f64::max);
+            let by_state: Map<String, Value> =
+                model.states[v].iter().zip(&m.values).map(|(s, p)| (s.clone(), json!(p))).collect();
+            posteriors.insert(model.names[v].clone(), Value::Object(by_state));
+        }
+        let elimination_seconds = clock.elapsed().as_secs_f64();
+        let evidence_names: Map<String, Value> =
+            evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
+        Ok((
+            json!({ "evidence": evidence_names, "posteriors": posteriors, "largest_difference_from_elimination": largest }),
+            json!({ "junction_tree_seconds": tree_seconds, "elimination_per_variable_seconds": elimination_seconds }),
+        ))
+    }
+
     /// The drawing: one node per variable with its states, an arrow per parent (or a line per
     /// pair sharing a factor).
     fn picture(&self, title: &str) -> GraphPicture {

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{Error as PgmError, FactorSpec, MarkovNetwork, StatesSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, QueryConfig, SamplerConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, MarginalsConfig, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "markov_net"`: variables with named states and factors over them.
@@ -33,6 +33,8 @@ pub struct MarkovNetFile {
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
     sampler: SamplerConfig,
+    /// Every variable's posterior given this evidence, at once (junction tree).
+    marginals: Option<MarginalsConfig>,
 }
 
 /// `[network]` of a `markov_net` config.
@@ -71,6 +73,12 @@ impl KindConfig for MarkovNetFile {
             e => anyhow!("[[variables]] {e}"),
         })?;
         let file = Ok(("network.uai", cg_pgm::files::write_uai(&net)));
-        DiscreteExperiment::new(self.seed, FactorModel { net, parents: None, file }, &self.queries, &self.sampler)
+        DiscreteExperiment::new(
+            self.seed,
+            FactorModel { net, parents: None, file },
+            &self.queries,
+            &self.sampler,
+            self.marginals.as_ref(),
+        )
     }
 }

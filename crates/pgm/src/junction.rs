@@ -1,0 +1,160 @@
+//! Every posterior marginal at once: a junction tree built from the weighted min-fill
+//! elimination order, calibrated by one pass towards the root and one back (Shafer-Shenoy), so
+//! all variables cost about two eliminations instead of one each.
+
+use crate::factor::{elimination_order, scaled_product};
+use crate::{Error, Factor, Result};
+
+/// P(v | evidence) for every variable: `None` for the observed ones.
+///
+/// # Errors
+/// Evidence out of range, or of probability zero.
+pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, usize)]) -> Result<Vec<Option<Factor>>> {
+    let n = cards.len();
+    let mut observed = vec![None; n];
+    for &(v, x) in evidence {
+        if v >= n || x >= cards[v] {
+            return Err(Error::Query(format!("evidence value {x} for variable {v} is out of range")));
+        }
+        observed[v] = Some(x);
+    }
+    let reduced: Vec<Factor> =
+        factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
+    // Tables with no variable left scale everything; zero makes the evidence impossible.
+    if reduced.iter().any(|f| f.vars.is_empty() && f.values[0] <= 0.0) {
+        return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });
+    }
+    let free: Vec<usize> = (0..n).filter(|&v| observed[v].is_none()).collect();
+    let scopes: Vec<Vec<usize>> = reduced.iter().map(|f| f.vars.clone()).filter(|s| !s.is_empty()).collect();
+    let order = elimination_order(&scopes, cards, &free);
+    let position: Vec<usize> = {
+        let mut p = vec![usize::MAX; n];
+        for (k, &v) in order.iter().enumerate() {
+            p[v] = k;
+        }
+        p
+    };
+    // The clique each elimination forms: the variable and its neighbours at that moment.
+    let mut adjacent: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); n];
+    for s in &scopes {
+        for &a in s {
+            adjacent[a].extend(s.iter().copied().filter(|&b| b != a));
+        }
+    }
+    let mut cliques: Vec<Vec<usize>> = Vec::with_capacity(order.len());
+    for &v in &order {
+        let near: Vec<usize> = adjacent[v].iter().copied().collect();
+        for &a in &near {
+            adjacent[a].remove(&v);
+            adjacent[a].extend(near.iter().copied().filter(|&b| b != a));
+        }
+        let mut clique = near;
+        clique.push(v);
+        clique.sort_unstable();
+        cliques.push(clique);
+    }
+    // Clique k (of order[k]) hangs below the clique of its first-eliminated other variable.
+    let parent: Vec<Option<usize>> = cliques
+        .iter()
+        .enumerate()
+        .map(|(k, c)| c.iter().filter(|&&u| u != order[k]).map(|&u| position[u]).min())
+        .collect();
+    // Each table goes to the clique of its first-eliminated variable, which holds its scope.
+    let mut potentials: Vec<Vec<Factor>> = vec![vec![]; cliques.len()];
+    for f in reduced.iter().filter(|f| !f.vars.is_empty()) {
+        let k = f.vars.iter().map(|&v| position[v]).min().expect("internal: a non-empty scope");
+        potentials[k].push(f.clone());
+    }
+    let psi: Vec<Factor> = potentials
+        .iter()
+        .zip(&cliques)
+        .map(|(fs, c)| {
+            let ones = Factor {
+                vars: c.clone(),
+                cards: c.iter().map(|&v| cards[v]).collect(),
+                values: vec![1.0; extent(c, cards)],
+            };
+            scaled_product(std::iter::once(&ones).chain(fs)).0
+        })
+        .collect();
+    let children: Vec<Vec<usize>> = {
+        let mut ch = vec![vec![]; cliques.len()];
+        for (k, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                ch[*p].push(k);
+            }
+        }
+        ch
+    };
+    // Upward pass: cliques in elimination order have their children before them.
+    let mut up: Vec<Option<Factor>> = vec![None; cliques.len()];
+    for k in 0..cliques.len() {
+        if let Some(p) = parent[k] {
+            let mut belief = psi[k].clone();
+            for &c in &children[k] {
+                belief = belief.product(up[c].as_ref().expect("internal: children first"));
+            }
+            up[k] = Some(marginalise(&belief, &separator(&cliques[k], &cliques[p])));
+        }
+    }
+    // Downward pass: roots first (reverse elimination order).
+    let mut down: Vec<Option<Factor>> = vec![None; cliques.len()];
+    let mut beliefs: Vec<Option<Factor>> = vec![None; cliques.len()];
+    for k in (0..cliques.len()).rev() {
+        let mut belief = psi[k].clone();
+        if let Some(m) = &down[k] {
+            belief = belief.product(m);
+        }
+        for &c in &children[k] {
+            belief = belief.product(up[c].as_ref().expect("internal: computed"));
+        }
+        belief.rescale();
+        for &c in &children[k] {
+            // The message to c: this clique's belief without c's own message.
+            let mut without = psi[k].clone();
+            if let Some(m) = &down[k] {
+                without = without.product(m);
+            }
+            for &o in children[k].iter().filter(|&&o| o != c) {
+                without = without.product(up[o].as_ref().expect("internal: computed"));
+            }
+            down[c] = Some(marginalise(&without, &separator(&cliques[c], &cliques[k])));
+        }
+        beliefs[k] = Some(belief);
+    }
+    let mut out = vec![None; n];
+    for &v in &free {
+        // The smallest clique holding v.
+        let k = (0..cliques.len())
+            .filter(|&k| cliques[k].contains(&v))
+            .min_by_key(|&k| extent(&cliques[k], cards))
+            .expect("internal: every free variable has its elimination clique");
+        let mut m = marginalise(beliefs[k].as_ref().expect("internal: computed"), &[v]);
+        if m.normalize() <= 0.0 {
+            return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });
+        }
+        out[v] = Some(m);
+    }
+    Ok(out)
+}
+
+fn extent(vars: &[usize], cards: &[usize]) -> usize {
+    vars.iter().map(|&v| cards[v]).product()
+}
+
+/// The variables two cliques share.
+fn separator(a: &[usize], b: &[usize]) -> Vec<usize> {
+    a.iter().copied().filter(|v| b.contains(v)).collect()
+}
+
+/// `f` summed down to `keep`, rescaled (messages only matter up to a constant).
+fn marginalise(f: &Factor, keep: &[usize]) -> Factor {
+    let mut m = f.clone();
+    for &v in &f.vars {
+        if !keep.contains(&v) {
+            m = m.sum_out(v);
+        }
+    }
+    m.rescale();
+    m
+}
