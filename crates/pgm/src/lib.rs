@@ -12,6 +12,8 @@
 //!   [`enumerate`].
 //! - Every marginal at once: [`all_marginals`], a junction tree from the same elimination order,
 //!   calibrated by two passes.
+//! - [`loopy_belief_propagation`] (damped, with a convergence report) for Markov networks whose
+//!   exact tables do not fit.
 //! - Approximate inference, [`sampling`]: Gibbs chains (several, from dispersed starts, with
 //!   split-R-hat; tables with zeros sampled as blocks), likelihood weighting and forward
 //!   sampling; each marginal comes with its effective sample size (Geyer's initial positive
@@ -24,6 +26,7 @@ mod factor;
 pub mod files;
 mod ising;
 mod junction;
+mod lbp;
 mod markov;
 pub mod sampling;
 
@@ -33,6 +36,7 @@ pub use factor::{
 };
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
 pub use junction::all_marginals;
+pub use lbp::{loopy_belief_propagation, LbpResult, LbpSettings};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};
 pub use sampling::effective_sample_size;
 

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{BayesianNetwork, MarkovNetwork, VariableSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, MarginalsConfig, QueryConfig, SamplerConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, LbpConfig, MarginalsConfig, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "bayes_net"`.
@@ -32,6 +32,9 @@ pub struct BayesNetFile {
     sampler: SamplerConfig,
     /// Every variable's posterior given this evidence, at once (junction tree).
     marginals: Option<MarginalsConfig>,
+    /// Also answer each query by loopy belief propagation (approximate; for networks whose
+    /// exact tables do not fit).
+    lbp: Option<LbpConfig>,
 }
 
 /// `[network]` of a `bayes_net` config.
@@ -68,6 +71,13 @@ impl KindConfig for BayesNetFile {
         let parents = Some(bn.parents.clone());
         let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text));
         let model = FactorModel { net: MarkovNetwork::from(bn), parents, file };
-        DiscreteExperiment::new(self.seed, model, &self.queries, &self.sampler, self.marginals.as_ref())
+        DiscreteExperiment::new(
+            self.seed,
+            model,
+            &self.queries,
+            &self.sampler,
+            self.marginals.as_ref(),
+            self.lbp.as_ref(),
+        )
     }
 }

@@ -36,6 +36,31 @@ pub(super) struct MarginalsConfig {
     evidence: IndexMap<String, String>,
 }
 
+/// `[lbp]`: loopy belief propagation's settings.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LbpConfig {
+    /// New message = (1 - damping) x computed + damping x previous (0 <= d < 1; default 0.5).
+    #[serde(default = "half")]
+    damping: f64,
+    /// Iterations at most (default 1000).
+    #[serde(default = "thousand")]
+    max_iterations: usize,
+    /// Converged when no message moves by more than this (default 1e-10).
+    #[serde(default = "tiny")]
+    tolerance: f64,
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn thousand() -> usize {
+    1000
+}
+fn tiny() -> f64 {
+    1e-10
+}
+
 /// `[sampler]` (formerly `[gibbs]`, still read).
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +222,7 @@ pub struct DiscreteExperiment {
     sampler: Settings,
     /// `[marginals]`'s evidence.
     marginals: Option<Vec<(usize, usize)>>,
+    lbp: Option<cg_pgm::LbpSettings>,
 }
 
 impl DiscreteExperiment {
@@ -211,7 +237,16 @@ impl DiscreteExperiment {
         queries: &[QueryConfig],
         sampler: &SamplerConfig,
         marginals: Option<&MarginalsConfig>,
+        lbp: Option<&LbpConfig>,
     ) -> Result<DiscreteExperiment> {
+        let lbp = lbp
+            .map(|l| {
+                if !(0.0..1.0).contains(&l.damping) || l.max_iterations == 0 || !(l.tolerance >= 0.0) {
+                    bail!("[lbp] needs 0 <= damping < 1, max_iterations >= 1 and tolerance >= 0");
+                }
+                Ok(cg_pgm::LbpSettings { damping: l.damping, max_iterations: l.max_iterations, tolerance: l.tolerance })
+            })
+            .transpose()?;
         let sampler = sampler.settings()?;
         if sampler.method != Method::Gibbs && model.parents.is_none() {
             bail!(
@@ -223,7 +258,7 @@ impl DiscreteExperiment {
         let marginals = marginals
             .map(|m| model.evidence(&m.evidence).map_err(|e| anyhow!("[marginals] evidence: {e}")))
             .transpose()?;
-        Ok(DiscreteExperiment { seed, model, queries, sampler, marginals })
+        Ok(DiscreteExperiment { seed, model, queries, sampler, marginals, lbp })
     }
 }
 
@@ -342,6 +377,25 @@ impl Experiment for DiscreteExperiment {
             if let Some(r) = &m.r_hat {
                 answer["r_hat"] = json!(by_state(r));
                 answer["converged"] = json!(m.converged());
+            }
+            if let Some(settings) = &self.lbp {
+                let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
+                    .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
+                let belief = r.marginals[q.target].clone().expect("internal: the target is not observed");
+                let error = belief.iter().zip(&exact.values).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                if !r.converged {
+                    eprintln!(
+                        "warning: {title}: {label}: loopy belief propagation did not converge in {} iterations (residual {:.2e})",
+                        r.iterations, r.residual
+                    );
+                }
+                answer["lbp"] = json!({
+                    "estimate": by_state(&belief),
+                    "largest_error": error,
+                    "converged": r.converged,
+                    "iterations": r.iterations,
+                    "residual": r.residual,
+                });
             }
             answers.push(answer);
             let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);

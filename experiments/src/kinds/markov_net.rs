@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{Error as PgmError, FactorSpec, MarkovNetwork, StatesSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, MarginalsConfig, QueryConfig, SamplerConfig};
+use super::discrete::{DiscreteExperiment, FactorModel, LbpConfig, MarginalsConfig, QueryConfig, SamplerConfig};
 use super::KindConfig;
 
 /// `kind = "markov_net"`: variables with named states and factors over them.
@@ -35,6 +35,9 @@ pub struct MarkovNetFile {
     sampler: SamplerConfig,
     /// Every variable's posterior given this evidence, at once (junction tree).
     marginals: Option<MarginalsConfig>,
+    /// Also answer each query by loopy belief propagation (approximate; for networks whose
+    /// exact tables do not fit).
+    lbp: Option<LbpConfig>,
 }
 
 /// `[network]` of a `markov_net` config.
@@ -79,6 +82,7 @@ impl KindConfig for MarkovNetFile {
             &self.queries,
             &self.sampler,
             self.marginals.as_ref(),
+            self.lbp.as_ref(),
         )
     }
 }
