@@ -126,13 +126,6 @@ fn the_written_uai_reads_back_to_the_same_partition_function() {
         "kind = \"markov_net\"\n[network]\nuai = \"m.uai\"\n[[queries]]\ntarget = \"x1\"\n[sampler]\nsamples = 100\n";
     let m = run_config(text, &[("m.uai", &results_file("misconception", "network.uai"))]);
     assert_eq!(m["partition_function"].as_f64(), Some(7_201_840.0));
-    // Loopy belief propagation: converged everywhere; exact where evidence cuts the loop (queries
-    // 2 and 3), visibly off where the loop is whole (query 1).
-    let q = m["queries"].as_array().unwrap();
-    assert!(q.iter().all(|a| a["lbp"]["converged"] == true));
-    assert!(q[1]["lbp"]["largest_error"].as_f64().unwrap() < 1e-9);
-    assert!(q[2]["lbp"]["largest_error"].as_f64().unwrap() < 1e-9);
-    assert!(q[0]["lbp"]["largest_error"].as_f64().unwrap() > 0.05);
     // x1 is b: P(b1) as the named network gives it.
     assert_eq!(m["queries"][0]["exact"]["1"], stored("misconception")["queries"][0]["exact"]["b1"]);
 }

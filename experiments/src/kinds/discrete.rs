@@ -241,7 +241,11 @@ impl DiscreteExperiment {
     ) -> Result<DiscreteExperiment> {
         let lbp = lbp
             .map(|l| {
-                if !(0.0..1.0).contains(&l.damping) || l.max_iterations == 0 || !(l.tolerance >= 0.0) {
+                if !(0.0..1.0).contains(&l.damping)
+                    || l.max_iterations == 0
+                    || l.tolerance.is_nan()
+                    || l.tolerance < 0.0
+                {
                     bail!("[lbp] needs 0 <= damping < 1, max_iterations >= 1 and tolerance >= 0");
                 }
                 Ok(cg_pgm::LbpSettings { damping: l.damping, max_iterations: l.max_iterations, tolerance: l.tolerance })
