@@ -110,15 +110,17 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         }
         belief.rescale();
         for &c in &children[k] {
-            // The message to c: this clique's belief without c's own message.
-            let mut without = psi[k].clone();
-            if let Some(m) = &down[k] {
-                without = without.product(m);
+            // The message to c: this clique's belief without c's own message, that is the
+            // belief summed to the separator divided by c's message (Hugin; 0/0 = 0, since a
+            // zero in c's message zeroes the belief there too).
+            let up_c = up[c].as_ref().expect("internal: computed");
+            let mut m = marginalise(&belief, &up_c.vars);
+            debug_assert_eq!(m.vars, up_c.vars);
+            for (a, &b) in m.values.iter_mut().zip(&up_c.values) {
+                *a = if b > 0.0 { *a / b } else { 0.0 };
             }
-            for &o in children[k].iter().filter(|&&o| o != c) {
-                without = without.product(up[o].as_ref().expect("internal: computed"));
-            }
-            down[c] = Some(marginalise(&without, &separator(&cliques[c], &cliques[k])));
+            m.rescale();
+            down[c] = Some(m);
         }
         beliefs[k] = Some(belief);
     }
