@@ -25,7 +25,7 @@ pub struct BayesNetFile {
     variables: Vec<VariableSpec>,
     /// The network from a file instead of `[[variables]]`.
     network: Option<BifSource>,
-    /// Posteriors asked for, each answered exactly and by Gibbs sampling.
+    /// Posteriors asked for, each answered exactly and by the sampler.
     queries: Vec<QueryConfig>,
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
@@ -48,7 +48,7 @@ struct BifSource {
 impl KindConfig for BayesNetFile {
     const NAME: &'static str = "bayes_net";
     const SUMMARY: &'static str =
-        "a discrete Bayesian network queried exactly (variable elimination) and by Gibbs sampling";
+        "a discrete Bayesian network (inline or BIF) queried exactly and by samplers with error bars";
     type Experiment = DiscreteExperiment;
 
     /// # Errors

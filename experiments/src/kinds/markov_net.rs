@@ -28,7 +28,7 @@ pub struct MarkovNetFile {
     factors: Vec<FactorSpec>,
     /// The network from a file instead of `[[variables]]` and `[[factors]]`.
     network: Option<UaiSource>,
-    /// Posteriors asked for, each answered exactly and by Gibbs sampling.
+    /// Posteriors asked for, each answered exactly and by the sampler.
     queries: Vec<QueryConfig>,
     /// How the posteriors are sampled (each is also computed exactly).
     #[serde(alias = "gibbs")]
@@ -51,7 +51,8 @@ struct UaiSource {
 
 impl KindConfig for MarkovNetFile {
     const NAME: &'static str = "markov_net";
-    const SUMMARY: &'static str = "a discrete Markov network: partition function, exact queries and Gibbs sampling";
+    const SUMMARY: &'static str =
+        "a discrete Markov network (inline or UAI): partition function, exact queries, Gibbs sampling, loopy BP";
     type Experiment = DiscreteExperiment;
 
     /// # Errors
