@@ -202,7 +202,8 @@ pub fn markov_graph(names: &[String], cards: &[usize], factors: &[Factor]) -> Re
     Ok(g)
 }
 
-fn strides(cards: &[usize]) -> Vec<usize> {
+/// How far apart consecutive values of each variable sit in a row-major table (last fastest).
+pub(crate) fn strides(cards: &[usize]) -> Vec<usize> {
     let mut s = vec![1; cards.len()];
     for k in (0..cards.len().saturating_sub(1)).rev() {
         s[k] = s[k + 1] * cards[k + 1];
@@ -210,15 +211,17 @@ fn strides(cards: &[usize]) -> Vec<usize> {
     s
 }
 
-/// The next assignment in row-major order (last variable fastest).
-fn advance(assignment: &mut [usize], cards: &[usize]) {
+/// The next assignment in row-major order (last variable fastest); false when it wrapped
+/// around after the last.
+pub(crate) fn advance(assignment: &mut [usize], cards: &[usize]) -> bool {
     for k in (0..assignment.len()).rev() {
         assignment[k] += 1;
         if assignment[k] < cards[k] {
-            return;
+            return true;
         }
         assignment[k] = 0;
     }
+    false
 }
 
 /// P(query | evidence) by variable elimination. Evidence reduces every factor; the factors
@@ -265,11 +268,8 @@ pub fn variable_elimination(
 /// goes (the scale cancels in normalised answers); returns the product of what is left.
 fn eliminate(tables: Vec<Factor>, cards: &[usize], keep: &[usize]) -> Factor {
     let scopes: Vec<Vec<usize>> = tables.iter().map(|f| f.vars.clone()).collect();
-    let mut hidden: Vec<usize> = scopes.iter().flatten().copied().filter(|v| !keep.contains(v)).collect();
-    hidden.sort_unstable();
-    hidden.dedup();
     let mut work = tables;
-    for v in elimination_order(&scopes, cards, &hidden) {
+    for v in elimination_order(&scopes, cards, &hidden(&scopes, keep)) {
         let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
         work = without;
         if !with.is_empty() {
@@ -279,6 +279,14 @@ fn eliminate(tables: Vec<Factor>, cards: &[usize], keep: &[usize]) -> Factor {
         }
     }
     scaled_product(&work).0
+}
+
+/// The variables of `scopes` that are not in `keep`, ascending: those to sum out.
+fn hidden(scopes: &[Vec<usize>], keep: &[usize]) -> Vec<usize> {
+    let mut hidden: Vec<usize> = scopes.iter().flatten().copied().filter(|v| !keep.contains(v)).collect();
+    hidden.sort_unstable();
+    hidden.dedup();
+    hidden
 }
 
 /// The indices of the factors connected to the query through shared unobserved variables, and
@@ -336,6 +344,16 @@ pub fn ancestral(parents: &[Vec<usize>], query: &[usize], evidence: &[(usize, us
 /// edges, an edge weighing the product of its two cardinalities; ties to the smaller table,
 /// then the smaller id). One rule for [`variable_elimination`] and [`elimination_table_size`].
 pub fn elimination_order(scopes: &[Vec<usize>], cards: &[usize], hidden: &[usize]) -> Vec<usize> {
+    elimination_cliques(scopes, cards, hidden).into_iter().map(|(v, _)| v).collect()
+}
+
+/// [`elimination_order`] with the clique each step forms: the variable and its neighbours still
+/// in the interaction graph when it goes (ascending), the scope of the table it builds.
+pub(crate) fn elimination_cliques(
+    scopes: &[Vec<usize>],
+    cards: &[usize],
+    hidden: &[usize],
+) -> Vec<(usize, Vec<usize>)> {
     let n = cards.len();
     let mut adjacent: Vec<Vec<usize>> = vec![vec![]; n];
     let mut linked = std::collections::HashSet::new();
@@ -377,14 +395,16 @@ pub fn elimination_order(scopes: &[Vec<usize>], cards: &[usize], hidden: &[usize
             .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.1 .1.total_cmp(&b.1 .1)).then(a.1 .2.cmp(&b.1 .2)))
             .expect("internal: a variable left");
         let v = left.remove(k);
-        let near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
+        let mut near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
         for (i, &a) in near.iter().enumerate() {
             for &b in &near[i + 1..] {
                 link(a, b, &mut adjacent, &mut linked);
             }
         }
         gone[v] = true;
-        order.push(v);
+        near.push(v);
+        near.sort_unstable();
+        order.push((v, near));
     }
     order
 }
@@ -416,10 +436,7 @@ pub fn elimination_table_size(
     for (part, keep) in std::iter::once((relevant, query)).chain(others.into_iter().map(|p| (p, &[][..]))) {
         let mut work: Vec<Vec<usize>> = part.iter().map(|&k| reduced[k].vars.clone()).collect();
         largest = work.iter().map(|s| size(s)).fold(largest, f64::max);
-        let mut hidden: Vec<usize> = work.iter().flatten().copied().filter(|v| !keep.contains(v)).collect();
-        hidden.sort_unstable();
-        hidden.dedup();
-        for v in elimination_order(&work, cards, &hidden) {
+        for v in elimination_order(&work, cards, &hidden(&work, keep)) {
             let mut scope: Vec<usize> = work.iter().filter(|s| s.contains(&v)).flatten().copied().collect();
             scope.sort_unstable();
             scope.dedup();

@@ -425,25 +425,13 @@ pub fn write_bif(bn: &BayesianNetwork) -> Result<String, String> {
         loop {
             let states: Vec<&str> = parents.iter().zip(&config).map(|(&p, &s)| bn.states[p][s].as_str()).collect();
             let _ = writeln!(out, "  ( {} ) {};", states.join(", "), row(&config));
-            if !next(&mut config, &cards) {
+            if !crate::factor::advance(&mut config, &cards) {
                 break;
             }
         }
         out.push_str("}\n");
     }
     Ok(out)
-}
-
-/// The next configuration, last position fastest; false after the last.
-fn next(config: &mut [usize], cards: &[usize]) -> bool {
-    for k in (0..config.len()).rev() {
-        config[k] += 1;
-        if config[k] < cards[k] {
-            return true;
-        }
-        config[k] = 0;
-    }
-    false
 }
 
 /// A UAI file (`MARKOV` or `BAYES`): variables named x0, x1, ... with states 0, 1, ...; each

@@ -1,8 +1,8 @@
-//! Every posterior marginal at once: a junction tree built from the weighted min-fill
-//! elimination order, calibrated by one pass towards the root and one back (Shafer-Shenoy), so
-//! all variables cost about two eliminations instead of one each.
+//! Every posterior marginal at once: a junction tree built from the cliques of the weighted
+//! min-fill elimination, calibrated by one pass of messages towards the roots (Shafer-Shenoy)
+//! and one back (Hugin: a clique's belief on the separator divided by the child's message).
 
-use crate::factor::{elimination_order, scaled_product};
+use crate::factor::{elimination_cliques, scaled_product};
 use crate::{Error, Factor, Result};
 
 /// P(v | evidence) for every variable: `None` for the observed ones.
@@ -26,7 +26,8 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     }
     let free: Vec<usize> = (0..n).filter(|&v| observed[v].is_none()).collect();
     let scopes: Vec<Vec<usize>> = reduced.iter().map(|f| f.vars.clone()).filter(|s| !s.is_empty()).collect();
-    let order = elimination_order(&scopes, cards, &free);
+    let (order, cliques): (Vec<usize>, Vec<Vec<usize>>) =
+        elimination_cliques(&scopes, cards, &free).into_iter().unzip();
     let position: Vec<usize> = {
         let mut p = vec![usize::MAX; n];
         for (k, &v) in order.iter().enumerate() {
@@ -34,25 +35,6 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         }
         p
     };
-    // The clique each elimination forms: the variable and its neighbours at that moment.
-    let mut adjacent: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); n];
-    for s in &scopes {
-        for &a in s {
-            adjacent[a].extend(s.iter().copied().filter(|&b| b != a));
-        }
-    }
-    let mut cliques: Vec<Vec<usize>> = Vec::with_capacity(order.len());
-    for &v in &order {
-        let near: Vec<usize> = adjacent[v].iter().copied().collect();
-        for &a in &near {
-            adjacent[a].remove(&v);
-            adjacent[a].extend(near.iter().copied().filter(|&b| b != a));
-        }
-        let mut clique = near;
-        clique.push(v);
-        clique.sort_unstable();
-        cliques.push(clique);
-    }
     // Clique k (of order[k]) hangs below the clique of its first-eliminated other variable.
     let parent: Vec<Option<usize>> = cliques
         .iter()

@@ -3,6 +3,7 @@
 //! graphs with loops an approximation for networks whose exact tables do not fit, with a report
 //! of whether it converged.
 
+use crate::factor::strides;
 use crate::{Error, Factor, Result};
 
 /// How the messages are iterated.
@@ -137,14 +138,6 @@ fn normalise(m: &mut [f64]) -> bool {
     } else {
         false
     }
-}
-
-fn strides(cards: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; cards.len()];
-    for k in (0..cards.len().saturating_sub(1)).rev() {
-        s[k] = s[k + 1] * cards[k + 1];
-    }
-    s
 }
 
 #[cfg(test)]

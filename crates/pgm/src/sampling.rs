@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::factor::{advance, strides};
 use crate::{Error, Factor, Result};
 
 /// How the sample is drawn.
@@ -59,6 +60,8 @@ pub struct Estimate {
     pub running: Vec<Vec<(usize, f64)>>,
     /// Draws made in all (Gibbs: kept samples over all chains).
     pub draws: usize,
+    /// Gibbs: the variables resampled jointly (blocks of two or more), by id.
+    pub blocks: Vec<Vec<usize>>,
 }
 
 /// R-hat above this is not converged (Vehtari et al., 2021).
@@ -79,8 +82,8 @@ pub struct Compiled<'a> {
     cards: Vec<usize>,
     /// The factors that mention each variable.
     by_var: Vec<Vec<usize>>,
-    /// Bayesian networks: each variable's table and a topological order.
-    dag: Option<(Vec<usize>, Vec<usize>)>,
+    /// Bayesian networks (where table v is P(v | parents)): a topological order.
+    order: Option<Vec<usize>>,
 }
 
 impl<'a> Compiled<'a> {
@@ -90,20 +93,11 @@ impl<'a> Compiled<'a> {
         if let Some(f) = factors.iter().find(|f| f.vars.iter().any(|&v| v >= cards.len())) {
             return Err(Error::Table(format!("a factor over {:?} for {} variables", f.vars, cards.len())));
         }
-        let strides = factors
-            .iter()
-            .map(|f| {
-                let mut s = vec![1; f.vars.len()];
-                for k in (0..f.vars.len().saturating_sub(1)).rev() {
-                    s[k] = s[k + 1] * f.cards[k + 1];
-                }
-                s
-            })
-            .collect();
+        let strides = factors.iter().map(|f| strides(&f.cards)).collect();
         let by_var = (0..cards.len())
             .map(|v| factors.iter().enumerate().filter(|(_, f)| f.vars.contains(&v)).map(|(k, _)| k).collect())
             .collect();
-        Ok(Compiled { factors, strides, cards: cards.to_vec(), by_var, dag: None })
+        Ok(Compiled { factors, strides, cards: cards.to_vec(), by_var, order: None })
     }
 
     /// A Bayesian network's: `parents[v]` and `factors[v]` the table P(v | parents).
@@ -141,7 +135,7 @@ impl<'a> Compiled<'a> {
         if order.len() != cards.len() {
             return Err(Error::Table("the parents form a cycle".into()));
         }
-        c.dag = Some(((0..cards.len()).collect(), order));
+        c.order = Some(order);
         Ok(c)
     }
 
@@ -157,8 +151,8 @@ impl<'a> Compiled<'a> {
 
     /// Draws a value of `v` from P(v | parents) at `state`.
     fn draw_from_table(&self, v: usize, state: &mut [usize], rng: &mut ChaCha8Rng) {
-        let (cpt, _) = self.dag.as_ref().expect("internal: a Bayesian network");
-        let f = cpt[v];
+        // Table v is P(v | parents).
+        let f = v;
         let stride =
             self.strides[f][self.factors[f].vars.iter().position(|&u| u == v).expect("internal: v in its table")];
         state[v] = 0;
@@ -170,13 +164,13 @@ impl<'a> Compiled<'a> {
     /// One forward draw with the evidence clamped; returns the likelihood weight
     /// Π P(e | parents).
     fn weighted_draw(&self, evidence: &[Option<usize>], state: &mut [usize], rng: &mut ChaCha8Rng) -> f64 {
-        let (cpt, order) = self.dag.as_ref().expect("internal: a Bayesian network");
+        let order = self.order.as_ref().expect("internal: a Bayesian network");
         let mut weight = 1.0;
         for &v in order {
             match evidence[v] {
                 Some(x) => {
                     state[v] = x;
-                    weight *= self.value(cpt[v], state);
+                    weight *= self.value(v, state);
                 }
                 None => self.draw_from_table(v, state, rng),
             }
@@ -244,12 +238,6 @@ fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Bloc
         .collect()
 }
 
-/// The variables sampled jointly (blocks of two or more) for `evidence`, by id.
-pub fn gibbs_blocks(c: &Compiled<'_>, evidence: &[(usize, usize)]) -> Vec<Vec<usize>> {
-    let ev = evidence_vector(c.cards.len(), evidence);
-    blocks(c, &ev, true).into_iter().map(|b| b.vars).filter(|v| v.len() > 1).collect()
-}
-
 /// One block update: every joint value of the block weighted by the product of its factors.
 fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &mut Vec<f64>, rng: &mut ChaCha8Rng) {
     weights.clear();
@@ -271,18 +259,6 @@ fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &
     }
 }
 
-/// The next assignment in row-major order (last fastest); false after the last.
-fn advance(a: &mut [usize], cards: &[usize]) -> bool {
-    for k in (0..a.len()).rev() {
-        a[k] += 1;
-        if a[k] < cards[k] {
-            return true;
-        }
-        a[k] = 0;
-    }
-    false
-}
-
 fn evidence_vector(n: usize, evidence: &[(usize, usize)]) -> Vec<Option<usize>> {
     let mut ev = vec![None; n];
     for &(v, x) in evidence {
@@ -297,7 +273,7 @@ fn evidence_vector(n: usize, evidence: &[(usize, usize)]) -> Vec<Option<usize>> 
 fn start(c: &Compiled<'_>, evidence: &[Option<usize>], rng: &mut ChaCha8Rng) -> Option<Vec<usize>> {
     let mut state: Vec<usize> = evidence.iter().map(|e| e.unwrap_or(0)).collect();
     for _ in 0..1000 {
-        if c.dag.is_some() {
+        if c.order.is_some() {
             c.weighted_draw(evidence, &mut state, rng);
         } else {
             for (v, s) in state.iter_mut().enumerate() {
@@ -338,7 +314,7 @@ pub fn estimate(
     if sweeps.and_then(|n| n.checked_mul(settings.chains)).is_none() {
         return Err(Error::Query("burn_in + samples x thin, times chains, is beyond counting".into()));
     }
-    if settings.method != Method::Gibbs && c.dag.is_none() {
+    if settings.method != Method::Gibbs && c.order.is_none() {
         return Err(Error::Query(
             "likelihood weighting and forward sampling need a Bayesian network; use gibbs".into(),
         ));
@@ -410,6 +386,7 @@ fn gibbs(
         e.running.push(running);
     }
     e.r_hat = Some(r_hat);
+    e.blocks = blocks.into_iter().map(|b| b.vars).filter(|v| v.len() > 1).collect();
     Ok(e)
 }
 
@@ -481,6 +458,7 @@ fn empty(card: usize, draws: usize) -> Estimate {
         r_hat: None,
         running: vec![],
         draws,
+        blocks: vec![],
     }
 }
 

@@ -125,7 +125,7 @@ fn asia_is_sampled_right_whatever_the_state_order() {
         agrees(&bn, lung, &evidence, &s, 8);
         agrees(&bn, bn.id("tub").unwrap(), &evidence, &settings(Method::LikelihoodWeighting, 200_000), 9);
         let c = Compiled::bayesian(&bn.factors, &bn.cards, &bn.parents).unwrap();
-        let blocks = sampling::gibbs_blocks(&c, &[]);
+        let blocks = sampling::estimate(&c, lung, &[], &settings(Method::Gibbs, 100), 1).unwrap().blocks;
         let names: Vec<Vec<&str>> = blocks.iter().map(|b| b.iter().map(|&v| bn.names[v].as_str()).collect()).collect();
         assert_eq!(names, vec![vec!["tub", "lung", "either"]]);
     }

@@ -335,11 +335,9 @@ impl Experiment for DiscreteExperiment {
             let m = sampling::estimate(&compiled, q.target, &q.evidence, s, seed)
                 .map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
             let seconds = clock.elapsed().as_secs_f64();
-            if s.method == Method::Gibbs {
-                for b in sampling::gibbs_blocks(&compiled, &q.evidence) {
-                    if !blocks.contains(&b) {
-                        blocks.push(b);
-                    }
+            for b in &m.blocks {
+                if !blocks.contains(b) {
+                    blocks.push(b.clone());
                 }
             }
             let states = &model.states[q.target];
@@ -364,8 +362,7 @@ impl Experiment for DiscreteExperiment {
                     sampling::R_HAT_LIMIT
                 );
             }
-            let evidence: Map<String, Value> =
-                q.evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
+            let evidence = evidence_json(model, &q.evidence);
             let mut answer = json!({
                 "query": label,
                 "target": model.names[q.target],
@@ -514,8 +511,7 @@ impl DiscreteExperiment {
             posteriors.insert(model.names[v].clone(), Value::Object(by_state));
         }
         let elimination_seconds = clock.elapsed().as_secs_f64();
-        let evidence_names: Map<String, Value> =
-            evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
+        let evidence_names = evidence_json(model, evidence);
         Ok((
             json!({ "evidence": evidence_names, "posteriors": posteriors, "largest_difference_from_elimination": largest }),
             json!({ "junction_tree_seconds": tree_seconds, "elimination_per_variable_seconds": elimination_seconds }),
@@ -542,6 +538,11 @@ impl DiscreteExperiment {
         };
         GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.parents.is_some() }
     }
+}
+
+/// `{"either": "no", "lung": "yes"}`: evidence by variable and state names, for metrics.
+fn evidence_json(model: &MarkovNetwork, evidence: &[(usize, usize)]) -> Map<String, Value> {
+    evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect()
 }
 
 /// `either = no, lung = yes`: evidence by variable and state names.
