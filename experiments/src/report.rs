@@ -90,14 +90,7 @@ fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
         }
         out.push_str("</table>\n");
     }
-    for picture in pictures(&dir) {
-        let _ = writeln!(
-            out,
-            "<figure><a href=\"{0}/{1}\"><img src=\"{0}/{1}\" alt=\"{0}: {1}\" loading=\"eager\"></a><figcaption>{1}</figcaption></figure>",
-            escape(name),
-            escape(&picture)
-        );
-    }
+    figures(out, &dir, name);
     if let Some(text) = config {
         // Relative to the page, which sits in the results folder beside configs/.
         let _ = writeln!(
@@ -110,21 +103,9 @@ fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
     out.push_str("</section>\n");
 }
 
-/// A sweep's section: the summary table and its plots.
-fn sweep(out: &mut String, root: &Path, rel: &str) {
-    let dir = root.join(rel);
-    let _ = write!(out, "<section id=\"{0}\">\n<h2>{0} <small>sweep</small></h2>\n", escape(rel));
-    if let Ok(csv) = std::fs::read_to_string(dir.join(crate::sweep::SUMMARY)) {
-        out.push_str("<div class=\"wide\"><table class=\"summary\">\n");
-        for (k, line) in csv.lines().enumerate() {
-            let cell = if k == 0 { "th" } else { "td" };
-            let cells: Vec<String> =
-                split_csv(line).iter().map(|c| format!("<{cell}>{}</{cell}>", escape(c))).collect();
-            let _ = writeln!(out, "<tr>{}</tr>", cells.concat());
-        }
-        out.push_str("</table></div>\n");
-    }
-    for picture in pictures(&dir) {
+/// Each picture of `dir` (linked as `rel/<file>`) as a figure that opens its file.
+fn figures(out: &mut String, dir: &Path, rel: &str) {
+    for picture in pictures(dir) {
         let _ = writeln!(
             out,
             "<figure><a href=\"{0}/{1}\"><img src=\"{0}/{1}\" alt=\"{0}: {1}\" loading=\"eager\"></a><figcaption>{1}</figcaption></figure>",
@@ -132,25 +113,24 @@ fn sweep(out: &mut String, root: &Path, rel: &str) {
             escape(&picture)
         );
     }
-    out.push_str("</section>\n");
 }
 
-/// The fields of one CSV line (quotes as `summary.csv` writes them).
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut field, mut quoted, mut chars) = (vec![], String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut field)),
-            _ => field.push(c),
+/// A sweep's section: the summary table and its plots.
+fn sweep(out: &mut String, root: &Path, rel: &str) {
+    let dir = root.join(rel);
+    let _ = write!(out, "<section id=\"{0}\">\n<h2>{0} <small>sweep</small></h2>\n", escape(rel));
+    if let Ok(csv) = std::fs::read_to_string(dir.join(crate::sweep::SUMMARY)) {
+        out.push_str("<div class=\"wide\"><table class=\"summary\">\n");
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv.as_bytes());
+        for (k, record) in reader.records().filter_map(Result::ok).enumerate() {
+            let cell = if k == 0 { "th" } else { "td" };
+            let cells: Vec<String> = record.iter().map(|c| format!("<{cell}>{}</{cell}>", escape(c))).collect();
+            let _ = writeln!(out, "<tr>{}</tr>", cells.concat());
         }
+        out.push_str("</table></div>\n");
     }
-    out.push(field);
-    out
+    figures(out, &dir, rel);
+    out.push_str("</section>\n");
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px}\
