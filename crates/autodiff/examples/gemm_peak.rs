@@ -2,14 +2,17 @@
 //! on one thread and on all of rayon's threads, in f32 and f64, and (on x86-64 with AVX-512) the
 //! arithmetic ceiling of one core: independent 16-lane fused multiply-adds and nothing else.
 //! bench_mlp's timing.json reports its own GFLOP/s (6 x parameters x samples per epoch) to
-//! compare with.
+//! compare with. Last, products with few output rows (a network's output layer) through the
+//! toolkit's `product_into` (its AVX-512 few-rows kernel where the CPU has one) against faer.
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
 use std::time::Instant;
 
+use cg_autodiff::vector::Real;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
+use nalgebra::DMatrix;
 
 /// Best of five timed runs of about 0.2 s each, in GFLOP/s.
 fn gflops<T: faer::traits::ComplexField>(n: usize, par: Par, from: impl Fn(f64) -> T) -> f64 {
@@ -62,6 +65,35 @@ fn fma_ceiling() -> Option<f64> {
     None
 }
 
+/// Best of five runs of about 0.1 s of `c = a · b` (m × k · k × n, f32, one thread), in GFLOP/s:
+/// faer's sequential product, then the toolkit's.
+fn few_rows(m: usize, k: usize, n: usize) -> (f64, f64) {
+    let a = DMatrix::<f32>::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 13) as f32 * 0.01);
+    let b = DMatrix::<f32>::from_fn(k, n, |i, j| ((i * 5 + j) % 11) as f32 * 0.01);
+    let mut c = DMatrix::<f32>::zeros(m, n);
+    let flop = 2.0 * (m * n * k) as f64;
+    let reps = ((1e8 / flop) as usize).max(1);
+    let time = |run: &mut dyn FnMut()| {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..reps {
+                    run();
+                }
+                flop * reps as f64 / start.elapsed().as_secs_f64() / 1e9
+            })
+            .fold(0.0, f64::max)
+    };
+    let faer = time(&mut || {
+        let av = faer::MatRef::from_column_major_slice(a.as_slice(), m, k);
+        let bv = faer::MatRef::from_column_major_slice(b.as_slice(), k, n);
+        let cv = faer::MatMut::from_column_major_slice_mut(c.as_mut_slice(), m, n);
+        matmul(cv, Accum::Replace, av, bv, 1.0, Par::Seq);
+    });
+    let ours = time(&mut || f32::product_into(&mut c, &a, false, &b, false));
+    (faer, ours)
+}
+
 fn main() {
     if let Some(ceiling) = fma_ceiling() {
         println!("f32 multiply-add ceiling of one core (AVX-512): {ceiling:.1} GFLOP/s");
@@ -77,5 +109,21 @@ fn main() {
             "n = {n}: f32 {f32_seq:6.1} (1 thread) {f32_par:6.1} ({threads} threads)   \
              f64 {f64_seq:6.1} (1 thread) {f64_par:6.1} ({threads} threads)"
         );
+    }
+    println!("few output rows, f32, one thread (faer / toolkit), GFLOP/s");
+    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool");
+    for (m, k, n) in [
+        (1, 512, 64),
+        (2, 512, 64),
+        (4, 512, 64),
+        (8, 512, 64),
+        (10, 512, 64),
+        (10, 64, 512),
+        (10, 512, 128),
+        (16, 256, 256),
+        (16, 64, 512),
+    ] {
+        let (faer, ours) = single.install(|| few_rows(m, k, n));
+        println!("{m} x {k} x {n}: {faer:6.1} / {ours:6.1}");
     }
 }

@@ -8,10 +8,15 @@
 //! the numbers do not depend on the number of threads (tested below). Cutting the work ourselves
 //! and calling faer once per block beat faer's own threading on all five large bench_mlp shapes
 //! (e.g. 205 vs 172 GFLOP/s for Wᵀ G with W 512 x 512 and G 512 x 128, two cores).
+//!
+//! Outputs of at most 16 rows (a network's output layer) go to `few_rows`, an AVX-512 kernel that
+//! performs the same fused multiply-add chains as faer, several times faster for those shapes.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::DMatrix;
+
+use super::few_rows;
 
 /// Below this many multiply-adds a product runs on one thread. Measured on bench_mlp's shapes
 /// (2 cores): the output layer's 10 x 512 x 128 products (0.66 M)
@@ -56,11 +61,20 @@ pub(crate) fn product_into<T: faer::traits::ComplexField + nalgebra::Scalar>(
 }
 
 /// Computes `c = a · b` in `blocks` parts, halving the longer output side at each level.
-fn in_blocks<T: faer::traits::ComplexField>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, blocks: usize) {
+fn in_blocks<T: faer::traits::ComplexField + 'static>(
+    c: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    blocks: usize,
+) {
     let (m, n) = (c.nrows(), c.ncols());
     let long = m.max(n);
     if blocks < 2 || long < 2 * ALIGN {
-        matmul(c, Accum::Replace, a, b, T::one_impl(), Par::Seq);
+        if few_rows::applies(&c, &a) {
+            few_rows::product(c, a, b);
+        } else {
+            matmul(c, Accum::Replace, a, b, T::one_impl(), Par::Seq);
+        }
         return;
     }
     let left = blocks / 2;
