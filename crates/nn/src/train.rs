@@ -198,11 +198,29 @@ impl<T: Float> Solver for Trainer<'_, T> {
         let epoch = st.epochs_done;
         let start = Instant::now();
         st.order.shuffle(rng);
-        let train = &self.train;
-        // The batch loop runs on one of rayon's threads, so each batch's parallel parts and
-        // updates are joins inside the pool rather than jobs sent to it from outside (each of
-        // those woke a sleeping thread through the kernel and waited for it).
-        let lr = rayon::scope(|_| batch_loop(net, params, train, st, epoch))?;
+        let mut lr = 0.0;
+        for (b, batch) in st.order.chunks(params.batch_size).enumerate() {
+            let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(st.shards.len())).collect();
+            let used = &mut st.shards[..parts.len()];
+            let params_tape = &st.tape;
+            let train = &self.train;
+            used.par_iter_mut()
+                .zip(parts)
+                .map(|(shard, columns)| shard.gradient(net, params_tape, train, columns, batch.len()))
+                .collect::<Result<Vec<()>>>()
+                .map_err(|e| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
+            lr = st.optimizer.begin_step(epoch);
+            for (k, &p) in net.params.iter().enumerate() {
+                let g: Vec<&[T]> = used
+                    .iter()
+                    .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
+                    .collect();
+                let w = st.tape.get_mut(p).expect("internal: parameters are initialised");
+                st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr);
+            }
+            project(&net.params, &mut st.tape, &params.constraints);
+            st.grad_evals += 1;
+        }
         let train_seconds = start.elapsed().as_secs_f64();
         st.epochs_done += 1;
         let evaluating = |e: Error| e.at(format!("epoch {}: evaluating", epoch + 1));
@@ -219,40 +237,6 @@ impl<T: Float> Solver for Trainer<'_, T> {
             train_seconds,
         })
     }
-}
-
-/// One epoch's mini-batches in `st.order`: parallel parts, then the update and projections.
-/// Returns the last learning rate.
-fn batch_loop<T: Float>(
-    net: &Network<T>,
-    params: &TrainParams,
-    train: &Encoded<'_, T>,
-    st: &mut TrainState<T>,
-    epoch: usize,
-) -> Result<f64> {
-    let mut lr = 0.0;
-    for (b, batch) in st.order.chunks(params.batch_size).enumerate() {
-        let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(st.shards.len())).collect();
-        let used = &mut st.shards[..parts.len()];
-        let params_tape = &st.tape;
-        used.par_iter_mut()
-            .zip(parts)
-            .map(|(shard, columns)| shard.gradient(net, params_tape, train, columns, batch.len()))
-            .collect::<Result<Vec<()>>>()
-            .map_err(|e| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
-        lr = st.optimizer.begin_step(epoch);
-        for (k, &p) in net.params.iter().enumerate() {
-            let g: Vec<&[T]> = used
-                .iter()
-                .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
-                .collect();
-            let w = st.tape.get_mut(p).expect("internal: parameters are initialised");
-            st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr);
-        }
-        project(&net.params, &mut st.tape, &params.constraints);
-        st.grad_evals += 1;
-    }
-    Ok(lr)
 }
 
 /// A stopped training run needs the parameters, the optimiser's moments, the shuffling order

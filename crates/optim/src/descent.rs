@@ -41,7 +41,7 @@ impl<F: Differentiable> Descent<F> {
     }
 }
 
-impl<F: Differentiable> Solver for Descent<F> {
+impl<F: Differentiable + Send> Solver for Descent<F> {
     type State = DescentState;
     type Record = DescentRecord;
     type Error = String;
