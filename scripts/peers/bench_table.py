@@ -1,0 +1,156 @@
+"""Writes benchmarks/<cpu-slug>.md from the raw outputs of scripts/bench_all.sh: our timings
+(ours-<round>.tsv: name, key, value) and each peer script's printed output per round
+(peer-<round>-<script>.txt). Standard library only.
+
+Usage: python3 scripts/peers/bench_table.py RAW_DIR OUT.md CPU FAMILY MODEL CORES ROUNDS
+"""
+
+import datetime
+import glob
+import os
+import re
+import statistics
+import sys
+
+raw, out, cpu, family, model, cores, rounds = sys.argv[1:]
+
+ours = {}
+for path in sorted(glob.glob(os.path.join(raw, "ours-*.tsv"))):
+    for line in open(path):
+        name, key, value = line.rstrip("\n").split("\t")
+        ours.setdefault((name, key), []).append(float(value))
+
+# Peer values by (our row name, peer label): one value per round in which the peer printed it.
+peers = {}
+# pgm_peers.py measures both sides itself: network -> {"ours": [...], "pgmpy": [...]}.
+pgm = {}
+notes = []
+
+
+def add(row, label, value):
+    peers.setdefault(row, {}).setdefault(label, []).append(float(value.replace(",", "")))
+
+
+for path in sorted(glob.glob(os.path.join(raw, "peer-*.txt"))):
+    text = open(path).read()
+    script = os.path.basename(path).split("-", 2)[2][: -len(".txt")]
+    if "(exit status" in text:
+        last = [l for l in text.strip().splitlines() if l.strip()][-2:]
+        notes.append(f"{script} did not run: {' / '.join(last)}")
+        continue
+    for m in re.finditer(r"^(digits_mlp|bench_mlp)\s+(\S+)\s+float(32|64)\s+([\d.]+) s/epoch", text, re.M):
+        bench, label, bits, value = m.groups()
+        if bench == "digits_mlp" and bits == "32":
+            continue  # the digits config trains in f64
+        add(f"{bench} f{bits}", f"{label} float{bits}", value)
+    for m in re.finditer(r"^MiniSom online.*?: ([\d.]+) s", text, re.M):
+        add("som_digits_online", "MiniSom", m.group(1))
+    for m in re.finditer(rf"^somoclu batch, 10 epochs, {cores} thread\(s\): ([\d.]+) s", text, re.M):
+        add("som_digits batch", f"somoclu ({cores} threads)", m.group(1))
+    for m in re.finditer(r"BernoulliRBM: ([\d.]+) s/epoch", text):
+        add("rbm_digits", "scikit-learn BernoulliRBM", m.group(1))
+    for m in re.finditer(r"^numpy sync sweep N=(\d+): [\d.]+ ms, ([\d.]+) ns/weight", text, re.M):
+        add(f"hopfield sync N={m.group(1)}", "numpy (OpenBLAS gemv)", m.group(2))
+    for m in re.finditer(r"nodes=(\d+): ([\d,]+) ns/node", text):
+        add(f"scalar DAG forward+reverse N={m.group(1)}", "micrograd-style Python", m.group(2))
+    for m in re.finditer(r"^\| (\w+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \|", text, re.M):
+        net = pgm.setdefault(m.group(1), {"nodes": m.group(2), "ours": [], "pgmpy": []})
+        net["pgmpy"].append(float(m.group(3)))
+        net["ours"].append(float(m.group(4)))
+
+# Our rows in the order of the README, with their units.
+rows = [
+    ("bench_mlp f32", "seconds_per_epoch", "s/epoch"),
+    ("bench_mlp f64", "seconds_per_epoch", "s/epoch"),
+    ("digits_mlp f64", "seconds_per_epoch", "s/epoch"),
+    ("som_digits_online", "seconds", "s, 10^4 updates, 1 thread"),
+    ("som_digits batch", "seconds", f"s, {cores} threads"),
+    ("rbm_digits", "seconds_per_epoch", "s/epoch"),
+    ("asia exact query", "exact_ms", "ms/query"),
+    ("hopfield sync N=1000", "ns_per_weight", "ns/weight"),
+    ("hopfield sync N=10000", "ns_per_weight", "ns/weight"),
+    ("scalar DAG forward+reverse N=1000", "ns_per_node", "ns/node"),
+    ("scalar DAG forward+reverse N=10000", "ns_per_node", "ns/node"),
+    ("scalar DAG forward+reverse N=100000", "ns_per_node", "ns/node"),
+]
+
+
+def fmt(vs):
+    if not vs:
+        return ""
+    med = statistics.median(vs)
+    return f"{med:.4g} ({min(vs):.4g}-{max(vs):.4g})"
+
+
+today = datetime.date.today().isoformat()
+have_peers = bool(peers or pgm or notes)
+lines = [
+    f"# Benchmarks on {cpu} (family {family} model {model}), {cores} cores",
+    "",
+    f"{today}, `bash scripts/bench_all.sh {rounds}`{' with PEERS_PY' if have_peers else ''}: {rounds} rounds,",
+    "each round ours first, then every installed peer. Median (range) over the rounds; lower is",
+    "better everywhere. The best peer is the one with the lowest median; the last column is its",
+    "median over ours. Raw outputs: `benchmarks/raw/`.",
+    "",
+    "| workload | unit | ours | best peer | peer | peer / ours |",
+    "|---|---|---:|---|---:|---:|",
+]
+for name, key, unit in rows:
+    vs = ours.get((name, key), [])
+    if not vs:
+        continue
+    best = min(peers.get(name, {}).items(), key=lambda kv: statistics.median(kv[1]), default=None)
+    if best:
+        label, pv = best
+        ratio = f"{statistics.median(pv) / statistics.median(vs):.2f}x"
+        lines.append(f"| {name} | {unit} | {fmt(vs)} | {label} | {fmt(pv)} | {ratio} |")
+    else:
+        lines.append(f"| {name} | {unit} | {fmt(vs)} | | | |")
+
+if pgm:
+    lines += [
+        "",
+        "## Exact queries on Bayesian networks (`scripts/peers/pgm_peers.py`)",
+        "",
+        "Both columns measured by the peer script itself (20 queries per network with evidence on",
+        "3 variables, ms per query).",
+        "",
+        "| network | nodes | ours | pgmpy VariableElimination | pgmpy / ours |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for net, d in pgm.items():
+        ratio = statistics.median(d["pgmpy"]) / statistics.median(d["ours"])
+        lines.append(f"| {net} | {d['nodes']} | {fmt(d['ours'])} | {fmt(d['pgmpy'])} | {ratio:.1f}x |")
+
+# bench_mlp's share of the matrix-multiply peak, round by round (the peak is measured in the
+# same round, right after the workloads, because this machine's speed drifts).
+share_lines = []
+for bits in ("f32", "f64"):
+    gf = ours.get((f"bench_mlp {bits}", "gflops_per_second"), [])
+    p1 = ours.get(("gemm peak n=1024", bits), [])
+    p2 = ours.get(("gemm peak n=2048", bits), [])
+    if gf and len(p1) == len(gf) and len(p2) == len(gf):
+        peak = [max(a, b) for a, b in zip(p1, p2)]
+        share = [100 * g / p for g, p in zip(gf, peak)]
+        share_lines.append(f"| {bits} | {fmt(gf)} | {fmt(peak)} | {fmt(share)} |")
+if share_lines:
+    lines += [
+        "",
+        "## bench_mlp's share of the matrix-multiply peak",
+        "",
+        "GFLOP/s of bench_mlp (6 x parameters x samples per epoch over the epoch's time) and faer's",
+        f"best on square products of 1024 and 2048 on {cores} threads (`cargo run --release -p",
+        "cg-autodiff --example gemm_peak`), each round's share from the same round. Higher is better.",
+        "",
+        "| precision | bench_mlp GFLOP/s | peak GFLOP/s | share, % |",
+        "|---|---:|---:|---:|",
+        *share_lines,
+    ]
+
+if not have_peers:
+    lines += ["", "No peers ran (set PEERS_PY to a Python with scripts/peers/requirements*.txt)."]
+for note in sorted(set(notes)):
+    lines.append(f"- {note}")
+
+open(out, "w").write("\n".join(lines) + "\n")
+print(f"-> {out}")
