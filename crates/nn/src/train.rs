@@ -204,11 +204,12 @@ impl<T: Float> Solver for Trainer<'_, T> {
             let used = &mut st.shards[..parts.len()];
             let params_tape = &st.tape;
             let train = &self.train;
+            let at = |e: Error| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1));
             used.par_iter_mut()
                 .zip(parts)
-                .map(|(shard, columns)| shard.gradient(net, params_tape, train, columns, batch.len()))
+                .map(|(shard, columns)| shard.unchecked_gradient(net, params_tape, train, columns, batch.len()))
                 .collect::<Result<Vec<()>>>()
-                .map_err(|e| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1)))?;
+                .map_err(at)?;
             lr = st.optimizer.begin_step(epoch);
             for (k, &p) in net.params.iter().enumerate() {
                 let g: Vec<&[T]> = used
@@ -216,7 +217,18 @@ impl<T: Float> Solver for Trainer<'_, T> {
                     .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
                     .collect();
                 let w = st.tape.get_mut(p).expect("internal: parameters are initialised");
-                st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr);
+                if !st.optimizer.update_sum(k, w.as_mut_slice(), &g, lr) {
+                    // A non-finite gradient (named by the graph's check) or an update that
+                    // overflowed; the run stops here, so the weights already updated do not
+                    // matter.
+                    for shard in used.iter() {
+                        net.dag.check_gradients(&shard.grads).map_err(|e| at(e.into()))?;
+                    }
+                    return Err(at(Error::Diverged(format!(
+                        "updating {} made it infinite or NaN (learning rate {lr:e} too large?)",
+                        net.dag.name(p)
+                    ))));
+                }
             }
             project(&net.params, &mut st.tape, &params.constraints);
             st.grad_evals += 1;
@@ -368,6 +380,20 @@ impl<T: Float> Shard<T> {
             return Err(Error::NonFiniteLoss { loss: net.loss_name(), value: loss });
         }
         Ok(loss)
+    }
+
+    /// [`gradient`](Self::gradient) without the check that every parameter's gradient is
+    /// finite: for the training loop, whose update checks the weights it writes instead.
+    fn unchecked_gradient(
+        &mut self,
+        net: &Network<T>,
+        params: &VectorTape<T>,
+        data: &Encoded<T>,
+        columns: &[usize],
+        batch_size: usize,
+    ) -> Result<()> {
+        self.loss(net, params, data, columns, batch_size)?;
+        Ok(net.dag.reverse_over_unchecked(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 
     /// Forward and backward on `columns` of the training data, as a part of a batch of
@@ -540,6 +566,38 @@ mod tests {
         assert_eq!(shard_count(32), 1);
         assert_eq!(shard_count(128), 2);
         assert_eq!(shard_count(100_000), MAX_SHARDS);
+    }
+
+    #[test]
+    fn an_update_that_overflows_names_the_parameter() {
+        // f32 weights and a learning rate of 1e300: the first update leaves the f32 range. The
+        // gradients are finite, so the error is the update's, located and named.
+        let mlp = Mlp::<f32>::new(relu_classifier(&[4, 6, 3]));
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut tape = mlp.init(&mut rng);
+        let data = Dataset {
+            features: DMatrix::from_fn(4, 130, |_, _| rng.random_range(-2.0..2.0)),
+            targets: (0..130).map(|i| f64::from(i % 3)).collect(),
+            feature_names: (0..4).map(|i| format!("f{i}")).collect(),
+            target_name: "class".into(),
+        };
+        let params = TrainParams {
+            epochs: 1,
+            batch_size: 128,
+            optimizer: cg_optim::OptimizerParams {
+                method: cg_optim::Method::Sgd,
+                learning_rate: 1e300,
+                schedule: cg_optim::Schedule::Constant,
+                weight_decay: 0.0,
+            },
+            precision: Precision::F32,
+            constraints: vec![],
+            undecayed: vec![],
+        };
+        let e =
+            train(&mlp.net, &mut tape, &data, None, &params, &mut rng, &mut []).err().expect("overflows").to_string();
+        assert!(e.starts_with("epoch 1, batch 1: diverged: updating "), "{e}");
+        assert!(e.contains("made it infinite or NaN (learning rate 1e300 too large?)"), "{e}");
     }
 
     #[test]

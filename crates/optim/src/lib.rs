@@ -325,15 +325,20 @@ impl Optimizer {
     /// awake between a training loop's parallel matrix products (a sleeping one took longer to
     /// wake than the update took).
     pub fn update<S: Scalar>(&mut self, k: usize, w: &mut [S], grad: &[S], lr: f64) {
-        self.update_sum(k, w, &[grad], lr);
+        // Callers of the one-part form check their gradient themselves, where they have one.
+        let _finite = self.update_sum(k, w, &[grad], lr);
     }
 
     /// `update` with the gradient given as parts to add up (the shards of a data-parallel
     /// mini-batch), summed in f64 inside the update loop instead of in a pass of their own.
+    /// Returns whether every updated value is finite: false when a gradient part held an
+    /// infinity or NaN (it reaches the weight) or the step itself overflowed, checked in the
+    /// same pass, so a trainer need not check the gradients in a pass of their own.
     ///
     /// # Panics
     /// As `update`, or with no parts.
-    pub fn update_sum<S: Scalar>(&mut self, k: usize, w: &mut [S], parts: &[&[S]], lr: f64) {
+    #[must_use = "a false result means the parameter is no longer finite"]
+    pub fn update_sum<S: Scalar>(&mut self, k: usize, w: &mut [S], parts: &[&[S]], lr: f64) -> bool {
         assert!(!parts.is_empty(), "internal: no gradient");
         assert!(parts.iter().all(|g| g.len() == w.len()), "internal: parameter and gradient sizes differ");
         let mut step = Step::new(&self.params, self.steps, lr);
@@ -342,8 +347,7 @@ impl Optimizer {
         }
         let (first, second) = &mut self.state[k];
         if w.len() < PARALLEL_FROM {
-            apply_step(step, w, parts, 0, first, second);
-            return;
+            return apply_step(step, w, parts, 0, first, second);
         }
         let mut chunks = vec![];
         let (mut w, mut first, mut second, mut at) = (w, first.as_mut_slice(), second.as_mut_slice(), 0);
@@ -355,14 +359,15 @@ impl Optimizer {
             chunks.push((w0, at, f0, s0));
             (w, first, second, at) = (w1, f1, s1, at + n);
         }
-        chunks.into_par_iter().for_each(|(w, at, f, s)| apply_step(step, w, parts, at, f, s));
+        // Every chunk is updated (no early exit), then the answers are combined.
+        chunks.into_par_iter().map(|(w, at, f, s)| apply_step(step, w, parts, at, f, s)).reduce(|| true, |a, b| a & b)
     }
 }
 
 // The conversions between f32 and f64 and the update arithmetic at AVX2 width: a third of the
 // baseline build's time on bench_mlp's 400 k parameters.
 cg_core::avx2_dispatch!(
-    fn apply_step<S: Scalar>(step: Step, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64])
+    fn apply_step<S: Scalar>(step: Step, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64]) -> bool
         => Step::apply
 );
 
@@ -395,10 +400,13 @@ impl Step {
     /// Updates `w` from the sum of `parts[..][at..at + w.len()]`, with the state slices of the
     /// same elements. The parts are summed into a small f64 block first, so every loop is a
     /// plain zip that vectorises.
+    /// Returns whether every new value of `w` is finite.
     #[inline(always)]
-    fn apply<S: Scalar>(self, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64]) {
+    fn apply<S: Scalar>(self, w: &mut [S], parts: &[&[S]], at: usize, first: &mut [f64], second: &mut [f64]) -> bool {
         const BLOCK: usize = 256;
         let mut block = [0.0f64; BLOCK];
+        // x - x is 0 for a finite x and NaN otherwise; eight independent sums, so it vectorises.
+        let mut lanes = [0.0f64; 8];
         for start in (0..w.len()).step_by(BLOCK) {
             let end = (start + BLOCK).min(w.len());
             let g = &mut block[..end - start];
@@ -415,7 +423,20 @@ impl Step {
             let first = if first.is_empty() { &mut [][..] } else { &mut first[start..end] };
             let second = if second.is_empty() { &mut [][..] } else { &mut second[start..end] };
             self.apply_block(&mut w[start..end], g, first, second);
+            let mut new = w[start..end].chunks_exact(8);
+            for chunk in &mut new {
+                for (lane, x) in lanes.iter_mut().zip(chunk) {
+                    let x = x.to_f64();
+                    #[allow(clippy::eq_op)] // on purpose: NaN exactly when x is not finite
+                    let zero_if_finite = x - x;
+                    *lane += zero_if_finite;
+                }
+            }
+            for x in new.remainder() {
+                lanes[0] += x.to_f64() - x.to_f64();
+            }
         }
+        lanes.iter().all(|&l| l == 0.0)
     }
 
     /// The update rule on one block, gradient `grad` (f64).
@@ -528,6 +549,32 @@ mod tests {
     }
 
     #[test]
+    fn the_update_reports_weights_that_are_no_longer_finite() {
+        // A NaN or infinite gradient element anywhere (sequential and parallel sizes, in the
+        // ragged tail or a full block), and a finite step that overflows f32.
+        for n in [300usize, 70_000] {
+            for at in [0, n / 2, n - 1] {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut opt = Optimizer::new(params(Method::Sgd, 0.1), &[n]);
+                    let mut w = vec![1.0f32; n];
+                    let g0 = vec![0.5f32; n];
+                    let mut g1 = vec![0.25f32; n];
+                    g1[at] = bad;
+                    let lr = opt.begin_step(0);
+                    assert!(!opt.update_sum(0, &mut w, &[&g0, &g1], lr), "n = {n}, {bad} at {at}");
+                    let mut opt = Optimizer::new(params(Method::Sgd, 0.1), &[n]);
+                    let mut w = vec![1.0f32; n];
+                    assert!(opt.update_sum(0, &mut w, &[&g0, &g0], lr), "n = {n}: all finite");
+                }
+            }
+        }
+        let mut opt = Optimizer::new(params(Method::Sgd, 1.0), &[3]);
+        let mut w = vec![0.0f32; 3];
+        let lr = opt.begin_step(0);
+        assert!(!opt.update_sum(0, &mut w, &[&[0.0, 3e38, 0.0], &[0.0, 3e38, 0.0]], lr), "6e38 overflows f32");
+    }
+
+    #[test]
     fn summed_parts_and_parallel_chunks_follow_the_scalar_formulas() {
         // 70 000 weights (parallel chunks, a ragged last block) and 300 (one sequential pass),
         // in f32 with two gradient parts: every element must equal the formula written out for
@@ -546,7 +593,7 @@ mod tests {
                     let g0: Vec<f32> = (0..n).map(|i| ((i * 13 + t) % 29) as f32 / 29.0 - 0.5).collect();
                     let g1: Vec<f32> = (0..n).map(|i| ((i * 7 + 3 * t) % 17) as f32 / 17.0 - 0.4).collect();
                     let lr = opt.begin_step(0);
-                    opt.update_sum(0, &mut w, &[&g0, &g1], lr);
+                    assert!(opt.update_sum(0, &mut w, &[&g0, &g1], lr), "finite weights");
                     for i in 0..n {
                         let x = reference[i];
                         let g = f64::from(g0[i]) + f64::from(g1[i]) + 0.01 * x;

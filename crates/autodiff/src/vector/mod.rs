@@ -336,6 +336,7 @@ impl<T: Real> VectorDag<T> {
     ) -> Result<VectorGrads<T>> {
         let mut grads = self.grads();
         self.reverse_layered(None, tape, seeds, input_grads, &mut grads)?;
+        self.check_gradients(&grads)?;
         Ok(grads)
     }
 
@@ -358,7 +359,8 @@ impl<T: Real> VectorDag<T> {
         input_grads: bool,
         grads: &mut VectorGrads<T>,
     ) -> Result<()> {
-        self.reverse_layered(None, tape, seeds, input_grads, grads)
+        self.reverse_layered(None, tape, seeds, input_grads, grads)?;
+        self.check_gradients(grads)
     }
 
     /// [`reverse_into`](Self::reverse_into) after [`forward_over`](Self::forward_over): sources
@@ -367,6 +369,24 @@ impl<T: Real> VectorDag<T> {
     /// # Errors
     /// As for `reverse`.
     pub fn reverse_over(
+        &self,
+        base: &VectorTape<T>,
+        tape: &VectorTape<T>,
+        seeds: Vec<(NodeId, Mat<T>)>,
+        grads: &mut VectorGrads<T>,
+    ) -> Result<()> {
+        self.reverse_layered(Some(base), tape, seeds, false, grads)?;
+        self.check_gradients(grads)
+    }
+
+    /// [`reverse_over`](Self::reverse_over) without its pass over the sources' gradients, for a
+    /// caller that checks what it computes from them in a pass it makes anyway (cg-nn's trainer
+    /// checks the weights its update writes) and calls [`check_gradients`](Self::check_gradients)
+    /// only when that finds a non-finite value.
+    ///
+    /// # Errors
+    /// As `reverse_over`, apart from non-finite gradients.
+    pub fn reverse_over_unchecked(
         &self,
         base: &VectorTape<T>,
         tape: &VectorTape<T>,
@@ -430,24 +450,35 @@ impl<T: Real> VectorDag<T> {
             }
             grads.buffers[id.index()] = g;
         }
+        Ok(())
+    }
+
+    /// Fails, naming the node, when the gradient of any node in `grads` is infinite or NaN; fast
+    /// (no early exit, vectorised) when none is. The reverse passes call it on the sources'
+    /// gradients (a non-finite one inside the graph reaches them).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteGradient`] for the last such node in topological order.
+    pub fn check_gradients(&self, grads: &VectorGrads<T>) -> Result<()> {
         let sources_finite = self
             .order
             .iter()
             .filter(|&&id| self.ops[id.index()].is_none())
             .all(|&id| grads.get(id).is_none_or(|g| all_finite(g.as_slice())));
-        if !sources_finite {
-            for &id in self.order.iter().rev() {
-                if let Some(bad) = grads.get(id).and_then(|g| g.iter().find(|v| !v.is_finite())) {
-                    return Err(Error::NonFiniteGradient {
-                        node: self.name(id).to_string(),
-                        what: match &self.ops[id.index()] {
-                            Some((_, args)) => self.describe(id, args),
-                            None => self.role(id).to_string(),
-                        },
-                        inputs: "the gradient of this node".into(),
-                        value: bad.as_f64(),
-                    });
-                }
+        if sources_finite {
+            return Ok(());
+        }
+        for &id in self.order.iter().rev() {
+            if let Some(bad) = grads.get(id).and_then(|g| g.iter().find(|v| !v.is_finite())) {
+                return Err(Error::NonFiniteGradient {
+                    node: self.name(id).to_string(),
+                    what: match &self.ops[id.index()] {
+                        Some((_, args)) => self.describe(id, args),
+                        None => self.role(id).to_string(),
+                    },
+                    inputs: "the gradient of this node".into(),
+                    value: bad.as_f64(),
+                });
             }
         }
         Ok(())
