@@ -14,15 +14,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use nalgebra::DMatrix;
 
-/// Best of five timed runs of about 0.2 s each, in GFLOP/s.
-fn gflops<T: faer::traits::ComplexField>(n: usize, par: Par, from: impl Fn(f64) -> T) -> f64 {
-    let a = Mat::<T>::from_fn(n, n, |i, j| from(((i * 7 + j * 3) % 13) as f64 * 0.01));
-    let b = Mat::<T>::from_fn(n, n, |i, j| from(((i * 5 + j) % 11) as f64 * 0.01));
-    let mut c = Mat::<T>::zeros(n, n);
-    let flop = 2.0 * (n * n * n) as f64;
-    let mut run = || matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), T::one_impl(), par);
-    run();
-    let reps = ((2e10 / flop) as usize).max(1);
+/// GFLOP/s of `run` (`flop` operations), best of five timings of `budget / flop` calls each.
+fn best_of_five(flop: f64, budget: f64, run: &mut dyn FnMut()) -> f64 {
+    let reps = ((budget / flop) as usize).max(1);
     (0..5)
         .map(|_| {
             let start = Instant::now();
@@ -32,6 +26,16 @@ fn gflops<T: faer::traits::ComplexField>(n: usize, par: Par, from: impl Fn(f64) 
             flop * reps as f64 / start.elapsed().as_secs_f64() / 1e9
         })
         .fold(0.0, f64::max)
+}
+
+/// faer on n × n · n × n: best of five timed runs of about 0.2 s each, in GFLOP/s.
+fn gflops<T: faer::traits::ComplexField>(n: usize, par: Par, from: impl Fn(f64) -> T) -> f64 {
+    let a = Mat::<T>::from_fn(n, n, |i, j| from(((i * 7 + j * 3) % 13) as f64 * 0.01));
+    let b = Mat::<T>::from_fn(n, n, |i, j| from(((i * 5 + j) % 11) as f64 * 0.01));
+    let mut c = Mat::<T>::zeros(n, n);
+    let mut run = || matmul(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), T::one_impl(), par);
+    run();
+    best_of_five(2.0 * (n * n * n) as f64, 2e10, &mut run)
 }
 
 /// One core's f32 multiply-add ceiling in GFLOP/s: twelve independent AVX-512 accumulators.
@@ -72,18 +76,7 @@ fn few_rows(m: usize, k: usize, n: usize) -> (f64, f64) {
     let b = DMatrix::<f32>::from_fn(k, n, |i, j| ((i * 5 + j) % 11) as f32 * 0.01);
     let mut c = DMatrix::<f32>::zeros(m, n);
     let flop = 2.0 * (m * n * k) as f64;
-    let reps = ((1e8 / flop) as usize).max(1);
-    let time = |run: &mut dyn FnMut()| {
-        (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..reps {
-                    run();
-                }
-                flop * reps as f64 / start.elapsed().as_secs_f64() / 1e9
-            })
-            .fold(0.0, f64::max)
-    };
+    let time = |run: &mut dyn FnMut()| best_of_five(flop, 1e8, run);
     let faer = time(&mut || {
         let av = faer::MatRef::from_column_major_slice(a.as_slice(), m, k);
         let bv = faer::MatRef::from_column_major_slice(b.as_slice(), k, n);

@@ -397,7 +397,7 @@ impl<T: Float> Shard<T> {
     }
 
     /// Forward and backward on `columns` of the training data, as a part of a batch of
-    /// `batch_size` samples; the gradients land in `grads`.
+    /// `batch_size` samples; the gradients land in `grads`, checked to be finite.
     fn gradient(
         &mut self,
         net: &Network<T>,
@@ -406,8 +406,8 @@ impl<T: Float> Shard<T> {
         columns: &[usize],
         batch_size: usize,
     ) -> Result<()> {
-        self.loss(net, params, data, columns, batch_size)?;
-        Ok(net.dag.reverse_over(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
+        self.unchecked_gradient(net, params, data, columns, batch_size)?;
+        Ok(net.dag.check_gradients(&self.grads)?)
     }
 }
 

@@ -375,7 +375,7 @@ impl<T: Real> VectorDag<T> {
         seeds: Vec<(NodeId, Mat<T>)>,
         grads: &mut VectorGrads<T>,
     ) -> Result<()> {
-        self.reverse_layered(Some(base), tape, seeds, false, grads)?;
+        self.reverse_over_unchecked(base, tape, seeds, grads)?;
         self.check_gradients(grads)
     }
 
