@@ -10,6 +10,7 @@
 pub mod check;
 pub mod config;
 pub mod kinds;
+pub mod output;
 pub mod predict;
 pub mod report;
 pub mod resume;
@@ -18,7 +19,7 @@ pub mod sweep;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 /// What one run produced: named files (not yet written) and a short human summary.
 pub struct Outcome {
@@ -26,8 +27,9 @@ pub struct Outcome {
     pub summary: String,
     /// How much of the stored results this run can be compared with.
     pub check: CheckScope,
-    /// The state of a run stopped by `--stop-after` before its end (`run_with` adds its files).
-    pub checkpoint: Option<cg_core::Checkpoint>,
+    /// The state the run saved: stopped before its end (`--stop-after`, an interrupt), or kept
+    /// at its end (`--checkpoint-every`); `run_with` adds its files.
+    pub checkpoint: Option<resume::Saved>,
 }
 
 /// What a rerun is compared against in the stored results.
@@ -218,6 +220,14 @@ pub struct RunOptions {
     pub resume: Option<std::sync::Arc<resume::SavedRun>>,
     /// Refuse runs estimated above these (the defaults when `None`).
     pub limits: Option<Limits>,
+    /// Write a checkpoint (the state files) to `checkpoint_dir` every this many steps, and keep
+    /// the final state, so a killed run loses at most this many and a finished one can be
+    /// continued with a larger budget.
+    pub checkpoint_every: Option<usize>,
+    /// Where periodic checkpoints go: the run's results folder.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Set by [`run_with`] for resumable kinds: what their checkpoints are written with.
+    pub identity: Option<resume::Identity>,
 }
 
 /// What a run will need, estimated from its validated config before anything large is
@@ -331,10 +341,19 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
     experiment.cost().check(&options.limits.unwrap_or_default())?;
     // The config with the overrides applied: the resume fingerprint and the model's provenance.
     let resolved = config::resolved(path, overrides)?;
-    let resuming = options.stop_after.is_some() || options.resume.is_some();
-    let identity = if resuming { Some(resumable_identity(&resolved, options)?) } else { None };
+    let kind = resolved.get("kind").and_then(toml::Value::as_str).and_then(kinds::find).expect("internal: loaded");
+    let asked = options.stop_after.is_some() || options.resume.is_some() || options.checkpoint_every.is_some();
+    let identity = if asked || kind.resumable() { Some(resumable_identity(kind, &resolved, options)?) } else { None };
+    let options = &RunOptions { identity: identity.clone(), ..options.clone() };
     let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
     let mut outcome = experiment.run(&title, options)?;
+    let interrupted = outcome.checkpoint.as_ref().is_some_and(|s| s.interrupted);
+    if cg_core::interrupt::requested() && !interrupted {
+        anyhow::bail!(
+            "interrupted before the end; kind `{}` keeps no partial results, so nothing was written",
+            kind.name()
+        );
+    }
     record_skipped(&mut outcome)?;
     if let Some(model) = outcome.files.iter_mut().find(|(n, _)| n == "model.safetensors") {
         // The config (overrides applied) that made the model: provenance, and what `predict`
@@ -343,30 +362,53 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
         model.1 = cg_nn::artifact::with_metadata(&model.1, &[("config", config)])
             .map_err(|e| anyhow::anyhow!("model.safetensors: {e}"))?;
     }
-    if let (Some(cp), Some((kind, config))) = (outcome.checkpoint.take(), identity) {
-        outcome.files.extend(resume::files(kind, &config, &cp)?);
-        outcome.summary += &format!("\n  stopped after {} of its steps: continue with --resume", cp.steps);
+    if let (Some(saved), Some(identity)) = (&outcome.checkpoint, &identity) {
+        outcome.files.extend(resume::files(identity.kind, &identity.config, &saved.checkpoint)?);
+        let steps = saved.checkpoint.steps;
+        if !saved.finished {
+            let by = if saved.interrupted { "interrupted" } else { "stopped" };
+            outcome.summary += &format!("\n  {by} after {steps} of its steps (results so far): continue with --resume");
+            mark_incomplete(&mut outcome, by, steps)?;
+        }
     }
     Ok(outcome)
 }
 
-/// The kind and config fingerprint of a run to stop or resume; refuses kinds without a
-/// resumable loop, and a checkpoint of another kind or config.
-fn resumable_identity(table: &toml::Table, options: &RunOptions) -> Result<(&'static str, String)> {
-    let kind = table.get("kind").and_then(toml::Value::as_str).and_then(kinds::find).expect("internal: loaded");
+/// Says in the metrics file that the run stopped before its end (`"complete": false`, why, and
+/// the steps done), so no reader takes its numbers for a finished run's.
+fn mark_incomplete(outcome: &mut Outcome, by: &str, steps: usize) -> Result<()> {
+    if let Some(file) = outcome.files.iter_mut().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) {
+        let mut json: serde_json::Value = serde_json::from_slice(&file.1)?;
+        if let Some(object) = json.as_object_mut() {
+            object.insert("complete".into(), false.into());
+            object.insert("stopped".into(), serde_json::json!({ "by": by, "steps_done": steps }));
+        }
+        *file = json_file(&file.0, &json)?;
+    }
+    Ok(())
+}
+
+/// The identity of a run to stop, checkpoint or resume; refuses kinds without a resumable loop,
+/// and a checkpoint of another kind or config.
+fn resumable_identity(
+    kind: &'static dyn kinds::Kind,
+    table: &toml::Table,
+    options: &RunOptions,
+) -> Result<resume::Identity> {
     if !kind.resumable() {
         let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.resumable()).map(|k| k.name()).collect();
         anyhow::bail!(
-            "--stop-after and --resume: kind `{}` has no resumable training loop (kinds that do: {})",
+            "--stop-after, --checkpoint-every and --resume: kind `{}` has no resumable training loop (kinds that do: {})",
             kind.name(),
             names.join(", ")
         );
     }
-    let config = resume::fingerprint(table);
+    let config = resume::fingerprint(table, kind.budget());
     if let Some(saved) = &options.resume {
         if saved.kind != kind.name() || saved.config != config {
+            let budget = kind.budget().map_or(String::new(), |k| format!(" (only {k} may differ)"));
             anyhow::bail!(
-                "--resume: {} was stopped in a run of another config (kind `{}`, {}; this one: kind `{}`, {}): give the config and overrides it was started with",
+                "--resume: {} was stopped in a run of another config (kind `{}`, {}; this one: kind `{}`, {}): give the config and overrides it was started with{budget}",
                 saved.dir.display(),
                 saved.kind,
                 saved.config,
@@ -375,66 +417,30 @@ fn resumable_identity(table: &toml::Table, options: &RunOptions) -> Result<(&'st
             );
         }
     }
-    Ok((kind.name(), config))
+    Ok(resume::Identity { kind: kind.name(), config, budget: kind.budget() })
 }
 
-/// Writes the files of `outcome` as the whole content of `dir`: rendered into a new sibling
-/// folder, then swapped in by one rename (an atomic exchange on Linux), so that a reader, or a
-/// run killed at any moment, sees the old complete set or the new complete set, never a mix, and
-/// no file of an earlier run stays behind. Folders and files get the umask's modes.
+impl Outcome {
+    /// Whether the run reached its end (not stopped early with a checkpoint).
+    pub fn complete(&self) -> bool {
+        self.checkpoint.as_ref().is_none_or(|s| s.finished)
+    }
+}
+
+/// Writes the files of `outcome` as the whole content of the results folder `dir`
+/// ([`output::write_folder`]: atomically, with a manifest, and only over nothing, an empty
+/// folder or an earlier run's folder).
 ///
 /// # Errors
-/// The folder or a file cannot be created or written; the old results are then untouched.
+/// The folder is refused or cannot be written; the old results are then untouched.
 pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = dir.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let staging = parent.join(format!(".{name}.new-{}-{nanos}", std::process::id()));
-    std::fs::create_dir(&staging).with_context(|| format!("cannot write in {}", parent.display()))?;
-    let written = outcome.files.iter().try_for_each(|(file, bytes)| {
-        std::fs::write(staging.join(file), bytes).with_context(|| format!("cannot write {}", dir.join(file).display()))
-    });
-    let swapped = written.and_then(|()| swap_in(&staging, dir));
-    // Whatever is in the staging folder now (the new files after a failure, the old ones after
-    // a swap) goes.
-    let _ = std::fs::remove_dir_all(&staging);
-    swapped
+    output::write_folder(&outcome.files, outcome.complete(), dir)
 }
 
-/// Writes one file through a temporary sibling and a rename, so `path` is the old file or the
-/// whole new one, never a part.
+/// Writes one file of a folder the toolkit owns ([`output::write_file`]).
 ///
 /// # Errors
-/// The folder cannot be written.
+/// The path holds something other than a regular file, or cannot be written.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let temp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
-    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })
-}
-
-/// Puts the folder `new` at `dir`; afterwards `new` holds the old contents (if any).
-fn swap_in(new: &Path, dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        return std::fs::rename(new, dir).with_context(|| format!("cannot write {}", dir.display()));
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        if renameat_with(CWD, new, CWD, dir, RenameFlags::EXCHANGE).is_ok() {
-            return Ok(());
-        }
-    }
-    // Elsewhere (or on a file system without the exchange): two renames.
-    let old = new.with_extension("old");
-    std::fs::rename(dir, &old).with_context(|| format!("cannot replace {}", dir.display()))?;
-    std::fs::rename(new, dir).with_context(|| format!("cannot write {}", dir.display()))?;
-    std::fs::rename(&old, new).with_context(|| format!("cannot clean up {}", old.display()))
+    output::write_file(path, bytes)
 }

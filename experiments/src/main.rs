@@ -37,6 +37,11 @@ struct Cli {
     /// DIR unless --out says otherwise.
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// Write the run's state into its results folder every N epochs (or updates), and keep the
+    /// final state: a killed run loses at most N, and a finished one can be continued with a
+    /// larger budget (`--resume DIR train.epochs=200`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Refuse a run whose estimated memory is above SIZE (bytes, or with K, M, G, T: 512M, 8G);
     /// default: the memory available now.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -178,25 +183,38 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
     // anything runs (other values that do not fit fail their own jobs).
     let first: Vec<Override> = plan.jobs[0].iter().map(|o| Override::parse(o)).collect::<Result<_>>()?;
     experiments::config::load_with(&plan.config, &first)?;
-    sweep::write_plan(&plan, &root)?;
+    if a.dry_run && !a.slurm {
+        anyhow::bail!("--dry-run writes the Slurm scripts without submitting them: it needs --slurm");
+    }
     let task = a.job.map(Ok).or_else(|| {
         (!a.slurm)
             .then(|| std::env::var("SLURM_ARRAY_TASK_ID").ok())
             .flatten()
             .map(|v| v.parse::<usize>().map_err(|_| anyhow::anyhow!("SLURM_ARRAY_TASK_ID = {v} is not a job number")))
     });
-    if let Some(n) = task {
-        let n = n?;
-        if n >= plan.jobs.len() {
-            anyhow::bail!("--job {n}: the sweep has jobs 0 to {}", plan.jobs.len() - 1);
+    let task = task.transpose()?;
+    if let Some(n) = task.filter(|&n| n >= plan.jobs.len()) {
+        anyhow::bail!("job {n}: the sweep has jobs 0 to {}", plan.jobs.len() - 1);
+    }
+    // Nothing is written before the folder is known to be new, empty or a sweep's, and locked.
+    sweep::check_root(&root)?;
+    let _lock = sweep::lock(&root, task.is_none() && !a.slurm)?;
+    if a.resume {
+        // A job that finished with another config is refused before the plan is rewritten.
+        for n in task.map_or(0..plan.jobs.len(), |n| n..n + 1) {
+            sweep::finished(&plan, &root, n)?;
         }
-        let status = sweep::run_job(&plan, &root, n)?;
+    }
+    sweep::write_plan(&plan, &root)?;
+    if let Some(n) = task {
+        catch_interrupts();
+        let status = sweep::run_job(&plan, &root, n, a.resume)?;
         if let Some(e) = &status.error {
             eprintln!("error: job {n}: {e}");
         } else if !a.quiet {
             println!("job {n} -> {}", root.join(n.to_string()).display());
         }
-        return Ok(if status.exit_code == 0 { ExitCode::SUCCESS } else { ExitCode::from(BAD_INPUT) });
+        return Ok(ExitCode::from(u8::try_from(status.exit_code).unwrap_or(BAD_INPUT)));
     }
     if a.slurm {
         let exe = std::env::current_exe()?;
@@ -247,6 +265,7 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let jobs = usize::try_from(a.jobs).unwrap_or(usize::MAX);
+    catch_interrupts();
     let ran = sweep::run_local(&plan, &root, jobs, a.resume, &report)?;
     let summary = sweep::summarize(&root)?;
     if !quiet {
@@ -260,12 +279,19 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
             summary.files.join(", ")
         );
     }
+    if cg_core::interrupt::requested() {
+        eprintln!("interrupted: the jobs that ran kept what they did; `experiments sweep` with the same arguments and --resume continues");
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
     Ok(if summary.failed + summary.missing > 0 { ExitCode::from(BAD_INPUT) } else { ExitCode::SUCCESS })
 }
 
 /// `experiments summarize DIR`.
 fn summarize(dir: &std::path::Path) -> ExitCode {
-    match experiments::sweep::summarize(dir) {
+    let summary = experiments::sweep::read_plan(dir)
+        .and_then(|_| experiments::sweep::lock(dir, false))
+        .and_then(|_lock| experiments::sweep::summarize(dir));
+    match summary {
         Ok(s) => {
             println!(
                 "{} jobs: {} ok, {} failed, {} missing -> {} ({})",
@@ -291,10 +317,16 @@ fn summarize(dir: &std::path::Path) -> ExitCode {
 
 /// `experiments predict`: exit 0, or 2 with one line naming what is wrong.
 fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option<&std::path::Path>) -> ExitCode {
-    let written = experiments::predict::predict(dir, data).and_then(|p| {
+    let checked = out.map_or(Ok(false), experiments::output::check_file);
+    let written = checked.and_then(|_| experiments::predict::predict(dir, data)).and_then(|p| {
         let csv = p.csv();
         match out {
-            Some(file) => experiments::write_file(file, csv.as_bytes()),
+            Some(file) => experiments::output::replace_file(
+                file,
+                csv.as_bytes(),
+                |old| old.starts_with(format!("{}\n", p.columns.join(",")).as_bytes()),
+                "predict replaces only a predictions file of the same model; give a new file's name",
+            ),
             None => {
                 use std::io::Write;
                 match std::io::stdout().lock().write_all(csv.as_bytes()) {
@@ -323,6 +355,29 @@ fn kinds_table() -> String {
 /// Exit code for bad input (config errors, numeric failures): 2. Drift found by --check: 1.
 const BAD_INPUT: u8 = 2;
 const DRIFT: u8 = 1;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// Ctrl-C and SIGTERM: the first asks the run to stop after the step in progress and keep what
+/// it did (results so far and a checkpoint, for resumable kinds); a second ends the process at
+/// once, leaving the results folder as it was.
+fn catch_interrupts() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                if cg_core::interrupt::requested() {
+                    eprintln!("\nstopped at once; the results folder is as it was");
+                    std::process::exit(i32::from(INTERRUPTED));
+                }
+                cg_core::interrupt::request();
+                eprintln!("\nstopping after this step and keeping what the run did (again to stop at once)");
+            }
+        });
+    }
+}
 
 fn main() -> ExitCode {
     let help = format!(
@@ -381,8 +436,10 @@ fn main() -> ExitCode {
         eprintln!("error: --check compares with the stored results of the configs as written: drop the overrides");
         return ExitCode::from(BAD_INPUT);
     }
-    if (cli.stop_after.is_some() || cli.resume.is_some()) && (cli.check || configs.len() != 1) {
-        eprintln!("error: --stop-after and --resume take one config, without --check");
+    if (cli.stop_after.is_some() || cli.resume.is_some() || cli.checkpoint_every.is_some())
+        && (cli.check || configs.len() != 1)
+    {
+        eprintln!("error: --stop-after, --checkpoint-every and --resume take one config, without --check");
         return ExitCode::from(BAD_INPUT);
     }
     if cli.stop_after.is_some() && cli.out.is_none() && cli.resume.is_none() {
@@ -417,19 +474,37 @@ fn main() -> ExitCode {
             }
         }
     }
+    let out_dir = |config: &std::path::Path| match (&cli.out, cli.configs.len()) {
+        (None, _) if cli.resume.is_some() => cli.resume.clone().expect("internal: checked"),
+        (Some(out), 1) => out.clone(),
+        (Some(out), _) => out.join(experiments::default_out_dir(config).file_name().unwrap_or_default()),
+        (None, _) => experiments::default_out_dir(config),
+    };
+    // Every results folder is checked before anything runs: only nothing, an empty folder or an
+    // earlier run's folder is replaced.
+    if !cli.check {
+        for config in &cli.configs {
+            if let Err(e) = experiments::output::check_folder(&out_dir(config)) {
+                eprintln!("error: {}: {e:#}", config.display());
+                return ExitCode::from(BAD_INPUT);
+            }
+        }
+    }
+    catch_interrupts();
     let mut code = 0;
     for config in &cli.configs {
-        let dir = match (&cli.out, cli.configs.len()) {
-            (None, _) if cli.resume.is_some() => cli.resume.clone().expect("internal: checked"),
-            (Some(out), 1) => out.clone(),
-            (Some(out), _) => out.join(experiments::default_out_dir(config).file_name().unwrap_or_default()),
-            (None, _) => experiments::default_out_dir(config),
-        };
+        if cg_core::interrupt::requested() {
+            break;
+        }
+        let dir = out_dir(config);
         let options = experiments::RunOptions {
             shortened: cli.check,
             progress: !cli.quiet && std::io::stdout().is_terminal(),
             stop_after: cli.stop_after.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             resume: resume.clone(),
+            checkpoint_every: cli.checkpoint_every.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            checkpoint_dir: Some(dir.clone()),
+            identity: None,
             limits: (cli.max_memory.is_some() || cli.max_work.is_some()).then(|| {
                 let d = experiments::Limits::default();
                 experiments::Limits {
@@ -457,12 +532,22 @@ fn main() -> ExitCode {
                 if !cli.quiet {
                     println!("{}\n  -> {}", outcome.summary, dir.display());
                 }
+                if outcome.checkpoint.as_ref().is_some_and(|s| s.interrupted) {
+                    let mut words = vec!["experiments".to_string(), config.to_string_lossy().into_owned()];
+                    words.extend(overrides.iter().map(|o| o.text.clone()));
+                    words.extend(["--resume".to_string(), dir.to_string_lossy().into_owned()]);
+                    let words: Vec<String> = words.iter().map(|w| experiments::sweep::shell_quote(w)).collect();
+                    eprintln!("interrupted: results so far in {}; continue with\n  {}", dir.display(), words.join(" "));
+                }
             })
         };
         if let Err(e) = result {
             eprintln!("error: {}: {e:#}", config.display());
             code = code.max(if cli.check { DRIFT } else { BAD_INPUT });
         }
+    }
+    if cg_core::interrupt::requested() {
+        return ExitCode::from(INTERRUPTED);
     }
     // Results written to the default folders: the report over them follows.
     let results = std::path::Path::new("results");

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 /// Text for HTML.
@@ -89,6 +89,15 @@ fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
             let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(&k), escape(&v));
         }
         out.push_str("</table>\n");
+    } else {
+        out.push_str(
+            "<p class=\"warning\">The metrics file is unreadable (damaged or cut short): rerun this config.</p>\n",
+        );
+    }
+    if crate::output::Manifest::read(&dir).is_some_and(|m| !m.complete) {
+        out.push_str(
+            "<p class=\"warning\">An unfinished run (stopped early): continue it with <code>--resume</code>.</p>\n",
+        );
     }
     figures(out, &dir, name);
     if let Some(text) = config {
@@ -133,12 +142,15 @@ fn sweep(out: &mut String, root: &Path, rel: &str) {
     out.push_str("</section>\n");
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px}\
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px}.warning{color:#a40}\
 nav a{margin-right:.8em;white-space:nowrap}section{border-top:1px solid #ccc;margin-top:2em}\
 h2 small{color:#777;font-weight:normal}table{border-collapse:collapse;margin:.5em 0}\
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;font-size:90%}\
 figure{display:inline-block;margin:.5em;vertical-align:top}img{max-width:640px;height:auto}\
 .wide{overflow-x:auto}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}";
+
+/// How the report recognises its own `index.html` (the only file it replaces).
+const WRITTEN_BY: &str = "Written by <code>experiments report</code>";
 
 /// Marks every picture with the width it loaded at, for tests in a headless browser.
 const SCRIPT: &str =
@@ -162,7 +174,7 @@ pub fn render(root: &Path, configs: &Path) -> String {
     let _ = write!(out, "<title>Results</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>Results</h1>\n");
     let _ = writeln!(
         out,
-        "<p>{} experiments and {} sweeps. Written by <code>experiments report</code>; every picture links to its file.</p>",
+        "<p>{} experiments and {} sweeps. {WRITTEN_BY}; every picture links to its file.</p>",
         experiments.len(),
         sweeps.len()
     );
@@ -192,6 +204,11 @@ pub fn write(root: &Path) -> Result<PathBuf> {
     let configs = root.parent().unwrap_or(Path::new(".")).join("configs");
     let html = render(root, &configs);
     let path = root.join("index.html");
-    crate::write_file(&path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::output::replace_file(
+        &path,
+        html.as_bytes(),
+        |old| String::from_utf8_lossy(old).contains(WRITTEN_BY),
+        "the report replaces only an index.html it wrote; move that file away or give another folder",
+    )?;
     Ok(path)
 }

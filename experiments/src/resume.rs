@@ -30,16 +30,29 @@ pub struct SavedRun {
     pub checkpoint: Checkpoint,
 }
 
-/// A driven run's result, and its checkpoint when it stopped at `--stop-after` before the end.
-pub(crate) type Driven<E> = (Result<RunOutcome, E>, Option<Checkpoint>);
+/// What a driven run saved of its state: a checkpoint, and why it was taken.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub checkpoint: Checkpoint,
+    /// The run reached its end: the state is kept (under `--checkpoint-every`) so that a larger
+    /// budget can continue it later.
+    pub finished: bool,
+    /// An interrupt (Ctrl-C, SIGTERM) stopped the run before its end.
+    pub interrupted: bool,
+}
+
+/// A driven run's result, and its saved state when it stopped before the end (`--stop-after`,
+/// an interrupt) or when it keeps its final state (`--checkpoint-every`).
+pub(crate) type Driven<E> = (Result<RunOutcome, E>, Option<Saved>);
 
 /// Runs a resumable solver's loop for at most `max_steps` steps, as `options` say: from the
-/// start or from `--resume`'s checkpoint (restored into the freshly built run), to the end or to
-/// `--stop-after`. Returns the run's result and, when it stopped at `--stop-after` before the
-/// end, its checkpoint.
+/// start or from `--resume`'s checkpoint (restored into the freshly built run), to the end, to
+/// `--stop-after` or to an interrupt, writing a checkpoint every `--checkpoint-every` steps.
+/// The run is the same step for step however it is cut: every segment continues the one state.
 ///
 /// # Errors
-/// A checkpoint that does not fit this run, or one already at or past `--stop-after`.
+/// A checkpoint that does not fit this run, or one already at or past `--stop-after`; a
+/// periodic checkpoint that cannot be written.
 pub(crate) fn drive<S: Resumable>(
     solver: &mut S,
     state: &mut S::State,
@@ -53,7 +66,10 @@ pub(crate) fn drive<S: Resumable>(
             let done = checkpoint::restore(solver, state, rng, observers, &saved.checkpoint)
                 .map_err(|e| anyhow!("--resume: {e}"))?;
             if done >= max_steps {
-                bail!("--resume: the saved run has done {done} of {max_steps} steps already");
+                let raise = options.identity.as_ref().and_then(|i| i.budget).map_or(String::new(), |k| {
+                    format!(": give a larger {k} to continue it (for example {k}={})", 2 * done.max(1))
+                });
+                bail!("--resume: the saved run has done {done} of {max_steps} steps already{raise}");
             }
             done
         }
@@ -63,20 +79,85 @@ pub(crate) fn drive<S: Resumable>(
     if last <= done {
         bail!("--stop-after {last}: the resumed run has done {done} steps already");
     }
-    let out = run_steps(solver, state, done, last, rng, observers);
-    let paused = matches!(&out, Ok(o) if o.stop == Stop::StepLimit && o.steps < max_steps);
-    let saved = paused.then(|| checkpoint::save(solver, state, last, rng, observers));
+    let every = options.checkpoint_every.filter(|_| options.identity.is_some());
+    let mut at = done;
+    let out = loop {
+        let until = every.map_or(last, |n| at.saturating_add(n).min(last));
+        let out = run_steps(solver, state, at, until, rng, observers);
+        match &out {
+            Ok(o) if o.stop == Stop::StepLimit && o.steps < last => {
+                at = o.steps;
+                let cp = checkpoint::save(solver, state, at, rng, observers);
+                write_checkpoint(&cp, options)?;
+            }
+            _ => break out,
+        }
+    };
+    let saved = match &out {
+        Ok(o) if o.steps < max_steps && o.stop == Stop::StepLimit => Some((o.steps, false)),
+        Ok(o) if o.steps < max_steps && o.stop == (Stop::Requested { by: cg_core::interrupt::BY.into() }) => {
+            Some((o.steps, true))
+        }
+        Ok(o) if every.is_some() && o.stop == Stop::StepLimit => Some((o.steps, false)),
+        _ => None,
+    };
+    let saved = saved.map(|(steps, interrupted)| Saved {
+        checkpoint: checkpoint::save(solver, state, steps, rng, observers),
+        finished: steps >= max_steps,
+        interrupted,
+    });
     Ok((out, saved))
+}
+
+/// Writes a periodic checkpoint as the whole of the run's folder (an unfinished run's folder:
+/// the state files and the manifest), so that a killed run loses at most `--checkpoint-every`
+/// steps.
+fn write_checkpoint(cp: &Checkpoint, options: &RunOptions) -> Result<()> {
+    let (Some(identity), Some(dir)) = (&options.identity, &options.checkpoint_dir) else { return Ok(()) };
+    crate::output::write_folder(&files(identity.kind, &identity.config, cp)?, false, dir)
+        .map_err(|e| anyhow!("--checkpoint-every: {e:#}"))
+}
+
+/// Who a resumable run is: its kind, its config's [`fingerprint`] and the key that only stops
+/// its loop (a resumed run may raise it).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub kind: &'static str,
+    pub config: String,
+    pub budget: Option<&'static str>,
 }
 
 /// A config's identity for `--resume`: a 64-bit FNV-1a hash of its TOML with the overrides
 /// applied (`config::resolved`), tables' keys sorted (so comments, spacing and key order do not
-/// count).
-pub fn fingerprint(table: &toml::Table) -> String {
+/// count), and without the `budget` key (dotted), which only says when the loop stops: a
+/// finished run continued with a larger budget is the run made with that budget from the start.
+pub fn fingerprint(table: &toml::Table, budget: Option<&str>) -> String {
+    let mut table = table.clone();
+    if let Some(key) = budget {
+        remove_dotted(&mut table, key);
+    }
     let mut text = String::new();
-    canonical(&toml::Value::Table(table.clone()), &mut text);
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("fnv1a64:{hash:016x}")
+    canonical(&toml::Value::Table(table), &mut text);
+    format!("fnv1a64:{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// Removes `a.b.c` from a table.
+fn remove_dotted(table: &mut toml::Table, key: &str) {
+    match key.split_once('.') {
+        None => {
+            table.remove(key);
+        }
+        Some((head, rest)) => {
+            if let Some(toml::Value::Table(t)) = table.get_mut(head) {
+                remove_dotted(t, rest);
+            }
+        }
+    }
+}
+
+/// 64-bit FNV-1a: a digest to tell a file changed, not a defence against forgery.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// TOML values as text with every table's keys in order.
@@ -124,7 +205,7 @@ pub(crate) fn files(kind: &str, config: &str, cp: &Checkpoint) -> Result<Vec<(St
     };
     let solver = part("solver".into(), &cp.solver);
     let observers: Vec<Value> = cp.observers.iter().enumerate().map(|(k, s)| part(format!("observer{k}"), s)).collect();
-    let state = json!({
+    let mut state = json!({
         "kind": kind,
         "config": config,
         "steps": cp.steps,
@@ -134,7 +215,20 @@ pub(crate) fn files(kind: &str, config: &str, cp: &Checkpoint) -> Result<Vec<(St
     });
     let bytes = cg_nn::artifact::save_tensors(&tensors, true, &[("kind", kind.to_string())])
         .map_err(|e| anyhow!("{STATE_TENSORS}: {e}"))?;
+    state["digest"] = Value::String(digest(&state, &bytes));
     Ok(vec![crate::json_file(STATE_JSON, &state)?, (STATE_TENSORS.to_string(), bytes)])
+}
+
+/// The digest that ties `state.json` (without its `digest`) to `state.safetensors`: an edited or
+/// mismatched pair is refused by [`load`].
+fn digest(state: &Value, tensors: &[u8]) -> String {
+    let mut state = state.clone();
+    if let Some(o) = state.as_object_mut() {
+        o.remove("digest");
+    }
+    let mut bytes = serde_json::to_vec(&state).expect("internal: JSON values serialise");
+    bytes.extend_from_slice(&fnv1a(tensors).to_le_bytes());
+    format!("fnv1a64:{:016x}", fnv1a(&bytes))
 }
 
 /// Reads the stopped run in `dir`.
@@ -154,6 +248,13 @@ pub fn load(dir: &Path) -> Result<SavedRun> {
     let rng: RngPosition = serde_json::from_value(state["rng"].clone()).map_err(|e| bad(&format!("rng: {e}")))?;
     let tensor_path = dir.join(STATE_TENSORS);
     let bytes = std::fs::read(&tensor_path).with_context(|| format!("cannot read {}", tensor_path.display()))?;
+    if state["digest"].as_str() != Some(digest(&state, &bytes).as_str()) {
+        bail!(
+            "{} and {} do not belong together (edited, damaged, or from two runs): resume from a folder as the run left it",
+            json_path.display(),
+            tensor_path.display()
+        );
+    }
     let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("{}: {e}", tensor_path.display()))?;
     let part = |prefix: &str, values: &Value| -> Result<Snapshot> {
         let values = values.as_object().ok_or_else(|| bad(&format!("`{prefix}` is not an object")))?;
@@ -174,5 +275,13 @@ pub fn load(dir: &Path) -> Result<SavedRun> {
         .enumerate()
         .map(|(k, v)| part(&format!("observer{k}"), v))
         .collect::<Result<Vec<_>>>()?;
+    // A recorder keeps one record per step done.
+    for (k, o) in observers.iter().enumerate() {
+        if let Some(records) = o.values.get("records").and_then(Value::as_array) {
+            if records.len() != steps {
+                bail!("{}: {steps} steps done, but observer {k} recorded {}", json_path.display(), records.len());
+            }
+        }
+    }
     Ok(SavedRun { dir: dir.to_path_buf(), kind, config, checkpoint: Checkpoint { steps, rng, solver, observers } })
 }

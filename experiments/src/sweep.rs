@@ -68,8 +68,10 @@ fn range(inside: &str) -> Result<Vec<String>, String> {
         if step <= 0 {
             return Err("range: the step must be positive".into());
         }
-        let n = usize::try_from((ints[1] - ints[0]).max(0)).unwrap_or(0).div_ceil(step as usize);
-        if n > MAX_JOBS {
+        // In i128: the span of two i64 (range(i64::MIN, i64::MAX)) does not fit an i64.
+        let span = (i128::from(ints[1]) - i128::from(ints[0])).max(0);
+        let n = (span + i128::from(step) - 1) / i128::from(step);
+        if n > MAX_JOBS as i128 {
             return Err(format!("range: {n} values; a sweep has at most {MAX_JOBS} jobs"));
         }
         return Ok((0..n as i64).map(|k| (ints[0] + k * step).to_string()).collect());
@@ -216,11 +218,80 @@ pub struct Status {
     pub seconds: f64,
 }
 
+/// Checks that a sweep may write in `root`: nothing there yet, an empty folder, or a sweep's
+/// folder (its `multirun.json` reads as a plan). Anything else is refused, naming the path.
+///
+/// # Errors
+/// A file, link or device at `root`, or a folder with files no sweep wrote.
+pub fn check_root(root: &Path) -> Result<()> {
+    crate::output::refuse_special(root)?;
+    if !std::fs::symlink_metadata(root).is_ok_and(|m| m.is_dir()) {
+        // Absent (fine), or a file, link or device (refused with its own message).
+        return crate::output::check_folder(root).map(|_| ());
+    }
+    let others = std::fs::read_dir(root)
+        .with_context(|| format!("{}: cannot be read", root.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name() != LOCK);
+    if others && read_plan(root).is_err() {
+        bail!(
+            "{} holds files but no sweep's {PLAN}: a sweep writes only in a new or empty folder, or its own; choose another --out",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+/// An advisory lock on a sweep's folder (`flock` on its lock file), held while it lives: a local
+/// sweep holds it alone, jobs run by number and `summarize` share it, so two sweeps cannot
+/// write one folder at once. Elsewhere than Linux it locks nothing.
+pub struct Lock {
+    #[cfg(target_os = "linux")]
+    _file: std::fs::File,
+}
+
+/// The lock file in a sweep's folder.
+pub const LOCK: &str = ".cg-sweep.lock";
+
+/// Takes the lock of the sweep folder `root` (created if absent) without waiting.
+///
+/// # Errors
+/// Another sweep holds it (naming the folder), or the file cannot be made.
+pub fn lock(root: &Path, exclusive: bool) -> Result<Lock> {
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{flock, FlockOperation};
+        let path = root.join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let op =
+            if exclusive { FlockOperation::NonBlockingLockExclusive } else { FlockOperation::NonBlockingLockShared };
+        if flock(&file, op).is_err() {
+            bail!(
+                "{} is in use by another sweep (or its jobs): wait for it to end, or choose another --out",
+                root.display()
+            );
+        }
+        Ok(Lock { _file: file })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = exclusive;
+        Ok(Lock {})
+    }
+}
+
 /// Writes `multirun.json` (atomically: jobs started by a scheduler may write it at once).
 ///
 /// # Errors
 /// The folder cannot be written.
 pub fn write_plan(plan: &Plan, root: &Path) -> Result<()> {
+    check_root(root)?;
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
     let text = serde_json::to_string_pretty(plan)? + "\n";
     crate::write_file(&root.join(PLAN), text.as_bytes())
@@ -242,13 +313,29 @@ pub fn read_plan(root: &Path) -> Result<Plan> {
 ///
 /// # Errors
 /// Only when the folder cannot be written (a run's own failure is its status).
-pub fn run_job(plan: &Plan, root: &Path, n: usize) -> Result<Status> {
+pub fn run_job(plan: &Plan, root: &Path, n: usize, resume: bool) -> Result<Status> {
     let start = Instant::now();
     let overrides = plan.overrides(n);
-    let result = run_with(&plan.config, &overrides, &RunOptions::default());
+    let dir = root.join(n.to_string());
+    // Resumed, a job an interrupt stopped continues from its checkpoint.
+    let resume = match status_of(root, n) {
+        Some(s) if resume && s.exit_code == INTERRUPTED && dir.join(crate::resume::STATE_JSON).exists() => {
+            Some(std::sync::Arc::new(crate::resume::load(&dir)?))
+        }
+        _ => None,
+    };
+    let result = run_with(&plan.config, &overrides, &RunOptions { resume, ..RunOptions::default() });
     let seconds = start.elapsed().as_secs_f64();
     let (mut files, status) = match result {
+        Ok(outcome) if !outcome.complete() => {
+            let steps = outcome.checkpoint.as_ref().map_or(0, |s| s.checkpoint.steps);
+            let error = format!("interrupted after {steps} steps: `sweep --resume` continues it");
+            (outcome.files, Status { exit_code: INTERRUPTED, error: Some(error), seconds })
+        }
         Ok(outcome) => (outcome.files, Status { exit_code: 0, error: None, seconds }),
+        Err(e) if cg_core::interrupt::requested() => {
+            (vec![], Status { exit_code: INTERRUPTED, error: Some(format!("interrupted: {e:#}")), seconds })
+        }
         Err(e) => (vec![], Status { exit_code: 2, error: Some(format!("{e:#}")), seconds }),
     };
     let config = crate::config::resolved(&plan.config, &overrides).and_then(|t| Ok(toml::to_string(&t)?));
@@ -257,9 +344,58 @@ pub fn run_job(plan: &Plan, root: &Path, n: usize) -> Result<Status> {
     files.push(("overrides.txt".into(), (line.join(" ") + "\n").into_bytes()));
     files.push(crate::json_file(STATUS, &serde_json::to_value(&status)?)?);
     let outcome = Outcome { files, summary: String::new(), check: CheckScope::Full, checkpoint: None };
-    write(&outcome, &root.join(n.to_string()))?;
+    write(&outcome, &dir)?;
     Ok(status)
 }
+
+/// Whether job `n` finished before with the config it would run now (`--resume` skips it).
+///
+/// # Errors
+/// The job finished with another config (another grid, or an edited config file): the first
+/// difference is named, since its results would be labelled with this sweep's values.
+pub fn finished(plan: &Plan, root: &Path, n: usize) -> Result<bool> {
+    if status_of(root, n).is_none_or(|s| s.exit_code != 0) {
+        return Ok(false);
+    }
+    let path = root.join(n.to_string()).join("config.toml");
+    let stored: toml::Table =
+        std::fs::read_to_string(&path).ok().and_then(|t| toml::from_str(&t).ok()).ok_or_else(|| {
+            anyhow!("--resume: {} is missing or unreadable: rerun the sweep without --resume", path.display())
+        })?;
+    let now = crate::config::resolved(&plan.config, &plan.overrides(n))?;
+    if let Some(diff) = first_difference(&toml::Value::Table(stored), &toml::Value::Table(now), "") {
+        bail!(
+            "--resume: job {n} in {} ran another config ({diff}): resume a sweep with the grid and config it was started with, or give another --out",
+            root.display()
+        );
+    }
+    Ok(true)
+}
+
+/// The first place two TOML values differ, as `key: stored A, now B`.
+fn first_difference(stored: &toml::Value, now: &toml::Value, at: &str) -> Option<String> {
+    let key = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+    match (stored, now) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            for (k, v) in a {
+                match b.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(v, w, &key(k)) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{}: stored {v}, now absent", key(k))),
+                }
+            }
+            b.iter().find(|(k, _)| !a.contains_key(*k)).map(|(k, w)| format!("{}: stored absent, now {w}", key(k)))
+        }
+        _ if stored == now => None,
+        _ => Some(format!("{}: stored {stored}, now {now}", if at.is_empty() { "the config" } else { at })),
+    }
+}
+
+/// The status of a job stopped by an interrupt (as the single-run command exits).
+pub const INTERRUPTED: i32 = 130;
 
 /// A finished job's status, if its folder has one.
 pub fn status_of(root: &Path, n: usize) -> Option<Status> {
@@ -288,8 +424,12 @@ pub fn run_local(
     resume: bool,
     report: &(dyn Fn(usize, &Status) + Sync),
 ) -> Result<Ran> {
-    let todo: Vec<usize> =
-        (0..plan.jobs.len()).filter(|&n| !(resume && status_of(root, n).is_some_and(|s| s.exit_code == 0))).collect();
+    let mut todo = vec![];
+    for n in 0..plan.jobs.len() {
+        if !(resume && finished(plan, root, n)?) {
+            todo.push(n);
+        }
+    }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = jobs.clamp(1, todo.len().max(1));
     let threads = (cores / workers).max(1);
@@ -306,8 +446,11 @@ pub fn run_local(
                         return;
                     }
                 };
-                while let Some(&n) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    match pool.install(|| run_job(plan, root, n)) {
+                // After an interrupt no new job starts; the running ones keep what they did.
+                while let Some(&n) =
+                    todo.get(next.fetch_add(1, Ordering::Relaxed)).filter(|_| !cg_core::interrupt::requested())
+                {
+                    match pool.install(|| run_job(plan, root, n, resume)) {
                         Ok(status) => {
                             let mut r = ran.lock().expect("internal: not poisoned");
                             if status.exit_code == 0 {
@@ -394,12 +537,17 @@ pub fn summarize(root: &Path) -> Result<Summary> {
     let plan = read_plan(root)?;
     let n = plan.jobs.len();
     let statuses: Vec<Option<Status>> = (0..n).map(|k| status_of(root, k)).collect();
+    let mut statuses = statuses;
     let metrics: Vec<Option<Value>> = (0..n)
         .map(|k| {
-            statuses[k]
-                .as_ref()
-                .filter(|s| s.exit_code == 0)
-                .and_then(|_| crate::read_metrics(&root.join(k.to_string())))
+            let status = statuses[k].as_mut().filter(|s| s.exit_code == 0)?;
+            let metrics = crate::read_metrics(&root.join(k.to_string()));
+            if metrics.is_none() {
+                // A finished job whose numbers cannot be read is not a result.
+                status.exit_code = 2;
+                status.error = Some("its metrics file is missing or damaged: rerun the job".into());
+            }
+            metrics
         })
         .collect();
     let mut columns: Vec<String> = vec![];
@@ -437,6 +585,9 @@ pub fn summarize(root: &Path) -> Result<Summary> {
         }
         let (status, seconds, error) = match &statuses[k] {
             Some(s) if s.exit_code == 0 => ("ok", format!("{:.3}", s.seconds), String::new()),
+            Some(s) if s.exit_code == INTERRUPTED => {
+                ("interrupted", format!("{:.3}", s.seconds), s.error.clone().unwrap_or_default())
+            }
             Some(s) => ("failed", format!("{:.3}", s.seconds), s.error.clone().unwrap_or_default()),
             None => ("missing", String::new(), String::new()),
         };

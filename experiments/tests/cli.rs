@@ -114,13 +114,15 @@ fn missing_file() {
 fn a_failed_run_leaves_stored_results_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    std::fs::write(out.join("graph.json"), "stored").unwrap();
+    let good = write_config(tmp.path(), "good.toml", GOOD);
+    assert!(binary(&[good.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
+    let stored = std::fs::read(out.join("graph.json")).unwrap();
     let config = write_config(tmp.path(), "bad.toml", &GOOD.replace("sin(h)", "log(-h)"));
     let o = binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read_to_string(out.join("graph.json")).unwrap(), "stored");
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no temp files left behind");
+    assert_eq!(std::fs::read(out.join("graph.json")).unwrap(), stored);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 5, "no temp files left behind");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 3, "no temp folders left behind");
 }
 
 #[test]
@@ -145,13 +147,17 @@ fn a_run_replaces_the_whole_folder_with_files_of_the_umasks_mode() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(tmp.path(), "good.toml", GOOD);
     let out = tmp.path().join("out");
-    std::fs::create_dir(&out).unwrap();
+    // An earlier run's folder (its manifest lists every file) that had a file this run does not write.
+    assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
     std::fs::write(out.join("stale.png"), "from another config").unwrap();
+    let manifest = std::fs::read_to_string(out.join(".cg-results.json")).unwrap();
+    std::fs::write(out.join(".cg-results.json"), manifest.replace("\"graph.dot\",", "\"graph.dot\", \"stale.png\","))
+        .unwrap();
     assert!(binary(&[config.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).status.success());
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(names, ["graph.dot", "graph.json", "graph.png", "graph.svg"]);
+    assert_eq!(names, [".cg-results.json", "graph.dot", "graph.json", "graph.png", "graph.svg"]);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "only the config and the folder");
     #[cfg(unix)]
     {

@@ -132,3 +132,128 @@ fn resuming_refuses_another_config_another_kind_and_damaged_state() {
     assert_eq!(code, Some(2));
     assert!(err.contains("state.safetensors") && !err.contains("panicked"), "{err}");
 }
+
+/// Every file of a result folder but timing.json, by name.
+fn folder(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .filter(|(n, _)| n != "timing.json")
+        .collect();
+    files.sort();
+    files
+}
+
+fn steps_done(dir: &Path) -> usize {
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(STATE_JSON)).unwrap()).unwrap();
+    state["steps"].as_u64().unwrap() as usize
+}
+
+/// Starts xor for a very long budget with periodic checkpoints, and waits for the first one (so
+/// the signal handlers are in place); the test never depends on how fast the machine is.
+#[cfg(unix)]
+fn long_run(dir: &Path) -> std::process::Child {
+    let xor = config("xor.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args([text(&xor), "-q", "train.epochs=1000000000", "--checkpoint-every", "2000", "--out", text(dir)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !dir.join(STATE_JSON).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// Resumes `dir` up to a budget a little past its steps, and compares it with a run made with
+/// that budget from the start.
+fn finishes_as_a_whole_run(dir: &Path, tmp: &Path) {
+    let budget = format!("train.epochs={}", steps_done(dir) + 50);
+    let xor = config("xor.toml");
+    let (code, err) = binary(&[text(&xor), "-q", &budget, "--resume", text(dir)]);
+    assert_eq!(code, Some(0), "{err}");
+    let whole = tmp.join("whole");
+    let (code, err) = binary(&[text(&xor), "-q", &budget, "--out", text(&whole)]);
+    assert_eq!(code, Some(0), "{err}");
+    let (a, b) = (folder(&whole), folder(dir));
+    assert_eq!(a.iter().map(|f| &f.0).collect::<Vec<_>>(), b.iter().map(|f| &f.0).collect::<Vec<_>>());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between the resumed run and the whole one");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_results_so_far_and_a_checkpoint_to_continue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let child = long_run(&dir);
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "the message gives the command to continue: {stderr}");
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["complete"], false);
+    assert_eq!(metrics["stopped"]["by"], "interrupted");
+    assert_eq!(metrics["epochs"].as_u64().unwrap() as usize, steps_done(&dir));
+    let manifest = std::fs::read_to_string(dir.join(".cg-results.json")).unwrap();
+    assert!(manifest.contains("\"complete\": false"), "{manifest}");
+    finishes_as_a_whole_run(&dir, tmp.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_run_loses_at_most_checkpoint_every_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut child = long_run(&dir);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(steps_done(&dir) % 2000, 0, "checkpoints at multiples of 2000 epochs");
+    finishes_as_a_whole_run(&dir, tmp.path());
+}
+
+#[test]
+fn a_finished_run_continues_with_a_larger_budget_as_if_given_from_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let xor = config("xor.toml");
+    let (code, err) =
+        binary(&[text(&xor), "-q", "train.epochs=300", "--checkpoint-every", "1000", "--out", text(&dir)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(steps_done(&dir), 300, "the final state is kept");
+    // The same budget again has nothing to do, and says how to continue.
+    let (code, err) = binary(&[text(&xor), "-q", "train.epochs=300", "--resume", text(&dir)]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("give a larger train.epochs"), "{err}");
+    // Another setting than the budget is another run.
+    let (code, err) = binary(&[text(&xor), "-q", "train.epochs=400", "seed=5", "--resume", text(&dir)]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("only train.epochs may differ"), "{err}");
+    finishes_as_a_whole_run(&dir, tmp.path());
+}
+
+#[test]
+fn an_edited_or_mismatched_checkpoint_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("xor");
+    let xor = config("xor.toml");
+    let (code, err) = binary(&[text(&xor), "-q", "--stop-after", "3", "--out", text(&dir)]);
+    assert_eq!(code, Some(0), "{err}");
+    let state = std::fs::read_to_string(dir.join(STATE_JSON)).unwrap();
+    std::fs::write(dir.join(STATE_JSON), state.replace("\"steps\": 3", "\"steps\": 5")).unwrap();
+    let (code, err) = binary(&[text(&xor), "-q", "--resume", text(&dir)]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("do not belong together"), "{err}");
+    // The tensors of another run beside this state.
+    std::fs::write(dir.join(STATE_JSON), &state).unwrap();
+    let other = tmp.path().join("other");
+    let (code, _) = binary(&[text(&xor), "-q", "--stop-after", "4", "--out", text(&other)]);
+    assert_eq!(code, Some(0));
+    std::fs::copy(other.join(STATE_TENSORS), dir.join(STATE_TENSORS)).unwrap();
+    let (code, err) = binary(&[text(&xor), "-q", "--resume", text(&dir)]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("do not belong together"), "{err}");
+}

@@ -32,6 +32,10 @@ fn values_ranges_and_the_grid_order() {
     let jobs: Vec<String> = plan.jobs.iter().map(|j| j.join(" ")).collect();
     assert_eq!(jobs, ["a=1 b=x", "a=1 b=y", "a=1 b=z", "a=2 b=x", "a=2 b=y", "a=2 b=z"]);
     assert!(Plan::new("c.toml".into(), axes(&["a=range(0,1000)", "b=range(0,1000)"])).is_err());
+    // Ranges at the ends of i64 are refused for their size, without overflowing.
+    let err = Axis::parse(&format!("seed=range({},{})", i64::MIN, i64::MAX)).unwrap_err();
+    assert!(err.to_string().contains("values; a sweep has at most"), "{err}");
+    assert_eq!(Axis::parse(&format!("seed=range({},{})", i64::MAX - 2, i64::MAX)).unwrap().values.len(), 2);
 }
 
 /// The files of a run a sweep job must reproduce (the sweep's own files and timings aside).
@@ -41,7 +45,7 @@ fn kind_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            !["timing.json", "status.json", "config.toml", "overrides.txt"].contains(&n.as_ref())
+            !["timing.json", "status.json", "config.toml", "overrides.txt", ".cg-results.json"].contains(&n.as_ref())
         })
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
         .collect();

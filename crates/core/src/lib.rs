@@ -16,6 +16,7 @@ pub mod checkpoint;
 mod dispatch;
 mod error;
 mod graph;
+pub mod interrupt;
 mod local;
 pub mod numeric;
 mod params;

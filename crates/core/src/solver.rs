@@ -176,7 +176,8 @@ impl RunOutcome {
 }
 
 /// Runs `solver` from `state` for at most `max_steps` steps; after each step the solver may stop
-/// the run ([`Solver::stop`]), then every observer sees the step, in order, and may stop it too.
+/// the run ([`Solver::stop`]), then every observer sees the step, in order, and may stop it too;
+/// a stop asked for from outside ([`crate::interrupt`]) ends it after the step as well.
 ///
 /// # Errors
 /// The first error a step returns.
@@ -215,6 +216,10 @@ pub fn run_steps<S: Solver>(
             if let Flow::Stop(by) = o.observe(&info) {
                 requested.get_or_insert(by);
             }
+        }
+        // An outside request (Ctrl-C) ends the run after this step, once everyone has seen it.
+        if requested.is_none() && crate::interrupt::requested() {
+            requested = Some(crate::interrupt::BY.to_string());
         }
         if let Some(stop) = stop.or(requested.map(|by| Stop::Requested { by })) {
             return Ok(RunOutcome { steps: step, stop });

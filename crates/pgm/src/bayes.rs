@@ -5,6 +5,16 @@ use serde::Deserialize;
 
 use crate::{Error, Factor, Result};
 
+/// How far a conditional-probability row may sum from 1 and still be a distribution: published
+/// networks round their rows (ALARM's sum to 0.9999999). One rule for every format (TOML, BIF,
+/// UAI `BAYES`); rows are kept as written, never renormalised.
+pub const ROW_TOLERANCE: f64 = 1e-6;
+
+/// The most entries one conditional table may expand to (2^28, 2 GiB of f64): far beyond any
+/// published network (Munin's largest table has about 10^5), and refused before allocation, so a
+/// small file with a `default` row over 10^12 parent configurations is an error, not an abort.
+pub const MAX_TABLE_ENTRIES: usize = 1 << 28;
+
 /// One variable as written in a config: its states, its parents, and P(variable | parents) as
 /// one row per parent configuration (the last parent varying fastest), one column per state.
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
@@ -65,7 +75,7 @@ impl BayesianNetwork {
             for &p in &ps {
                 graph.add_edge(ids[p], ids[k], EdgeWeight::None)?;
             }
-            let rows: usize = ps.iter().map(|&p| cards[p]).product();
+            let rows = ps.iter().try_fold(1usize, |n, &p| n.checked_mul(cards[p])).unwrap_or(usize::MAX);
             if s.cpt.len() != rows {
                 return Err(err(
                     &s.name,
@@ -85,10 +95,8 @@ impl BayesianNetwork {
                         format!("cpt row {}: the entry {p} is not a probability (negative or not finite)", r + 1),
                     ));
                 }
-                // Published networks round their rows (ALARM's sum to 0.9999999): accepted within
-                // 1e-6.
                 let sum: f64 = row.iter().sum();
-                if (sum - 1.0).abs() > 1e-6 {
+                if (sum - 1.0).abs() > ROW_TOLERANCE {
                     return Err(err(&s.name, format!("cpt row {} is not a distribution (sums to {sum})", r + 1)));
                 }
             }

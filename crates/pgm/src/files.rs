@@ -320,7 +320,16 @@ fn conditional_table(
     parent_states: &[Vec<String>],
     rows: Vec<Row>,
 ) -> Result<Vec<Vec<f64>>, String> {
-    let configurations: usize = parent_states.iter().map(Vec::len).product();
+    let configurations = parent_states.iter().try_fold(1usize, |n, s| n.checked_mul(s.len()));
+    let entries = configurations.and_then(|c| c.checked_mul(k));
+    let Some(configurations) = configurations.filter(|_| entries.is_some_and(|e| e <= crate::bayes::MAX_TABLE_ENTRIES))
+    else {
+        let size = entries.map_or_else(|| "more than 2^64".to_string(), |e| e.to_string());
+        return Err(format!(
+            "line {line}: the table of `{child}` would hold {size} entries, more than the {} allowed",
+            crate::bayes::MAX_TABLE_ENTRIES
+        ));
+    };
     let mut cpt: Vec<Option<Vec<f64>>> = vec![None; configurations];
     let mut default = None;
     for row in rows {
@@ -445,12 +454,14 @@ pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String
     if kind != "MARKOV" && kind != "BAYES" {
         return Err(format!("the first word is `{kind}`, not MARKOV or BAYES"));
     }
-    let n = w.int("the number of variables")?;
-    let cards: Vec<usize> = (0..n).map(|_| w.int("a cardinality")).collect::<Result<_, _>>()?;
-    let m = w.int("the number of functions")?;
+    // Every declared size is checked against the words the file holds before anything of that
+    // size is allocated: a tiny file cannot ask for a huge table or state list.
+    let n = w.count("the number of variables")?;
+    let cards: Vec<usize> = (0..n).map(|_| w.count("a cardinality")).collect::<Result<_, _>>()?;
+    let m = w.count("the number of functions")?;
     let mut scopes = vec![];
     for f in 0..m {
-        let k = w.int("a scope size")?;
+        let k = w.count("a scope size")?;
         let scope: Vec<usize> = (0..k).map(|_| w.int("a variable index")).collect::<Result<_, _>>()?;
         if let Some(&v) = scope.iter().find(|&&v| v >= n) {
             return Err(format!("function {f}: variable {v} of {n}"));
@@ -459,13 +470,20 @@ pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String
     }
     let mut factors = vec![];
     for (f, scope) in scopes.into_iter().enumerate() {
-        let size = w.int("a table size")?;
-        let expected: usize = scope.iter().map(|&v| cards[v]).product();
-        if size != expected {
-            return Err(format!("function {f}: table of {size} entries for a scope of {expected} states"));
+        let size = w.count("a table size")?;
+        let expected = scope.iter().try_fold(1usize, |n, &v| n.checked_mul(cards[v]));
+        if expected != Some(size) {
+            let states = expected.map_or_else(|| "more than 2^64".to_string(), |e| e.to_string());
+            return Err(format!("function {f}: table of {size} entries for a scope of {states} states"));
         }
         let values: Vec<f64> = (0..size).map(|_| w.real("a table entry")).collect::<Result<_, _>>()?;
+        if kind == "BAYES" {
+            bayes_rows(f, &scope, &cards, &values)?;
+        }
         factors.push(FactorSpec { variables: scope.iter().map(|v| format!("x{v}")).collect(), values });
+    }
+    if let Some(extra) = w.words.get(w.at) {
+        return Err(format!("word {}: `{extra}` after the last table (the file should end there)", w.at + 1));
     }
     let variables = cards
         .iter()
@@ -473,6 +491,26 @@ pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String
         .map(|(v, &k)| StatesSpec { name: format!("x{v}"), states: (0..k).map(|s| s.to_string()).collect() })
         .collect();
     Ok((variables, factors))
+}
+
+/// Checks a `BAYES` table: P(child | parents) with the child last in its scope (the fastest
+/// index), so each run of `cards[child]` entries is one row, a distribution within
+/// [`crate::bayes::ROW_TOLERANCE`], as BIF and TOML tables must be.
+fn bayes_rows(f: usize, scope: &[usize], cards: &[usize], values: &[f64]) -> Result<(), String> {
+    let Some(&child) = scope.last() else { return Err(format!("function {f}: a BAYES table needs a child")) };
+    for (r, row) in values.chunks(cards[child].max(1)).enumerate() {
+        if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
+            return Err(format!("function {f} (child x{child}): row {}: the entry {p} is not a probability", r + 1));
+        }
+        let sum: f64 = row.iter().sum();
+        if (sum - 1.0).abs() > crate::bayes::ROW_TOLERANCE {
+            return Err(format!(
+                "function {f} (child x{child}): row {} sums to {sum}, not 1: a BAYES table holds P(child | parents) (use MARKOV for unnormalised factors)",
+                r + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The words of a UAI file, read in order.
@@ -493,6 +531,20 @@ impl<'a> Words<'a> {
     fn int(&mut self, what: &str) -> Result<usize, String> {
         let w = self.word(what)?;
         w.parse().map_err(|_| format!("word {}: `{w}` is not {what}", self.at))
+    }
+
+    /// A count of things the file must then list (variables, states, entries): at most the
+    /// words the file holds, so no declared size can be larger than the file.
+    fn count(&mut self, what: &str) -> Result<usize, String> {
+        let n = self.int(what)?;
+        if n > self.words.len() {
+            return Err(format!(
+                "word {}: {what} of {n}, more than the file's {} words could ever describe",
+                self.at,
+                self.words.len()
+            ));
+        }
+        Ok(n)
     }
 
     fn real(&mut self, what: &str) -> Result<f64, String> {
@@ -588,5 +640,48 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
             MarkovNetwork::new(&read_uai(&write_uai(&net)).unwrap().0, &read_uai(&write_uai(&net)).unwrap().1).unwrap();
         assert_eq!(back.factors, net.factors);
         assert!(read_uai("MARKOV\n2\n2 2\n1\n2 0 5\n").unwrap_err().contains("variable 5 of 2"));
+    }
+
+    #[test]
+    fn uai_files_follow_the_rules_of_every_format_and_their_declared_sizes() {
+        // BAYES: P(x1 | x0), rows over x1 (last, fastest): one rule with BIF and TOML.
+        let good = "BAYES\n2\n2 2\n2\n1 0\n2 0 1\n2\n0.3 0.7\n4\n0.9 0.1 0.2 0.8\n";
+        assert!(read_uai(good).is_ok());
+        let err = read_uai(&good.replace("0.2 0.8", "0.7 0.8")).unwrap_err();
+        assert!(err.contains("function 1 (child x1): row 2 sums to 1.5"), "{err}");
+        // The same numbers as MARKOV factors are fine: a factor need not sum to 1.
+        assert!(read_uai(&good.replace("BAYES", "MARKOV").replace("0.2 0.8", "0.7 0.8")).is_ok());
+        // Trailing words are not ignored.
+        let err = read_uai(&format!("{good} 0.5")).unwrap_err();
+        assert!(err.contains("`0.5` after the last table"), "{err}");
+        // Declared sizes beyond the file: no allocation, no overflow.
+        let err = read_uai("MARKOV\n1\n10000000000\n0\n").unwrap_err();
+        assert!(err.contains("a cardinality of 10000000000"), "{err}");
+        let err = read_uai("MARKOV\n4\n4 4 4 4\n1\n4 0 1 2 3\n18446744073709551615\n").unwrap_err();
+        assert!(err.contains("a table size of 18446744073709551615"), "{err}");
+        let huge = "MARKOV\n9\n9 9 9 9 9 9 9 9 9\n1\n9 0 1 2 3 4 5 6 7 8\n1\n0.5\n";
+        let err = read_uai(huge).unwrap_err();
+        assert!(err.contains("table of 1 entries for a scope of 387420489 states"), "{err}");
+    }
+
+    #[test]
+    fn a_small_bif_cannot_ask_for_a_huge_table() {
+        // Twelve parents of 10 states: a default row over 10^12 configurations.
+        let mut text = String::from("network big {\n}\n");
+        for p in 0..12 {
+            text += &format!("variable p{p} {{\n  type discrete [ 10 ] {{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }};\n}}\n");
+        }
+        text += "variable c {\n  type discrete [ 2 ] { a, b };\n}\n";
+        let parents: Vec<String> = (0..12).map(|p| format!("p{p}")).collect();
+        text += &format!("probability ( c | {} ) {{\n  default 0.5, 0.5;\n}}\n", parents.join(", "));
+        let err = read_bif(&text).map(|_| ()).unwrap_err();
+        assert!(err.contains("the table of `c` would hold 2000000000000 entries"), "{err}");
+        // 2^64 and beyond: no overflow.
+        let wide = text.replace(
+            "[ 10 ] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }",
+            &format!("[ 100 ] {{ {} }}", (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
+        );
+        let err = read_bif(&wide).map(|_| ()).unwrap_err();
+        assert!(err.contains("more than 2^64 entries"), "{err}");
     }
 }

@@ -51,6 +51,7 @@ impl KindConfig for MlpFile {
     const SUMMARY: &'static str =
         "a feed-forward network (or a Table 11.2 linear model) trained by mini-batch gradient descent";
     const RESUMABLE: bool = true;
+    const BUDGET: Option<&'static str> = Some("train.epochs");
     const PREDICTS: bool = true;
     type Experiment = MlpExperiment;
 

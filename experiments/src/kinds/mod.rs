@@ -78,6 +78,11 @@ pub trait KindConfig: DeserializeOwned + schemars::JsonSchema + 'static {
     /// Whether its training loop can stop after N steps and resume (`--stop-after`, `--resume`):
     /// the experiment drives it through `resume::drive`.
     const RESUMABLE: bool = false;
+    /// The config key (dotted) that only says when the training loop stops, not how it runs:
+    /// a finished run that kept its state may be resumed with a larger value, and ends as the
+    /// run made with that value from the start. `None` when the budget shapes the run (a
+    /// schedule that shrinks over the epochs).
+    const BUDGET: Option<&'static str> = None;
     /// Whether a saved model of this kind can be applied to new rows (`experiments predict`).
     const PREDICTS: bool = false;
     type Experiment: Experiment + 'static;
@@ -102,6 +107,8 @@ pub trait Kind: Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
     fn resumable(&self) -> bool;
+    /// [`KindConfig::BUDGET`].
+    fn budget(&self) -> Option<&'static str>;
     fn predicts(&self) -> bool;
     /// The JSON Schema of the kind's config ([`crate::schema::of`]).
     fn schema(&self) -> serde_json::Value;
@@ -135,6 +142,10 @@ impl<C: KindConfig> Kind for Entry<C> {
 
     fn resumable(&self) -> bool {
         C::RESUMABLE
+    }
+
+    fn budget(&self) -> Option<&'static str> {
+        C::BUDGET
     }
 
     fn predicts(&self) -> bool {

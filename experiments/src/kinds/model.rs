@@ -74,6 +74,7 @@ impl KindConfig for ModelFile {
     const SUMMARY: &'static str =
         "any vector computational graph written as named expressions, with its loss, trained by a chosen optimiser";
     const RESUMABLE: bool = true;
+    const BUDGET: Option<&'static str> = Some("train.epochs");
     const PREDICTS: bool = true;
     type Experiment = ModelExperiment;
 

@@ -62,6 +62,7 @@ impl KindConfig for RnnFile {
     const SUMMARY: &'static str =
         "a recurrent network trained by backpropagation through time on a sine-prediction task";
     const RESUMABLE: bool = true;
+    const BUDGET: Option<&'static str> = Some("epochs");
     type Experiment = RnnExperiment;
 
     /// Checks the settings.

@@ -41,7 +41,7 @@ pub(super) struct Trained<T: Float> {
     /// `gradient_check` for metrics.json, when asked for.
     pub gradient_check: Option<Value>,
     /// The state of a run stopped by `--stop-after`.
-    pub checkpoint: Option<cg_core::Checkpoint>,
+    pub checkpoint: Option<crate::resume::Saved>,
 }
 
 impl Training {
