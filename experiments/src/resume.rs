@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use cg_core::checkpoint::{self, Checkpoint, RngPosition, Snapshot, Tensor};
-use cg_core::{run_steps, Observer, Resumable, RunOutcome, Stop};
+use cg_core::{run_steps, DivergenceGuard, Objective, Observer, Resumable, RunOutcome, Stop};
 use cg_nn::artifact::NamedTensor;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
@@ -60,7 +60,10 @@ pub(crate) fn drive<S: Resumable>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
     options: &RunOptions,
-) -> Result<Driven<S::Error>> {
+) -> Result<Driven<S::Error>>
+where
+    S::Record: Objective,
+{
     let done = match &options.resume {
         Some(saved) => {
             let done = checkpoint::restore(solver, state, rng, observers, &saved.checkpoint)
@@ -81,9 +84,15 @@ pub(crate) fn drive<S: Resumable>(
     }
     let every = options.checkpoint_every.filter(|_| options.identity.is_some());
     let mut at = done;
+    // Watches the objective for divergence; not part of the checkpoint (it restarts with the
+    // run's next value after a resume).
+    let mut guard = DivergenceGuard::new();
     let out = loop {
         let until = every.map_or(last, |n| at.saturating_add(n).min(last));
-        let out = run_steps(solver, state, at, until, rng, observers);
+        let mut all: Vec<&mut dyn Observer<S::State, S::Record>> = Vec::with_capacity(observers.len() + 1);
+        all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer<S::State, S::Record>));
+        all.push(&mut guard);
+        let out = run_steps(solver, state, at, until, rng, &mut all).map(|o| guard.verdict(o));
         match &out {
             Ok(o) if o.stop == Stop::StepLimit && o.steps < last => {
                 at = o.steps;

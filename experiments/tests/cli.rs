@@ -495,3 +495,17 @@ fn estimates_refuse_endless_work_and_impossible_memory() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8(o.stderr).unwrap().contains("more than the 1.0e3 allowed (--max-work"));
 }
+
+#[test]
+fn a_diverging_loss_stops_the_run_with_one_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../configs/linreg_diabetes.toml");
+    // Finite all along (the loss reaches about 1e9): only the growth tells.
+    let o = binary(&[config.to_str().unwrap(), "optimizer.learning_rate=3", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("training diverged at step") && stderr.contains("lower the learning rate"), "{stderr}");
+    assert!(!out.exists());
+}

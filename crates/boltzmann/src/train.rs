@@ -221,6 +221,12 @@ pub struct RbmRecord {
     pub reconstruction_error: Option<f64>,
 }
 
+impl cg_core::Objective for RbmRecord {
+    fn objective(&self) -> Option<f64> {
+        self.reconstruction_error
+    }
+}
+
 /// The first non-finite parameter of a machine after an epoch, as a divergence.
 pub(crate) fn diverged<'a>(epoch: usize, mut values: impl Iterator<Item = &'a f64>) -> Option<Stop> {
     let bad = values.find(|x| !x.is_finite())?;

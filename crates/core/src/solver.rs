@@ -160,6 +160,77 @@ impl<St, R: Clone + Serialize + DeserializeOwned> Observer<St, R> for Recorder<R
     }
 }
 
+/// The number a step's record says the run is minimising (a training loss, a reconstruction
+/// or quantization error), if any: what [`DivergenceGuard`] watches.
+pub trait Objective {
+    fn objective(&self) -> Option<f64> {
+        None
+    }
+}
+
+impl Objective for () {}
+
+/// How many times its first value an objective may grow before the run counts as diverged.
+/// Training that works lowers its loss; one that grows a millionfold (a learning rate of 1e6
+/// "training" to 5.9e14) is not a result. The first value counts as at least 1, so a loss that
+/// starts near zero may still wander.
+pub const DIVERGENCE_FACTOR: f64 = 1e6;
+
+/// An observer that stops a run whose objective is not finite or has grown past
+/// [`DIVERGENCE_FACTOR`] times its first value, and says why ([`DivergenceGuard::tripped`]);
+/// the driver then reports [`Stop::Diverged`].
+#[derive(Debug, Default)]
+pub struct DivergenceGuard {
+    first: Option<f64>,
+    /// Why the run diverged, once it has.
+    pub tripped: Option<String>,
+}
+
+impl DivergenceGuard {
+    /// The guard for a run that starts (or resumes) now: its first value is the next step's.
+    pub fn new() -> DivergenceGuard {
+        DivergenceGuard::default()
+    }
+
+    /// `out` with a tripped guard's reason as [`Stop::Diverged`].
+    pub fn verdict(&self, out: RunOutcome) -> RunOutcome {
+        match &self.tripped {
+            Some(why) => RunOutcome { steps: out.steps, stop: Stop::Diverged { what: why.clone() } },
+            None => out,
+        }
+    }
+}
+
+impl<St, R: Objective> Observer<St, R> for DivergenceGuard {
+    fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow {
+        if let Some(why) = &self.tripped {
+            return Flow::Stop(why.clone());
+        }
+        let Some(value) = step.record.objective() else { return Flow::Continue };
+        let first = *self.first.get_or_insert(value);
+        if !value.is_finite() {
+            // One more step: a solver that checks its own numbers names the place (a node, a
+            // batch); if it does not, or this was the last step, the verdict says it diverged.
+            self.tripped = Some(format!("the objective is {value}"));
+            return Flow::Continue;
+        }
+        let why = if value > DIVERGENCE_FACTOR * first.abs().max(1.0) {
+            Some(format!(
+                "the objective grew from {first:.6e} to {value:.6e}, more than {DIVERGENCE_FACTOR:e} times its first value: lower the learning rate"
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                self.tripped = Some(why.clone());
+                Flow::Stop(why)
+            }
+            None => Flow::Continue,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
@@ -325,5 +396,37 @@ mod tests {
         assert_eq!(seen, vec![(1, 0.5), (2, 0.25)]);
         // Every observer sees the step that stopped the run.
         assert_eq!(recorder.records, vec![0.5, 0.25]);
+    }
+
+    #[test]
+    fn the_divergence_guard_trips_on_growth_and_non_finite_values_only() {
+        struct Loss(f64);
+        impl Objective for Loss {
+            fn objective(&self) -> Option<f64> {
+                Some(self.0)
+            }
+        }
+        let watch = |values: &[f64]| -> Option<String> {
+            let mut guard = DivergenceGuard::new();
+            for (k, v) in values.iter().enumerate() {
+                let record = Loss(*v);
+                let info = StepInfo { step: k + 1, seconds: 0.0, state: &(), record: &record };
+                if let Flow::Stop(_) = Observer::<(), Loss>::observe(&mut guard, &info) {
+                    break;
+                }
+            }
+            guard.tripped
+        };
+        assert_eq!(watch(&[0.7, 0.5, 0.1, 1e-9]), None, "a falling loss");
+        assert_eq!(watch(&[1e-8, 1e-2, 0.9e6]), None, "below 1e6 times max(first, 1)");
+        assert!(watch(&[0.7, 3.0, 5.9e14]).unwrap().contains("grew from 7.000000e-1 to 5.900000e14"));
+        assert!(watch(&[2e3, 2.1e9]).is_some(), "1e6 times a first value above 1");
+        assert!(watch(&[0.5, f64::NAN]).unwrap().contains("NaN"));
+        assert!(watch(&[0.5, f64::INFINITY, 0.4]).unwrap().contains("inf"), "stops one step later");
+        let out = RunOutcome { steps: 3, stop: Stop::Requested { by: "x".into() } };
+        let mut guard = DivergenceGuard::new();
+        assert_eq!(guard.verdict(out.clone()), out);
+        guard.tripped = Some("why".into());
+        assert_eq!(guard.verdict(out).stop, Stop::Diverged { what: "why".into() });
     }
 }

@@ -195,6 +195,12 @@ pub struct RnnRecord {
     pub test_loss: f64,
 }
 
+impl cg_core::Objective for RnnRecord {
+    fn objective(&self) -> Option<f64> {
+        Some(self.train_loss)
+    }
+}
+
 impl RnnTrainer<'_> {
     /// The parameters W, V, U in the constraints' index order.
     pub fn params(&self) -> [NodeId; 3] {

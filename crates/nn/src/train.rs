@@ -106,6 +106,12 @@ pub struct EpochRecord {
     pub train_seconds: f64,
 }
 
+impl cg_core::Objective for EpochRecord {
+    fn objective(&self) -> Option<f64> {
+        Some(self.train_loss)
+    }
+}
+
 /// What a training run produced.
 pub struct TrainOutcome {
     pub records: Vec<EpochRecord>,

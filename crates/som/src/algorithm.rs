@@ -317,6 +317,12 @@ pub struct SomRecord {
     pub train_seconds: f64,
 }
 
+impl cg_core::Objective for SomRecord {
+    fn objective(&self) -> Option<f64> {
+        self.quantization_error
+    }
+}
+
 /// A stopped run needs the codebook, the epoch count and (online) the shuffled pass and the
 /// position in it.
 impl Resumable for Som {

@@ -106,7 +106,7 @@ impl Training {
         let (out, checkpoint) =
             drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
         drop(progress);
-        let out = out.map_err(|e| anyhow!("training: {e}"))?;
+        let out = crate::finished(out, "training")?;
         let outcome = TrainOutcome::new(recorder.records, state.grad_evals, out.stop);
         Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
     }
