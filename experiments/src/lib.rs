@@ -425,6 +425,51 @@ impl Outcome {
     pub fn complete(&self) -> bool {
         self.checkpoint.as_ref().is_none_or(|s| s.finished)
     }
+
+    /// What the run's own checks say cannot be trusted, one line each: every place in its
+    /// metrics marked `"within_4_standard_errors": false` (an estimate beyond 4 standard errors
+    /// of the exact answer) or `"converged": false`. The binary prints them on stderr, whatever
+    /// `--quiet` says, so no one reads such numbers as good ones.
+    pub fn warnings(&self) -> Vec<String> {
+        let Some((_, bytes)) = self.files.iter().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) else {
+            return vec![];
+        };
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else { return vec![] };
+        let mut out = vec![];
+        distrust(&json, "", &mut out);
+        out
+    }
+}
+
+/// See [`Outcome::warnings`]; `at` is the JSON path, a query's own name when it has one.
+fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let place = map.get("query").and_then(Value::as_str).map_or_else(|| at.to_string(), str::to_string);
+            let place = if place.is_empty() { "the run".to_string() } else { place };
+            if map.get("within_4_standard_errors") == Some(&Value::Bool(false)) {
+                let z = map.get("largest_error_in_standard_errors").and_then(Value::as_f64);
+                let z = z.map_or(String::new(), |z| format!(" ({z:.1} standard errors)"));
+                out.push(format!(
+                    "{place}: the estimate is off the exact answer by more than 4 standard errors{z}: do not trust it"
+                ));
+            }
+            if map.get("converged") == Some(&Value::Bool(false)) {
+                out.push(format!("{place}: did not converge: do not trust its numbers as a converged answer"));
+            }
+            for (k, v) in map {
+                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                distrust(v, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (k, v) in items.iter().enumerate() {
+                distrust(v, &format!("{at}[{k}]"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Writes the files of `outcome` as the whole content of the results folder `dir`

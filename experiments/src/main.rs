@@ -532,6 +532,9 @@ fn main() -> ExitCode {
                 if !cli.quiet {
                     println!("{}\n  -> {}", outcome.summary, dir.display());
                 }
+                for w in outcome.warnings() {
+                    eprintln!("warning: {}: {w}", config.display());
+                }
                 if outcome.checkpoint.as_ref().is_some_and(|s| s.interrupted) {
                     let mut words = vec!["experiments".to_string(), config.to_string_lossy().into_owned()];
                     words.extend(overrides.iter().map(|o| o.text.clone()));

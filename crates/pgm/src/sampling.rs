@@ -144,9 +144,10 @@ impl<'a> Compiled<'a> {
         self.factors[f].values[index]
     }
 
-    /// The product of every factor at `state` (0 for a state the model rules out).
-    fn weight(&self, state: &[usize]) -> f64 {
-        (0..self.factors.len()).map(|f| self.value(f, state)).product()
+    /// Whether the model allows `state`: no factor is 0 there. (Not the product's sign: factors
+    /// of 1e-200 multiply to 0 and of 1e308 to infinity, yet the state is possible.)
+    fn possible(&self, state: &[usize]) -> bool {
+        (0..self.factors.len()).all(|f| self.value(f, state) > 0.0)
     }
 
     /// Draws a value of `v` from P(v | parents) at `state`.
@@ -177,6 +178,15 @@ impl<'a> Compiled<'a> {
         }
         weight
     }
+}
+
+/// Whether products of factor values can be drawn from as they are: finite, summing to a
+/// finite total, and each either 0 (a factor is 0: ruled out) or a normal number (not a product
+/// that underflowed). Ordinary models always are, so their draws keep their bits; the others go
+/// through log space.
+fn representable(weights: &[f64]) -> bool {
+    let total: f64 = weights.iter().sum();
+    total.is_finite() && total > 0.0 && weights.iter().all(|&w| w == 0.0 || w.is_normal())
 }
 
 /// An index drawn with probability proportional to `weights` (uniform when they are all 0).
@@ -252,6 +262,25 @@ fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &
             break;
         }
     }
+    if !representable(weights) {
+        // Products that overflowed or underflowed: the same weights in log space, scaled by the
+        // largest (the exact path rescales the same way), so 1e308 x 1e308 is not infinity.
+        let mut joint = vec![0usize; block.vars.len()];
+        weights.clear();
+        loop {
+            for (&v, &x) in block.vars.iter().zip(&joint) {
+                state[v] = x;
+            }
+            weights.push(block.factors.iter().map(|&f| c.value(f, state).ln()).sum());
+            if !advance(&mut joint, &cards) {
+                break;
+            }
+        }
+        let top = weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for w in weights.iter_mut() {
+            *w = if top == f64::NEG_INFINITY { 0.0 } else { (*w - top).exp() };
+        }
+    }
     let mut k = pick(weights, rng);
     for (j, &v) in block.vars.iter().enumerate().rev() {
         state[v] = k % cards[j];
@@ -280,7 +309,7 @@ fn start(c: &Compiled<'_>, evidence: &[Option<usize>], rng: &mut ChaCha8Rng) -> 
                 *s = evidence[v].unwrap_or_else(|| rng.random_range(0..c.cards[v]));
             }
         }
-        if c.weight(&state) > 0.0 {
+        if c.possible(&state) {
             return Some(state);
         }
     }
