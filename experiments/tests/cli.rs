@@ -229,6 +229,12 @@ batch_size = 2
         mlp.replace("layers = [3, 1]", "layers = [2, 1]").replace("learning_rate = 0.1", "learning_rate = 1e300");
     let e = fails(&diverges);
     assert!(e.starts_with("training: epoch 2, batch 1: "), "{e}");
+    // Two equalities no weights satisfy together are refused before training, naming both.
+    let contradictory = mlp.replace("layers = [3, 1]", "layers = [2, 1]")
+        + "[[constraints]]\nparams = [\"W1\"]\nkind = \"equality\"\na = [[1.0, 1.0]]\nb = [1.0]\n\
+           [[constraints]]\nparams = [\"W1\"]\nkind = \"equality\"\na = [[2.0, 2.0]]\nb = [4.0]\n";
+    let e = fails(&contradictory);
+    assert!(e.starts_with("[[constraints]] 2 (row 1) cannot hold together with [[constraints]] 1"), "{e}");
 }
 
 #[test]

@@ -173,6 +173,85 @@ impl ConstraintConfig {
     }
 }
 
+/// Checks that the equality constraints of a list can hold together: two constraints on the
+/// same weights (`w1 + w2 = 1` and `w1 + w2 = 2`) have no common point, and alternating their
+/// projections would train with a violation that never shrinks. The equalities are stacked over
+/// the weights they touch (`sizes`: every parameter's size) and solved by least squares; a
+/// residual means no weights satisfy them all. Lists too large to stack densely (more than
+/// 10^7 coefficients) are not checked.
+///
+/// # Errors
+/// The first constraint (1-based, as `[[constraints]]` numbers them) and its first row that
+/// cannot hold with the ones before it.
+pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Result<(), String> {
+    let equalities: Vec<(usize, &ParamConstraint)> =
+        constraints.iter().enumerate().filter(|(_, c)| matches!(c.constraint, Constraint::Equality { .. })).collect();
+    if equalities.len() < 2 {
+        return Ok(());
+    }
+    // Columns: every weight of every parameter an equality touches, each parameter once.
+    let mut offsets: Vec<Option<usize>> = vec![None; sizes.len()];
+    let mut width = 0usize;
+    for (_, c) in &equalities {
+        for &p in &c.params {
+            if offsets[p].is_none() {
+                offsets[p] = Some(width);
+                width += sizes[p];
+            }
+        }
+    }
+    let rows: usize = equalities
+        .iter()
+        .map(|(_, c)| if let Constraint::Equality { a, .. } = &c.constraint { a.nrows() } else { 0 })
+        .sum();
+    if rows.saturating_mul(width) > 10_000_000 {
+        return Ok(());
+    }
+    let mut stacked: Vec<(Vec<f64>, f64, usize, usize)> = vec![];
+    for (k, c) in equalities {
+        let Constraint::Equality { a, b, .. } = &c.constraint else { continue };
+        for r in 0..a.nrows() {
+            let mut row = vec![0.0; width];
+            let mut col = 0;
+            for &p in &c.params {
+                let start = offsets[p].expect("internal: every parameter placed");
+                for j in 0..sizes[p] {
+                    row[start + j] = a[(r, col + j)];
+                }
+                col += sizes[p];
+            }
+            stacked.push((row, b[r], k, r));
+            if let Some(residual) = inconsistency(&stacked) {
+                let earlier: Vec<String> = {
+                    let mut ks: Vec<usize> = stacked[..stacked.len() - 1].iter().map(|s| s.2 + 1).collect();
+                    ks.dedup();
+                    ks.iter().map(|k| k.to_string()).collect()
+                };
+                return Err(format!(
+                    "[[constraints]] {} (row {}) cannot hold together with [[constraints]] {}: no weights satisfy them all (least-squares residual {residual:.3e}); remove or correct one",
+                    k + 1,
+                    r + 1,
+                    earlier.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The residual of the least-squares solution of the stacked rows, when it is not zero (up to
+/// rounding relative to the sizes involved).
+fn inconsistency(rows: &[(Vec<f64>, f64, usize, usize)]) -> Option<f64> {
+    let n = rows[0].0.len();
+    let a = DMatrix::from_fn(rows.len(), n, |i, j| rows[i].0[j]);
+    let b = DVector::from_iterator(rows.len(), rows.iter().map(|r| r.1));
+    let svd = a.clone().svd(true, true);
+    let tolerance = 1e-10 * svd.singular_values.max().max(1.0);
+    let w = svd.solve(&b, tolerance).ok()?;
+    let residual = (&a * w - &b).amax();
+    (residual > 1e-9 * (1.0 + b.amax())).then_some(residual)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +317,27 @@ mod tests {
         cfg3.a = Some(vec![vec![1.0, 1.0, 1.0], vec![2.0, 2.0, 2.0]]);
         cfg3.b = Some(vec![1.0, 2.0]);
         assert!(cfg3.validate(&params).unwrap_err().contains("linearly dependent"));
+    }
+
+    #[test]
+    fn contradictory_equalities_are_named_and_consistent_ones_pass() {
+        let sizes = [2, 1];
+        let eq = |params: Vec<usize>, a: Vec<Vec<f64>>, b: Vec<f64>| {
+            let am = DMatrix::from_fn(a.len(), a[0].len(), |i, j| a[i][j]);
+            ParamConstraint { params, constraint: Constraint::equality(am, DVector::from_vec(b)).unwrap() }
+        };
+        let one = eq(vec![0], vec![vec![1.0, 1.0]], vec![1.0]);
+        let two = eq(vec![0], vec![vec![1.0, 1.0]], vec![2.0]);
+        let err = check_equalities(&[one.clone(), two], &sizes).unwrap_err();
+        assert!(err.starts_with("[[constraints]] 2 (row 1) cannot hold together with [[constraints]] 1"), "{err}");
+        // The same equality twice, or one implied by others over other parameters: fine.
+        assert!(check_equalities(&[one.clone(), one.clone()], &sizes).is_ok());
+        let other = eq(vec![1, 0], vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, -1.0]], vec![5.0, 0.0]);
+        assert!(check_equalities(&[one.clone(), other], &sizes).is_ok());
+        // w0 + w1 = 1, w0 - w1 = 0, and w0 = 1 contradict in the third.
+        let diff = eq(vec![0], vec![vec![1.0, -1.0]], vec![0.0]);
+        let w0 = eq(vec![0], vec![vec![1.0, 0.0]], vec![1.0]);
+        let err = check_equalities(&[one, diff, w0], &sizes).unwrap_err();
+        assert!(err.starts_with("[[constraints]] 3 (row 1) cannot hold together with [[constraints]] 1, 2"), "{err}");
     }
 }

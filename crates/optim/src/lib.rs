@@ -22,7 +22,7 @@ mod constraints;
 mod descent;
 pub mod reference;
 
-pub use constraints::{Constraint, ConstraintConfig, ParamConstraint};
+pub use constraints::{check_equalities, Constraint, ConstraintConfig, ParamConstraint};
 pub use descent::{Descent, DescentRecord, DescentState};
 
 pub use cg_core::OutOfRange;

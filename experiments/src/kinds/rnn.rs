@@ -95,6 +95,7 @@ impl KindConfig for RnnFile {
             .enumerate()
             .map(|(k, c)| c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1)))
             .collect::<Result<Vec<_>>>()?;
+        cg_optim::check_equalities(&constraints, &[mm, m, m]).map_err(|e| anyhow!("{e}"))?;
         Ok(RnnExperiment {
             seed: self.seed,
             task: self.task,

@@ -65,9 +65,13 @@ impl Training {
     /// # Errors
     /// An unknown parameter or a bad constraint, naming its place in the list.
     pub(super) fn constrain(&mut self, constraints: &[ConstraintConfig], sizes: &[(String, usize)]) -> Result<()> {
+        let mut resolved = vec![];
         for (k, c) in constraints.iter().enumerate() {
-            self.params.constraints.push(c.validate(sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
+            resolved.push(c.validate(sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
         }
+        let widths: Vec<usize> = sizes.iter().map(|s| s.1).collect();
+        cg_optim::check_equalities(&resolved, &widths).map_err(|e| anyhow!("{e}"))?;
+        self.params.constraints.extend(resolved);
         Ok(())
     }
 
