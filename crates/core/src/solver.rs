@@ -22,7 +22,8 @@ use crate::checkpoint::{Snapshot, SnapshotError};
 pub trait Solver: Send {
     type State: Send;
     /// What one step reports (energy, errors, a learning rate, ...).
-    type Record: Send;
+    /// What a step reports; its [`Objective`] (if any) is watched for divergence by [`run`].
+    type Record: Send + Objective;
     type Error: Send;
 
     /// The algorithm's name, for records.
@@ -248,7 +249,10 @@ impl RunOutcome {
 
 /// Runs `solver` from `state` for at most `max_steps` steps; after each step the solver may stop
 /// the run ([`Solver::stop`]), then every observer sees the step, in order, and may stop it too;
-/// a stop asked for from outside ([`crate::interrupt`]) ends it after the step as well.
+/// a stop asked for from outside ([`crate::interrupt`]) ends it after the step as well. The
+/// record's objective is watched by a [`DivergenceGuard`]: a run that diverges ends with
+/// [`Stop::Diverged`]. ([`run_steps`] alone adds no guard: a driver that cuts a run into parts
+/// keeps one guard across them.)
 ///
 /// # Errors
 /// The first error a step returns.
@@ -259,7 +263,13 @@ pub fn run<S: Solver>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
 ) -> Result<RunOutcome, S::Error> {
-    run_steps(solver, state, 0, max_steps, rng, observers)
+    let mut guard = DivergenceGuard::new();
+    let mut all: Vec<&mut dyn Observer<S::State, S::Record>> = Vec::with_capacity(observers.len() + 1);
+    all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer<S::State, S::Record>));
+    all.push(&mut guard);
+    let out = run_steps(solver, state, 0, max_steps, rng, &mut all);
+    drop(all);
+    out.map(|o| guard.verdict(o))
 }
 
 /// [`run`] for a run that has done `done` steps already (restored from a
@@ -341,6 +351,8 @@ mod tests {
         tolerance: f64,
         factor: f64,
     }
+
+    impl Objective for f64 {}
 
     impl Solver for Halver {
         type State = f64;

@@ -82,6 +82,12 @@ pub struct FitRecord {
     pub stalled: bool,
 }
 
+impl cg_core::Objective for FitRecord {
+    fn objective(&self) -> Option<f64> {
+        Some(self.loss)
+    }
+}
+
 impl Solver for BestFit<'_> {
     type State = FitState;
     type Record = FitRecord;

@@ -199,6 +199,8 @@ pub struct SweepRecord {
     pub changed: usize,
 }
 
+impl cg_core::Objective for SweepRecord {}
+
 impl Solver for Recall<'_> {
     type State = RecallState;
     type Record = SweepRecord;

@@ -29,6 +29,12 @@ pub struct DescentRecord {
     pub learning_rate: f64,
 }
 
+impl cg_core::Objective for DescentRecord {
+    fn objective(&self) -> Option<f64> {
+        Some(self.value)
+    }
+}
+
 impl<F: Differentiable> Descent<F> {
     pub fn new(f: F, params: OptimizerParams) -> Self {
         Descent { f, params }

@@ -173,6 +173,8 @@ pub struct IsingRecord {
     pub energy: f64,
 }
 
+impl cg_core::Objective for IsingRecord {}
+
 impl Solver for Ising {
     type State = IsingState;
     type Record = IsingRecord;
