@@ -252,6 +252,15 @@ impl Cost {
         self
     }
 
+    /// Adds what every recorded step of a loop costs whatever its arithmetic: its record, curve
+    /// points and timing ([`STEP_BYTES`]) and its fixed overhead ([`STEP_OPERATIONS`]: observers,
+    /// shuffles, the record), so a config of 10^12 tiny epochs is refused for what it would
+    /// really take, not passed for its few multiply-adds.
+    pub(crate) fn steps(self, what: &str, steps: f64) -> Cost {
+        self.memory(format!("the records and curves of {what}"), steps * STEP_BYTES)
+            .work(format!("the fixed cost of each of {what}"), steps * STEP_OPERATIONS)
+    }
+
     pub fn bytes(&self) -> f64 {
         self.memory.iter().map(|t| t.1).sum()
     }
@@ -288,6 +297,14 @@ impl Cost {
         Ok(())
     }
 }
+
+/// Memory a recorded step keeps: its record in the recorder (a few numbers and a timing) and
+/// its points in every curve of the metrics file, as numbers and as JSON text.
+pub(crate) const STEP_BYTES: f64 = 512.0;
+
+/// The fixed work of one step of a training loop in operation-equivalents: about a
+/// microsecond at the 100 GFLOP/s the work limit assumes (a 17-weight XOR epoch takes 3 µs).
+pub(crate) const STEP_OPERATIONS: f64 = 1e5;
 
 /// `1.5 GiB`.
 fn human_bytes(b: f64) -> String {

@@ -11,6 +11,38 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use experiments::config::Override;
 
+/// Prints `error: ` and the message as one line: control characters (a line break inside a
+/// quoted CSV cell, in a path, in a TOML string) shown escaped, and the middle of a very long
+/// message cut, so every error is one line whatever the input held.
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        eprintln!("error: {}", one_line(&format!($($arg)*)))
+    };
+}
+
+/// `text` on one line of at most [`LONGEST`] characters.
+fn one_line(text: &str) -> String {
+    let escaped: String = text
+        .trim_end()
+        .chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    let chars: Vec<char> = escaped.chars().collect();
+    if chars.len() <= LONGEST {
+        return escaped;
+    }
+    let half = LONGEST / 2;
+    format!(
+        "{} [... {} characters ...] {}",
+        chars[..half].iter().collect::<String>(),
+        chars.len() - 2 * half,
+        chars[chars.len() - half..].iter().collect::<String>()
+    )
+}
+
+/// The longest error line printed.
+const LONGEST: usize = 600;
+
 /// Run computational-graph experiments from config files.
 #[derive(Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -170,7 +202,7 @@ fn sweep(a: &SweepArgs) -> ExitCode {
     match sweep_inner(a) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: sweep {}: {e:#}", a.target.display());
+            fail!("sweep {}: {e:#}", a.target.display());
             ExitCode::from(BAD_INPUT)
         }
     }
@@ -210,7 +242,7 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
         catch_interrupts();
         let status = sweep::run_job(&plan, &root, n, a.resume)?;
         if let Some(e) = &status.error {
-            eprintln!("error: job {n}: {e}");
+            fail!("job {n}: {e}");
         } else if !a.quiet {
             println!("job {n} -> {}", root.join(n.to_string()).display());
         }
@@ -309,7 +341,7 @@ fn summarize(dir: &std::path::Path) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: summarize {}: {e:#}", dir.display());
+            fail!("summarize {}: {e:#}", dir.display());
             ExitCode::from(BAD_INPUT)
         }
     }
@@ -340,7 +372,7 @@ fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option<&std::path
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: predict {}: {e:#}", dir.display());
+            fail!("predict {}: {e:#}", dir.display());
             ExitCode::from(BAD_INPUT)
         }
     }
@@ -395,7 +427,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Explain { kind }) | Some(Command::Schema { kind }) => {
             let Some(k) = experiments::kinds::find(kind) else {
-                eprintln!("error: unknown kind `{kind}`; known kinds: {}", experiments::kinds::names());
+                fail!("unknown kind `{kind}`; known kinds: {}", experiments::kinds::names());
                 return ExitCode::from(BAD_INPUT);
             };
             match &cli.command {
@@ -415,7 +447,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("error: report {}: {e:#}", dir.display());
+                    fail!("report {}: {e:#}", dir.display());
                     ExitCode::from(BAD_INPUT)
                 }
             };
@@ -428,33 +460,33 @@ fn main() -> ExitCode {
     let overrides = match overrides.iter().map(|o| Override::parse(&o.to_string_lossy())).collect::<Result<Vec<_>>>() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            fail!("{e:#}");
             return ExitCode::from(BAD_INPUT);
         }
     };
     if cli.check && !overrides.is_empty() {
-        eprintln!("error: --check compares with the stored results of the configs as written: drop the overrides");
+        fail!("--check compares with the stored results of the configs as written: drop the overrides");
         return ExitCode::from(BAD_INPUT);
     }
     if (cli.stop_after.is_some() || cli.resume.is_some() || cli.checkpoint_every.is_some())
         && (cli.check || configs.len() != 1)
     {
-        eprintln!("error: --stop-after, --checkpoint-every and --resume take one config, without --check");
+        fail!("--stop-after, --checkpoint-every and --resume take one config, without --check");
         return ExitCode::from(BAD_INPUT);
     }
     if cli.stop_after.is_some() && cli.out.is_none() && cli.resume.is_none() {
-        eprintln!("error: --stop-after writes an unfinished run: give --out DIR (the stored results stay as they are)");
+        fail!("--stop-after writes an unfinished run: give --out DIR (the stored results stay as they are)");
         return ExitCode::from(BAD_INPUT);
     }
     let resume = match cli.resume.as_deref().map(experiments::resume::load).transpose() {
         Ok(saved) => saved.map(std::sync::Arc::new),
         Err(e) => {
-            eprintln!("error: --resume: {e:#}");
+            fail!("--resume: {e:#}");
             return ExitCode::from(BAD_INPUT);
         }
     };
     if configs.is_empty() {
-        eprintln!("error: no config file given (only overrides)");
+        fail!("no config file given (only overrides)");
         return ExitCode::from(BAD_INPUT);
     }
     let cli = Cli { configs, ..cli };
@@ -485,7 +517,7 @@ fn main() -> ExitCode {
     if !cli.check {
         for config in &cli.configs {
             if let Err(e) = experiments::output::check_folder(&out_dir(config)) {
-                eprintln!("error: {}: {e:#}", config.display());
+                fail!("{}: {e:#}", config.display());
                 return ExitCode::from(BAD_INPUT);
             }
         }
@@ -516,7 +548,7 @@ fn main() -> ExitCode {
         let outcome = match experiments::run_with(config, &overrides, &options) {
             Ok(o) => o,
             Err(e) => {
-                eprintln!("error: {}: {e:#}", config.display());
+                fail!("{}: {e:#}", config.display());
                 code = code.max(BAD_INPUT);
                 continue;
             }
@@ -545,7 +577,7 @@ fn main() -> ExitCode {
             })
         };
         if let Err(e) = result {
-            eprintln!("error: {}: {e:#}", config.display());
+            fail!("{}: {e:#}", config.display());
             code = code.max(if cli.check { DRIFT } else { BAD_INPUT });
         }
     }
@@ -556,7 +588,7 @@ fn main() -> ExitCode {
     let results = std::path::Path::new("results");
     if !cli.check && cli.out.is_none() && cli.resume.is_none() && results.is_dir() {
         if let Err(e) = experiments::report::write(results) {
-            eprintln!("error: results/index.html: {e:#}");
+            fail!("results/index.html: {e:#}");
             code = code.max(BAD_INPUT);
         }
     }

@@ -58,7 +58,43 @@ impl SavedModel {
     /// # Errors
     /// None saved, or malformed.
     pub fn inputs(&self) -> Result<InputTransform> {
-        serde_json::from_str(self.meta("inputs")?).map_err(|e| anyhow!("{}: inputs: {e}", self.path.display()))
+        let inputs: InputTransform =
+            serde_json::from_str(self.meta("inputs")?).map_err(|e| anyhow!("{}: inputs: {e}", self.path.display()))?;
+        let bad =
+            |what: String| anyhow!("{}: the saved inputs {what}: the file was edited or damaged", self.path.display());
+        if let Some(ms) = &inputs.standardize {
+            if ms.len() != inputs.features.len() {
+                return Err(bad(format!("standardise {} features but name {}", ms.len(), inputs.features.len())));
+            }
+            if let Some((k, _)) =
+                ms.iter().enumerate().find(|(_, (m, s))| !(m.is_finite() && s.is_finite() && *s > 0.0))
+            {
+                return Err(bad(format!(
+                    "give feature `{}` a mean or spread that is not a finite number above 0",
+                    inputs.features[k]
+                )));
+            }
+        }
+        if !(inputs.scale.is_finite() && inputs.scale != 0.0) {
+            return Err(bad(format!("divide by {}", inputs.scale)));
+        }
+        Ok(inputs)
+    }
+
+    /// [`SavedModel::inputs`] for a model that reads `width` features.
+    ///
+    /// # Errors
+    /// As `inputs`, or fewer saved features than the model reads.
+    pub fn inputs_for(&self, width: usize) -> Result<InputTransform> {
+        let inputs = self.inputs()?;
+        if inputs.features.len() < width {
+            bail!(
+                "{}: the saved inputs name {} features for a model that reads {width}: the file was edited or damaged",
+                self.path.display(),
+                inputs.features.len()
+            );
+        }
+        Ok(inputs)
     }
 
     /// The tensor named `name`: its shape and values (row-major).

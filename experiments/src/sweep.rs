@@ -721,6 +721,10 @@ fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[String]) -> Opt
     if axes.is_empty() {
         axes = plan.swept().collect();
     }
+    if axes.is_empty() {
+        // Nothing swept (every key has one value): no metric varies against anything.
+        return None;
+    }
     let value = |row: &[(String, Value)], c: &str| row.iter().find(|(k, _)| k == c).and_then(|(_, v)| v.as_f64());
     // Metrics that vary across the jobs and are not a swept value echoed back (lattice.rows for
     // som.rows), top-level ones first.

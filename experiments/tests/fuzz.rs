@@ -1,6 +1,7 @@
 //! Mutated configs through the real binary: every shipped config, with a key dropped or
 //! duplicated, a value of another type, an extreme number (0, -1, 1e9, 1e300, NaN, inf), a long
-//! string, deep nesting or cut text, run as a subprocess under a time and memory cap. Each must
+//! string, deep nesting or cut text, run as a subprocess under a CPU-time and memory cap (the
+//! wall clock only as a generous safety net, so a busy machine cannot fail it). Each must
 //! end with exit 0, or exit 2 and one line on stderr: never a panic, an abort, a hang or a second
 //! line. Runs are held to `--max-work 1e8` (by default) so that configs which would train for long are refused
 //! by the estimate instead (which also tests that estimates bound the work).
@@ -143,12 +144,17 @@ fn verdict(code: Option<i32>, stderr: &str, elapsed: Duration, timed_out: bool) 
         Some(0) => None,
         Some(2) if stderr.lines().count() == 1 && stderr.starts_with("error: ") => None,
         Some(c) => Some(format!("exit {c} with stderr {stderr:?}")),
-        None => Some(format!("killed by a signal (abort or crash), stderr {stderr:?}")),
+        None => Some(format!("killed by a signal (abort, crash, or CPU cap: the estimate let through more work than --max-work), stderr {stderr:?}")),
     }
 }
 
-/// Each case at most this long (the run is held to a small work budget).
-const TIME_CAP: Duration = Duration::from_secs(20);
+/// The cap that counts: CPU seconds per case (`ulimit -t`), which a busy machine does not
+/// stretch as it stretches wall-clock time. Under `--max-work 1e8` (a millisecond at
+/// 100 GFLOP/s) a case that needs this much CPU ran far more than its estimate said.
+const CPU_CAP_SECONDS: u32 = 20;
+
+/// Wall-clock time only as a safety net against a hang that burns no CPU.
+const TIME_CAP: Duration = Duration::from_secs(600);
 
 #[test]
 fn mutated_configs_end_cleanly() {
@@ -210,16 +216,34 @@ fn mutated_configs_end_cleanly() {
 /// Runs one config under the caps: `Some(reason)` when it broke the rule, and whether it ran to
 /// the end (exit 0).
 fn run_case(bin: &str, config: &Path, out: &Path) -> (Option<String>, bool) {
+    let max_work = std::env::var("CG_FUZZ_MAX_WORK").unwrap_or_else(|_| "1e8".into());
+    let args: Vec<String> = vec![
+        config.to_string_lossy().into_owned(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+        "-q".into(),
+        "--max-memory".into(),
+        "1G".into(),
+        "--max-work".into(),
+        max_work,
+    ];
+    run_args(bin, &args, None)
+}
+
+/// Runs the binary with `args` (in `cwd`) under the caps.
+fn run_args(bin: &str, args: &[String], cwd: Option<&Path>) -> (Option<String>, bool) {
     let started = Instant::now();
     // A 4 GiB address-space cap: an allocation the estimates missed aborts instead of swapping.
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .arg("-c")
-        .arg("ulimit -v 4194304; exec \"$@\"")
+        .arg(format!("ulimit -v 4194304; ulimit -t {CPU_CAP_SECONDS}; exec \"$@\""))
         .arg("sh")
         .arg(bin)
-        .arg(config)
-        .args(["--out", &out.to_string_lossy(), "-q", "--max-memory", "1G", "--max-work"])
-        .arg(std::env::var("CG_FUZZ_MAX_WORK").unwrap_or_else(|_| "1e8".into()))
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -239,4 +263,161 @@ fn run_case(bin: &str, config: &Path, out: &Path) -> (Option<String>, bool) {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     (verdict(status.code(), &stderr, started.elapsed(), timed_out), status.code() == Some(0))
+}
+
+/// A text mutation at the byte level: a span deleted, a line repeated, a number replaced by an
+/// odd one, a stray character, a cut.
+fn mutate_text(text: &str, rng: &mut ChaCha8Rng) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    let at = rng.random_range(0..chars.len());
+    let odd = ["0", "-1", "1e308", "99999999999999999999", "NaN", "inf", "1e-320", "18446744073709551616", "1.5", ""];
+    match rng.random_range(0..6) {
+        0 => {
+            let end = (at + rng.random_range(1..40)).min(chars.len());
+            chars[..at].iter().chain(&chars[end..]).collect()
+        }
+        1 => {
+            let lines: Vec<&str> = text.lines().collect();
+            let k = rng.random_range(0..lines.len().max(1));
+            let mut out: Vec<&str> = lines.clone();
+            if let Some(line) = lines.get(k) {
+                for _ in 0..rng.random_range(1..4) {
+                    out.insert(k, line);
+                }
+            }
+            out.join("\n")
+        }
+        2 => {
+            // The number that covers `at`, if any, replaced.
+            let is_num = |c: char| c.is_ascii_digit() || c == '.' || c == 'e' || c == '-';
+            let (mut a, mut b) = (at, at);
+            while a > 0 && is_num(chars[a - 1]) {
+                a -= 1;
+            }
+            while b < chars.len() && is_num(chars[b]) {
+                b += 1;
+            }
+            let with: String = odd.choose(rng).unwrap().to_string();
+            chars[..a].iter().collect::<String>() + &with + &chars[b..].iter().collect::<String>()
+        }
+        3 => {
+            let stray = ["{", "}", "(", ")", ";", ",", "\"", "\r\n", "\0", "é", "|", "=", "\n\n"];
+            chars[..at].iter().collect::<String>()
+                + stray.choose(rng).unwrap()
+                + &chars[at..].iter().collect::<String>()
+        }
+        4 => chars[..at].iter().collect(),
+        _ => text.replace('\n', "\r\n"),
+    }
+}
+
+/// The other doors a user's files and words come in by: BIF and UAI files, CSV rows for
+/// `predict`, checkpoint files for `--resume`, sweep grids and overrides, each mutated and run
+/// through the binary under the same caps and rule (exit 0, or exit 2 with one line; never a
+/// panic, abort, hang or a second line). `CG_FUZZ_SURFACE_CASES` per surface (default 150).
+#[test]
+fn mutated_files_grids_and_overrides_end_cleanly() {
+    let cases = env_number("CG_FUZZ_SURFACE_CASES", 150) as usize;
+    let seed = env_number("CG_FUZZ_SEED", 0);
+    let bin = env!("CARGO_BIN_EXE_experiments");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::os::unix::fs::symlink(root().join("data"), t.join("data")).unwrap();
+    let s = |x: &str| x.to_string();
+    // A saved model to predict with, and a stopped run to resume.
+    let iris = root().join("configs/softmax_iris.toml");
+    let xor = root().join("configs/xor.toml");
+    for (config, extra) in [
+        (&iris, vec!["train.epochs=3", "train.check_epochs=1", "--out", "model"]),
+        (&xor, vec!["--stop-after", "3", "--out", "stopped"]),
+    ] {
+        let mut args = vec![config.to_string_lossy().into_owned(), s("-q")];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        assert_eq!(run_args(bin, &args, Some(t)), (None, true));
+    }
+    let bif = std::fs::read_to_string(root().join("results/asia/network.bif")).unwrap();
+    let uai = std::fs::read_to_string(root().join("results/misconception/network.uai")).unwrap();
+    let rows = std::fs::read_to_string(root().join("data/iris.csv")).unwrap();
+    let state = std::fs::read_to_string(t.join("stopped/state.json")).unwrap();
+    let failures = Mutex::new(vec![]);
+    let next = AtomicUsize::new(0);
+    let surfaces = 5;
+    std::thread::scope(|scope| {
+        for worker in 0..2 {
+            let (failures, next, bif, uai, rows, state, xor) = (&failures, &next, &bif, &uai, &rows, &state, &xor);
+            scope.spawn(move || loop {
+                let case = next.fetch_add(1, Ordering::Relaxed);
+                if case >= cases * surfaces {
+                    return;
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(7_000_003).wrapping_add(case as u64));
+                let w = t.join(format!("w{worker}"));
+                let _ = std::fs::remove_dir_all(&w);
+                std::fs::create_dir(&w).unwrap();
+                let out = w.join("out").to_string_lossy().into_owned();
+                let (what, args): (String, Vec<String>) = match case % surfaces {
+                    0 => {
+                        let text = mutate_text(bif, &mut rng);
+                        std::fs::write(w.join("net.bif"), &text).unwrap();
+                        let config = "kind = \"bayes_net\"\n[network]\nbif = \"net.bif\"\n[[queries]]\ntarget = \"lung\"\nevidence = { smoke = \"yes\" }\n";
+                        std::fs::write(w.join("c.toml"), config).unwrap();
+                        (format!("BIF:\n{text}"), vec![w.join("c.toml").to_string_lossy().into_owned(), s("--out"), out, s("-q"), s("--max-work"), s("1e8")])
+                    }
+                    1 => {
+                        let text = mutate_text(uai, &mut rng);
+                        std::fs::write(w.join("net.uai"), &text).unwrap();
+                        let config = "kind = \"markov_net\"\n[network]\nuai = \"net.uai\"\n[[queries]]\ntarget = \"x1\"\n[sampler]\nsamples = 100\n";
+                        std::fs::write(w.join("c.toml"), config).unwrap();
+                        (format!("UAI:\n{text}"), vec![w.join("c.toml").to_string_lossy().into_owned(), s("--out"), out, s("-q"), s("--max-work"), s("1e8")])
+                    }
+                    2 => {
+                        let text = mutate_text(rows, &mut rng);
+                        std::fs::write(w.join("rows.csv"), &text).unwrap();
+                        let model = t.join("model").to_string_lossy().into_owned();
+                        let csv = w.join("rows.csv").to_string_lossy().into_owned();
+                        (format!("predict rows:\n{text}"), vec![s("predict"), model, s("--data"), csv, s("--out"), w.join("p.csv").to_string_lossy().into_owned()])
+                    }
+                    3 => {
+                        let text = mutate_text(state, &mut rng);
+                        let dir = w.join("stopped");
+                        std::fs::create_dir(&dir).unwrap();
+                        for f in std::fs::read_dir(t.join("stopped")).unwrap() {
+                            let f = f.unwrap();
+                            std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+                        }
+                        std::fs::write(dir.join("state.json"), &text).unwrap();
+                        (format!("state.json:\n{text}"), vec![xor.to_string_lossy().into_owned(), s("-q"), s("--resume"), dir.to_string_lossy().into_owned(), s("--max-work"), s("1e8")])
+                    }
+                    _ => {
+                        // A sweep grid and overrides: odd keys, values and ranges.
+                        let keys = ["seed", "train.epochs", "optimizer.learning_rate", "train.batch_size", "model.layers", "x", "train..epochs", ""];
+                        let values = ["0,1", "range(0,3)", "range(-9223372036854775808,9223372036854775807)", "range(0,1,0)", "1e300", "[2,0,1]", "\"a b\"", "NaN", "range(0.1,0.3,0.1)", ",", "[", "{}"];
+                        let arg = format!("{}={}", keys.choose(&mut rng).unwrap(), values.choose(&mut rng).unwrap());
+                        let over = format!("{}={}", keys.choose(&mut rng).unwrap(), values.choose(&mut rng).unwrap());
+                        let args = if rng.random() {
+                            vec![s("sweep"), xor.to_string_lossy().into_owned(), arg.clone(), s("train.epochs=2"), s("--out"), out, s("-q")]
+                        } else {
+                            vec![xor.to_string_lossy().into_owned(), arg.clone(), over.clone(), s("--out"), out, s("-q"), s("--max-work"), s("1e8")]
+                        };
+                        (format!("arguments: {args:?}"), args)
+                    }
+                };
+                if let (Some(why), _) = run_args(bin, &args, Some(&w)) {
+                    failures.lock().unwrap().push(format!("case {case}: {why}\n--- {what}"));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    let firsts: Vec<String> = failures.iter().map(|f| f.lines().take(3).collect::<Vec<_>>().join(" | ")).collect();
+    assert!(
+        failures.is_empty(),
+        "{} cases broke the rule:\n{}\nthe first whole:\n{}",
+        failures.len(),
+        firsts.join("\n"),
+        failures[0]
+    );
 }

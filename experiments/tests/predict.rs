@@ -185,3 +185,56 @@ fn the_command_writes_csv_or_one_error_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: predict ") && err.contains("no column named"), "{err}");
 }
+
+/// A model file whose metadata disagrees with its tensors (edited, damaged, written by another
+/// tool) is refused with one line naming the file, never a panic.
+#[test]
+fn metadata_that_disagrees_with_the_tensors_is_refused() {
+    let (dir, _) = trained("softmax_iris.toml", &["train.epochs=2", "train.check_epochs=1"]);
+    let path = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let meta = cg_nn::artifact::metadata(&bytes).unwrap();
+    let mut inputs: Value = serde_json::from_str(&meta["inputs"]).unwrap();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(|v: &mut Value| v["features"].as_array_mut().unwrap().truncate(2)),
+            "standardise 4 features but name 2",
+        ),
+        (
+            Box::new(|v: &mut Value| {
+                v["features"].as_array_mut().unwrap().truncate(2);
+                v["standardize"] = Value::Null;
+            }),
+            "name 2 features for a model that reads 4",
+        ),
+        (
+            Box::new(|v: &mut Value| v["standardize"].as_array_mut().unwrap().truncate(1)),
+            "standardise 1 features but name 4",
+        ),
+        (Box::new(|v: &mut Value| v["standardize"][0][1] = 0.0.into()), "not a finite number above 0"),
+    ];
+    let original = inputs.clone();
+    for (edit, says) in edits {
+        inputs = original.clone();
+        edit(&mut inputs);
+        let edited = cg_nn::artifact::with_metadata(&bytes, &[("inputs", inputs.to_string())]).unwrap();
+        std::fs::write(&path, &edited).unwrap();
+        let err = predict(dir.path(), &root().join("data/iris.csv")).expect_err("refused");
+        let text = format!("{err:#}");
+        assert!(text.contains(says) && !text.contains('\n'), "{says}: {text}");
+    }
+    // A SOM codebook with an extent of 0.
+    let (som, _) = trained("som_iris.toml", &["som.epochs=1"]);
+    let bytes = std::fs::read(som.path().join("model.safetensors")).unwrap();
+    let meta = cg_nn::artifact::metadata(&bytes).unwrap();
+    let metadata: Vec<(&str, String)> = meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let empty = cg_nn::artifact::NamedTensor { name: "codebook".into(), shape: vec![5, 0, 4], values: vec![] };
+    std::fs::write(
+        som.path().join("model.safetensors"),
+        cg_nn::artifact::save_tensors(&[empty], true, &metadata).unwrap(),
+    )
+    .unwrap();
+    let err = predict(som.path(), &root().join("data/iris.csv")).expect_err("refused");
+    assert!(format!("{err:#}").contains("an extent of 0"), "{err:#}");
+}

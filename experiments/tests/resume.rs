@@ -155,12 +155,18 @@ fn steps_done(dir: &Path) -> usize {
 #[cfg(unix)]
 fn long_run(dir: &Path) -> std::process::Child {
     let xor = config("xor.toml");
-    let child = Command::new(env!("CARGO_BIN_EXE_experiments"))
-        .args([text(&xor), "-q", "train.epochs=1000000000", "--checkpoint-every", "2000", "--out", text(dir)])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args([text(&xor), "-q", "train.epochs=10000000", "--checkpoint-every", "2000", "--max-memory", "1T"])
+        .args(["--out", text(dir)])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     while !dir.join(STATE_JSON).exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("the run ended ({status}) before its first checkpoint: {err}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child

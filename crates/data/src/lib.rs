@@ -20,8 +20,10 @@ use rand_distr::{Distribution, StandardNormal};
 pub enum Error {
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: line {line}, column {column}: `{text}` is not a number")]
-    NotANumber { path: PathBuf, line: usize, column: usize, text: String },
+    #[error("{path}: line {line}, column {column} (`{name}`): `{text}` is not a number")]
+    NotANumber { path: PathBuf, line: usize, column: usize, name: String, text: String },
+    #[error("{path}: line {line}, column {column} (`{name}`): the cell is empty (a missing value)")]
+    MissingValue { path: PathBuf, line: usize, column: usize, name: String },
     #[error("{path}: line {line} has {found} cells, the header has {expected}")]
     Ragged { path: PathBuf, line: usize, expected: usize, found: usize },
     #[error("{path}: no column named `{target}` (columns: {columns})")]
@@ -179,20 +181,28 @@ impl Table {
 /// An unreadable file, malformed CSV, a ragged row or non-numeric cell (with line and column), a
 /// missing or repeated column name, or no rows.
 pub fn read_table(path: &Path) -> Result<Table> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
+    // Line numbers from the byte offset, counted here: the csv crate's own count is one short on
+    // CRLF files. Counted only for an error, so reading stays linear.
+    let line_of = |pos: Option<&csv::Position>| {
+        pos.map_or(0, |p| {
+            let mut end = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
+            // A record's position may be the line end before it (the `\n` of a CRLF).
+            while bytes.get(end).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                end += 1;
+            }
+            bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        })
+    };
     let malformed = |e: csv::Error| match e.kind() {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => Error::Ragged {
             path: path.to_path_buf(),
-            line: pos.as_ref().map_or(0, |p| p.line() as usize),
+            line: line_of(pos.as_ref()),
             expected: *expected_len as usize,
             found: *len as usize,
         },
-        _ => Error::Malformed {
-            path: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line() as usize),
-            message: e.to_string(),
-        },
+        _ => Error::Malformed { path: path.to_path_buf(), line: line_of(e.position()), message: e.to_string() },
     };
     let columns: Vec<String> = reader.headers().map_err(malformed)?.iter().map(str::to_string).collect();
     if columns.is_empty() {
@@ -214,16 +224,18 @@ pub fn read_table(path: &Path) -> Result<Table> {
     let mut rows: Vec<Vec<f64>> = vec![];
     for record in reader.records() {
         let record = record.map_err(malformed)?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
         let row = record
             .iter()
             .enumerate()
             .map(|(c, s)| {
-                s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| Error::NotANumber {
-                    path: path.to_path_buf(),
-                    line,
-                    column: c + 1,
-                    text: s.to_string(),
+                s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    let (path, line, column) = (path.to_path_buf(), line_of(record.position()), c + 1);
+                    let name = columns.get(c).cloned().unwrap_or_default();
+                    if s.is_empty() {
+                        Error::MissingValue { path, line, column, name }
+                    } else {
+                        Error::NotANumber { path, line, column, name, text: shown(s) }
+                    }
                 })
             })
             .collect::<Result<Vec<f64>>>()?;
@@ -233,6 +245,15 @@ pub fn read_table(path: &Path) -> Result<Table> {
         return Err(Error::Empty { path: path.to_path_buf() });
     }
     Ok(Table { path: path.to_path_buf(), columns, rows })
+}
+
+/// A cell as an error shows it: control characters escaped, at most 60 characters.
+fn shown(cell: &str) -> String {
+    let text: String = cell.chars().flat_map(char::escape_debug).collect();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
 }
 
 /// What `[data]` did to the features the model saw, saved with a trained model so that new rows
@@ -364,11 +385,37 @@ mod tests {
     #[test]
     fn bad_files_say_where() {
         let (_d, p) = write("a,target\n1,0\nx,1\n");
-        assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("line 3, column 1: `x` is not a number"));
+        assert!(load_csv(&p, "target")
+            .unwrap_err()
+            .to_string()
+            .ends_with("line 3, column 1 (`a`): `x` is not a number"));
         let (_d, p) = write("a,target\n1,0,5\n");
         assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("line 2 has 3 cells, the header has 2"));
         let (_d, p) = write("a,b\n1,0\n");
         assert!(load_csv(&p, "target").unwrap_err().to_string().ends_with("no column named `target` (columns: a, b)"));
+    }
+
+    #[test]
+    fn crlf_files_count_lines_as_lf_files_and_missing_cells_name_their_column() {
+        for end in ["\n", "\r\n"] {
+            let text = ["a,target", "1,0", "", "2,1", "x,1"].join(end) + end;
+            let (_d, p) = write(&text);
+            let err = read_table(&p).unwrap_err().to_string();
+            assert!(err.ends_with("line 5, column 1 (`a`): `x` is not a number"), "{end:?}: {err}");
+            let (_d, p) = write(&(["a,target", "1,0", "2"].join(end) + end));
+            let err = read_table(&p).unwrap_err().to_string();
+            assert!(err.ends_with("line 3 has 1 cells, the header has 2"), "{end:?}: {err}");
+            let (_d, p) = write(&(["a,target", "1,0", "2,"].join(end) + end));
+            let err = read_table(&p).unwrap_err().to_string();
+            assert!(
+                err.ends_with("line 3, column 2 (`target`): the cell is empty (a missing value)"),
+                "{end:?}: {err}"
+            );
+        }
+        // A quoted cell that swallowed the rest of the file is shown cut, on one line.
+        let (_d, p) = write(&format!("a,target\n\"{}\n", "1,2\n".repeat(100)));
+        let err = read_table(&p).unwrap_err().to_string();
+        assert!(!err.contains('\n') && err.len() < 300, "{err}");
     }
 
     #[test]

@@ -64,13 +64,15 @@ impl BayesianNetwork {
             ids.push(graph.add_node(&s.name, Role::Hidden, Variable::Discrete(domain))?);
         }
         let cards: Vec<usize> = specs.iter().map(|s| s.states.len()).collect();
+        let index: std::collections::HashMap<&str, usize> =
+            names.iter().enumerate().map(|(k, n)| (n.as_str(), k)).collect();
         let mut parents = vec![];
         let mut factors = vec![];
         for (k, s) in specs.iter().enumerate() {
             let ps: Vec<usize> = s
                 .parents
                 .iter()
-                .map(|p| names.iter().position(|n| n == p).ok_or_else(|| err(&s.name, format!("unknown parent `{p}`"))))
+                .map(|p| index.get(p.as_str()).copied().ok_or_else(|| err(&s.name, format!("unknown parent `{p}`"))))
                 .collect::<Result<_>>()?;
             for &p in &ps {
                 graph.add_edge(ids[p], ids[k], EdgeWeight::None)?;

@@ -61,9 +61,10 @@ pub enum Error {
     OutOfRange(#[from] cg_core::OutOfRange),
 }
 
-/// The first name that appears twice in `names`.
+/// The first name that appears twice in `names` (in one pass: a file may list 10^5 states).
 pub(crate) fn repeated(names: &[String]) -> Option<&String> {
-    names.iter().enumerate().find_map(|(k, n)| names[..k].contains(n).then_some(n))
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names.iter().find(|n| !seen.insert(n.as_str()))
 }
 
 /// `Result` with this crate's [`Error`].

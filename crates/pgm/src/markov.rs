@@ -61,12 +61,18 @@ impl MarkovNetwork {
         let names: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
         let states: Vec<Vec<String>> = variables.iter().map(|v| v.states.clone()).collect();
         let cards: Vec<usize> = states.iter().map(Vec::len).collect();
+        let index: std::collections::HashMap<&str, usize> =
+            names.iter().enumerate().map(|(k, n)| (n.as_str(), k)).collect();
         let tables = factors
             .iter()
             .enumerate()
             .map(|(k, f)| {
                 let at = |message: String| Error::Factor { index: k + 1, message };
-                let ids = f.variables.iter().map(|n| variable_id(&names, n).map_err(at)).collect::<Result<Vec<_>>>()?;
+                let ids = f
+                    .variables
+                    .iter()
+                    .map(|n| index.get(n.as_str()).copied().ok_or_else(|| at(format!("no variable `{n}`"))))
+                    .collect::<Result<Vec<_>>>()?;
                 let fc: Vec<usize> = ids.iter().map(|&v| cards[v]).collect();
                 if f.values.iter().all(|&v| v == 0.0) {
                     return Err(at("every entry is zero: the network would give every state probability zero".into()));

@@ -134,6 +134,7 @@ impl Experiment for BestFitExperiment {
         Cost::default()
             .memory("the graph", 64.0 * (n + e))
             .work("descent steps", self.max_iters as f64 * 10.0 * (n + e))
+            .steps("the descent steps", self.max_iters as f64)
     }
 
     /// Fits and renders `metrics.json`, the graph's drawing and the loss curve.

@@ -78,12 +78,19 @@ impl Experiment for BoltzmannExperiment {
     fn cost(&self) -> Cost {
         let (nv, units) = (self.visible as f64, (self.visible + self.bm.hidden) as f64);
         let epochs = self.bm.epochs as f64;
-        let sweeps = (self.bm.sweeps + self.bm.positive_sweeps) as f64;
+        let (samples, chains, negative) = (self.samples as f64, self.bm.chains as f64, self.bm.sweeps as f64);
+        // The chains are swept after every batch: batch_size = 1 sweeps them once per sample.
+        let batches = (samples / self.bm.batch_size as f64).ceil();
         Cost::default()
             .memory("the exact distributions (2^visible states)", 4.0 * F64 * 2f64.powf(nv))
             .memory("the weights", F64 * units * units)
             .work("the exact distribution after each epoch", (epochs + 2.0) * 2f64.powf(units) * units * units)
-            .work("Gibbs sweeps", epochs * (self.samples as f64 + self.bm.chains as f64) * sweeps * units * units)
+            .work("positive-phase sweeps", epochs * samples * self.bm.positive_sweeps as f64 * units * units)
+            .work(
+                "negative-phase sweeps (every chain, every batch)",
+                epochs * batches * chains * negative * units * units,
+            )
+            .steps("the epochs", epochs)
     }
 
     /// Draws the teacher and its samples, trains, and renders the KL curves.

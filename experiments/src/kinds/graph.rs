@@ -122,6 +122,7 @@ impl Experiment for GraphParams {
             .work("all-pairs derivatives", n * n * n)
             .work("path enumeration", n * n * self.model.path_limit as f64)
             .work("optimisation steps", steps * 10.0 * n)
+            .steps("the optimisation steps", steps)
     }
 
     /// Runs every algorithm and renders `graph.json` and the drawing (`push_graph`).

@@ -172,7 +172,7 @@ impl KindConfig for RbmFile {
             c: DVector::from_column_slice(c),
             visible,
         };
-        let mut v = model.inputs()?.features_of(data)?.transpose();
+        let mut v = model.inputs_for(nv)?.features_of(data)?.transpose();
         if v.ncols() != nv {
             return Err(bad(format!("{} features for {nv} visible units", v.ncols())));
         }
@@ -220,6 +220,7 @@ impl Experiment for RbmExperiment {
             .work("the likelihood", evaluations * likelihood)
             .work("the pseudo-likelihood", epochs * n * nv * nh)
             .work("the sample chains", sample_steps * e.sample_chains as f64 * 2.0 * nv * nh)
+            .steps("the epochs", epochs)
     }
 
     /// Trains and renders metrics, filters, samples and the likelihood curves.

@@ -119,6 +119,7 @@ impl Experiment for RnnExperiment {
         Cost::default()
             .memory("the unrolled graph's activations", 4.0 * F64 * steps * sequences * h)
             .work("training", self.epochs as f64 * 6.0 * params * steps * sequences)
+            .steps("the epochs", self.epochs as f64)
     }
 
     /// Trains and writes metrics, the loss curves and predictions on a test sequence.

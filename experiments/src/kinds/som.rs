@@ -139,7 +139,13 @@ impl KindConfig for SomFile {
         let &[_, cols, dim] = shape else {
             bail!("{}: codebook has shape {shape:?}, not rows x cols x dim", model.path.display())
         };
-        let x = model.inputs()?.features_of(data)?;
+        if cols == 0 || dim == 0 || codebook.is_empty() {
+            bail!(
+                "{}: codebook has shape {shape:?}: an extent of 0 (the file was edited or damaged)",
+                model.path.display()
+            );
+        }
+        let x = model.inputs_for(dim)?.features_of(data)?;
         if x.nrows() != dim {
             bail!("{}: {} features for a codebook of dimension {dim}", model.path.display(), x.nrows());
         }
@@ -167,6 +173,7 @@ impl Experiment for SomExperiment {
             .memory("the data", F64 * n * d)
             .work("best-matching units", self.params.epochs as f64 * (per_epoch + n) * units * d * 3.0)
             .work("batch updates (each unit from every winner)", self.params.epochs as f64 * units * units.min(n) * d)
+            .steps("the epochs", self.params.epochs as f64)
     }
 
     /// Trains and renders the results. With `options.shortened`, trains `check_epochs` epochs.

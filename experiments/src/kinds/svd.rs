@@ -88,6 +88,7 @@ impl Experiment for SvdExperiment {
         Cost::default()
             .memory("the data and its deflations", 3.0 * F64 * n * d)
             .work("training", self.directions as f64 * self.epochs as f64 * 6.0 * n * d)
+            .steps("the epochs", self.directions as f64 * self.epochs as f64)
     }
 
     /// Learns the directions one at a time.

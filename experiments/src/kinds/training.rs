@@ -132,6 +132,7 @@ pub(super) fn network_cost(training: &Training, parameters: f64, widths: f64, sp
         .memory("the data", F64 * all * splits.train.n_features() as f64 * 2.0)
         .work("training", epochs * 6.0 * parameters * train)
         .work("evaluation", epochs * 2.0 * parameters * all)
+        .steps("the epochs", epochs)
 }
 
 /// The per-epoch numbers of every network, and the split's sizes.
@@ -280,8 +281,8 @@ pub(super) fn predictions<T: Float>(
     model: &SavedModel,
     data: &Table,
 ) -> Result<Predictions> {
-    let inputs = model.inputs()?;
     let width = net.inputs.iter().map(|(_, r)| r.end).max().unwrap_or(0);
+    let inputs = model.inputs_for(width)?;
     let x = inputs.first(width).features_of(data)?;
     for name in &net.param_names {
         model.tensor(name)?;
