@@ -362,7 +362,7 @@ fn mutated_files_grids_and_overrides_end_cleanly() {
                     0 => {
                         let text = mutate_text(bif, &mut rng);
                         std::fs::write(w.join("net.bif"), &text).unwrap();
-                        let config = "kind = \"bayes_net\"\n[network]\nbif = \"net.bif\"\n[[queries]]\ntarget = \"lung\"\nevidence = { smoke = \"yes\" }\n";
+                        let config = "kind = \"bayes_net\"\n[network]\nbif = \"net.bif\"\n[[queries]]\ntarget = \"lung\"\nevidence = { smoke = \"yes\" }\n[sampler]\nsamples = 100\n";
                         std::fs::write(w.join("c.toml"), config).unwrap();
                         (format!("BIF:\n{text}"), vec![w.join("c.toml").to_string_lossy().into_owned(), s("--out"), out, s("-q"), s("--max-work"), s("1e8")])
                     }

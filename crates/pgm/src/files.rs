@@ -168,6 +168,7 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
     let mut c = Cursor { tokens: tokens(text)?, at: 0 };
     let mut specs: Vec<VariableSpec> = vec![];
     let mut tables: Vec<(usize, String, Vec<String>, Vec<Row>)> = vec![];
+    let mut declared = std::collections::HashSet::new();
     while let Some(word) = c.peek() {
         let line = c.line();
         match word {
@@ -224,7 +225,7 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
                 }
                 let states =
                     states.ok_or_else(|| format!("line {line}: variable `{name}` has no `type discrete` line"))?;
-                if specs.iter().any(|s| s.name == name) {
+                if !declared.insert(name.clone()) {
                     return Err(format!("line {line}: variable `{name}` is declared twice"));
                 }
                 specs.push(VariableSpec { name, states, parents: vec![], cpt: vec![] });
@@ -277,21 +278,28 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
             }
         }
     }
+    let index: std::collections::HashMap<String, usize> =
+        specs.iter().enumerate().map(|(k, s)| (s.name.clone(), k)).collect();
     for (line, child, parents, rows) in tables {
-        let k = specs
-            .iter()
-            .position(|s| s.name == child)
+        let k = index
+            .get(&child)
+            .copied()
             .ok_or_else(|| format!("line {line}: probability of `{child}`, which no `variable` block declares"))?;
         if !specs[k].cpt.is_empty() {
             return Err(format!("line {line}: a second probability block for `{child}`"));
         }
+        if let Some(p) = crate::repeated(&parents) {
+            return Err(format!("line {line}: `{p}` is listed twice among the parents of `{child}`"));
+        }
+        if parents.contains(&child) {
+            return Err(format!("line {line}: `{child}` is listed among its own parents"));
+        }
         let parent_states: Vec<Vec<String>> = parents
             .iter()
             .map(|p| {
-                specs
-                    .iter()
-                    .find(|s| &s.name == p)
-                    .map(|s| s.states.clone())
+                index
+                    .get(p)
+                    .map(|&j| specs[j].states.clone())
                     .ok_or_else(|| format!("line {line}: unknown parent `{p}` of `{child}`"))
             })
             .collect::<Result<_, _>>()?;
@@ -331,7 +339,29 @@ fn conditional_table(
         ));
     };
     let mut cpt: Vec<Option<Vec<f64>>> = vec![None; configurations];
+    // The line each configuration's row came from, to name a row given twice.
+    let mut given_on: Vec<Option<usize>> = vec![None; configurations];
     let mut default = None;
+    // One rule for every format (TOML, BIF, UAI): each row a distribution, said with its line.
+    let distribution = |row: &[f64], l: usize| -> Result<(), String> {
+        if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
+            return Err(format!("line {l}: {p} in a row of `{child}` is not a probability (negative or not finite)"));
+        }
+        let sum: f64 = row.iter().sum();
+        if (sum - 1.0).abs() > crate::bayes::ROW_TOLERANCE {
+            return Err(format!("line {l}: a row of `{child}` sums to {sum}, not 1"));
+        }
+        Ok(())
+    };
+    let describe = |r: usize| -> String {
+        let mut rest = r;
+        let mut names = vec![""; parent_states.len()];
+        for (j, states) in parent_states.iter().enumerate().rev() {
+            names[j] = &states[rest % states.len()];
+            rest /= states.len();
+        }
+        format!("( {} )", names.join(", "))
+    };
     for row in rows {
         match row {
             Row::Table(values, l) => {
@@ -343,7 +373,9 @@ fn conditional_table(
                 }
                 // The child's states slowest: values[s * configurations + r].
                 for (r, slot) in cpt.iter_mut().enumerate() {
-                    *slot = Some((0..k).map(|s| values[s * configurations + r]).collect());
+                    let row: Vec<f64> = (0..k).map(|s| values[s * configurations + r]).collect();
+                    distribution(&row, l)?;
+                    *slot = Some(row);
                 }
             }
             Row::Default(values, l) => {
@@ -353,6 +385,7 @@ fn conditional_table(
                         values.len()
                     ));
                 }
+                distribution(&values, l)?;
                 default = Some(values);
             }
             Row::Given(config, values, l) => {
@@ -370,6 +403,14 @@ fn conditional_table(
                         .ok_or_else(|| format!("line {l}: `{name}` is not a state of a parent of `{child}`"))?;
                     r = r * states.len() + s;
                 }
+                if let Some(first) = given_on[r] {
+                    return Err(format!(
+                        "line {l}: the row {} of `{child}` is given twice (first on line {first})",
+                        describe(r)
+                    ));
+                }
+                distribution(&values, l)?;
+                given_on[r] = Some(l);
                 cpt[r] = Some(values);
             }
         }
@@ -378,7 +419,7 @@ fn conditional_table(
         .enumerate()
         .map(|(r, row)| {
             row.or_else(|| default.clone())
-                .ok_or_else(|| format!("line {line}: `{child}` has no row for parent configuration {}", r + 1))
+                .ok_or_else(|| format!("line {line}: `{child}` has no row for {} (and no `default` row)", describe(r)))
         })
         .collect()
 }
@@ -683,5 +724,39 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
         );
         let err = read_bif(&wide).map(|_| ()).unwrap_err();
         assert!(err.contains("more than 2^64 entries"), "{err}");
+    }
+
+    #[test]
+    fn bif_errors_name_the_line_and_the_variable() {
+        let lines: Vec<&str> = ASIA.lines().collect();
+        let find = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+        let edit = |needle: &str, from: &str, to: &str| -> (String, usize) {
+            let k = find(needle);
+            let mut copy = lines.clone();
+            let changed = copy[k].replacen(from, to, 1);
+            copy[k] = &changed;
+            (copy.join("\n"), k + 1)
+        };
+        let cases = [
+            (edit("( no ) 0.01, 0.99;", "0.01, 0.99", "0.5, 0.99"), "a row of `tub` sums to 1.49, not 1"),
+            (edit("( yes ) 0.1, 0.9;", "0.1, 0.9", "-0.1, 1.1"), "-0.1 in a row of `lung` is not a probability"),
+            (edit("table 0.5, 0.5", "0.5, 0.5", "0.5, 0.4"), "a row of `smoke` sums to 0.9, not 1"),
+            (
+                edit("probability ( either | lung, tub )", "lung, tub", "lung, lung"),
+                "`lung` is listed twice among the parents of `either`",
+            ),
+            (
+                edit("( no, yes ) 1.0, 0.0;", "( no, yes )", "( yes, no )"),
+                "the row ( yes, no ) of `either` is given twice (first on line",
+            ),
+        ];
+        for ((text, line), says) in cases {
+            let err = read_bif(&text).map(|_| ()).unwrap_err();
+            assert!(err.starts_with(&format!("line {line}: ")) || says.contains("is given twice"), "{says}: {err}");
+            assert!(err.contains(says), "{says}: {err}");
+        }
+        let (text, _) = edit("( no ) 0.01, 0.99;", "( no ) 0.01, 0.99;", "");
+        let err = read_bif(&text).map(|_| ()).unwrap_err();
+        assert!(err.contains("`tub` has no row for ( no ) (and no `default` row)"), "{err}");
     }
 }
