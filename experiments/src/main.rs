@@ -231,6 +231,8 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
     // Nothing is written before the folder is known to be new, empty or a sweep's, and locked.
     sweep::check_root(&root)?;
     let _lock = sweep::lock(&root, task.is_none() && !a.slurm)?;
+    // Before the plan is written: once multirun.json exists, Ctrl-C is handled.
+    catch_interrupts();
     if a.resume {
         // A job that finished with another config is refused before the plan is rewritten.
         for n in task.map_or(0..plan.jobs.len(), |n| n..n + 1) {
@@ -239,7 +241,6 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
     }
     sweep::write_plan(&plan, &root)?;
     if let Some(n) = task {
-        catch_interrupts();
         let status = sweep::run_job(&plan, &root, n, a.resume)?;
         if let Some(e) = &status.error {
             fail!("job {n}: {e}");
@@ -297,7 +298,6 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let jobs = usize::try_from(a.jobs).unwrap_or(usize::MAX);
-    catch_interrupts();
     let ran = sweep::run_local(&plan, &root, jobs, a.resume, &report)?;
     let summary = sweep::summarize(&root)?;
     if !quiet {

@@ -263,3 +263,80 @@ fn an_edited_or_mismatched_checkpoint_is_refused() {
     assert_eq!(code, Some(2));
     assert!(err.contains("do not belong together"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_leaves_a_whole_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let child = long_run(&dir);
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    // The folder is the last checkpoint or the results so far, each whole: its manifest lists
+    // exactly what is there.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".cg-results.json")).unwrap()).unwrap();
+    let mut listed: Vec<String> =
+        manifest["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    listed.push(".cg-results.json".into());
+    listed.sort();
+    let mut present: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    present.sort();
+    assert_eq!(listed, present);
+    assert!(resume::load(&dir).is_ok(), "its checkpoint reads back");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sweep_keeps_its_running_job_and_resumes_it_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digits = config("digits_mlp.toml");
+    let sweep_args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["sweep", text(&digits), "seed=0,1", "train.epochs=3000", "--out", "sw", "-q"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .current_dir(tmp.path())
+        .args(sweep_args(&[]))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let multirun = tmp.path().join("sw/digits_mlp/multirun");
+    while !multirun.join("multirun.json").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let summary = std::fs::read_to_string(multirun.join("summary.csv")).unwrap();
+    let job1 = summary.lines().nth(2).unwrap();
+    assert!(job1.contains(",missing,"), "no new job starts after the interrupt: {job1}");
+    let o = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .current_dir(tmp.path())
+        .args(sweep_args(&["--resume"]))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Job 0, interrupted and resumed, equals the same run made whole.
+    let whole = tmp.path().join("whole");
+    let (code, err) = binary(&[text(&digits), "-q", "seed=0", "train.epochs=3000", "--out", text(&whole)]);
+    assert_eq!(code, Some(0), "{err}");
+    let job = folder(&multirun.join("0"));
+    for (name, bytes) in folder(&whole) {
+        if name == ".cg-results.json" {
+            continue;
+        }
+        let theirs = job.iter().find(|f| f.0 == name).unwrap_or_else(|| panic!("job 0 lacks {name}"));
+        assert!(theirs.1 == bytes, "{name} differs between the resumed job and the whole run");
+    }
+}
