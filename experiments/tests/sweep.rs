@@ -236,3 +236,33 @@ fn shipped_sweeps_load_and_their_stored_plans_are_theirs() {
         assert!(csv.lines().skip(1).all(|l| l.contains(",ok,")), "{}: every shipped job finished", file.display());
     }
 }
+
+#[test]
+fn arguments_that_cannot_run_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_experiments");
+    let config = root().join("configs/xor.toml");
+    let out = tmp.path().join("s");
+    let run = |extra: &[&str], task: Option<&str>| {
+        let mut args = vec!["sweep", config.to_str().unwrap(), "seed=0,1", "--out", out.to_str().unwrap(), "-q"];
+        args.extend(extra);
+        let mut c = Command::new(bin);
+        c.args(&args);
+        if let Some(t) = task {
+            c.env("SLURM_ARRAY_TASK_ID", t);
+        }
+        c.output().unwrap()
+    };
+    for (extra, task, says) in [
+        (&["--job", "99"][..], None, "job 99: the sweep has jobs 0 to 1"),
+        (&[][..], Some("x"), "SLURM_ARRAY_TASK_ID = x is not a job number"),
+        (&[][..], Some("7"), "job 7: the sweep has jobs 0 to 1"),
+        (&["--dry-run"][..], None, "--dry-run writes the Slurm scripts without submitting them: it needs --slurm"),
+    ] {
+        let o = run(extra, task);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{extra:?}: {err}");
+        assert!(!out.exists(), "{extra:?} wrote {}", out.display());
+    }
+}
