@@ -247,7 +247,10 @@ fn digest(state: &Value, tensors: &[u8]) -> String {
 pub fn load(dir: &Path) -> Result<SavedRun> {
     let json_path = dir.join(STATE_JSON);
     let text = std::fs::read_to_string(&json_path).with_context(|| {
-        format!("cannot read {}: --resume takes the folder of a run stopped with --stop-after", json_path.display())
+        format!(
+            "cannot read {}: --resume takes the folder of a run stopped early (Ctrl-C, --stop-after) or run with --checkpoint-every (which keeps its final state)",
+            json_path.display()
+        )
     })?;
     let bad = |what: &str| anyhow!("{}: {what}", json_path.display());
     let state: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;

@@ -220,6 +220,7 @@ impl Experiment for RbmExperiment {
             .work("the likelihood", evaluations * likelihood)
             .work("the pseudo-likelihood", epochs * n * nv * nh)
             .work("the sample chains", sample_steps * e.sample_chains as f64 * 2.0 * nv * nh)
+            .work("the updates after every batch", epochs * (n / self.params.batch_size as f64).ceil() * 6.0 * nv * nh)
             .steps("the epochs", epochs)
     }
 

@@ -132,6 +132,8 @@ pub(super) fn network_cost(training: &Training, parameters: f64, widths: f64, sp
         .memory("the data", F64 * all * splits.train.n_features() as f64 * 2.0)
         .work("training", epochs * 6.0 * parameters * train)
         .work("evaluation", epochs * 2.0 * parameters * all)
+        // Every batch updates every parameter (and its moments): batch_size = 1 does it per sample.
+        .work("the updates after every batch", epochs * (train / p.batch_size as f64).ceil() * 8.0 * parameters)
         .steps("the epochs", epochs)
 }
 
