@@ -445,7 +445,8 @@ impl Outcome {
 
     /// What the run's own checks say cannot be trusted, one line each: every place in its
     /// metrics marked `"within_4_standard_errors": false` (an estimate beyond 4 standard errors
-    /// of the exact answer) or `"converged": false`. The binary prints them on stderr, whatever
+    /// of the exact answer) or `"converged": false`, and constraints violated by more than 1e-6
+    /// at the end (`violation`, or the last of `violation_curve`). The binary prints them on stderr, whatever
     /// `--quiet` says, so no one reads such numbers as good ones.
     pub fn warnings(&self) -> Vec<String> {
         let Some((_, bytes)) = self.files.iter().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) else {
@@ -457,6 +458,9 @@ impl Outcome {
         out
     }
 }
+
+/// The largest constraint violation a finished run may keep without a warning.
+const VIOLATION_TOLERANCE: f64 = 1e-6;
 
 /// See [`Outcome::warnings`]; `at` is the JSON path, a query's own name when it has one.
 fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
@@ -474,6 +478,17 @@ fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
             }
             if map.get("converged") == Some(&Value::Bool(false)) {
                 out.push(format!("{place}: did not converge: do not trust its numbers as a converged answer"));
+            }
+            // Constraints still violated at the end: a box and an equality that no weights
+            // satisfy together, or too few epochs to reach them.
+            let last_violation = map
+                .get("violation")
+                .and_then(Value::as_f64)
+                .or_else(|| map.get("violation_curve").and_then(Value::as_array).and_then(|c| c.last()?.as_f64()));
+            if let Some(v) = last_violation.filter(|v| *v > VIOLATION_TOLERANCE) {
+                out.push(format!(
+                    "{place}: the constraints do not hold at the end (largest violation {v:.3e}): they may contradict each other"
+                ));
             }
             for (k, v) in map {
                 let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };

@@ -527,3 +527,40 @@ fn a_diverging_loss_stops_the_run_with_one_line_and_writes_nothing() {
     assert!(stderr.contains("training diverged at step") && stderr.contains("lower the learning rate"), "{stderr}");
     assert!(!out.exists());
 }
+
+#[test]
+fn constraints_that_cannot_hold_together_are_warned_about() {
+    // A box [0, 1] and w1 + w2 = 5 on the same two weights: no point satisfies both, and the
+    // alternating projections end with a violation; the run says so on stderr.
+    let mlp = r#"
+kind = "mlp"
+[data]
+inline_x = [[0.0, 1.0], [1.0, 0.0]]
+inline_y = [0.0, 1.0]
+[model]
+layers = [2, 1]
+loss = "squared_error"
+[optimizer]
+learning_rate = 0.1
+[train]
+epochs = 5
+batch_size = 2
+[[constraints]]
+params = ["W1"]
+kind = "box"
+lower = 0.0
+upper = 1.0
+[[constraints]]
+params = ["W1"]
+kind = "equality"
+a = [[1.0, 1.0]]
+b = [5.0]
+"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "c.toml", mlp);
+    let out = tmp.path().join("out");
+    let o = binary(&[config.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.starts_with("warning: ") && stderr.contains("the constraints do not hold at the end"), "{stderr}");
+}
