@@ -467,17 +467,14 @@ fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
-            let place = map.get("query").and_then(Value::as_str).map_or_else(|| at.to_string(), str::to_string);
-            let place = if place.is_empty() { "the run".to_string() } else { place };
+            let here = map.get("query").and_then(Value::as_str).map_or_else(|| at.to_string(), str::to_string);
+            let place = if here.is_empty() { "the run".to_string() } else { here.clone() };
             if map.get("within_4_standard_errors") == Some(&Value::Bool(false)) {
                 let z = map.get("largest_error_in_standard_errors").and_then(Value::as_f64);
                 let z = z.map_or(String::new(), |z| format!(" ({z:.1} standard errors)"));
                 out.push(format!(
                     "{place}: the estimate is off the exact answer by more than 4 standard errors{z}: do not trust it"
                 ));
-            }
-            if map.get("converged") == Some(&Value::Bool(false)) {
-                out.push(format!("{place}: did not converge: do not trust its numbers as a converged answer"));
             }
             // Constraints still violated at the end: a box and an equality that no weights
             // satisfy together, or too few epochs to reach them.
@@ -490,9 +487,28 @@ fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
                     "{place}: the constraints do not hold at the end (largest violation {v:.3e}): they may contradict each other"
                 ));
             }
+            let before = out.len();
             for (k, v) in map {
-                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                let path = if here.is_empty() { k.clone() } else { format!("{here}.{k}") };
                 distrust(v, &path, out);
+            }
+            // A summary flag (the run's `converged`) says nothing more once its parts have.
+            let nested = out.len() > before;
+            if map.get("converged") == Some(&Value::Bool(false)) && !(at.is_empty() && nested) {
+                let worst = map
+                    .get("r_hat")
+                    .and_then(Value::as_object)
+                    .map(|r| r.values().filter_map(Value::as_f64).fold(0.0, f64::max));
+                out.push(match (worst, map.get("residual").and_then(Value::as_f64)) {
+                    (Some(r), _) => format!(
+                        "{place}: the Gibbs chains disagree (R-hat {r:.3} > {}): sample longer, or check the network for states the chains cannot leave",
+                        cg_pgm::sampling::R_HAT_LIMIT
+                    ),
+                    (None, Some(res)) => format!(
+                        "{place}: did not converge (residual {res:.2e}): the messages still move, do not read them as marginals"
+                    ),
+                    (None, None) => format!("{place}: did not converge: do not trust its numbers as a converged answer"),
+                });
             }
         }
         Value::Array(items) => {

@@ -213,3 +213,40 @@ samples = 20
     assert_eq!(metrics["queries"][0]["converged"] == false, warned_convergence, "{stderr}");
     assert!(flagged || warned_convergence, "this chain cannot pass its checks: {stderr}");
 }
+
+/// What the binary prints on stderr for numbers that cannot be trusted, from the metrics alone:
+/// one line per query and reason, the run's summary flag only when its parts said nothing.
+#[test]
+fn warnings_name_each_untrustworthy_answer_once() {
+    let outcome = |metrics: serde_json::Value| experiments::Outcome {
+        files: vec![("metrics.json".into(), serde_json::to_vec(&metrics).unwrap())],
+        summary: String::new(),
+        check: experiments::CheckScope::Full,
+        checkpoint: None,
+    };
+    let m = serde_json::json!({
+        "converged": false,
+        "queries": [
+            { "query": "P(a)", "within_4_standard_errors": true, "converged": false, "r_hat": { "a0": 1.2, "a1": 1.3 },
+              "lbp": { "converged": false, "residual": 0.25, "iterations": 3 } },
+            { "query": "P(b)", "within_4_standard_errors": false, "largest_error_in_standard_errors": 9.0, "converged": true },
+        ],
+    });
+    let w = outcome(m).warnings();
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(w[0].starts_with("P(a).lbp: did not converge (residual 2.50e-1)"), "{}", w[0]);
+    assert!(w[1].starts_with("P(a): the Gibbs chains disagree (R-hat 1.300 > 1.01)"), "{}", w[1]);
+    assert!(
+        w[2].starts_with("P(b): the estimate is off the exact answer by more than 4 standard errors (9.0"),
+        "{}",
+        w[2]
+    );
+    let fine =
+        serde_json::json!({ "converged": true, "queries": [{ "query": "P(a)", "within_4_standard_errors": true }] });
+    assert!(outcome(fine).warnings().is_empty());
+    let alone = serde_json::json!({ "converged": false, "violation_curve": [0.5, 0.25] });
+    let w = outcome(alone).warnings();
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(w[0].contains("the constraints do not hold at the end (largest violation 2.500e-1)"));
+    assert!(w[1].starts_with("the run: did not converge"));
+}
