@@ -306,6 +306,30 @@ pub(crate) const STEP_BYTES: f64 = 512.0;
 /// microsecond at the 100 GFLOP/s the work limit assumes (a 17-weight XOR epoch takes 3 µs).
 pub(crate) const STEP_OPERATIONS: f64 = 1e5;
 
+/// A time with three significant digits in a unit that suits it (`1.25 s`, `3.41 ms`, `812 µs`,
+/// `2.5 h`): XOR's epochs are microseconds, and `0.0000 s/epoch` said nothing.
+pub fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return format!("{seconds} s");
+    }
+    let (value, unit) = match seconds {
+        s if s >= 7200.0 => (s / 3600.0, "h"),
+        s if s >= 120.0 => (s / 60.0, "min"),
+        s if s >= 1.0 => (s, "s"),
+        s if s >= 1e-3 => (s * 1e3, "ms"),
+        s if s >= 1e-6 => (s * 1e6, "µs"),
+        s => (s * 1e9, "ns"),
+    };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
 /// `1.5 GiB`.
 fn human_bytes(b: f64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -536,4 +560,23 @@ pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
 /// The path holds something other than a regular file, or cannot be written.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     output::write_file(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_keep_three_significant_digits_in_a_fitting_unit() {
+        for (s, text) in [
+            (0.0, "0.00 ns"),
+            (3.2e-6, "3.20 µs"),
+            (0.000_812, "812 µs"),
+            (0.003_414, "3.41 ms"),
+            (1.25, "1.25 s"),
+            (42.0, "42.0 s"),
+            (600.0, "10.0 min"),
+            (9000.0, "2.50 h"),
+        ] {
+            assert_eq!(super::duration(s), text);
+        }
+    }
 }

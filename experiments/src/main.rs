@@ -293,7 +293,7 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
         let what = plan.jobs[n].join(" ");
         match &s.error {
             Some(e) => eprintln!("[{k}/{total}] job {n} failed ({what}): {e}"),
-            None if !quiet => println!("[{k}/{total}] job {n} ok ({what}, {:.1} s)", s.seconds),
+            None if !quiet => println!("[{k}/{total}] job {n} ok ({what}, {})", experiments::duration(s.seconds)),
             None => {}
         }
     };

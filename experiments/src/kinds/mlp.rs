@@ -202,7 +202,7 @@ impl MlpExperiment {
             crate::push_figure(&mut files, "regions", regions.render())?;
         }
         let summary = format!(
-            "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {:.3} s ({:.4} s/epoch)",
+            "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {} ({} per epoch)",
             mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
             mlp.parameter_count(),
             epochs,
@@ -210,8 +210,8 @@ impl MlpExperiment {
             last.train_loss,
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),
-            seconds,
-            seconds / epochs as f64,
+            crate::duration(seconds),
+            crate::duration(seconds / epochs as f64),
         );
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
