@@ -72,12 +72,15 @@ pub(super) struct SamplerConfig {
     /// gibbs: independent chains from dispersed starts, compared by R-hat; the others: batches
     /// drawn in parallel. Default 4.
     #[serde(default = "four")]
+    #[schemars(range(min = 1))]
     chains: usize,
     /// gibbs only: sweeps each chain discards before sampling (default 1000).
     burn_in: Option<usize>,
     /// gibbs: samples kept per chain; likelihood_weighting and forward: draws in all.
+    #[schemars(range(min = 1))]
     samples: usize,
     /// gibbs only: sweeps between kept samples (default 1).
+    #[schemars(range(min = 1))]
     thin: Option<usize>,
 }
 
