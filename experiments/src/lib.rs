@@ -122,10 +122,18 @@ fn record_skipped(outcome: &mut Outcome) -> Result<()> {
         .collect();
     let names: Vec<String> = skipped.keys().cloned().collect();
     outcome.summary += &format!("\n  figures skipped (too large to draw): {}", names.join(", "));
+    add_to_metrics(outcome, [("skipped_figures", serde_json::Value::Object(skipped))])
+}
+
+/// Adds top-level keys to the run's metrics file (`metrics.json`, or `graph.json`), rewritten
+/// as every run's JSON is.
+fn add_to_metrics<const N: usize>(outcome: &mut Outcome, entries: [(&str, serde_json::Value); N]) -> Result<()> {
     if let Some(file) = outcome.files.iter_mut().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) {
         let mut json: serde_json::Value = serde_json::from_slice(&file.1)?;
         if let Some(object) = json.as_object_mut() {
-            object.insert("skipped_figures".into(), serde_json::Value::Object(skipped));
+            for (key, value) in entries {
+                object.insert(key.into(), value);
+            }
         }
         *file = json_file(&file.0, &json)?;
     }
@@ -418,15 +426,10 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
 /// Says in the metrics file that the run stopped before its end (`"complete": false`, why, and
 /// the steps done), so no reader takes its numbers for a finished run's.
 fn mark_incomplete(outcome: &mut Outcome, by: &str, steps: usize) -> Result<()> {
-    if let Some(file) = outcome.files.iter_mut().find(|(n, _)| METRICS_FILES.contains(&n.as_str())) {
-        let mut json: serde_json::Value = serde_json::from_slice(&file.1)?;
-        if let Some(object) = json.as_object_mut() {
-            object.insert("complete".into(), false.into());
-            object.insert("stopped".into(), serde_json::json!({ "by": by, "steps_done": steps }));
-        }
-        *file = json_file(&file.0, &json)?;
-    }
-    Ok(())
+    add_to_metrics(
+        outcome,
+        [("complete", false.into()), ("stopped", serde_json::json!({ "by": by, "steps_done": steps }))],
+    )
 }
 
 /// The identity of a run to stop, checkpoint or resume; refuses kinds without a resumable loop,

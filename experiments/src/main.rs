@@ -233,12 +233,12 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
     let _lock = sweep::lock(&root, task.is_none() && !a.slurm)?;
     // Before the plan is written: once multirun.json exists, Ctrl-C is handled.
     catch_interrupts();
-    if a.resume {
-        // A job that finished with another config is refused before the plan is rewritten.
-        for n in task.map_or(0..plan.jobs.len(), |n| n..n + 1) {
-            sweep::finished(&plan, &root, n)?;
-        }
-    }
+    // A job that finished with another config is refused before the plan is rewritten.
+    let pending = match task {
+        Some(n) if a.resume => sweep::finished(&plan, &root, n).map(|_| None)?,
+        Some(_) => None,
+        None => Some(sweep::pending(&plan, &root, a.resume)?),
+    };
     sweep::write_plan(&plan, &root)?;
     if let Some(n) = task {
         let status = sweep::run_job(&plan, &root, n, a.resume)?;
@@ -298,7 +298,8 @@ fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let jobs = usize::try_from(a.jobs).unwrap_or(usize::MAX);
-    let ran = sweep::run_local(&plan, &root, jobs, a.resume, &report)?;
+    let pending = pending.expect("internal: decided for a sweep without --job");
+    let ran = sweep::run_local(&plan, &root, jobs, &pending, &report)?;
     let summary = sweep::summarize(&root)?;
     if !quiet {
         println!(
@@ -356,7 +357,7 @@ fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option<&std::path
             Some(file) => experiments::output::replace_file(
                 file,
                 csv.as_bytes(),
-                |old| old.starts_with(format!("{}\n", p.columns.join(",")).as_bytes()),
+                |old| old.starts_with(p.header().as_bytes()),
                 "predict replaces only a predictions file of the same model; give a new file's name",
             ),
             None => {

@@ -259,15 +259,11 @@ impl Target {
 /// Removes the files `manifest` lists (and the manifest) from `dir`, then `dir` if it is empty;
 /// anything else in it stays, with a warning.
 fn remove_ours(dir: &Path, manifest: Option<&Manifest>) {
-    if let Some(m) = manifest {
-        for f in m.files.iter().map(String::as_str).chain([MANIFEST]) {
-            let path = dir.join(f);
-            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-                let _ = std::fs::remove_file(path);
-            }
+    for f in manifest.iter().flat_map(|m| m.files.iter().map(String::as_str).chain([MANIFEST])) {
+        let path = dir.join(f);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            let _ = std::fs::remove_file(path);
         }
-    } else {
-        let _ = std::fs::remove_file(dir.join(MANIFEST));
     }
     if std::fs::remove_dir(dir).is_err() && dir.exists() {
         eprintln!("warning: {} holds files no run wrote; left as it is", dir.display());
@@ -319,7 +315,8 @@ pub fn check_file(path: &Path) -> Result<bool> {
 /// # Errors
 /// The path holds something other than a regular file, or the folder cannot be written.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace_file(path, bytes, |_| true, "")
+    check_file(path)?;
+    write_through_temp(path, bytes)
 }
 
 /// Writes the file `path` as [`write_file`] does, replacing an existing regular file only when
@@ -335,6 +332,12 @@ pub fn replace_file(path: &Path, bytes: &[u8], ours: impl Fn(&[u8]) -> bool, hin
             bail!("{} exists and was not written by this command: {hint}", path.display());
         }
     }
+    write_through_temp(path, bytes)
+}
+
+/// Writes `bytes` to a fresh temporary sibling (created exclusively, never over an existing
+/// name), then renames it to `path`.
+fn write_through_temp(path: &Path, bytes: &[u8]) -> Result<()> {
     let temp = temp_name(path, "new");
     let mut file = OpenOptions::new()
         .write(true)

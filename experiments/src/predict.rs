@@ -118,11 +118,17 @@ pub struct Predictions {
 }
 
 impl Predictions {
+    /// The CSV's first line (with its line end): also how `predict --out` recognises a
+    /// predictions file of the same model, the only file it replaces.
+    pub fn header(&self) -> String {
+        self.columns.join(",") + "\n"
+    }
+
     /// CSV with a header; numbers in their shortest exact form (whole numbers without a
     /// fraction, very small or large ones with an exponent).
     pub fn csv(&self) -> String {
         let number = |v: &f64| if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v}") } else { format!("{v:?}") };
-        let mut out = self.columns.join(",") + "\n";
+        let mut out = self.header();
         for row in &self.rows {
             out += &row.iter().map(number).collect::<Vec<_>>().join(",");
             out.push('\n');

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use cg_core::checkpoint::{self, Checkpoint, RngPosition, Snapshot, Tensor};
-use cg_core::{run_steps, DivergenceGuard, Objective, Observer, Resumable, RunOutcome, Stop};
+use cg_core::{run_guarded, DivergenceGuard, Objective, Observer, Resumable, RunOutcome, Stop};
 use cg_nn::artifact::NamedTensor;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
@@ -89,10 +89,7 @@ where
     let mut guard = DivergenceGuard::new();
     let out = loop {
         let until = every.map_or(last, |n| at.saturating_add(n).min(last));
-        let mut all: Vec<&mut dyn Observer<S::State, S::Record>> = Vec::with_capacity(observers.len() + 1);
-        all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer<S::State, S::Record>));
-        all.push(&mut guard);
-        let out = run_steps(solver, state, at, until, rng, &mut all).map(|o| guard.verdict(o));
+        let out = run_guarded(solver, state, at, until, rng, observers, &mut guard);
         match &out {
             Ok(o) if o.stop == Stop::StepLimit && o.steps < last => {
                 at = o.steps;

@@ -411,9 +411,30 @@ pub struct Ran {
     pub skipped: usize,
 }
 
-/// Runs every job here, `jobs` at a time, each in a pool of cores / `jobs` threads (so the
-/// machine is not oversubscribed); with `resume`, jobs that finished before are skipped.
-/// `report` sees each job as it ends.
+/// The jobs a sweep still has to run: all of them, or with `resume` those that did not finish
+/// with the config they would run now.
+pub struct Pending {
+    pub jobs: Vec<usize>,
+    /// Resuming: jobs an interrupt stopped continue from their checkpoints.
+    pub resume: bool,
+}
+
+/// What is left to run in `root`, decided once, before the plan is rewritten.
+///
+/// # Errors
+/// With `resume`, a job that finished with another config ([`finished`]).
+pub fn pending(plan: &Plan, root: &Path, resume: bool) -> Result<Pending> {
+    let mut jobs = vec![];
+    for n in 0..plan.jobs.len() {
+        if !(resume && finished(plan, root, n)?) {
+            jobs.push(n);
+        }
+    }
+    Ok(Pending { jobs, resume })
+}
+
+/// Runs the pending jobs here, `jobs` at a time, each in a pool of cores / `jobs` threads (so
+/// the machine is not oversubscribed). `report` sees each job as it ends.
 ///
 /// # Errors
 /// A job folder that cannot be written, or a thread pool that cannot start.
@@ -421,15 +442,10 @@ pub fn run_local(
     plan: &Plan,
     root: &Path,
     jobs: usize,
-    resume: bool,
+    pending: &Pending,
     report: &(dyn Fn(usize, &Status) + Sync),
 ) -> Result<Ran> {
-    let mut todo = vec![];
-    for n in 0..plan.jobs.len() {
-        if !(resume && finished(plan, root, n)?) {
-            todo.push(n);
-        }
-    }
+    let (todo, resume) = (&pending.jobs, pending.resume);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let workers = jobs.clamp(1, todo.len().max(1));
     let threads = (cores / workers).max(1);

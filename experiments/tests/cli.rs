@@ -4,16 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const GOOD: &str = r#"
-kind = "graph"
-[graph]
-inputs = { x = 1.0 }
-weights = { w = 2.0 }
-outputs = ["o"]
-[graph.nodes]
-h = "w * x"
-o = "sin(h)"
-"#;
+mod common;
+
+use common::GOOD_GRAPH as GOOD;
 
 fn binary(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_experiments")).args(args).output().unwrap()

@@ -11,16 +11,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const GOOD: &str = r#"
-kind = "graph"
-[graph]
-inputs = { x = 1.0 }
-weights = { w = 2.0 }
-outputs = ["o"]
-[graph.nodes]
-h = "w * x"
-o = "sin(h)"
-"#;
+mod common;
+
+use common::GOOD_GRAPH as GOOD;
 
 /// Who runs the binary: this user, and `nobody` too when this is root (and nobody can run it).
 fn users() -> Vec<Option<u32>> {

@@ -62,7 +62,7 @@ fn jobs_equal_single_runs_and_failures_are_summarized_and_resumed() {
         Plan::new(config.clone(), axes(&["train.epochs=20", "train.batch_size=4,0", "seed=range(0,2)"])).unwrap();
     let dir = tmp.path().join("xor/multirun");
     sweep::write_plan(&plan, &dir).unwrap();
-    let ran = sweep::run_local(&plan, &dir, 2, false, &|_, _| {}).unwrap();
+    let ran = sweep::run_local(&plan, &dir, 2, &sweep::pending(&plan, &dir, false).unwrap(), &|_, _| {}).unwrap();
     assert_eq!((ran.ok, ran.failed, ran.skipped), (2, 2, 0));
     for (n, job) in plan.jobs.iter().enumerate().filter(|(_, j)| j.contains(&"train.batch_size=4".to_string())) {
         let overrides: Vec<Override> = job.iter().map(|o| Override::parse(o).unwrap()).collect();
@@ -89,7 +89,7 @@ fn jobs_equal_single_runs_and_failures_are_summarized_and_resumed() {
     );
     assert!(dir.join("curves.png").exists() && dir.join("summary.svg").exists());
     // --resume runs the failed jobs again and skips the finished ones.
-    let again = sweep::run_local(&plan, &dir, 1, true, &|_, _| {}).unwrap();
+    let again = sweep::run_local(&plan, &dir, 1, &sweep::pending(&plan, &dir, true).unwrap(), &|_, _| {}).unwrap();
     assert_eq!((again.ok, again.failed, again.skipped), (0, 2, 2));
 }
 

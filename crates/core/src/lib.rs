@@ -30,6 +30,6 @@ pub use local::LocalFunction;
 pub use params::{OutOfRange, Validate};
 pub use petgraph::{Directed, EdgeType, Undirected};
 pub use solver::{
-    diverged_if_not_finite, run, run_recorded, run_steps, Differentiable, DivergenceGuard, Flow, Objective, Observer,
-    Recorder, RunOutcome, Solver, StepInfo, Stop, DIVERGENCE_FACTOR,
+    diverged_if_not_finite, run, run_guarded, run_recorded, run_steps, Differentiable, DivergenceGuard, Flow,
+    Objective, Observer, Recorder, RunOutcome, Solver, StepInfo, Stop, DIVERGENCE_FACTOR,
 };

@@ -215,20 +215,14 @@ impl<St, R: Objective> Observer<St, R> for DivergenceGuard {
             self.tripped = Some(format!("the objective is {value}"));
             return Flow::Continue;
         }
-        let why = if value > DIVERGENCE_FACTOR * first.abs().max(1.0) {
-            Some(format!(
-                "the objective grew from {first:.6e} to {value:.6e}, more than {DIVERGENCE_FACTOR:e} times its first value: lower the learning rate"
-            ))
-        } else {
-            None
-        };
-        match why {
-            Some(why) => {
-                self.tripped = Some(why.clone());
-                Flow::Stop(why)
-            }
-            None => Flow::Continue,
+        if value <= DIVERGENCE_FACTOR * first.abs().max(1.0) {
+            return Flow::Continue;
         }
+        let why = format!(
+            "the objective grew from {first:.6e} to {value:.6e}, more than {DIVERGENCE_FACTOR:e} times its first value: lower the learning rate"
+        );
+        self.tripped = Some(why.clone());
+        Flow::Stop(why)
     }
 }
 
@@ -251,8 +245,7 @@ impl RunOutcome {
 /// the run ([`Solver::stop`]), then every observer sees the step, in order, and may stop it too;
 /// a stop asked for from outside ([`crate::interrupt`]) ends it after the step as well. The
 /// record's objective is watched by a [`DivergenceGuard`]: a run that diverges ends with
-/// [`Stop::Diverged`]. ([`run_steps`] alone adds no guard: a driver that cuts a run into parts
-/// keeps one guard across them.)
+/// [`Stop::Diverged`]. ([`run_steps`] alone adds no guard; [`run_guarded`] takes one.)
 ///
 /// # Errors
 /// The first error a step returns.
@@ -263,11 +256,27 @@ pub fn run<S: Solver>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
 ) -> Result<RunOutcome, S::Error> {
-    let mut guard = DivergenceGuard::new();
+    run_guarded(solver, state, 0, max_steps, rng, observers, &mut DivergenceGuard::new())
+}
+
+/// [`run_steps`] with `guard` watching after the other observers, its verdict applied: a
+/// driver that cuts one run into parts (checkpoints) passes the same guard to every part.
+///
+/// # Errors
+/// As [`run_steps`].
+pub fn run_guarded<S: Solver>(
+    solver: &mut S,
+    state: &mut S::State,
+    done: usize,
+    last: usize,
+    rng: &mut ChaCha8Rng,
+    observers: &mut [&mut dyn Observer<S::State, S::Record>],
+    guard: &mut DivergenceGuard,
+) -> Result<RunOutcome, S::Error> {
     let mut all: Vec<&mut dyn Observer<S::State, S::Record>> = Vec::with_capacity(observers.len() + 1);
     all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer<S::State, S::Record>));
-    all.push(&mut guard);
-    let out = run_steps(solver, state, 0, max_steps, rng, &mut all);
+    all.push(&mut *guard);
+    let out = run_steps(solver, state, done, last, rng, &mut all);
     drop(all);
     out.map(|o| guard.verdict(o))
 }

@@ -207,7 +207,8 @@ pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Res
     if rows.saturating_mul(width) > 10_000_000 {
         return Ok(());
     }
-    let mut stacked: Vec<(Vec<f64>, f64, usize, usize)> = vec![];
+    // (row over every touched weight, right-hand side, the constraint's place in the list)
+    let mut stacked: Vec<(Vec<f64>, f64, usize)> = vec![];
     for (k, c) in equalities {
         let Constraint::Equality { a, b, .. } = &c.constraint else { continue };
         for r in 0..a.nrows() {
@@ -220,7 +221,7 @@ pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Res
                 }
                 col += sizes[p];
             }
-            stacked.push((row, b[r], k, r));
+            stacked.push((row, b[r], k));
             if let Some(residual) = inconsistency(&stacked) {
                 let earlier: Vec<String> = {
                     let mut ks: Vec<usize> = stacked[..stacked.len() - 1].iter().map(|s| s.2 + 1).collect();
@@ -241,7 +242,7 @@ pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Res
 
 /// The residual of the least-squares solution of the stacked rows, when it is not zero (up to
 /// rounding relative to the sizes involved).
-fn inconsistency(rows: &[(Vec<f64>, f64, usize, usize)]) -> Option<f64> {
+fn inconsistency(rows: &[(Vec<f64>, f64, usize)]) -> Option<f64> {
     let n = rows[0].0.len();
     let a = DMatrix::from_fn(rows.len(), n, |i, j| rows[i].0[j]);
     let b = DVector::from_iterator(rows.len(), rows.iter().map(|r| r.1));

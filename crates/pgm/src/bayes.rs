@@ -10,6 +10,25 @@ use crate::{Error, Factor, Result};
 /// UAI `BAYES`); rows are kept as written, never renormalised.
 pub const ROW_TOLERANCE: f64 = 1e-6;
 
+/// Why a row of P(child | parents) is not a distribution.
+pub(crate) enum RowFault {
+    /// An entry that is negative or not finite.
+    Entry(f64),
+    /// Entries that sum farther than [`ROW_TOLERANCE`] from 1.
+    Sum(f64),
+}
+
+/// The one rule every format's rows follow (TOML, BIF, UAI `BAYES`): each entry a finite
+/// number >= 0, summing to 1 within [`ROW_TOLERANCE`]. Each reader words the fault with its
+/// own place (a row number, a line, a function).
+pub(crate) fn row_fault(row: &[f64]) -> Option<RowFault> {
+    if let Some(&p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
+        return Some(RowFault::Entry(p));
+    }
+    let sum: f64 = row.iter().sum();
+    ((sum - 1.0).abs() > ROW_TOLERANCE).then_some(RowFault::Sum(sum))
+}
+
 /// The most entries one conditional table may expand to (2^28, 2 GiB of f64): far beyond any
 /// published network (Munin's largest table has about 10^5), and refused before allocation, so a
 /// small file with a `default` row over 10^12 parent configurations is an error, not an abort.
@@ -91,15 +110,17 @@ impl BayesianNetwork {
                         format!("cpt row {} has {} entries for {} states", r + 1, row.len(), cards[k]),
                     ));
                 }
-                if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
-                    return Err(err(
-                        &s.name,
-                        format!("cpt row {}: the entry {p} is not a probability (negative or not finite)", r + 1),
-                    ));
-                }
-                let sum: f64 = row.iter().sum();
-                if (sum - 1.0).abs() > ROW_TOLERANCE {
-                    return Err(err(&s.name, format!("cpt row {} is not a distribution (sums to {sum})", r + 1)));
+                match row_fault(row) {
+                    Some(RowFault::Entry(p)) => {
+                        return Err(err(
+                            &s.name,
+                            format!("cpt row {}: the entry {p} is not a probability (negative or not finite)", r + 1),
+                        ))
+                    }
+                    Some(RowFault::Sum(sum)) => {
+                        return Err(err(&s.name, format!("cpt row {} is not a distribution (sums to {sum})", r + 1)))
+                    }
+                    None => {}
                 }
             }
             let mut vars = ps.clone();

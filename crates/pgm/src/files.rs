@@ -11,6 +11,7 @@
 
 use std::fmt::Write as _;
 
+use crate::bayes::{row_fault, RowFault};
 use crate::{BayesianNetwork, FactorSpec, MarkovNetwork, StatesSpec, VariableSpec};
 
 /// A word of a network file and the line it is on.
@@ -168,7 +169,8 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
     let mut c = Cursor { tokens: tokens(text)?, at: 0 };
     let mut specs: Vec<VariableSpec> = vec![];
     let mut tables: Vec<(usize, String, Vec<String>, Vec<Row>)> = vec![];
-    let mut declared = std::collections::HashSet::new();
+    // Each declared variable's place in `specs`, by name.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     while let Some(word) = c.peek() {
         let line = c.line();
         match word {
@@ -225,7 +227,7 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
                 }
                 let states =
                     states.ok_or_else(|| format!("line {line}: variable `{name}` has no `type discrete` line"))?;
-                if !declared.insert(name.clone()) {
+                if index.insert(name.clone(), specs.len()).is_some() {
                     return Err(format!("line {line}: variable `{name}` is declared twice"));
                 }
                 specs.push(VariableSpec { name, states, parents: vec![], cpt: vec![] });
@@ -278,8 +280,6 @@ pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
             }
         }
     }
-    let index: std::collections::HashMap<String, usize> =
-        specs.iter().enumerate().map(|(k, s)| (s.name.clone(), k)).collect();
     for (line, child, parents, rows) in tables {
         let k = index
             .get(&child)
@@ -344,14 +344,13 @@ fn conditional_table(
     let mut default = None;
     // One rule for every format (TOML, BIF, UAI): each row a distribution, said with its line.
     let distribution = |row: &[f64], l: usize| -> Result<(), String> {
-        if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
-            return Err(format!("line {l}: {p} in a row of `{child}` is not a probability (negative or not finite)"));
+        match row_fault(row) {
+            Some(RowFault::Entry(p)) => {
+                Err(format!("line {l}: {p} in a row of `{child}` is not a probability (negative or not finite)"))
+            }
+            Some(RowFault::Sum(sum)) => Err(format!("line {l}: a row of `{child}` sums to {sum}, not 1")),
+            None => Ok(()),
         }
-        let sum: f64 = row.iter().sum();
-        if (sum - 1.0).abs() > crate::bayes::ROW_TOLERANCE {
-            return Err(format!("line {l}: a row of `{child}` sums to {sum}, not 1"));
-        }
-        Ok(())
     };
     let describe = |r: usize| -> String {
         let mut rest = r;
@@ -535,20 +534,22 @@ pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String
 }
 
 /// Checks a `BAYES` table: P(child | parents) with the child last in its scope (the fastest
-/// index), so each run of `cards[child]` entries is one row, a distribution within
-/// [`crate::bayes::ROW_TOLERANCE`], as BIF and TOML tables must be.
+/// index), so each run of `cards[child]` entries is one row, a distribution by the rule BIF and
+/// TOML tables follow ([`row_fault`]).
 fn bayes_rows(f: usize, scope: &[usize], cards: &[usize], values: &[f64]) -> Result<(), String> {
     let Some(&child) = scope.last() else { return Err(format!("function {f}: a BAYES table needs a child")) };
     for (r, row) in values.chunks(cards[child].max(1)).enumerate() {
-        if let Some(p) = row.iter().find(|p| !(p.is_finite() && **p >= 0.0)) {
-            return Err(format!("function {f} (child x{child}): row {}: the entry {p} is not a probability", r + 1));
-        }
-        let sum: f64 = row.iter().sum();
-        if (sum - 1.0).abs() > crate::bayes::ROW_TOLERANCE {
-            return Err(format!(
-                "function {f} (child x{child}): row {} sums to {sum}, not 1: a BAYES table holds P(child | parents) (use MARKOV for unnormalised factors)",
-                r + 1
-            ));
+        match row_fault(row) {
+            Some(RowFault::Entry(p)) => {
+                return Err(format!("function {f} (child x{child}): row {}: the entry {p} is not a probability", r + 1))
+            }
+            Some(RowFault::Sum(sum)) => {
+                return Err(format!(
+                    "function {f} (child x{child}): row {} sums to {sum}, not 1: a BAYES table holds P(child | parents) (use MARKOV for unnormalised factors)",
+                    r + 1
+                ))
+            }
+            None => {}
         }
     }
     Ok(())

@@ -250,32 +250,12 @@ fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Bloc
 
 /// One block update: every joint value of the block weighted by the product of its factors.
 fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &mut Vec<f64>, rng: &mut ChaCha8Rng) {
-    weights.clear();
     let cards: Vec<usize> = block.vars.iter().map(|&v| c.cards[v]).collect();
-    let mut joint = vec![0usize; block.vars.len()];
-    loop {
-        for (&v, &x) in block.vars.iter().zip(&joint) {
-            state[v] = x;
-        }
-        weights.push(block.factors.iter().map(|&f| c.value(f, state)).product());
-        if !advance(&mut joint, &cards) {
-            break;
-        }
-    }
+    joint_weights(c, block, &cards, state, weights, false);
     if !representable(weights) {
         // Products that overflowed or underflowed: the same weights in log space, scaled by the
         // largest (the exact path rescales the same way), so 1e308 x 1e308 is not infinity.
-        let mut joint = vec![0usize; block.vars.len()];
-        weights.clear();
-        loop {
-            for (&v, &x) in block.vars.iter().zip(&joint) {
-                state[v] = x;
-            }
-            weights.push(block.factors.iter().map(|&f| c.value(f, state).ln()).sum());
-            if !advance(&mut joint, &cards) {
-                break;
-            }
-        }
+        joint_weights(c, block, &cards, state, weights, true);
         let top = weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         for w in weights.iter_mut() {
             *w = if top == f64::NEG_INFINITY { 0.0 } else { (*w - top).exp() };
@@ -285,6 +265,30 @@ fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &
     for (j, &v) in block.vars.iter().enumerate().rev() {
         state[v] = k % cards[j];
         k /= cards[j];
+    }
+}
+
+/// Every joint value of the block (last variable fastest) set in `state` in turn, and the
+/// product of its factors' values (with `log`, the sum of their logs) into `weights`.
+fn joint_weights(
+    c: &Compiled<'_>,
+    block: &Block,
+    cards: &[usize],
+    state: &mut [usize],
+    weights: &mut Vec<f64>,
+    log: bool,
+) {
+    weights.clear();
+    let mut joint = vec![0usize; block.vars.len()];
+    loop {
+        for (&v, &x) in block.vars.iter().zip(&joint) {
+            state[v] = x;
+        }
+        let values = block.factors.iter().map(|&f| c.value(f, state));
+        weights.push(if log { values.map(f64::ln).sum() } else { values.product() });
+        if !advance(&mut joint, cards) {
+            break;
+        }
     }
 }
 

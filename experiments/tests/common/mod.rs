@@ -1,10 +1,25 @@
-//! Reading stored results in the tests that check them against theory and references.
+//! Reading stored results in the tests that check them against theory and references, and
+//! configs several tests share.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
+/// A small graph config that runs: one input, one weight, sin(w x).
+#[allow(dead_code)]
+pub const GOOD_GRAPH: &str = r#"
+kind = "graph"
+[graph]
+inputs = { x = 1.0 }
+weights = { w = 2.0 }
+outputs = ["o"]
+[graph.nodes]
+h = "w * x"
+o = "sin(h)"
+"#;
+
 /// `results/<name>/metrics.json`.
+#[allow(dead_code)]
 pub fn stored(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results").join(name).join("metrics.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
