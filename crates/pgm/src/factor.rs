@@ -211,6 +211,15 @@ pub(crate) fn strides(cards: &[usize]) -> Vec<usize> {
     s
 }
 
+/// The root of `v`'s set in a union-find forest (`parent[r] == r` at roots), halving paths.
+pub(crate) fn root(parent: &mut [usize], mut v: usize) -> usize {
+    while parent[v] != v {
+        parent[v] = parent[parent[v]];
+        v = parent[v];
+    }
+    v
+}
+
 /// The next assignment in row-major order (last variable fastest); false when it wrapped
 /// around after the last.
 pub(crate) fn advance(assignment: &mut [usize], cards: &[usize]) -> bool {
@@ -267,18 +276,35 @@ pub fn variable_elimination(
 /// Sums every variable of `tables` but `keep` out, in [`elimination_order`], rescaling as it
 /// goes (the scale cancels in normalised answers); returns the product of what is left.
 fn eliminate(tables: Vec<Factor>, cards: &[usize], keep: &[usize]) -> Factor {
+    eliminate_scaled(tables, cards, keep).0
+}
+
+/// [`eliminate`] with the logarithm of the scale it took out: the true table is
+/// `exp(log_scale)` times the returned one.
+fn eliminate_scaled(tables: Vec<Factor>, cards: &[usize], keep: &[usize]) -> (Factor, f64) {
     let scopes: Vec<Vec<usize>> = tables.iter().map(|f| f.vars.clone()).collect();
     let mut work = tables;
+    let mut log_scale = 0.0;
     for v in elimination_order(&scopes, cards, &hidden(&scopes, keep)) {
         let (with, without): (Vec<Factor>, Vec<Factor>) = work.into_iter().partition(|f| f.vars.contains(&v));
         work = without;
         if !with.is_empty() {
-            let mut summed = scaled_product(&with).0.sum_out(v);
-            summed.rescale();
+            let (product, scale) = scaled_product(&with);
+            let mut summed = product.sum_out(v);
+            log_scale += scale + summed.rescale();
             work.push(summed);
         }
     }
-    scaled_product(&work).0
+    let (product, scale) = scaled_product(&work);
+    (product, log_scale + scale)
+}
+
+/// log Z, Z = Σ over the assignments of the variables the factors mention of the product of
+/// the factors, by elimination in weighted min-fill order (rescaled as it goes, so that it is
+/// finite where Z overflows); minus infinity when every assignment has a zero.
+pub(crate) fn log_partition_by_elimination(factors: &[Factor], cards: &[usize]) -> f64 {
+    let (table, log_scale) = eliminate_scaled(factors.to_vec(), cards, &[]);
+    log_scale + table.values.iter().sum::<f64>().ln()
 }
 
 /// The variables of `scopes` that are not in `keep`, ascending: those to sum out.
@@ -294,13 +320,6 @@ fn hidden(scopes: &[Vec<usize>], keep: &[usize]) -> Vec<usize> {
 fn split_by_query(reduced: &[Factor], n: usize, query: &[usize]) -> (Vec<usize>, Vec<Vec<usize>>) {
     // Union-find over variables, joined by every table.
     let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut v: usize) -> usize {
-        while parent[v] != v {
-            parent[v] = parent[parent[v]];
-            v = parent[v];
-        }
-        v
-    }
     for f in reduced {
         if let Some(&first) = f.vars.first() {
             for &v in &f.vars[1..] {

@@ -3,7 +3,7 @@
 //! graphs with loops an approximation for networks whose exact tables do not fit, with a report
 //! of whether it converged.
 
-use crate::factor::strides;
+use crate::factor::{root, strides};
 use crate::{Error, Factor, Result};
 
 /// How the messages are iterated.
@@ -25,6 +25,10 @@ pub struct LbpResult {
     pub converged: bool,
     /// The largest change of a message entry in the last iteration.
     pub residual: f64,
+    /// Whether the factor graph, observed variables cut out, is a forest: only then are
+    /// converged beliefs the exact marginals. On a graph with loops they are an approximation
+    /// however well the messages converged (strong loops can leave them far off).
+    pub tree: bool,
 }
 
 /// Runs loopy belief propagation on `factors` with `evidence` fixed.
@@ -126,7 +130,8 @@ pub fn loopy_belief_propagation(
             })
         })
         .collect();
-    Ok(LbpResult { marginals, iterations, converged, residual })
+    let tree = is_forest(&reduced, n);
+    Ok(LbpResult { marginals, iterations, converged, residual, tree })
 }
 
 /// Divides by the sum; false when the sum is not positive.
@@ -138,6 +143,22 @@ fn normalise(m: &mut [f64]) -> bool {
     } else {
         false
     }
+}
+
+/// Whether the factor graph of `factors` (a node per variable and per factor, an edge per
+/// variable in a factor's scope) has no cycle.
+fn is_forest(factors: &[Factor], n: usize) -> bool {
+    let mut parent: Vec<usize> = (0..n + factors.len()).collect();
+    for (k, f) in factors.iter().enumerate() {
+        for &v in &f.vars {
+            let (a, b) = (root(&mut parent, n + k), root(&mut parent, v));
+            if a == b {
+                return false;
+            }
+            parent[a] = b;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

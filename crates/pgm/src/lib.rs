@@ -37,7 +37,7 @@ pub use factor::{
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
 pub use junction::all_marginals;
 pub use lbp::{loopy_belief_propagation, LbpResult, LbpSettings};
-pub use markov::{FactorSpec, MarkovNetwork, StatesSpec};
+pub use markov::{FactorSpec, MarkovNetwork, StatesSpec, ELIMINATION_LIMIT};
 pub use sampling::effective_sample_size;
 
 /// Why a model cannot be built or queried.

@@ -41,6 +41,9 @@ pub struct MarkovNetwork {
 /// The largest joint table [`MarkovNetwork::partition_function`] builds.
 const JOINT_LIMIT: usize = 1 << 20;
 
+/// The largest table (entries) variable elimination may build for the partition function.
+pub const ELIMINATION_LIMIT: usize = 1 << 26;
+
 impl MarkovNetwork {
     /// # Errors
     /// A variable with fewer than two states ([`Error::Variable`]), a factor over an unknown
@@ -100,28 +103,32 @@ impl MarkovNetwork {
         state_id(&self.names, &self.states, var, state).map_err(Error::Query)
     }
 
-    /// Z = Σ over all assignments of the product of the factors, from the joint table; `None`
-    /// when that table would have more than 2^20 entries. Infinite when Z is beyond f64 (see
-    /// [`MarkovNetwork::log_partition_function`]).
+    /// Z = Σ over all assignments of the product of the factors: from the joint table while
+    /// it has at most 2^20 entries (the plain sum), by variable elimination above that; `None`
+    /// when elimination's largest table would exceed [`ELIMINATION_LIMIT`] entries. Infinite
+    /// when Z is beyond f64 (see [`MarkovNetwork::log_partition_function`]).
     pub fn partition_function(&self) -> Option<f64> {
         let (z, log_scale) = self.scaled_partition()?;
         // Exactly the sum of the joint table whenever no rescaling was needed.
         Some(if log_scale == 0.0 { z } else { (log_scale + z.ln()).exp() })
     }
 
-    /// log Z, from the joint table built with rescaling (so it is finite where Z itself would
-    /// overflow); `None` as for [`MarkovNetwork::partition_function`].
+    /// log Z, computed with rescaling (so it is finite where Z itself would overflow); `None`
+    /// as for [`MarkovNetwork::partition_function`].
     pub fn log_partition_function(&self) -> Option<f64> {
         self.scaled_partition().map(|(z, log_scale)| log_scale + z.ln())
     }
 
     /// Z = exp(log_scale) × the returned sum.
     fn scaled_partition(&self) -> Option<(f64, f64)> {
-        if self.cards.iter().try_fold(1usize, |n, &c| n.checked_mul(c)).is_none_or(|n| n > JOINT_LIMIT) {
+        if self.cards.iter().try_fold(1usize, |n, &c| n.checked_mul(c)).is_some_and(|n| n <= JOINT_LIMIT) {
+            let (mut joint, log_scale) = crate::factor::scaled_product(&self.factors);
+            return Some((joint.normalize(), log_scale));
+        }
+        if crate::elimination_table_size(&self.factors, &self.cards, &[], &[]) > ELIMINATION_LIMIT as f64 {
             return None;
         }
-        let (mut joint, log_scale) = crate::factor::scaled_product(&self.factors);
-        Some((joint.normalize(), log_scale))
+        Some((1.0, crate::factor::log_partition_by_elimination(&self.factors, &self.cards)))
     }
 }
 

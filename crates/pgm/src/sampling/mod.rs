@@ -1,10 +1,22 @@
 //! Sampling estimates of a posterior marginal that say how far they can be trusted: several
-//! Gibbs chains from dispersed starts with split-R-hat, families with deterministic tables
-//! sampled as blocks, likelihood weighting and forward (rejection) sampling for Bayesian
-//! networks, and standard errors that stay honest for states never seen.
+//! Gibbs chains started in different modes, with rank-normalised split-R-hat and bulk
+//! effective sample sizes; runs of deterministic (or near-deterministic) tables sampled as
+//! blocks; likelihood weighting and forward (rejection) sampling for Bayesian networks, their
+//! weights in log space; standard errors that stay honest for states never seen.
+//!
+//! # What the diagnostics can and cannot say
+//! Each estimate carries its [`Doubt`]s. No doubt is evidence, not proof: chains that all
+//! start in one mode and never leave it, or weighted draws that never meet the cause that
+//! explains the evidence, look converged from inside. The starts are spread over the modes a
+//! greedy search finds from many draws, and likelihood weighting says when one unseen draw
+//! could outweigh all of them, which catches the common cases; a mode that no start and no
+//! draw reaches stays invisible. Where an exact answer exists, compare with it.
 //!
 //! Every chain or batch draws from its own ChaCha8 stream of the seed, so estimates do not
 //! depend on the number of threads that run them.
+
+pub mod diagnostics;
+mod start;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -51,10 +63,13 @@ pub struct Estimate {
     pub standard_errors: Vec<f64>,
     /// Wilson's 95% score interval with the effective sample size as n.
     pub intervals: Vec<(f64, f64)>,
-    /// Per state: Gibbs, the sum over chains of each chain's ESS (Geyer); weighted samples,
-    /// (Σw)² / Σw².
+    /// Per state, at most [`Estimate::draws`]: Gibbs, the bulk ESS of the state's indicator
+    /// over all chains (for an indicator the tail ESS is the same); a state never visited gets
+    /// the smallest of the others, and every state 1 when the target never changed; weighted
+    /// samples, (Σw)² / Σw².
     pub ess: Vec<f64>,
-    /// Gibbs: split-R-hat of each state's indicator (1 for a state no chain visited).
+    /// Gibbs: rank-normalised split-R-hat of each state's indicator (1 for a state no chain
+    /// visited while others were; `NaN` for all when the target never changed).
     pub r_hat: Option<Vec<f64>>,
     /// Per state, the running estimate after n samples (per chain for Gibbs), up to 200 points.
     pub running: Vec<Vec<(usize, f64)>>,
@@ -62,15 +77,48 @@ pub struct Estimate {
     pub draws: usize,
     /// Gibbs: the variables resampled jointly (blocks of two or more), by id.
     pub blocks: Vec<Vec<usize>>,
+    /// Why the estimate should not be trusted; empty when nothing was seen to go wrong.
+    pub doubts: Vec<Doubt>,
 }
 
 /// R-hat above this is not converged (Vehtari et al., 2021).
 pub const R_HAT_LIMIT: f64 = 1.01;
 
+/// Fewer effective draws than this and the standard error is itself too uncertain to quote
+/// (Vehtari et al. 2021 ask for 100 per chain before trusting R-hat; this asks 100 in all).
+pub const MIN_ESS: f64 = 100.0;
+
+/// A weighted estimate that one draw of the largest possible weight could move by more than
+/// this share is in doubt.
+pub const WEIGHT_SHARE_LIMIT: f64 = 0.01;
+
+/// A reason not to trust an estimate.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Doubt {
+    /// Gibbs: the chains, or the halves of one chain, disagree (R-hat undefined when a state's
+    /// halves are too short to compare).
+    #[error(
+        "the Gibbs chains disagree (R-hat {} > {R_HAT_LIMIT}): sample longer, or check the network for states the chains cannot leave",
+        if r_hat.is_nan() { "undefined".to_string() } else { format!("{r_hat:.3}") }
+    )]
+    ChainsDisagree { r_hat: f64 },
+    /// Gibbs: no chain ever changed the target's value: a certain answer and chains that
+    /// cannot move look the same from inside.
+    #[error("no Gibbs chain ever changed the target's value: a certain answer and stuck chains look the same; do not trust it without the exact answer")]
+    NeverMoved,
+    /// Fewer than [`MIN_ESS`] effective draws.
+    #[error("only {ess:.0} effective draws (fewer than {MIN_ESS}): the standard errors themselves are unreliable; draw more")]
+    FewEffectiveDraws { ess: f64 },
+    /// Weighted draws: one more draw of the largest weight the evidence allows would carry
+    /// `share` of the answer; events rarer than one in the number of draws may decide it.
+    #[error("one draw of the largest weight the evidence allows would carry {:.1}% of the answer: causes rarer than 1 in the number of draws may decide it unseen; draw more or use gibbs", share * 100.0)]
+    HeavyWeight { share: f64 },
+}
+
 impl Estimate {
-    /// Whether every state's R-hat is at most [`R_HAT_LIMIT`] (true without R-hats).
+    /// Whether nothing was seen to go wrong: no [`Doubt`].
     pub fn converged(&self) -> bool {
-        self.r_hat.as_ref().is_none_or(|r| r.iter().all(|&r| r <= R_HAT_LIMIT))
+        self.doubts.is_empty()
     }
 }
 
@@ -162,21 +210,48 @@ impl<'a> Compiled<'a> {
         state[v] = pick(&weights, rng);
     }
 
-    /// One forward draw with the evidence clamped; returns the likelihood weight
-    /// Π P(e | parents).
+    /// One forward draw with the evidence clamped; returns the log of the likelihood weight
+    /// Π P(e | parents), so that evidence of probability 1e-400 still weighs something.
     fn weighted_draw(&self, evidence: &[Option<usize>], state: &mut [usize], rng: &mut ChaCha8Rng) -> f64 {
         let order = self.order.as_ref().expect("internal: a Bayesian network");
-        let mut weight = 1.0;
+        let mut log_weight = 0.0;
         for &v in order {
             match evidence[v] {
                 Some(x) => {
                     state[v] = x;
-                    weight *= self.value(v, state);
+                    log_weight += self.value(v, state).ln();
                 }
                 None => self.draw_from_table(v, state, rng),
             }
         }
-        weight
+        log_weight
+    }
+
+    /// The log of the largest likelihood weight the evidence allows: per observed variable, its
+    /// table's largest value at its observed state over the parents' values that agree with
+    /// the evidence.
+    fn largest_log_weight(&self, evidence: &[Option<usize>]) -> f64 {
+        let mut total = 0.0;
+        for (v, e) in evidence.iter().enumerate() {
+            if e.is_none() {
+                continue;
+            }
+            let f = &self.factors[v];
+            let mut joint = vec![0usize; f.vars.len()];
+            let mut best = 0.0f64;
+            let mut k = 0;
+            loop {
+                if f.vars.iter().zip(&joint).all(|(&u, &x)| evidence[u].is_none_or(|e| e == x)) {
+                    best = best.max(f.values[k]);
+                }
+                k += 1;
+                if !advance(&mut joint, &f.cards) {
+                    break;
+                }
+            }
+            total += best.ln();
+        }
+        total
     }
 }
 
@@ -214,22 +289,51 @@ struct Block {
 /// The largest joint a block may enumerate.
 const BLOCK_LIMIT: usize = 4096;
 
-/// The Gibbs blocks: the unobserved variables of each table with a zero (a deterministic or
-/// constraining family, which single-site updates may never leave) as one block when its
-/// joint has at most [`BLOCK_LIMIT`] states; every other unobserved variable alone.
+/// A table constrains its variables when one of its values is 0 or below this share of its
+/// largest: single-site updates then (almost) never leave a configuration it favours.
+const CONSTRAINING: f64 = 1e-3;
+
+/// The Gibbs blocks: the unobserved variables of each constraining table (a deterministic or
+/// near-deterministic family), with blocks that share a variable merged while their joint has
+/// at most [`BLOCK_LIMIT`] states, so that a run of copies A -> B -> C -> D moves as one;
+/// every other unobserved variable alone.
 fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Block> {
+    let size = |vars: &[usize]| vars.iter().try_fold(1usize, |acc, &v| acc.checked_mul(c.cards[v]));
+    let fits = |vars: &[usize]| size(vars).is_some_and(|s| s <= BLOCK_LIMIT);
     let mut groups: Vec<Vec<usize>> = vec![];
     if joint {
         for f in c.factors {
             let free: Vec<usize> = f.vars.iter().copied().filter(|&v| evidence[v].is_none()).collect();
-            let size = free.iter().try_fold(1usize, |acc, &v| acc.checked_mul(c.cards[v]));
-            if free.len() >= 2 && f.values.contains(&0.0) && size.is_some_and(|s| s <= BLOCK_LIMIT) {
+            let top = f.values.iter().copied().fold(0.0, f64::max);
+            let constraining = f.values.iter().any(|&x| x <= CONSTRAINING * top);
+            if free.len() >= 2 && constraining && fits(&free) {
                 groups.retain(|g| !g.iter().all(|v| free.contains(v)));
                 if !groups.iter().any(|g| free.iter().all(|v| g.contains(v))) {
                     groups.push(free);
                 }
             }
         }
+        // Merge blocks that share a variable while the union fits.
+        'merge: loop {
+            for i in 0..groups.len() {
+                for j in i + 1..groups.len() {
+                    if groups[i].iter().any(|v| groups[j].contains(v)) {
+                        let mut union = groups[i].clone();
+                        union.extend(&groups[j]);
+                        union.sort_unstable();
+                        union.dedup();
+                        if fits(&union) {
+                            groups[i] = union;
+                            groups.remove(j);
+                            continue 'merge;
+                        }
+                    }
+                }
+            }
+            break;
+        }
+        let whole = groups.clone();
+        groups.retain(|g| !whole.iter().any(|h| h != g && g.iter().all(|v| h.contains(v))));
     }
     for v in 0..c.cards.len() {
         if evidence[v].is_none() && !groups.iter().any(|g| g.contains(&v)) {
@@ -300,32 +404,12 @@ fn evidence_vector(n: usize, evidence: &[(usize, usize)]) -> Vec<Option<usize>> 
     ev
 }
 
-/// A chain's starting state: a likelihood-weighted forward draw of positive weight for a
-/// Bayesian network, else a uniform draw of positive probability (up to 1000 tries each), so
-/// chains start dispersed over the posterior's support.
-fn start(c: &Compiled<'_>, evidence: &[Option<usize>], rng: &mut ChaCha8Rng) -> Option<Vec<usize>> {
-    let mut state: Vec<usize> = evidence.iter().map(|e| e.unwrap_or(0)).collect();
-    for _ in 0..1000 {
-        if c.order.is_some() {
-            c.weighted_draw(evidence, &mut state, rng);
-        } else {
-            for (v, s) in state.iter_mut().enumerate() {
-                *s = evidence[v].unwrap_or_else(|| rng.random_range(0..c.cards[v]));
-            }
-        }
-        if c.possible(&state) {
-            return Some(state);
-        }
-    }
-    None
-}
-
 /// Estimates the posterior of `target` given `evidence` with `settings`, from `seed`.
 ///
 /// # Errors
 /// Evidence or a target out of range, a target that is observed, zero samples or chains,
-/// likelihood weighting or forward sampling without a Bayesian network, no chain start of
-/// positive probability, or no forward draw that matches the evidence.
+/// likelihood weighting or forward sampling without a Bayesian network, evidence of
+/// probability zero (Gibbs: [`Error::ZeroEvidence`]), or no weighted draw of positive weight.
 pub fn estimate(
     c: &Compiled<'_>,
     target: usize,
@@ -355,7 +439,8 @@ pub fn estimate(
     let ev = evidence_vector(n, evidence);
     let stream = |k: usize| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(k as u64 + 1);
+        // Batch or chain k on stream k + 1; START_STREAM wraps to stream 0.
+        rng.set_stream((k as u64).wrapping_add(1));
         rng
     };
     match settings.method {
@@ -363,6 +448,9 @@ pub fn estimate(
         Method::LikelihoodWeighting | Method::Forward => weighted(c, target, &ev, settings, &stream),
     }
 }
+
+/// The random stream that finds the Gibbs starts, apart from every chain's.
+const START_STREAM: usize = usize::MAX;
 
 fn gibbs(
     c: &Compiled<'_>,
@@ -372,16 +460,12 @@ fn gibbs(
     stream: &(dyn Fn(usize) -> ChaCha8Rng + Sync),
 ) -> Result<Estimate> {
     let blocks = blocks(c, ev, s.blocks);
-    let chains: Vec<Vec<usize>> = (0..s.chains)
+    let starts = start::starts(c, target, ev, &blocks, s.chains, &mut stream(START_STREAM))?;
+    let chains: Vec<Vec<usize>> = starts
         .into_par_iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(k, mut state)| {
             let mut rng = stream(k);
-            let mut state = start(c, ev, &mut rng).ok_or_else(|| {
-                Error::Query(format!(
-                    "chain {}: no state of positive probability found in 1000 draws to start from",
-                    k + 1
-                ))
-            })?;
             let mut weights = vec![];
             let mut series = Vec::with_capacity(s.samples);
             for sweep in 0..s.burn_in + s.samples * s.thin {
@@ -392,31 +476,57 @@ fn gibbs(
                     series.push(state[target]);
                 }
             }
-            Ok(series)
+            series
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let card = c.cards[target];
     let mut e = empty(card, s.samples * s.chains);
-    let mut r_hat = vec![];
+    let indicators: Vec<Vec<Vec<f64>>> = (0..card)
+        .map(|x| chains.iter().map(|ch| ch.iter().map(|&v| f64::from(u8::from(v == x))).collect()).collect())
+        .collect();
+    let moved = chains.iter().flatten().any(|&v| v != chains[0][0]);
+    let (r_hat, ess): (Vec<f64>, Vec<f64>) = if moved {
+        let visited: Vec<bool> = (0..card).map(|x| chains.iter().flatten().any(|&v| v == x)).collect();
+        // A state seen too few times for an ESS counts one draw per chain.
+        let own: Vec<f64> = indicators
+            .iter()
+            .zip(&visited)
+            .map(|(i, &seen)| if seen { diagnostics::bulk_ess(i) } else { f64::NAN })
+            .map(|x| if x.is_nan() { s.chains as f64 } else { x })
+            .collect();
+        let smallest = own.iter().zip(&visited).filter(|p| *p.1).map(|p| *p.0).fold(f64::INFINITY, f64::min);
+        let ess = own.iter().zip(&visited).map(|(&x, &seen)| if seen { x } else { smallest }).collect();
+        let r = indicators.iter().zip(&visited).map(|(i, &seen)| if seen { diagnostics::r_hat(i) } else { 1.0 }).collect();
+        (r, ess)
+    } else {
+        e.doubts.push(Doubt::NeverMoved);
+        (vec![f64::NAN; card], vec![1.0; card])
+    };
     for x in 0..card {
-        let indicators: Vec<Vec<f64>> =
-            chains.iter().map(|ch| ch.iter().map(|&v| f64::from(u8::from(v == x))).collect()).collect();
-        let p = indicators.iter().flatten().sum::<f64>() / e.draws as f64;
-        let ess: f64 = indicators.iter().map(|i| effective_sample_size(i)).sum();
-        push_state(&mut e, p, ess);
-        r_hat.push(split_r_hat(&indicators));
+        let p = indicators[x].iter().flatten().sum::<f64>() / e.draws as f64;
+        push_state(&mut e, p, ess[x]);
         let every = (s.samples / 200).max(1);
-        let mut hits = vec![0.0; indicators.len()];
+        let mut hits = vec![0.0; indicators[x].len()];
         let mut running = vec![];
         for k in 0..s.samples {
-            for (h, i) in hits.iter_mut().zip(&indicators) {
+            for (h, i) in hits.iter_mut().zip(&indicators[x]) {
                 *h += i[k];
             }
             if (k + 1) % every == 0 || k + 1 == s.samples {
-                running.push((k + 1, hits.iter().sum::<f64>() / ((k + 1) * indicators.len()) as f64));
+                running.push((k + 1, hits.iter().sum::<f64>() / ((k + 1) * indicators[x].len()) as f64));
             }
         }
         e.running.push(running);
+    }
+    if moved {
+        let worst = r_hat.iter().copied().fold(1.0, |a: f64, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
+        if !(worst <= R_HAT_LIMIT) {
+            e.doubts.push(Doubt::ChainsDisagree { r_hat: worst });
+        }
+        let fewest = ess.iter().copied().fold(f64::INFINITY, f64::min);
+        if fewest < MIN_ESS {
+            e.doubts.push(Doubt::FewEffectiveDraws { ess: fewest });
+        }
     }
     e.r_hat = Some(r_hat);
     e.blocks = blocks.into_iter().map(|b| b.vars).filter(|v| v.len() > 1).collect();
@@ -433,7 +543,8 @@ fn weighted(
     let card = c.cards[target];
     let per = s.samples.div_ceil(s.chains);
     let free: Vec<Option<usize>> = vec![None; ev.len()];
-    // Per batch: the (value of the target, weight) of each draw.
+    let forward = s.method == Method::Forward;
+    // Per batch: the (value of the target, log weight) of each draw.
     let batches: Vec<Vec<(usize, f64)>> = (0..s.chains)
         .into_par_iter()
         .map(|k| {
@@ -442,32 +553,35 @@ fn weighted(
             let count = per.min(s.samples.saturating_sub(k * per));
             (0..count)
                 .map(|_| {
-                    let w = if s.method == Method::Forward {
+                    let log_w = if forward {
                         c.weighted_draw(&free, &mut state, &mut rng);
                         let matches = ev.iter().zip(&state).all(|(e, &x)| e.is_none_or(|e| e == x));
-                        f64::from(u8::from(matches))
+                        if matches { 0.0 } else { f64::NEG_INFINITY }
                     } else {
                         c.weighted_draw(ev, &mut state, &mut rng)
                     };
-                    (state[target], w)
+                    (state[target], log_w)
                 })
                 .collect()
         })
         .collect();
-    let draws: Vec<(usize, f64)> = batches.into_iter().flatten().collect();
-    let total: f64 = draws.iter().map(|d| d.1).sum();
-    if total <= 0.0 {
+    let log_draws: Vec<(usize, f64)> = batches.into_iter().flatten().collect();
+    let top = log_draws.iter().map(|d| d.1).fold(f64::NEG_INFINITY, f64::max);
+    if top == f64::NEG_INFINITY {
         return Err(Error::Query(format!(
             "none of the {} draws has positive weight (the evidence is too unlikely for {}); use gibbs",
-            draws.len(),
-            if s.method == Method::Forward { "forward sampling" } else { "likelihood weighting" }
+            log_draws.len(),
+            if forward { "forward sampling" } else { "likelihood weighting" }
         )));
     }
+    // Weights relative to the largest drawn: ratios are all the estimate needs.
+    let draws: Vec<(usize, f64)> = log_draws.iter().map(|&(v, lw)| (v, (lw - top).exp())).collect();
+    let total: f64 = draws.iter().map(|d| d.1).sum();
     let ess = total * total / draws.iter().map(|d| d.1 * d.1).sum::<f64>();
     let mut e = empty(card, draws.len());
     let every = (draws.len() / 200).max(1);
     for x in 0..card {
-        let p = draws.iter().filter(|d| d.0 == x).map(|d| d.1).sum::<f64>() / total;
+        let p = draws.iter().filter(|d| d.0 == x).map(|d| d.1).sum::<f64>() / total + 0.0;
         push_state(&mut e, p, ess);
         let (mut hit, mut sum, mut running) = (0.0, 0.0, vec![]);
         for (k, &(v, w)) in draws.iter().enumerate() {
@@ -478,6 +592,15 @@ fn weighted(
             }
         }
         e.running.push(running);
+    }
+    // One more draw of the largest possible weight, against all the weight drawn.
+    let largest = if forward { 0.0 } else { c.largest_log_weight(ev) };
+    let share = 1.0 / (1.0 + total * (top - largest).exp());
+    if share > WEIGHT_SHARE_LIMIT {
+        e.doubts.push(Doubt::HeavyWeight { share });
+    }
+    if ess < MIN_ESS {
+        e.doubts.push(Doubt::FewEffectiveDraws { ess });
     }
     Ok(e)
 }
@@ -492,6 +615,7 @@ fn empty(card: usize, draws: usize) -> Estimate {
         running: vec![],
         draws,
         blocks: vec![],
+        doubts: vec![],
     }
 }
 
@@ -511,39 +635,6 @@ fn wilson(p: f64, n: f64) -> (f64, f64) {
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
     ((centre - half).max(0.0), (centre + half).min(1.0))
-}
-
-/// Split-R-hat (Gelman et al., BDA3 §11.4): each chain halved, then the potential scale
-/// reduction sqrt(var⁺ / W) over the halves. Halves that are all constant and equal give 1;
-/// constant but different (chains stuck in different places) give infinity.
-pub fn split_r_hat(chains: &[Vec<f64>]) -> f64 {
-    let halves: Vec<&[f64]> = chains
-        .iter()
-        .flat_map(|c| {
-            let h = c.len() / 2;
-            [&c[..h], &c[c.len() - h..]]
-        })
-        .filter(|h| !h.is_empty())
-        .collect();
-    let n = halves.iter().map(|h| h.len()).min().unwrap_or(0);
-    if halves.len() < 2 || n < 2 {
-        return f64::NAN;
-    }
-    let means: Vec<f64> = halves.iter().map(|h| h[..n].iter().sum::<f64>() / n as f64).collect();
-    let m = halves.len() as f64;
-    let grand = means.iter().sum::<f64>() / m;
-    let b = n as f64 * means.iter().map(|x| (x - grand).powi(2)).sum::<f64>() / (m - 1.0);
-    let w = halves
-        .iter()
-        .zip(&means)
-        .map(|(h, mean)| h[..n].iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0))
-        .sum::<f64>()
-        / m;
-    if w <= 0.0 {
-        return if b <= 0.0 { 1.0 } else { f64::INFINITY };
-    }
-    let var_plus = (n as f64 - 1.0) / n as f64 * w + b / n as f64;
-    (var_plus / w).sqrt()
 }
 
 /// Effective sample size of a correlated series: n / τ with the integrated autocorrelation time
@@ -578,20 +669,6 @@ pub fn effective_sample_size(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn r_hat_is_one_for_agreeing_chains_and_large_for_stuck_ones() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let iid: Vec<Vec<f64>> = (0..4).map(|_| (0..2000).map(|_| rng.random::<f64>()).collect()).collect();
-        let r = split_r_hat(&iid);
-        assert!((r - 1.0).abs() < 0.01, "{r}");
-        let stuck = vec![vec![0.0; 100], vec![1.0; 100]];
-        assert_eq!(split_r_hat(&stuck), f64::INFINITY);
-        assert_eq!(split_r_hat(&[vec![1.0; 50], vec![1.0; 50]]), 1.0);
-        // A drifting chain: its halves disagree.
-        let drift: Vec<Vec<f64>> = (0..2).map(|_| (0..1000).map(|k| f64::from(k) / 1000.0).collect()).collect();
-        assert!(split_r_hat(&drift) > 1.5);
-    }
 
     #[test]
     fn wilson_interval_of_nothing_seen_is_not_a_point() {
