@@ -54,7 +54,37 @@ pub(crate) fn read_metrics(dir: &Path) -> Option<serde_json::Value> {
 
 /// A run's JSON file: pretty-printed, with a final newline.
 pub(crate) fn json_file(name: &str, value: &serde_json::Value) -> Result<(String, Vec<u8>)> {
-    Ok((name.to_string(), (serde_json::to_string_pretty(value)? + "\n").into_bytes()))
+    let mut value = value.clone();
+    positive_zeros(&mut value);
+    Ok((name.to_string(), (serde_json::to_string_pretty(&value)? + "\n").into_bytes()))
+}
+
+/// Every -0.0 in `value` written as 0.0: a sum of nothing or a product with a negative zero
+/// carries no sign a reader should see.
+fn positive_zeros(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.as_f64() == Some(0.0) && n.as_f64().is_some_and(f64::is_sign_negative) => {
+            *value = serde_json::json!(0.0);
+        }
+        Value::Array(items) => items.iter_mut().for_each(positive_zeros),
+        Value::Object(map) => map.values_mut().for_each(positive_zeros),
+        _ => {}
+    }
+}
+
+/// A number for metrics: finite ones as JSON numbers, the others as the strings `"inf"`,
+/// `"-inf"` and `"nan"` (JSON has no such numbers, and `null` would hide what happened).
+pub(crate) fn json_number(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else if x.is_nan() {
+        serde_json::json!("nan")
+    } else if x > 0.0 {
+        serde_json::json!("inf")
+    } else {
+        serde_json::json!("-inf")
+    }
 }
 
 /// The epochs to train and what the run can be checked against: a config's `check_epochs` on a
@@ -514,18 +544,28 @@ fn distrust(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
                     "{place}: the constraints do not hold at the end (largest violation {v:.3e}): they may contradict each other"
                 ));
             }
+            // A kind's own reasons not to trust a part, each said once.
+            let doubts: Vec<&str> = map
+                .get("doubts")
+                .and_then(Value::as_array)
+                .map_or(vec![], |d| d.iter().filter_map(Value::as_str).collect());
+            for d in &doubts {
+                out.push(format!("{place}: {d}"));
+            }
             let before = out.len();
             for (k, v) in map {
+                if k == "doubts" {
+                    continue;
+                }
                 let path = if here.is_empty() { k.clone() } else { format!("{here}.{k}") };
                 distrust(v, &path, out);
             }
             // A summary flag (the run's `converged`) says nothing more once its parts have.
             let nested = out.len() > before;
-            if map.get("converged") == Some(&Value::Bool(false)) && !(at.is_empty() && nested) {
-                let worst = map
-                    .get("r_hat")
-                    .and_then(Value::as_object)
-                    .map(|r| r.values().filter_map(Value::as_f64).fold(0.0, f64::max));
+            if map.get("converged") == Some(&Value::Bool(false)) && !(at.is_empty() && nested) && doubts.is_empty() {
+                let worst = map.get("r_hat").and_then(Value::as_object).map(|r| {
+                    r.values().filter_map(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok())).fold(0.0, f64::max)
+                });
                 out.push(match (worst, map.get("residual").and_then(Value::as_f64)) {
                     (Some(r), _) => format!(
                         "{place}: the Gibbs chains disagree (R-hat {r:.3} > {}): sample longer, or check the network for states the chains cannot leave",

@@ -202,6 +202,7 @@ mod tests {
         chain.push(Factor::new(&[1, 2], &[2, 2], vec![5.0, 1.0, 1.0, 5.0]).unwrap());
         let cards = [cards, vec![2, 2]].concat();
         let r = loopy_belief_propagation(&chain, &cards, &[(2, 1)], &settings()).unwrap();
+        assert!(r.tree, "a chain's factor graph is a tree");
         assert!(r.converged);
         for v in 0..2 {
             let exact = variable_elimination(&chain, &cards, &[v], &[(2, 1)]).unwrap();
@@ -230,6 +231,10 @@ mod tests {
         let (factors, cards) = grid(4, 3.0, 2);
         let few = LbpSettings { damping: 0.0, max_iterations: 3, tolerance: 1e-12 };
         let r = loopy_belief_propagation(&factors, &cards, &[], &few).unwrap();
+        assert!(!r.tree, "a grid has loops");
+        // Observing the two middle rows leaves the first and the last row, each a chain.
+        let rows: Vec<(usize, usize)> = (4..12).map(|v| (v, 0)).collect();
+        assert!(loopy_belief_propagation(&factors, &cards, &rows, &few).unwrap().tree);
         assert!(!r.converged && r.iterations == 3 && r.residual > 1e-12);
         assert!(loopy_belief_propagation(&factors, &cards, &[], &LbpSettings { damping: 1.0, ..few }).is_err());
     }

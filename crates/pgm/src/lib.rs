@@ -14,10 +14,11 @@
 //!   calibrated by two passes.
 //! - [`loopy_belief_propagation`] (damped, with a convergence report) for Markov networks whose
 //!   exact tables do not fit.
-//! - Approximate inference, [`sampling`]: Gibbs chains (several, from dispersed starts, with
-//!   split-R-hat; tables with zeros sampled as blocks), likelihood weighting and forward
-//!   sampling; each marginal comes with its effective sample size (Geyer's initial positive
-//!   sequence), a standard error that is never 0 and a 95% interval.
+//! - Approximate inference, [`sampling`]: Gibbs chains (several, started in modes spread apart,
+//!   with rank-normalised split-R-hat and bulk ESS; runs of deterministic tables sampled as
+//!   blocks), likelihood weighting (in log space) and forward sampling; each marginal comes with
+//!   its effective sample size, a standard error that is never 0, a 95% interval, and the
+//!   sampler's [`sampling::Doubt`]s.
 
 #![forbid(unsafe_code)]
 

@@ -26,7 +26,12 @@ fn weighting(samples: usize) -> Settings {
 
 /// The largest distance from the exact answer in the estimate's standard errors.
 fn z(m: &Estimate, exact: &[f64]) -> f64 {
-    exact.iter().zip(&m.probabilities).zip(&m.standard_errors).map(|((e, p), se)| (e - p).abs() / se).fold(0.0, f64::max)
+    exact
+        .iter()
+        .zip(&m.probabilities)
+        .zip(&m.standard_errors)
+        .map(|((e, p), se)| (e - p).abs() / se)
+        .fold(0.0, f64::max)
 }
 
 /// A -> B -> C -> D, each a copy of its parent; P(A = s1) = 0.3.
@@ -148,7 +153,11 @@ fn gibbs_starts_wherever_the_evidence_is_possible() {
         .map(|row| {
             // The last parent varies fastest.
             let key = (0..8).all(|i| (row / 3usize.pow(7 - i)) % 3 == i as usize % 3);
-            if key { vec![0.0, 1.0] } else { vec![1.0, 0.0] }
+            if key {
+                vec![0.0, 1.0]
+            } else {
+                vec![1.0, 0.0]
+            }
         })
         .collect();
     specs.push(spec("key", &parents, rows));
@@ -261,7 +270,8 @@ fn no_converged_answer_on_strong_grids_is_far_from_the_exact_one() {
         let (cards, mut factors) = grid(side, 0.0, 0.0);
         for f in factors.iter_mut() {
             let j: f64 = rng.random_range(-3.0..3.0);
-            f.values = if f.vars.len() == 2 { vec![j.exp(), (-j).exp(), (-j).exp(), j.exp()] } else { vec![1.0, j.exp()] };
+            f.values =
+                if f.vars.len() == 2 { vec![j.exp(), (-j).exp(), (-j).exp(), j.exp()] } else { vec![1.0, j.exp()] };
         }
         let target = rng.random_range(0..side * side);
         let exact = variable_elimination(&factors, &cards, &[target], &[]).unwrap();
@@ -280,8 +290,9 @@ fn no_converged_answer_on_strong_grids_is_far_from_the_exact_one() {
 
 /// An open chain of `n` binary variables with couplings e^{±j}: Z = 2 (2 cosh j)^(n-1).
 fn chain_network(n: usize, j: f64) -> cg_pgm::MarkovNetwork {
-    let variables: Vec<cg_pgm::StatesSpec> =
-        (0..n).map(|k| cg_pgm::StatesSpec { name: format!("s{k}"), states: vec!["down".into(), "up".into()] }).collect();
+    let variables: Vec<cg_pgm::StatesSpec> = (0..n)
+        .map(|k| cg_pgm::StatesSpec { name: format!("s{k}"), states: vec!["down".into(), "up".into()] })
+        .collect();
     let factors: Vec<cg_pgm::FactorSpec> = (1..n)
         .map(|k| cg_pgm::FactorSpec {
             variables: vec![format!("s{}", k - 1), format!("s{k}")],
@@ -301,4 +312,19 @@ fn the_partition_function_above_2_to_the_20_comes_from_elimination() {
         let z = net.partition_function().unwrap();
         assert!((z / log_z.exp() - 1.0).abs() < 1e-10 || !log_z.exp().is_finite(), "n {n}: Z {z} vs {}", log_z.exp());
     }
+}
+
+#[test]
+fn a_grid_of_tiny_factors_is_sampled_in_log_space() {
+    // 10 x 10, every entry times 1e-7: the product of the 181 factors is about 1e-1267.
+    // Couplings of 0.3, below the critical 0.44: the chains mix.
+    let (cards, mut factors) = grid(10, 0.3, 0.3);
+    for f in factors.iter_mut() {
+        f.values.iter_mut().for_each(|x| *x *= 1e-7);
+    }
+    let exact = variable_elimination(&factors, &cards, &[55], &[]).unwrap();
+    let c = Compiled::new(&factors, &cards).unwrap();
+    let m = sampling::estimate(&c, 55, &[], &gibbs(2000, true), 2).unwrap();
+    assert!(m.converged(), "{:?}", m.doubts);
+    assert!(z(&m, &exact.values) <= 6.0, "{:?} vs exact {:?}", m.probabilities, exact.values);
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Experiment, F64};
-use crate::{json_file, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
+use crate::{json_file, json_number, push_figure, push_graph, CheckScope, Cost, Outcome, RunOptions};
 
 /// `[[queries]]`: the distribution of `target` given `evidence` (variable = state).
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -271,8 +271,9 @@ impl DiscreteExperiment {
 
 impl Experiment for DiscreteExperiment {
     /// Variable elimination's largest intermediate table per query (found on the scopes alone),
-    /// the joint table of the partition function when it is computed (up to 2^20 entries), and
-    /// the Gibbs sweeps.
+    /// the partition function's table (Markov networks: the joint up to 2^20 entries, else
+    /// elimination's largest), the Gibbs starts (a greedy climb from 16 draws per chain) and
+    /// sweeps.
     fn cost(&self) -> Cost {
         let net = &self.model.net;
         let widest = self
@@ -293,21 +294,36 @@ impl Experiment for DiscreteExperiment {
         };
         // Block updates enumerate families of up to 4096 joint states.
         let per_variable = largest_factor.clamp(1.0, 4096.0) * net.factors.len().min(64) as f64;
+        let starts = match s.method {
+            Method::Gibbs => (16.0 * s.chains as f64 + 3.0) * 10.0 * vars * per_variable,
+            _ => 0.0,
+        };
+        let joint = net.cards.iter().map(|&c| c as f64).product::<f64>();
+        let partition = match self.model.parents {
+            Some(_) => 0.0,
+            None if joint <= (1u64 << 20) as f64 => (1u64 << 20) as f64,
+            None => Some(cg_pgm::elimination_table_size(&net.factors, &net.cards, &[], &[]))
+                .filter(|&t| t <= cg_pgm::ELIMINATION_LIMIT as f64)
+                .unwrap_or(0.0),
+        };
         Cost::default()
             .memory("variable elimination's largest table", 2.0 * F64 * widest)
             .work("variable elimination", self.queries.len() as f64 * widest * vars)
-            .memory("the joint table (partition function)", F64 * (1u64 << 20) as f64)
-            .work("sampling", self.queries.len() as f64 * sweeps * vars * per_variable)
+            .memory("the partition function's table", 2.0 * F64 * partition)
+            .work("the partition function", partition * vars)
+            .work("sampling", self.queries.len() as f64 * (sweeps * vars * per_variable + starts))
             .memory("the samples", F64 * s.samples as f64 * s.chains as f64)
             .memory("the junction tree's cliques ([marginals])", tree.map_or(0.0, |t| 2.0 * F64 * t * vars))
             .work("the junction tree ([marginals])", tree.map_or(0.0, |t| 4.0 * t * vars))
     }
 
-    /// Answers every query exactly and by the sampler; a Gibbs estimate whose chains disagree
-    /// (R-hat above 1.01) is `converged: false`, which the binary says on stderr.
+    /// Answers every query exactly and by the sampler. What the sampler cannot vouch for (its
+    /// [`sampling::Doubt`]s, or its failure) is written beside the exact answer as `doubts`,
+    /// which the binary says on stderr; a query whose evidence is impossible is answered as
+    /// such, and the others still are.
     ///
     /// # Errors
-    /// Evidence of probability zero, no chain start or no matching draw, or a drawing error.
+    /// Every query's evidence impossible (nothing to answer), or a drawing error.
     fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let model = &self.model.net;
         let compiled = self.model.compiled()?;
@@ -317,98 +333,112 @@ impl Experiment for DiscreteExperiment {
         let mut series = vec![];
         let (mut all_within, mut converged) = (true, true);
         let mut blocks: Vec<Vec<usize>> = vec![];
+        let mut impossible = vec![];
         for (k, q) in self.queries.iter().enumerate() {
-            let clock = std::time::Instant::now();
-            let relevant = self.model.relevant_factors(q);
-            let exact =
-                variable_elimination(&relevant, &model.cards, &[q.target], &q.evidence).map_err(|e| match e {
-                    PgmError::ZeroEvidence { .. } => {
-                        anyhow!(
-                            "[[queries]] {}: the evidence {} has probability zero",
-                            k + 1,
-                            evidence_text(model, &q.evidence)
-                        )
-                    }
-                    e => anyhow!("[[queries]] {}: {e}", k + 1),
-                })?;
-            let exact_seconds = clock.elapsed().as_secs_f64();
-            let clock = std::time::Instant::now();
-            // Each query draws from its own streams of the seed.
-            let seed = self.seed.wrapping_add(k as u64);
-            let m = sampling::estimate(&compiled, q.target, &q.evidence, s, seed)
-                .map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
-            let seconds = clock.elapsed().as_secs_f64();
-            for b in &m.blocks {
-                if !blocks.contains(b) {
-                    blocks.push(b.clone());
-                }
-            }
+            let label = describe(model, q);
             let states = &model.states[q.target];
             let by_state = |xs: &[f64]| -> Map<String, Value> {
-                states.iter().zip(xs).map(|(s, x)| (s.clone(), json!(x))).collect()
+                states.iter().zip(xs).map(|(s, &x)| (s.clone(), json_number(x))).collect()
             };
-            let z = exact
-                .values
-                .iter()
-                .zip(&m.probabilities)
-                .zip(&m.standard_errors)
-                .map(|((e, p), se)| (e - p).abs() / se)
-                .fold(0.0, f64::max);
-            let within = z <= 4.0;
-            all_within &= within;
-            let label = describe(model, q);
-            // A chain disagreement (and an LBP that did not converge) is said on stderr by the
-            // binary, from these metrics (`Outcome::warnings`).
-            converged &= m.converged();
             let evidence = evidence_json(model, &q.evidence);
+            let clock = std::time::Instant::now();
+            let relevant = self.model.relevant_factors(q);
+            let exact = match variable_elimination(&relevant, &model.cards, &[q.target], &q.evidence) {
+                Ok(exact) => exact,
+                Err(PgmError::ZeroEvidence { .. }) => {
+                    let why = format!("the evidence {} has probability zero", evidence_text(model, &q.evidence));
+                    impossible.push(format!("[[queries]] {}: {why}", k + 1));
+                    answers.push(json!({
+                        "query": label,
+                        "target": model.names[q.target],
+                        "evidence": evidence,
+                        "impossible": true,
+                        "doubts": [format!("{why}: there is nothing to answer")],
+                    }));
+                    continue;
+                }
+                Err(e) => bail!("[[queries]] {}: {e}", k + 1),
+            };
+            let exact_seconds = clock.elapsed().as_secs_f64();
             let mut answer = json!({
                 "query": label,
                 "target": model.names[q.target],
                 "evidence": evidence,
                 "exact": by_state(&exact.values),
-                "estimate": by_state(&m.probabilities),
-                "standard_error": by_state(&m.standard_errors),
-                "interval_95": states.iter().zip(&m.intervals).map(|(s, i)| (s.clone(), json!([i.0, i.1]))).collect::<Map<_, _>>(),
-                "effective_sample_size": by_state(&m.ess),
-                "largest_error_in_standard_errors": z,
-                "within_4_standard_errors": within,
             });
-            if let Some(r) = &m.r_hat {
-                answer["r_hat"] = json!(by_state(r));
-                answer["converged"] = json!(m.converged());
+            let clock = std::time::Instant::now();
+            // Each query draws from its own streams of the seed.
+            let seed = self.seed.wrapping_add(k as u64);
+            match sampling::estimate(&compiled, q.target, &q.evidence, s, seed) {
+                Ok(m) => {
+                    let seconds = clock.elapsed().as_secs_f64();
+                    for b in &m.blocks {
+                        if !blocks.contains(b) {
+                            blocks.push(b.clone());
+                        }
+                    }
+                    // The largest distance in standard errors; NaN (an estimate that cannot be
+                    // compared) is not within anything.
+                    let z = exact
+                        .values
+                        .iter()
+                        .zip(&m.probabilities)
+                        .zip(&m.standard_errors)
+                        .map(|((e, p), se)| (e - p).abs() / se)
+                        .fold(0.0, |a: f64, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
+                    let within = z <= 4.0;
+                    all_within &= within;
+                    converged &= m.converged();
+                    answer["estimate"] = json!(by_state(&m.probabilities));
+                    answer["standard_error"] = json!(by_state(&m.standard_errors));
+                    answer["interval_95"] = json!(states
+                        .iter()
+                        .zip(&m.intervals)
+                        .map(|(s, i)| (s.clone(), json!([json_number(i.0), json_number(i.1)])))
+                        .collect::<Map<_, _>>());
+                    answer["effective_sample_size"] = json!(by_state(&m.ess));
+                    answer["largest_error_in_standard_errors"] = json_number(z);
+                    answer["within_4_standard_errors"] = json!(within);
+                    if let Some(r) = &m.r_hat {
+                        answer["r_hat"] = json!(by_state(r));
+                    }
+                    answer["converged"] = json!(m.converged());
+                    answer["doubts"] = json!(m.doubts.iter().map(ToString::to_string).collect::<Vec<_>>());
+                    let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
+                    speeds.push(json!({
+                        "query": label,
+                        "exact_seconds": exact_seconds,
+                        "seconds": seconds,
+                        "draws_per_second": m.draws as f64 / seconds,
+                        "ess_per_second": min_ess / seconds,
+                    }));
+                    let last = states.len() - 1;
+                    series.push(Series {
+                        name: format!(
+                            "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
+                            exact.values[last], m.probabilities[last], m.standard_errors[last]
+                        ),
+                        points: m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
+                        markers: false,
+                        dashed: false,
+                    });
+                }
+                Err(e) => {
+                    // The exact answer stands; the sampler's failure is said beside it.
+                    converged = false;
+                    answer["converged"] = json!(false);
+                    answer["doubts"] = json!([format!("the sampler failed: {e}")]);
+                }
             }
             if let Some(settings) = &self.lbp {
-                let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
-                    .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
-                let belief = r.marginals[q.target].clone().expect("internal: the target is not observed");
-                let error = belief.iter().zip(&exact.values).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-                answer["lbp"] = json!({
-                    "estimate": by_state(&belief),
-                    "largest_error": error,
-                    "converged": r.converged,
-                    "iterations": r.iterations,
-                    "residual": r.residual,
-                });
+                answer["lbp"] = self
+                    .lbp_answer(q, settings, &exact.values, &by_state)
+                    .map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
             }
             answers.push(answer);
-            let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
-            speeds.push(json!({
-                "query": label,
-                "exact_seconds": exact_seconds,
-                "seconds": seconds,
-                "draws_per_second": m.draws as f64 / seconds,
-                "ess_per_second": min_ess / seconds,
-            }));
-            let last = states.len() - 1;
-            series.push(Series {
-                name: format!(
-                    "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
-                    exact.values[last], m.probabilities[last], m.standard_errors[last]
-                ),
-                points: m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
-                markers: false,
-                dashed: false,
-            });
+        }
+        if impossible.len() == self.queries.len() && self.marginals.is_none() {
+            bail!("{}", impossible.join("; "));
         }
         let mut sampler = json!({ "method": method_name(s.method), "chains": s.chains, "samples": s.samples });
         if s.method == Method::Gibbs {
@@ -423,17 +453,24 @@ impl Experiment for DiscreteExperiment {
             "variables": model.names,
             "sampler": sampler,
             "all_within_4_standard_errors": all_within,
+            "converged": converged,
             "queries": answers,
         });
-        if s.method == Method::Gibbs {
-            metrics["converged"] = json!(converged);
-        }
         if self.model.parents.is_none() {
             // Bayesian networks have Z = 1.
-            if let (Some(z), Some(log_z)) = (model.partition_function(), model.log_partition_function()) {
-                // Z itself only while it is a finite number.
-                metrics["partition_function"] = json!(Some(z).filter(|z| z.is_finite()));
-                metrics["log_partition_function"] = json!(log_z);
+            match (model.partition_function(), model.log_partition_function()) {
+                (Some(z), Some(log_z)) => {
+                    // Z itself only while it is a finite number.
+                    metrics["partition_function"] =
+                        if z.is_finite() { json!(z) } else { json!("beyond f64: see log_partition_function") };
+                    metrics["log_partition_function"] = json_number(log_z);
+                }
+                _ => {
+                    metrics["partition_function"] = json!(format!(
+                        "not computed: variable elimination over every variable would build a table of more than {} entries",
+                        cg_pgm::ELIMINATION_LIMIT
+                    ));
+                }
             }
         }
         let mut timing = json!({ "queries": speeds });
@@ -449,6 +486,8 @@ impl Experiment for DiscreteExperiment {
         }
         push_graph(&mut files, "network", &self.picture(title))?;
         let per = if s.method == Method::Gibbs { "samples per chain" } else { "draws" };
+        // No estimate to draw when the sampler failed on every query.
+        let has_estimates = !series.is_empty();
         let chart = LineChart {
             title: format!("{title}: {} estimate minus exact probability (last state)", method_name(s.method)),
             x_label: per.into(),
@@ -458,24 +497,72 @@ impl Experiment for DiscreteExperiment {
             equal_aspect: false,
             series,
         };
-        push_figure(&mut files, "sampler", chart.render())?;
+        if has_estimates {
+            push_figure(&mut files, "sampler", chart.render())?;
+        }
         let mut summary = String::new();
         for a in &answers {
-            let _ = write!(
-                summary,
-                "{}: exact {} estimate {}; ",
-                a["query"].as_str().unwrap_or(""),
-                a["exact"],
-                a["estimate"]
-            );
+            let query = a["query"].as_str().unwrap_or("");
+            let _ = if a["impossible"] == true {
+                write!(summary, "{query}: impossible evidence; ")
+            } else {
+                write!(
+                    summary,
+                    "{query}: exact {} estimate {}; ",
+                    a["exact"],
+                    a.get("estimate").unwrap_or(&json!("none"))
+                )
+            };
         }
         summary.push_str(if all_within { "all within 4 standard errors" } else { "NOT all within 4 standard errors" });
         if !converged {
-            summary.push_str("; NOT converged (R-hat > 1.01)");
+            summary.push_str("; NOT to be trusted as sampled (see the doubts)");
         }
         Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
 }
+
+impl DiscreteExperiment {
+    /// Loopy belief propagation's answer to `q` beside the exact one. Converged messages on a
+    /// graph with loops are still an approximation: a difference above [`LBP_TOLERANCE`] is a
+    /// doubt, as is not converging.
+    fn lbp_answer(
+        &self,
+        q: &Query,
+        settings: &cg_pgm::LbpSettings,
+        exact: &[f64],
+        by_state: &dyn Fn(&[f64]) -> Map<String, Value>,
+    ) -> Result<Value> {
+        let model = &self.model.net;
+        let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
+            .map_err(|e| anyhow!("loopy belief propagation: {e}"))?;
+        let belief = r.marginals[q.target].clone().expect("internal: the target is not observed");
+        let error = belief.iter().zip(exact).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let mut doubts = vec![];
+        if !r.converged {
+            doubts.push(format!(
+                "loopy belief propagation did not converge (residual {:.2e}): the messages still move, do not read them as marginals",
+                r.residual
+            ));
+        } else if error > LBP_TOLERANCE {
+            doubts.push(format!(
+                "loopy belief propagation converged {error:.3} away from the exact answer: on a graph with loops it is an approximation, converged or not"
+            ));
+        }
+        Ok(json!({
+            "estimate": by_state(&belief),
+            "largest_error": error,
+            "converged": r.converged,
+            "exact_on_this_graph": r.tree,
+            "iterations": r.iterations,
+            "residual": json_number(r.residual),
+            "doubts": doubts,
+        }))
+    }
+}
+
+/// A converged loopy belief propagation this far from the exact answer is a doubt.
+const LBP_TOLERANCE: f64 = 1e-3;
 
 impl DiscreteExperiment {
     /// `[marginals]`: every free variable's posterior by the junction tree, and the largest

@@ -28,28 +28,42 @@ fn is_constant(halves: &[&[f64]]) -> bool {
 fn rank_normalize(halves: &[&[f64]]) -> Vec<Vec<f64>> {
     let all: Vec<f64> = halves.iter().flat_map(|h| h.iter().copied()).collect();
     let s = all.len();
+    let normal = Normal::standard();
+    let score = |average_rank: f64| normal.inverse_cdf((average_rank - 0.375) / (s as f64 + 0.25));
+    let mut scores = vec![0.0; s];
+    // Two values (an indicator): the same average ranks without sorting.
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if all.iter().all(|&x| x == lo || x == hi) {
+        let n_lo = all.iter().filter(|&&x| x == lo).count();
+        let (low, high) = (score((1 + n_lo) as f64 / 2.0), score((n_lo + 1 + s) as f64 / 2.0));
+        let scores: Vec<f64> = all.iter().map(|&x| if x == lo { low } else { high }).collect();
+        return cut(&scores, halves);
+    }
     let mut order: Vec<usize> = (0..s).collect();
-    order.sort_by(|&a, &b| all[a].total_cmp(&all[b]));
-    let mut rank = vec![0.0; s];
+    order.sort_unstable_by(|&a, &b| all[a].total_cmp(&all[b]));
     let mut k = 0;
     while k < s {
         let mut end = k + 1;
         while end < s && all[order[end]] == all[order[k]] {
             end += 1;
         }
-        // Ranks k + 1 ..= end share their average.
-        let average = (k + 1 + end) as f64 / 2.0;
+        // Ranks k + 1 ..= end share their average, and so their score (an indicator has two).
+        let z = score((k + 1 + end) as f64 / 2.0);
         for &i in &order[k..end] {
-            rank[i] = average;
+            scores[i] = z;
         }
         k = end;
     }
-    let normal = Normal::standard();
-    let scores: Vec<f64> = rank.iter().map(|r| normal.inverse_cdf((r - 0.375) / (s as f64 + 0.25))).collect();
+    cut(&scores, halves)
+}
+
+/// `values` cut into pieces as long as the halves.
+fn cut(values: &[f64], halves: &[&[f64]]) -> Vec<Vec<f64>> {
     let mut out = Vec::with_capacity(halves.len());
     let mut at = 0;
     for h in halves {
-        out.push(scores[at..at + h.len()].to_vec());
+        out.push(values[at..at + h.len()].to_vec());
         at += h.len();
     }
     out
@@ -97,12 +111,12 @@ pub fn r_hat(chains: &[Vec<f64>]) -> f64 {
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
     let n = xs.len();
+    let (below, &mut middle, _) = xs.select_nth_unstable_by(n / 2, f64::total_cmp);
     if n % 2 == 1 {
-        xs[n / 2]
+        middle
     } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+        (below.iter().copied().fold(f64::NEG_INFINITY, f64::max) + middle) / 2.0
     }
 }
 

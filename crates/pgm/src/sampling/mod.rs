@@ -255,13 +255,12 @@ impl<'a> Compiled<'a> {
     }
 }
 
-/// Whether products of factor values can be drawn from as they are: finite, summing to a
-/// finite total, and each either 0 (a factor is 0: ruled out) or a normal number (not a product
-/// that underflowed). Ordinary models always are, so their draws keep their bits; the others go
-/// through log space.
+/// Whether products of nonzero factor values can be drawn from as they are: each a normal
+/// number (not a product that underflowed or overflowed) and summing to a finite total.
+/// Ordinary models always are; the others go through log space.
 fn representable(weights: &[f64]) -> bool {
     let total: f64 = weights.iter().sum();
-    total.is_finite() && total > 0.0 && weights.iter().all(|&w| w == 0.0 || w.is_normal())
+    total.is_finite() && weights.iter().all(|&w| w.is_normal())
 }
 
 /// An index drawn with probability proportional to `weights` (uniform when they are all 0).
@@ -284,19 +283,35 @@ fn pick(weights: &[f64], rng: &mut ChaCha8Rng) -> usize {
 struct Block {
     vars: Vec<usize>,
     factors: Vec<usize>,
+    /// Per position in `vars`, the factors whose last variable in the block is there: each is
+    /// checked as soon as that variable is set, so a zero prunes every joint value below it
+    /// (a block of deterministic links enumerates its few possible values, not its product).
+    complete_at: Vec<Vec<usize>>,
 }
 
-/// The largest joint a block may enumerate.
+/// A block update's scratch: the weight of each possible joint value and its index (last
+/// variable fastest).
+#[derive(Default)]
+struct Joint {
+    weights: Vec<f64>,
+    index: Vec<usize>,
+}
+
+/// The largest joint a block of one table may enumerate.
 const BLOCK_LIMIT: usize = 4096;
+
+/// The largest joint of blocks merged from several tables: each sweep enumerates it (what no
+/// factor rules out of it), so merging stops where that would cost more than it frees.
+const MERGED_LIMIT: usize = 256;
 
 /// A table constrains its variables when one of its values is 0 or below this share of its
 /// largest: single-site updates then (almost) never leave a configuration it favours.
 const CONSTRAINING: f64 = 1e-3;
 
 /// The Gibbs blocks: the unobserved variables of each constraining table (a deterministic or
-/// near-deterministic family), with blocks that share a variable merged while their joint has
-/// at most [`BLOCK_LIMIT`] states, so that a run of copies A -> B -> C -> D moves as one;
-/// every other unobserved variable alone.
+/// near-deterministic family) with at most [`BLOCK_LIMIT`] joint states, and blocks that share
+/// a variable merged while their joint has at most [`MERGED_LIMIT`] states, so that a run of
+/// copies A -> B -> C -> D moves as one; every other unobserved variable alone.
 fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Block> {
     let size = |vars: &[usize]| vars.iter().try_fold(1usize, |acc, &v| acc.checked_mul(c.cards[v]));
     let fits = |vars: &[usize]| size(vars).is_some_and(|s| s <= BLOCK_LIMIT);
@@ -322,7 +337,7 @@ fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Bloc
                         union.extend(&groups[j]);
                         union.sort_unstable();
                         union.dedup();
-                        if fits(&union) {
+                        if size(&union).is_some_and(|s| s <= MERGED_LIMIT) {
                             groups[i] = union;
                             groups.remove(j);
                             continue 'merge;
@@ -347,52 +362,78 @@ fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Bloc
             let mut factors: Vec<usize> = vars.iter().flat_map(|&v| c.by_var[v].iter().copied()).collect();
             factors.sort_unstable();
             factors.dedup();
-            Block { vars, factors }
+            let mut complete_at = vec![vec![]; vars.len()];
+            for &f in &factors {
+                let last =
+                    vars.iter().rposition(|v| c.factors[f].vars.contains(v)).expect("internal: f has a block variable");
+                complete_at[last].push(f);
+            }
+            Block { vars, factors, complete_at }
         })
         .collect()
 }
 
-/// One block update: every joint value of the block weighted by the product of its factors.
-fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], weights: &mut Vec<f64>, rng: &mut ChaCha8Rng) {
+/// One block update: every possible joint value of the block weighted by the product of its
+/// factors.
+fn update_block(c: &Compiled<'_>, block: &Block, state: &mut [usize], joint: &mut Joint, rng: &mut ChaCha8Rng) {
     let cards: Vec<usize> = block.vars.iter().map(|&v| c.cards[v]).collect();
-    joint_weights(c, block, &cards, state, weights, false);
-    if !representable(weights) {
+    joint_weights(c, block, &cards, state, joint, false);
+    if !representable(&joint.weights) {
         // Products that overflowed or underflowed: the same weights in log space, scaled by the
         // largest (the exact path rescales the same way), so 1e308 x 1e308 is not infinity.
-        joint_weights(c, block, &cards, state, weights, true);
-        let top = weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        for w in weights.iter_mut() {
-            *w = if top == f64::NEG_INFINITY { 0.0 } else { (*w - top).exp() };
+        joint_weights(c, block, &cards, state, joint, true);
+        let top = joint.weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for w in &mut joint.weights {
+            *w = (*w - top).exp();
         }
     }
-    let mut k = pick(weights, rng);
+    let mut k = joint.index[pick(&joint.weights, rng)];
     for (j, &v) in block.vars.iter().enumerate().rev() {
         state[v] = k % cards[j];
         k /= cards[j];
     }
 }
 
-/// Every joint value of the block (last variable fastest) set in `state` in turn, and the
-/// product of its factors' values (with `log`, the sum of their logs) into `weights`.
-fn joint_weights(
+/// The block's possible joint values (no factor 0) in order, last variable fastest, with the
+/// product of the factors' values (with `log`, the sum of their logs). The chain's current
+/// value is always among them.
+fn joint_weights(c: &Compiled<'_>, block: &Block, cards: &[usize], state: &mut [usize], out: &mut Joint, log: bool) {
+    out.weights.clear();
+    out.index.clear();
+    descend(c, block, cards, state, 0, 0, if log { 0.0 } else { 1.0 }, log, out);
+}
+
+/// Sets the block's variable at `depth` to each of its values, multiplies in the factors that
+/// are complete there, and goes on below the values no factor rules out.
+#[allow(clippy::too_many_arguments)]
+fn descend(
     c: &Compiled<'_>,
     block: &Block,
     cards: &[usize],
     state: &mut [usize],
-    weights: &mut Vec<f64>,
+    depth: usize,
+    index: usize,
+    partial: f64,
     log: bool,
+    out: &mut Joint,
 ) {
-    weights.clear();
-    let mut joint = vec![0usize; block.vars.len()];
-    loop {
-        for (&v, &x) in block.vars.iter().zip(&joint) {
-            state[v] = x;
+    if depth == block.vars.len() {
+        out.weights.push(partial);
+        out.index.push(index);
+        return;
+    }
+    let v = block.vars[depth];
+    'values: for x in 0..cards[depth] {
+        state[v] = x;
+        let mut w = partial;
+        for &f in &block.complete_at[depth] {
+            let value = c.value(f, state);
+            if value == 0.0 {
+                continue 'values;
+            }
+            w = if log { w + value.ln() } else { w * value };
         }
-        let values = block.factors.iter().map(|&f| c.value(f, state));
-        weights.push(if log { values.map(f64::ln).sum() } else { values.product() });
-        if !advance(&mut joint, cards) {
-            break;
-        }
+        descend(c, block, cards, state, depth + 1, index * cards[depth] + x, w, log, out);
     }
 }
 
@@ -466,11 +507,11 @@ fn gibbs(
         .enumerate()
         .map(|(k, mut state)| {
             let mut rng = stream(k);
-            let mut weights = vec![];
+            let mut joint = Joint::default();
             let mut series = Vec::with_capacity(s.samples);
             for sweep in 0..s.burn_in + s.samples * s.thin {
                 for b in &blocks {
-                    update_block(c, b, &mut state, &mut weights, &mut rng);
+                    update_block(c, b, &mut state, &mut joint, &mut rng);
                 }
                 if sweep >= s.burn_in && (sweep - s.burn_in + 1).is_multiple_of(s.thin) {
                     series.push(state[target]);
@@ -496,7 +537,8 @@ fn gibbs(
             .collect();
         let smallest = own.iter().zip(&visited).filter(|p| *p.1).map(|p| *p.0).fold(f64::INFINITY, f64::min);
         let ess = own.iter().zip(&visited).map(|(&x, &seen)| if seen { x } else { smallest }).collect();
-        let r = indicators.iter().zip(&visited).map(|(i, &seen)| if seen { diagnostics::r_hat(i) } else { 1.0 }).collect();
+        let r =
+            indicators.iter().zip(&visited).map(|(i, &seen)| if seen { diagnostics::r_hat(i) } else { 1.0 }).collect();
         (r, ess)
     } else {
         e.doubts.push(Doubt::NeverMoved);
@@ -519,8 +561,9 @@ fn gibbs(
         e.running.push(running);
     }
     if moved {
-        let worst = r_hat.iter().copied().fold(1.0, |a: f64, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
-        if !(worst <= R_HAT_LIMIT) {
+        let worst =
+            r_hat.iter().copied().fold(1.0, |a: f64, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
+        if worst.is_nan() || worst > R_HAT_LIMIT {
             e.doubts.push(Doubt::ChainsDisagree { r_hat: worst });
         }
         let fewest = ess.iter().copied().fold(f64::INFINITY, f64::min);
@@ -556,7 +599,11 @@ fn weighted(
                     let log_w = if forward {
                         c.weighted_draw(&free, &mut state, &mut rng);
                         let matches = ev.iter().zip(&state).all(|(e, &x)| e.is_none_or(|e| e == x));
-                        if matches { 0.0 } else { f64::NEG_INFINITY }
+                        if matches {
+                            0.0
+                        } else {
+                            f64::NEG_INFINITY
+                        }
                     } else {
                         c.weighted_draw(ev, &mut state, &mut rng)
                     };

@@ -19,6 +19,9 @@ use crate::{variable_elimination, Error, Result};
 /// Random draws climbed to a mode, per chain.
 const CANDIDATES_PER_CHAIN: usize = 16;
 
+/// The largest joint a climb enumerates at once; larger blocks climb a variable at a time.
+const CLIMB_JOINT_LIMIT: usize = 256;
+
 /// Greedy passes over the blocks at most when climbing to a mode.
 const CLIMB_PASSES: usize = 100;
 
@@ -85,9 +88,8 @@ fn spread(modes: Vec<(Vec<usize>, f64)>, chains: usize, target: usize) -> Vec<Ve
         }
     }
     while taken.len() < modes.len().min(chains) {
-        let distance = |k: usize| {
-            taken.iter().map(|&t| modes[t].0.iter().zip(&modes[k].0).filter(|(a, b)| a != b).count()).min()
-        };
+        let distance =
+            |k: usize| taken.iter().map(|&t| modes[t].0.iter().zip(&modes[k].0).filter(|(a, b)| a != b).count()).min();
         let next = (0..modes.len())
             .filter(|k| !taken.contains(k))
             .fold(None, |b: Option<usize>, k| match b {
@@ -100,24 +102,34 @@ fn spread(modes: Vec<(Vec<usize>, f64)>, chains: usize, target: usize) -> Vec<Ve
     (0..chains).map(|k| modes[taken[k % taken.len()]].0.clone()).collect()
 }
 
-/// Greedy block moves from `state`: each block set to the joint value with the fewest zero
-/// factors and then the highest product (the current value kept on ties), until a pass
-/// changes nothing.
+/// Greedy block moves from `state`: each block (its variables one by one when its joint has
+/// more than [`CLIMB_JOINT_LIMIT`] values) set to the joint value with the fewest zero factors
+/// and then the highest product (the current value kept on ties), until a pass changes
+/// nothing.
 fn climb(c: &Compiled<'_>, blocks: &[Block], state: &mut [usize]) {
+    let mut moves: Vec<(Vec<usize>, &[usize])> = vec![];
+    for b in blocks {
+        let joint = b.vars.iter().try_fold(1usize, |n, &v| n.checked_mul(c.cards[v]));
+        if joint.is_some_and(|n| n <= CLIMB_JOINT_LIMIT) {
+            moves.push((b.vars.clone(), &b.factors));
+        } else {
+            moves.extend(b.vars.iter().map(|&v| (vec![v], c.by_var[v].as_slice())));
+        }
+    }
     for _ in 0..CLIMB_PASSES {
         let mut changed = false;
-        for b in blocks {
-            let cards: Vec<usize> = b.vars.iter().map(|&v| c.cards[v]).collect();
-            let current: Vec<usize> = b.vars.iter().map(|&v| state[v]).collect();
+        for (vars, factors) in &moves {
+            let cards: Vec<usize> = vars.iter().map(|&v| c.cards[v]).collect();
+            let current: Vec<usize> = vars.iter().map(|&v| state[v]).collect();
             let score = |state: &[usize]| {
-                let values = b.factors.iter().map(|&f| c.value(f, state));
+                let values = factors.iter().map(|&f| c.value(f, state));
                 let zeros = values.clone().filter(|&x| x <= 0.0).count();
                 (zeros, values.filter(|&x| x > 0.0).map(f64::ln).sum::<f64>())
             };
             let mut best = (current.clone(), score(state));
-            let mut joint = vec![0usize; b.vars.len()];
+            let mut joint = vec![0usize; vars.len()];
             loop {
-                for (&v, &x) in b.vars.iter().zip(&joint) {
+                for (&v, &x) in vars.iter().zip(&joint) {
                     state[v] = x;
                 }
                 let s = score(state);
@@ -128,7 +140,7 @@ fn climb(c: &Compiled<'_>, blocks: &[Block], state: &mut [usize]) {
                     break;
                 }
             }
-            for (&v, &x) in b.vars.iter().zip(&best.0) {
+            for (&v, &x) in vars.iter().zip(&best.0) {
                 state[v] = x;
             }
             changed |= best.0 != current;
