@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+mod cli;
 pub mod config;
 pub mod kinds;
 pub mod output;
@@ -16,6 +17,8 @@ pub mod report;
 pub mod resume;
 pub mod schema;
 pub mod sweep;
+
+pub use cli::main_with;
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +56,7 @@ pub(crate) fn read_metrics(dir: &Path) -> Option<serde_json::Value> {
 }
 
 /// A run's JSON file: pretty-printed, with a final newline.
-pub(crate) fn json_file(name: &str, value: &serde_json::Value) -> Result<(String, Vec<u8>)> {
+pub fn json_file(name: &str, value: &serde_json::Value) -> Result<(String, Vec<u8>)> {
     let mut value = value.clone();
     positive_zeros(&mut value);
     Ok((name.to_string(), (serde_json::to_string_pretty(&value)? + "\n").into_bytes()))
@@ -75,7 +78,7 @@ fn positive_zeros(value: &mut serde_json::Value) {
 
 /// A number for metrics: finite ones as JSON numbers, the others as the strings `"inf"`,
 /// `"-inf"` and `"nan"` (JSON has no such numbers, and `null` would hide what happened).
-pub(crate) fn json_number(x: f64) -> serde_json::Value {
+pub fn json_number(x: f64) -> serde_json::Value {
     if x.is_finite() {
         serde_json::json!(x)
     } else if x.is_nan() {
@@ -115,7 +118,7 @@ const SKIPPED: &str = ".skipped";
 ///
 /// # Errors
 /// Any other drawing error.
-pub(crate) fn push_figure(
+pub fn push_figure(
     files: &mut Vec<(String, Vec<u8>)>,
     name: &str,
     figure: Result<cg_plot::Figure, cg_plot::PlotError>,
@@ -172,7 +175,7 @@ fn add_to_metrics<const N: usize>(outcome: &mut Outcome, entries: [(&str, serde_
 
 /// A graph's drawing: `NAME.dot` (Graphviz text) always, and `NAME.png` / `NAME.svg` when it has
 /// at most [`cg_plot::MAX_NODES`] nodes.
-pub(crate) fn push_graph(
+pub fn push_graph(
     files: &mut Vec<(String, Vec<u8>)>,
     name: &str,
     picture: &cg_plot::GraphPicture,
@@ -279,13 +282,13 @@ pub struct Cost {
 
 impl Cost {
     /// Adds `bytes` of buffers for `what`.
-    pub(crate) fn memory(mut self, what: impl Into<String>, bytes: f64) -> Cost {
+    pub fn memory(mut self, what: impl Into<String>, bytes: f64) -> Cost {
         self.memory.push((what.into(), bytes));
         self
     }
 
     /// Adds `operations` (multiply-adds, draws, visits) for `what`.
-    pub(crate) fn work(mut self, what: impl Into<String>, operations: f64) -> Cost {
+    pub fn work(mut self, what: impl Into<String>, operations: f64) -> Cost {
         self.work.push((what.into(), operations));
         self
     }
@@ -294,7 +297,7 @@ impl Cost {
     /// points and timing ([`STEP_BYTES`]) and its fixed overhead ([`STEP_OPERATIONS`]: observers,
     /// shuffles, the record), so a config of 10^12 tiny epochs is refused for what it would
     /// really take, not passed for its few multiply-adds.
-    pub(crate) fn steps(self, what: &str, steps: f64) -> Cost {
+    pub fn steps(self, what: &str, steps: f64) -> Cost {
         self.memory(format!("the records and curves of {what}"), steps * STEP_BYTES)
             .work(format!("the fixed cost of each of {what}"), steps * STEP_OPERATIONS)
     }
@@ -470,7 +473,7 @@ fn resumable_identity(
     options: &RunOptions,
 ) -> Result<resume::Identity> {
     if !kind.resumable() {
-        let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.resumable()).map(|k| k.name()).collect();
+        let names: Vec<&str> = kinds::all().into_iter().filter(|k| k.resumable()).map(|k| k.name()).collect();
         anyhow::bail!(
             "--stop-after, --checkpoint-every and --resume: kind `{}` has no resumable training loop (kinds that do: {})",
             kind.name(),

@@ -147,7 +147,7 @@ pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
     let kind_name = model.meta("kind")?;
     let kind = kinds::find(kind_name).ok_or_else(|| anyhow!("{}: unknown kind `{kind_name}`", model.path.display()))?;
     if !kind.predicts() {
-        let names: Vec<&str> = kinds::KINDS.iter().filter(|k| k.predicts()).map(|k| k.name()).collect();
+        let names: Vec<&str> = kinds::all().into_iter().filter(|k| k.predicts()).map(|k| k.name()).collect();
         bail!("kind `{kind_name}` has no predictions for new rows (kinds that do: {})", names.join(", "));
     }
     let table = cg_data::read_table(data).map_err(|e| anyhow!("{e}"))?;

@@ -2,8 +2,10 @@
 //! it into an experiment, calls its library and renders the results; [`KINDS`] lists them all,
 //! and the config loader, `--help`, `experiments kinds` and the tests read that list.
 //!
-//! Adding a kind: its library crate, one module here implementing [`KindConfig`], one line in
-//! [`KINDS`], a config under `configs/` and its stored results under `results/`.
+//! Adding a kind here: its library crate, one module implementing [`KindConfig`], one line in
+//! [`KINDS`], a config under `configs/` and its stored results under `results/`. Adding one
+//! from another crate: implement [`KindConfig`] there, and give its binary
+//! `experiments::main_with(&[&Entry::<MyConfig>::NEW])` (`examples/external-kind` does).
 
 use std::marker::PhantomData;
 use std::path::Path;
@@ -166,14 +168,50 @@ impl<C: KindConfig> Kind for Entry<C> {
     }
 }
 
+/// Kinds added from outside the crate ([`register`]).
+static EXTERNAL: std::sync::OnceLock<Vec<&'static dyn Kind>> = std::sync::OnceLock::new();
+
+/// Adds kinds defined outside this crate, after the built-in ones; once per process, before any
+/// config is read ([`crate::main_with`] does it). Registering nothing is always allowed.
+///
+/// # Errors
+/// A name that is already a kind (built-in or given twice), or a second registration of
+/// different kinds.
+pub fn register(extra: &[&'static dyn Kind]) -> Result<()> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let mut seen: Vec<&str> = KINDS.iter().map(|k| k.name()).collect();
+    for k in extra {
+        if seen.contains(&k.name()) {
+            anyhow::bail!(
+                "kind `{}` is registered twice (a built-in kind has that name, or it is given twice)",
+                k.name()
+            );
+        }
+        seen.push(k.name());
+    }
+    let set = EXTERNAL.get_or_init(|| extra.to_vec());
+    let same = set.len() == extra.len() && set.iter().zip(extra).all(|(a, b)| a.name() == b.name());
+    if !same {
+        anyhow::bail!("kinds from outside are registered once per process");
+    }
+    Ok(())
+}
+
+/// Every kind: the built-in ones ([`KINDS`]), then those [`register`]ed.
+pub fn all() -> Vec<&'static dyn Kind> {
+    KINDS.iter().copied().chain(EXTERNAL.get().into_iter().flatten().copied()).collect()
+}
+
 /// The kind named `name`.
 pub fn find(name: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|k| k.name() == name)
+    all().into_iter().find(|k| k.name() == name)
 }
 
 /// Every kind's name, comma-separated, for error messages.
 pub fn names() -> String {
-    KINDS.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+    all().iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -187,5 +225,14 @@ mod tests {
             assert!(seen.insert(k.name()), "{} listed twice", k.name());
             assert!(!k.summary().is_empty() && !k.summary().contains('\n'), "{}", k.name());
         }
+    }
+
+    #[test]
+    fn a_kind_from_outside_may_not_take_a_built_in_name() {
+        static AGAIN: Entry<svd::SvdFile> = Entry::NEW;
+        let e = register(&[&AGAIN]).unwrap_err().to_string();
+        assert!(e.contains("kind `svd` is registered twice"), "{e}");
+        assert!(register(&[]).is_ok());
+        assert_eq!(all().len(), KINDS.len());
     }
 }
