@@ -159,6 +159,43 @@ impl BayesianNetwork {
     pub fn state(&self, var: usize, state: &str) -> Result<usize> {
         state_id(&self.names, &self.states, var, state).map_err(Error::Query)
     }
+
+    /// P(`target` | `evidence`) by names: each state of `target` with its exact probability, by
+    /// variable elimination with the barren variables left out.
+    ///
+    /// ```
+    /// use cg_pgm::{BayesianNetwork, VariableSpec};
+    /// let spec = |name: &str, parents: &[&str], cpt: Vec<Vec<f64>>| VariableSpec {
+    ///     name: name.into(),
+    ///     states: vec!["no".into(), "yes".into()],
+    ///     parents: parents.iter().map(|p| p.to_string()).collect(),
+    ///     cpt,
+    /// };
+    /// let net = BayesianNetwork::new(&[
+    ///     spec("rain", &[], vec![vec![0.8, 0.2]]),
+    ///     spec("wet", &["rain"], vec![vec![0.9, 0.1], vec![0.1, 0.9]]),
+    /// ])
+    /// .unwrap();
+    /// let p = net.query("rain", &[("wet", "yes")]).unwrap();
+    /// // P(rain | wet) = 0.2 x 0.9 / (0.2 x 0.9 + 0.8 x 0.1)
+    /// assert!((p[1].1 - 0.18 / 0.26).abs() < 1e-15 && p[1].0 == "yes");
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown variable or state, a target that is also evidence, or evidence of
+    /// probability zero ([`Error::ZeroEvidence`]).
+    pub fn query(&self, target: &str, evidence: &[(&str, &str)]) -> Result<Vec<(String, f64)>> {
+        let t = self.id(target)?;
+        let evidence = evidence
+            .iter()
+            .map(|&(v, x)| self.id(v).and_then(|v| Ok((v, self.state(v, x)?))))
+            .collect::<Result<Vec<_>>>()?;
+        let keep = crate::ancestral(&self.parents, &[t], &evidence);
+        let factors: Vec<crate::Factor> =
+            self.factors.iter().enumerate().filter(|&(v, _)| keep[v]).map(|(_, f)| f.clone()).collect();
+        let answer = crate::variable_elimination(&factors, &self.cards, &[t], &evidence)?;
+        Ok(self.states[t].iter().cloned().zip(answer.values).collect())
+    }
 }
 
 /// The position of variable `name` among `names`, or a message saying there is none.

@@ -38,6 +38,44 @@ pub struct SomConfig {
     pub init: Init,
 }
 
+impl SomConfig {
+    /// A batch-trained `rows` x `cols` map with the usual choices: rectangular and planar,
+    /// Gaussian neighbourhood, PCA start, radius from half the longer side down to 1 (linear);
+    /// change any field before [`Validate::validate`].
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// let params = cg_som::SomConfig::batch(6, 8, 20).validate().unwrap();
+    /// assert_eq!(params.lattice.units(), 48);
+    /// ```
+    pub fn batch(rows: usize, cols: usize, epochs: usize) -> SomConfig {
+        SomConfig {
+            rows,
+            cols,
+            topology: Topology::default(),
+            toroidal: false,
+            neighbourhood: Neighbourhood::Gaussian,
+            truncate: None,
+            training: Training::Batch,
+            epochs,
+            iterations_per_epoch: None,
+            learning_rate: None,
+            radius: ScheduleConfig { start: (rows.max(cols) as f64 / 2.0).max(1.0), end: 1.0, decay: Decay::Linear },
+            init: Init::Pca,
+        }
+    }
+
+    /// An online (one sample at a time) `rows` x `cols` map: as [`SomConfig::batch`], with a
+    /// learning rate from 0.5 down to 0.01 (linear) and one pass over the data per epoch.
+    pub fn online(rows: usize, cols: usize, epochs: usize) -> SomConfig {
+        SomConfig {
+            training: Training::Online,
+            learning_rate: Some(ScheduleConfig { start: 0.5, end: 0.01, decay: Decay::Linear }),
+            ..SomConfig::batch(rows, cols, epochs)
+        }
+    }
+}
+
 /// How a unit's update falls off with its lattice distance d to the best-matching unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
