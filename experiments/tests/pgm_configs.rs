@@ -100,6 +100,23 @@ fn run_config(text: &str, files: &[(&str, &str)]) -> serde_json::Value {
     serde_json::from_slice(&metrics.1).unwrap()
 }
 
+/// Runs the binary on config `text` (quietly, into a scratch folder): its exit status, stderr
+/// and the metrics it wrote.
+fn run_binary(text: &str) -> (std::process::ExitStatus, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("net.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args([config.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let metrics = std::fs::read(out.join("metrics.json"))
+        .map_or(serde_json::Value::Null, |b| serde_json::from_slice(&b).unwrap());
+    (o.status, stderr, metrics)
+}
+
 fn results_file(run: &str, name: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results").join(run).join(name))
         .unwrap()
@@ -163,17 +180,9 @@ fn gibbs_draws_right_with_factors_that_overflow_or_underflow_a_product() {
 #[test]
 fn estimates_beyond_four_standard_errors_are_warned_about_on_stderr() {
     // A chain far too short to leave its start on a strongly coupled pair.
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("sticky.toml");
-    std::fs::write(&config, two_binary(1, "1e9, 1.0, 1.0, 1e9", "1.0, 3.0", "chains = 2\nburn_in = 1\nsamples = 20"))
-        .unwrap();
-    let out = tmp.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
-        .args([config.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let (status, stderr, metrics) =
+        run_binary(&two_binary(1, "1e9, 1.0, 1.0, 1e9", "1.0, 3.0", "chains = 2\nburn_in = 1\nsamples = 20"));
+    assert!(status.success(), "{stderr}");
     let flagged = metrics["queries"][0]["within_4_standard_errors"] == false;
     assert_eq!(flagged, stderr.contains("more than 4 standard errors"), "{stderr}");
     // Each doubt of the sampler (here: too few effective draws, or chains that disagree or
@@ -265,18 +274,9 @@ fn a_sampler_that_fails_leaves_the_exact_answer_standing() {
     let text =
         faint("[[queries]]\ntarget = \"cause\"\nevidence = { e = \"yes\" }\n", "method = \"forward\"\nsamples = 1000")
             .replace("cpt = [[1.0, 0.0], [0.5, 0.5]]", "cpt = [[1.0, 0.0], [1.0, 1e-12]]");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("faint.toml");
-    std::fs::write(&config, &text).unwrap();
-    let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
-        .args([config.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
+    let (status, stderr, m) = run_binary(&text);
+    assert!(status.success(), "{stderr}");
     assert!(stderr.contains("P(cause | e = yes): the sampler failed: query: none of the 1000 draws"), "{stderr}");
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["queries"][0]["exact"]["yes"], 1.0);
     assert_eq!(m["queries"][0]["converged"], false);
     assert_eq!(m["converged"], false);
