@@ -341,11 +341,11 @@ impl Cost {
 
 /// Memory a recorded step keeps: its record in the recorder (a few numbers and a timing) and
 /// its points in every curve of the metrics file, as numbers and as JSON text.
-pub(crate) const STEP_BYTES: f64 = 512.0;
+pub const STEP_BYTES: f64 = 512.0;
 
 /// The fixed work of one step of a training loop in operation-equivalents: about a
 /// microsecond at the 100 GFLOP/s the work limit assumes (a 17-weight XOR epoch takes 3 µs).
-pub(crate) const STEP_OPERATIONS: f64 = 1e5;
+pub const STEP_OPERATIONS: f64 = 1e5;
 
 /// A time with three significant digits in a unit that suits it (`1.25 s`, `3.41 ms`, `812 µs`,
 /// `2.5 h`): XOR's epochs are microseconds, and `0.0000 s/epoch` said nothing.

@@ -2,7 +2,7 @@
 //! so far plus `state.json` and `state.safetensors` (everything the next epoch reads); resumed,
 //! it finishes with the same bytes as the run never stopped.
 //!
-//! A kind opts in by driving its training loop through [`drive`] (its solver implements
+//! A kind opts in by driving its training loop through `drive` (its solver implements
 //! [`Resumable`], its observers save what they remember) and setting `KindConfig::RESUMABLE`.
 
 use std::path::Path;

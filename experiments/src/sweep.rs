@@ -6,7 +6,7 @@
 //! A job is a plain run of the config with its overrides, so its outputs are those of
 //! `experiments CONFIG OVERRIDES...`, byte for byte. Jobs run here (N at a time, each on its
 //! share of the cores), one at a time by number (`--job N`, or `SLURM_ARRAY_TASK_ID`), or as a
-//! Slurm job array ([`slurm`]).
+//! Slurm job array (`slurm`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -12,7 +12,7 @@
 //! (one argument) and `max`, `min` (two or more). So `-x^2` is `-(x^2)` and `2^3^2` is `2^9`.
 //!
 //! Parsing compiles the expression into a short straight-line program. Evaluating it with
-//! [`LocalFunction::eval_with_partials`] runs the program forwards for the value and backwards
+//! [`cg_core::LocalFunction::eval_with_partials`] runs the program forwards for the value and backwards
 //! (reverse mode inside the node) for the partial derivative with respect to every distinct name,
 //! summed over all of its occurrences: `a * a` gives `2a`, the chapter's z(i, j).
 //!

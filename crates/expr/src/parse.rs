@@ -30,7 +30,7 @@ pub enum ParseErrorKind {
     /// A function name where a value was expected (`sin + 1`).
     FunctionAsValue(String),
     BadNumber(String),
-    /// Parentheses, calls and unary minus nested deeper than [`MAX_DEPTH`].
+    /// Parentheses, calls and unary minus nested deeper than `MAX_DEPTH` (200).
     TooDeep,
 }
 

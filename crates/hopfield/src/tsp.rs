@@ -72,7 +72,7 @@ pub fn tour_length(d: &[Vec<f64>], tour: &[usize]) -> f64 {
     (0..tour.len()).map(|k| d[tour[k]][tour[(k + 1) % tour.len()]]).sum()
 }
 
-/// The shortest closed tour, by Held-Karp: best[S][j] = shortest path from city 0 through the set
+/// The shortest closed tour, by Held-Karp: `best[S][j]` = shortest path from city 0 through the set
 /// S ending at j. O(2ⁿ n²) time, O(2ⁿ n) memory: exact for the small instances here (n ≤ 16).
 ///
 /// # Panics

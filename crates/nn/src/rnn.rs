@@ -77,8 +77,8 @@ impl Rnn {
         tape
     }
 
-    /// Sets a batch of sequences (xs[p] is d × B) and h_0 = 0, runs forward and backward with
-    /// loss Σ_p `loss`(o_p, ys[p]) (each term a mean over the batch), and returns the loss and
+    /// Sets a batch of sequences (`xs[p]` is d × B) and h_0 = 0, runs forward and backward with
+    /// loss Σ_p `loss`(o_p, `ys[p]`) (each term a mean over the batch), and returns the loss and
     /// the gradients of (W, V, U).
     ///
     /// # Errors
@@ -157,7 +157,7 @@ pub struct SineTask {
 }
 
 impl SineTask {
-    /// Inputs and targets per step of `n` sequences: xs[p] and ys[p] are 1 × n.
+    /// Inputs and targets per step of `n` sequences: `xs[p]` and `ys[p]` are 1 × n.
     pub fn sequences(&self, n: usize, rng: &mut ChaCha8Rng) -> (Vec<Mat>, Vec<Mat>) {
         let phases: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..std::f64::consts::TAU)).collect();
         let wave =

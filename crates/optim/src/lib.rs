@@ -58,7 +58,7 @@ pub struct OptimizerConfig {
     pub weight_decay: f64,
 }
 
-/// A config's `[optimizer]` is read as [`OptimizerFields`], so that is its schema.
+/// A config's `[optimizer]` is read as `OptimizerFields`, so that is its schema.
 impl schemars::JsonSchema for OptimizerConfig {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "OptimizerConfig".into()

@@ -1,4 +1,4 @@
-//! The 2-D Ising model on an L x L torus: spins s = ±1, energy E = -J Σ_<ij> s_i s_j - h Σ s_i,
+//! The 2-D Ising model on an L x L torus: spins s = ±1, energy E = -J Σ_⟨ij⟩ s_i s_j - h Σ s_i,
 //! p(s) ∝ e^{-E/T}. A heat-bath (Gibbs) sweep sets each spin to +1 with probability
 //! σ(2 (J Σ_neighbours s_j + h) / T).
 
