@@ -29,6 +29,7 @@ mod ising;
 mod junction;
 mod lbp;
 mod markov;
+pub mod params;
 pub mod sampling;
 
 pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};
@@ -50,6 +51,9 @@ pub enum Error {
     Variable { name: String, message: String },
     #[error("query: {0}")]
     Query(String),
+    /// A setting of a config table (`sampler`, `lbp`) that cannot be used, and why.
+    #[error("[{table}] {message}")]
+    Setting { table: &'static str, message: String },
     /// The observed values (variable, state) have probability zero under the model.
     #[error("the evidence {evidence:?} has probability zero")]
     ZeroEvidence { evidence: Vec<(usize, usize)> },

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
+use cg_core::Validate;
 use cg_pgm::sampling::{self, Compiled, Method, Settings};
 use cg_pgm::{variable_elimination, Error as PgmError, MarkovNetwork};
 use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
@@ -36,96 +37,9 @@ pub(super) struct MarginalsConfig {
     evidence: IndexMap<String, String>,
 }
 
-/// `[lbp]`: loopy belief propagation's settings.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct LbpConfig {
-    /// New message = (1 - damping) x computed + damping x previous (0 <= d < 1; default 0.5).
-    #[serde(default = "half")]
-    damping: f64,
-    /// Iterations at most (default 1000).
-    #[serde(default = "thousand")]
-    max_iterations: usize,
-    /// Converged when no message moves by more than this (default 1e-10).
-    #[serde(default = "tiny")]
-    tolerance: f64,
-}
+pub(super) use cg_pgm::params::{LbpConfig, SamplerConfig};
 
-fn half() -> f64 {
-    0.5
-}
-fn thousand() -> usize {
-    1000
-}
-fn tiny() -> f64 {
-    1e-10
-}
-
-/// `[sampler]` (formerly `[gibbs]`, still read).
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SamplerConfig {
-    /// gibbs (Markov chains, any network), likelihood_weighting or forward (rejection; both for
-    /// Bayesian networks only).
-    #[serde(default)]
-    method: MethodName,
-    /// gibbs: independent chains from dispersed starts, compared by R-hat; the others: batches
-    /// drawn in parallel. Default 4.
-    #[serde(default = "four")]
-    #[schemars(range(min = 1))]
-    chains: usize,
-    /// gibbs only: sweeps each chain discards before sampling (default 1000).
-    burn_in: Option<usize>,
-    /// gibbs: samples kept per chain; likelihood_weighting and forward: draws in all.
-    #[schemars(range(min = 1))]
-    samples: usize,
-    /// gibbs only: sweeps between kept samples (default 1).
-    #[schemars(range(min = 1))]
-    thin: Option<usize>,
-}
-
-/// The sampler's name in a config.
-#[derive(Clone, Copy, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum MethodName {
-    #[default]
-    Gibbs,
-    LikelihoodWeighting,
-    Forward,
-}
-
-fn four() -> usize {
-    4
-}
-
-impl SamplerConfig {
-    fn settings(&self) -> Result<Settings> {
-        let method = match self.method {
-            MethodName::Gibbs => Method::Gibbs,
-            MethodName::LikelihoodWeighting => Method::LikelihoodWeighting,
-            MethodName::Forward => Method::Forward,
-        };
-        if method != Method::Gibbs && (self.burn_in.is_some() || self.thin.is_some()) {
-            bail!("[sampler] burn_in and thin are settings of gibbs only");
-        }
-        let s = Settings {
-            method,
-            chains: self.chains,
-            burn_in: self.burn_in.unwrap_or(1000),
-            samples: self.samples,
-            thin: self.thin.unwrap_or(1),
-            blocks: true,
-        };
-        if s.samples == 0 || s.thin == 0 || s.chains == 0 {
-            bail!("[sampler] samples, chains and thin must be >= 1");
-        }
-        if method == Method::Gibbs && s.chains == 1 {
-            bail!("[sampler] chains = 1: R-hat compares chains, give 2 or more");
-        }
-        Ok(s)
-    }
-}
-
+/// The sampler's name in metrics.
 fn method_name(m: Method) -> &'static str {
     match m {
         Method::Gibbs => "gibbs",
@@ -242,19 +156,8 @@ impl DiscreteExperiment {
         marginals: Option<&MarginalsConfig>,
         lbp: Option<&LbpConfig>,
     ) -> Result<DiscreteExperiment> {
-        let lbp = lbp
-            .map(|l| {
-                if !(0.0..1.0).contains(&l.damping)
-                    || l.max_iterations == 0
-                    || l.tolerance.is_nan()
-                    || l.tolerance < 0.0
-                {
-                    bail!("[lbp] needs 0 <= damping < 1, max_iterations >= 1 and tolerance >= 0");
-                }
-                Ok(cg_pgm::LbpSettings { damping: l.damping, max_iterations: l.max_iterations, tolerance: l.tolerance })
-            })
-            .transpose()?;
-        let sampler = sampler.settings()?;
+        let lbp = lbp.map(Validate::validate).transpose()?;
+        let sampler = sampler.validate()?;
         if sampler.method != Method::Gibbs && model.parents.is_none() {
             bail!(
                 "[sampler] method = \"{}\" needs a Bayesian network (kind = \"bayes_net\"); use gibbs",
