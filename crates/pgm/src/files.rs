@@ -161,11 +161,55 @@ impl Cursor {
     }
 }
 
+/// Why a network file cannot be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// A BIF file that does not follow the format or whose tables do not fit; `line` is 1-based
+    /// when the fault has one.
+    #[error("{}{message}", line.map_or(String::new(), |l| format!("line {l}: ")))]
+    Bif { line: Option<usize>, message: String },
+    /// A UAI file that does not follow the format; `word` is 1-based when the fault has one.
+    #[error("{}{message}", word.map_or(String::new(), |w| format!("word {w}: ")))]
+    Uai { word: Option<usize>, message: String },
+    /// A network the format cannot hold (a name with spaces or punctuation in BIF).
+    #[error("{0}")]
+    Unwritable(String),
+}
+
+/// `prefix N: rest` as (Some(N), rest); anything else as (None, all of it).
+fn place(message: String, prefix: &str) -> (Option<usize>, String) {
+    let parsed = message.strip_prefix(prefix).and_then(|rest| {
+        let (n, rest) = rest.split_once(": ")?;
+        Some((n.parse().ok()?, rest.to_string()))
+    });
+    match parsed {
+        Some((n, rest)) => (Some(n), rest),
+        None => (None, message),
+    }
+}
+
 /// The variables of a BIF file, in the order the file declares them, with their tables.
 ///
+/// ```
+/// let text = "variable rain { type discrete [ 2 ] { no, yes }; }\n\
+///             probability ( rain ) { table 0.8, 0.2; }";
+/// let specs = cg_pgm::files::read_bif(text).unwrap();
+/// assert_eq!(specs[0].cpt, vec![vec![0.8, 0.2]]);
+/// let e = cg_pgm::files::read_bif("variable rain {").unwrap_err();
+/// assert!(matches!(e, cg_pgm::files::FileError::Bif { line: Some(1), .. }), "{e}");
+/// ```
+///
 /// # Errors
-/// A syntax error or a table that does not fit its variables, with the line.
-pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, String> {
+/// A syntax error or a table that does not fit its variables ([`FileError::Bif`], with the
+/// line).
+pub fn read_bif(text: &str) -> Result<Vec<VariableSpec>, FileError> {
+    bif_specs(text).map_err(|m| {
+        let (line, message) = place(m, "line ");
+        FileError::Bif { line, message }
+    })
+}
+
+fn bif_specs(text: &str) -> Result<Vec<VariableSpec>, String> {
     let mut c = Cursor { tokens: tokens(text)?, at: 0 };
     let mut specs: Vec<VariableSpec> = vec![];
     let mut tables: Vec<(usize, String, Vec<String>, Vec<Row>)> = vec![];
@@ -435,11 +479,13 @@ fn plain(name: &str) -> bool {
 /// The network as BIF: variables in id order, explicit rows for conditional tables.
 ///
 /// # Errors
-/// A variable or state name BIF cannot hold (spaces, punctuation).
-pub fn write_bif(bn: &BayesianNetwork) -> Result<String, String> {
+/// A variable or state name BIF cannot hold (spaces, punctuation): [`FileError::Unwritable`].
+pub fn write_bif(bn: &BayesianNetwork) -> Result<String, FileError> {
     for (name, states) in bn.names.iter().zip(&bn.states) {
         if let Some(bad) = std::iter::once(name).chain(states).find(|n| !plain(n)) {
-            return Err(format!("`{bad}` (of variable `{name}`) cannot be written to BIF: no spaces or punctuation"));
+            return Err(FileError::Unwritable(format!(
+                "`{bad}` (of variable `{name}`) cannot be written to BIF: no spaces or punctuation"
+            )));
         }
     }
     let mut out = String::from("network unknown {\n}\n");
@@ -487,8 +533,15 @@ pub fn write_bif(bn: &BayesianNetwork) -> Result<String, String> {
 /// function table over its scope as listed, the last variable fastest.
 ///
 /// # Errors
-/// A file that does not follow the format, with what was expected.
-pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String> {
+/// A file that does not follow the format, with what was expected ([`FileError::Uai`]).
+pub fn read_uai(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), FileError> {
+    uai_specs(text).map_err(|m| {
+        let (word, message) = place(m, "word ");
+        FileError::Uai { word, message }
+    })
+}
+
+fn uai_specs(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>), String> {
     let mut w = Words { words: text.split_whitespace().collect(), at: 0 };
     let kind = w.word("MARKOV or BAYES")?;
     if kind != "MARKOV" && kind != "BAYES" {
@@ -657,20 +710,23 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
 
     #[test]
     fn bad_files_say_where() {
-        let e = read_bif("variable a {\n type discrete [ 3 ] { x, y };\n}\n").unwrap_err();
+        let e = read_bif("variable a {\n type discrete [ 3 ] { x, y };\n}\n").unwrap_err().to_string();
         assert_eq!(e, "line 2: variable `a` declares 3 states and lists 2");
         let e =
             read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\nprobability ( a | b ) {\n table 0.5, 0.5;\n}\n")
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert_eq!(e, "line 4: unknown parent `b` of `a`");
         let e =
             read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\nprobability ( a ) {\n table 0.5, zero;\n}\n")
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert_eq!(e, "line 5: `zero` is not a number");
         assert!(read_bif("variable a {\n type discrete [ 2 ] { x, y };\n}\n")
             .unwrap_err()
+            .to_string()
             .contains("no probability block"));
-        assert!(read_bif("/* open").unwrap_err().contains("never ends"));
+        assert!(read_bif("/* open").unwrap_err().to_string().contains("never ends"));
     }
 
     #[test]
@@ -681,7 +737,7 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
         let back =
             MarkovNetwork::new(&read_uai(&write_uai(&net)).unwrap().0, &read_uai(&write_uai(&net)).unwrap().1).unwrap();
         assert_eq!(back.factors, net.factors);
-        assert!(read_uai("MARKOV\n2\n2 2\n1\n2 0 5\n").unwrap_err().contains("variable 5 of 2"));
+        assert!(read_uai("MARKOV\n2\n2 2\n1\n2 0 5\n").unwrap_err().to_string().contains("variable 5 of 2"));
     }
 
     #[test]
@@ -689,20 +745,20 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
         // BAYES: P(x1 | x0), rows over x1 (last, fastest): one rule with BIF and TOML.
         let good = "BAYES\n2\n2 2\n2\n1 0\n2 0 1\n2\n0.3 0.7\n4\n0.9 0.1 0.2 0.8\n";
         assert!(read_uai(good).is_ok());
-        let err = read_uai(&good.replace("0.2 0.8", "0.7 0.8")).unwrap_err();
+        let err = read_uai(&good.replace("0.2 0.8", "0.7 0.8")).unwrap_err().to_string();
         assert!(err.contains("function 1 (child x1): row 2 sums to 1.5"), "{err}");
         // The same numbers as MARKOV factors are fine: a factor need not sum to 1.
         assert!(read_uai(&good.replace("BAYES", "MARKOV").replace("0.2 0.8", "0.7 0.8")).is_ok());
         // Trailing words are not ignored.
-        let err = read_uai(&format!("{good} 0.5")).unwrap_err();
+        let err = read_uai(&format!("{good} 0.5")).unwrap_err().to_string();
         assert!(err.contains("`0.5` after the last table"), "{err}");
         // Declared sizes beyond the file: no allocation, no overflow.
-        let err = read_uai("MARKOV\n1\n10000000000\n0\n").unwrap_err();
+        let err = read_uai("MARKOV\n1\n10000000000\n0\n").unwrap_err().to_string();
         assert!(err.contains("a cardinality of 10000000000"), "{err}");
-        let err = read_uai("MARKOV\n4\n4 4 4 4\n1\n4 0 1 2 3\n18446744073709551615\n").unwrap_err();
+        let err = read_uai("MARKOV\n4\n4 4 4 4\n1\n4 0 1 2 3\n18446744073709551615\n").unwrap_err().to_string();
         assert!(err.contains("a table size of 18446744073709551615"), "{err}");
         let huge = "MARKOV\n9\n9 9 9 9 9 9 9 9 9\n1\n9 0 1 2 3 4 5 6 7 8\n1\n0.5\n";
-        let err = read_uai(huge).unwrap_err();
+        let err = read_uai(huge).unwrap_err().to_string();
         assert!(err.contains("table of 1 entries for a scope of 387420489 states"), "{err}");
     }
 
@@ -716,14 +772,14 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
         text += "variable c {\n  type discrete [ 2 ] { a, b };\n}\n";
         let parents: Vec<String> = (0..12).map(|p| format!("p{p}")).collect();
         text += &format!("probability ( c | {} ) {{\n  default 0.5, 0.5;\n}}\n", parents.join(", "));
-        let err = read_bif(&text).map(|_| ()).unwrap_err();
+        let err = read_bif(&text).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("the table of `c` would hold 2000000000000 entries"), "{err}");
         // 2^64 and beyond: no overflow.
         let wide = text.replace(
             "[ 10 ] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }",
             &format!("[ 100 ] {{ {} }}", (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
         );
-        let err = read_bif(&wide).map(|_| ()).unwrap_err();
+        let err = read_bif(&wide).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("more than 2^64 entries"), "{err}");
     }
 
@@ -752,12 +808,12 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
             ),
         ];
         for ((text, line), says) in cases {
-            let err = read_bif(&text).map(|_| ()).unwrap_err();
+            let err = read_bif(&text).map(|_| ()).unwrap_err().to_string();
             assert!(err.starts_with(&format!("line {line}: ")) || says.contains("is given twice"), "{says}: {err}");
             assert!(err.contains(says), "{says}: {err}");
         }
         let (text, _) = edit("( no ) 0.01, 0.99;", "( no ) 0.01, 0.99;", "");
-        let err = read_bif(&text).map(|_| ()).unwrap_err();
+        let err = read_bif(&text).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("`tub` has no row for ( no ) (and no `default` row)"), "{err}");
     }
 }

@@ -69,7 +69,7 @@ impl KindConfig for BayesNetFile {
         };
         let bn = BayesianNetwork::new(&specs).map_err(|e| anyhow!("{place} {e}"))?;
         let parents = Some(bn.parents.clone());
-        let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text));
+        let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text)).map_err(|e| e.to_string());
         let model = FactorModel { net: MarkovNetwork::from(bn), parents, file };
         DiscreteExperiment::new(
             self.seed,
