@@ -15,6 +15,19 @@ use crate::{DiGraph, Error, NodeId, Result};
 impl DiGraph {
     /// The nodes in an order where every edge goes forward.
     ///
+    /// ```
+    /// use cg_core::{DiGraph, EdgeWeight, Role, Variable};
+    /// let mut g = DiGraph::new();
+    /// let a = g.add_node("a", Role::Input, Variable::SCALAR).unwrap();
+    /// let b = g.add_node("b", Role::Hidden, Variable::SCALAR).unwrap();
+    /// let c = g.add_node("c", Role::Output, Variable::SCALAR).unwrap();
+    /// g.add_edge(a, b, EdgeWeight::None).unwrap();
+    /// g.add_edge(b, c, EdgeWeight::None).unwrap();
+    /// assert_eq!(g.topological_order().unwrap(), vec![a, b, c]);
+    /// g.add_edge(c, b, EdgeWeight::None).unwrap();
+    /// assert_eq!(g.topological_order().unwrap_err().to_string(), "cycle: b -> c -> b");
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Cycle`] naming the nodes of one directed cycle, in edge order, starting at the
     /// earliest-inserted node of that cycle: `cycle: a -> b -> c -> a`.

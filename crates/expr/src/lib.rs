@@ -104,6 +104,17 @@ enum Op {
 impl Expr {
     /// Parses `source`.
     ///
+    /// ```
+    /// use cg_core::LocalFunction;
+    /// let f = cg_expr::Expr::parse("x * y + sin(x)").unwrap();
+    /// assert_eq!(f.vars(), ["x", "y"]);
+    /// let mut partials = [0.0; 2];
+    /// let value = f.eval_with_partials(&[0.5, 3.0], &mut partials, &mut vec![]);
+    /// assert_eq!(value, 0.5 * 3.0 + 0.5f64.sin());
+    /// assert_eq!(partials, [3.0 + 0.5f64.cos(), 0.5]);
+    /// assert!(cg_expr::Expr::parse("x +* y").is_err());
+    /// ```
+    ///
     /// # Errors
     /// A [`ParseError`] with the 1-based column of the problem: an unexpected character or token,
     /// an unknown function, a wrong number of arguments, or a function name used as a value.

@@ -241,6 +241,16 @@ pub(crate) fn advance(assignment: &mut [usize], cards: &[usize]) -> bool {
 /// variables are `query`, ascending. For a Bayesian network, leave out barren variables first
 /// ([`ancestral`]).
 ///
+/// ```
+/// use cg_pgm::{variable_elimination, Factor};
+/// // a -> b: P(a) = (0.3, 0.7), P(b | a) rows (0.9, 0.1) and (0.2, 0.8); observe b = 1.
+/// let pa = Factor::new(&[0], &[2], vec![0.3, 0.7]).unwrap();
+/// let pb = Factor::new(&[0, 1], &[2, 2], vec![0.9, 0.1, 0.2, 0.8]).unwrap();
+/// let posterior = variable_elimination(&[pa, pb], &[2, 2], &[0], &[(1, 1)]).unwrap();
+/// let p1 = 0.7 * 0.8 / (0.3 * 0.1 + 0.7 * 0.8);
+/// assert!((posterior.values[1] - p1).abs() < 1e-15);
+/// ```
+///
 /// # Errors
 /// A query variable that is also evidence, or evidence of probability zero.
 pub fn variable_elimination(

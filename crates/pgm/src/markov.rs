@@ -45,6 +45,16 @@ const JOINT_LIMIT: usize = 1 << 20;
 pub const ELIMINATION_LIMIT: usize = 1 << 26;
 
 impl MarkovNetwork {
+    /// A network from named variables and factors over them.
+    ///
+    /// ```
+    /// use cg_pgm::{FactorSpec, MarkovNetwork, StatesSpec};
+    /// let v = |name: &str| StatesSpec { name: name.into(), states: vec!["0".into(), "1".into()] };
+    /// let agree = FactorSpec { variables: vec!["a".into(), "b".into()], values: vec![2.0, 1.0, 1.0, 2.0] };
+    /// let net = MarkovNetwork::new(&[v("a"), v("b")], &[agree]).unwrap();
+    /// assert_eq!(net.partition_function(), Some(6.0));
+    /// ```
+    ///
     /// # Errors
     /// A variable with fewer than two states ([`Error::Variable`]), a factor over an unknown
     /// variable or with a table of the wrong size or a negative entry ([`Error::Factor`], which

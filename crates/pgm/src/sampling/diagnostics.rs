@@ -93,6 +93,16 @@ fn basic_r_hat(chains: &[Vec<f64>]) -> f64 {
 /// and over the rank-normalised distances from the median (the tails). `NaN` for draws that
 /// never change, or fewer than two halves of two draws; infinity for halves each constant at
 /// different values (chains stuck in different places).
+///
+/// ```
+/// use cg_pgm::sampling::diagnostics::{bulk_ess, r_hat};
+/// // Two chains that never left their starts: infinitely far apart.
+/// assert_eq!(r_hat(&[vec![0.0; 50], vec![1.0; 50]]), f64::INFINITY);
+/// // Two chains that alternate in step: they agree.
+/// let chain: Vec<f64> = (0..100).map(|k| f64::from(k % 2)).collect();
+/// assert!(r_hat(&[chain.clone(), chain.clone()]) < 1.01);
+/// assert!(bulk_ess(&[chain.clone(), chain]) <= 200.0);
+/// ```
 pub fn r_hat(chains: &[Vec<f64>]) -> f64 {
     let halves = split(chains);
     if halves.len() < 2 || halves[0].len() < 2 || is_constant(&halves) {

@@ -447,6 +447,22 @@ fn evidence_vector(n: usize, evidence: &[(usize, usize)]) -> Vec<Option<usize>> 
 
 /// Estimates the posterior of `target` given `evidence` with `settings`, from `seed`.
 ///
+/// ```
+/// use cg_pgm::sampling::{estimate, Compiled, Method, Settings};
+/// use cg_pgm::Factor;
+/// // Two variables that must be equal, the second favouring state 1 three to one.
+/// let factors = [
+///     Factor::new(&[0, 1], &[2, 2], vec![1.0, 0.0, 0.0, 1.0]).unwrap(),
+///     Factor::new(&[1], &[2], vec![1.0, 3.0]).unwrap(),
+/// ];
+/// let c = Compiled::new(&factors, &[2, 2]).unwrap();
+/// let s = Settings { method: Method::Gibbs, chains: 4, burn_in: 100, samples: 5000, thin: 1, blocks: true };
+/// let m = estimate(&c, 0, &[], &s, 1).unwrap();
+/// // The equal pair is one block, so the chains mix; P(x0 = 1) = 3/4.
+/// assert!(m.converged(), "{:?}", m.doubts);
+/// assert!((m.probabilities[1] - 0.75).abs() < 4.0 * m.standard_errors[1]);
+/// ```
+///
 /// # Errors
 /// Evidence or a target out of range, a target that is observed, zero samples or chains,
 /// likelihood weighting or forward sampling without a Bayesian network, evidence of
