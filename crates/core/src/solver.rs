@@ -247,6 +247,35 @@ impl RunOutcome {
 /// record's objective is watched by a [`DivergenceGuard`]: a run that diverges ends with
 /// [`Stop::Diverged`]. ([`run_steps`] alone adds no guard; [`run_guarded`] takes one.)
 ///
+/// ```
+/// use cg_core::{run, Solver, Stop};
+/// use rand_chacha::ChaCha8Rng;
+///
+/// /// Halves a number until it is below 1e-3.
+/// struct Halve;
+///
+/// impl Solver for Halve {
+///     type State = f64;
+///     type Record = ();
+///     type Error = std::convert::Infallible;
+///     fn name(&self) -> &'static str {
+///         "halve"
+///     }
+///     fn step(&mut self, x: &mut f64, _rng: &mut ChaCha8Rng) -> Result<(), Self::Error> {
+///         *x /= 2.0;
+///         Ok(())
+///     }
+///     fn stop(&self, x: &f64, _record: &()) -> Option<Stop> {
+///         (*x < 1e-3).then_some(Stop::Converged)
+///     }
+/// }
+///
+/// let mut x = 1.0;
+/// let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+/// let outcome = run(&mut Halve, &mut x, 100, &mut rng, &mut []).unwrap();
+/// assert_eq!((outcome.steps, outcome.stop), (10, Stop::Converged));
+/// ```
+///
 /// # Errors
 /// The first error a step returns.
 pub fn run<S: Solver>(

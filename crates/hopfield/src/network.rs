@@ -73,6 +73,21 @@ impl Hopfield {
 
     /// Stores `patterns` (each N values of ±1) with `rule`; thresholds are zero.
     ///
+    /// ```
+    /// use cg_hopfield::{recall, Hopfield, Mode, Rule};
+    /// use rand::SeedableRng;
+    /// let pattern = vec![1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0];
+    /// let net = Hopfield::store(Rule::Hebbian, &[pattern.clone()]).unwrap();
+    /// // Two units flipped: recall restores the stored pattern, and the energy never rises.
+    /// let mut cue = pattern.clone();
+    /// cue[0] = -cue[0];
+    /// cue[5] = -cue[5];
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    /// let (state, energy) = recall(&net, Mode::Async, &cue, 10, &mut rng).unwrap();
+    /// assert_eq!(state, pattern);
+    /// assert!(energy.windows(2).all(|e| e[1] <= e[0]));
+    /// ```
+    ///
     /// # Errors
     /// No patterns, patterns of different sizes, or values other than ±1.
     pub fn store(rule: Rule, patterns: &[Vec<f64>]) -> Result<Hopfield> {

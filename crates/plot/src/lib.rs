@@ -235,6 +235,22 @@ fn register_bundled_font() {
 impl LineChart {
     /// Renders the chart as PNG (RGB, 800 × 500) and SVG.
     ///
+    /// ```
+    /// use cg_plot::{Legend, LineChart, Series};
+    /// let loss: Vec<(f64, f64)> = (1..=50).map(|t| (t as f64, 1.0 / t as f64)).collect();
+    /// let chart = LineChart {
+    ///     title: "loss".into(),
+    ///     x_label: "epoch".into(),
+    ///     y_label: "loss".into(),
+    ///     series: vec![Series::line("train", loss)],
+    ///     legend: Legend::UpperRight,
+    ///     y_range: None,
+    ///     equal_aspect: false,
+    /// };
+    /// let figure = chart.render().unwrap();
+    /// assert!(figure.png.starts_with(b"\x89PNG") && figure.svg.contains("<svg"));
+    /// ```
+    ///
     /// # Errors
     /// A chart with no finite points, or a drawing error.
     pub fn render(&self) -> Result<Figure, PlotError> {

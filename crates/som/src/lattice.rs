@@ -35,6 +35,16 @@ impl Lattice {
     /// A lattice; a toroidal hexagonal lattice needs an even number of rows, or the offset rows
     /// would not meet when the top edge is glued to the bottom.
     ///
+    /// ```
+    /// use cg_som::{Lattice, Topology};
+    /// let plane = Lattice::new(4, 5, Topology::Rectangular, false).unwrap();
+    /// let torus = Lattice::new(4, 5, Topology::Rectangular, true).unwrap();
+    /// // The first and the last unit of a row: 4 apart on the plane, neighbours on the torus.
+    /// assert_eq!(plane.distance(0, 4), 4.0);
+    /// assert!(torus.adjacent(0, 4) && !plane.adjacent(0, 4));
+    /// assert!(Lattice::new(3, 4, Topology::Hexagonal, true).is_err());
+    /// ```
+    ///
     /// # Errors
     /// A zero dimension, or an odd row count on a toroidal hexagonal lattice.
     pub fn new(rows: usize, cols: usize, topology: Topology, toroidal: bool) -> Result<Lattice> {
