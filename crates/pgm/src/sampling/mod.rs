@@ -329,23 +329,34 @@ fn blocks(c: &Compiled<'_>, evidence: &[Option<usize>], joint: bool) -> Vec<Bloc
             }
         }
         // Merge blocks that share a variable while the union fits.
-        'merge: loop {
-            for i in 0..groups.len() {
-                for j in i + 1..groups.len() {
-                    if groups[i].iter().any(|v| groups[j].contains(v)) {
-                        let mut union = groups[i].clone();
-                        union.extend(&groups[j]);
-                        union.sort_unstable();
-                        union.dedup();
-                        if size(&union).is_some_and(|s| s <= MERGED_LIMIT) {
-                            groups[i] = union;
-                            groups.remove(j);
-                            continue 'merge;
-                        }
-                    }
+        // Merge blocks that share a variable while the union fits: each time the first such
+        // pair (i, j) in order. Only blocks sharing a variable can merge, so each i looks at
+        // those alone (through `holders`), not at every later block: linear per merge, where
+        // trying every pair again after each merge was cubic in the blocks (1.6 s for a
+        // 3000-variable network).
+        loop {
+            let mut holders: Vec<Vec<usize>> = vec![vec![]; c.cards.len()];
+            for (k, g) in groups.iter().enumerate() {
+                for &v in g {
+                    holders[v].push(k);
                 }
             }
-            break;
+            let merge = (0..groups.len()).find_map(|i| {
+                let mut later: Vec<usize> =
+                    groups[i].iter().flat_map(|&v| holders[v].iter().copied()).filter(|&j| j > i).collect();
+                later.sort_unstable();
+                later.dedup();
+                later.into_iter().find_map(|j| {
+                    let mut union = groups[i].clone();
+                    union.extend(&groups[j]);
+                    union.sort_unstable();
+                    union.dedup();
+                    size(&union).is_some_and(|s| s <= MERGED_LIMIT).then_some((i, j, union))
+                })
+            });
+            let Some((i, j, union)) = merge else { break };
+            groups[i] = union;
+            groups.remove(j);
         }
         let whole = groups.clone();
         groups.retain(|g| !whole.iter().any(|h| h != g && g.iter().all(|v| h.contains(v))));
