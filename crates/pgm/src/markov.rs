@@ -118,15 +118,21 @@ impl MarkovNetwork {
     /// when elimination's largest table would exceed [`ELIMINATION_LIMIT`] entries. Infinite
     /// when Z is beyond f64 (see [`MarkovNetwork::log_partition_function`]).
     pub fn partition_function(&self) -> Option<f64> {
-        let (z, log_scale) = self.scaled_partition()?;
-        // Exactly the sum of the joint table whenever no rescaling was needed.
-        Some(if log_scale == 0.0 { z } else { (log_scale + z.ln()).exp() })
+        self.partition_functions().map(|(z, _)| z)
     }
 
     /// log Z, computed with rescaling (so it is finite where Z itself would overflow); `None`
     /// as for [`MarkovNetwork::partition_function`].
     pub fn log_partition_function(&self) -> Option<f64> {
-        self.scaled_partition().map(|(z, log_scale)| log_scale + z.ln())
+        self.partition_functions().map(|(_, log_z)| log_z)
+    }
+
+    /// (Z, log Z) from one computation, for a caller that wants both.
+    pub fn partition_functions(&self) -> Option<(f64, f64)> {
+        let (z, log_scale) = self.scaled_partition()?;
+        // Exactly the sum of the joint table whenever no rescaling was needed.
+        let plain = if log_scale == 0.0 { z } else { (log_scale + z.ln()).exp() };
+        Some((plain, log_scale + z.ln()))
     }
 
     /// Z = exp(log_scale) × the returned sum.

@@ -182,18 +182,16 @@ impl Experiment for PageRankRun {
             title: format!("{title}: change of the ranks per iteration (log10)"),
             x_label: "iteration".into(),
             y_label: "log10 L1 change".into(),
-            series: vec![cg_plot::Series {
-                name: "residual".into(),
-                points: residuals
+            series: vec![cg_plot::Series::line(
+                "residual",
+                residuals
                     .0
                     .iter()
                     .enumerate()
                     .filter(|p| *p.1 > 0.0)
                     .map(|(k, r)| ((k + 1) as f64, r.log10()))
                     .collect(),
-                markers: false,
-                dashed: false,
-            }],
+            )],
             legend: cg_plot::Legend::UpperRight,
             y_range: None,
             equal_aspect: false,

@@ -316,15 +316,13 @@ impl Experiment for DiscreteExperiment {
                         "ess_per_second": min_ess / seconds,
                     }));
                     let last = states.len() - 1;
-                    series.push(Series {
-                        name: format!(
+                    series.push(Series::line(
+                        &format!(
                             "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
                             exact.values[last], m.probabilities[last], m.standard_errors[last]
                         ),
-                        points: m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
-                        markers: false,
-                        dashed: false,
-                    });
+                        m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
+                    ));
                 }
                 Err(e) => {
                     // The exact answer stands; the sampler's failure is said beside it.
@@ -361,14 +359,14 @@ impl Experiment for DiscreteExperiment {
         });
         if self.model.parents.is_none() {
             // Bayesian networks have Z = 1.
-            match (model.partition_function(), model.log_partition_function()) {
-                (Some(z), Some(log_z)) => {
+            match model.partition_functions() {
+                Some((z, log_z)) => {
                     // Z itself only while it is a finite number.
                     metrics["partition_function"] =
                         if z.is_finite() { json!(z) } else { json!("beyond f64: see log_partition_function") };
                     metrics["log_partition_function"] = json_number(log_z);
                 }
-                _ => {
+                None => {
                     metrics["partition_function"] = json!(format!(
                         "not computed: variable elimination over every variable would build a table of more than {} entries",
                         cg_pgm::ELIMINATION_LIMIT
