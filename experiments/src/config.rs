@@ -22,7 +22,9 @@ pub fn load(path: &Path) -> Result<Box<dyn Experiment>> {
 /// `[1, 2]`, `"text"`), or taken as text when it is not TOML (`method=adam`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Override {
+    /// The keys leading to the value.
     pub path: Vec<String>,
+    /// The value.
     pub value: toml::Value,
     /// As written, for messages.
     pub text: String,

@@ -31,6 +31,7 @@ const WRITTEN_BY: &str = "cg experiments";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// The program and version that wrote the folder.
     pub written_by: String,
     /// Whether the run reached its end (false for a run stopped early with a checkpoint).
     pub complete: bool,

@@ -15,8 +15,11 @@ use crate::kinds;
 
 /// A trained model read back from a results folder.
 pub struct SavedModel {
+    /// The file read.
     pub path: std::path::PathBuf,
+    /// Its metadata.
     pub metadata: BTreeMap<String, String>,
+    /// Its tensors.
     pub tensors: Vec<LoadedTensor>,
 }
 
@@ -113,7 +116,9 @@ impl SavedModel {
 /// Named columns of numbers, one row per input row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Predictions {
+    /// The columns' names.
     pub columns: Vec<String>,
+    /// The rows.
     pub rows: Vec<Vec<f64>>,
 }
 

@@ -16,7 +16,9 @@ use serde_json::{json, Map, Value};
 
 use crate::RunOptions;
 
+/// The state file of a stopped run.
 pub const STATE_JSON: &str = "state.json";
+/// The tensors of a stopped run.
 pub const STATE_TENSORS: &str = "state.safetensors";
 
 /// A stopped run read back from its folder.
@@ -24,15 +26,18 @@ pub const STATE_TENSORS: &str = "state.safetensors";
 pub struct SavedRun {
     /// The folder it was read from, for messages.
     pub dir: std::path::PathBuf,
+    /// The kind that wrote it.
     pub kind: String,
     /// [`fingerprint`] of the config (with overrides) the run was started from.
     pub config: String,
+    /// The solver's state.
     pub checkpoint: Checkpoint,
 }
 
 /// What a driven run saved of its state: a checkpoint, and why it was taken.
 #[derive(Clone, Debug)]
 pub struct Saved {
+    /// The solver's state.
     pub checkpoint: Checkpoint,
     /// The run reached its end: the state is kept (under `--checkpoint-every`) so that a larger
     /// budget can continue it later.
@@ -128,8 +133,11 @@ fn write_checkpoint(cp: &Checkpoint, options: &RunOptions) -> Result<()> {
 /// its loop (a resumed run may raise it).
 #[derive(Clone, Debug)]
 pub struct Identity {
+    /// The kind's name.
     pub kind: &'static str,
+    /// The config's text.
     pub config: String,
+    /// Why the run stopped early, if it did.
     pub budget: Option<&'static str>,
 }
 

@@ -10,7 +10,9 @@ use crate::{Error, Result};
 /// The local function of a computed node and the nodes it reads, in argument order.
 #[derive(Clone)]
 pub struct NodeFunction {
+    /// The node's function of its arguments.
     pub func: Arc<dyn LocalFunction>,
+    /// The arguments, in the order the function takes them.
     pub args: Vec<NodeId>,
 }
 

@@ -17,8 +17,11 @@ use crate::{NodeFunction, Result, ScalarDag, Tape};
 /// The shape of a random DAG.
 #[derive(Clone, Copy, Debug)]
 pub struct RandomDagSpec {
+    /// Input and weight nodes.
     pub n_sources: usize,
+    /// Computed nodes, each a function of earlier nodes.
     pub n_computed: usize,
+    /// The most arguments a computed node takes.
     pub max_fan_in: usize,
     /// Draw arguments from the last `window` nodes only (locality, as in layered networks).
     pub window: Option<usize>,

@@ -18,7 +18,9 @@ use crate::{Error, Result};
 /// and nonzero only on the graph's edges. E(s) = -½ sᵀWs - bᵀs, p(s) ∝ e^{-E(s)}.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BoltzmannMachine {
+    /// Symmetric weights with a zero diagonal, units × units.
     pub w: DMatrix<f64>,
+    /// Biases, one per unit.
     pub b: DVector<f64>,
     n_visible: usize,
     /// Edges (i < j), the only weights learning touches.
@@ -58,14 +60,17 @@ impl BoltzmannMachine {
         BoltzmannMachine::new(n_visible, n_hidden, &edges).expect("internal: valid edges")
     }
 
+    /// The number of units, visible and hidden.
     pub fn units(&self) -> usize {
         self.b.len()
     }
 
+    /// The number of visible units (the first ones).
     pub fn n_visible(&self) -> usize {
         self.n_visible
     }
 
+    /// The connected pairs (i < j).
     pub fn edges(&self) -> &[(usize, usize)] {
         &self.edges
     }
@@ -200,8 +205,10 @@ impl Validate for BmConfig {
 /// What learning changes: the machine, the persistent chains, the epochs done.
 #[derive(Clone, Debug)]
 pub struct BmState {
+    /// The machine being trained.
     pub machine: BoltzmannMachine,
     chains: Vec<Vec<f64>>,
+    /// Epochs completed.
     pub epochs_done: usize,
 }
 

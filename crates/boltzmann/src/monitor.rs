@@ -16,11 +16,15 @@ use crate::{Error, Result};
 /// An AIS estimate of the mean log-likelihood after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AisPoint {
+    /// The epoch evaluated.
     pub epoch: usize,
+    /// The AIS estimate of the mean log-likelihood per sample.
     pub log_likelihood: f64,
     /// From the estimate's log Z band (a larger log Z gives a smaller likelihood).
     pub low: f64,
+    /// The log-likelihood with the upper end of the log Z interval.
     pub high: f64,
+    /// The estimated log partition function.
     pub log_partition: f64,
 }
 
@@ -36,8 +40,11 @@ pub struct LikelihoodMonitor<'a> {
     chains: usize,
     base: Vec<f64>,
     betas: Vec<f64>,
+    /// The random stream of the AIS runs, apart from training's.
     pub rng: ChaCha8Rng,
+    /// The pseudo-log-likelihood after each epoch.
     pub pseudo_log_likelihood: Vec<f64>,
+    /// The AIS estimates made so far.
     pub ais: Vec<AisPoint>,
     /// (epoch, exact mean log-likelihood).
     pub exact: Vec<(usize, f64)>,
@@ -46,6 +53,7 @@ pub struct LikelihoodMonitor<'a> {
 }
 
 impl<'a> LikelihoodMonitor<'a> {
+    /// A monitor that estimates the likelihood every `every` epochs.
     pub fn new(
         data: &'a DMatrix<f64>,
         visible: Visible,

@@ -23,8 +23,10 @@ pub enum Method {
 pub struct RbmConfig {
     /// Hidden units.
     pub hidden: usize,
+    /// Binary or Gaussian visible units.
     #[serde(default)]
     pub visible: Visible,
+    /// The training method (CD-k or PCD).
     #[serde(default)]
     pub method: Method,
     /// Gibbs steps per update.
@@ -47,6 +49,34 @@ pub struct RbmConfig {
     pub init_std: f64,
 }
 
+impl RbmConfig {
+    /// A binary RBM with `hidden` units trained by CD-1 with scikit-learn's `BernoulliRBM`
+    /// defaults (learning rate 0.1, batches of 10, 10 epochs, weights from N(0, 0.01²)); change
+    /// any field before [`Validate::validate`].
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// use cg_boltzmann::{Method, RbmConfig};
+    /// let params = RbmConfig { method: Method::Pcd, epochs: 20, ..RbmConfig::new(64) }.validate().unwrap();
+    /// assert_eq!((params.hidden, params.k, params.epochs), (64, 1, 20));
+    /// assert!(RbmConfig::new(0).validate().is_err());
+    /// ```
+    pub fn new(hidden: usize) -> RbmConfig {
+        RbmConfig {
+            hidden,
+            visible: Visible::default(),
+            method: Method::Cd,
+            k: 1,
+            learning_rate: 0.1,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            batch_size: 10,
+            epochs: 10,
+            init_std: init_std(),
+        }
+    }
+}
+
 fn one() -> usize {
     1
 }
@@ -57,15 +87,25 @@ fn init_std() -> f64 {
 /// Checked RBM training settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RbmParams {
+    /// Hidden units.
     pub hidden: usize,
+    /// Binary or Gaussian visible units.
     pub visible: Visible,
+    /// Contrastive divergence or persistent contrastive divergence.
     pub method: Method,
+    /// Gibbs steps per negative sample.
     pub k: usize,
+    /// The step size.
     pub learning_rate: f64,
+    /// The momentum coefficient (0 for none).
     pub momentum: f64,
+    /// L2 penalty on the weights.
     pub weight_decay: f64,
+    /// Samples per mini-batch.
     pub batch_size: usize,
+    /// Passes over the data.
     pub epochs: usize,
+    /// The standard deviation of the initial weights.
     pub init_std: f64,
 }
 

@@ -24,9 +24,13 @@ pub enum Visible {
 /// An RBM with `nv` visible and `nh` hidden binary units: W is nv x nh.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rbm {
+    /// Weights, visible × hidden.
     pub w: DMatrix<f64>,
+    /// Visible biases.
     pub b: DVector<f64>,
+    /// Hidden biases.
     pub c: DVector<f64>,
+    /// Binary or Gaussian visible units.
     pub visible: Visible,
 }
 
@@ -64,10 +68,12 @@ impl Rbm {
         Rbm { w, b: DVector::zeros(nv), c: DVector::zeros(nh), visible }
     }
 
+    /// The number of visible units.
     pub fn n_visible(&self) -> usize {
         self.w.nrows()
     }
 
+    /// The number of hidden units.
     pub fn n_hidden(&self) -> usize {
         self.w.ncols()
     }
@@ -353,8 +359,11 @@ impl Rbm {
 /// An AIS estimate of log Z with the band of ± 3 standard errors of the mean importance weight.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AisEstimate {
+    /// The estimate of log Z.
     pub log_z: f64,
+    /// The lower end of its interval.
     pub log_z_low: f64,
+    /// The upper end of its interval.
     pub log_z_high: f64,
 }
 

@@ -17,10 +17,12 @@ use crate::{Error, Result};
 /// chains' hidden states (PCD), the batch buffers and the epochs done.
 #[derive(Clone, Debug)]
 pub struct RbmState {
+    /// The machine being trained.
     pub rbm: Rbm,
     velocity: (DMatrix<f64>, DVector<f64>, DVector<f64>),
     chains: Option<DMatrix<f64>>,
     work: Work,
+    /// Epochs completed.
     pub epochs_done: usize,
 }
 
@@ -58,10 +60,12 @@ impl RbmTrainer {
         Ok(RbmTrainer { params, data, rows })
     }
 
+    /// The training data, samples as rows.
     pub fn data(&self) -> &DMatrix<f64> {
         &self.data
     }
 
+    /// The training settings.
     pub fn params(&self) -> &RbmParams {
         &self.params
     }

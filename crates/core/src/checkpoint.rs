@@ -26,7 +26,9 @@ pub struct SnapshotError(pub String);
 /// An array of a snapshot, row-major. Values are kept as f64, which holds every f32 exactly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
+    /// The dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// The numbers, row-major.
     pub data: Vec<f64>,
 }
 
@@ -34,7 +36,9 @@ pub struct Tensor {
 /// small values (counters, orders, records) as JSON.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
+    /// Named arrays of numbers (weights, states).
     pub tensors: BTreeMap<String, Tensor>,
+    /// Everything else, as JSON.
     pub values: BTreeMap<String, serde_json::Value>,
 }
 
@@ -103,12 +107,14 @@ pub trait Resumable: Solver {
 pub struct RngPosition {
     /// The 32-byte key, hexadecimal.
     pub seed: String,
+    /// The ChaCha stream number.
     pub stream: u64,
     /// The position in 32-bit words (a u128, written as decimal text: JSON numbers stop at 2^53).
     pub word_pos: String,
 }
 
 impl RngPosition {
+    /// The position of `rng`.
     pub fn of(rng: &ChaCha8Rng) -> RngPosition {
         RngPosition {
             seed: rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
@@ -141,9 +147,13 @@ impl RngPosition {
 /// and each observer's, in the order the observers were attached.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
+    /// Steps completed.
     pub steps: usize,
+    /// Where the random stream stands.
     pub rng: RngPosition,
+    /// The solver's state.
     pub solver: Snapshot,
+    /// Each observer's state, in order.
     pub observers: Vec<Snapshot>,
 }
 

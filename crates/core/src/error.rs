@@ -3,17 +3,39 @@ use std::fmt;
 /// Everything that can go wrong while building or ordering a graph.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// A node name used twice.
     #[error("node `{name}` is defined twice")]
-    DuplicateNode { name: String },
+    DuplicateNode {
+        /// The name.
+        name: String,
+    },
+    /// An edge to or from a node that does not exist.
     #[error("node `{name}` is used but never defined")]
-    UnknownNode { name: String },
+    UnknownNode {
+        /// The name.
+        name: String,
+    },
+    /// The same edge added twice.
     #[error("edge `{from}` -> `{to}` is added twice")]
-    DuplicateEdge { from: String, to: String },
+    DuplicateEdge {
+        /// Its tail.
+        from: String,
+        /// Its head.
+        to: String,
+    },
     /// The graph must be acyclic (derivatives, forward evaluation) but is not.
     #[error("{0}")]
     Cycle(CyclePath),
+    /// A value outside its node's domain.
     #[error("value {value} of node `{name}` is not in its domain ({domain})")]
-    OutOfDomain { name: String, value: f64, domain: String },
+    OutOfDomain {
+        /// The node.
+        name: String,
+        /// The value.
+        value: f64,
+        /// The domain, written out.
+        domain: String,
+    },
 }
 
 /// The nodes of one directed cycle, first node not repeated: `a -> b -> c -> a` is `[a, b, c]`.

@@ -34,9 +34,13 @@ impl NodeId {
 /// turned into nodes (Figure 11.10), hidden and output nodes are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
+    /// Data fed in from outside.
     Input,
+    /// A parameter learned by training.
     Weight,
+    /// A computed node that is not an output.
     Hidden,
+    /// A computed node whose value is a result (a loss, a prediction).
     Output,
 }
 
@@ -61,8 +65,11 @@ impl fmt::Display for Role {
 /// Shape of a continuous variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
+    /// One number.
     Scalar,
+    /// A column of this many numbers.
     Vector(usize),
+    /// A matrix of (rows, columns).
     Matrix(usize, usize),
 }
 
@@ -102,7 +109,9 @@ impl fmt::Display for Domain {
 /// node is a discrete or continuous variable whose value is sampled).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Variable {
+    /// A real value of this shape.
     Continuous(Shape),
+    /// A value from a finite set.
     Discrete(Domain),
 }
 
@@ -125,8 +134,11 @@ impl Variable {
 /// A named node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
+    /// The node's name, unique in its graph.
     pub name: String,
+    /// Its role in training.
     pub role: Role,
+    /// The kind of value it holds.
     pub variable: Variable,
 }
 
@@ -155,6 +167,7 @@ impl EdgeWeight {
 /// An edge's payload.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Edge {
+    /// The edge's weight, if it has one.
     pub weight: EdgeWeight,
 }
 

@@ -11,6 +11,24 @@
 //! The crate also defines [`LocalFunction`], the capability a computed node needs from whoever
 //! supplies its function (the expression language in `cg-expr`, or hand-written operations): the
 //! value and the local partial derivatives z(i, j) of the node with respect to its arguments.
+//!
+//! # Example
+//! ```
+//! use cg_core::{DiGraph, EdgeWeight, Role, Shape, Variable};
+//! let mut g = DiGraph::new();
+//! let scalar = Variable::Continuous(Shape::Scalar);
+//! let x = g.add_node("x", Role::Input, scalar).unwrap();
+//! let h = g.add_node("h", Role::Hidden, scalar).unwrap();
+//! let y = g.add_node("y", Role::Output, scalar).unwrap();
+//! g.add_edge(x, h, EdgeWeight::Fixed(0.5)).unwrap();
+//! g.add_edge(h, y, EdgeWeight::None).unwrap();
+//! assert_eq!(g.topological_order().unwrap(), [x, h, y]);
+//! // A DAG is required for derivatives: closing a loop is named, node by node.
+//! g.add_edge(y, x, EdgeWeight::None).unwrap();
+//! assert_eq!(g.topological_order().unwrap_err().to_string(), "cycle: x -> h -> y -> x");
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod checkpoint;
 mod dispatch;

@@ -7,8 +7,11 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{param} = {value} is out of range ({expected})")]
 pub struct OutOfRange {
+    /// The setting's name.
     pub param: &'static str,
+    /// Its value.
     pub value: f64,
+    /// The values allowed, in words.
     pub expected: &'static str,
 }
 
@@ -40,7 +43,9 @@ impl OutOfRange {
 
 /// A config as written turned into checked parameters.
 pub trait Validate {
+    /// The validated form.
     type Params;
+    /// Why validation fails.
     type Error;
 
     /// Checks every field.

@@ -20,10 +20,12 @@ use crate::checkpoint::{Snapshot, SnapshotError};
 ///
 /// Solvers and their states are `Send` because [`run`] runs each step on rayon's pool.
 pub trait Solver: Send {
+    /// Everything that changes during a run.
     type State: Send;
     /// What one step reports (energy, errors, a learning rate, ...).
     /// What a step reports; its [`Objective`] (if any) is watched for divergence by [`run`].
     type Record: Send + Objective;
+    /// Why a step could not be taken.
     type Error: Send;
 
     /// The algorithm's name, for records.
@@ -45,6 +47,9 @@ pub trait Solver: Send {
 /// A function of a flat parameter vector with its gradient: what a first-order optimiser needs
 /// from a model, whoever computes it (the scalar graph engine, a network).
 pub trait Differentiable {
+    /// Why a value or gradient could not be computed (the model's own error type).
+    type Error;
+
     /// The number of parameters.
     fn dimension(&self) -> usize;
 
@@ -52,7 +57,7 @@ pub trait Differentiable {
     ///
     /// # Errors
     /// A value or derivative that cannot be computed at `x` (not finite, out of the domain).
-    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String>;
+    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, Self::Error>;
 }
 
 /// Why a run ended.
@@ -65,9 +70,15 @@ pub enum Stop {
     /// The solver can make no more progress (a cycle, a step too small to change anything).
     Stalled,
     /// A value stopped being finite or exploded; says which.
-    Diverged { what: String },
+    Diverged {
+        /// What diverged, and where.
+        what: String,
+    },
     /// An observer asked to stop (early stopping, an interrupt).
-    Requested { by: String },
+    Requested {
+        /// The observer that asked.
+        by: String,
+    },
 }
 
 impl std::fmt::Display for Stop {
@@ -85,6 +96,7 @@ impl std::fmt::Display for Stop {
 /// What an observer tells the driver after a step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Flow {
+    /// Go on with the next step.
     Continue,
     /// End the run now, giving the reason.
     Stop(String),
@@ -96,12 +108,15 @@ pub struct StepInfo<'a, St, R> {
     pub step: usize,
     /// Wall-clock seconds of the solver's step (observers not included).
     pub seconds: f64,
+    /// The state after the step.
     pub state: &'a St,
+    /// What the step reported.
     pub record: &'a R,
 }
 
 /// Watches a run step by step: records curves, draws progress, decides to stop early.
 pub trait Observer<St, R> {
+    /// Sees a step; may ask to stop.
     fn observe(&mut self, step: &StepInfo<'_, St, R>) -> Flow;
 
     /// Saves what this observer remembers of the steps so far (curves, its own random stream),
@@ -128,11 +143,14 @@ impl<St, R, F: FnMut(&StepInfo<'_, St, R>) -> Flow> Observer<St, R> for F {
 /// The observer that keeps every record (and the seconds of each step).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Recorder<R> {
+    /// Every step's record.
     pub records: Vec<R>,
+    /// Wall-clock seconds of each step.
     pub seconds: Vec<f64>,
 }
 
 impl<R> Recorder<R> {
+    /// An empty recorder.
     pub fn new() -> Self {
         Recorder { records: Vec::new(), seconds: Vec::new() }
     }
@@ -164,6 +182,7 @@ impl<St, R: Clone + Serialize + DeserializeOwned> Observer<St, R> for Recorder<R
 /// The number a step's record says the run is minimising (a training loss, a reconstruction
 /// or quantization error), if any: what [`DivergenceGuard`] watches.
 pub trait Objective {
+    /// The number watched for divergence, if any.
     fn objective(&self) -> Option<f64> {
         None
     }
@@ -231,6 +250,7 @@ impl<St, R: Objective> Observer<St, R> for DivergenceGuard {
 pub struct RunOutcome {
     /// Steps taken.
     pub steps: usize,
+    /// Why the run ended.
     pub stop: Stop,
 }
 

@@ -5,17 +5,29 @@ use cg_core::numeric::{sigmoid, softplus};
 /// A one-argument function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
+    /// The sine.
     Sin,
+    /// The cosine.
     Cos,
+    /// The tangent.
     Tan,
+    /// e^x.
     Exp,
+    /// The natural logarithm.
     Log,
+    /// The square root.
     Sqrt,
+    /// The hyperbolic tangent.
     Tanh,
+    /// 1 / (1 + e^-x).
     Sigmoid,
+    /// max(x, 0).
     Relu,
+    /// |x|.
     Abs,
+    /// log(1 + e^x).
     Softplus,
+    /// x clipped to [-1, 1].
     Hardtanh,
 }
 

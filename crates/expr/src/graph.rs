@@ -10,21 +10,44 @@ use crate::{Expr, ParseError};
 /// A graph whose computed nodes carry expressions: `functions[id.index()]` is the expression of
 /// the node and the ids of its arguments (in the order of [`Expr::vars`]), `None` for sources.
 pub struct ExprGraph {
+    /// The nodes and edges.
     pub graph: DiGraph,
+    /// For each node, its expression and the nodes its variables name (`None` for a source).
     pub functions: Vec<Option<(Arc<Expr>, Vec<NodeId>)>>,
 }
 
 /// Why a set of named expressions does not make a graph.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GraphError {
+    /// A node's expression does not parse.
     #[error("node `{node}`: {error}")]
-    Parse { node: String, error: ParseError },
+    Parse {
+        /// The node.
+        node: String,
+        /// The parser's error.
+        error: ParseError,
+    },
+    /// An expression names a node that does not exist.
     #[error("node `{node}` uses `{name}`, which is not an input, weight or node")]
-    UnknownName { node: String, name: String },
+    UnknownName {
+        /// The node.
+        node: String,
+        /// The name.
+        name: String,
+    },
+    /// A node named like a function.
     #[error("`{name}` is a function or constant of the expression language and cannot name a node")]
-    ReservedName { name: String },
+    ReservedName {
+        /// The name.
+        name: String,
+    },
+    /// A node name that is not an identifier.
     #[error("`{name}` is not a valid node name (letters, digits and `_`, not starting with a digit)")]
-    InvalidName { name: String },
+    InvalidName {
+        /// The name.
+        name: String,
+    },
+    /// The graph itself is wrong (a cycle, a name used twice).
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
 }
@@ -37,6 +60,15 @@ pub enum GraphError {
 /// The first problem found: a bad or reserved name, a duplicate name, a syntax error (with the
 /// node and column) or a name that is used but not defined. Cycles are not checked here; they are
 /// found when the graph is ordered.
+///
+/// ```
+/// use cg_core::Role;
+/// let g = cg_expr::build_graph(&[("x", Role::Input), ("w", Role::Weight)], &[("y", "tanh(w * x)", Role::Output)]).unwrap();
+/// assert_eq!((g.graph.node_count(), g.graph.edge_count()), (3, 2));
+/// // A name no node has is named with its node.
+/// let err = cg_expr::build_graph(&[("x", Role::Input)], &[("y", "v * x", Role::Output)]).err().unwrap();
+/// assert_eq!(err.to_string(), "node `y` uses `v`, which is not an input, weight or node");
+/// ```
 pub fn build_graph(sources: &[(&str, Role)], nodes: &[(&str, &str, Role)]) -> Result<ExprGraph, GraphError> {
     let mut graph = DiGraph::new();
     let names = sources.iter().map(|&(name, role)| (name, role)).chain(nodes.iter().map(|&(n, _, r)| (n, r)));

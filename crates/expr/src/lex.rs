@@ -4,9 +4,13 @@
 /// A token.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
+    /// A number.
     Num(f64),
+    /// A name.
     Name(String),
+    /// An operator or bracket.
     Sym(char),
+    /// The end of the text.
     End,
 }
 
@@ -25,8 +29,20 @@ impl Tok {
 /// A character no token starts with, or digits that are no number.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LexError {
-    UnexpectedChar { column: usize, c: char },
-    BadNumber { column: usize, text: String },
+    /// A character no token starts with.
+    UnexpectedChar {
+        /// The column, from 1.
+        column: usize,
+        /// The character.
+        c: char,
+    },
+    /// A number that does not parse.
+    BadNumber {
+        /// The column, from 1.
+        column: usize,
+        /// The text.
+        text: String,
+    },
 }
 
 /// Tokens with their 1-based columns, ending with [`Tok::End`]; `symbols` lists the characters

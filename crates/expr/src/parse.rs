@@ -8,27 +8,38 @@ use crate::{Binary, Expr, Func, Op, Single};
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("column {column}: {kind}")]
 pub struct ParseError {
+    /// The column where the problem starts, from 1.
     pub column: usize,
+    /// What the problem is.
     pub kind: ParseErrorKind,
 }
 
 /// What is wrong.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParseErrorKind {
+    /// A character no token starts with.
     UnexpectedChar(char),
     /// `found` is a description of the token; `expected` says what would have fitted.
     UnexpectedToken {
+        /// The token found.
         found: String,
+        /// What could stand there.
         expected: &'static str,
     },
+    /// A function name the language does not know.
     UnknownFunction(String),
+    /// A function called with the wrong number of arguments.
     WrongArity {
+        /// The function.
         func: String,
+        /// The arguments it takes, in words.
         expected: &'static str,
+        /// The arguments given.
         found: usize,
     },
     /// A function name where a value was expected (`sin + 1`).
     FunctionAsValue(String),
+    /// A number that does not parse.
     BadNumber(String),
     /// Parentheses, calls and unary minus nested deeper than `MAX_DEPTH` (200).
     TooDeep,

@@ -40,8 +40,11 @@ impl FitParams {
 /// The current values (one per variable of the model), their loss and the next trial step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitState {
+    /// The values of the free nodes.
     pub values: Vec<f64>,
+    /// The loss at those values.
     pub loss: f64,
+    /// The current step size of the line search.
     pub step: f64,
 }
 
@@ -52,6 +55,7 @@ pub struct BestFit<'a> {
 }
 
 impl<'a> BestFit<'a> {
+    /// A solver for `model` with `params`.
     pub fn new(model: &'a UndirectedModel, params: FitParams) -> BestFit<'a> {
         BestFit { model, params }
     }
@@ -73,10 +77,13 @@ impl<'a> BestFit<'a> {
 /// What one descent step reports.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FitRecord {
+    /// The loss after the step.
     pub loss: f64,
+    /// The norm of the gradient at the new values.
     pub gradient_norm: f64,
     /// The step length tried last.
     pub step: f64,
+    /// Loss evaluations the step's line search made.
     pub loss_evaluations: usize,
     /// No step lowers the loss at f64 precision any more.
     pub stalled: bool,

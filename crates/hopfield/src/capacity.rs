@@ -14,6 +14,7 @@ pub struct CapacityParams {
     pub alphas: Vec<f64>,
     /// A pattern counts as recalled when at most this fraction of units ends wrong.
     pub tolerance: f64,
+    /// The most sweeps of a recall before it is counted as failed.
     pub max_sweeps: usize,
     /// Patterns tested per load (the first ones stored).
     pub max_tested: usize,

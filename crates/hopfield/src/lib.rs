@@ -23,6 +23,7 @@
 //! exact Held-Karp solution it is measured against.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod capacity;
 mod network;
@@ -36,18 +37,58 @@ pub use recall::{flip_units, recall, Mode, Recall, RecallState, SweepRecord};
 /// Why a network cannot be built or run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// Weights that are not symmetric.
     #[error("weights are not symmetric: W[{i}][{j}] = {wij} but W[{j}][{i}] = {wji}")]
-    Asymmetric { i: usize, j: usize, wij: f64, wji: f64 },
+    Asymmetric {
+        /// One unit.
+        i: usize,
+        /// The other unit.
+        j: usize,
+        /// The weight from i to j.
+        wij: f64,
+        /// The weight from j to i.
+        wji: f64,
+    },
+    /// A unit connected to itself.
     #[error("W[{i}][{i}] = {value}: the diagonal must be zero")]
-    SelfConnection { i: usize, value: f64 },
+    SelfConnection {
+        /// The unit.
+        i: usize,
+        /// The weight.
+        value: f64,
+    },
+    /// A pattern of the wrong length.
     #[error("pattern {pattern} has {found} values, the network has {expected} units")]
-    SizeMismatch { pattern: usize, expected: usize, found: usize },
+    SizeMismatch {
+        /// The pattern, from 0.
+        pattern: usize,
+        /// The units.
+        expected: usize,
+        /// The pattern's length.
+        found: usize,
+    },
+    /// A pattern value that is not -1 or +1.
     #[error("pattern {pattern}, unit {unit}: {value} is not -1 or +1")]
-    NotSpin { pattern: usize, unit: usize, value: f64 },
+    NotSpin {
+        /// The pattern, from 0.
+        pattern: usize,
+        /// The unit, from 0.
+        unit: usize,
+        /// The value.
+        value: f64,
+    },
+    /// No patterns to store.
     #[error("no patterns to store")]
     NoPatterns,
+    /// An edge without a weight where one is needed.
     #[error("edge {a} - {b} has no weight")]
-    Unweighted { a: String, b: String },
+    Unweighted {
+        /// One end.
+        a: String,
+        /// The other end.
+        b: String,
+    },
+    /// The graph is wrong (a name used twice).
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
 }

@@ -9,7 +9,9 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
+    /// The Hebbian rule (outer products of the patterns).
     Hebbian,
+    /// Storkey's rule (higher capacity).
     Storkey,
 }
 

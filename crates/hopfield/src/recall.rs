@@ -40,6 +40,7 @@ pub struct Recall<'a> {
 /// The running state of a recall.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecallState {
+    /// The state, one ±1 value per unit.
     pub s: DVector<f64>,
     /// Energy of `s`, kept up to date incrementally (ΔE = -δ h_i when unit i changes by δ).
     pub energy: f64,

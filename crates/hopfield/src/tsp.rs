@@ -24,9 +24,13 @@ use rand_chacha::ChaCha8Rng;
 /// Settings of the network dynamics.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TankParams {
+    /// A: the penalty on a city visited at two positions.
     pub a: f64,
+    /// B: the penalty on two cities at one position.
     pub b: f64,
+    /// C: the penalty on a number of units on other than n̄.
     pub c: f64,
+    /// D: the weight of the tour length.
     pub d: f64,
     /// The target number of units on, n̄ (Hopfield and Tank used a little more than n).
     pub n_bar: f64,
@@ -34,8 +38,11 @@ pub struct TankParams {
     pub u0: f64,
     /// u0 is multiplied by this every `steps / 100` steps (1 = fixed gain).
     pub anneal: f64,
+    /// The time constant of the units.
     pub tau: f64,
+    /// The integration step.
     pub dt: f64,
+    /// Integration steps.
     pub steps: usize,
     /// Uniform noise on the initial u, as a fraction of u0.
     pub noise: f64,
@@ -77,6 +84,17 @@ pub fn tour_length(d: &[Vec<f64>], tour: &[usize]) -> f64 {
 ///
 /// # Panics
 /// For fewer than 2 or more than 20 cities.
+///
+/// ```
+/// use cg_hopfield::tsp::{distances, held_karp, tour_length};
+/// // The corners of a square: the shortest tour is its perimeter, 4 sides of 1/√2 once the
+/// // longest distance (the diagonal) is scaled to 1; crossing the diagonals is longer.
+/// let d = distances(&[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]);
+/// let (length, tour) = held_karp(&d);
+/// assert!((length - 4.0 / 2f64.sqrt()).abs() < 1e-12);
+/// assert!((tour_length(&d, &tour) - length).abs() < 1e-12);
+/// assert!(tour_length(&d, &[0, 2, 1, 3]) > length);
+/// ```
 pub fn held_karp(d: &[Vec<f64>]) -> (f64, Vec<usize>) {
     let n = d.len();
     assert!((2..=20).contains(&n), "internal: held_karp is for 2..=20 cities");

@@ -23,7 +23,9 @@ use crate::{Error, Result};
 /// One dimension of a node's value: a number, or the batch (the samples' columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dim {
+    /// A fixed size.
     N(usize),
+    /// The batch's size, known only when data arrives.
     Batch,
 }
 
@@ -98,15 +100,20 @@ enum Init {
 /// shape, and the names its expression uses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeInfo {
+    /// The node's name.
     pub name: String,
+    /// Its expression, as written.
     pub expression: String,
+    /// Its shape.
     pub shape: Shape,
+    /// The nodes it reads.
     pub uses: Vec<String>,
 }
 
 /// A model ready to train: the network, the shapes of its named nodes, and how its parameters
 /// start.
 pub struct Model<T: Float> {
+    /// The vector graph of the model.
     pub network: Network<T>,
     /// Inputs, targets, parameters, named nodes (in evaluation order) and the loss.
     pub nodes: Vec<NodeInfo>,

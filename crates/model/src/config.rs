@@ -42,7 +42,9 @@ impl ModelConfig {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged, expecting = "a width (y = 3) or a feature column (z = { column = \"name\" })")]
 pub enum TargetDecl {
+    /// A target of this many rows, given with the data.
     Width(usize),
+    /// A target taken from a data column.
     Column(ColumnTarget),
 }
 
@@ -50,6 +52,7 @@ pub enum TargetDecl {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnTarget {
+    /// The column's name.
     pub column: String,
 }
 
@@ -59,13 +62,19 @@ pub struct ColumnTarget {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamDecl {
+    /// The dimensions.
     pub shape: Vec<usize>,
+    /// A named initialisation.
     pub init: Option<InitName>,
+    /// Draw from N(0, σ²) with this σ.
     pub normal: Option<f64>,
+    /// Draw from U(-a, a) with this a.
     pub uniform: Option<f64>,
+    /// Values written out.
     pub value: Option<ValueDecl>,
 }
 
+/// A named initialisation of a parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitName {
@@ -73,6 +82,7 @@ pub enum InitName {
     He,
     /// Uniform on ±sqrt(6 / (fan_in + fan_out)).
     Xavier,
+    /// All zeros.
     Zeros,
 }
 
@@ -80,7 +90,10 @@ pub enum InitName {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged, expecting = "a number, a list of numbers or a list of rows")]
 pub enum ValueDecl {
+    /// One number.
     Scalar(f64),
+    /// A column of numbers.
     Vector(Vec<f64>),
+    /// A matrix, row by row.
     Matrix(Vec<Vec<f64>>),
 }

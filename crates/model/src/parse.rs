@@ -16,22 +16,54 @@ pub const MAX_CHAIN: usize = 1000;
 /// A parsed expression; `column` is 1-based, in characters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ast {
+    /// A number.
     Num(f64),
-    Name { name: String, column: usize },
+    /// A name.
+    Name {
+        /// The name.
+        name: String,
+        /// Its column, from 1.
+        column: usize,
+    },
+    /// Minus an expression.
     Neg(Box<Ast>),
-    Bin { op: BinOp, left: Box<Ast>, right: Box<Ast>, column: usize },
-    Call { func: String, args: Vec<Ast>, column: usize },
+    /// A binary operation.
+    Bin {
+        /// The operator.
+        op: BinOp,
+        /// The left operand.
+        left: Box<Ast>,
+        /// The right operand.
+        right: Box<Ast>,
+        /// The operator's column, from 1.
+        column: usize,
+    },
+    /// A function call.
+    Call {
+        /// The function.
+        func: String,
+        /// Its arguments.
+        args: Vec<Ast>,
+        /// Its column, from 1.
+        column: usize,
+    },
 }
 
+/// A binary operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
+    /// Addition.
     Plus,
+    /// Subtraction.
     Minus,
+    /// Elementwise multiplication.
     Times,
+    /// Matrix multiplication.
     MatMul,
 }
 
 impl BinOp {
+    /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Plus => "+",
@@ -79,7 +111,9 @@ impl fmt::Display for Ast {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("column {column}: {message}")]
 pub struct SyntaxError {
+    /// The column where the problem starts, from 1.
     pub column: usize,
+    /// What the problem is.
     pub message: String,
 }
 

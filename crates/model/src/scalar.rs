@@ -48,15 +48,19 @@ fn default_fd_step() -> f64 {
 
 /// A compiled scalar graph.
 pub struct ScalarModel {
+    /// The compiled graph.
     pub dag: ScalarDag,
     /// Every node id in config order: inputs, weights, then nodes.
     pub ids: Vec<NodeId>,
     /// The inputs' and weights' configured values.
     pub source_values: Vec<(NodeId, f64)>,
+    /// The output nodes.
     pub outputs: Vec<NodeId>,
     /// The loss expression and the output nodes it reads, in its variables' order.
     pub loss: Option<(Expr, Vec<NodeId>)>,
+    /// The most paths the pathwise reference may sum.
     pub path_limit: u64,
+    /// The finite-difference step of the derivative check.
     pub fd_step: f64,
 }
 
@@ -157,12 +161,17 @@ impl ScalarGraphConfig {
 /// The result of [`ScalarModel::minimise`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Minimised {
+    /// Steps taken.
     pub steps: usize,
+    /// Why the run ended.
     pub stop: Stop,
     /// The loss where each step started.
     pub loss_curve: Vec<f64>,
+    /// The loss at the end.
     pub final_loss: f64,
+    /// The gradient norm at the end.
     pub final_gradient_norm: f64,
+    /// The weights at the end, by name.
     pub final_weights: Vec<(String, f64)>,
 }
 
@@ -202,7 +211,8 @@ impl ScalarModel {
         let mut state = descent.start(start);
         let mut recorder = Recorder::new();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let out = run(&mut descent, &mut state, steps, &mut rng, &mut [&mut recorder]).map_err(message)?;
+        let out =
+            run(&mut descent, &mut state, steps, &mut rng, &mut [&mut recorder]).map_err(|e| message(e.to_string()))?;
         if let Stop::Diverged { what } = &out.stop {
             return Err(message(format!("[optimize] diverged: {what}")));
         }
@@ -228,17 +238,19 @@ struct WeightObjective<'a> {
 }
 
 impl Differentiable for WeightObjective<'_> {
+    type Error = cg_autodiff::Error;
+
     fn dimension(&self) -> usize {
         self.weights.len()
     }
 
-    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, String> {
+    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> Result<f64, cg_autodiff::Error> {
         for (&id, &v) in self.weights.iter().zip(x) {
             self.tape.set(id, v);
         }
-        self.model.dag.forward(&mut self.tape).map_err(|e| e.to_string())?;
+        self.model.dag.forward(&mut self.tape)?;
         let (loss, seeds) = self.model.objective(&self.tape);
-        let g = self.model.dag.reverse(&self.tape, &seeds).map_err(|e| e.to_string())?;
+        let g = self.model.dag.reverse(&self.tape, &seeds)?;
         for (slot, &id) in grad.iter_mut().zip(&self.weights) {
             *slot = g[id];
         }

@@ -44,8 +44,11 @@ pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
 /// A named tensor to save: its shape and its values in row-major order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NamedTensor {
+    /// The parameter's name.
     pub name: String,
+    /// Its dimensions.
     pub shape: Vec<usize>,
+    /// Its values, row-major.
     pub values: Vec<f64>,
 }
 

@@ -3,25 +3,60 @@
 /// Everything cg-nn reports, each naming the config table or the place in training.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// Fewer than two layers, or a layer of width 0.
     #[error("[model] layers: {layers:?} needs at least an input and an output width, all >= 1, and a parameter count that fits in memory addresses")]
-    Layers { layers: Vec<usize> },
+    Layers {
+        /// The widths given.
+        layers: Vec<usize>,
+    },
+    /// An autoencoder whose output width is not its input width.
     #[error("[model] autoencoder: needs the output width equal to the input width and loss = \"squared_error\"")]
     Autoencoder,
+    /// Data of a different width from the input layer.
     #[error("[model] layers: the input width is {expected} but the data has {found} features")]
-    InputWidth { expected: usize, found: usize },
+    InputWidth {
+        /// The input layer's width.
+        expected: usize,
+        /// The data's width.
+        found: usize,
+    },
+    /// A margin loss with labels other than 0/1 or ±1.
     #[error("[data] a margin loss (logistic, hinge, squared_hinge, widrow_hoff) needs the labels 0 and 1 or -1 and 1, but the targets hold {found}")]
-    MarginLabels { found: String },
+    MarginLabels {
+        /// The labels found.
+        found: String,
+    },
+    /// A softmax output under a loss that applies softmax itself.
     #[error("[model] output = \"softmax\" with loss = \"softmax_cross_entropy\" applies softmax twice (the loss takes the logits): use output = \"identity\"")]
     DoubleSoftmax,
+    /// A target that is not a class the output can predict.
     #[error("[data] target {value} is not a class label below the output width {classes}")]
-    NotAClass { value: f64, classes: usize },
+    NotAClass {
+        /// The target.
+        value: f64,
+        /// The output's classes.
+        classes: usize,
+    },
     /// (Not a `source`: the message already holds the range.)
     #[error("[train] {0}")]
     Train(cg_core::OutOfRange),
+    /// A check_epochs longer than the run.
     #[error("[train] check_epochs = {check} is out of range (1..={epochs})")]
-    CheckEpochs { check: usize, epochs: usize },
+    CheckEpochs {
+        /// Epochs to check.
+        check: usize,
+        /// Epochs of the run.
+        epochs: usize,
+    },
+    /// A loss that is not finite.
     #[error("the {loss} loss is {value}")]
-    NonFiniteLoss { loss: &'static str, value: f64 },
+    NonFiniteLoss {
+        /// The loss.
+        loss: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// Training diverged; says where.
     #[error("diverged: {0}")]
     Diverged(String),
     /// A parameter file that cannot be written or read, or does not fit the model.
@@ -29,7 +64,13 @@ pub enum Error {
     Artifact(String),
     /// Where in training a failure happened: `epoch 3, batch 7` or `epoch 3: evaluating`.
     #[error("{at}: {inner}")]
-    At { at: String, inner: Box<Error> },
+    At {
+        /// The place.
+        at: String,
+        /// The error.
+        inner: Box<Error>,
+    },
+    /// The gradient engine's error.
     #[error(transparent)]
     Graph(#[from] cg_autodiff::Error),
 }

@@ -43,6 +43,32 @@ pub struct ModelConfig {
     pub penalize_bias: bool,
 }
 
+impl ModelConfig {
+    /// A feed-forward network of `layers` widths (input first) under `loss`, with relu hidden
+    /// units, an identity output, the default initialisation for the activation, and weight
+    /// decay on biases too; change any field before [`Validate::validate`].
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// use cg_autodiff::vector::Loss;
+    /// let spec = cg_nn::ModelConfig::new(vec![4, 8, 3], Loss::SoftmaxCrossEntropy).validate().unwrap();
+    /// assert_eq!(spec.layers, [4, 8, 3]);
+    /// // A layer of width zero is refused.
+    /// assert!(cg_nn::ModelConfig::new(vec![4, 0, 3], Loss::SoftmaxCrossEntropy).validate().is_err());
+    /// ```
+    pub fn new(layers: Vec<usize>, loss: Loss) -> ModelConfig {
+        ModelConfig {
+            layers,
+            hidden: relu(),
+            output: identity(),
+            loss,
+            init: None,
+            autoencoder: false,
+            penalize_bias: true,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -85,7 +111,9 @@ impl Init {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String")]
 pub enum OutputKind {
+    /// An elementwise activation.
     Activation(Activation),
+    /// A softmax over each column.
     Softmax,
 }
 
@@ -109,12 +137,19 @@ impl TryFrom<String> for OutputKind {
 /// A checked model description.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelParams {
+    /// Layer widths, input first.
     pub layers: Vec<usize>,
+    /// The activation of hidden layers.
     pub hidden: Activation,
+    /// The output layer's function.
     pub output: OutputKind,
+    /// The loss.
     pub loss: Loss,
+    /// The initialisation of weights.
     pub init: Init,
+    /// Train to reproduce the input.
     pub autoencoder: bool,
+    /// Include biases in the weight penalty.
     pub penalize_bias: bool,
 }
 
@@ -185,9 +220,13 @@ impl<T: Real + cg_optim::Scalar> Float for T {}
 /// A feed-forward network as a vector DAG: input node `x`, parameters W1, b1, W2, b2, ...,
 /// output node `o`, and the loss node `loss(o, y)`: a [`Network`] like any model.
 pub struct Mlp<T: Float = f64> {
+    /// The settings the network was built from.
     pub spec: ModelParams,
+    /// The network.
     pub net: Network<T>,
+    /// The input node.
     pub input: NodeId,
+    /// The output node.
     pub output: NodeId,
     /// W1, b1, W2, b2, ... in layer order.
     pub params: Vec<NodeId>,

@@ -23,8 +23,11 @@ pub enum TargetSource {
 /// A target node and how it is filled.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetSpec {
+    /// The node the target is fed into.
     pub node: NodeId,
+    /// Its rows.
     pub width: usize,
+    /// Where its values come from.
     pub source: TargetSource,
     /// Labels 0/1 become ±1 (for the margin losses).
     pub plus_minus: bool,
@@ -35,16 +38,32 @@ pub struct TargetSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LossTerm {
     /// `coefficient × loss(prediction, target)`, the loss averaged over the samples.
-    Samples { coefficient: f64, loss: Loss, prediction: NodeId, target: NodeId },
+    Samples {
+        /// Its weight in the total.
+        coefficient: f64,
+        /// The loss.
+        loss: Loss,
+        /// The predicted node.
+        prediction: NodeId,
+        /// The target node.
+        target: NodeId,
+    },
     /// `coefficient × node` for a 1 × 1 node that no data reaches (a penalty on parameters).
-    Parameters { coefficient: f64, node: NodeId },
+    Parameters {
+        /// Its weight in the total.
+        coefficient: f64,
+        /// The penalty's node.
+        node: NodeId,
+    },
 }
 
 /// A vector graph ready to train.
 pub struct Network<T: Float> {
+    /// The vector graph.
     pub dag: VectorDag<T>,
     /// Input nodes and the rows of the feature matrix each takes.
     pub inputs: Vec<(NodeId, Range<usize>)>,
+    /// The targets fed with each batch.
     pub targets: Vec<TargetSpec>,
     /// 1 × 1 input: the size of the whole mini-batch (loss nodes divide by it).
     pub batch_size: NodeId,
@@ -62,14 +81,19 @@ pub struct Network<T: Float> {
     pub margin: bool,
     /// Learnable parameters, in declaration order, with their names.
     pub params: Vec<NodeId>,
+    /// The parameters' names, in order.
     pub param_names: Vec<String>,
 }
 
 /// Data encoded for a network: one matrix per input and per target, and the class labels.
 pub struct Encoded<'a, T: Float> {
+    /// Input matrices, one per input node.
     pub xs: Vec<Mat<T>>,
+    /// Target matrices, one per target.
     pub ys: Vec<Mat<T>>,
+    /// Class labels, for accuracy.
     pub labels: Option<&'a [f64]>,
+    /// The number of samples.
     pub n: usize,
 }
 

@@ -69,6 +69,7 @@ pub struct FactorisationCheck {
     /// The largest principal angle between the decoder's columns and the top-k right singular
     /// vectors (from the singular values of V_kᵀ Q, Q an orthonormal basis of W2).
     pub largest_principal_angle: f64,
+    /// The singular values, largest first.
     pub singular_values: Vec<f64>,
 }
 

@@ -25,6 +25,7 @@ use crate::{Error, Result};
 
 /// An unrolled recurrent network.
 pub struct Rnn {
+    /// The unrolled graph.
     pub dag: VectorDag,
     /// x_1 … x_t.
     pub inputs: Vec<NodeId>,
@@ -34,8 +35,11 @@ pub struct Rnn {
     pub hidden: Vec<NodeId>,
     /// o_1 … o_t.
     pub outputs: Vec<NodeId>,
+    /// The hidden-to-hidden weights.
     pub w: NodeId,
+    /// The input-to-hidden weights.
     pub v: NodeId,
+    /// The hidden-to-output weights.
     pub u: NodeId,
     /// (d, m, k): input, hidden and output widths.
     pub widths: (usize, usize, usize),
@@ -170,11 +174,15 @@ impl SineTask {
 /// sequences in a shuffled order (squared error summed over the steps), each update followed by
 /// the constraints' projection; then the loss per step on the training and test sequences.
 pub struct RnnTrainer<'a> {
+    /// The network trained.
     pub rnn: &'a Rnn,
     /// (inputs, targets) per step, training and test.
     pub train: (Vec<Mat>, Vec<Mat>),
+    /// Test inputs and targets.
     pub test: (Vec<Mat>, Vec<Mat>),
+    /// The optimiser.
     pub optimizer: OptimizerParams,
+    /// Sequences per mini-batch.
     pub batch_size: usize,
     /// Projections of W, V and U (parameter indices 0, 1, 2).
     pub constraints: Vec<ParamConstraint>,
@@ -182,16 +190,20 @@ pub struct RnnTrainer<'a> {
 
 /// The parameters (in `tape`), the optimiser's moments and the shuffling order.
 pub struct RnnState {
+    /// The tape of the unrolled graph.
     pub tape: VectorTape,
     optimizer: Optimizer,
     order: Vec<usize>,
+    /// Epochs completed.
     pub epochs_done: usize,
 }
 
 /// The loss per step after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RnnRecord {
+    /// The mean training loss of the epoch.
     pub train_loss: f64,
+    /// The test loss after it.
     pub test_loss: f64,
 }
 

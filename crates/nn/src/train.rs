@@ -46,23 +46,36 @@ pub struct TrainConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
+    /// Double precision.
     #[default]
     F64,
+    /// Single precision (faster; checked against f64).
     F32,
 }
 
 /// Checked training settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainParams {
+    /// Passes over the data.
     pub epochs: usize,
+    /// Samples per mini-batch.
     pub batch_size: usize,
+    /// The optimiser.
     pub optimizer: OptimizerParams,
+    /// f64 or f32 arithmetic.
     pub precision: Precision,
     /// Projections applied after initialisation and after every update (projected gradient
     /// descent); parameter indices follow the model's parameter list.
     pub constraints: Vec<ParamConstraint>,
     /// Parameters (indices as for `constraints`) that weight decay leaves alone.
     pub undecayed: Vec<usize>,
+}
+
+impl TrainParams {
+    /// `epochs` passes over the data in batches of `batch_size`, in f64, without constraints.
+    pub fn new(epochs: usize, batch_size: usize, optimizer: OptimizerParams) -> TrainParams {
+        TrainParams { epochs, batch_size, optimizer, precision: Precision::F64, constraints: vec![], undecayed: vec![] }
+    }
 }
 
 impl TrainConfig {
@@ -94,10 +107,15 @@ impl TrainConfig {
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
+    /// The learning rate of the epoch.
     pub learning_rate: f64,
+    /// The mean training loss.
     pub train_loss: f64,
+    /// The training accuracy, for classifiers.
     pub train_accuracy: Option<f64>,
+    /// The test loss, when there is a test split.
     pub test_loss: Option<f64>,
+    /// The test accuracy, for classifiers with a test split.
     pub test_accuracy: Option<f64>,
     /// Largest constraint violation after the epoch (None without constraints).
     pub violation: Option<f64>,
@@ -114,6 +132,7 @@ impl cg_core::Objective for EpochRecord {
 
 /// What a training run produced.
 pub struct TrainOutcome {
+    /// Every epoch's record.
     pub records: Vec<EpochRecord>,
     /// Wall-clock seconds of the batch loops (forward, backward, updates), without evaluation.
     pub train_seconds: f64,
@@ -143,11 +162,14 @@ pub struct Trainer<'a, T: Float> {
 /// What changes while training: the parameters (in `tape`), the optimiser's moments and
 /// schedule position, the shuffling order, and the batch parts' reusable buffers.
 pub struct TrainState<T: Float> {
+    /// The tape of the graph.
     pub tape: VectorTape<T>,
     optimizer: Optimizer,
     order: Vec<usize>,
     shards: Vec<Shard<T>>,
+    /// Epochs completed.
     pub epochs_done: usize,
+    /// Gradient evaluations made.
     pub grad_evals: usize,
 }
 
@@ -423,7 +445,9 @@ pub struct GradientCheck {
     /// The largest |g - fd| / max(1, |g|, |fd|) over the entries checked, g from reverse mode
     /// and fd a central difference.
     pub max_relative_error: f64,
+    /// Numbers compared.
     pub entries: usize,
+    /// Samples used.
     pub samples: usize,
 }
 
@@ -434,6 +458,20 @@ pub struct GradientCheck {
 ///
 /// # Errors
 /// Data that does not fit the network, or a non-finite value.
+///
+/// ```
+/// use cg_core::Validate;
+/// use cg_nn::{gradient_check, Mlp, ModelConfig};
+/// use rand::SeedableRng;
+/// let data = cg_data::linear_teacher(20, 3, 2, 1);
+/// let mut config = ModelConfig::new(vec![3, 5, 2], cg_autodiff::vector::Loss::SoftmaxCrossEntropy);
+/// config.hidden = cg_autodiff::vector::Activation::Tanh;
+/// let mlp = Mlp::<f64>::new(config.validate().unwrap());
+/// let tape = mlp.init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+/// let check = gradient_check(&mlp.net, &tape, &data, 8).unwrap();
+/// assert_eq!(check.entries, 3 * 5 + 5 + 5 * 2 + 2);
+/// assert!(check.max_relative_error < 1e-7, "{check:?}");
+/// ```
 pub fn gradient_check<T: Float>(
     net: &Network<T>,
     tape: &VectorTape<T>,

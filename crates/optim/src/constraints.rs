@@ -14,19 +14,100 @@
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
 
+/// What is wrong with a constraint or a list of them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConstraintError {
+    /// A and b of A w = b disagree in height (or are empty).
+    #[error("a has {rows} rows but b has {values} values")]
+    Sizes {
+        /// Rows of A.
+        rows: usize,
+        /// Values of b.
+        values: usize,
+    },
+    /// A Aᵀ is singular, so the projection is undefined.
+    #[error("the rows of a are linearly dependent (A Aᵀ is singular)")]
+    DependentRows,
+    /// A box whose lower end exceeds its upper end (or is NaN).
+    #[error("lower = {lower} must not exceed upper = {upper}")]
+    Bounds {
+        /// The lower end.
+        lower: f64,
+        /// The upper end.
+        upper: f64,
+    },
+    /// A parameter name the model does not have.
+    #[error("params: unknown parameter `{name}` (parameters: {known})")]
+    UnknownParam {
+        /// The name written.
+        name: String,
+        /// The model's parameters, comma-separated.
+        known: String,
+    },
+    /// An empty `params` list.
+    #[error("params: name at least one parameter")]
+    NoParams,
+    /// An equality without `a` or `b`.
+    #[error("equality needs a (rows of coefficients) and b")]
+    MissingEquality,
+    /// A row of A whose length is not the number of constrained weights.
+    #[error("a: row {row} has {found} coefficients for {width} weights")]
+    RowWidth {
+        /// The row, from 1.
+        row: usize,
+        /// Its coefficients.
+        found: usize,
+        /// The constrained weights.
+        width: usize,
+    },
+    /// A kind other than equality, box and simplex.
+    #[error("kind: unknown `{kind}`; one of equality, box, simplex")]
+    UnknownKind {
+        /// The kind written.
+        kind: String,
+    },
+    /// Equalities with no common point.
+    #[error("[[constraints]] {index} (row {row}) cannot hold together with [[constraints]] {earlier}: no weights satisfy them all (least-squares residual {residual:.3e}); remove or correct one")]
+    Inconsistent {
+        /// The constraint (from 1) whose row broke consistency.
+        index: usize,
+        /// That row, from 1.
+        row: usize,
+        /// The constraints before it that it contradicts, comma-separated.
+        earlier: String,
+        /// The least-squares residual of the stacked equations.
+        residual: f64,
+    },
+    /// A constraint of a list, by its place (from 1).
+    #[error("[[constraints]] {index}: {error}")]
+    At {
+        /// The place in the list, from 1.
+        index: usize,
+        /// What is wrong with it (shown in the message, so not a `source`).
+        error: Box<ConstraintError>,
+    },
+}
+
 /// A feasible set for a vector of weights.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Constraint {
+    /// A w = b.
     Equality {
+        /// The coefficients A.
         a: DMatrix<f64>,
+        /// The right-hand side b.
         b: DVector<f64>,
         /// Aᵀ (A Aᵀ)⁻¹.
         correction: DMatrix<f64>,
     },
+    /// lower ≤ w ≤ upper.
     Box {
+        /// The smallest value allowed.
         lower: f64,
+        /// The largest value allowed.
         upper: f64,
     },
+    /// w ≥ 0 and Σ w = 1.
     Simplex,
 }
 
@@ -35,12 +116,12 @@ impl Constraint {
     ///
     /// # Errors
     /// Mismatched sizes, or rows of A that are linearly dependent (A Aᵀ singular).
-    pub fn equality(a: DMatrix<f64>, b: DVector<f64>) -> Result<Constraint, String> {
+    pub fn equality(a: DMatrix<f64>, b: DVector<f64>) -> Result<Constraint, ConstraintError> {
         if a.nrows() != b.len() || a.nrows() == 0 {
-            return Err(format!("a has {} rows but b has {} values", a.nrows(), b.len()));
+            return Err(ConstraintError::Sizes { rows: a.nrows(), values: b.len() });
         }
         let gram = &a * a.transpose();
-        let inv = gram.cholesky().ok_or("the rows of a are linearly dependent (A Aᵀ is singular)")?.inverse();
+        let inv = gram.cholesky().ok_or(ConstraintError::DependentRows)?.inverse();
         Ok(Constraint::Equality { correction: a.transpose() * inv, a, b })
     }
 
@@ -48,9 +129,9 @@ impl Constraint {
     ///
     /// # Errors
     /// l > u or a NaN bound.
-    pub fn bounds(lower: f64, upper: f64) -> Result<Constraint, String> {
+    pub fn bounds(lower: f64, upper: f64) -> Result<Constraint, ConstraintError> {
         if lower.is_nan() || upper.is_nan() || lower > upper {
-            return Err(format!("lower = {lower} must not exceed upper = {upper}"));
+            return Err(ConstraintError::Bounds { lower, upper });
         }
         Ok(Constraint::Box { lower, upper })
     }
@@ -64,6 +145,19 @@ impl Constraint {
     }
 
     /// Replaces `w` by its Euclidean projection onto the set.
+    ///
+    /// ```
+    /// use cg_optim::Constraint;
+    /// // The simplex: (0.5, 0.5, -1) goes to the nearest point with w >= 0 and Σ w = 1.
+    /// let mut w = [0.5, 0.5, -1.0];
+    /// Constraint::Simplex.project(&mut w);
+    /// assert_eq!(w, [0.5, 0.5, 0.0]);
+    /// // w1 + w2 = 1 from (1, 1): the foot of the perpendicular, (0.5, 0.5).
+    /// let line = Constraint::equality(nalgebra::DMatrix::from_row_slice(1, 2, &[1.0, 1.0]), nalgebra::DVector::from_element(1, 1.0)).unwrap();
+    /// let mut w = [1.0, 1.0];
+    /// line.project(&mut w);
+    /// assert!((w[0] - 0.5).abs() < 1e-15 && (w[1] - 0.5).abs() < 1e-15 && line.violation(&w) < 1e-15);
+    /// ```
     pub fn project(&self, w: &mut [f64]) {
         match self {
             Constraint::Equality { a, b, correction } => {
@@ -132,6 +226,7 @@ pub struct ConstraintConfig {
 pub struct ParamConstraint {
     /// Indices of the parameters, in the model's parameter order.
     pub params: Vec<usize>,
+    /// The feasible set.
     pub constraint: Constraint,
 }
 
@@ -141,17 +236,17 @@ impl ConstraintConfig {
     /// # Errors
     /// An unknown parameter or kind, a missing or inconsistent setting, or an A whose width is
     /// not the number of constrained weights.
-    pub fn validate(&self, params: &[(String, usize)]) -> Result<ParamConstraint, String> {
+    pub fn validate(&self, params: &[(String, usize)]) -> Result<ParamConstraint, ConstraintError> {
         let mut idx = vec![];
         for name in &self.params {
             let k = params.iter().position(|(n, _)| n == name).ok_or_else(|| {
                 let known: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
-                format!("params: unknown parameter `{name}` (parameters: {})", known.join(", "))
+                ConstraintError::UnknownParam { name: name.clone(), known: known.join(", ") }
             })?;
             idx.push(k);
         }
         if idx.is_empty() {
-            return Err("params: name at least one parameter".into());
+            return Err(ConstraintError::NoParams);
         }
         let width: usize = idx.iter().map(|&k| params[k].1).sum();
         let constraint = match self.kind.as_str() {
@@ -159,18 +254,37 @@ impl ConstraintConfig {
             "simplex" => Constraint::Simplex,
             "equality" => {
                 let (Some(a), Some(b)) = (&self.a, &self.b) else {
-                    return Err("equality needs a (rows of coefficients) and b".into());
+                    return Err(ConstraintError::MissingEquality);
                 };
                 if let Some(r) = a.iter().position(|row| row.len() != width) {
-                    return Err(format!("a: row {} has {} coefficients for {width} weights", r + 1, a[r].len()));
+                    return Err(ConstraintError::RowWidth { row: r + 1, found: a[r].len(), width });
                 }
                 let am = DMatrix::from_fn(a.len(), width, |i, j| a[i][j]);
                 Constraint::equality(am, DVector::from_column_slice(b))?
             }
-            other => return Err(format!("kind: unknown `{other}`; one of equality, box, simplex")),
+            other => return Err(ConstraintError::UnknownKind { kind: other.to_string() }),
         };
         Ok(ParamConstraint { params: idx, constraint })
     }
+}
+
+/// Resolves a `[[constraints]]` list against the model's parameters `(name, size)` and checks
+/// that its equalities can hold together ([`check_equalities`]).
+///
+/// # Errors
+/// The first bad constraint, by its place in the list.
+pub fn resolve_all(
+    constraints: &[ConstraintConfig],
+    params: &[(String, usize)],
+) -> Result<Vec<ParamConstraint>, ConstraintError> {
+    let resolved = constraints
+        .iter()
+        .enumerate()
+        .map(|(k, c)| c.validate(params).map_err(|e| ConstraintError::At { index: k + 1, error: Box::new(e) }))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sizes: Vec<usize> = params.iter().map(|p| p.1).collect();
+    check_equalities(&resolved, &sizes)?;
+    Ok(resolved)
 }
 
 /// Checks that the equality constraints of a list can hold together: two constraints on the
@@ -183,7 +297,7 @@ impl ConstraintConfig {
 /// # Errors
 /// The first constraint (1-based, as `[[constraints]]` numbers them) and its first row that
 /// cannot hold with the ones before it.
-pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Result<(), String> {
+pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Result<(), ConstraintError> {
     let equalities: Vec<(usize, &ParamConstraint)> =
         constraints.iter().enumerate().filter(|(_, c)| matches!(c.constraint, Constraint::Equality { .. })).collect();
     if equalities.len() < 2 {
@@ -228,12 +342,12 @@ pub fn check_equalities(constraints: &[ParamConstraint], sizes: &[usize]) -> Res
                     ks.dedup();
                     ks.iter().map(|k| k.to_string()).collect()
                 };
-                return Err(format!(
-                    "[[constraints]] {} (row {}) cannot hold together with [[constraints]] {}: no weights satisfy them all (least-squares residual {residual:.3e}); remove or correct one",
-                    k + 1,
-                    r + 1,
-                    earlier.join(", ")
-                ));
+                return Err(ConstraintError::Inconsistent {
+                    index: k + 1,
+                    row: r + 1,
+                    earlier: earlier.join(", "),
+                    residual,
+                });
             }
         }
     }
@@ -310,14 +424,18 @@ mod tests {
             a: Some(vec![vec![1.0, 1.0]]),
             b: Some(vec![1.0]),
         };
-        assert_eq!(cfg.validate(&params).unwrap_err(), "a: row 1 has 2 coefficients for 3 weights");
+        assert_eq!(cfg.validate(&params).unwrap_err(), ConstraintError::RowWidth { row: 1, found: 2, width: 3 });
+        assert_eq!(cfg.validate(&params).unwrap_err().to_string(), "a: row 1 has 2 coefficients for 3 weights");
         let mut cfg2 = cfg.clone();
         cfg2.params = vec!["W2".into()];
-        assert_eq!(cfg2.validate(&params).unwrap_err(), "params: unknown parameter `W2` (parameters: W1, b1)");
+        assert_eq!(
+            cfg2.validate(&params).unwrap_err().to_string(),
+            "params: unknown parameter `W2` (parameters: W1, b1)"
+        );
         let mut cfg3 = cfg;
         cfg3.a = Some(vec![vec![1.0, 1.0, 1.0], vec![2.0, 2.0, 2.0]]);
         cfg3.b = Some(vec![1.0, 2.0]);
-        assert!(cfg3.validate(&params).unwrap_err().contains("linearly dependent"));
+        assert_eq!(cfg3.validate(&params).unwrap_err(), ConstraintError::DependentRows);
     }
 
     #[test]
@@ -329,7 +447,7 @@ mod tests {
         };
         let one = eq(vec![0], vec![vec![1.0, 1.0]], vec![1.0]);
         let two = eq(vec![0], vec![vec![1.0, 1.0]], vec![2.0]);
-        let err = check_equalities(&[one.clone(), two], &sizes).unwrap_err();
+        let err = check_equalities(&[one.clone(), two], &sizes).unwrap_err().to_string();
         assert!(err.starts_with("[[constraints]] 2 (row 1) cannot hold together with [[constraints]] 1"), "{err}");
         // The same equality twice, or one implied by others over other parameters: fine.
         assert!(check_equalities(&[one.clone(), one.clone()], &sizes).is_ok());
@@ -338,7 +456,7 @@ mod tests {
         // w0 + w1 = 1, w0 - w1 = 0, and w0 = 1 contradict in the third.
         let diff = eq(vec![0], vec![vec![1.0, -1.0]], vec![0.0]);
         let w0 = eq(vec![0], vec![vec![1.0, 0.0]], vec![1.0]);
-        let err = check_equalities(&[one, diff, w0], &sizes).unwrap_err();
+        let err = check_equalities(&[one, diff, w0], &sizes).unwrap_err().to_string();
         assert!(err.starts_with("[[constraints]] 3 (row 1) cannot hold together with [[constraints]] 1, 2"), "{err}");
     }
 }

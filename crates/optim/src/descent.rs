@@ -9,23 +9,29 @@ use crate::{Optimizer, OptimizerParams};
 
 /// Minimises `f` from a starting point.
 pub struct Descent<F: Differentiable> {
+    /// The function minimised.
     pub f: F,
     params: OptimizerParams,
 }
 
 /// The parameters, the optimiser's moments and the steps taken.
 pub struct DescentState {
+    /// The parameters.
     pub x: Vec<f64>,
     optimizer: Optimizer,
     grad: Vec<f64>,
+    /// Steps taken.
     pub steps: usize,
 }
 
 /// What one step reports: the value and gradient norm where the step started.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DescentRecord {
+    /// The value where the step started.
     pub value: f64,
+    /// The gradient norm there.
     pub gradient_norm: f64,
+    /// The learning rate of the step.
     pub learning_rate: f64,
 }
 
@@ -36,6 +42,7 @@ impl cg_core::Objective for DescentRecord {
 }
 
 impl<F: Differentiable> Descent<F> {
+    /// Descent on `f` with `params`.
     pub fn new(f: F, params: OptimizerParams) -> Self {
         Descent { f, params }
     }
@@ -47,16 +54,19 @@ impl<F: Differentiable> Descent<F> {
     }
 }
 
-impl<F: Differentiable + Send> Solver for Descent<F> {
+impl<F: Differentiable + Send> Solver for Descent<F>
+where
+    F::Error: Send,
+{
     type State = DescentState;
     type Record = DescentRecord;
-    type Error = String;
+    type Error = F::Error;
 
     fn name(&self) -> &'static str {
         "gradient descent"
     }
 
-    fn step(&mut self, st: &mut DescentState, _rng: &mut ChaCha8Rng) -> Result<DescentRecord, String> {
+    fn step(&mut self, st: &mut DescentState, _rng: &mut ChaCha8Rng) -> Result<DescentRecord, F::Error> {
         let value = self.f.value_and_gradient(&st.x, &mut st.grad)?;
         let gradient_norm = st.grad.iter().map(|g| g * g).sum::<f64>().sqrt();
         let learning_rate = st.optimizer.begin_step(st.steps);
@@ -93,10 +103,12 @@ mod tests {
     struct Bowl;
 
     impl Differentiable for Bowl {
+        type Error = std::convert::Infallible;
+
         fn dimension(&self) -> usize {
             3
         }
-        fn value_and_gradient(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, String> {
+        fn value_and_gradient(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, Self::Error> {
             let mut v = 0.0;
             for (i, (xi, gi)) in x.iter().zip(g.iter_mut()).enumerate() {
                 v += (xi - i as f64).powi(2);

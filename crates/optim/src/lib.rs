@@ -11,8 +11,38 @@
 //!
 //! The optimiser sees parameters as flat slices, so any model (a vector graph's matrices, a scalar
 //! graph's weight nodes) can use it.
+//!
+//! # Example
+//! Any [`cg_core::Differentiable`] function is minimised by [`Descent`], a solver that
+//! [`cg_core::run`] drives:
+//! ```
+//! use cg_core::{Differentiable, Validate};
+//! use cg_optim::{Descent, OptimizerConfig};
+//! use rand::SeedableRng;
+//!
+//! /// f(x) = (x0 - 1)² + 10 (x1 + 2)².
+//! struct Bowl;
+//! impl Differentiable for Bowl {
+//!     type Error = std::convert::Infallible;
+//!     fn dimension(&self) -> usize {
+//!         2
+//!     }
+//!     fn value_and_gradient(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, Self::Error> {
+//!         g[0] = 2.0 * (x[0] - 1.0);
+//!         g[1] = 20.0 * (x[1] + 2.0);
+//!         Ok((x[0] - 1.0).powi(2) + 10.0 * (x[1] + 2.0).powi(2))
+//!     }
+//! }
+//!
+//! let mut descent = Descent::new(Bowl, OptimizerConfig::adam(0.05).validate().unwrap());
+//! let mut state = descent.start(vec![0.0, 0.0]);
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! cg_core::run(&mut descent, &mut state, 2000, &mut rng, &mut []).unwrap();
+//! assert!((state.x[0] - 1.0).abs() < 1e-6 && (state.x[1] + 2.0).abs() < 1e-6, "{:?}", state.x);
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use cg_core::Validate;
 use rayon::prelude::*;
@@ -22,7 +52,7 @@ mod constraints;
 mod descent;
 pub mod reference;
 
-pub use constraints::{check_equalities, Constraint, ConstraintConfig, ParamConstraint};
+pub use constraints::{check_equalities, resolve_all, Constraint, ConstraintConfig, ConstraintError, ParamConstraint};
 pub use descent::{Descent, DescentRecord, DescentState};
 
 pub use cg_core::OutOfRange;
@@ -30,17 +60,41 @@ pub use cg_core::OutOfRange;
 /// The update rule, with its own settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
+    /// Plain gradient descent.
     Sgd,
-    Momentum { beta: f64 },
-    Adam { beta1: f64, beta2: f64, epsilon: f64 },
+    /// Heavy-ball momentum.
+    Momentum {
+        /// The momentum coefficient.
+        beta: f64,
+    },
+    /// Adam (Kingma and Ba).
+    Adam {
+        /// The first moment's decay.
+        beta1: f64,
+        /// The second moment's decay.
+        beta2: f64,
+        /// Added to the denominator.
+        epsilon: f64,
+    },
 }
 
 /// How the learning rate changes with the epoch, with its own settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Schedule {
+    /// The same rate throughout.
     Constant,
-    Step { every: usize, factor: f64 },
-    InverseTime { decay: f64 },
+    /// The rate times `factor` every `every` steps.
+    Step {
+        /// Steps between drops.
+        every: usize,
+        /// The factor of each drop.
+        factor: f64,
+    },
+    /// rate / (1 + decay · step).
+    InverseTime {
+        /// The decay.
+        decay: f64,
+    },
 }
 
 /// `[optimizer]` as written in a config: `method` names the rule and carries its settings
@@ -51,11 +105,48 @@ pub enum Schedule {
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(try_from = "OptimizerFields")]
 pub struct OptimizerConfig {
+    /// The update rule.
     pub method: Method,
+    /// The initial step size.
     pub learning_rate: f64,
+    /// How the step size changes.
     pub schedule: Schedule,
     /// L2 penalty λ: λ w is added to the gradient.
     pub weight_decay: f64,
+}
+
+impl OptimizerConfig {
+    /// `method` at a constant `learning_rate`, no weight decay; change any field before
+    /// [`Validate::validate`].
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// use cg_optim::{Method, OptimizerConfig, Schedule};
+    /// let adam = OptimizerConfig::adam(1e-3).validate().unwrap();
+    /// assert_eq!(adam.method, Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    /// let decayed = OptimizerConfig { schedule: Schedule::InverseTime { decay: 0.1 }, ..OptimizerConfig::sgd(0.5) };
+    /// assert_eq!(decayed.validate().unwrap().schedule, Schedule::InverseTime { decay: 0.1 });
+    /// // A step size of zero never moves: refused, naming the setting.
+    /// assert!(OptimizerConfig::sgd(0.0).validate().unwrap_err().to_string().contains("learning_rate"));
+    /// ```
+    pub fn new(method: Method, learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig { method, learning_rate, schedule: Schedule::Constant, weight_decay: 0.0 }
+    }
+
+    /// Plain gradient descent at `learning_rate`.
+    pub fn sgd(learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig::new(Method::Sgd, learning_rate)
+    }
+
+    /// Heavy-ball momentum (β = 0.9) at `learning_rate`.
+    pub fn momentum(learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig::new(Method::Momentum { beta: 0.9 }, learning_rate)
+    }
+
+    /// Adam with β1 = 0.9, β2 = 0.999, ε = 1e-8 (Kingma and Ba's values) at `learning_rate`.
+    pub fn adam(learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig::new(Method::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, learning_rate)
+    }
 }
 
 /// A config's `[optimizer]` is read as `OptimizerFields`, so that is its schema.
@@ -177,9 +268,13 @@ impl TryFrom<OptimizerFields> for OptimizerConfig {
 /// Checked optimiser settings: what the update rule runs with.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OptimizerParams {
+    /// The update rule.
     pub method: Method,
+    /// The initial step size.
     pub learning_rate: f64,
+    /// How the step size changes.
     pub schedule: Schedule,
+    /// The L2 penalty added to the gradient.
     pub weight_decay: f64,
 }
 
@@ -232,7 +327,9 @@ impl OptimizerParams {
 /// A parameter's number type. The update arithmetic (and the optimiser's state) is f64 whatever
 /// the parameters are stored in, so f32 networks lose no precision in the moments.
 pub trait Scalar: Copy + Send + Sync {
+    /// As an f64.
     fn to_f64(self) -> f64;
+    /// From an f64.
     fn from_f64(x: f64) -> Self;
 }
 

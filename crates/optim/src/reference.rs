@@ -460,6 +460,7 @@ pub enum LinearLoss {
 /// A linear model θ = [W | b] fitted to rows of `x` (intercept column last): mean loss +
 /// λ/2 ‖θ‖², optionally under a constraint on the weights W (not the intercept).
 pub struct LinearProblem<'a> {
+    /// The loss.
     pub loss: LinearLoss,
     /// n × (d + 1).
     pub x: &'a DMatrix<f64>,
@@ -467,11 +468,14 @@ pub struct LinearProblem<'a> {
     pub y: &'a DVector<f64>,
     /// Several outputs: the class of each row, and the number of classes.
     pub labels: &'a [usize],
+    /// The classes.
     pub classes: usize,
+    /// The L2 penalty.
     pub lambda: f64,
     /// Whether λ applies to the intercept too (the chapter's convention) or to W only
     /// (scikit-learn's).
     pub penalize_bias: bool,
+    /// A constraint on the weights, if any.
     pub constraint: Option<&'a crate::Constraint>,
 }
 

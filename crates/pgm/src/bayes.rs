@@ -55,11 +55,17 @@ pub struct VariableSpec {
 /// factor per conditional probability table.
 #[derive(Clone, Debug)]
 pub struct BayesianNetwork {
+    /// Variable names.
     pub names: Vec<String>,
+    /// Each variable's state names.
     pub states: Vec<Vec<String>>,
+    /// Each variable's number of states.
     pub cards: Vec<usize>,
+    /// Each variable's parents.
     pub parents: Vec<Vec<usize>>,
+    /// Each variable's table P(x | parents).
     pub factors: Vec<Factor>,
+    /// The directed graph.
     pub graph: DiGraph,
 }
 
@@ -149,7 +155,7 @@ impl BayesianNetwork {
     /// # Errors
     /// No such variable.
     pub fn id(&self, name: &str) -> Result<usize> {
-        variable_id(&self.names, name).map_err(Error::Query)
+        variable_id(&self.names, name)
     }
 
     /// The index of state `state` of variable `var`.
@@ -157,7 +163,7 @@ impl BayesianNetwork {
     /// # Errors
     /// No such state.
     pub fn state(&self, var: usize, state: &str) -> Result<usize> {
-        state_id(&self.names, &self.states, var, state).map_err(Error::Query)
+        state_id(&self.names, &self.states, var, state)
     }
 
     /// P(`target` | `evidence`) by names: each state of `target` with its exact probability, by
@@ -198,22 +204,22 @@ impl BayesianNetwork {
     }
 }
 
-/// The position of variable `name` among `names`, or a message saying there is none.
+/// The position of variable `name` among `names`.
 ///
 /// # Errors
-/// No such variable.
-pub fn variable_id(names: &[String], name: &str) -> Result<usize, String> {
-    names.iter().position(|n| n == name).ok_or_else(|| format!("no variable `{name}`"))
+/// [`Error::UnknownVariable`].
+pub fn variable_id(names: &[String], name: &str) -> Result<usize> {
+    names.iter().position(|n| n == name).ok_or_else(|| Error::UnknownVariable { name: name.to_string() })
 }
 
-/// The index of state `state` of variable `var` (`states[var]` lists them), or a message that
-/// lists the states there are.
+/// The index of state `state` of variable `var` (`states[var]` lists them).
 ///
 /// # Errors
-/// No such state.
-pub fn state_id(names: &[String], states: &[Vec<String>], var: usize, state: &str) -> Result<usize, String> {
-    states[var]
-        .iter()
-        .position(|s| s == state)
-        .ok_or_else(|| format!("`{}` has no state `{state}` (states: {})", names[var], states[var].join(", ")))
+/// [`Error::UnknownState`], listing the states there are.
+pub fn state_id(names: &[String], states: &[Vec<String>], var: usize, state: &str) -> Result<usize> {
+    states[var].iter().position(|s| s == state).ok_or_else(|| Error::UnknownState {
+        variable: names[var].clone(),
+        state: state.to_string(),
+        states: states[var].join(", "),
+    })
 }

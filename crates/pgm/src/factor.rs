@@ -7,8 +7,11 @@ use crate::{Error, Result};
 /// row-major with the last variable varying fastest.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Factor {
+    /// The variables, by id.
     pub vars: Vec<usize>,
+    /// Their numbers of states.
     pub cards: Vec<usize>,
+    /// The values, the last variable fastest.
     pub values: Vec<f64>,
 }
 
@@ -151,6 +154,7 @@ impl Factor {
         }
     }
 
+    /// Divides by the sum and returns the sum.
     pub fn normalize(&mut self) -> f64 {
         let z: f64 = self.values.iter().sum();
         if z > 0.0 {

@@ -167,10 +167,20 @@ pub enum FileError {
     /// A BIF file that does not follow the format or whose tables do not fit; `line` is 1-based
     /// when the fault has one.
     #[error("{}{message}", line.map_or(String::new(), |l| format!("line {l}: ")))]
-    Bif { line: Option<usize>, message: String },
+    Bif {
+        /// The line, from 1, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
     /// A UAI file that does not follow the format; `word` is 1-based when the fault has one.
     #[error("{}{message}", word.map_or(String::new(), |w| format!("word {w}: ")))]
-    Uai { word: Option<usize>, message: String },
+    Uai {
+        /// The word, from 1, when known.
+        word: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
     /// A network the format cannot hold (a name with spaces or punctuation in BIF).
     #[error("{0}")]
     Unwritable(String),

@@ -25,15 +25,20 @@ pub fn onsager_magnetisation(t: f64) -> f64 {
 /// An Ising model and its temperature.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ising {
+    /// Spins per side of the square lattice.
     pub side: usize,
+    /// The coupling J.
     pub coupling: f64,
+    /// The field h.
     pub field: f64,
+    /// The temperature T.
     pub temperature: f64,
 }
 
 /// The spins, row by row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IsingState {
+    /// The spins, ±1, row by row.
     pub spins: Vec<i8>,
 }
 
@@ -82,6 +87,15 @@ impl Ising {
     }
 
     /// Mean spin and energy per spin.
+    ///
+    /// ```
+    /// // All spins up on the torus: every spin has two bonds of its own (right, down), so the
+    /// // energy per spin is -2J - h.
+    /// let ising = cg_pgm::Ising::new(4, 1.0, 0.25, 2.0).unwrap();
+    /// assert_eq!(ising.observables(&ising.all_up()), (1.0, -2.25));
+    /// // A 2 x 2 torus would join each spin to the same neighbour twice: refused.
+    /// assert!(cg_pgm::Ising::new(2, 1.0, 0.0, 2.0).is_err());
+    /// ```
     pub fn observables(&self, state: &IsingState) -> (f64, f64) {
         let n = state.spins.len() as f64;
         let l = self.side;
@@ -124,7 +138,9 @@ pub struct IsingStats {
     pub mean_abs_magnetisation: f64,
     /// Its standard error, from the effective sample size of the |m| series.
     pub standard_error: f64,
+    /// The effective sample size of the |m| series.
     pub effective_sample_size: f64,
+    /// The mean energy per spin.
     pub energy_per_spin: f64,
     /// χ = N (<m²> - <|m|>²) / T, the finite-lattice susceptibility.
     pub susceptibility: f64,

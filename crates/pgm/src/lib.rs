@@ -19,8 +19,29 @@
 //!   blocks), likelihood weighting (in log space) and forward sampling; each marginal comes with
 //!   its effective sample size, a standard error that is never 0, a 95% interval, and the
 //!   sampler's [`sampling::Doubt`]s.
+//!
+//! # Example
+//! Pearl's burglary network read from BIF text, asked by names: the exact posterior
+//! P(burglary | alarm) = 0.01·0.95 / (0.01·0.95 + 0.99·0.01) by Bayes' rule.
+//! ```
+//! use cg_pgm::{files, BayesianNetwork};
+//! let bif = r#"
+//! network alarm {}
+//! variable burglary { type discrete [ 2 ] { yes, no }; }
+//! variable alarm { type discrete [ 2 ] { yes, no }; }
+//! probability ( burglary ) { table 0.01, 0.99; }
+//! probability ( alarm | burglary ) { (yes) 0.95, 0.05; (no) 0.01, 0.99; }
+//! "#;
+//! let net = BayesianNetwork::new(&files::read_bif(bif).unwrap()).unwrap();
+//! let answer = net.query("burglary", &[("alarm", "yes")]).unwrap();
+//! let exact = 0.01 * 0.95 / (0.01 * 0.95 + 0.99 * 0.01);
+//! assert_eq!(answer[0].0, "yes");
+//! assert!((answer[0].1 - exact).abs() < 1e-15);
+//! assert_eq!(net.query("burglary", &[("alarm", "maybe")]).unwrap_err().to_string(), "`alarm` has no state `maybe` (states: yes, no)");
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod bayes;
 mod factor;
@@ -45,23 +66,62 @@ pub use sampling::effective_sample_size;
 /// Why a model cannot be built or queried.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// A table that is wrong; says why.
     #[error("table: {0}")]
     Table(String),
+    /// A variable that is wrong.
     #[error("variable `{name}`: {message}")]
-    Variable { name: String, message: String },
+    Variable {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A query that cannot be answered; says why.
     #[error("query: {0}")]
     Query(String),
+    /// A variable name the model does not have.
+    #[error("no variable `{name}`")]
+    UnknownVariable {
+        /// The name asked for.
+        name: String,
+    },
+    /// A state name the variable does not have.
+    #[error("`{variable}` has no state `{state}` (states: {states})")]
+    UnknownState {
+        /// The variable.
+        variable: String,
+        /// The state asked for.
+        state: String,
+        /// The variable's states, comma-separated.
+        states: String,
+    },
     /// A setting of a config table (`sampler`, `lbp`) that cannot be used, and why.
     #[error("[{table}] {message}")]
-    Setting { table: &'static str, message: String },
+    Setting {
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// The observed values (variable, state) have probability zero under the model.
     #[error("the evidence {evidence:?} has probability zero")]
-    ZeroEvidence { evidence: Vec<(usize, usize)> },
+    ZeroEvidence {
+        /// The evidence, as (variable, state) ids.
+        evidence: Vec<(usize, usize)>,
+    },
     /// A factor of a Markov network, counted from 1.
     #[error("factor {index}: {message}")]
-    Factor { index: usize, message: String },
+    Factor {
+        /// The factor, from 1.
+        index: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The graph is wrong (a cycle, a name used twice).
     #[error(transparent)]
     Graph(#[from] cg_core::Error),
+    /// A setting out of its range.
     #[error(transparent)]
     OutOfRange(#[from] cg_core::OutOfRange),
 }

@@ -31,10 +31,15 @@ pub struct FactorSpec {
 /// undirected graph with an edge between every two variables that share a factor.
 #[derive(Clone, Debug)]
 pub struct MarkovNetwork {
+    /// Variable names.
     pub names: Vec<String>,
+    /// Each variable's state names.
     pub states: Vec<Vec<String>>,
+    /// Each variable's number of states.
     pub cards: Vec<usize>,
+    /// The factors.
     pub factors: Vec<Factor>,
+    /// The undirected graph.
     pub graph: UnGraph,
 }
 
@@ -102,7 +107,7 @@ impl MarkovNetwork {
     /// # Errors
     /// No such variable.
     pub fn id(&self, name: &str) -> Result<usize> {
-        variable_id(&self.names, name).map_err(Error::Query)
+        variable_id(&self.names, name)
     }
 
     /// The index of state `state` of variable `var`.
@@ -110,7 +115,7 @@ impl MarkovNetwork {
     /// # Errors
     /// No such state.
     pub fn state(&self, var: usize, state: &str) -> Result<usize> {
-        state_id(&self.names, &self.states, var, state).map_err(Error::Query)
+        state_id(&self.names, &self.states, var, state)
     }
 
     /// Z = Σ over all assignments of the product of the factors: from the joint table while

@@ -22,16 +22,22 @@ pub enum NodeKind {
 /// A node: one or more lines of text in a box, and the name that identifies it in DOT text.
 #[derive(Clone, Debug)]
 pub struct NodeLabel {
+    /// A unique identifier.
     pub id: String,
+    /// The label's lines.
     pub lines: Vec<String>,
+    /// How the node is drawn.
     pub kind: NodeKind,
 }
 
 /// A graph to draw. Edges are (from, to, label) by node index.
 #[derive(Clone, Debug)]
 pub struct GraphPicture {
+    /// The drawing's title.
     pub title: String,
+    /// The nodes.
     pub nodes: Vec<NodeLabel>,
+    /// The edges (from, to, label).
     pub edges: Vec<(usize, usize, Option<String>)>,
     /// Arrowheads, and the layered layout when the graph has no cycle.
     pub directed: bool,

@@ -10,11 +10,15 @@ use crate::{register_bundled_font, Figure, PlotError, COLORS, FONT};
 /// One or more maps of the same lattice, side by side, with an optional colour bar and legend.
 #[derive(Clone, Debug)]
 pub struct LatticeMap {
+    /// The figure's title.
     pub title: String,
+    /// Rows of the lattice.
     pub rows: usize,
+    /// Columns of the lattice.
     pub cols: usize,
     /// Offset rows (odd rows shifted right by half a cell) drawn as hexagons; squares otherwise.
     pub hexagonal: bool,
+    /// The panels, side by side.
     pub panels: Vec<Panel>,
     /// Class names and colours, drawn under the panels.
     pub legend: Vec<(String, [u8; 3])>,
@@ -25,7 +29,9 @@ pub struct LatticeMap {
 /// One map: a caption and a colour per unit (row-major), with optional text per unit.
 #[derive(Clone, Debug)]
 pub struct Panel {
+    /// The panel's caption.
     pub caption: String,
+    /// One colour per unit.
     pub colors: Vec<[u8; 3]>,
     /// Empty, or one string per unit (hit counts, say).
     pub texts: Vec<String>,
@@ -34,8 +40,11 @@ pub struct Panel {
 /// A vertical colour bar from `low` to `high`.
 #[derive(Clone, Debug)]
 pub struct ColorBar {
+    /// The value of the first colour.
     pub low: f64,
+    /// The value of the last colour.
     pub high: f64,
+    /// What the colours mean.
     pub label: String,
 }
 

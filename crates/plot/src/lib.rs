@@ -3,8 +3,27 @@
 //!
 //! Text uses DejaVu Sans, bundled in the crate (`fonts/`, with its licence) and registered with
 //! plotters' ab_glyph renderer, so figures render on a machine without fontconfig or freetype.
+//!
+//! # Example
+//! Two 3 × 3 patterns, a cue and what was recalled, as a grid of grey images with a grey scale:
+//! ```
+//! let cross = vec![0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+//! let grid = cg_plot::ImageGrid {
+//!     title: "recall".into(),
+//!     width: 3,
+//!     height: 3,
+//!     cells: vec![vec![("cue".into(), vec![0.5; 9]), ("recalled".into(), cross)]],
+//!     low: 0.0,
+//!     high: 1.0,
+//!     scale: Some("activity".into()),
+//! };
+//! let figure = grid.render().unwrap();
+//! assert!(figure.png.starts_with(b"\x89PNG"));
+//! assert!(figure.svg.contains("recalled") && figure.svg.contains("activity"));
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::sync::Once;
 
@@ -60,7 +79,9 @@ pub use lattice::{class_color, viridis, ColorBar, LatticeMap, Panel};
 #[derive(Debug, thiserror::Error)]
 #[error("plot `{title}`: {message}")]
 pub struct PlotError {
+    /// The chart's title.
     pub title: String,
+    /// The message shown instead of a plot.
     pub message: String,
 }
 
@@ -74,7 +95,9 @@ impl PlotError {
 /// One named line.
 #[derive(Clone, Debug)]
 pub struct Series {
+    /// The series' name, for the legend.
     pub name: String,
+    /// The points.
     pub points: Vec<(f64, f64)>,
     /// Also draw a dot at every point (for scattered data such as city positions).
     pub markers: bool,
@@ -92,9 +115,13 @@ impl Series {
 /// A line chart with a legend.
 #[derive(Clone, Debug)]
 pub struct LineChart {
+    /// The chart's title.
     pub title: String,
+    /// The horizontal axis' label.
     pub x_label: String,
+    /// The vertical axis' label.
     pub y_label: String,
+    /// The lines.
     pub series: Vec<Series>,
     /// The corner tried first for the legend; a corner the legend would cover data in is
     /// passed over, and when every corner would, the y axis gets headroom for it.
@@ -205,7 +232,9 @@ fn place_legend(
 
 /// A rendered figure.
 pub struct Figure {
+    /// The PNG file.
     pub png: Vec<u8>,
+    /// The SVG file.
     pub svg: String,
 }
 
@@ -401,8 +430,11 @@ pub struct Band {
 /// Charts side by side in one figure (`columns` per row), each with its bands.
 #[derive(Clone, Debug)]
 pub struct ChartGrid {
+    /// The figure's title.
     pub title: String,
+    /// The charts, each with its shaded bands.
     pub charts: Vec<(LineChart, Vec<Band>)>,
+    /// Charts per row.
     pub columns: usize,
 }
 
@@ -456,16 +488,23 @@ impl ChartGrid {
 /// the data points coloured by their true class.
 #[derive(Clone, Debug)]
 pub struct RegionChart {
+    /// The chart's title.
     pub title: String,
+    /// The horizontal axis' label.
     pub x_label: String,
+    /// The vertical axis' label.
     pub y_label: String,
+    /// The horizontal range.
     pub x_range: (f64, f64),
+    /// The vertical range.
     pub y_range: (f64, f64),
     /// Predicted class of each cell, row-major from the bottom-left, `cells.0` columns × `cells.1` rows.
     pub cells: (usize, usize),
+    /// The class predicted at each grid point, row by row.
     pub predicted: Vec<usize>,
     /// (x, y, class) of the data points.
     pub points: Vec<(f64, f64, usize)>,
+    /// The classes' names.
     pub class_names: Vec<String>,
 }
 
@@ -565,13 +604,17 @@ impl RegionChart {
 /// A grid of small grayscale images with a caption over each (cue, recalled, stored, ...).
 #[derive(Clone, Debug)]
 pub struct ImageGrid {
+    /// The chart's title.
     pub title: String,
-    /// Image width and height in pixels of the data (each cell is drawn scaled up).
+    /// Image width in pixels of the data (each cell is drawn scaled up).
     pub width: usize,
+    /// Image height in pixels of the data.
     pub height: usize,
     /// Rows of (caption, row-major values); values are mapped from [low, high] to black..white.
     pub cells: Vec<Vec<(String, Vec<f64>)>>,
+    /// The value of the first colour.
     pub low: f64,
+    /// The value of the last colour.
     pub high: f64,
     /// What the grey levels mean; given, a grey scale from `low` to `high` with round ticks is
     /// drawn at the right under this label.

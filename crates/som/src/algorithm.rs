@@ -16,12 +16,16 @@ use crate::{Error, Lattice, Result};
 /// What training changes: the codebook (one row of `dim` values per unit) and the epochs done.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SomState {
+    /// The prototypes, unit by unit.
     pub weights: Vec<f64>,
+    /// Their dimension.
     pub dim: usize,
+    /// Epochs completed.
     pub epochs_done: usize,
     /// Online training visits the samples in shuffled passes (each sample once per pass, as
     /// MiniSom's `train_random` does); the current pass and the position in it.
     pub order: Vec<usize>,
+    /// The next sample of an online epoch.
     pub cursor: usize,
 }
 
@@ -84,10 +88,12 @@ impl Som {
         self
     }
 
+    /// The settings.
     pub fn params(&self) -> &SomParams {
         &self.params
     }
 
+    /// The lattice.
     pub fn lattice(&self) -> &Lattice {
         &self.params.lattice
     }
@@ -312,6 +318,7 @@ pub struct SomRecord {
     pub radius: f64,
     /// Quality of the new codebook on the training data (absent when not evaluated).
     pub quantization_error: Option<f64>,
+    /// The share of samples whose two best units are not neighbours (absent when not evaluated).
     pub topographic_error: Option<f64>,
     /// Wall time of the training part alone (it varies between runs; the rest is deterministic).
     pub train_seconds: f64,

@@ -68,15 +68,19 @@ impl Lattice {
         Ok(Lattice { rows, cols, topology, toroidal })
     }
 
+    /// Rows of units.
     pub fn rows(&self) -> usize {
         self.rows
     }
+    /// Columns of units.
     pub fn cols(&self) -> usize {
         self.cols
     }
+    /// Rectangular or hexagonal.
     pub fn topology(&self) -> Topology {
         self.topology
     }
+    /// Whether opposite edges meet.
     pub fn toroidal(&self) -> bool {
         self.toroidal
     }

@@ -22,6 +22,7 @@
 //! adjacent on the lattice, wrapped distances included on a torus).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod algorithm;
 mod lattice;
@@ -35,14 +36,32 @@ pub use params::{Decay, Init, Neighbourhood, Schedule, ScheduleConfig, SomConfig
 /// Why a map cannot be built or trained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// A setting out of its range.
     #[error(transparent)]
     OutOfRange(#[from] cg_core::OutOfRange),
+    /// A setting needed and not given.
     #[error("{param}: missing ({why} needs it)")]
-    Missing { param: &'static str, why: &'static str },
+    Missing {
+        /// The setting.
+        param: &'static str,
+        /// Why it is needed.
+        why: &'static str,
+    },
+    /// Settings that contradict each other.
     #[error("{what}: {why}")]
-    Conflict { what: &'static str, why: &'static str },
+    Conflict {
+        /// The settings.
+        what: &'static str,
+        /// Why they cannot go together.
+        why: &'static str,
+    },
+    /// A hexagonal torus with an odd number of rows.
     #[error("rows = {rows}: a toroidal hexagonal lattice needs an even row count")]
-    OddHexTorus { rows: usize },
+    OddHexTorus {
+        /// The rows.
+        rows: usize,
+    },
+    /// The data cannot be used; says why.
     #[error("data: {0}")]
     Data(String),
 }

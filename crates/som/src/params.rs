@@ -15,16 +15,19 @@ pub struct SomConfig {
     pub rows: usize,
     /// Columns of the lattice.
     pub cols: usize,
+    /// Rectangular or hexagonal.
     #[serde(default)]
     pub topology: Topology,
     /// Glue opposite edges together (no border units).
     #[serde(default)]
     pub toroidal: bool,
+    /// The neighbourhood function.
     #[serde(default)]
     pub neighbourhood: Neighbourhood,
     /// Cut the neighbourhood to zero beyond `truncate` x radius (somoclu's compact support is a
     /// Gaussian of σ = radius/2 truncated at 2σ). No cut when absent.
     pub truncate: Option<f64>,
+    /// Online or batch.
     pub training: Training,
     /// Training epochs (batch: one pass each; online: iterations_per_epoch draws each).
     pub epochs: usize,
@@ -34,6 +37,7 @@ pub struct SomConfig {
     pub learning_rate: Option<ScheduleConfig>,
     /// The neighbourhood's width σ over the run, in lattice units.
     pub radius: ScheduleConfig,
+    /// How the prototypes start.
     #[serde(default)]
     pub init: Init,
 }
@@ -94,7 +98,9 @@ pub enum Neighbourhood {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Training {
+    /// One sample at a time.
     Online,
+    /// All samples per epoch.
     Batch,
 }
 
@@ -121,6 +127,7 @@ pub struct ScheduleConfig {
     pub start: f64,
     /// Value at the last step (> 0).
     pub end: f64,
+    /// How the value falls.
     #[serde(default)]
     pub decay: Decay,
 }
@@ -129,8 +136,10 @@ pub struct ScheduleConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decay {
+    /// Linearly.
     #[default]
     Linear,
+    /// Exponentially.
     Exponential,
     /// start / (1 + c p) with c set so the value is `end` at the last step; MiniSom's default
     /// (`asymptotic_decay`) is the case end = start / 3.
@@ -140,8 +149,11 @@ pub enum Decay {
 /// A checked schedule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Schedule {
+    /// The first value.
     pub start: f64,
+    /// The last value.
     pub end: f64,
+    /// How it falls between them.
     pub decay: Decay,
 }
 
@@ -214,15 +226,23 @@ impl Neighbourhood {
 /// Checked parameters of a map and its training.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SomParams {
+    /// The units' arrangement.
     pub lattice: Lattice,
+    /// The neighbourhood function.
     pub neighbourhood: Neighbourhood,
+    /// The neighbourhood is zero beyond `truncate` × radius (`None`: never).
     pub truncate: Option<f64>,
+    /// Online or batch.
     pub training: Training,
+    /// Passes over the data.
     pub epochs: usize,
+    /// Samples per online epoch (all when absent).
     pub iterations_per_epoch: Option<usize>,
     /// `None` for batch training.
     pub learning_rate: Option<Schedule>,
+    /// The neighbourhood radius over time.
     pub radius: Schedule,
+    /// How the prototypes start.
     pub init: Init,
 }
 

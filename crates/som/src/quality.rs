@@ -79,6 +79,21 @@ pub struct Quality {
 
 /// Both errors in one pass over the data. The lattice decides adjacency, so a hexagonal or
 /// toroidal map is measured with its own neighbours (wrapped ones included).
+///
+/// ```
+/// use cg_som::{quality::quality, Lattice, Topology};
+/// // A 1 x 3 map with prototypes 0, 1, 2 (one dimension) and samples 0.1 and 1.6.
+/// let lattice = Lattice::new(1, 3, Topology::Rectangular, false).unwrap();
+/// let q = quality(&lattice, &[0.0, 1.0, 2.0], 1, &[0.1, 1.6]);
+/// assert!((q.quantization_error - (0.1 + 0.4) / 2.0).abs() < 1e-15);
+/// // 1.6: best unit 2, second unit 1, neighbours; 0.1: units 0 and 1, neighbours too.
+/// assert_eq!(q.topographic_error, 0.0);
+/// // On the unit ends only a torus makes 0 and 2 neighbours: 1.0 + ε is nearest 1, then 2.
+/// let q = quality(&lattice, &[0.0, 5.0, 1.0], 1, &[0.6]);
+/// assert_eq!(q.topographic_error, 1.0);
+/// let ring = Lattice::new(1, 3, Topology::Rectangular, true).unwrap();
+/// assert_eq!(quality(&ring, &[0.0, 5.0, 1.0], 1, &[0.6]).topographic_error, 0.0);
+/// ```
 pub fn quality(lattice: &Lattice, weights: &[f64], dim: usize, data: &[f64]) -> Quality {
     let per_sample: Vec<(f64, bool)> = data
         .par_chunks(dim)
@@ -123,6 +138,7 @@ pub fn majority_labels(bmus: &[usize], labels: &[usize], units: usize) -> Vec<Op
 /// A class's region of the map: the units whose majority label it is.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LabelRegion {
+    /// Units.
     pub units: usize,
     /// The share of the region's samples that belong to the class (0 for an empty region).
     pub purity: f64,

@@ -64,7 +64,7 @@ impl KindConfig for MlpFile {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         training.constrain(&self.constraints, &model.param_sizes())?;
         training.params.undecayed = model.undecayed();
-        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let splits = self.data.load(base, self.seed)?;
         Ok(MlpExperiment { splits, model, training })
     }
 

@@ -87,6 +87,7 @@ pub trait KindConfig: DeserializeOwned + schemars::JsonSchema + 'static {
     const BUDGET: Option<&'static str> = None;
     /// Whether a saved model of this kind can be applied to new rows (`experiments predict`).
     const PREDICTS: bool = false;
+    /// The experiment a config builds.
     type Experiment: Experiment + 'static;
 
     /// Checks every field and loads what the run needs (data paths relative to `base`).
@@ -106,11 +107,15 @@ pub trait KindConfig: DeserializeOwned + schemars::JsonSchema + 'static {
 
 /// A kind as the registry sees it.
 pub trait Kind: Sync {
+    /// The name written as `kind = "..."`.
     fn name(&self) -> &'static str;
+    /// One line saying what the kind does.
     fn summary(&self) -> &'static str;
+    /// Whether `--stop-after` and `--resume` work.
     fn resumable(&self) -> bool;
     /// [`KindConfig::BUDGET`].
     fn budget(&self) -> Option<&'static str>;
+    /// Whether `predict` works on its results.
     fn predicts(&self) -> bool;
     /// The JSON Schema of the kind's config ([`crate::schema::of`]).
     fn schema(&self) -> serde_json::Value;
@@ -130,6 +135,7 @@ pub trait Kind: Sync {
 pub struct Entry<C>(PhantomData<fn() -> C>);
 
 impl<C> Entry<C> {
+    /// The entry.
     pub const NEW: Entry<C> = Entry(PhantomData);
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use cg_data::{DataConfig, Splits, Table};
 use cg_model::{build, Dim, Model, ModelConfig};
 use cg_nn::{Float, Precision, TrainConfig};
@@ -86,7 +86,7 @@ impl KindConfig for ModelFile {
     /// cycle, shape mismatch, unused parameter, a loss that is not 1 x 1).
     fn validate(self, base: &Path) -> Result<ModelExperiment> {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
-        let mut splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let mut splits = self.data.load(base, self.seed)?;
         columns_to_end(&mut splits, &self.model);
         let model = build::<f64>(&self.model, &splits.train.feature_names)?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();

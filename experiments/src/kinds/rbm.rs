@@ -120,7 +120,7 @@ impl KindConfig for RbmFile {
     /// A data problem, a setting out of range, or data that Bernoulli units cannot take.
     fn validate(self, base: &Path) -> Result<RbmExperiment> {
         let params = self.rbm.validate().map_err(|e| anyhow!("[rbm] {e}"))?;
-        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let splits = self.data.load(base, self.seed)?;
         let mut data = splits.train.features.transpose();
         if let Some(t) = self.binarize {
             data.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));

@@ -89,13 +89,7 @@ impl KindConfig for RnnFile {
         let m = self.hidden;
         let Some(mm) = m.checked_mul(m) else { bail!("hidden = {m}: W would hold more than {} numbers", usize::MAX) };
         let sizes = [("W".to_string(), mm), ("V".to_string(), m), ("U".to_string(), m)];
-        let constraints = self
-            .constraints
-            .iter()
-            .enumerate()
-            .map(|(k, c)| c.validate(&sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1)))
-            .collect::<Result<Vec<_>>>()?;
-        cg_optim::check_equalities(&constraints, &[mm, m, m]).map_err(|e| anyhow!("{e}"))?;
+        let constraints = cg_optim::resolve_all(&self.constraints, &sizes)?;
         Ok(RnnExperiment {
             seed: self.seed,
             task: self.task,

@@ -85,7 +85,7 @@ impl KindConfig for SomFile {
         }
         let (train, test, dim, inputs, labels) = match (&self.data, self.colors) {
             (Some(data), None) => {
-                let splits = data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+                let splits = data.load(base, self.seed)?;
                 let labels = class_labels(&splits.train.targets);
                 let test = splits.test.map(|t| t.features.as_slice().to_vec());
                 let d = &splits.train;

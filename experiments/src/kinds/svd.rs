@@ -64,7 +64,7 @@ impl KindConfig for SvdFile {
     /// # Errors
     /// A data problem, or a number of directions outside 1..=features.
     fn validate(self, base: &Path) -> Result<SvdExperiment> {
-        let splits = self.data.load(base, self.seed).map_err(|e| anyhow!(e))?;
+        let splits = self.data.load(base, self.seed)?;
         let d = splits.train.n_features();
         if self.directions == 0 || self.directions > d || self.epochs == 0 {
             bail!("directions must be 1..={d} and epochs >= 1");

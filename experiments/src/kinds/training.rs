@@ -65,13 +65,7 @@ impl Training {
     /// # Errors
     /// An unknown parameter or a bad constraint, naming its place in the list.
     pub(super) fn constrain(&mut self, constraints: &[ConstraintConfig], sizes: &[(String, usize)]) -> Result<()> {
-        let mut resolved = vec![];
-        for (k, c) in constraints.iter().enumerate() {
-            resolved.push(c.validate(sizes).map_err(|e| anyhow!("[[constraints]] {}: {e}", k + 1))?);
-        }
-        let widths: Vec<usize> = sizes.iter().map(|s| s.1).collect();
-        cg_optim::check_equalities(&resolved, &widths).map_err(|e| anyhow!("{e}"))?;
-        self.params.constraints.extend(resolved);
+        self.params.constraints.extend(cg_optim::resolve_all(constraints, sizes)?);
         Ok(())
     }
 

@@ -3,19 +3,19 @@
 //! batch, constants, more elementwise functions, transposition, the sum of all elements (for
 //! penalties), and losses as nodes of the graph.
 
-use super::ops::exactly;
+use super::ops::{exactly, Dims, OpError, ShapeRule};
 use super::{Loss, Mat, Real, VectorOp};
 
 /// How one argument's shape is stretched to the output's: a column repeated over the batch, a
 /// scalar everywhere, or nothing.
-fn broadcast_shape(a: (usize, usize), b: (usize, usize)) -> Result<(usize, usize), String> {
+fn broadcast_shape(a: Dims, b: Dims) -> Result<Dims, OpError> {
     let fits = |x: (usize, usize), to: (usize, usize)| x == to || x == (1, 1) || (x.0 == to.0 && x.1 == 1);
     if fits(a, b) {
         Ok(b)
     } else if fits(b, a) {
         Ok(a)
     } else {
-        Err(format!("shapes {}x{} and {}x{} do not broadcast", a.0, a.1, b.0, b.1))
+        Err(OpError::against_first(ShapeRule::Broadcast, a, 1, b))
     }
 }
 
@@ -42,8 +42,11 @@ fn reduce_to<T: Real>(g: &Mat<T>, shape: (usize, usize)) -> Mat<T> {
 /// An elementwise binary operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arith {
+    /// a + b.
     Plus,
+    /// a - b.
     Minus,
+    /// a * b, elementwise.
     Times,
 }
 
@@ -61,11 +64,11 @@ impl<T: Real> VectorOp<T> for Broadcast {
         }
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 2, "2 arguments")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let (a, b) = (args[0], args[1]);
         let (r, c) = broadcast_shape(a.shape(), b.shape())?;
         Ok(Mat::from_fn(r, c, |i, j| {
@@ -116,7 +119,9 @@ impl<T: Real> VectorOp<T> for Broadcast {
 
 /// `scale · x + shift` elementwise: the numbers of an expression (`2 * h`, `1 - h`).
 pub struct Affine {
+    /// The factor a of a x + b.
     pub scale: f64,
+    /// The offset b of a x + b.
     pub shift: f64,
 }
 
@@ -125,11 +130,11 @@ impl<T: Real> VectorOp<T> for Affine {
         "affine"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let (s, d) = (T::cast(self.scale), T::cast(self.shift));
         Ok(args[0].map(|x| s * x + d))
     }
@@ -146,9 +151,13 @@ impl<T: Real> VectorOp<T> for Affine {
 /// Elementwise functions beyond the layer activations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unary {
+    /// e^x.
     Exp,
+    /// The natural logarithm.
     Log,
+    /// |x|.
     Abs,
+    /// log(1 + e^x).
     Softplus,
 }
 
@@ -181,6 +190,7 @@ impl Unary {
         }
     }
 
+    /// The function's name as the model language writes it.
     pub fn name(self) -> &'static str {
         match self {
             Unary::Exp => "exp",
@@ -196,11 +206,11 @@ impl<T: Real> VectorOp<T> for Unary {
         Unary::name(*self)
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         Ok(args[0].map(|x| self.apply(x)))
     }
 
@@ -227,11 +237,11 @@ impl<T: Real> VectorOp<T> for Transpose {
         "transpose"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         Ok(args[0].transpose())
     }
 
@@ -252,11 +262,11 @@ impl<T: Real> VectorOp<T> for SumAll {
         "sum"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         Ok(Mat::from_element(1, 1, args[0].sum()))
     }
 
@@ -280,20 +290,20 @@ impl<T: Real> VectorOp<T> for LossNode {
         self.0.name()
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 3, "3 arguments (prediction, target, batch size)")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let (o, y, n) = (args[0], args[1], args[2]);
         if o.shape() != y.shape() {
-            return Err(format!(
-                "the prediction is {}x{} but the target is {}x{}",
-                o.nrows(),
-                o.ncols(),
-                y.nrows(),
-                y.ncols()
-            ));
+            return Err(OpError::Shapes {
+                left: "the prediction",
+                left_shape: o.shape(),
+                right: "the target".into(),
+                right_shape: y.shape(),
+                rule: ShapeRule::Equal,
+            });
         }
         let batch = n[(0, 0)].as_f64().round() as usize;
         Ok(Mat::from_element(1, 1, T::cast(self.0.value_and_grad_of_part(o, y, batch.max(1)).0)))

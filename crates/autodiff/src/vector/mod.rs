@@ -18,7 +18,7 @@ use cg_core::{DiGraph, EdgeWeight, NodeId, Role, Shape, Variable};
 
 pub use elementwise::{Affine, Arith, Broadcast, LossNode, SumAll, Transpose, Unary};
 pub use loss::Loss;
-pub use ops::{Activation, Add, Concat, GradSlot, Linear, Max, Mul, Softmax, VectorOp};
+pub use ops::{Activation, Add, Concat, Dims, GradSlot, Linear, Max, Mul, OpError, ShapeRule, Softmax, VectorOp};
 
 use nalgebra::DMatrix;
 
@@ -117,10 +117,33 @@ impl<T: Real> VectorDagBuilder<T> {
     ///
     /// # Errors
     /// A duplicate name, a wrong number of arguments, or an argument used twice.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cg_autodiff::vector::{Activation, Linear, Mat, VectorDagBuilder};
+    /// // h = tanh(W x) on a batch of two samples, and ∂(Σ h)/∂W by reverse mode.
+    /// let mut b = VectorDagBuilder::<f64>::new();
+    /// let (x, w) = (b.input("x").unwrap(), b.param("W").unwrap());
+    /// let a = b.op("a", Arc::new(Linear), &[w, x], false).unwrap();
+    /// let h = b.op("h", Arc::new(Activation::Tanh), &[a], true).unwrap();
+    /// // Linear takes W, x and an optional bias: one argument is refused when the graph is built.
+    /// let err = b.op("bad", Arc::new(Linear), &[x], false).unwrap_err();
+    /// assert_eq!(err.to_string(), "node `bad`: linear takes 2 or 3 arguments (W, x[, b]), got 1");
+    /// let dag = b.build().unwrap();
+    /// let mut tape = dag.tape();
+    /// tape.set(x, Mat::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 1.0]));
+    /// tape.set(w, Mat::from_row_slice(1, 2, &[0.5, -0.5]));
+    /// dag.forward(&mut tape).unwrap();
+    /// let grads = dag.reverse(&tape, vec![(h, Mat::from_element(1, 2, 1.0))], false).unwrap();
+    /// // ∂/∂W_j Σ_s tanh(W x_s) = Σ_s (1 - tanh²(W x_s)) x_js; here x_s is the s-th unit vector.
+    /// let d = 1.0 - 0.5_f64.tanh().powi(2);
+    /// assert!((grads.get(w).unwrap() - Mat::from_row_slice(1, 2, &[d, d])).amax() < 1e-15);
+    /// ```
     pub fn op(&mut self, name: &str, op: Arc<dyn VectorOp<T>>, args: &[NodeId], output: bool) -> Result<NodeId> {
-        op.check_arity(args.len()).map_err(|message| Error::Structure {
+        op.check_arity(args.len()).map_err(|error| Error::Arity {
             node: name.to_string(),
-            message: format!("{} {message}", op.name()),
+            op: op.name(),
+            error: Box::new(error),
         })?;
         let id = self.add(name, if output { Role::Output } else { Role::Hidden })?;
         for &a in args {
@@ -294,9 +317,10 @@ impl<T: Real> VectorDag<T> {
             let mut out = tape.values[id.index()].take().unwrap_or_else(|| Mat::<T>::zeros(0, 0));
             let result = op.forward_into(&self.args(base, tape, args), &mut out);
             tape.values[id.index()] = Some(out);
-            result.map_err(|message| Error::Structure {
+            result.map_err(|error| Error::Op {
                 node: self.name(id).to_string(),
-                message: format!("{}: {message}", self.describe(id, args)),
+                expression: self.describe(id, args),
+                error: Box::new(error),
             })?;
         }
         let outputs_finite = self

@@ -6,16 +6,86 @@
 
 use super::{Mat, Real};
 
+/// A matrix shape, rows × columns.
+pub type Dims = (usize, usize);
+
+/// Why an operation refuses its arguments; the graph adds the node and its expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// The wrong number of arguments; `expected` reads "2 arguments", "2 or more arguments".
+    #[error("takes {expected}, got {got}")]
+    Arity {
+        /// What the operation takes, in words.
+        expected: &'static str,
+        /// How many it was given.
+        got: usize,
+    },
+    /// Two arguments whose shapes break the operation's `rule`.
+    #[error("{}", rule.describe(left, *left_shape, right, *right_shape))]
+    Shapes {
+        /// The first argument of the pair, as a user names it ("W", "argument 1").
+        left: &'static str,
+        /// Its shape.
+        left_shape: Dims,
+        /// The second argument of the pair.
+        right: String,
+        /// Its shape.
+        right_shape: Dims,
+        /// What the shapes had to satisfy.
+        rule: ShapeRule,
+    },
+}
+
+/// The shape rules of Table 11.1's operations and the elementwise ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeRule {
+    /// Both the same shape.
+    Equal,
+    /// `left` (p × d) times `right`: `right` needs d rows.
+    InnerDimension,
+    /// `right` is the bias of `left` (p × d): it must be p × 1.
+    Bias,
+    /// The same number of columns (samples).
+    Columns,
+    /// Equal, or one a column or a 1 × 1 scalar the other can be stretched over.
+    Broadcast,
+}
+
+impl ShapeRule {
+    fn describe(self, left: &str, (lr, lc): Dims, right: &str, (rr, rc): Dims) -> String {
+        match self {
+            ShapeRule::Equal => format!("{left} is {lr}x{lc} but {right} is {rr}x{rc}"),
+            ShapeRule::InnerDimension => format!("{left} is {lr}x{lc} but {right} has {rr} rows"),
+            ShapeRule::Bias => format!("{right} is {rr}x{rc} but must be {lr}x1"),
+            ShapeRule::Columns => format!("{left} has {lc} columns but {right} has {rc}"),
+            ShapeRule::Broadcast => format!("shapes {lr}x{lc} and {rr}x{rc} do not broadcast"),
+        }
+    }
+}
+
+impl OpError {
+    /// Argument `k` (from 0) breaks `rule` against argument 1.
+    pub fn against_first(rule: ShapeRule, first: Dims, k: usize, shape: Dims) -> OpError {
+        OpError::Shapes {
+            left: "argument 1",
+            left_shape: first,
+            right: format!("argument {}", k + 1),
+            right_shape: shape,
+            rule,
+        }
+    }
+}
+
 /// An operation of a vector node, over the scalar type `T` (f64 by default, f32 for speed).
 pub trait VectorOp<T: Real = f64>: Send + Sync {
     /// Name used in messages and drawings.
     fn name(&self) -> &'static str;
 
     /// Checks the number of arguments (`Err` says what is expected).
-    fn check_arity(&self, n: usize) -> Result<(), String>;
+    fn check_arity(&self, n: usize) -> Result<(), OpError>;
 
     /// The output, or a message describing a shape mismatch.
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String>;
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError>;
 
     /// For each argument r with `wants[r]`, the vector-Jacobian product J_rᵀ `grad` (shaped like
     /// the argument); `None` where not wanted. `out` is the value `forward` returned.
@@ -27,7 +97,7 @@ pub trait VectorOp<T: Real = f64>: Send + Sync {
     /// `forward` written into `out`, reusing its allocation when the shape already fits: a tape
     /// keeps its buffers from one mini-batch to the next, and allocating fresh ones (with the
     /// page faults that follow) cost a tenth of bench_mlp's epoch. The default calls `forward`.
-    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), String> {
+    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), OpError> {
         *out = self.forward(args)?;
         Ok(())
     }
@@ -94,21 +164,19 @@ pub(crate) fn reshape<T: Real>(m: &mut Mat<T>, rows: usize, cols: usize) {
     }
 }
 
-pub(crate) fn exactly(n: usize, k: usize, what: &str) -> Result<(), String> {
+pub(crate) fn exactly(n: usize, k: usize, expected: &'static str) -> Result<(), OpError> {
     if n == k {
         Ok(())
     } else {
-        Err(format!("takes {what}, got {n}"))
+        Err(OpError::Arity { expected, got: n })
     }
 }
 
-fn same_shape<T: Real>(args: &[&Mat<T>]) -> Result<(), String> {
+fn same_shape<T: Real>(args: &[&Mat<T>]) -> Result<(), OpError> {
     let (r, c) = args[0].shape();
     match args.iter().position(|a| a.shape() != (r, c)) {
         None => Ok(()),
-        Some(k) => {
-            Err(format!("argument 1 is {r}x{c} but argument {} is {}x{}", k + 1, args[k].nrows(), args[k].ncols()))
-        }
+        Some(k) => Err(OpError::against_first(ShapeRule::Equal, (r, c), k, args[k].shape())),
     }
 }
 
@@ -121,28 +189,40 @@ impl<T: Real> VectorOp<T> for Linear {
         "linear"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         if n == 2 || n == 3 {
             Ok(())
         } else {
-            Err(format!("takes 2 or 3 arguments (W, x[, b]), got {n}"))
+            Err(OpError::Arity { expected: "2 or 3 arguments (W, x[, b])", got: n })
         }
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let mut out = Mat::<T>::zeros(0, 0);
         self.forward_into(args, &mut out)?;
         Ok(out)
     }
 
-    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), String> {
+    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), OpError> {
         let (w, x) = (args[0], args[1]);
         if w.ncols() != x.nrows() {
-            return Err(format!("W is {}x{} but x has {} rows", w.nrows(), w.ncols(), x.nrows()));
+            return Err(OpError::Shapes {
+                left: "W",
+                left_shape: w.shape(),
+                right: "x".into(),
+                right_shape: x.shape(),
+                rule: ShapeRule::InnerDimension,
+            });
         }
         if let Some(b) = args.get(2) {
             if b.shape() != (w.nrows(), 1) {
-                return Err(format!("b is {}x{} but must be {}x1", b.nrows(), b.ncols(), w.nrows()));
+                return Err(OpError::Shapes {
+                    left: "W",
+                    left_shape: w.shape(),
+                    right: "b".into(),
+                    right_shape: b.shape(),
+                    rule: ShapeRule::Bias,
+                });
             }
         }
         T::product_into(out, w, false, x, false);
@@ -196,11 +276,16 @@ impl<T: Real> VectorOp<T> for Linear {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// 1 / (1 + e^-x).
     Sigmoid,
+    /// The hyperbolic tangent.
     Tanh,
+    /// max(x, 0).
     Relu,
+    /// x clipped to [-1, 1].
     #[serde(rename = "hardtanh")]
     HardTanh,
+    /// x unchanged (a linear output).
     Identity,
 }
 
@@ -260,17 +345,17 @@ impl<T: Real> VectorOp<T> for Activation {
         Activation::name(*self)
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let mut out = Mat::<T>::zeros(0, 0);
         self.forward_into(args, &mut out)?;
         Ok(out)
     }
 
-    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), String> {
+    fn forward_into(&self, args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), OpError> {
         let x = args[0];
         reshape(out, x.nrows(), x.ncols());
         activate(*self, out.as_mut_slice(), x.as_slice());
@@ -395,15 +480,15 @@ impl<T: Real> VectorOp<T> for Max {
         "max"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         if n >= 2 {
             Ok(())
         } else {
-            Err(format!("takes 2 or more arguments, got {n}"))
+            Err(OpError::Arity { expected: "2 or more arguments", got: n })
         }
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         same_shape(args)?;
         Ok(Mat::from_fn(args[0].nrows(), args[0].ncols(), |i, j| args[Self::argmax(args, i, j)][(i, j)]))
     }
@@ -440,11 +525,11 @@ impl<T: Real> VectorOp<T> for Softmax {
         "softmax"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 1, "1 argument")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let mut y = args[0].clone();
         for mut col in y.column_iter_mut() {
             let m = col.max();
@@ -479,11 +564,11 @@ impl<T: Real> VectorOp<T> for Add {
         "add"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         VectorOp::<T>::check_arity(&Max, n)
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         same_shape(args)?;
         let mut out = args[0].clone();
         for a in &args[1..] {
@@ -513,11 +598,11 @@ impl<T: Real> VectorOp<T> for Mul {
         "mul"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         exactly(n, 2, "2 arguments")
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         same_shape(args)?;
         Ok(args[0].component_mul(args[1]))
     }
@@ -546,14 +631,14 @@ impl<T: Real> VectorOp<T> for Concat {
         "concat"
     }
 
-    fn check_arity(&self, n: usize) -> Result<(), String> {
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
         VectorOp::<T>::check_arity(&Max, n)
     }
 
-    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, String> {
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let cols = args[0].ncols();
         if let Some(k) = args.iter().position(|a| a.ncols() != cols) {
-            return Err(format!("argument 1 has {cols} columns but argument {} has {}", k + 1, args[k].ncols()));
+            return Err(OpError::against_first(ShapeRule::Columns, args[0].shape(), k, args[k].shape()));
         }
         let rows = args.iter().map(|a| a.nrows()).sum();
         let mut out = Mat::<T>::zeros(rows, cols);

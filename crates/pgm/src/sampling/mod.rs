@@ -40,6 +40,7 @@ pub enum Method {
 /// What to draw.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
+    /// The sampling method.
     pub method: Method,
     /// Gibbs: independent chains; the others: independent batches drawn in parallel.
     pub chains: usize,
@@ -57,6 +58,7 @@ pub struct Settings {
 /// The sampler's answer for one variable.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Estimate {
+    /// The estimated probability of each state of the target.
     pub probabilities: Vec<f64>,
     /// sqrt(p̃ (1 - p̃) / ESS) with p̃ = (p ESS + 1) / (ESS + 2): never 0, so a state never
     /// sampled still gets an error bar of about 1 / ESS.
@@ -101,18 +103,27 @@ pub enum Doubt {
         "the Gibbs chains disagree (R-hat {} > {R_HAT_LIMIT}): sample longer, or check the network for states the chains cannot leave",
         if r_hat.is_nan() { "undefined".to_string() } else { format!("{r_hat:.3}") }
     )]
-    ChainsDisagree { r_hat: f64 },
+    ChainsDisagree {
+        /// The largest R-hat.
+        r_hat: f64,
+    },
     /// Gibbs: no chain ever changed the target's value: a certain answer and chains that
     /// cannot move look the same from inside.
     #[error("no Gibbs chain ever changed the target's value: a certain answer and stuck chains look the same; do not trust it without the exact answer")]
     NeverMoved,
     /// Fewer than [`MIN_ESS`] effective draws.
     #[error("only {ess:.0} effective draws (fewer than {MIN_ESS}): the standard errors themselves are unreliable; draw more")]
-    FewEffectiveDraws { ess: f64 },
+    FewEffectiveDraws {
+        /// The smallest effective sample size.
+        ess: f64,
+    },
     /// Weighted draws: one more draw of the largest weight the evidence allows would carry
     /// `share` of the answer; events rarer than one in the number of draws may decide it.
     #[error("one draw of the largest weight the evidence allows would carry {:.1}% of the answer: causes rarer than 1 in the number of draws may decide it unseen; draw more or use gibbs", share * 100.0)]
-    HeavyWeight { share: f64 },
+    HeavyWeight {
+        /// The share of the answer one more draw could carry.
+        share: f64,
+    },
 }
 
 impl Estimate {

@@ -1,0 +1,294 @@
+//! `[data]` as written in a config, loaded into splits.
+
+use std::path::Path;
+
+use nalgebra::DMatrix;
+
+use crate::{linear_teacher, load_csv, Dataset, InputTransform, Standardizer};
+
+/// What is wrong with a `[data]` table; every message starts with `[data]`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// None or several of the sources.
+    #[error("[data]: give exactly one of csv, inline_x (with inline_y), synthetic")]
+    Sources,
+    /// A number outside its range.
+    #[error("[data] {setting} = {value} is out of range ({range})")]
+    OutOfRange {
+        /// The setting's name.
+        setting: &'static str,
+        /// Its value.
+        value: f64,
+        /// The values allowed.
+        range: &'static str,
+    },
+    /// The file could not be read or used (shown in the message, so not a `source`).
+    #[error("[data] {0}")]
+    File(crate::Error),
+    /// A problem with the inline table (`inline_x`, `inline_y`).
+    #[error("[data] {0}")]
+    Inline(InlineError),
+    /// `synthetic` with no samples, features or a single class.
+    #[error("[data] synthetic: needs samples >= 1, features >= 1, classes >= 2")]
+    SyntheticEmpty,
+    /// `synthetic` larger than [`GENERATED_LIMIT`] numbers.
+    #[error("[data] synthetic: {samples} samples x {features} features is more than a generated dataset may hold ({GENERATED_LIMIT} numbers)")]
+    SyntheticTooLarge {
+        /// Samples asked for.
+        samples: usize,
+        /// Features asked for.
+        features: usize,
+    },
+    /// `class_names` for a target that is not a class label.
+    #[error("[data] class_names: {0}")]
+    NotClasses(crate::Error),
+    /// Fewer class names than classes.
+    #[error("[data] class_names: {names} names for {classes} classes")]
+    TooFewClassNames {
+        /// Names given.
+        names: usize,
+        /// Classes in the target.
+        classes: usize,
+    },
+    /// `features` names a column the source does not have.
+    #[error("[data] features: no feature `{name}` (features: {known})")]
+    UnknownFeature {
+        /// The name written.
+        name: String,
+        /// The source's features, comma-separated.
+        known: String,
+    },
+}
+
+impl From<crate::Error> for ConfigError {
+    fn from(e: crate::Error) -> Self {
+        ConfigError::File(e)
+    }
+}
+
+/// What is wrong with `inline_x` / `inline_y`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InlineError {
+    /// `inline_x` without `inline_y`.
+    #[error("inline_y: missing (one target per row of inline_x)")]
+    MissingTargets,
+    /// No rows or no columns.
+    #[error("inline_x: empty")]
+    Empty,
+    /// Rows of different lengths.
+    #[error("inline_x: row {row} has {found} values, row 1 has {expected}")]
+    Ragged {
+        /// The row, from 1.
+        row: usize,
+        /// Its values.
+        found: usize,
+        /// Row 1's values.
+        expected: usize,
+    },
+    /// A target count that is not the row count.
+    #[error("inline_y: {targets} targets for {rows} rows of inline_x")]
+    Targets {
+        /// Targets given.
+        targets: usize,
+        /// Rows of `inline_x`.
+        rows: usize,
+    },
+    /// A NaN or infinity.
+    #[error("inline: every value must be finite")]
+    NotFinite,
+}
+
+/// The most numbers a generated dataset (`synthetic`, a SOM's `colors`) may hold: 2^28, 2 GiB
+/// of f64. It is made while the config loads, before the run's memory estimate is checked.
+pub const GENERATED_LIMIT: usize = 1 << 28;
+
+/// `[data]` as written in a config: exactly one source (`csv`, `inline` or `synthetic`).
+#[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// CSV path, relative to the config file's folder.
+    pub csv: Option<String>,
+    /// Target column of the CSV (default `target`).
+    #[serde(default = "default_target")]
+    pub target: String,
+    /// Samples written in the config: one row of features per sample.
+    pub inline_x: Option<Vec<Vec<f64>>>,
+    /// Targets of the inline samples.
+    pub inline_y: Option<Vec<f64>>,
+    /// A seeded linear-teacher classification set.
+    pub synthetic: Option<SyntheticConfig>,
+    /// Fraction of samples held out for testing (seeded split); 0 for none.
+    #[serde(default)]
+    pub test_fraction: f64,
+    /// Standardise features with the training split's mean and standard deviation.
+    #[serde(default)]
+    pub standardize: bool,
+    /// Standardise a numeric target the same way (regression).
+    #[serde(default)]
+    pub standardize_target: bool,
+    /// Divide every feature by this number first (digits: 16 maps pixel counts to [0, 1]).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Keep only these feature columns (by name, in this order); all when absent.
+    pub features: Option<Vec<String>>,
+    /// Names of the classes 0, 1, ... of a class-label target, for legends.
+    #[serde(default)]
+    pub class_names: Vec<String>,
+}
+
+/// `synthetic = { samples = ..., features = ..., classes = ... }`.
+#[derive(Clone, Copy, Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    /// Samples to draw.
+    pub samples: usize,
+    /// Features per sample, standard normal.
+    pub features: usize,
+    /// Classes: each label is the argmax of a random linear teacher.
+    pub classes: usize,
+}
+
+fn default_target() -> String {
+    "target".into()
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Training and (possibly empty) test splits, ready to use.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    /// The training split.
+    pub train: Dataset,
+    /// The test split, when `test_fraction` > 0.
+    pub test: Option<Dataset>,
+    /// How the source's columns became the features (for applying a trained model to new rows).
+    pub transform: InputTransform,
+    /// Rows of the source that went to the test split, ascending (so other tools can rebuild the
+    /// same split).
+    pub test_rows: Vec<usize>,
+    /// `[data] class_names`: names of the classes 0, 1, ... (empty when not given).
+    pub class_names: Vec<String>,
+}
+
+impl Splits {
+    /// The name of class `k`: its `class_names` entry, else `class k`.
+    pub fn class_name(&self, k: usize) -> String {
+        self.class_names.get(k).cloned().unwrap_or_else(|| format!("class {k}"))
+    }
+}
+
+impl DataConfig {
+    /// Loads the source, splits it with `seed` and standardises it.
+    ///
+    /// # Errors
+    /// No source or several, a bad inline table, a file problem, or a setting out of range.
+    pub fn load(&self, base: &Path, seed: u64) -> Result<Splits, ConfigError> {
+        let sources = [self.csv.is_some(), self.inline_x.is_some(), self.synthetic.is_some()];
+        if sources.iter().filter(|&&s| s).count() != 1 {
+            return Err(ConfigError::Sources);
+        }
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(ConfigError::OutOfRange { setting: "scale", value: self.scale, range: "> 0" });
+        }
+        let mut data = if let Some(csv) = &self.csv {
+            load_csv(&base.join(csv), &self.target)?
+        } else if let Some(x) = &self.inline_x {
+            let y = self.inline_y.as_ref().ok_or(ConfigError::Inline(InlineError::MissingTargets))?;
+            inline(x, y).map_err(ConfigError::Inline)?
+        } else {
+            let s = self.synthetic.expect("internal: one source is set");
+            if s.samples == 0 || s.features == 0 || s.classes < 2 {
+                return Err(ConfigError::SyntheticEmpty);
+            }
+            if s.samples.checked_mul(s.features.max(s.classes)).is_none_or(|n| n > GENERATED_LIMIT) {
+                return Err(ConfigError::SyntheticTooLarge { samples: s.samples, features: s.features });
+            }
+            linear_teacher(s.samples, s.features, s.classes, seed)
+        };
+        if !self.class_names.is_empty() {
+            let classes = data.class_count().map_err(ConfigError::NotClasses)?;
+            if self.class_names.len() < classes {
+                return Err(ConfigError::TooFewClassNames { names: self.class_names.len(), classes });
+            }
+        }
+        if let Some(names) = &self.features {
+            let mut rows = vec![];
+            for name in names {
+                let r = data.feature_names.iter().position(|f| f == name).ok_or_else(|| {
+                    ConfigError::UnknownFeature { name: name.clone(), known: data.feature_names.join(", ") }
+                })?;
+                rows.push(r);
+            }
+            data.features = data.features.select_rows(&rows);
+            data.feature_names = names.clone();
+        }
+        if self.scale != 1.0 {
+            data.features /= self.scale;
+        }
+        let mut test_rows = vec![];
+        let (mut train, test) = if self.test_fraction > 0.0 {
+            test_rows = data.test_rows(self.test_fraction, seed);
+            let (a, b) = data.split(self.test_fraction, seed)?;
+            (a, Some(b))
+        } else if self.test_fraction == 0.0 {
+            (data, None)
+        } else {
+            return Err(ConfigError::OutOfRange {
+                setting: "test_fraction",
+                value: self.test_fraction,
+                range: "0 <= f < 1",
+            });
+        };
+        let mut test = test;
+        let mut transform = InputTransform {
+            features: train.feature_names.clone(),
+            target: train.target_name.clone(),
+            scale: self.scale,
+            standardize: None,
+            target_standardize: None,
+        };
+        if self.standardize_target {
+            let n = train.n_samples().max(1) as f64;
+            let mean = train.targets.iter().sum::<f64>() / n;
+            let var = train.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
+            let scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+            transform.target_standardize = Some((mean, scale));
+            for t in train.targets.iter_mut().chain(test.iter_mut().flat_map(|d| d.targets.iter_mut())) {
+                *t = (*t - mean) / scale;
+            }
+        }
+        if self.standardize {
+            let s = Standardizer::fit(&train);
+            s.apply(&mut train);
+            if let Some(t) = test.as_mut() {
+                s.apply(t);
+            }
+            transform.standardize = Some(s.mean.iter().copied().zip(s.scale.iter().copied()).collect());
+        }
+        Ok(Splits { train, test, test_rows, transform, class_names: self.class_names.clone() })
+    }
+}
+
+fn inline(x: &[Vec<f64>], y: &[f64]) -> Result<Dataset, InlineError> {
+    let d = x.first().map_or(0, Vec::len);
+    if x.is_empty() || d == 0 {
+        return Err(InlineError::Empty);
+    }
+    if let Some(k) = x.iter().position(|r| r.len() != d) {
+        return Err(InlineError::Ragged { row: k + 1, found: x[k].len(), expected: d });
+    }
+    if y.len() != x.len() {
+        return Err(InlineError::Targets { targets: y.len(), rows: x.len() });
+    }
+    if x.iter().flatten().chain(y).any(|v| !v.is_finite()) {
+        return Err(InlineError::NotFinite);
+    }
+    Ok(Dataset {
+        features: DMatrix::from_fn(d, x.len(), |f, s| x[s][f]),
+        targets: y.to_vec(),
+        feature_names: (0..d).map(|i| format!("x{i}")).collect(),
+        target_name: "y".into(),
+    })
+}
