@@ -6,3 +6,9 @@
 pub fn repository() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
+
+/// The README's programs ("Using the crates"), compiled and run as doc tests; the README's
+/// other blocks (shell, TOML, text) are tagged and skipped.
+#[doc = include_str!("../README.md")]
+#[allow(rustdoc::broken_intra_doc_links)]
+mod readme {}
