@@ -10,5 +10,5 @@ pub fn repository() -> std::path::PathBuf {
 /// The README's programs ("Using the crates"), compiled and run as doc tests; the README's
 /// other blocks (shell, TOML, text) are tagged and skipped.
 #[doc = include_str!("../README.md")]
-#[allow(rustdoc::broken_intra_doc_links)]
+#[allow(rustdoc::all)]
 mod readme {}
