@@ -59,11 +59,13 @@ mod error;
 mod finite_diff;
 mod paths;
 pub mod random;
+mod report;
 mod sweeps;
 
 pub use dag::{NodeFunction, PerNode, ScalarDag, Tape};
 pub use error::{Error, Result};
 pub use finite_diff::{central_difference, richardson_difference};
 pub use paths::PathSum;
+pub use report::DerivativeReport;
 pub use sweeps::AllPairs;
 pub mod vector;

@@ -37,9 +37,11 @@
 
 mod algorithm;
 mod model;
+mod params;
 
 pub use algorithm::{BestFit, FitParams, FitRecord, FitState};
 pub use model::UndirectedModel;
+pub use params::{SolverConfig, SolverSettings};
 
 /// Why a graph cannot be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

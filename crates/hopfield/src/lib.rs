@@ -27,11 +27,13 @@
 
 pub mod capacity;
 mod network;
+mod rates;
 mod recall;
 pub mod tsp;
 
 pub use capacity::{capacity_curve, load_below_half, CapacityParams};
 pub use network::{Hopfield, Learner, Rule};
+pub use rates::{recall_rates, RecallRates};
 pub use recall::{flip_units, recall, Mode, Recall, RecallState, SweepRecord};
 
 /// Why a network cannot be built or run.

@@ -66,6 +66,76 @@ impl Default for TankParams {
     }
 }
 
+/// `[network]` of a `hopfield_tsp` config: the Hopfield-Tank settings; anything left out keeps
+/// its default ([`TankParams::default`]).
+#[derive(serde::Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(description = "`[network]`: the Hopfield-Tank settings; anything left out keeps its default.")]
+pub struct TankConfig {
+    /// Penalty weight A: more than one unit on in a row (a city visited twice). Default 500.
+    pub a: Option<f64>,
+    /// Penalty weight B: more than one unit on in a column (two cities at one stop). Default 500.
+    pub b: Option<f64>,
+    /// Penalty weight C: total activity away from n_bar. Default 200.
+    pub c: Option<f64>,
+    /// Weight D of the tour length. Default 500.
+    pub d: Option<f64>,
+    /// Target number of units on (a little more than the number of cities). Default 15.
+    pub n_bar: Option<f64>,
+    /// Initial u0 of V = (1 + tanh(u/u0))/2, the inverse gain. Default 0.02.
+    pub u0: Option<f64>,
+    /// u0 is multiplied by this every 1% of the steps (1: fixed gain). Default 1.
+    pub anneal: Option<f64>,
+    /// Time constant τ of du/dt = -u/τ - dE/dV. Default 1.
+    pub tau: Option<f64>,
+    /// Euler step. Default 1e-5.
+    pub dt: Option<f64>,
+    /// Euler steps per run. Default 10000.
+    pub steps: Option<usize>,
+    /// Uniform noise on the initial u, as a fraction of u0. Default 0.1.
+    pub noise: Option<f64>,
+}
+
+impl cg_core::Validate for TankConfig {
+    type Params = TankParams;
+    type Error = cg_core::OutOfRange;
+
+    /// The settings given, defaults for the rest.
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// let p = cg_hopfield::tsp::TankConfig { steps: Some(500), ..Default::default() }.validate().unwrap();
+    /// assert_eq!((p.steps, p.a), (500, 500.0));
+    /// let zero = cg_hopfield::tsp::TankConfig { dt: Some(0.0), ..Default::default() };
+    /// assert_eq!(zero.validate().unwrap_err().to_string(), "dt = 0 is out of range (> 0)");
+    /// ```
+    ///
+    /// # Errors
+    /// A gain, time constant, step or annealing factor that is not positive and finite, or no
+    /// steps.
+    fn validate(&self) -> Result<TankParams, cg_core::OutOfRange> {
+        let d = TankParams::default();
+        let params = TankParams {
+            a: self.a.unwrap_or(d.a),
+            b: self.b.unwrap_or(d.b),
+            c: self.c.unwrap_or(d.c),
+            d: self.d.unwrap_or(d.d),
+            n_bar: self.n_bar.unwrap_or(d.n_bar),
+            u0: self.u0.unwrap_or(d.u0),
+            anneal: self.anneal.unwrap_or(d.anneal),
+            tau: self.tau.unwrap_or(d.tau),
+            dt: self.dt.unwrap_or(d.dt),
+            steps: self.steps.unwrap_or(d.steps),
+            noise: self.noise.unwrap_or(d.noise),
+        };
+        for (name, v) in [("u0", params.u0), ("tau", params.tau), ("dt", params.dt), ("anneal", params.anneal)] {
+            cg_core::OutOfRange::check(name, v, v > 0.0, "> 0")?;
+        }
+        cg_core::OutOfRange::at_least("steps", params.steps, 1, ">= 1")?;
+        Ok(params)
+    }
+}
+
 /// Euclidean distances between cities, scaled so the largest is 1.
 pub fn distances(cities: &[(f64, f64)]) -> Vec<Vec<f64>> {
     let n = cities.len();

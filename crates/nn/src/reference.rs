@@ -93,3 +93,75 @@ pub fn factorisation_check(spec: &ModelParams, train: &Dataset, w2: &DMatrix<f64
     let singular_values = order[..k].iter().map(|&i| eig.eigenvalues[i].max(0.0).sqrt()).collect();
     Some(FactorisationCheck { optimum, largest_principal_angle: angle, singular_values })
 }
+
+/// A trained network against its reference optimum, as a run reports it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Comparison {
+    /// A single linear layer against the classical model's optimum.
+    Linear {
+        /// The reference's objective (mean loss + λ/2 ‖θ‖²).
+        objective: f64,
+        /// The trained objective minus the reference's (≥ 0 up to rounding at the optimum).
+        gap: f64,
+        /// max |θ_trained - θ_reference| / max |θ_reference|.
+        max_weight_difference_relative: f64,
+        /// θ = [W | b] of the reference, column-major.
+        weights: Vec<f64>,
+    },
+    /// A linear autoencoder against the truncated SVD.
+    Factorisation {
+        /// The optimal mean reconstruction error.
+        objective: f64,
+        /// The trained reconstruction error minus the optimum.
+        gap: f64,
+        /// The largest principal angle between the decoder and the top singular vectors.
+        largest_principal_angle: f64,
+        /// The data's singular values, largest first.
+        singular_values: Vec<f64>,
+    },
+}
+
+impl Comparison {
+    /// The trained objective minus the reference's.
+    pub fn gap(&self) -> f64 {
+        match self {
+            Comparison::Linear { gap, .. } | Comparison::Factorisation { gap, .. } => *gap,
+        }
+    }
+
+    /// A single-layer model's trained weights `w` (k × d) and biases `b` (k × 1), with its
+    /// trained `objective`, against [`linear_optimum`]. `None` where no reference applies.
+    pub fn linear(
+        spec: &ModelParams,
+        train: &Dataset,
+        params: &TrainParams,
+        objective: f64,
+        w: &DMatrix<f64>,
+        b: &DMatrix<f64>,
+    ) -> Option<Comparison> {
+        let (reference, theta) = linear_optimum(spec, train, params)?;
+        // The trained θ = [W | b] in the reference's layout.
+        let trained =
+            DMatrix::from_fn(theta.nrows(), theta.ncols(), |i, j| if j < w.ncols() { w[(i, j)] } else { b[(i, 0)] });
+        let scale = theta.amax().max(1e-300);
+        Some(Comparison::Linear {
+            objective: reference,
+            gap: objective - reference,
+            max_weight_difference_relative: (&trained - &theta).amax() / scale,
+            weights: theta.iter().copied().collect(),
+        })
+    }
+
+    /// A linear autoencoder with decoder `w2` and trained mean reconstruction error `loss`,
+    /// against [`factorisation_check`]. `None` for other models.
+    pub fn factorisation(spec: &ModelParams, train: &Dataset, w2: &DMatrix<f64>, loss: f64) -> Option<Comparison> {
+        let check = factorisation_check(spec, train, w2)?;
+        Some(Comparison::Factorisation {
+            objective: check.optimum,
+            gap: loss - check.optimum,
+            largest_principal_angle: check.largest_principal_angle,
+            singular_values: check.singular_values,
+        })
+    }
+}

@@ -160,6 +160,31 @@ pub struct SineTask {
     pub test_sequences: usize,
 }
 
+impl cg_core::Validate for SineTask {
+    type Params = SineTask;
+    type Error = cg_core::OutOfRange;
+
+    /// ```
+    /// use cg_core::Validate;
+    /// let task = cg_nn::SineTask { steps: 20, ahead: 3, frequency: 0.3, train_sequences: 64, test_sequences: 16 };
+    /// assert_eq!(task.validate().unwrap(), task);
+    /// let flat = cg_nn::SineTask { frequency: 0.0, ..task };
+    /// assert_eq!(flat.validate().unwrap_err().to_string(), "frequency = 0 is out of range (> 0)");
+    /// ```
+    ///
+    /// # Errors
+    /// No steps or sequences, or a frequency that is not positive and finite.
+    fn validate(&self) -> Result<SineTask, cg_core::OutOfRange> {
+        for (name, n) in
+            [("steps", self.steps), ("train_sequences", self.train_sequences), ("test_sequences", self.test_sequences)]
+        {
+            cg_core::OutOfRange::at_least(name, n, 1, ">= 1")?;
+        }
+        cg_core::OutOfRange::check("frequency", self.frequency, self.frequency > 0.0, "> 0")?;
+        Ok(*self)
+    }
+}
+
 impl SineTask {
     /// Inputs and targets per step of `n` sequences: `xs[p]` and `ys[p]` are 1 × n.
     pub fn sequences(&self, n: usize, rng: &mut ChaCha8Rng) -> (Vec<Mat>, Vec<Mat>) {

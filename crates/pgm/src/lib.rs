@@ -51,6 +51,7 @@ mod junction;
 mod lbp;
 mod markov;
 pub mod params;
+pub mod report;
 pub mod sampling;
 
 pub use bayes::{state_id, variable_id, BayesianNetwork, VariableSpec};

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
+use cg_core::Validate;
 use cg_core::{run, Recorder, Stop};
-use cg_fit::{BestFit, FitParams, UndirectedModel};
+use cg_fit::{BestFit, FitParams, SolverConfig, UndirectedModel};
 use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
 use indexmap::IndexMap;
 use rand::SeedableRng;
@@ -47,48 +48,6 @@ struct UndirectedConfig {
     fixed: IndexMap<String, f64>,
 }
 
-/// `[solver]`.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct SolverConfig {
-    /// Stop when the gradient norm of the summed squared violation falls to this.
-    #[serde(default = "tolerance")]
-    tolerance: f64,
-    /// Free values start uniform in [-init_scale, init_scale] (from the seed).
-    #[serde(default = "one")]
-    init_scale: f64,
-    /// Gradient steps at most.
-    #[serde(default = "max_iters")]
-    max_iters: usize,
-    /// A residual at or below this means every constraint holds: an exact solution exists.
-    #[serde(default = "exact_tolerance")]
-    exact_tolerance: f64,
-}
-
-impl Default for SolverConfig {
-    fn default() -> Self {
-        SolverConfig {
-            tolerance: tolerance(),
-            init_scale: one(),
-            max_iters: max_iters(),
-            exact_tolerance: exact_tolerance(),
-        }
-    }
-}
-
-fn tolerance() -> f64 {
-    1e-10
-}
-fn one() -> f64 {
-    1.0
-}
-fn max_iters() -> usize {
-    100_000
-}
-fn exact_tolerance() -> f64 {
-    1e-12
-}
-
 /// A validated best-fit experiment.
 pub struct BestFitExperiment {
     seed: u64,
@@ -112,15 +71,11 @@ impl KindConfig for BestFitFile {
         let functions: Vec<(String, String)> = self.graph.nodes.into_iter().collect();
         let fixed: Vec<(String, f64)> = self.graph.fixed.into_iter().collect();
         let model = UndirectedModel::new(&functions, &fixed).map_err(|e| anyhow!("[graph] {e}"))?;
-        let s = self.solver;
-        let params = FitParams::new(s.tolerance, s.init_scale).map_err(|e| anyhow!("[solver] {e}"))?;
-        if s.max_iters == 0 || !(s.exact_tolerance.is_finite() && s.exact_tolerance >= 0.0) {
-            return Err(anyhow!("[solver] max_iters must be >= 1 and exact_tolerance finite and >= 0"));
-        }
+        let s = self.solver.validate().map_err(|e| anyhow!("[solver] {e}"))?;
         Ok(BestFitExperiment {
             seed: self.seed,
             model,
-            params,
+            params: s.params,
             max_iters: s.max_iters,
             exact_tolerance: s.exact_tolerance,
         })

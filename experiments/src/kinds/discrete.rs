@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
 use cg_core::Validate;
+use cg_pgm::report::{self, LbpAnswer, QueryAnswer};
 use cg_pgm::sampling::{self, Compiled, Method, Settings};
 use cg_pgm::{variable_elimination, Error as PgmError, MarkovNetwork};
 use cg_plot::{GraphPicture, Legend, LineChart, NodeKind, NodeLabel, Series};
@@ -238,105 +239,58 @@ impl Experiment for DiscreteExperiment {
         let mut blocks: Vec<Vec<usize>> = vec![];
         let mut impossible = vec![];
         for (k, q) in self.queries.iter().enumerate() {
-            let label = describe(model, q);
-            let states = &model.states[q.target];
-            let by_state = |xs: &[f64]| -> Map<String, Value> {
-                states.iter().zip(xs).map(|(s, &x)| (s.clone(), json_number(x))).collect()
-            };
-            let evidence = evidence_json(model, &q.evidence);
+            let label = report::describe(model, q.target, &q.evidence);
             let clock = std::time::Instant::now();
             let relevant = self.model.relevant_factors(q);
             let exact = match variable_elimination(&relevant, &model.cards, &[q.target], &q.evidence) {
                 Ok(exact) => exact,
                 Err(PgmError::ZeroEvidence { .. }) => {
-                    let why = format!("the evidence {} has probability zero", evidence_text(model, &q.evidence));
+                    let why =
+                        format!("the evidence {} has probability zero", report::evidence_text(model, &q.evidence));
                     impossible.push(format!("[[queries]] {}: {why}", k + 1));
-                    answers.push(json!({
-                        "query": label,
-                        "target": model.names[q.target],
-                        "evidence": evidence,
-                        "impossible": true,
-                        "doubts": [format!("{why}: there is nothing to answer")],
-                    }));
+                    answers.push(serde_json::to_value(QueryAnswer::impossible(model, q.target, &q.evidence))?);
                     continue;
                 }
                 Err(e) => bail!("[[queries]] {}: {e}", k + 1),
             };
             let exact_seconds = clock.elapsed().as_secs_f64();
-            let mut answer = json!({
-                "query": label,
-                "target": model.names[q.target],
-                "evidence": evidence,
-                "exact": by_state(&exact.values),
-            });
             let clock = std::time::Instant::now();
             // Each query draws from its own streams of the seed.
             let seed = self.seed.wrapping_add(k as u64);
-            match sampling::estimate(&compiled, q.target, &q.evidence, s, seed) {
-                Ok(m) => {
-                    let seconds = clock.elapsed().as_secs_f64();
-                    for b in &m.blocks {
-                        if !blocks.contains(b) {
-                            blocks.push(b.clone());
-                        }
+            let estimate = sampling::estimate(&compiled, q.target, &q.evidence, s, seed);
+            let seconds = clock.elapsed().as_secs_f64();
+            let mut answer = QueryAnswer::compare(model, q.target, &q.evidence, &exact.values, estimate.as_ref());
+            all_within &= answer.within();
+            converged &= answer.converged == Some(true);
+            if let Ok(m) = &estimate {
+                for b in &m.blocks {
+                    if !blocks.contains(b) {
+                        blocks.push(b.clone());
                     }
-                    // The largest distance in standard errors; NaN (an estimate that cannot be
-                    // compared) is not within anything.
-                    let z = exact
-                        .values
-                        .iter()
-                        .zip(&m.probabilities)
-                        .zip(&m.standard_errors)
-                        .map(|((e, p), se)| (e - p).abs() / se)
-                        .fold(0.0, |a: f64, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
-                    let within = z <= 4.0;
-                    all_within &= within;
-                    converged &= m.converged();
-                    answer["estimate"] = json!(by_state(&m.probabilities));
-                    answer["standard_error"] = json!(by_state(&m.standard_errors));
-                    answer["interval_95"] = json!(states
-                        .iter()
-                        .zip(&m.intervals)
-                        .map(|(s, i)| (s.clone(), json!([json_number(i.0), json_number(i.1)])))
-                        .collect::<Map<_, _>>());
-                    answer["effective_sample_size"] = json!(by_state(&m.ess));
-                    answer["largest_error_in_standard_errors"] = json_number(z);
-                    answer["within_4_standard_errors"] = json!(within);
-                    if let Some(r) = &m.r_hat {
-                        answer["r_hat"] = json!(by_state(r));
-                    }
-                    answer["converged"] = json!(m.converged());
-                    answer["doubts"] = json!(m.doubts.iter().map(ToString::to_string).collect::<Vec<_>>());
-                    let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
-                    speeds.push(json!({
-                        "query": label,
-                        "exact_seconds": exact_seconds,
-                        "seconds": seconds,
-                        "draws_per_second": m.draws as f64 / seconds,
-                        "ess_per_second": min_ess / seconds,
-                    }));
-                    let last = states.len() - 1;
-                    series.push(Series::line(
-                        &format!(
-                            "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
-                            exact.values[last], m.probabilities[last], m.standard_errors[last]
-                        ),
-                        m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
-                    ));
                 }
-                Err(e) => {
-                    // The exact answer stands; the sampler's failure is said beside it.
-                    converged = false;
-                    answer["converged"] = json!(false);
-                    answer["doubts"] = json!([format!("the sampler failed: {e}")]);
-                }
+                let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
+                speeds.push(json!({
+                    "query": label,
+                    "exact_seconds": exact_seconds,
+                    "seconds": seconds,
+                    "draws_per_second": m.draws as f64 / seconds,
+                    "ess_per_second": min_ess / seconds,
+                }));
+                let last = model.states[q.target].len() - 1;
+                series.push(Series::line(
+                    &format!(
+                        "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
+                        exact.values[last], m.probabilities[last], m.standard_errors[last]
+                    ),
+                    m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
+                ));
             }
             if let Some(settings) = &self.lbp {
-                answer["lbp"] = self
-                    .lbp_answer(q, settings, &exact.values, &by_state)
-                    .map_err(|e| anyhow!("[[queries]] {}: {e}", k + 1))?;
+                let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
+                    .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
+                answer.lbp = Some(LbpAnswer::compare(model, q.target, &r, &exact.values));
             }
-            answers.push(answer);
+            answers.push(serde_json::to_value(&answer)?);
         }
         if impossible.len() == self.queries.len() && self.marginals.is_none() {
             bail!("{}", impossible.join("; "));
@@ -424,53 +378,12 @@ impl Experiment for DiscreteExperiment {
 }
 
 impl DiscreteExperiment {
-    /// Loopy belief propagation's answer to `q` beside the exact one. Converged messages on a
-    /// graph with loops are still an approximation: a difference above [`LBP_TOLERANCE`] is a
-    /// doubt, as is not converging.
-    fn lbp_answer(
-        &self,
-        q: &Query,
-        settings: &cg_pgm::LbpSettings,
-        exact: &[f64],
-        by_state: &dyn Fn(&[f64]) -> Map<String, Value>,
-    ) -> Result<Value> {
-        let model = &self.model.net;
-        let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
-            .map_err(|e| anyhow!("loopy belief propagation: {e}"))?;
-        let belief = r.marginals[q.target].clone().expect("internal: the target is not observed");
-        let error = belief.iter().zip(exact).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-        let mut doubts = vec![];
-        if !r.converged {
-            doubts.push(format!(
-                "loopy belief propagation did not converge (residual {:.2e}): the messages still move, do not read them as marginals",
-                r.residual
-            ));
-        } else if error > LBP_TOLERANCE {
-            doubts.push(format!(
-                "loopy belief propagation converged {error:.3} away from the exact answer: on a graph with loops it is an approximation, converged or not"
-            ));
-        }
-        Ok(json!({
-            "estimate": by_state(&belief),
-            "largest_error": error,
-            "converged": r.converged,
-            "exact_on_this_graph": r.tree,
-            "iterations": r.iterations,
-            "residual": json_number(r.residual),
-            "doubts": doubts,
-        }))
-    }
-}
-
-/// A converged loopy belief propagation this far from the exact answer is a doubt.
-const LBP_TOLERANCE: f64 = 1e-3;
-
-impl DiscreteExperiment {
     /// `[marginals]`: every free variable's posterior by the junction tree, and the largest
     /// difference from variable elimination run for each variable; their times.
     fn all_marginals(&self, evidence: &[(usize, usize)]) -> Result<(Value, Value)> {
         let model = &self.model.net;
-        let impossible = || anyhow!("[marginals] the evidence {} has probability zero", evidence_text(model, evidence));
+        let impossible =
+            || anyhow!("[marginals] the evidence {} has probability zero", report::evidence_text(model, evidence));
         let clock = std::time::Instant::now();
         let all = cg_pgm::all_marginals(&model.factors, &model.cards, evidence).map_err(|e| match e {
             PgmError::ZeroEvidence { .. } => impossible(),
@@ -491,7 +404,8 @@ impl DiscreteExperiment {
             posteriors.insert(model.names[v].clone(), Value::Object(by_state));
         }
         let elimination_seconds = clock.elapsed().as_secs_f64();
-        let evidence_names = evidence_json(model, evidence);
+        let evidence_names: Map<String, Value> =
+            evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
         Ok((
             json!({ "evidence": evidence_names, "posteriors": posteriors, "largest_difference_from_elimination": largest }),
             json!({ "junction_tree_seconds": tree_seconds, "elimination_per_variable_seconds": elimination_seconds }),
@@ -517,23 +431,5 @@ impl DiscreteExperiment {
             None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index(), None)).collect(),
         };
         GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.parents.is_some() }
-    }
-}
-
-/// `{"either": "no", "lung": "yes"}`: evidence by variable and state names, for metrics.
-fn evidence_json(model: &MarkovNetwork, evidence: &[(usize, usize)]) -> Map<String, Value> {
-    evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect()
-}
-
-/// `either = no, lung = yes`: evidence by variable and state names.
-fn evidence_text(model: &MarkovNetwork, evidence: &[(usize, usize)]) -> String {
-    evidence.iter().map(|&(v, x)| format!("{} = {}", model.names[v], model.states[v][x])).collect::<Vec<_>>().join(", ")
-}
-
-fn describe(model: &MarkovNetwork, q: &Query) -> String {
-    if q.evidence.is_empty() {
-        format!("P({})", model.names[q.target])
-    } else {
-        format!("P({} | {})", model.names[q.target], evidence_text(model, &q.evidence))
     }
 }

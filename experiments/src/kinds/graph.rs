@@ -1,7 +1,7 @@
 //! `kind = "graph"`: one scalar computational graph written as named expressions; computes its
 //! values, the loss, and every derivative algorithm of `cg-autodiff`, and cross-checks them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -147,94 +147,32 @@ impl Experiment for GraphParams {
                 bail!("[graph] loss: {expr} {what} at {}", at.join(", "));
             }
         }
-        let gradient = dag.reverse(&tape, &seeds).map_err(|e| anyhow!("[graph] {e}"))?;
-        let all_pairs = dag.all_pairs(&tape);
-        let sources: Vec<NodeId> = dag.sources().collect();
-
-        let mut checks = Agreement::default();
-        let per_name = |f: &dyn Fn(NodeId) -> f64| -> Map<String, Value> {
-            self.model.ids.iter().map(|&id| (self.name(id), json!(f(id)))).collect()
-        };
-        let values = per_name(&|id| tape.value(id));
-        let gradient_json = per_name(&|id| gradient[id]);
-
-        let mut all_pairs_json = Map::new();
-        for &i in &self.model.ids {
-            let row: Map<String, Value> = all_pairs.row(i).iter().map(|&(j, s)| (self.name(j), json!(s))).collect();
-            if !row.is_empty() {
-                all_pairs_json.insert(self.name(i), Value::Object(row));
-            }
-        }
-        // Reverse mode and all-pairs must agree: Δ(i) = Σ_t (∂L/∂y(t)) S(i, t).
-        for &i in &self.model.ids {
-            let via_pairs: f64 =
-                seeds.iter().map(|&(t, c)| if t == i { c } else { c * all_pairs.get(i, t).unwrap_or(0.0) }).sum();
-            checks.note("reverse_vs_all_pairs", gradient[i], via_pairs);
-        }
-
-        let mut forward_json = Map::new();
-        for &s in &sources {
-            let t = dag.tangents(&tape, s);
-            let row: Map<String, Value> = self
-                .model
-                .ids
-                .iter()
-                .filter(|&&j| !dag.role(j).is_source())
-                .map(|&j| (self.name(j), json!(t[j])))
-                .collect();
-            let via_tangents: f64 = seeds.iter().map(|&(o, c)| c * t[o]).sum();
-            checks.note("reverse_vs_forward", gradient[s], via_tangents);
-            forward_json.insert(self.name(s), Value::Object(row));
-        }
-
-        let (pathwise_json, path_counts, pathwise_note) = self.pathwise(&tape, &sources, &all_pairs, &mut checks)?;
-
         let objective = |tp: &Tape| self.model.objective(tp).0;
-        let mut fd_json = Map::new();
-        for &id in &self.model.ids {
-            let fd = dag
-                .finite_difference(&tape, id, self.model.fd_step, objective)
-                .map_err(|e| anyhow!("[graph] finite differences: {e}"))?;
-            checks.note("reverse_vs_finite_difference", gradient[id], fd);
-            fd_json.insert(self.name(id), json!(fd));
-        }
-
-        let mut report = Map::new();
-        report.insert("nodes".into(), json!(dag.node_count()));
-        report.insert("edges".into(), json!(dag.edge_count()));
-        report.insert("order".into(), json!(dag.order().iter().map(|&id| self.name(id)).collect::<Vec<_>>()));
-        report.insert("values".into(), Value::Object(values));
-        report.insert("loss".into(), if self.model.loss.is_some() { json!(loss) } else { Value::Null });
-        report.insert("gradient".into(), Value::Object(gradient_json));
-        report.insert("all_pairs".into(), Value::Object(all_pairs_json));
-        report.insert("forward".into(), Value::Object(forward_json));
-        if let Some(p) = pathwise_json {
-            report.insert("pathwise".into(), Value::Object(p));
-        }
-        report.insert("path_counts".into(), Value::Object(path_counts));
-        if let Some(note) = &pathwise_note {
-            report.insert("pathwise_note".into(), json!(note));
-        }
-        report.insert("finite_difference".into(), Value::Object(fd_json));
-        report.insert("agreement".into(), checks.to_json());
-
-        let summary = self.summary(
-            title,
-            &tape,
-            loss,
-            &seeds,
-            &gradient,
-            &checks,
-            pathwise_note.as_deref(),
-            all_pairs.pair_count(),
-        );
+        let report = dag
+            .cross_check(
+                &tape,
+                &self.model.ids,
+                &self.model.outputs,
+                &seeds,
+                self.model.loss.as_ref().map(|_| loss),
+                objective,
+                self.model.fd_step,
+                self.model.path_limit,
+            )
+            .map_err(|e| anyhow!("[graph] {e}"))?;
+        let summary = self.summary(title, &tape, loss, &seeds, &report);
         let mut charts = vec![];
+        let mut optimized = None;
         if let Some((optimizer, steps)) = self.optimize {
             let (json, chart) = self.minimise(optimizer, steps, title)?;
-            report.insert("optimize".into(), json);
+            optimized = Some(json);
             charts.push(chart);
         }
-        let mut files = vec![json_file("graph.json", &Value::Object(report))?];
+        let mut json = serde_json::to_value(&report)?;
+        if let (Some(o), Value::Object(map)) = (optimized, &mut json) {
+            map.insert("optimize".into(), o);
+        }
+        let mut files = vec![json_file("graph.json", &json)?];
         push_graph(&mut files, "graph", &self.picture(title, &tape))?;
         for chart in charts {
             crate::push_figure(&mut files, "loss", chart.render())?;
@@ -269,61 +207,13 @@ impl GraphParams {
         Ok((json, chart))
     }
 
-    /// Pathwise sums for every (source, output) pair, if every pair is within the path limit.
-    #[allow(clippy::type_complexity)]
-    fn pathwise(
-        &self,
-        tape: &Tape,
-        sources: &[NodeId],
-        all_pairs: &cg_autodiff::AllPairs,
-        checks: &mut Agreement,
-    ) -> Result<(Option<Map<String, Value>>, Map<String, Value>, Option<String>)> {
-        let dag = &self.model.dag;
-        let mut counts = Map::new();
-        let mut over = vec![];
-        for &s in sources {
-            let mut row = Map::new();
-            for &t in &self.model.outputs {
-                let c = dag.path_count(s, t);
-                if c > u128::from(self.model.path_limit) {
-                    over.push(format!("{} -> {}: {c} paths", self.name(s), self.name(t)));
-                }
-                row.insert(self.name(t), json!(u64::try_from(c).unwrap_or(u64::MAX)));
-            }
-            counts.insert(self.name(s), Value::Object(row));
-        }
-        if !over.is_empty() {
-            let note = format!("pathwise omitted: over path_limit {} ({})", self.model.path_limit, over.join("; "));
-            return Ok((None, counts, Some(note)));
-        }
-        let mut out = Map::new();
-        for &s in sources {
-            let mut row = Map::new();
-            for &t in &self.model.outputs {
-                let sum = dag.pathwise(tape, s, t, self.model.path_limit).map_err(|e| anyhow!("[graph] {e}"))?;
-                if sum.paths > 0 {
-                    checks.note("pathwise_vs_all_pairs", sum.value, all_pairs.get(s, t).unwrap_or(0.0));
-                    row.insert(self.name(t), json!(sum.value));
-                }
-            }
-            if !row.is_empty() {
-                out.insert(self.name(s), Value::Object(row));
-            }
-        }
-        Ok((Some(out), counts, None))
-    }
-
-    #[allow(clippy::too_many_arguments)]
     fn summary(
         &self,
         title: &str,
         tape: &Tape,
         loss: f64,
         seeds: &[(NodeId, f64)],
-        gradient: &cg_autodiff::PerNode,
-        checks: &Agreement,
-        pathwise_note: Option<&str>,
-        pairs: usize,
+        report: &cg_autodiff::DerivativeReport,
     ) -> String {
         let dag = &self.model.dag;
         let mut s = format!("{title}: {} nodes, {} edges\n", dag.node_count(), dag.edge_count());
@@ -334,15 +224,18 @@ impl GraphParams {
         if self.model.loss.is_some() {
             let _ = writeln!(s, "  loss L = {}", fmt_num(loss));
         }
-        let grads: Vec<String> =
-            dag.sources().map(|id| format!("d{wrt}/d{} = {}", self.name(id), fmt_num(gradient[id]))).collect();
+        let grads: Vec<String> = dag
+            .sources()
+            .map(|id| format!("d{wrt}/d{} = {}", self.name(id), fmt_num(report.gradient[dag.name(id)])))
+            .collect();
         let _ = writeln!(s, "  {}", grads.join(", "));
         let _ = writeln!(
             s,
-            "  all-pairs: {pairs} pairs; {}",
-            pathwise_note.unwrap_or("pathwise: all (source, output) pairs enumerated")
+            "  all-pairs: {} pairs; {}",
+            report.all_pairs.values().map(|row| row.len()).sum::<usize>(),
+            report.pathwise_note.as_deref().unwrap_or("pathwise: all (source, output) pairs enumerated")
         );
-        let _ = write!(s, "  largest relative disagreement: {}", checks.describe());
+        let _ = write!(s, "  largest relative disagreement: {}", report.describe_agreement());
         s
     }
 
@@ -385,26 +278,5 @@ fn fmt_num(x: f64) -> String {
         s.to_string()
     } else {
         format!("{x:.3e}")
-    }
-}
-
-/// Largest relative disagreement between pairs of algorithms: |a - b| / max(1, |a|, |b|).
-#[derive(Default)]
-struct Agreement(BTreeMap<&'static str, f64>);
-
-impl Agreement {
-    fn note(&mut self, what: &'static str, a: f64, b: f64) {
-        let d = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
-        let e = self.0.entry(what).or_insert(0.0);
-        *e = e.max(d);
-    }
-
-    fn to_json(&self) -> Value {
-        Value::Object(self.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
-    }
-
-    fn describe(&self) -> String {
-        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k} {v:.1e}")).collect();
-        parts.join(", ")
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_hopfield::{flip_units, recall, Hopfield, Mode, Rule};
+use cg_hopfield::{flip_units, recall, recall_rates, Hopfield, Mode, Rule};
 use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
 use rand::SeedableRng;
@@ -155,23 +155,15 @@ impl Experiment for DigitsExperiment {
             let threshold = net.thresholds().iter().copied().collect();
             tensors.push(NamedTensor { name: format!("threshold_{}", rule.name()), shape: vec![n], values: threshold });
             let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-            let (mut rates, mut overlaps, mut sweeps) = (vec![], vec![], vec![]);
-            for &noise in &self.noise_levels {
-                let (mut ok, mut overlap, mut total_sweeps, mut count) = (0usize, 0.0, 0usize, 0usize);
-                for p in &self.patterns {
-                    for _ in 0..self.trials {
-                        let cue = flip_units(p, flips(noise), &mut rng);
-                        let (s, trace) = recall(&net, self.mode, &cue, self.max_sweeps, &mut rng)?;
-                        ok += usize::from(s == *p);
-                        overlap += s.iter().zip(p).map(|(a, b)| a * b).sum::<f64>() / n as f64;
-                        total_sweeps += trace.len() - 1;
-                        count += 1;
-                    }
-                }
-                rates.push(ok as f64 / count as f64);
-                overlaps.push(overlap / count as f64);
-                sweeps.push(total_sweeps as f64 / count as f64);
-            }
+            let rates = recall_rates(
+                &net,
+                &self.patterns,
+                self.mode,
+                &self.noise_levels,
+                self.trials,
+                self.max_sweeps,
+                &mut rng,
+            )?;
             let mut pics = vec![];
             for (k, cue) in picture_cues.iter().enumerate() {
                 let (s, trace) = recall(&net, self.mode, cue, self.max_sweeps, &mut pic_rng)?;
@@ -183,12 +175,9 @@ impl Experiment for DigitsExperiment {
             recalled_pictures.push(pics);
             recall_series.push(Series::line(
                 rule.name(),
-                self.noise_levels.iter().copied().zip(rates.iter().copied()).collect(),
+                self.noise_levels.iter().copied().zip(rates.recall_rate.iter().copied()).collect(),
             ));
-            by_rule.insert(
-                rule.name().into(),
-                json!({ "recall_rate": rates, "mean_overlap": overlaps, "mean_sweeps": sweeps }),
-            );
+            by_rule.insert(rule.name().into(), serde_json::to_value(&rates)?);
         }
         let metrics = json!({
             "units": n,

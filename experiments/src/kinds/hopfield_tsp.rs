@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
-use cg_hopfield::tsp::{distances, held_karp, hopfield_tank, TankParams};
+use anyhow::{anyhow, bail, Result};
+use cg_core::Validate;
+use cg_hopfield::tsp::{distances, held_karp, hopfield_tank, TankConfig, TankParams};
 use cg_plot::{Legend, LineChart, Series};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,34 +36,6 @@ pub struct TspFile {
     check_runs: Option<usize>,
 }
 
-/// `[network]`: the Hopfield-Tank settings; anything left out keeps its default.
-#[derive(Deserialize, Default, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TankConfig {
-    /// Penalty weight A: more than one unit on in a row (a city visited twice). Default 500.
-    a: Option<f64>,
-    /// Penalty weight B: more than one unit on in a column (two cities at one stop). Default 500.
-    b: Option<f64>,
-    /// Penalty weight C: total activity away from n_bar. Default 200.
-    c: Option<f64>,
-    /// Weight D of the tour length. Default 500.
-    d: Option<f64>,
-    /// Target number of units on (a little more than the number of cities). Default 15.
-    n_bar: Option<f64>,
-    /// Initial u0 of V = (1 + tanh(u/u0))/2, the inverse gain. Default 0.02.
-    u0: Option<f64>,
-    /// u0 is multiplied by this every 1% of the steps (1: fixed gain). Default 1.
-    anneal: Option<f64>,
-    /// Time constant τ of du/dt = -u/τ - dE/dV. Default 1.
-    tau: Option<f64>,
-    /// Euler step. Default 1e-5.
-    dt: Option<f64>,
-    /// Euler steps per run. Default 10000.
-    steps: Option<usize>,
-    /// Uniform noise on the initial u, as a fraction of u0. Default 0.1.
-    noise: Option<f64>,
-}
-
 /// A validated TSP experiment.
 pub struct TspExperiment {
     seed: u64,
@@ -85,29 +58,7 @@ impl KindConfig for TspFile {
         if !(3..=16).contains(&self.cities) || self.runs == 0 {
             bail!("cities must be 3..=16 (Held-Karp is exponential) and runs >= 1");
         }
-        let d = TankParams::default();
-        let c = &self.network;
-        let params = TankParams {
-            a: c.a.unwrap_or(d.a),
-            b: c.b.unwrap_or(d.b),
-            c: c.c.unwrap_or(d.c),
-            d: c.d.unwrap_or(d.d),
-            n_bar: c.n_bar.unwrap_or(d.n_bar),
-            u0: c.u0.unwrap_or(d.u0),
-            anneal: c.anneal.unwrap_or(d.anneal),
-            tau: c.tau.unwrap_or(d.tau),
-            dt: c.dt.unwrap_or(d.dt),
-            steps: c.steps.unwrap_or(d.steps),
-            noise: c.noise.unwrap_or(d.noise),
-        };
-        for (name, v) in [("u0", params.u0), ("tau", params.tau), ("dt", params.dt), ("anneal", params.anneal)] {
-            if !(v > 0.0 && v.is_finite()) {
-                bail!("[network] {name} = {v} is out of range (> 0)");
-            }
-        }
-        if params.steps == 0 {
-            bail!("[network] steps must be >= 1");
-        }
+        let params = self.network.validate().map_err(|e| anyhow!("[network] {e}"))?;
         if let Some(k) = self.check_runs {
             if k == 0 || k > self.runs {
                 bail!("check_runs = {k} is out of range (1..={})", self.runs);

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use cg_core::Validate;
 use cg_data::{DataConfig, Splits, Table};
-use cg_nn::reference::{factorisation_check, linear_optimum};
+use cg_nn::reference::Comparison;
 use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use serde::Deserialize;
@@ -150,38 +150,15 @@ impl MlpExperiment {
         }
         // References are for the full run; a shortened check run compares only curves.
         let w2 = mlp.params.get(2).and_then(|&p| tape.get(p)).map(|w| w.map(|v| v.as_f64()));
-        let factorisation = w2.and_then(|w2| factorisation_check(&self.model, train, &w2));
-        if let Some(check) = factorisation.filter(|_| !options.shortened) {
-            let gap = last.train_loss - check.optimum;
-            metrics["reference_gap"] = json!(gap);
-            metrics["reference"] = json!({
-                "objective": check.optimum,
-                "gap": gap,
-                "largest_principal_angle": check.largest_principal_angle,
-                "singular_values": check.singular_values,
-            });
-        }
-        let reference =
-            if options.shortened { None } else { linear_optimum(&self.model, train, &self.training.params) };
-        if let Some((reference, theta)) = reference {
-            // The trained θ = [W1 | b1] in the reference's layout.
-            let (w, b) =
-                (tape.get(mlp.params[0]).expect("internal: W1"), tape.get(mlp.params[1]).expect("internal: b1"));
-            let trained = nalgebra::DMatrix::from_fn(theta.nrows(), theta.ncols(), |i, j| {
-                if j < w.ncols() {
-                    w[(i, j)].as_f64()
-                } else {
-                    b[(i, 0)].as_f64()
-                }
-            });
-            let scale = theta.amax().max(1e-300);
-            metrics["reference_gap"] = json!(trained_objective - reference);
-            metrics["reference"] = json!({
-                "objective": reference,
-                "gap": trained_objective - reference,
-                "max_weight_difference_relative": (&trained - &theta).amax() / scale,
-                "weights": theta.iter().copied().collect::<Vec<f64>>(),
-            });
+        let factorisation = w2.and_then(|w2| Comparison::factorisation(&self.model, train, &w2, last.train_loss));
+        let linear = || {
+            let as_f64 = |p: usize| tape.get(mlp.params[p]).map(|m| m.map(|v| v.as_f64()));
+            Comparison::linear(&self.model, train, &self.training.params, trained_objective, &as_f64(0)?, &as_f64(1)?)
+        };
+        let reference = if options.shortened { None } else { factorisation.or_else(linear) };
+        if let Some(r) = reference {
+            metrics["reference_gap"] = json!(r.gap());
+            metrics["reference"] = serde_json::to_value(&r)?;
         }
         let seconds = outcome.train_seconds;
         let timing = json!({

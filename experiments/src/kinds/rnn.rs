@@ -70,15 +70,9 @@ impl KindConfig for RnnFile {
     /// # Errors
     /// A zero size, a non-positive frequency, or a bad optimiser setting.
     fn validate(self, _base: &Path) -> Result<RnnExperiment> {
-        let t = &self.task;
-        if t.steps == 0 || t.train_sequences == 0 || t.test_sequences == 0 || self.hidden == 0 {
-            bail!("[task] steps, train_sequences, test_sequences and hidden must be >= 1");
-        }
-        if !(t.frequency > 0.0 && t.frequency.is_finite()) {
-            bail!("[task] frequency = {} is out of range (> 0)", t.frequency);
-        }
-        if self.epochs == 0 || self.batch_size == 0 {
-            bail!("epochs and batch_size must be >= 1");
+        self.task.validate().map_err(|e| anyhow!("[task] {e}"))?;
+        for (name, n) in [("hidden", self.hidden), ("epochs", self.epochs), ("batch_size", self.batch_size)] {
+            cg_core::OutOfRange::at_least(name, n, 1, ">= 1")?;
         }
         if let Some(c) = self.check_epochs {
             if c == 0 || c > self.epochs {
