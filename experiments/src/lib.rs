@@ -26,7 +26,7 @@ pub mod sweep;
 pub use cli::main_with;
 pub use cost::*;
 pub use files::*;
-use progress::*;
+pub use progress::*;
 pub use running::*;
 
 use std::path::PathBuf;

@@ -126,20 +126,27 @@ impl Predictions {
     /// The CSV's first line (with its line end): also how `predict --out` recognises a
     /// predictions file of the same model, the only file it replaces.
     pub fn header(&self) -> String {
-        self.columns.join(",") + "\n"
+        csv_text(std::iter::once(self.columns.clone()))
     }
 
-    /// CSV with a header; numbers in their shortest exact form (whole numbers without a
-    /// fraction, very small or large ones with an exponent).
+    /// CSV (RFC 4180 through the `csv` crate: a name with a comma or quote is quoted) with a
+    /// header; numbers in their shortest exact form (whole numbers without a fraction, very
+    /// small or large ones with an exponent).
     pub fn csv(&self) -> String {
         let number = |v: &f64| if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v}") } else { format!("{v:?}") };
-        let mut out = self.header();
-        for row in &self.rows {
-            out += &row.iter().map(number).collect::<Vec<_>>().join(",");
-            out.push('\n');
-        }
-        out
+        let rows = self.rows.iter().map(|row| row.iter().map(number).collect::<Vec<_>>());
+        csv_text(std::iter::once(self.columns.clone()).chain(rows))
     }
+}
+
+/// Records as CSV text, `\n` after each.
+fn csv_text(records: impl Iterator<Item = Vec<String>>) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    for r in records {
+        w.write_record(&r).expect("internal: writing CSV to memory cannot fail");
+    }
+    String::from_utf8(w.into_inner().expect("internal: flushing CSV to memory cannot fail"))
+        .expect("internal: CSV of strings is UTF-8")
 }
 
 /// Applies the model saved in `dir` to the rows of the CSV file `data`.

@@ -6,7 +6,7 @@ use crate::*;
 
 /// A progress bar over `len` steps named `unit` (epoch, temperature, ...), hidden unless
 /// `options.progress`.
-pub(crate) fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> indicatif::ProgressBar {
+pub fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> indicatif::ProgressBar {
     let bar = if options.progress { indicatif::ProgressBar::new(len as u64) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(
         indicatif::ProgressStyle::with_template(&format!(
@@ -22,13 +22,14 @@ pub(crate) fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: 
 /// The progress-bar observer of a solver run: one tick per step, with a message made from the
 /// step's record. The bar is cleared when the observer is dropped, so an error printed after a
 /// failed run is not drawn over.
-pub(crate) struct Progress<F> {
+pub struct Progress<F> {
     bar: indicatif::ProgressBar,
     message: F,
 }
 
 impl<F> Progress<F> {
-    pub(crate) fn new(options: &RunOptions, len: usize, unit: &str, title: &str, message: F) -> Progress<F> {
+    /// A bar over `len` steps, each step's message made by `message` from its record.
+    pub fn new(options: &RunOptions, len: usize, unit: &str, title: &str, message: F) -> Progress<F> {
         Progress { bar: progress_bar(options, len, unit, title), message }
     }
 }
@@ -52,7 +53,7 @@ impl<F> Drop for Progress<F> {
 ///
 /// # Errors
 /// The run diverged, or a step failed (`result` is an error).
-pub(crate) fn finished<E: std::fmt::Display>(
+pub fn finished<E: std::fmt::Display>(
     result: Result<cg_core::RunOutcome, E>,
     what: &str,
 ) -> Result<cg_core::RunOutcome> {

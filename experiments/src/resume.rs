@@ -48,7 +48,7 @@ pub struct Saved {
 
 /// A driven run's result, and its saved state when it stopped before the end (`--stop-after`,
 /// an interrupt) or when it keeps its final state (`--checkpoint-every`).
-pub(crate) type Driven<E> = (Result<RunOutcome, E>, Option<Saved>);
+pub type Driven<E> = (Result<RunOutcome, E>, Option<Saved>);
 
 /// Runs a resumable solver's loop for at most `max_steps` steps, as `options` say: from the
 /// start or from `--resume`'s checkpoint (restored into the freshly built run), to the end, to
@@ -58,7 +58,7 @@ pub(crate) type Driven<E> = (Result<RunOutcome, E>, Option<Saved>);
 /// # Errors
 /// A checkpoint that does not fit this run, or one already at or past `--stop-after`; a
 /// periodic checkpoint that cannot be written.
-pub(crate) fn drive<S: Resumable>(
+pub fn drive<S: Resumable>(
     solver: &mut S,
     state: &mut S::State,
     max_steps: usize,

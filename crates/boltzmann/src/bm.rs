@@ -178,6 +178,31 @@ pub struct BmConfig {
     pub weight_decay: f64,
 }
 
+impl BmConfig {
+    /// A learner with `hidden` hidden units, trained with the settings of `configs/bm_small.toml`
+    /// (learning rate 0.05, 50 epochs, batches and persistent chains of 100, one sweep per
+    /// update, five clamped sweeps); change any field before [`Validate::validate`].
+    ///
+    /// ```
+    /// use cg_core::Validate;
+    /// let config = cg_boltzmann::BmConfig { epochs: 10, ..cg_boltzmann::BmConfig::new(2) };
+    /// assert_eq!(config.validate().unwrap().chains, 100);
+    /// assert!(cg_boltzmann::BmConfig { chains: 0, ..config }.validate().is_err());
+    /// ```
+    pub fn new(hidden: usize) -> BmConfig {
+        BmConfig {
+            hidden,
+            learning_rate: 0.05,
+            epochs: 50,
+            batch_size: 100,
+            chains: 100,
+            sweeps: one(),
+            positive_sweeps: five(),
+            weight_decay: 0.0,
+        }
+    }
+}
+
 fn one() -> usize {
     1
 }

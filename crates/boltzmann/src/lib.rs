@@ -39,7 +39,7 @@ mod train;
 
 pub use bm::{BmConfig, BmState, BmTrainer, BoltzmannMachine};
 pub use monitor::{sample_states, AisPoint, LikelihoodMonitor};
-pub use params::{Method, RbmConfig, RbmParams};
+pub use params::{EvaluationConfig, Method, RbmConfig, RbmParams};
 pub use rbm::{ais_base, ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT};
 pub use train::{RbmRecord, RbmState, RbmTrainer};
 

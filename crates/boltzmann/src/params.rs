@@ -138,3 +138,76 @@ impl Validate for RbmConfig {
         })
     }
 }
+
+/// `[evaluation]` of an `rbm` config: how often and how precisely the log-likelihood is
+/// estimated, and the sample chains drawn at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Estimate the log-likelihood by AIS every this many epochs (and after the last).
+    #[serde(default = "five")]
+    pub ais_every: usize,
+    /// AIS chains (importance samples) per estimate.
+    #[serde(default = "hundred")]
+    pub ais_chains: usize,
+    /// Intermediate temperatures of each AIS chain.
+    #[serde(default = "thousand")]
+    pub ais_temperatures: usize,
+    /// Gibbs steps after which samples are drawn.
+    #[serde(default = "gibbs_steps")]
+    pub sample_steps: Vec<usize>,
+    /// Sampling chains in the picture (each starts from uniform noise).
+    #[serde(default = "eight")]
+    pub sample_chains: usize,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig {
+            ais_every: five(),
+            ais_chains: hundred(),
+            ais_temperatures: thousand(),
+            sample_steps: gibbs_steps(),
+            sample_chains: eight(),
+        }
+    }
+}
+
+fn five() -> usize {
+    5
+}
+fn eight() -> usize {
+    8
+}
+fn hundred() -> usize {
+    100
+}
+fn thousand() -> usize {
+    1000
+}
+fn gibbs_steps() -> Vec<usize> {
+    vec![1, 10, 100, 1000]
+}
+
+impl Validate for EvaluationConfig {
+    type Params = EvaluationConfig;
+    type Error = OutOfRange;
+
+    /// ```
+    /// use cg_core::Validate;
+    /// let e = cg_boltzmann::EvaluationConfig { ais_chains: 10, ..Default::default() };
+    /// assert_eq!(e.validate().unwrap().ais_temperatures, 1000);
+    /// let few = cg_boltzmann::EvaluationConfig { ais_temperatures: 3, ..Default::default() };
+    /// assert_eq!(few.validate().unwrap_err().to_string(), "ais_temperatures = 3 is out of range (>= 4)");
+    /// ```
+    ///
+    /// # Errors
+    /// No estimates, chains or sample chains, or fewer than 4 temperatures.
+    fn validate(&self) -> std::result::Result<EvaluationConfig, OutOfRange> {
+        OutOfRange::at_least("ais_every", self.ais_every, 1, ">= 1")?;
+        OutOfRange::at_least("ais_chains", self.ais_chains, 1, ">= 1")?;
+        OutOfRange::at_least("ais_temperatures", self.ais_temperatures, 4, ">= 4")?;
+        OutOfRange::at_least("sample_chains", self.sample_chains, 1, ">= 1")?;
+        Ok(self.clone())
+    }
+}

@@ -1,197 +1,20 @@
-//! `kind = "rbm"`: a restricted Boltzmann machine trained on a data file by CD-k or PCD, watched
-//! by `cg_boltzmann::LikelihoodMonitor` (pseudo-log-likelihood per epoch, exact or AIS
-//! log-likelihood), with its filters and chains sampled from noise.
+//! Training an RBM with its likelihood monitor and checkpoints, and the files of the run:
+//! metrics, curves, filters and samples.
 
-use std::path::Path;
-
-use anyhow::{anyhow, bail, Result};
-use cg_boltzmann::{LikelihoodMonitor, RbmConfig, RbmParams, RbmRecord, RbmTrainer, Visible};
-use cg_core::{Recorder, Validate};
-use cg_data::{DataConfig, InputTransform, Table};
+use anyhow::{bail, Result};
+use cg_boltzmann::{LikelihoodMonitor, RbmRecord, RbmTrainer, Visible};
+use cg_core::Recorder;
 use cg_nn::artifact::NamedTensor;
 use cg_plot::{ImageGrid, Legend, LineChart, Series};
-use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Experiment, KindConfig, F64};
-use crate::predict::{Predictions, SavedModel};
+use crate::kinds::{Experiment, F64};
 use crate::resume::drive;
 use crate::{epoch_scope, finished, json_file, push_figure, CheckScope, Cost, Outcome, Progress, RunOptions};
 
-/// `kind = "rbm"`.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RbmFile {
-    #[allow(dead_code)]
-    kind: String,
-    /// Seeds every random choice of the run: the same seed gives the same numbers.
-    #[serde(default)]
-    seed: u64,
-    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
-    /// and the feature transforms.
-    data: DataConfig,
-    /// Values above this become 1, the rest 0 (after `[data] scale`); needed for Bernoulli units
-    /// whose pseudo-likelihood is reported.
-    binarize: Option<f64>,
-    /// The machine and its training.
-    rbm: RbmConfig,
-    /// How the log-likelihood is estimated and what is sampled for the pictures.
-    #[serde(default)]
-    evaluation: EvaluationConfig,
-    /// Epochs of the shortened regression check run.
-    check_epochs: Option<usize>,
-}
-
-/// `[evaluation]`.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct EvaluationConfig {
-    /// Estimate the log-likelihood by AIS every this many epochs (and after the last).
-    #[serde(default = "five")]
-    ais_every: usize,
-    /// AIS chains (importance samples) per estimate.
-    #[serde(default = "hundred")]
-    ais_chains: usize,
-    /// Intermediate temperatures of each AIS chain.
-    #[serde(default = "thousand")]
-    ais_temperatures: usize,
-    /// Gibbs steps after which samples are drawn.
-    #[serde(default = "gibbs_steps")]
-    sample_steps: Vec<usize>,
-    /// Sampling chains in the picture (each starts from uniform noise).
-    #[serde(default = "eight")]
-    sample_chains: usize,
-}
-
-impl Default for EvaluationConfig {
-    fn default() -> Self {
-        EvaluationConfig {
-            ais_every: five(),
-            ais_chains: hundred(),
-            ais_temperatures: thousand(),
-            sample_steps: gibbs_steps(),
-            sample_chains: eight(),
-        }
-    }
-}
-
-fn five() -> usize {
-    5
-}
-fn eight() -> usize {
-    8
-}
-fn hundred() -> usize {
-    100
-}
-fn thousand() -> usize {
-    1000
-}
-fn gibbs_steps() -> Vec<usize> {
-    vec![1, 10, 100, 1000]
-}
-
-/// A validated RBM experiment.
-pub struct RbmExperiment {
-    seed: u64,
-    data: DMatrix<f64>,
-    /// How the data's columns became the visible units (saved with the model, for `predict`).
-    inputs: InputTransform,
-    binarize: Option<f64>,
-    params: RbmParams,
-    evaluation: EvaluationConfig,
-    check_epochs: Option<usize>,
-}
-
-impl KindConfig for RbmFile {
-    const NAME: &'static str = "rbm";
-    const SUMMARY: &'static str =
-        "a restricted Boltzmann machine trained by CD-k or PCD, with exact or AIS log-likelihood";
-    const RESUMABLE: bool = true;
-    const PREDICTS: bool = true;
-    type Experiment = RbmExperiment;
-
-    /// Loads the data (rows are samples) and checks the settings.
-    ///
-    /// # Errors
-    /// A data problem, a setting out of range, or data that Bernoulli units cannot take.
-    fn validate(self, base: &Path) -> Result<RbmExperiment> {
-        let params = self.rbm.validate().map_err(|e| anyhow!("[rbm] {e}"))?;
-        let splits = self.data.load(base, self.seed)?;
-        let mut data = splits.train.features.transpose();
-        if let Some(t) = self.binarize {
-            data.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));
-        }
-        if params.visible == Visible::Bernoulli {
-            if let Some(x) = data.iter().find(|x| !(0.0..=1.0).contains(*x)) {
-                bail!("[data] {x} is outside [0, 1]: scale the data or set binarize for Bernoulli visible units");
-            }
-            // A likelihood of binary units is only defined on binary data.
-            if let Some(x) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
-                bail!("[data] {x} is not 0 or 1: Bernoulli visible units model binary data; set binarize = threshold (or visible = \"gaussian\")");
-            }
-        }
-        let e = &self.evaluation;
-        if e.ais_every == 0 || e.ais_chains == 0 || e.ais_temperatures < 4 || e.sample_chains == 0 {
-            bail!("[evaluation] ais_every, ais_chains, sample_chains must be >= 1 and ais_temperatures >= 4");
-        }
-        if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
-            bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
-        }
-        Ok(RbmExperiment {
-            seed: self.seed,
-            data,
-            inputs: splits.transform,
-            binarize: self.binarize,
-            params,
-            evaluation: self.evaluation,
-            check_epochs: self.check_epochs,
-        })
-    }
-
-    /// Each row's hidden-unit probabilities p(h_j = 1 | v) and free energy F(v).
-    fn predict(model: &SavedModel, data: &Table) -> Result<Predictions> {
-        let bad = |what: String| anyhow!("{}: {what}", model.path.display());
-        let (shape, w) = model.tensor("W")?;
-        let &[nv, nh] = shape else { return Err(bad(format!("W has shape {shape:?}, not visible x hidden"))) };
-        let (b, c) = (model.tensor("visible_bias")?.1, model.tensor("hidden_bias")?.1);
-        if b.len() != nv || c.len() != nh {
-            return Err(bad(format!("biases of {} and {} units for W of {nv} x {nh}", b.len(), c.len())));
-        }
-        let visible = match model.meta("visible_units")? {
-            "bernoulli" => Visible::Bernoulli,
-            "gaussian" => Visible::Gaussian,
-            other => return Err(bad(format!("visible_units = {other}"))),
-        };
-        let rbm = cg_boltzmann::Rbm {
-            w: DMatrix::from_row_slice(nv, nh, w),
-            b: DVector::from_column_slice(b),
-            c: DVector::from_column_slice(c),
-            visible,
-        };
-        let mut v = model.inputs_for(nv)?.features_of(data)?.transpose();
-        if v.ncols() != nv {
-            return Err(bad(format!("{} features for {nv} visible units", v.ncols())));
-        }
-        if let Some(t) = model.metadata.get("binarize") {
-            let t: f64 = t.parse().map_err(|_| bad(format!("binarize = {t}")))?;
-            v.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));
-        }
-        let h = rbm.hidden_probs(&v);
-        let rows = (0..v.nrows())
-            .map(|r| {
-                let row: Vec<f64> = v.row(r).iter().copied().collect();
-                h.row(r).iter().copied().chain([rbm.free_energy(&row)]).collect()
-            })
-            .collect();
-        let mut columns: Vec<String> = (0..nh).map(|j| format!("h_{j}")).collect();
-        columns.push("free_energy".into());
-        Ok(Predictions { columns, rows })
-    }
-}
+use super::*;
 
 impl Experiment for RbmExperiment {
     /// CD-k: 2(k + 1) products of a batch with W per batch; the likelihood every `ais_every`

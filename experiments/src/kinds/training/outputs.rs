@@ -1,120 +1,24 @@
-//! What the `mlp` and `model` kinds share: their training settings and one training run of a
-//! network through the one trainer (initialisation, `init_from`, gradient check, progress bar),
-//! the curves every network reports, and their figures.
-
-use std::path::{Path, PathBuf};
+//! What a trained network writes: its cost, curves and charts, `model.safetensors`, and its
+//! predictions for new rows.
 
 use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
-use cg_core::{Recorder, Validate};
 use cg_data::{Splits, Table};
-use cg_nn::{EpochRecord, Float, Network, TargetSource, TrainConfig, TrainOutcome, TrainParams, Trainer};
-use cg_optim::{ConstraintConfig, OptimizerConfig};
+use cg_nn::{EpochRecord, Float, Network, TargetSource};
 use cg_plot::{Legend, LineChart, Series};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::F64;
+use crate::kinds::F64;
 use crate::predict::{Predictions, SavedModel};
-use crate::resume::drive;
-use crate::{epoch_scope, CheckScope, Cost, Progress, RunOptions};
+use crate::Cost;
 
-/// The validated training settings of an `mlp` or `model` experiment: the seed, the schedule
-/// and constraints, and the requests made in `[train]` (`check_epochs`, `gradient_check`,
-/// `init_from`, resolved against the config's folder).
-pub(super) struct Training {
-    pub seed: u64,
-    pub params: TrainParams,
-    check_epochs: Option<usize>,
-    gradient_check: bool,
-    init_from: Option<PathBuf>,
-}
-
-/// One finished training run.
-pub(super) struct Trained<T: Float> {
-    pub tape: VectorTape<T>,
-    pub outcome: TrainOutcome,
-    /// The epochs run (fewer on a shortened check run).
-    pub epochs: usize,
-    pub scope: CheckScope,
-    /// `gradient_check` for metrics.json, when asked for.
-    pub gradient_check: Option<Value>,
-    /// The state of a run stopped by `--stop-after`.
-    pub checkpoint: Option<crate::resume::Saved>,
-}
-
-impl Training {
-    /// Checks `[optimizer]` and `[train]`; `init_from` is relative to `base`.
-    ///
-    /// # Errors
-    /// The first setting out of range, naming its table.
-    pub(super) fn new(seed: u64, train: TrainConfig, optimizer: &OptimizerConfig, base: &Path) -> Result<Training> {
-        let optimizer = optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
-        Ok(Training {
-            seed,
-            params: train.validate(optimizer)?,
-            check_epochs: train.check_epochs,
-            gradient_check: train.gradient_check,
-            init_from: train.init_from.map(|p| base.join(p)),
-        })
-    }
-
-    /// Resolves `[[constraints]]` against the model's parameters (name, size).
-    ///
-    /// # Errors
-    /// An unknown parameter or a bad constraint, naming its place in the list.
-    pub(super) fn constrain(&mut self, constraints: &[ConstraintConfig], sizes: &[(String, usize)]) -> Result<()> {
-        self.params.constraints.extend(cg_optim::resolve_all(constraints, sizes)?);
-        Ok(())
-    }
-
-    /// Draws the parameters from the seed (`init`), replaces those `init_from` names (`shapes`:
-    /// each parameter's declared shape), checks the gradient on request, and trains `net` on the
-    /// splits with a progress bar; on a shortened run, for `check_epochs` epochs.
-    ///
-    /// # Errors
-    /// A parameter file that does not fit, data that does not fit the network, or a non-finite
-    /// number during training.
-    pub(super) fn run<T: Float>(
-        &self,
-        net: &Network<T>,
-        init: impl FnOnce(&mut ChaCha8Rng) -> VectorTape<T>,
-        shapes: &[Vec<usize>],
-        splits: &Splits,
-        options: &RunOptions,
-        title: &str,
-    ) -> Result<Trained<T>> {
-        let mut params = self.params.clone();
-        let scope;
-        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut tape = init(&mut rng);
-        if let Some(file) = &self.init_from {
-            init_from(net, &mut tape, shapes, file)?;
-        }
-        let gradient_check = if self.gradient_check { Some(gradient_check(net, &tape, splits)?) } else { None };
-        let mut progress = Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| {
-            format!("loss {:.4}", r.train_loss)
-        });
-        let (train, test) = (&splits.train, splits.test.as_ref());
-        let mut trainer = Trainer::new(net, train, test, &params).map_err(|e| anyhow!("training: {e}"))?;
-        let mut state = trainer.start(tape);
-        let mut recorder = Recorder::new();
-        let (out, checkpoint) =
-            drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
-        drop(progress);
-        let out = crate::finished(out, "training")?;
-        let outcome = TrainOutcome::new(recorder.records, state.grad_evals, out.stop);
-        Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
-    }
-}
+use super::*;
 
 /// A network's cost: 6 × parameters per sample and epoch to train (forward and backward), 2 to
 /// evaluate both splits after every epoch; memory for the parameters with their gradients and
 /// moments per batch part, the activations of a batch and of a whole split (`widths`: the sum of
 /// the nodes' widths), and the curves.
-pub(super) fn network_cost(training: &Training, parameters: f64, widths: f64, splits: &Splits) -> Cost {
+pub(crate) fn network_cost(training: &Training, parameters: f64, widths: f64, splits: &Splits) -> Cost {
     let p = &training.params;
     let train = splits.train.n_samples() as f64;
     let all = train + splits.test.as_ref().map_or(0.0, |t| t.n_samples() as f64);
@@ -132,7 +36,7 @@ pub(super) fn network_cost(training: &Training, parameters: f64, widths: f64, sp
 }
 
 /// The per-epoch numbers of every network, and the split's sizes.
-pub(super) fn curves(records: &[EpochRecord], splits: &Splits) -> Value {
+pub(crate) fn curves(records: &[EpochRecord], splits: &Splits) -> Value {
     let last = records.last().expect("internal: epochs >= 1");
     let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
     json!({
@@ -158,7 +62,7 @@ fn named(series: Vec<(&str, Vec<(f64, f64)>)>) -> Vec<Series> {
 }
 
 /// The loss curves, the constraint violation (when constrained) and the accuracy (for classes).
-pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> Vec<(&'static str, LineChart)> {
+pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> Vec<(&'static str, LineChart)> {
     let last = records.last().expect("internal: epochs >= 1");
     let epoch_points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
         records.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
@@ -213,35 +117,15 @@ pub(super) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
 }
 
 /// "97.50%", or "-" without accuracy.
-pub(super) fn percent(a: Option<f64>) -> String {
+pub(crate) fn percent(a: Option<f64>) -> String {
     a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a))
-}
-
-/// Replaces initial parameter values by those of the safetensors `file`, checking names and
-/// shapes.
-///
-/// # Errors
-/// A missing or malformed file, an unknown name or a shape that differs from the declared one.
-fn init_from<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, shapes: &[Vec<usize>], file: &Path) -> Result<()> {
-    let bytes = std::fs::read(file).map_err(|e| anyhow!("[train] init_from: cannot read {}: {e}", file.display()))?;
-    let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("[train] init_from: {}: {e}", file.display()))?;
-    cg_nn::artifact::apply(net, tape, shapes, &tensors).map_err(|e| anyhow!("[train] {e}"))
-}
-
-/// `gradient_check` for metrics.json: reverse mode against central differences on 8 samples.
-///
-/// # Errors
-/// Data that does not fit, or a non-finite value.
-fn gradient_check<T: Float>(net: &Network<T>, tape: &VectorTape<T>, splits: &Splits) -> Result<Value> {
-    let c = cg_nn::gradient_check(net, tape, &splits.train, 8).map_err(|e| anyhow!("gradient check: {e}"))?;
-    Ok(json!({ "max_relative_error": c.max_relative_error, "entries": c.entries, "samples": c.samples }))
 }
 
 /// `model.safetensors`: the trained parameters, named and shaped as declared, row-major.
 ///
 /// # Errors
 /// A parameter without a value.
-pub(super) fn safetensors_file<T: Float>(
+pub(crate) fn safetensors_file<T: Float>(
     net: &Network<T>,
     tape: &VectorTape<T>,
     shapes: &[Vec<usize>],
@@ -271,7 +155,7 @@ pub(super) fn safetensors_file<T: Float>(
 /// # Errors
 /// A parameter missing from the file or of another shape, a feature column missing from the
 /// data, or a non-finite value.
-pub(super) fn predictions<T: Float>(
+pub(crate) fn predictions<T: Float>(
     net: &Network<T>,
     shapes: &[Vec<usize>],
     model: &SavedModel,

@@ -1,0 +1,131 @@
+//! What the `mlp` and `model` kinds share: their training settings and one training run of a
+//! network through the one trainer (initialisation, `init_from`, gradient check, progress bar),
+//! the curves every network reports, and their figures.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use cg_autodiff::vector::VectorTape;
+use cg_core::{Recorder, Validate};
+use cg_data::Splits;
+use cg_nn::{EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer};
+use cg_optim::{ConstraintConfig, OptimizerConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+use crate::resume::drive;
+use crate::{epoch_scope, CheckScope, Progress, RunOptions};
+
+mod outputs;
+pub(crate) use outputs::*;
+
+/// The validated training settings of an `mlp` or `model` experiment: the seed, the schedule
+/// and constraints, and the requests made in `[train]` (`check_epochs`, `gradient_check`,
+/// `init_from`, resolved against the config's folder).
+pub(super) struct Training {
+    pub seed: u64,
+    pub params: TrainParams,
+    check_epochs: Option<usize>,
+    gradient_check: bool,
+    init_from: Option<PathBuf>,
+}
+
+/// One finished training run.
+pub(super) struct Trained<T: Float> {
+    pub tape: VectorTape<T>,
+    pub outcome: TrainOutcome,
+    /// The epochs run (fewer on a shortened check run).
+    pub epochs: usize,
+    pub scope: CheckScope,
+    /// `gradient_check` for metrics.json, when asked for.
+    pub gradient_check: Option<Value>,
+    /// The state of a run stopped by `--stop-after`.
+    pub checkpoint: Option<crate::resume::Saved>,
+}
+
+impl Training {
+    /// Checks `[optimizer]` and `[train]`; `init_from` is relative to `base`.
+    ///
+    /// # Errors
+    /// The first setting out of range, naming its table.
+    pub(super) fn new(seed: u64, train: TrainConfig, optimizer: &OptimizerConfig, base: &Path) -> Result<Training> {
+        let optimizer = optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        Ok(Training {
+            seed,
+            params: train.validate(optimizer)?,
+            check_epochs: train.check_epochs,
+            gradient_check: train.gradient_check,
+            init_from: train.init_from.map(|p| base.join(p)),
+        })
+    }
+
+    /// Resolves `[[constraints]]` against the model's parameters (name, size).
+    ///
+    /// # Errors
+    /// An unknown parameter or a bad constraint, naming its place in the list.
+    pub(super) fn constrain(&mut self, constraints: &[ConstraintConfig], sizes: &[(String, usize)]) -> Result<()> {
+        self.params.constraints.extend(cg_optim::resolve_all(constraints, sizes)?);
+        Ok(())
+    }
+
+    /// Draws the parameters from the seed (`init`), replaces those `init_from` names (`shapes`:
+    /// each parameter's declared shape), checks the gradient on request, and trains `net` on the
+    /// splits with a progress bar; on a shortened run, for `check_epochs` epochs.
+    ///
+    /// # Errors
+    /// A parameter file that does not fit, data that does not fit the network, or a non-finite
+    /// number during training.
+    pub(super) fn run<T: Float>(
+        &self,
+        net: &Network<T>,
+        init: impl FnOnce(&mut ChaCha8Rng) -> VectorTape<T>,
+        shapes: &[Vec<usize>],
+        splits: &Splits,
+        options: &RunOptions,
+        title: &str,
+    ) -> Result<Trained<T>> {
+        let mut params = self.params.clone();
+        let scope;
+        (params.epochs, scope) = epoch_scope(options, params.epochs, self.check_epochs);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut tape = init(&mut rng);
+        if let Some(file) = &self.init_from {
+            init_from(net, &mut tape, shapes, file)?;
+        }
+        let gradient_check = if self.gradient_check { Some(gradient_check(net, &tape, splits)?) } else { None };
+        let mut progress = Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| {
+            format!("loss {:.4}", r.train_loss)
+        });
+        let (train, test) = (&splits.train, splits.test.as_ref());
+        let mut trainer = Trainer::new(net, train, test, &params).map_err(|e| anyhow!("training: {e}"))?;
+        let mut state = trainer.start(tape);
+        let mut recorder = Recorder::new();
+        let (out, checkpoint) =
+            drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
+        drop(progress);
+        let out = crate::finished(out, "training")?;
+        let outcome = TrainOutcome::new(recorder.records, state.grad_evals, out.stop);
+        Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
+    }
+}
+
+/// Replaces initial parameter values by those of the safetensors `file`, checking names and
+/// shapes.
+///
+/// # Errors
+/// A missing or malformed file, an unknown name or a shape that differs from the declared one.
+fn init_from<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, shapes: &[Vec<usize>], file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow!("[train] init_from: cannot read {}: {e}", file.display()))?;
+    let tensors = cg_nn::artifact::load(&bytes).map_err(|e| anyhow!("[train] init_from: {}: {e}", file.display()))?;
+    cg_nn::artifact::apply(net, tape, shapes, &tensors).map_err(|e| anyhow!("[train] {e}"))
+}
+
+/// `gradient_check` for metrics.json: reverse mode against central differences on 8 samples.
+///
+/// # Errors
+/// Data that does not fit, or a non-finite value.
+fn gradient_check<T: Float>(net: &Network<T>, tape: &VectorTape<T>, splits: &Splits) -> Result<Value> {
+    let c = cg_nn::gradient_check(net, tape, &splits.train, 8).map_err(|e| anyhow!("gradient check: {e}"))?;
+    Ok(json!({ "max_relative_error": c.max_relative_error, "entries": c.entries, "samples": c.samples }))
+}
