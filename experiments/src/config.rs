@@ -78,9 +78,21 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Box<dyn Experime
     if overrides.is_empty() {
         return load(path);
     }
-    let table = resolved(path, overrides)?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    load_text_with(&text, path.parent().unwrap_or(Path::new(".")), overrides)
+}
+
+/// As [`load_with`] for config text whose data paths are relative to `base`.
+///
+/// # Errors
+/// As [`parse`], or an override that does not fit the kind's config.
+pub fn load_text_with(text: &str, base: &Path, overrides: &[Override]) -> Result<Box<dyn Experiment>> {
+    if overrides.is_empty() {
+        return parse(text, base);
+    }
+    let table = resolved_text(text, overrides)?;
     let resolved = toml::to_string(&table)?;
-    parse(&resolved, path.parent().unwrap_or(Path::new("."))).map_err(|e| {
+    parse(&resolved, base).map_err(|e| {
         // Name the override whose key the message or its line mentions.
         let message = format!("{e:#}");
         let line = message
@@ -106,7 +118,15 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Box<dyn Experime
 /// An unreadable file, malformed TOML, or an override into a value that is not a table.
 pub fn resolved(path: &Path, overrides: &[Override]) -> Result<toml::Table> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut table: toml::Table = toml::from_str(&text).map_err(|e| located(&text, &e))?;
+    resolved_text(&text, overrides)
+}
+
+/// Config text as a TOML table, with `overrides` applied in order.
+///
+/// # Errors
+/// Malformed TOML, or an override into a value that is not a table.
+pub fn resolved_text(text: &str, overrides: &[Override]) -> Result<toml::Table> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| located(text, &e))?;
     for o in overrides {
         o.apply(&mut table)?;
     }

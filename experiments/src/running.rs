@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::*;
 
@@ -52,16 +52,35 @@ pub fn run(path: &Path, options: &RunOptions) -> Result<Outcome> {
 /// # Errors
 /// As [`run`], or an override that does not fit the config.
 pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOptions) -> Result<Outcome> {
-    let experiment = config::load_with(path, overrides)?;
-    experiment.cost().check(&options.limits.unwrap_or_default())?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
+    run_text(&text, path.parent().unwrap_or(Path::new(".")), &title, overrides, options)
+}
+
+/// [`run_with`] for config text: data paths are relative to `base`, and `title` names the run
+/// in its figures (a config file's stem).
+///
+/// # Errors
+/// A config that cannot be read or validated, or a run that exceeds its limits, as
+/// [`InvalidConfig`] (the binary exits 2 for it; the Python package raises `ConfigError`);
+/// anything that goes wrong while the run runs, as other errors.
+pub fn run_text(
+    text: &str,
+    base: &Path,
+    title: &str,
+    overrides: &[config::Override],
+    options: &RunOptions,
+) -> Result<Outcome> {
+    let invalid = |e: anyhow::Error| anyhow::Error::new(InvalidConfig(format!("{e:#}")));
+    let experiment = config::load_text_with(text, base, overrides).map_err(invalid)?;
+    experiment.cost().check(&options.limits.unwrap_or_default()).map_err(invalid)?;
     // The config with the overrides applied: the resume fingerprint and the model's provenance.
-    let resolved = config::resolved(path, overrides)?;
+    let resolved = config::resolved_text(text, overrides)?;
     let kind = resolved.get("kind").and_then(toml::Value::as_str).and_then(kinds::find).expect("internal: loaded");
     let asked = options.stop_after.is_some() || options.resume.is_some() || options.checkpoint_every.is_some();
     let identity = if asked || kind.resumable() { Some(resumable_identity(kind, &resolved, options)?) } else { None };
     let options = &RunOptions { identity: identity.clone(), ..options.clone() };
-    let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
-    let mut outcome = experiment.run(&title, options)?;
+    let mut outcome = experiment.run(title, options)?;
     let interrupted = outcome.checkpoint.as_ref().is_some_and(|s| s.interrupted);
     if cg_core::interrupt::requested() && !interrupted {
         anyhow::bail!(
@@ -88,6 +107,12 @@ pub fn run_with(path: &Path, overrides: &[config::Override], options: &RunOption
     }
     Ok(outcome)
 }
+
+/// A config that cannot be run as written: malformed, invalid, or over its limits; the message
+/// names the place. Distinguished (by downcasting) from errors of a run that started.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidConfig(pub String);
 
 /// Says in the metrics file that the run stopped before its end (`"complete": false`, why, and
 /// the steps done), so no reader takes its numbers for a finished run's.

@@ -1,0 +1,32 @@
+from os import PathLike
+from typing import Any, Mapping, Optional, Union
+
+class ConfigError(ValueError):
+    """A config or input that cannot be run: the message names the place."""
+
+class RunError(RuntimeError):
+    """A run that started and failed (a divergence, a file that cannot be written)."""
+
+def run(
+    config: str,
+    overrides: Optional[Mapping[str, Any]] = None,
+    out: Optional[Union[str, PathLike[str]]] = None,
+    base: Optional[Union[str, PathLike[str]]] = None,
+) -> dict[str, Any]:
+    """Runs a config (a path, or TOML text) as the binary does; returns its metrics."""
+
+class BayesianNetwork:
+    """A Bayesian network queried exactly by variable elimination."""
+
+    @staticmethod
+    def from_bif(path: Union[str, PathLike[str]]) -> "BayesianNetwork": ...
+    @staticmethod
+    def from_bif_text(text: str) -> "BayesianNetwork": ...
+    @property
+    def variables(self) -> list[str]: ...
+    @property
+    def states(self) -> dict[str, list[str]]: ...
+    def query(self, variable: str, evidence: Optional[Mapping[str, str]] = None) -> dict[str, float]:
+        """P(variable | evidence) as a dict state -> probability."""
+    def marginals(self, evidence: Optional[Mapping[str, str]] = None) -> dict[str, dict[str, float]]:
+        """Every unobserved variable's distribution given the evidence."""

@@ -1,0 +1,236 @@
+//! The `cg._cg` extension module: the experiments library and the graphical-model engine as
+//! Python functions and classes. The Python package `cg` (beside this crate) re-exports them
+//! with docstrings and type stubs.
+//!
+//! Every engine call runs with the GIL released; errors become Python exceptions with the
+//! binary's one-line messages (`ConfigError`, a `ValueError`, for input that cannot run;
+//! `RunError`, a `RuntimeError`, for a run that failed); a panic never crosses into Python
+//! (PyO3 turns one into `PanicException`).
+
+use std::path::{Path, PathBuf};
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+create_exception!(_cg, ConfigError, PyValueError, "A config or input that cannot be run: the message names the place.");
+create_exception!(
+    _cg,
+    RunError,
+    PyRuntimeError,
+    "A run that started and failed (a divergence, a file that cannot be written)."
+);
+
+/// An error of the experiments library as the Python exception of its class.
+fn raise(e: anyhow::Error) -> PyErr {
+    let message = format!("{e:#}");
+    if e.downcast_ref::<experiments::InvalidConfig>().is_some() {
+        ConfigError::new_err(message)
+    } else {
+        RunError::new_err(message)
+    }
+}
+
+/// Runs `work` on a thread of its own with the GIL released, checking Python's signals every
+/// 20 ms: Ctrl-C asks the engine to stop at its next step (`cg_core::interrupt`), waits for it,
+/// and raises `KeyboardInterrupt`. A panic of the engine becomes a `RunError`.
+fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    cg_core::interrupt::clear();
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(work);
+        while !handle.is_finished() {
+            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(20)));
+            if let Err(signal) = py.check_signals() {
+                cg_core::interrupt::request();
+                let _ = py.detach(|| handle.join());
+                cg_core::interrupt::clear();
+                return Err(signal);
+            }
+        }
+        handle.join().map_err(|_| RunError::new_err("internal: the engine panicked"))
+    })
+}
+
+/// A JSON document as Python objects (dicts keep their order), through the `json` module.
+fn from_json(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| RunError::new_err(e.to_string()))?;
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// Runs a config exactly as `experiments CONFIG KEY=VALUE... [--out DIR]` does and returns its
+/// metrics (`metrics.json`, or the kind's main JSON file) as a dict.
+///
+/// `config` is a path to a TOML file, or TOML text (data paths relative to `base`, the current
+/// folder by default); `overrides` maps dotted keys to values (`{"optimizer.learning_rate":
+/// 0.1}`); `out`, when given, is the results folder written as the binary writes it.
+#[pyfunction]
+#[pyo3(signature = (config, overrides=None, out=None, base=None))]
+fn run(
+    py: Python<'_>,
+    config: &str,
+    overrides: Option<&Bound<'_, PyDict>>,
+    out: Option<PathBuf>,
+    base: Option<PathBuf>,
+) -> PyResult<Py<PyAny>> {
+    let mut parsed = vec![];
+    if let Some(d) = overrides {
+        let json = py.import("json")?;
+        for (k, v) in d.iter() {
+            let key: String = k.extract()?;
+            // The value as TOML: JSON numbers, strings, booleans and lists read the same.
+            let text: String = json.call_method1("dumps", (v,))?.extract()?;
+            parsed.push(
+                experiments::config::Override::parse(&format!("{key}={text}"))
+                    .map_err(|e| ConfigError::new_err(format!("{e:#}")))?,
+            );
+        }
+    }
+    let path = Path::new(config);
+    let is_file = !config.contains('\n') && path.is_file();
+    let outcome = interruptible(py, || {
+        let options = experiments::RunOptions::default();
+        let outcome = if is_file {
+            experiments::run_with(path, &parsed, &options)
+        } else {
+            let base = base.unwrap_or_else(|| PathBuf::from("."));
+            experiments::run_text(config, &base, "config", &parsed, &options)
+        }?;
+        if let Some(dir) = &out {
+            experiments::write(&outcome, dir)?;
+        }
+        Ok(outcome)
+    })?
+    .map_err(raise)?;
+    let main = ["metrics.json", "graph.json"]
+        .iter()
+        .find_map(|name| outcome.files.iter().find(|(n, _)| n == name))
+        .ok_or_else(|| RunError::new_err("the run wrote no metrics"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&main.1).map_err(|e| RunError::new_err(format!("{}: {e}", main.0)))?;
+    from_json(py, &value)
+}
+
+/// A Bayesian network: discrete variables on a DAG with a table each, queried exactly by
+/// variable elimination.
+#[pyclass(frozen, module = "cg")]
+struct BayesianNetwork {
+    net: cg_pgm::BayesianNetwork,
+}
+
+#[pymethods]
+impl BayesianNetwork {
+    /// Reads a BIF file (the bnlearn repository's format, as pgmpy writes it).
+    #[staticmethod]
+    fn from_bif(path: PathBuf) -> PyResult<BayesianNetwork> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        BayesianNetwork::from_bif_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads BIF text.
+    #[staticmethod]
+    #[pyo3(name = "from_bif_text")]
+    fn from_bif_text_py(text: &str) -> PyResult<BayesianNetwork> {
+        BayesianNetwork::from_bif_text(text).map_err(ConfigError::new_err)
+    }
+
+    /// The variables' names, in the file's order.
+    #[getter]
+    fn variables(&self) -> Vec<String> {
+        self.net.names.clone()
+    }
+
+    /// Each variable's states, by name.
+    #[getter]
+    fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, states) in self.net.names.iter().zip(&self.net.states) {
+            d.set_item(name, states.clone())?;
+        }
+        Ok(d)
+    }
+
+    /// P(variable | evidence) exactly, as a dict state -> probability; `evidence` maps
+    /// variables to observed states. Evidence of probability zero raises `ValueError`.
+    #[pyo3(signature = (variable, evidence=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        variable: &str,
+        evidence: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut given: Vec<(String, String)> = vec![];
+        if let Some(e) = evidence {
+            for (k, v) in e.iter() {
+                given.push((k.extract()?, v.extract()?));
+            }
+        }
+        let answer = py
+            .detach(|| {
+                let pairs: Vec<(&str, &str)> = given.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                self.net.query(variable, &pairs)
+            })
+            .map_err(|e| match e {
+                cg_pgm::Error::UnknownVariable { .. } | cg_pgm::Error::UnknownState { .. } => {
+                    PyKeyError::new_err(e.to_string())
+                }
+                e => PyValueError::new_err(e.to_string()),
+            })?;
+        let d = PyDict::new(py);
+        for (state, p) in answer {
+            d.set_item(state, p)?;
+        }
+        Ok(d)
+    }
+
+    /// Every variable's distribution given `evidence` (observed variables left out), exactly by
+    /// a junction tree: a dict variable -> (state -> probability).
+    #[pyo3(signature = (evidence=None))]
+    fn marginals<'py>(&self, py: Python<'py>, evidence: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyDict>> {
+        let mut ids = vec![];
+        if let Some(e) = evidence {
+            for (k, v) in e.iter() {
+                let (name, state): (String, String) = (k.extract()?, v.extract()?);
+                let var = self.net.id(&name).map_err(|e| PyKeyError::new_err(e.to_string()))?;
+                ids.push((var, self.net.state(var, &state).map_err(|e| PyKeyError::new_err(e.to_string()))?));
+            }
+        }
+        let all = py
+            .detach(|| cg_pgm::all_marginals(&self.net.factors, &self.net.cards, &ids))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let d = PyDict::new(py);
+        for (v, m) in all.iter().enumerate() {
+            if let Some(m) = m {
+                let states = PyDict::new(py);
+                for (s, p) in self.net.states[v].iter().zip(&m.values) {
+                    states.set_item(s, p)?;
+                }
+                d.set_item(&self.net.names[v], states)?;
+            }
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BayesianNetwork({} variables)", self.net.names.len())
+    }
+}
+
+impl BayesianNetwork {
+    fn from_bif_text(text: &str) -> Result<BayesianNetwork, String> {
+        let specs = cg_pgm::files::read_bif(text).map_err(|e| e.to_string())?;
+        let net = cg_pgm::BayesianNetwork::new(&specs).map_err(|e| e.to_string())?;
+        Ok(BayesianNetwork { net })
+    }
+}
+
+/// The extension module behind the `cg` package.
+#[pymodule]
+fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_class::<BayesianNetwork>()?;
+    m.add("ConfigError", m.py().get_type::<ConfigError>())?;
+    m.add("RunError", m.py().get_type::<RunError>())?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+"""The `cg` package against the binary's stored results and the exact answers."""
+
+import json
+import math
+import pathlib
+
+import pytest
+
+import cg
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def stored(name):
+    folder = ROOT / "results" / name
+    path = folder / "metrics.json"
+    if not path.exists():
+        path = folder / "graph.json"
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["exercise_4", "fig11_9", "xor", "asia", "misconception", "hopfield_digits", "som_iris", "best_fit_two_nodes"],
+)
+def test_run_gives_the_binary_numbers_bit_for_bit(name):
+    # The stored results are the binary's; JSON's shortest round-trip numbers compare exactly.
+    assert cg.run(str(ROOT / "configs" / f"{name}.toml")) == stored(name)
+
+
+def test_run_takes_toml_text_and_overrides():
+    text = (ROOT / "configs" / "exercise_4.toml").read_text()
+    assert cg.run(text) == stored("exercise_4")
+    x = math.pi / 4
+    g = cg.run(text, overrides={"graph.inputs.x": x})["gradient"]["x"]
+    chain = 1.0
+    for _ in range(4):
+        chain *= math.cos(x) - math.sin(x)
+        x = math.sin(x) + math.cos(x)
+    assert abs(g - chain) < 1e-14
+
+
+def test_run_writes_a_results_folder_only_when_asked(tmp_path):
+    out = tmp_path / "xor"
+    metrics = cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochs": 5}, out=str(out))
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert (out / "loss.png").exists()
+
+
+def test_bad_input_raises_config_error_with_the_binary_message():
+    with pytest.raises(cg.ConfigError) as e:
+        cg.run('kind = "graph"\n[graph]\nnodez = 1\n')
+    assert str(e.value).startswith("line 3, column 1: unknown field `nodez`")
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(cg.ConfigError, match="kind: unknown kind `hopfeld`"):
+        cg.run('kind = "hopfeld"\n')
+    with pytest.raises(cg.ConfigError, match="an override is key.path=value|unknown field"):
+        cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochz": 3})
+
+
+def test_a_divergence_raises_run_error():
+    text = 'kind = "graph"\n[graph]\ninputs = { x = 2.0 }\noutputs = ["o"]\n[graph.nodes]\no = "log(x - 5)"\n'
+    with pytest.raises(cg.RunError, match="NaN"):
+        cg.run(text)
+
+
+def test_bayesian_network_queries_are_exact():
+    net = cg.BayesianNetwork.from_bif(str(ROOT / "results" / "asia" / "network.bif"))
+    assert net.variables[:2] == ["asia", "tub"]
+    # Lauritzen and Spiegelhalter's table: P(lung = yes | smoke = yes) = 0.1.
+    assert net.query("lung", {"smoke": "yes"}) == {"yes": 0.1, "no": 0.9}
+    burglary = cg.BayesianNetwork.from_bif_text(
+        "network alarm {}\n"
+        "variable burglary { type discrete [ 2 ] { yes, no }; }\n"
+        "variable alarm { type discrete [ 2 ] { yes, no }; }\n"
+        "probability ( burglary ) { table 0.01, 0.99; }\n"
+        "probability ( alarm | burglary ) { (yes) 0.95, 0.05; (no) 0.01, 0.99; }\n"
+    )
+    p = burglary.query("burglary", {"alarm": "yes"})["yes"]
+    assert abs(p - 0.0095 / (0.0095 + 0.0099)) < 1e-15
+    with pytest.raises(KeyError, match="has no state `maybe`"):
+        burglary.query("burglary", {"alarm": "maybe"})
+    with pytest.raises(cg.ConfigError, match="line 1"):
+        cg.BayesianNetwork.from_bif_text("variable x {")
+
+
+def test_marginals_equal_the_queries():
+    net = cg.BayesianNetwork.from_bif(str(ROOT / "results" / "asia" / "network.bif"))
+    evidence = {"xray": "yes", "dysp": "yes"}
+    marginals = net.marginals(evidence)
+    assert set(marginals) == set(net.variables) - set(evidence)
+    for variable, dist in marginals.items():
+        exact = net.query(variable, evidence)
+        assert all(abs(dist[s] - exact[s]) < 1e-12 for s in exact), variable
+
+
+def test_ctrl_c_stops_a_run_with_keyboard_interrupt():
+    import _thread
+    import threading
+
+    # A run of ten million epochs; the interrupt comes after a fifth of a second.
+    threading.Timer(0.2, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochs": 10_000_000})
+    # The next run is not stopped by the old request.
+    assert cg.run(str(ROOT / "configs" / "exercise_4.toml")) == stored("exercise_4")
