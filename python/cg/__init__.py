@@ -1,11 +1,13 @@
 """Computational graphs from Python: the engines of the `cg` Rust toolkit.
 
 ``run`` runs any config exactly as the ``experiments`` binary does and returns its metrics;
-``BayesianNetwork`` answers exact queries on a network read from a BIF file. Errors are
+``BayesianNetwork`` answers exact queries on a network read from a BIF file; ``SOM`` trains a
+Kohonen map with MiniSom's names (numpy arrays in and out). Errors are
 ``ConfigError`` (a ``ValueError``: the input cannot run, the message names the place) and
 ``RunError`` (a ``RuntimeError``: a run that started and failed).
 """
 
 from ._cg import BayesianNetwork, ConfigError, RunError, run
+from .som import SOM
 
-__all__ = ["BayesianNetwork", "ConfigError", "RunError", "run"]
+__all__ = ["BayesianNetwork", "ConfigError", "RunError", "SOM", "run"]

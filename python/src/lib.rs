@@ -225,11 +225,129 @@ impl BayesianNetwork {
     }
 }
 
+/// f64s from native-endian bytes (numpy's `tobytes()` of a float64 array).
+fn floats(bytes: &[u8]) -> PyResult<Vec<f64>> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(PyValueError::new_err("expected float64 data (a multiple of 8 bytes)"));
+    }
+    Ok(bytes.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+/// The bytes numpy's `frombuffer` reads back as float64.
+fn to_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_ne_bytes()).collect()
+}
+
+/// A map's checked settings from the ones given (JSON, by the `[som]` table's names): the
+/// defaults are `SomConfig::batch` or `SomConfig::online`, so they live in one place.
+fn som_params(rows: usize, cols: usize, epochs: usize, settings: &str) -> PyResult<cg_som::SomParams> {
+    use cg_core::Validate;
+    let given: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(settings).map_err(|e| ConfigError::new_err(e.to_string()))?;
+    let online = given.get("training").and_then(|t| t.as_str()) == Some("online");
+    let mut c = if online {
+        cg_som::SomConfig::online(rows, cols, epochs)
+    } else {
+        cg_som::SomConfig::batch(rows, cols, epochs)
+    };
+    let bad = |k: &str, e: serde_json::Error| ConfigError::new_err(format!("{k}: {e}"));
+    for (k, v) in given {
+        let v2 = v.clone();
+        match k.as_str() {
+            "topology" => c.topology = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "toroidal" => c.toroidal = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "neighbourhood" => c.neighbourhood = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "truncate" => c.truncate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "training" => c.training = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "iterations_per_epoch" => c.iterations_per_epoch = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "learning_rate" => c.learning_rate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "radius" => c.radius = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "init" => c.init = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            _ => return Err(ConfigError::new_err(format!("unknown setting `{k}` = {v2}"))),
+        }
+    }
+    c.validate().map_err(|e| ConfigError::new_err(format!("[som] {e}")))
+}
+
+/// Trains a map on `n` samples of `dim` features (row-major float64 bytes) from `seed`, as the
+/// `som` kind does: returns the codebook (units × dim, row-major bytes).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn som_fit(
+    py: Python<'_>,
+    data: &[u8],
+    n: usize,
+    dim: usize,
+    rows: usize,
+    cols: usize,
+    epochs: usize,
+    settings: &str,
+    seed: u64,
+) -> PyResult<Vec<u8>> {
+    use rand::SeedableRng;
+    let params = som_params(rows, cols, epochs, settings)?;
+    let x = floats(data)?;
+    if x.len() != n * dim || n == 0 || dim == 0 {
+        return Err(ConfigError::new_err(format!("X: {} numbers for {n} samples of {dim} features", x.len())));
+    }
+    let weights = interruptible(py, move || -> anyhow::Result<Vec<f64>> {
+        let mut som = cg_som::Som::new(params, x, dim)?;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut state = som.init(&mut rng);
+        let epochs = som.params().epochs;
+        let out = cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut [])?;
+        experiments::finished(Ok::<_, cg_som::Error>(out), "training")?;
+        Ok(state.weights)
+    })?
+    .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
+    Ok(to_bytes(&weights))
+}
+
+/// Best-matching units (by index, row-major over the lattice) of samples, and per sample whether
+/// its two best units are not adjacent (the topographic error's count), and its distance to the
+/// best.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn som_match(
+    weights: &[u8],
+    dim: usize,
+    rows: usize,
+    cols: usize,
+    settings: &str,
+    data: &[u8],
+) -> PyResult<(Vec<usize>, Vec<bool>, Vec<f64>)> {
+    let params = som_params(rows, cols, 1, settings)?;
+    let (w, x) = (floats(weights)?, floats(data)?);
+    if dim == 0 || !x.len().is_multiple_of(dim) || w.len() != params.lattice.units() * dim {
+        return Err(ConfigError::new_err(format!("X has {} numbers; the map's features are {dim}", x.len())));
+    }
+    let mut best = vec![];
+    let mut apart = vec![];
+    let mut distance = vec![];
+    for sample in x.chunks_exact(dim) {
+        let (b1, b2, d1) = cg_som::quality::best_two(&w, dim, sample);
+        best.push(b1);
+        apart.push(!params.lattice.adjacent(b1, b2));
+        distance.push(d1.sqrt());
+    }
+    Ok((best, apart, distance))
+}
+
+/// The U-matrix of a codebook: per unit, the mean distance to its adjacent units' vectors.
+#[pyfunction]
+fn som_umatrix(weights: &[u8], dim: usize, rows: usize, cols: usize, settings: &str) -> PyResult<Vec<u8>> {
+    let params = som_params(rows, cols, 1, settings)?;
+    Ok(to_bytes(&cg_som::quality::u_matrix(&params.lattice, &floats(weights)?, dim)))
+}
+
 /// The extension module behind the `cg` package.
 #[pymodule]
 fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<BayesianNetwork>()?;
+    m.add_function(wrap_pyfunction!(som_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(som_match, m)?)?;
+    m.add_function(wrap_pyfunction!(som_umatrix, m)?)?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunError", m.py().get_type::<RunError>())?;
     Ok(())

@@ -104,3 +104,51 @@ def test_ctrl_c_stops_a_run_with_keyboard_interrupt():
         cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochs": 10_000_000})
     # The next run is not stopped by the old request.
     assert cg.run(str(ROOT / "configs" / "exercise_4.toml")) == stored("exercise_4")
+
+
+def iris_standardised():
+    import numpy as np
+
+    table = np.loadtxt(ROOT / "data" / "iris.csv", delimiter=",", skiprows=1)
+    X = table[:, :4]
+    return (X - X.mean(axis=0)) / X.std(axis=0), table[:, 4].astype(int)
+
+
+def test_som_matches_the_som_kind_on_iris():
+    import numpy as np
+
+    X, _ = iris_standardised()
+    som = cg.SOM(10, 10, topology="hexagonal", epochs=20, radius={"start": 3.0, "end": 0.5, "decay": "linear"}, seed=0)
+    som.fit(X)
+    stored_codebook = json.loads((ROOT / "results" / "som_iris" / "codebook.json").read_text())["weights"]
+    # numpy's standardisation may round differently in the last bit from the engine's.
+    assert np.abs(som.codebook.reshape(100, 4) - np.array(stored_codebook)).max() < 1e-9
+    metrics = stored("som_iris")
+    assert abs(som.quantization_error(X) - metrics["quantization_error"]) < 1e-9
+    assert abs(som.topographic_error(X) - metrics["topographic_error"]) < 1e-12
+    hits = som.hits(X)
+    assert hits.shape == (10, 10) and hits.sum() == 150 and (hits > 0).sum() == metrics["units_hit"]
+    # The winner is the nearest prototype, by brute force.
+    distances = ((X[:, None, :] - som.codebook.reshape(1, 100, 4)) ** 2).sum(axis=2)
+    nearest = distances.argmin(axis=1)
+    assert [r * 10 + c for r, c in som.winners(X)] == list(nearest)
+    assert som.winner(X[0]) == divmod(int(nearest[0]), 10)
+    assert abs(som.quantization_error(X) - np.sqrt(distances.min(axis=1)).mean()) < 1e-12
+    u = som.umatrix()
+    assert u.shape == (10, 10) and (u > 0).all()
+
+
+def test_som_settings_are_checked_with_the_binary_messages():
+    import numpy as np
+
+    X = np.random.default_rng(0).random((20, 3))
+    with pytest.raises(cg.ConfigError, match="unknown setting `neighborhood`"):
+        cg.SOM(3, 3, neighborhood="gaussian").fit(X)
+    with pytest.raises(cg.ConfigError, match=r"\[som\]"):
+        cg.SOM(3, 3, epochs=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        cg.SOM(3, 3).fit(X).winner([1.0, 2.0])
+    # The input is not changed.
+    before = X.copy()
+    cg.SOM(3, 3, training="online", seed=1).fit(X)
+    assert (X == before).all()
