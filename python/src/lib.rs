@@ -340,6 +340,98 @@ fn som_umatrix(weights: &[u8], dim: usize, rows: usize, cols: usize, settings: &
     Ok(to_bytes(&cg_som::quality::u_matrix(&params.lattice, &floats(weights)?, dim)))
 }
 
+/// An RBM's checked settings from the ones given (JSON, by the `[rbm]` table's names), the
+/// defaults those of `RbmConfig::new`.
+fn rbm_params(hidden: usize, settings: &str) -> PyResult<cg_boltzmann::RbmParams> {
+    use cg_core::Validate;
+    let given: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(settings).map_err(|e| ConfigError::new_err(e.to_string()))?;
+    let mut c = cg_boltzmann::RbmConfig::new(hidden);
+    let bad = |k: &str, e: serde_json::Error| ConfigError::new_err(format!("{k}: {e}"));
+    for (k, v) in given {
+        let shown = v.to_string();
+        match k.as_str() {
+            "visible" => c.visible = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "method" => c.method = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "k" => c.k = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "learning_rate" => c.learning_rate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "momentum" => c.momentum = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "weight_decay" => c.weight_decay = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "batch_size" => c.batch_size = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "epochs" => c.epochs = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "init_std" => c.init_std = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            _ => return Err(ConfigError::new_err(format!("unknown setting `{k}` = {shown}"))),
+        }
+    }
+    c.validate().map_err(|e| ConfigError::new_err(format!("[rbm] {e}")))
+}
+
+/// An RBM's parameters as (W visible × hidden row-major, visible biases, hidden biases), bytes.
+type RbmBytes = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// Trains an RBM on `n` samples of `dim` features (row-major float64 bytes) from `seed`, as the
+/// `rbm` kind does.
+#[pyfunction]
+fn rbm_fit(
+    py: Python<'_>,
+    data: &[u8],
+    n: usize,
+    dim: usize,
+    hidden: usize,
+    settings: &str,
+    seed: u64,
+) -> PyResult<RbmBytes> {
+    use rand::SeedableRng;
+    let params = rbm_params(hidden, settings)?;
+    let x = floats(data)?;
+    if x.len() != n * dim || n == 0 || dim == 0 {
+        return Err(ConfigError::new_err(format!("X: {} numbers for {n} samples of {dim} features", x.len())));
+    }
+    let rbm = interruptible(py, move || -> anyhow::Result<cg_boltzmann::Rbm> {
+        let data = nalgebra::DMatrix::from_row_slice(n, dim, &x);
+        let epochs = params.epochs;
+        let mut trainer = cg_boltzmann::RbmTrainer::new(params, data)?;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut state = trainer.init(&mut rng);
+        let out = cg_core::run(&mut trainer, &mut state, epochs, &mut rng, &mut []);
+        experiments::finished(out, "training")?;
+        Ok(state.rbm)
+    })?
+    .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
+    let w: Vec<f64> = (0..rbm.w.nrows()).flat_map(|i| rbm.w.row(i).iter().copied().collect::<Vec<_>>()).collect();
+    Ok((to_bytes(&w), to_bytes(rbm.b.as_slice()), to_bytes(rbm.c.as_slice())))
+}
+
+/// The machine of the given parameters.
+fn rbm_of(w: &[u8], b: &[u8], c: &[u8], gaussian: bool) -> PyResult<cg_boltzmann::Rbm> {
+    let (w, b, c) = (floats(w)?, floats(b)?, floats(c)?);
+    if w.len() != b.len() * c.len() {
+        return Err(ConfigError::new_err("W must be visible x hidden"));
+    }
+    Ok(cg_boltzmann::Rbm {
+        w: nalgebra::DMatrix::from_row_slice(b.len(), c.len(), &w),
+        b: nalgebra::DVector::from_vec(b),
+        c: nalgebra::DVector::from_vec(c),
+        visible: if gaussian { cg_boltzmann::Visible::Gaussian } else { cg_boltzmann::Visible::Bernoulli },
+    })
+}
+
+/// Per sample its free energy F(v), and the mean log-likelihood of the samples with the exact
+/// partition function (`None` when the smaller layer is too large to enumerate).
+#[pyfunction]
+fn rbm_score(w: &[u8], b: &[u8], c: &[u8], gaussian: bool, data: &[u8]) -> PyResult<(Vec<f64>, Option<f64>)> {
+    let rbm = rbm_of(w, b, c, gaussian)?;
+    let x = floats(data)?;
+    let nv = rbm.n_visible();
+    if !x.len().is_multiple_of(nv) {
+        return Err(ConfigError::new_err(format!("X has {} numbers; the machine has {nv} visible units", x.len())));
+    }
+    let free: Vec<f64> = x.chunks_exact(nv).map(|v| rbm.free_energy(v)).collect();
+    let m = nalgebra::DMatrix::from_row_slice(x.len() / nv, nv, &x);
+    let ll = rbm.log_partition_exact().ok().map(|z| rbm.mean_log_likelihood(&m, z));
+    Ok((free, ll))
+}
+
 /// The extension module behind the `cg` package.
 #[pymodule]
 fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -348,6 +440,8 @@ fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(som_fit, m)?)?;
     m.add_function(wrap_pyfunction!(som_match, m)?)?;
     m.add_function(wrap_pyfunction!(som_umatrix, m)?)?;
+    m.add_function(wrap_pyfunction!(rbm_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(rbm_score, m)?)?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunError", m.py().get_type::<RunError>())?;
     Ok(())

@@ -152,3 +152,57 @@ def test_som_settings_are_checked_with_the_binary_messages():
     before = X.copy()
     cg.SOM(3, 3, training="online", seed=1).fit(X)
     assert (X == before).all()
+
+
+def safetensors(path):
+    """The tensors of a safetensors file, by name (the format: a little-endian u64 header length,
+    a JSON header, raw little-endian data)."""
+    import struct
+
+    import numpy as np
+
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    data = raw[8 + length :]
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = t["data_offsets"]
+        out[name] = np.frombuffer(data[start:end], dtype="<f8" if t["dtype"] == "F64" else "<f4").reshape(t["shape"])
+    return out
+
+
+def test_rbm_matches_the_rbm_kind_on_wine():
+    import numpy as np
+
+    table = np.loadtxt(ROOT / "data" / "wine.csv", delimiter=",", skiprows=1)
+    X = table[:, :-1]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    rbm = cg.RBM(
+        8, learning_rate=0.01, batch_size=10, n_iter=100, random_state=0,
+        visible="gaussian", method="cd", k=1, momentum=0.5, init_std=0.05,
+    ).fit(X)
+    saved = safetensors(ROOT / "results" / "rbm_wine_gaussian" / "model.safetensors")
+    assert np.abs(rbm.components_.T - saved["W"]).max() < 1e-8
+    assert np.abs(rbm.intercept_visible_ - saved["visible_bias"]).max() < 1e-8
+    assert np.abs(rbm.intercept_hidden_ - saved["hidden_bias"]).max() < 1e-8
+    assert abs(rbm.log_likelihood(X) - stored("rbm_wine_gaussian")["exact_log_likelihood"]) < 1e-8
+    h = rbm.transform(X)
+    assert h.shape == (len(X), 8) and ((0 < h) & (h < 1)).all()
+
+
+def test_rbm_on_two_patterns_learns_them():
+    import numpy as np
+
+    X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 20, dtype=float)
+    before = cg.RBM(2, n_iter=1, random_state=3).fit(X).log_likelihood(X)
+    after = cg.RBM(2, n_iter=100, random_state=3).fit(X).log_likelihood(X)
+    assert after > before + 1.0
+    # Free energy ranks the trained patterns above a pattern never seen.
+    rbm = cg.RBM(2, n_iter=100, random_state=3).fit(X)
+    f = rbm.free_energy([[1, 1, 0, 0], [1, 0, 1, 0]])
+    assert f[0] < f[1]
+    with pytest.raises(cg.ConfigError, match="outside \\[0, 1\\]"):
+        cg.RBM(2).fit(X * 2)
