@@ -155,6 +155,23 @@ fn csv_text(records: impl Iterator<Item = Vec<String>>) -> String {
 /// A missing or malformed model, a kind without predictions, a missing column, a value that is
 /// not a number.
 pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
+    // The model first: a missing or foreign model is the error to name, before the data's.
+    let (model, kind) = predictor(dir)?;
+    let table = cg_data::read_table(data).map_err(|e| anyhow!("{e}"))?;
+    kind.predict(&model, &table)
+}
+
+/// [`predict`] on rows already in memory (named columns of numbers).
+///
+/// # Errors
+/// As [`predict`], without the file part.
+pub fn predict_table(dir: &Path, table: &cg_data::Table) -> Result<Predictions> {
+    let (model, kind) = predictor(dir)?;
+    kind.predict(&model, table)
+}
+
+/// The model saved in `dir` and the kind that predicts with it.
+fn predictor(dir: &Path) -> Result<(SavedModel, &'static dyn kinds::Kind)> {
     let model = SavedModel::load(dir)?;
     let kind_name = model.meta("kind")?;
     let kind = kinds::find(kind_name).ok_or_else(|| anyhow!("{}: unknown kind `{kind_name}`", model.path.display()))?;
@@ -162,6 +179,5 @@ pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
         let names: Vec<&str> = kinds::all().into_iter().filter(|k| k.predicts()).map(|k| k.name()).collect();
         bail!("kind `{kind_name}` has no predictions for new rows (kinds that do: {})", names.join(", "));
     }
-    let table = cg_data::read_table(data).map_err(|e| anyhow!("{e}"))?;
-    kind.predict(&model, &table)
+    Ok((model, kind))
 }

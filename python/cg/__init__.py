@@ -3,13 +3,15 @@
 ``run`` runs any config exactly as the ``experiments`` binary does and returns its metrics;
 ``BayesianNetwork`` answers exact queries on a network read from a BIF file; ``SOM`` trains a
 Kohonen map with MiniSom's names and ``RBM`` a restricted Boltzmann machine with scikit-learn's
-(numpy arrays in and out). Errors are
+(numpy arrays in and out);
+``load`` reads a trained model from its results folder and predicts as ``experiments predict``. Errors are
 ``ConfigError`` (a ``ValueError``: the input cannot run, the message names the place) and
 ``RunError`` (a ``RuntimeError``: a run that started and failed).
 """
 
 from ._cg import BayesianNetwork, ConfigError, RunError, run
+from .model import SavedModel, load
 from .rbm import RBM
 from .som import SOM
 
-__all__ = ["BayesianNetwork", "ConfigError", "RBM", "RunError", "SOM", "run"]
+__all__ = ["BayesianNetwork", "ConfigError", "RBM", "RunError", "SOM", "SavedModel", "load", "run"]

@@ -432,6 +432,42 @@ fn rbm_score(w: &[u8], b: &[u8], c: &[u8], gaussian: bool, data: &[u8]) -> PyRes
     Ok((free, ll))
 }
 
+/// The saved model of a results folder: its metadata and tensors (name, shape, row-major bytes).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn model_load(dir: PathBuf) -> PyResult<(Vec<(String, String)>, Vec<(String, Vec<usize>, Vec<u8>)>)> {
+    let model = experiments::predict::SavedModel::load(&dir).map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
+    let meta = model.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let tensors = model.tensors.iter().map(|t| (t.0.clone(), t.1.clone(), to_bytes(&t.2))).collect();
+    Ok((meta, tensors))
+}
+
+/// `experiments predict DIR --data FILE` on rows in memory: `columns` name the `n` rows of
+/// `data` (row-major float64 bytes); returns the predictions' column names and row-major bytes.
+#[pyfunction]
+fn model_predict(
+    py: Python<'_>,
+    dir: PathBuf,
+    columns: Vec<String>,
+    data: &[u8],
+    n: usize,
+) -> PyResult<(Vec<String>, Vec<u8>)> {
+    let x = floats(data)?;
+    let d = columns.len();
+    if x.len() != n * d {
+        return Err(ConfigError::new_err(format!("X: {} numbers for {n} rows of {d} columns", x.len())));
+    }
+    let table = cg_data::Table {
+        path: PathBuf::from("<array>"),
+        columns,
+        rows: if d == 0 { vec![vec![]; n] } else { x.chunks_exact(d).map(<[f64]>::to_vec).collect() },
+    };
+    let p = interruptible(py, || experiments::predict::predict_table(&dir, &table))?
+        .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
+    let flat: Vec<f64> = p.rows.concat();
+    Ok((p.columns, to_bytes(&flat)))
+}
+
 /// The extension module behind the `cg` package.
 #[pymodule]
 fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -442,6 +478,8 @@ fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(som_umatrix, m)?)?;
     m.add_function(wrap_pyfunction!(rbm_fit, m)?)?;
     m.add_function(wrap_pyfunction!(rbm_score, m)?)?;
+    m.add_function(wrap_pyfunction!(model_load, m)?)?;
+    m.add_function(wrap_pyfunction!(model_predict, m)?)?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunError", m.py().get_type::<RunError>())?;
     Ok(())

@@ -206,3 +206,41 @@ def test_rbm_on_two_patterns_learns_them():
     assert f[0] < f[1]
     with pytest.raises(cg.ConfigError, match="outside \\[0, 1\\]"):
         cg.RBM(2).fit(X * 2)
+
+
+def binary_predictions(result, data):
+    """`experiments predict` as the binary prints it, parsed (shortest round-trip numbers)."""
+    import subprocess
+
+    exe = ROOT / "target" / "release" / "experiments"
+    if not exe.exists():
+        pytest.skip(f"{exe} is not built (cargo build --release -p experiments)")
+    out = subprocess.run(
+        [str(exe), "predict", str(ROOT / "results" / result), "--data", str(data)],
+        check=True, capture_output=True, text=True,
+    ).stdout.splitlines()
+    return out[0].split(","), [[float(v) for v in line.split(",")] for line in out[1:]]
+
+
+@pytest.mark.parametrize("result,data", [("softmax_iris", "iris.csv"), ("linreg_diabetes", "diabetes.csv")])
+def test_load_predicts_as_the_binary(result, data):
+    import numpy as np
+
+    model = cg.load(ROOT / "results" / result)
+    assert model.kind in ("mlp", "model") and model.config.startswith(("kind", "#", "seed"))
+    table = np.loadtxt(ROOT / "data" / data, delimiter=",", skiprows=1)
+    header = (ROOT / "data" / data).read_text().splitlines()[0].split(",")
+    X = table[:, [header.index(f) for f in model.features]]
+    names, values = model.predict_table(X)
+    want_names, want = binary_predictions(result, ROOT / "data" / data)
+    assert names == want_names
+    assert values.tolist() == want  # bit for bit
+    if "class" in names:
+        assert (model.predict(X) == values[:, 0]).all()
+        assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0)
+    # The tensors are the saved parameters; W1 maps the features to the first layer.
+    assert model.tensors["W1"].shape[1] == len(model.features)
+    with pytest.raises(ValueError, match="columns"):
+        model.predict(X[:, :2])
+    with pytest.raises(cg.ConfigError, match="model.safetensors"):
+        cg.load(ROOT / "results" / "exercise_4")
