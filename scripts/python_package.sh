@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 (cd python && cargo fmt --check && CARGO_TARGET_DIR="$PWD/../target" cargo clippy -q --locked -- -D warnings)
 venv="$(mktemp -d)/venv"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q "pytest>=8,<9" "numpy>=1.24,<3"
+"$venv/bin/pip" install -q "pytest>=8,<9" "numpy>=1.24,<3" "scikit-learn>=1.3,<2"
 CARGO_TARGET_DIR="$PWD/target" "$venv/bin/pip" install -q ./python
 "$venv/bin/python" -m pytest -q python/tests
 "$venv/bin/python" docs/python_example.py >/dev/null

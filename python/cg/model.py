@@ -72,3 +72,81 @@ class SavedModel:
 def load(dir):
     """The model saved in a results folder."""
     return SavedModel(dir)
+
+
+class Model:
+    """A `kind = "model"` or `mlp` config as a scikit-learn estimator.
+
+    ``Model(config, **overrides)``: `config` is a config file's path or TOML text; `overrides`
+    are dotted keys (``**{"optimizer.learning_rate": 0.1}``), which ``get_params`` and
+    ``set_params`` expose, so ``sklearn.base.clone``, ``Pipeline`` and ``GridSearchCV`` work with
+    it. ``fit(X, y)`` trains on the rows of `X` in place of the config's `[data]` source (its
+    other `[data]` settings, such as ``standardize`` and ``test_fraction``, stay), as the binary
+    would on the same rows; the run's folder (metrics, plots, model) is kept in ``run_dir_``.
+    """
+
+    def __init__(self, config, **overrides):
+        self.config = config
+        self.overrides = dict(overrides)
+
+    def __sklearn_tags__(self):
+        # scikit-learn >= 1.6 asks every estimator for its tags; BaseEstimator's own would read
+        # the parameters from __init__'s signature, which dotted keys cannot be.
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=True))
+
+    def get_params(self, deep=True):
+        return {"config": self.config, **self.overrides}
+
+    def set_params(self, **params):
+        if "config" in params:
+            self.config = params.pop("config")
+        self.overrides.update(params)
+        return self
+
+    def fit(self, X, y):
+        import shutil
+        import tempfile
+        import weakref
+
+        import numpy as np
+
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ValueError(f"X must be samples x features and y one target per sample: {X.shape}, {y.shape}")
+        folder = tempfile.mkdtemp(prefix="cg-model-")
+        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self.run_dir_ = f"{folder}/run"
+        raw = _cg.fit_config(
+            str(self.config), X.tobytes(), y.tobytes(), X.shape[0], X.shape[1], self.run_dir_, self.overrides or None
+        )
+        self.metrics_ = json.loads(raw)
+        self.model_ = load(self.run_dir_)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _model(self):
+        if not hasattr(self, "model_"):
+            raise RuntimeError("the model is not fitted yet: call fit(X, y) first")
+        return self.model_
+
+    def predict(self, X):
+        """The predicted class (classifiers) or outputs."""
+        return self._model().predict(X)
+
+    def predict_proba(self, X):
+        """Class probabilities, samples x classes."""
+        return self._model().predict_proba(X)
+
+    def score(self, X, y):
+        """Accuracy for a classifier, R² otherwise."""
+        import numpy as np
+
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        names, _ = self._model().predict_table(X[:1])
+        predicted = self.predict(X)
+        if "class" in names:
+            return float((predicted == y).mean())
+        return float(1.0 - ((predicted - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())

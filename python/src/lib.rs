@@ -58,6 +58,84 @@ fn from_json(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> {
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
+/// Overrides from a dict of dotted keys, each value read as TOML (JSON's numbers, strings,
+/// booleans and lists read the same).
+fn overrides_of(py: Python<'_>, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<experiments::config::Override>> {
+    let mut parsed = vec![];
+    if let Some(d) = overrides {
+        let json = py.import("json")?;
+        for (k, v) in d.iter() {
+            let key: String = k.extract()?;
+            let text: String = json.call_method1("dumps", (v,))?.extract()?;
+            parsed.push(
+                experiments::config::Override::parse(&format!("{key}={text}"))
+                    .map_err(|e| ConfigError::new_err(format!("{e:#}")))?,
+            );
+        }
+    }
+    Ok(parsed)
+}
+
+/// Trains a `model` or `mlp` config on rows in memory: the config's `[data]` source (csv,
+/// synthetic) is replaced by `n` rows of `X` (row-major float64 bytes, `d` features) and their
+/// targets `y`; its other `[data]` settings (standardize, test_fraction, ...) stay. Writes the
+/// results folder `out` (with `model.safetensors`) and returns the metrics as JSON text.
+#[pyfunction]
+#[pyo3(signature = (config, x, y, n, d, out, overrides=None, base=None))]
+#[allow(clippy::too_many_arguments)]
+fn fit_config(
+    py: Python<'_>,
+    config: &str,
+    x: &[u8],
+    y: &[u8],
+    n: usize,
+    d: usize,
+    out: PathBuf,
+    overrides: Option<&Bound<'_, PyDict>>,
+    base: Option<PathBuf>,
+) -> PyResult<String> {
+    let parsed = overrides_of(py, overrides)?;
+    let (x, y) = (floats(x)?, floats(y)?);
+    if x.len() != n * d || y.len() != n || n == 0 || d == 0 {
+        return Err(ConfigError::new_err(format!("X has {} numbers and y {} for {n} rows of {d}", x.len(), y.len())));
+    }
+    let path = Path::new(config);
+    let (text, base) = if !config.contains('\n') && path.is_file() {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))?;
+        (text, path.parent().map(Path::to_path_buf).unwrap_or_default())
+    } else {
+        (config.to_string(), base.unwrap_or_else(|| PathBuf::from(".")))
+    };
+    let mut table =
+        experiments::config::resolved_text(&text, &[]).map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
+    let data = table
+        .entry("data")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| ConfigError::new_err("[data] is not a table"))?;
+    for key in ["csv", "synthetic", "inline_x", "inline_y", "target", "features"] {
+        data.remove(key);
+    }
+    let rows: Vec<toml::Value> =
+        x.chunks_exact(d).map(|r| toml::Value::Array(r.iter().map(|&v| toml::Value::Float(v)).collect())).collect();
+    data.insert("inline_x".into(), toml::Value::Array(rows));
+    data.insert("inline_y".into(), toml::Value::Array(y.iter().map(|&v| toml::Value::Float(v)).collect()));
+    let text = toml::to_string(&table).map_err(|e| RunError::new_err(e.to_string()))?;
+    let outcome = interruptible(py, || {
+        let outcome = experiments::run_text(&text, &base, "model", &parsed, &experiments::RunOptions::default())?;
+        experiments::write(&outcome, &out)?;
+        Ok::<_, anyhow::Error>(outcome)
+    })?
+    .map_err(raise)?;
+    let (_, metrics) = outcome
+        .files
+        .iter()
+        .find(|(name, _)| name == "metrics.json")
+        .ok_or_else(|| RunError::new_err("the run wrote no metrics"))?;
+    String::from_utf8(metrics.clone()).map_err(|e| RunError::new_err(e.to_string()))
+}
+
 /// Runs a config exactly as `experiments CONFIG KEY=VALUE... [--out DIR]` does and returns its
 /// metrics (`metrics.json`, or the kind's main JSON file) as a dict.
 ///
@@ -73,19 +151,7 @@ fn run(
     out: Option<PathBuf>,
     base: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
-    let mut parsed = vec![];
-    if let Some(d) = overrides {
-        let json = py.import("json")?;
-        for (k, v) in d.iter() {
-            let key: String = k.extract()?;
-            // The value as TOML: JSON numbers, strings, booleans and lists read the same.
-            let text: String = json.call_method1("dumps", (v,))?.extract()?;
-            parsed.push(
-                experiments::config::Override::parse(&format!("{key}={text}"))
-                    .map_err(|e| ConfigError::new_err(format!("{e:#}")))?,
-            );
-        }
-    }
+    let parsed = overrides_of(py, overrides)?;
     let path = Path::new(config);
     let is_file = !config.contains('\n') && path.is_file();
     let outcome = interruptible(py, || {
@@ -480,6 +546,7 @@ fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rbm_score, m)?)?;
     m.add_function(wrap_pyfunction!(model_load, m)?)?;
     m.add_function(wrap_pyfunction!(model_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_config, m)?)?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunError", m.py().get_type::<RunError>())?;
     Ok(())

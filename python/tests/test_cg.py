@@ -244,3 +244,39 @@ def test_load_predicts_as_the_binary(result, data):
         model.predict(X[:, :2])
     with pytest.raises(cg.ConfigError, match="model.safetensors"):
         cg.load(ROOT / "results" / "exercise_4")
+
+
+def iris():
+    import numpy as np
+
+    table = np.loadtxt(ROOT / "data" / "iris.csv", delimiter=",", skiprows=1)
+    return table[:, :4], table[:, 4]
+
+
+def test_model_fits_as_the_binary_on_the_same_rows():
+    X, y = iris()
+    model = cg.Model(str(ROOT / "configs" / "softmax_iris.toml")).fit(X, y)
+    want = stored("softmax_iris")
+    # The same rows in the same order: the same seeded split, standardisation and training.
+    for key in ("final_loss", "test_loss", "train_accuracy", "test_accuracy", "objective", "reference_gap"):
+        assert model.metrics_[key] == want[key], key
+    assert model.score(X, y) > 0.9
+    assert model.predict_proba(X).shape == (150, 3)
+
+
+def test_model_works_with_clone_and_grid_search():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    X, y = iris()
+    base = cg.Model(str(ROOT / "configs" / "softmax_iris.toml"), **{"train.epochs": 300, "train.check_epochs": 20})
+    copy = clone(base)
+    assert copy.get_params() == base.get_params() and copy is not base
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)  # iris is sorted by class
+    search = GridSearchCV(base, {"optimizer.learning_rate": [0.05, 0.5]}, cv=folds).fit(X, y)
+    assert search.best_params_["optimizer.learning_rate"] in (0.05, 0.5)
+    assert search.best_score_ > 0.8
+    assert sklearn.__version__
+    with pytest.raises(cg.ConfigError, match="optimizer"):
+        cg.Model(str(ROOT / "configs" / "softmax_iris.toml"), **{"optimizer.learning_rat": 1}).fit(X, y)
