@@ -32,15 +32,32 @@ fn raise(e: anyhow::Error) -> PyErr {
     }
 }
 
-/// Runs `work` on a thread of its own with the GIL released, checking Python's signals every
-/// 20 ms: Ctrl-C asks the engine to stop at its next step (`cg_core::interrupt`), waits for it,
-/// and raises `KeyboardInterrupt`. A panic of the engine becomes a `RunError`.
+/// Runs `work` on a thread of its own with the GIL released, waking every 20 ms to check
+/// Python's signals (and at once when the work ends, so a short call costs no wait): Ctrl-C
+/// asks the engine to stop at its next step (`cg_core::interrupt`), waits for it, and raises
+/// `KeyboardInterrupt`. A panic of the engine becomes a `RunError`.
 fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
     cg_core::interrupt::clear();
     std::thread::scope(|scope| {
-        let handle = scope.spawn(work);
-        while !handle.is_finished() {
-            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(20)));
+        let (done, mut finished) = channel::<()>();
+        let handle = scope.spawn(move || {
+            let out = work();
+            let _ = done.send(());
+            out
+        });
+        loop {
+            // Disconnected: the work panicked (its sender dropped); join says so.
+            // The receiver goes into the GIL-free closure and back (it is Send, not Sync).
+            let (waited, receiver) = py.detach(move || {
+                let waited = finished.recv_timeout(std::time::Duration::from_millis(20));
+                (waited, finished)
+            });
+            finished = receiver;
+            match waited {
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
             if let Err(signal) = py.check_signals() {
                 cg_core::interrupt::request();
                 let _ = py.detach(|| handle.join());
