@@ -239,7 +239,7 @@ fn hopfield_settings_are_checked() {
     );
     assert_eq!(
         fails(&cap.replace("[0.1, 0.2]", "[0.2, 0.1]")),
-        "alphas: [0.2, 0.1] must be increasing loads in (0, 1]"
+        "alphas = 0.1 is out of range (increasing loads in (0, 1])"
     );
     let tsp = "kind = \"hopfield_tsp\"\ncities = 30\nruns = 1\n";
     assert_eq!(fails(tsp), "cities must be 3..=16 (Held-Karp is exponential) and runs >= 1");

@@ -20,6 +20,50 @@ pub struct CapacityParams {
     pub max_tested: usize,
 }
 
+impl Default for CapacityParams {
+    /// Loads 0.02, 0.04, ..., 0.5 (the Hebbian limit 0.138 and Storkey's higher one inside),
+    /// recalled within 1% of the units in at most 30 sweeps, 100 patterns tested per load.
+    fn default() -> Self {
+        CapacityParams {
+            alphas: (1..=25).map(|k| f64::from(k) * 0.02).collect(),
+            tolerance: 0.01,
+            max_sweeps: 30,
+            max_tested: 100,
+        }
+    }
+}
+
+impl CapacityParams {
+    /// Checks the settings.
+    ///
+    /// ```
+    /// let p = cg_hopfield::CapacityParams { max_sweeps: 10, ..Default::default() };
+    /// assert!(p.check().is_ok());
+    /// let backwards = cg_hopfield::CapacityParams { alphas: vec![0.2, 0.1], ..p };
+    /// assert_eq!(backwards.check().unwrap_err().to_string(), "alphas = 0.1 is out of range (increasing loads in (0, 1])");
+    /// ```
+    ///
+    /// # Errors
+    /// No loads, a load outside (0, 1] or below the one before it, a tolerance outside
+    /// [0, 0.5), or no sweeps or patterns to test.
+    pub fn check(&self) -> std::result::Result<(), cg_core::OutOfRange> {
+        cg_core::OutOfRange::at_least("alphas (loads given)", self.alphas.len(), 1, ">= 1")?;
+        let mut before = 0.0;
+        for &a in &self.alphas {
+            cg_core::OutOfRange::check("alphas", a, a > 0.0 && a <= 1.0 && a >= before, "increasing loads in (0, 1]")?;
+            before = a;
+        }
+        cg_core::OutOfRange::check(
+            "tolerance",
+            self.tolerance,
+            (0.0..0.5).contains(&self.tolerance),
+            "0 <= tolerance < 0.5",
+        )?;
+        cg_core::OutOfRange::at_least("max_sweeps", self.max_sweeps, 1, ">= 1")?;
+        cg_core::OutOfRange::at_least("max_tested", self.max_tested, 1, ">= 1")
+    }
+}
+
 /// For each load α: the fraction of the first min(P, max_tested) stored patterns recalled, with
 /// P = max(1, round(α N)) random patterns in N units stored by `rule`. Patterns are drawn first,
 /// then stored one by one, so each load adds to the previous one.

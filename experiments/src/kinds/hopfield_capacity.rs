@@ -74,12 +74,6 @@ impl KindConfig for CapacityFile {
         if self.sizes.is_empty() || self.sizes.iter().any(|&n| n < 10) {
             bail!("sizes: {:?} must be non-empty, each >= 10", self.sizes);
         }
-        if self.alphas.is_empty() || self.alphas.iter().any(|&a| !(a > 0.0 && a <= 1.0)) || !self.alphas.is_sorted() {
-            bail!("alphas: {:?} must be increasing loads in (0, 1]", self.alphas);
-        }
-        if !(0.0..0.5).contains(&self.tolerance) || self.max_sweeps == 0 || self.max_tested == 0 {
-            bail!("tolerance must be in [0, 0.5), max_sweeps and max_tested >= 1");
-        }
         if let Some(c) = &self.check_sizes {
             if let Some(bad) = c.iter().find(|n| !self.sizes.contains(n)) {
                 bail!("check_sizes: {bad} is not one of sizes");
@@ -91,6 +85,7 @@ impl KindConfig for CapacityFile {
             max_sweeps: self.max_sweeps,
             max_tested: self.max_tested,
         };
+        params.check()?;
         Ok(CapacityExperiment { file: self, params })
     }
 }
