@@ -30,6 +30,8 @@ class BayesianNetwork:
         """P(variable | evidence) as a dict state -> probability."""
     def marginals(self, evidence: Optional[Mapping[str, str]] = None) -> dict[str, dict[str, float]]:
         """Every unobserved variable's distribution given the evidence."""
+    def sample(self, n: int, seed: int = 0) -> dict[str, list[str]]:
+        """`n` joint draws by forward sampling: one column of state names per variable."""
 
 class SOM:
     """A Kohonen map trained as the `som` kind trains one; MiniSom's method names."""

@@ -295,6 +295,20 @@ impl BayesianNetwork {
         Ok(d)
     }
 
+    /// `n` joint draws by forward sampling from `seed`: a dict variable -> list of state names
+    /// (one column per variable, one entry per draw).
+    #[pyo3(signature = (n, seed=0))]
+    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> PyResult<Bound<'py, PyDict>> {
+        use rand::SeedableRng;
+        let rows = py.detach(|| self.net.sample(n, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed)));
+        let d = PyDict::new(py);
+        for (v, name) in self.net.names.iter().enumerate() {
+            let column: Vec<&str> = rows.iter().map(|r| self.net.states[v][r[v]].as_str()).collect();
+            d.set_item(name, column)?;
+        }
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!("BayesianNetwork({} variables)", self.net.names.len())
     }

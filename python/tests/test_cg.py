@@ -280,3 +280,16 @@ def test_model_works_with_clone_and_grid_search():
     assert sklearn.__version__
     with pytest.raises(cg.ConfigError, match="optimizer"):
         cg.Model(str(ROOT / "configs" / "softmax_iris.toml"), **{"optimizer.learning_rat": 1}).fit(X, y)
+
+
+def test_forward_samples_follow_the_exact_marginals():
+    net = cg.BayesianNetwork.from_bif(str(ROOT / "results" / "asia" / "network.bif"))
+    n = 50_000
+    draws = net.sample(n, seed=7)
+    assert set(draws) == set(net.variables) and all(len(c) == n for c in draws.values())
+    assert net.sample(10, seed=7) == {k: v[:10] for k, v in draws.items()}  # seeded, prefix-stable
+    for variable in net.variables:
+        for state, p in net.query(variable).items():
+            share = draws[variable].count(state) / n
+            se = max(math.sqrt(p * (1 - p) / n), 1e-9)
+            assert abs(share - p) <= 5 * se + 1e-12, (variable, state, share, p)
