@@ -93,6 +93,20 @@ fn overrides_of(py: Python<'_>, overrides: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(parsed)
 }
 
+/// A config given as a file's path or as TOML text: (text, the folder its data paths are relative
+/// to, the run's title), as the binary takes a file (its folder, its stem) or `base` for text.
+fn config_source(config: &str, base: Option<PathBuf>) -> PyResult<(String, PathBuf, String)> {
+    let path = Path::new(config);
+    if !config.contains('\n') && path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
+        Ok((text, path.parent().unwrap_or(Path::new(".")).to_path_buf(), title))
+    } else {
+        Ok((config.to_string(), base.unwrap_or_else(|| PathBuf::from(".")), "config".into()))
+    }
+}
+
 /// Trains a `model` or `mlp` config on rows in memory: the config's `[data]` source (csv,
 /// synthetic) is replaced by `n` rows of `X` (row-major float64 bytes, `d` features) and their
 /// targets `y`; its other `[data]` settings (standardize, test_fraction, ...) stay. Writes the
@@ -116,14 +130,7 @@ fn fit_config(
     if x.len() != n * d || y.len() != n || n == 0 || d == 0 {
         return Err(ConfigError::new_err(format!("X has {} numbers and y {} for {n} rows of {d}", x.len(), y.len())));
     }
-    let path = Path::new(config);
-    let (text, base) = if !config.contains('\n') && path.is_file() {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))?;
-        (text, path.parent().map(Path::to_path_buf).unwrap_or_default())
-    } else {
-        (config.to_string(), base.unwrap_or_else(|| PathBuf::from(".")))
-    };
+    let (text, base, _) = config_source(config, base)?;
     let mut table =
         experiments::config::resolved_text(&text, &[]).map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
     let data = table
@@ -169,16 +176,9 @@ fn run(
     base: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
     let parsed = overrides_of(py, overrides)?;
-    let path = Path::new(config);
-    let is_file = !config.contains('\n') && path.is_file();
+    let (text, base, title) = config_source(config, base)?;
     let outcome = interruptible(py, || {
-        let options = experiments::RunOptions::default();
-        let outcome = if is_file {
-            experiments::run_with(path, &parsed, &options)
-        } else {
-            let base = base.unwrap_or_else(|| PathBuf::from("."));
-            experiments::run_text(config, &base, "config", &parsed, &options)
-        }?;
+        let outcome = experiments::run_text(&text, &base, &title, &parsed, &experiments::RunOptions::default())?;
         if let Some(dir) = &out {
             experiments::write(&outcome, dir)?;
         }
@@ -335,6 +335,12 @@ fn to_bytes(values: &[f64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_ne_bytes()).collect()
 }
 
+/// `value` into `field`, an error naming `key` when it does not fit the field's type.
+fn set<T: serde::de::DeserializeOwned>(field: &mut T, key: &str, value: serde_json::Value) -> PyResult<()> {
+    *field = serde_json::from_value(value).map_err(|e| ConfigError::new_err(format!("{key}: {e}")))?;
+    Ok(())
+}
+
 /// A map's checked settings from the ones given (JSON, by the `[som]` table's names): the
 /// defaults are `SomConfig::batch` or `SomConfig::online`, so they live in one place.
 fn som_params(rows: usize, cols: usize, epochs: usize, settings: &str) -> PyResult<cg_som::SomParams> {
@@ -347,20 +353,19 @@ fn som_params(rows: usize, cols: usize, epochs: usize, settings: &str) -> PyResu
     } else {
         cg_som::SomConfig::batch(rows, cols, epochs)
     };
-    let bad = |k: &str, e: serde_json::Error| ConfigError::new_err(format!("{k}: {e}"));
     for (k, v) in given {
-        let v2 = v.clone();
+        let shown = v.to_string();
         match k.as_str() {
-            "topology" => c.topology = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "toroidal" => c.toroidal = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "neighbourhood" => c.neighbourhood = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "truncate" => c.truncate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "training" => c.training = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "iterations_per_epoch" => c.iterations_per_epoch = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "learning_rate" => c.learning_rate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "radius" => c.radius = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "init" => c.init = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            _ => return Err(ConfigError::new_err(format!("unknown setting `{k}` = {v2}"))),
+            "topology" => set(&mut c.topology, &k, v)?,
+            "toroidal" => set(&mut c.toroidal, &k, v)?,
+            "neighbourhood" => set(&mut c.neighbourhood, &k, v)?,
+            "truncate" => set(&mut c.truncate, &k, v)?,
+            "training" => set(&mut c.training, &k, v)?,
+            "iterations_per_epoch" => set(&mut c.iterations_per_epoch, &k, v)?,
+            "learning_rate" => set(&mut c.learning_rate, &k, v)?,
+            "radius" => set(&mut c.radius, &k, v)?,
+            "init" => set(&mut c.init, &k, v)?,
+            _ => return Err(ConfigError::new_err(format!("unknown setting `{k}` = {shown}"))),
         }
     }
     c.validate().map_err(|e| ConfigError::new_err(format!("[som] {e}")))
@@ -392,8 +397,7 @@ fn som_fit(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut state = som.init(&mut rng);
         let epochs = som.params().epochs;
-        let out = cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut [])?;
-        experiments::finished(Ok::<_, cg_som::Error>(out), "training")?;
+        experiments::finished(cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut []), "training")?;
         Ok(state.weights)
     })?
     .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
@@ -444,19 +448,18 @@ fn rbm_params(hidden: usize, settings: &str) -> PyResult<cg_boltzmann::RbmParams
     let given: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(settings).map_err(|e| ConfigError::new_err(e.to_string()))?;
     let mut c = cg_boltzmann::RbmConfig::new(hidden);
-    let bad = |k: &str, e: serde_json::Error| ConfigError::new_err(format!("{k}: {e}"));
     for (k, v) in given {
         let shown = v.to_string();
         match k.as_str() {
-            "visible" => c.visible = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "method" => c.method = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "k" => c.k = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "learning_rate" => c.learning_rate = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "momentum" => c.momentum = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "weight_decay" => c.weight_decay = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "batch_size" => c.batch_size = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "epochs" => c.epochs = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
-            "init_std" => c.init_std = serde_json::from_value(v).map_err(|e| bad(&k, e))?,
+            "visible" => set(&mut c.visible, &k, v)?,
+            "method" => set(&mut c.method, &k, v)?,
+            "k" => set(&mut c.k, &k, v)?,
+            "learning_rate" => set(&mut c.learning_rate, &k, v)?,
+            "momentum" => set(&mut c.momentum, &k, v)?,
+            "weight_decay" => set(&mut c.weight_decay, &k, v)?,
+            "batch_size" => set(&mut c.batch_size, &k, v)?,
+            "epochs" => set(&mut c.epochs, &k, v)?,
+            "init_std" => set(&mut c.init_std, &k, v)?,
             _ => return Err(ConfigError::new_err(format!("unknown setting `{k}` = {shown}"))),
         }
     }

@@ -209,7 +209,8 @@ pub fn evidence_text(net: &MarkovNetwork, evidence: &[(usize, usize)]) -> String
     evidence.iter().map(|&(v, x)| format!("{} = {}", net.names[v], net.states[v][x])).collect::<Vec<_>>().join(", ")
 }
 
-fn evidence_map(net: &MarkovNetwork, evidence: &[(usize, usize)]) -> IndexMap<String, String> {
+/// The evidence as variable name -> state name.
+pub fn evidence_map(net: &MarkovNetwork, evidence: &[(usize, usize)]) -> IndexMap<String, String> {
     evidence.iter().map(|&(v, x)| (net.names[v].clone(), net.states[v][x].clone())).collect()
 }
 

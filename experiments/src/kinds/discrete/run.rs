@@ -246,8 +246,7 @@ impl DiscreteExperiment {
             posteriors.insert(model.names[v].clone(), Value::Object(by_state));
         }
         let elimination_seconds = clock.elapsed().as_secs_f64();
-        let evidence_names: Map<String, Value> =
-            evidence.iter().map(|&(v, x)| (model.names[v].clone(), json!(model.states[v][x]))).collect();
+        let evidence_names = report::evidence_map(model, evidence);
         Ok((
             json!({ "evidence": evidence_names, "posteriors": posteriors, "largest_difference_from_elimination": largest }),
             json!({ "junction_tree_seconds": tree_seconds, "elimination_per_variable_seconds": elimination_seconds }),
