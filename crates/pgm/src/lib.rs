@@ -49,6 +49,7 @@ pub mod files;
 mod ising;
 mod junction;
 mod lbp;
+pub mod learn;
 mod markov;
 pub mod params;
 pub mod report;
@@ -97,6 +98,9 @@ pub enum Error {
         /// The variable's states, comma-separated.
         states: String,
     },
+    /// Data and a structure or settings that cannot be learnt from; says why.
+    #[error("{0}")]
+    Learn(String),
     /// A setting of a config table (`sampler`, `lbp`) that cannot be used, and why.
     #[error("[{table}] {message}")]
     Setting {

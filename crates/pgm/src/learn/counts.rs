@@ -1,0 +1,101 @@
+//! Counting a family (a variable and its parents) in the data, storing only the parent
+//! configurations that occur.
+
+use super::data::{DiscreteData, MISSING};
+
+/// How often each state of a child occurs with each configuration of its parents, for the
+/// configurations that occur (rows with a missing cell in the family are left out). A
+/// configuration's key is its row in the conditional table: parents in the given order, the last
+/// varying fastest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FamilyCounts {
+    /// The child's number of states.
+    pub child_card: usize,
+    /// The number of parent configurations there are (the product of the parents' numbers of
+    /// states; a float, as it may exceed any integer type).
+    pub configs: f64,
+    /// The keys of the configurations that occur, increasing.
+    pub keys: Vec<u64>,
+    /// Their counts, `child_card` per key.
+    pub counts: Vec<u32>,
+    /// The rows counted.
+    pub total: usize,
+}
+
+impl FamilyCounts {
+    /// Each occurring configuration's key and counts.
+    pub fn rows(&self) -> impl Iterator<Item = (u64, &[u32])> {
+        self.keys.iter().copied().zip(self.counts.chunks(self.child_card.max(1)))
+    }
+}
+
+/// Counts `child` against `parents` in `data`.
+///
+/// ```
+/// use cg_pgm::learn::{count, DiscreteData};
+/// let data = DiscreteData::from_csv("a,b\n0,x\n0,y\n1,y\n1,y\n").unwrap();
+/// let c = count(&data, 1, &[0]);
+/// assert_eq!(c.keys, [0, 1]);
+/// assert_eq!(c.counts, [1, 1, 0, 2]); // a = 0: one x, one y; a = 1: two y
+/// ```
+///
+/// # Panics
+/// More parent configurations than a 64-bit key holds (2^64 / states of the child); the
+/// learners bound the in-degree long before.
+pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCounts {
+    let cards = data.cards();
+    let r = cards[child];
+    let n = data.rows();
+    let configs: f64 = parents.iter().map(|&p| cards[p] as f64).product();
+    let space = parents.iter().try_fold(r as u64, |s, &p| s.checked_mul(cards[p] as u64));
+    let space = space.expect("a family with more configurations than a 64-bit key holds");
+    // Each row's code: key * r + child state, or u64::MAX when a cell of the family is missing.
+    let mut codes: Vec<u64> = data.column(child).iter().map(|&x| if x == MISSING { u64::MAX } else { 0 }).collect();
+    for &p in parents {
+        let card = cards[p] as u64;
+        for (code, &x) in codes.iter_mut().zip(data.column(p)) {
+            if *code != u64::MAX {
+                *code = if x == MISSING { u64::MAX } else { *code * card + x as u64 };
+            }
+        }
+    }
+    for (code, &x) in codes.iter_mut().zip(data.column(child)) {
+        if *code != u64::MAX {
+            *code = *code * r as u64 + x as u64;
+        }
+    }
+    let mut keys = vec![];
+    let mut counts = vec![];
+    let mut total = 0;
+    if space <= (1 << 16).max(2 * n as u64) {
+        // Dense: a counter per cell, no larger than twice the data.
+        let mut cells = vec![0u32; space as usize];
+        for &code in &codes {
+            if code != u64::MAX {
+                cells[code as usize] += 1;
+                total += 1;
+            }
+        }
+        for (key, row) in cells.chunks(r).enumerate() {
+            if row.iter().any(|&c| c > 0) {
+                keys.push(key as u64);
+                counts.extend_from_slice(row);
+            }
+        }
+    } else {
+        // Sparse: sort the codes and count runs; memory is one code per row.
+        codes.retain(|&c| c != u64::MAX);
+        codes.sort_unstable();
+        total = codes.len();
+        for &code in &codes {
+            let (key, state) = (code / r as u64, (code % r as u64) as usize);
+            if keys.last() != Some(&key) {
+                keys.push(key);
+                counts.extend(std::iter::repeat_n(0, r));
+            }
+            let at = counts.len() - r + state;
+            counts[at] += 1;
+        }
+    }
+    FamilyCounts { child_card: r, configs, keys, counts, total }
+}

@@ -1,0 +1,1 @@
+//! Checks of the learners against brute force and closed forms.
