@@ -50,6 +50,7 @@ mod ising;
 mod junction;
 mod lbp;
 pub mod learn;
+mod map;
 mod markov;
 pub mod params;
 pub mod report;
@@ -62,6 +63,7 @@ pub use factor::{
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
 pub use junction::all_marginals;
 pub use lbp::{loopy_belief_propagation, LbpResult, LbpSettings};
+pub use map::{most_probable, MostProbable};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec, ELIMINATION_LIMIT};
 pub use sampling::effective_sample_size;
 
