@@ -203,8 +203,11 @@ fn lists_and_in_degree_are_kept() {
     assert!(edges(&found.parents).iter().all(|&e| e == (3, 4)));
 }
 
-/// A network from (name, parents, cpt rows) with binary states.
-fn net(spec: &[(&str, &[&str], Vec<Vec<f64>>)]) -> BayesianNetwork {
+/// A variable as (name, parents, cpt rows), its states 0 and 1.
+type Binary<'a> = (&'a str, &'a [&'a str], Vec<Vec<f64>>);
+
+/// A network of binary variables.
+fn net(spec: &[Binary<'_>]) -> BayesianNetwork {
     let specs: Vec<crate::VariableSpec> = spec
         .iter()
         .map(|(name, parents, cpt)| crate::VariableSpec {
