@@ -53,6 +53,7 @@ pub mod learn;
 mod map;
 mod markov;
 pub mod params;
+mod question;
 pub mod report;
 pub mod sampling;
 
@@ -65,6 +66,7 @@ pub use junction::all_marginals;
 pub use lbp::{loopy_belief_propagation, LbpResult, LbpSettings};
 pub use map::{most_probable, MostProbable};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec, ELIMINATION_LIMIT};
+pub use question::{Answer, Form, Question};
 pub use sampling::effective_sample_size;
 
 /// Why a model cannot be built or queried.

@@ -63,8 +63,7 @@ pub fn most_probable(
     // P(e): the same tables with the asked variables summed out too.
     let mut evidence_pool = pool.clone();
     for &v in &elimination_order(&scopes(&evidence_pool), cards, query) {
-        let (with, without): (Vec<Factor>, Vec<Factor>) =
-            evidence_pool.into_iter().partition(|f| f.vars.contains(&v));
+        let (with, without): (Vec<Factor>, Vec<Factor>) = evidence_pool.into_iter().partition(|f| f.vars.contains(&v));
         evidence_pool = without;
         evidence_pool.push(product(&with).sum_out(v));
     }

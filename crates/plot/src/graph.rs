@@ -51,6 +51,8 @@ const EDGE_LABEL_SIZE: u32 = 12;
 /// Approximate advance of one character of DejaVu Sans at `LABEL_SIZE`.
 const CHAR_W: f64 = 8.0;
 const LINE_H: f64 = 18.0;
+/// Approximate advance of one character of the 20-pixel title.
+const TITLE_CHAR_W: f64 = 11.0;
 const PAD: f64 = 8.0;
 const MARGIN: f64 = 30.0;
 const TITLE_H: f64 = 40.0;
@@ -80,7 +82,14 @@ impl GraphPicture {
         if let Some(&(a, b, _)) = self.edges.iter().find(|(a, b, _)| *a >= n || *b >= n) {
             return Err(err(format!("edge ({a}, {b}) names a node beyond the {n} there are")));
         }
-        let place = self.place();
+        let mut place = self.place();
+        // A title wider than the graph widens the canvas (the graph centred), never cut off.
+        let title_width = 20.0 + self.title.chars().count() as f64 * TITLE_CHAR_W;
+        if title_width > place.size.0 as f64 {
+            let shift = (title_width - place.size.0 as f64) / 2.0;
+            place.centres.iter_mut().for_each(|c| c.0 += shift);
+            place.size.0 = title_width.ceil() as u32;
+        }
         png_and_svg!(place.size, |root| self.draw(root, &place)).map_err(err)
     }
 

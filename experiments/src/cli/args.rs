@@ -69,6 +69,14 @@ pub(super) fn parse_size(text: &str) -> Result<f64, String> {
         .map_err(|_| format!("`{text}`: a size is bytes or a number with K, M, G or T"))
 }
 
+/// A probability in [0, 1).
+pub(super) fn parse_probability(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if (0.0..1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a probability in [0, 1)")),
+    }
+}
+
 /// A finite positive number (`1e12`).
 pub(super) fn parse_positive(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -115,6 +123,43 @@ pub(super) enum Command {
     Report {
         /// A folder of result folders.
         dir: Option<PathBuf>,
+    },
+    /// Draw rows from a Bayesian network (BIF) by forward sampling: CSV with a header of the
+    /// variables and each cell a state's name, to standard output or --out (a new file).
+    Sample {
+        /// A BIF file (bnlearn repository, pgmpy, GeNIe, or a results folder's network.bif).
+        network: PathBuf,
+        /// Rows to draw.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        rows: usize,
+        /// Seeds the draws: the same seed gives the same rows.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Leave each cell empty with probability P (missing completely at random).
+        #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+        missing: f64,
+        /// Write here (a file that does not exist yet) instead of standard output.
+        #[arg(long, value_name = "FILE.csv")]
+        out: Option<PathBuf>,
+    },
+    /// Ask a Bayesian network (BIF) one question, answered exactly: `P(lung | smoke = yes)`,
+    /// a joint `P(a, b | e = x)`, or the most probable joint state `MAP(a, b | e = x)`
+    /// (`MAP(* | e = x)`: every unobserved variable).
+    Query {
+        /// A BIF file.
+        network: PathBuf,
+        /// The question, quoted.
+        question: String,
+        /// Also estimate a one-variable P(...) by a sampler: gibbs, likelihood_weighting or
+        /// forward, with its standard errors and doubts.
+        #[arg(long, value_name = "METHOD")]
+        sampler: Option<String>,
+        /// Sampler draws (Gibbs: per chain, four chains after 1000 sweeps of burn-in).
+        #[arg(long, default_value_t = 20_000)]
+        samples: usize,
+        /// Seeds the sampler.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Rebuild summary.csv and the sweep's plots from the job folders of DIR/<stem>/multirun.
     Summarize {

@@ -190,6 +190,140 @@ pub(super) fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option
     }
 }
 
+/// A Bayesian network from a BIF file.
+fn read_network(path: &std::path::Path) -> Result<cg_pgm::BayesianNetwork> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let specs = cg_pgm::files::read_bif(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    cg_pgm::BayesianNetwork::new(&specs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Writes `text` to `out` (a new file; nothing existing is replaced) or standard output.
+fn emit(text: &str, out: Option<&std::path::Path>) -> Result<()> {
+    use std::io::Write;
+    match out {
+        Some(file) => {
+            if crate::output::check_file(file)? {
+                anyhow::bail!("{} exists; give a new file's name (nothing was written)", file.display());
+            }
+            crate::output::write_file(file, text.as_bytes())
+        }
+        None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+            // A reader that stopped early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(anyhow::Error::from),
+        },
+    }
+}
+
+/// `experiments sample`: forward draws from a network, as CSV.
+pub(super) fn sample(
+    network: &std::path::Path,
+    rows: usize,
+    seed: u64,
+    missing: f64,
+    out: Option<&std::path::Path>,
+) -> ExitCode {
+    use rand::SeedableRng;
+    let done = out.map_or(Ok(false), crate::output::check_file).and_then(|exists| {
+        if exists {
+            anyhow::bail!("{} exists; give a new file's name (nothing was written)", out.unwrap_or(network).display());
+        }
+        let net = read_network(network)?;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut data = cg_pgm::learn::DiscreteData::from_draws(&net, &net.sample(rows, &mut rng));
+        if missing > 0.0 {
+            data.hide(missing, &mut rng);
+        }
+        emit(&data.to_csv(), out)
+    });
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            fail!("sample {}: {e:#}", network.display());
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+/// `experiments query`: one question, answered exactly (and by a sampler on request).
+pub(super) fn query(
+    network: &std::path::Path,
+    question: &str,
+    sampler: Option<&str>,
+    samples: usize,
+    seed: u64,
+) -> ExitCode {
+    let answered = read_network(network).and_then(|net| {
+        let q: cg_pgm::Question = question.parse()?;
+        let exact = net.ask(&q)?;
+        let mut text = format!("{}   exact\n{exact}", question.trim());
+        if let Some(method) = sampler {
+            text += &sampled(&net, &q, method, samples, seed)?;
+        }
+        emit(&text, None)
+    });
+    match answered {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            fail!("query {}: {e:#}", network.display());
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+/// A one-variable probability estimated by a sampler, with its error bars and doubts.
+fn sampled(
+    net: &cg_pgm::BayesianNetwork,
+    q: &cg_pgm::Question,
+    method: &str,
+    samples: usize,
+    seed: u64,
+) -> Result<String> {
+    use cg_pgm::sampling::{estimate, Compiled, Method, Settings};
+    let method = match method {
+        "gibbs" => Method::Gibbs,
+        "likelihood_weighting" => Method::LikelihoodWeighting,
+        "forward" => Method::Forward,
+        other => anyhow::bail!("--sampler {other}: the samplers are gibbs, likelihood_weighting and forward"),
+    };
+    let [target] = &q.targets[..] else {
+        anyhow::bail!("--sampler answers P(one variable | ...); ask the others exactly");
+    };
+    if q.form != cg_pgm::Form::Probability {
+        anyhow::bail!("--sampler answers P(...), not MAP(...)");
+    }
+    let t = net.id(target)?;
+    let evidence = q
+        .evidence
+        .iter()
+        .map(|(v, x)| net.id(v).and_then(|v| Ok((v, net.state(v, x)?))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let compiled = Compiled::bayesian(&net.factors, &net.cards, &net.parents)?;
+    let gibbs = method == Method::Gibbs;
+    let settings =
+        Settings { method, chains: 4, burn_in: if gibbs { 1000 } else { 0 }, samples, thin: 1, blocks: true };
+    let e = estimate(&compiled, t, &evidence, &settings, seed)?;
+    let width = net.states[t].iter().map(|s| s.chars().count() + target.chars().count() + 3).max().unwrap_or(0);
+    let mut text = format!("\nsampled ({}, {} draws)\n", method_name(method), e.draws);
+    for (k, state) in net.states[t].iter().enumerate() {
+        let cell = format!("{target} = {state}");
+        text +=
+            &format!("{cell:width$}  {:.6} ± {:.6}  (ESS {:.0})\n", e.probabilities[k], e.standard_errors[k], e.ess[k]);
+    }
+    for doubt in &e.doubts {
+        text += &format!("doubt: {doubt}\n");
+    }
+    Ok(text)
+}
+
+fn method_name(m: cg_pgm::sampling::Method) -> &'static str {
+    match m {
+        cg_pgm::sampling::Method::Gibbs => "gibbs, 4 chains",
+        cg_pgm::sampling::Method::LikelihoodWeighting => "likelihood weighting",
+        cg_pgm::sampling::Method::Forward => "forward",
+    }
+}
+
 /// The kinds with their summaries, one per line.
 pub(super) fn kinds_table() -> String {
     let all = crate::kinds::all();

@@ -114,6 +114,12 @@ pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
         }
         Some(Command::Predict { result_dir, data, out }) => return predict(result_dir, data, out.as_deref()),
         Some(Command::Sweep(args)) => return sweep(args),
+        Some(Command::Sample { network, rows, seed, missing, out }) => {
+            return commands::sample(network, *rows, *seed, *missing, out.as_deref())
+        }
+        Some(Command::Query { network, question, sampler, samples, seed }) => {
+            return commands::query(network, question, sampler.as_deref(), *samples, *seed)
+        }
         Some(Command::Summarize { dir }) => return summarize(dir),
         Some(Command::Report { dir }) => {
             let dir = dir.clone().unwrap_or_else(|| PathBuf::from("results"));

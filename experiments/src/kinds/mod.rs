@@ -20,6 +20,7 @@ use crate::{Cost, Outcome, RunOptions};
 
 pub mod bayes_net;
 pub mod best_fit;
+pub mod bn_learn;
 pub mod boltzmann;
 mod discrete;
 pub mod graph;
@@ -51,6 +52,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &Entry::<rbm::RbmFile>::NEW,
     &Entry::<boltzmann::BoltzmannFile>::NEW,
     &Entry::<bayes_net::BayesNetFile>::NEW,
+    &Entry::<bn_learn::BnLearnFile>::NEW,
     &Entry::<markov_net::MarkovNetFile>::NEW,
     &Entry::<ising::IsingFile>::NEW,
 ];

@@ -62,7 +62,8 @@ pub(crate) fn parents_first(parents: &[Vec<usize>]) -> Option<Vec<usize>> {
 
 /// Every edge (parent, child), sorted.
 pub fn edges(parents: &[Vec<usize>]) -> Vec<(usize, usize)> {
-    let mut e: Vec<(usize, usize)> = parents.iter().enumerate().flat_map(|(v, ps)| ps.iter().map(move |&p| (p, v))).collect();
+    let mut e: Vec<(usize, usize)> =
+        parents.iter().enumerate().flat_map(|(v, ps)| ps.iter().map(move |&p| (p, v))).collect();
     e.sort_unstable();
     e
 }

@@ -65,13 +65,11 @@ pub fn em(data: &DiscreteData, parents: &[Vec<usize>], settings: Em) -> Result<E
     cg_core::OutOfRange::check("tolerance", settings.tolerance, settings.tolerance >= 0.0, "a number >= 0")?;
     let cards = data.cards();
     let n = data.variables();
-    let estimator = settings.prior.map_or(Estimator::MaximumLikelihood { unseen: Unseen::Uniform }, Estimator::Bayesian);
+    let estimator =
+        settings.prior.map_or(Estimator::MaximumLikelihood { unseen: Unseen::Uniform }, Estimator::Bayesian);
     let start = settings.prior.unwrap_or(Prior::K2);
-    let mut tables: Vec<Vec<f64>> = fit(data, parents, Estimator::Bayesian(start))?
-        .factors
-        .iter()
-        .map(|f| f.values.clone())
-        .collect();
+    let mut tables: Vec<Vec<f64>> =
+        fit(data, parents, Estimator::Bayesian(start))?.factors.iter().map(|f| f.values.clone()).collect();
     // Each family's variables (parents, then the child) and the strides of its table.
     let families: Vec<(Vec<usize>, Vec<usize>)> = (0..n)
         .map(|v| {
@@ -117,7 +115,9 @@ pub fn em(data: &DiscreteData, parents: &[Vec<usize>], settings: Em) -> Result<E
                 }
             }
             let mut x: Vec<usize> = row.iter().map(|&c| if c == MISSING { 0 } else { c as usize }).collect();
-            let cell = |v: usize, x: &[usize]| -> usize { families[v].0.iter().zip(&families[v].1).map(|(&u, &s)| x[u] * s).sum() };
+            let cell = |v: usize, x: &[usize]| -> usize {
+                families[v].0.iter().zip(&families[v].1).map(|(&u, &s)| x[u] * s).sum()
+            };
             let mut constant = 0.0;
             for v in (0..n).filter(|&v| !touched[v]) {
                 let at = cell(v, &x);

@@ -268,7 +268,9 @@ impl<'a> Search<'a> {
         s.climb += 1;
         let mut parents = s.best.as_ref().expect("set above").0.clone();
         // Each restart's moves come from its own stream: the same on resume.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.settings.seed ^ (s.climb as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            self.settings.seed ^ (s.climb as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         for _ in 0..self.settings.perturbation {
             let legal = self.legal_moves(&parents, false);
             if legal.is_empty() {

@@ -116,11 +116,8 @@ pub fn independence_test(data: &DiscreteData, x: usize, y: usize, z: &[usize], t
         }
         dof += d;
     }
-    let p_value = if dof == 0 {
-        1.0
-    } else {
-        ChiSquared::new(dof as f64).map_or(1.0, |chi| chi.sf(statistic.max(0.0)))
-    };
+    let p_value =
+        if dof == 0 { 1.0 } else { ChiSquared::new(dof as f64).map_or(1.0, |chi| chi.sf(statistic.max(0.0))) };
     TestResult { statistic, dof, p_value }
 }
 

@@ -50,7 +50,9 @@ impl Pdag {
 
     /// Whether a and b are joined by any edge.
     pub fn adjacent(&self, a: usize, b: usize) -> bool {
-        self.directed.contains(&(a, b)) || self.directed.contains(&(b, a)) || self.undirected.contains(&(a.min(b), a.max(b)))
+        self.directed.contains(&(a, b))
+            || self.directed.contains(&(b, a))
+            || self.undirected.contains(&(a.min(b), a.max(b)))
     }
 
     /// Whether a – b is undirected.
@@ -113,7 +115,8 @@ impl Pdag {
         }
         let mut alive: Vec<bool> = vec![true; self.n];
         for _ in 0..self.n {
-            let neighbours = |g: &Pdag, v: usize| -> Vec<usize> { (0..g.n).filter(|&u| u != v && g.adjacent(u, v)).collect() };
+            let neighbours =
+                |g: &Pdag, v: usize| -> Vec<usize> { (0..g.n).filter(|&u| u != v && g.adjacent(u, v)).collect() };
             let sink = (0..self.n).filter(|&x| alive[x]).find(|&x| {
                 let out = g.directed.iter().any(|&(p, _)| p == x);
                 let undirected: Vec<usize> = (0..g.n).filter(|&y| g.is_undirected(x, y)).collect();

@@ -81,7 +81,8 @@ fn scores_equal_brute_force_on_dense_and_sparse_counts() {
     // Many states with few rows: the last family (30 x 30 x 30 x 7) is counted sparsely.
     for (cards, n) in [(vec![2, 3, 4, 2], 500), (vec![30, 30, 30, 7], 300)] {
         let data = random_data(&cards, n, 7);
-        for score in [Score::LogLikelihood, Score::Bic, Score::Bdeu { ess: 10.0 }, Score::Bdeu { ess: 1.5 }, Score::K2] {
+        for score in [Score::LogLikelihood, Score::Bic, Score::Bdeu { ess: 10.0 }, Score::Bdeu { ess: 1.5 }, Score::K2]
+        {
             for parents in [vec![], vec![0], vec![2, 0], vec![0, 1, 2]] {
                 let ours = score.local(&count(&data, 3, &parents));
                 let brute = brute_score(&data, 3, &parents, score);
@@ -112,7 +113,8 @@ fn sparse_and_dense_counts_agree() {
 #[test]
 fn maximum_likelihood_tables_are_the_frequencies() {
     let data = random_data(&[2, 3, 2], 400, 11);
-    let net = fit(&data, &[vec![], vec![0], vec![0, 1]], Estimator::MaximumLikelihood { unseen: Unseen::Uniform }).unwrap();
+    let net =
+        fit(&data, &[vec![], vec![0], vec![0, 1]], Estimator::MaximumLikelihood { unseen: Unseen::Uniform }).unwrap();
     for a in 0..2u16 {
         for b in 0..3u16 {
             let rows: Vec<usize> =
@@ -253,7 +255,8 @@ fn a_cpdag_extends_to_a_dag_of_its_class() {
     // Random DAGs over 7 variables: of_dag, then to_dag, then of_dag again is the same class.
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for _ in 0..200 {
-        let parents: Vec<Vec<usize>> = (0..7).map(|v| (0..v).filter(|_| rng.random::<f64>() < 0.35).collect()).collect();
+        let parents: Vec<Vec<usize>> =
+            (0..7).map(|v| (0..v).filter(|_| rng.random::<f64>() < 0.35).collect()).collect();
         let class = Pdag::of_dag(&parents);
         let back = class.to_dag().unwrap();
         assert_eq!(Pdag::of_dag(&back), class);
