@@ -128,12 +128,13 @@ struct LearnConfig {
     /// Hill climbing: the most moves per climb.
     #[serde(default = "million")]
     max_iter: usize,
-    /// Hill climbing: climbs after the first, each from the best graph changed by
-    /// `perturbation` random moves.
+    /// Hill climbing: climbs after the first, each breaking ties in a new order of the
+    /// variables drawn from the seed, from the empty graph (or, with `perturbation`, from the
+    /// best graph changed by that many random moves); the best climb is kept.
     #[serde(default)]
     restarts: usize,
-    /// Hill climbing: random moves before each restart.
-    #[serde(default = "five")]
+    /// Hill climbing: random moves before each restart (0: restart from the empty graph).
+    #[serde(default)]
     perturbation: usize,
     /// Hill climbing: the only edges [parent, child] that may be added.
     white_list: Option<Vec<[String; 2]>>,
@@ -166,9 +167,6 @@ fn epsilon() -> f64 {
 }
 fn million() -> usize {
     1_000_000
-}
-fn five() -> usize {
-    5
 }
 fn chi_square() -> TestName {
     TestName::ChiSquare

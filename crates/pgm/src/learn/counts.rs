@@ -49,6 +49,33 @@ pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCoun
     let configs: f64 = parents.iter().map(|&p| cards[p] as f64).product();
     let space = parents.iter().try_fold(r as u64, |s, &p| s.checked_mul(cards[p] as u64));
     let space = space.expect("a family with more configurations than a 64-bit key holds");
+    if space <= (n as u64).max(256) && data.missing_in(child) == 0 && parents.iter().all(|&p| data.missing_in(p) == 0) {
+        // Complete and small: one pass over the rows, straight into a counter per cell.
+        let mut cells = vec![0u32; space as usize];
+        let columns: Vec<&[u16]> = parents.iter().map(|&p| data.column(p)).collect();
+        let radices: Vec<usize> = parents.iter().map(|&p| cards[p]).collect();
+        let y = data.column(child);
+        // The common small families unrolled: the loop over parents costs more than the count.
+        match (&columns[..], &radices[..]) {
+            ([], _) => y.iter().for_each(|&k| cells[k as usize] += 1),
+            ([a], _) => a.iter().zip(y).for_each(|(&a, &k)| cells[a as usize * r + k as usize] += 1),
+            ([a, b], [_, cb]) => {
+                for ((&a, &b), &k) in a.iter().zip(b.iter()).zip(y) {
+                    cells[(a as usize * cb + b as usize) * r + k as usize] += 1;
+                }
+            }
+            _ => {
+                for row in 0..n {
+                    let mut code = 0usize;
+                    for (column, &radix) in columns.iter().zip(&radices) {
+                        code = code * radix + column[row] as usize;
+                    }
+                    cells[code * r + y[row] as usize] += 1;
+                }
+            }
+        }
+        return compress(cells, r, configs, n);
+    }
     // Each row's code: key * r + child state, or u64::MAX when a cell of the family is missing.
     let mut codes: Vec<u64> = data.column(child).iter().map(|&x| if x == MISSING { u64::MAX } else { 0 }).collect();
     for &p in parents {
@@ -67,8 +94,9 @@ pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCoun
     let mut keys = vec![];
     let mut counts = vec![];
     let mut total = 0;
-    if space <= (1 << 16).max(2 * n as u64) {
-        // Dense: a counter per cell, no larger than twice the data.
+    if space <= (n as u64).max(256) {
+        // Dense: a counter per cell, no more cells than rows (scanning them costs no more
+        // than the counting).
         let mut cells = vec![0u32; space as usize];
         for &code in &codes {
             if code != u64::MAX {
@@ -76,12 +104,7 @@ pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCoun
                 total += 1;
             }
         }
-        for (key, row) in cells.chunks(r).enumerate() {
-            if row.iter().any(|&c| c > 0) {
-                keys.push(key as u64);
-                counts.extend_from_slice(row);
-            }
-        }
+        return compress(cells, r, configs, total);
     } else {
         // Sparse: sort the codes and count runs; memory is one code per row.
         codes.retain(|&c| c != u64::MAX);
@@ -95,6 +118,18 @@ pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCoun
             }
             let at = counts.len() - r + state;
             counts[at] += 1;
+        }
+    }
+    FamilyCounts { child_card: r, configs, keys, counts, total }
+}
+
+/// Dense counters, `r` per configuration, as the configurations that occur.
+fn compress(cells: Vec<u32>, r: usize, configs: f64, total: usize) -> FamilyCounts {
+    let (mut keys, mut counts) = (vec![], vec![]);
+    for (key, row) in cells.chunks(r).enumerate() {
+        if row.iter().any(|&c| c > 0) {
+            keys.push(key as u64);
+            counts.extend_from_slice(row);
         }
     }
     FamilyCounts { child_card: r, configs, keys, counts, total }

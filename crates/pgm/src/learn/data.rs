@@ -35,6 +35,8 @@ pub struct DiscreteData {
     /// Each variable's states; a cell holds an index into them.
     pub states: Vec<Vec<String>>,
     columns: Vec<Vec<u16>>,
+    /// Each column's number of missing cells.
+    gaps: Vec<usize>,
     rows: usize,
 }
 
@@ -75,7 +77,7 @@ impl DiscreteData {
             columns.push(column.codes.iter().map(|&c| if c == MISSING { MISSING } else { rank[c as usize] }).collect());
             states.push(order.iter().map(|&o| seen[o].clone()).collect());
         }
-        Ok(DiscreteData { names, states, columns, rows })
+        Ok(DiscreteData::assemble(names, states, columns, rows))
     }
 
     /// Reads CSV text whose columns are `net`'s variables (by name, in any order; other columns
@@ -110,7 +112,7 @@ impl DiscreteData {
                 .collect::<Result<Vec<u16>, DataError>>()?;
             columns.push(column.codes.iter().map(|&c| if c == MISSING { MISSING } else { map[c as usize] }).collect());
         }
-        Ok(DiscreteData { names: net.names.clone(), states: net.states.clone(), columns, rows })
+        Ok(DiscreteData::assemble(net.names.clone(), net.states.clone(), columns, rows))
     }
 
     /// A table from rows of state indices (as [`BayesianNetwork::sample`] draws them), with the
@@ -131,7 +133,12 @@ impl DiscreteData {
                     .collect()
             })
             .collect();
-        DiscreteData { names: net.names.clone(), states: net.states.clone(), columns, rows: draws.len() }
+        DiscreteData::assemble(net.names.clone(), net.states.clone(), columns, draws.len())
+    }
+
+    fn assemble(names: Vec<String>, states: Vec<Vec<String>>, columns: Vec<Vec<u16>>, rows: usize) -> DiscreteData {
+        let gaps = columns.iter().map(|c| c.iter().filter(|&&x| x == MISSING).count()).collect();
+        DiscreteData { names, states, columns, gaps, rows }
     }
 
     /// The number of rows.
@@ -156,7 +163,12 @@ impl DiscreteData {
 
     /// How many cells are missing.
     pub fn missing(&self) -> usize {
-        self.columns.iter().map(|c| c.iter().filter(|&&x| x == MISSING).count()).sum()
+        self.gaps.iter().sum()
+    }
+
+    /// How many cells of variable `v` are missing.
+    pub fn missing_in(&self, v: usize) -> usize {
+        self.gaps[v]
     }
 
     /// The position of variable `name`.
@@ -172,9 +184,10 @@ impl DiscreteData {
     pub fn hide(&mut self, p: f64, rng: &mut rand_chacha::ChaCha8Rng) {
         use rand::Rng;
         for r in 0..self.rows {
-            for column in &mut self.columns {
-                if rng.random::<f64>() < p {
+            for (column, gaps) in self.columns.iter_mut().zip(&mut self.gaps) {
+                if rng.random::<f64>() < p && column[r] != MISSING {
                     column[r] = MISSING;
+                    *gaps += 1;
                 }
             }
         }
