@@ -13,7 +13,9 @@
 //! points below). The first climb orders the variables as the data do; each restart draws a
 //! new order from the seed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use foldhash::fast::FixedState;
 
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -167,7 +169,8 @@ pub struct Learned {
 pub struct Search<'a> {
     data: &'a DiscreteData,
     settings: HillClimb,
-    cache: HashMap<(usize, Vec<usize>), f64>,
+    /// Local scores by (child, sorted parents); a fast fixed hash (the keys are ours).
+    cache: HashMap<(usize, Vec<usize>), f64, FixedState>,
     state: SearchState,
 }
 
@@ -188,7 +191,7 @@ impl<'a> Search<'a> {
         let mut search = Search {
             data,
             settings,
-            cache: HashMap::new(),
+            cache: HashMap::with_hasher(FixedState::default()),
             state: SearchState {
                 start: parents.clone(),
                 parents: vec![],
@@ -322,7 +325,7 @@ impl<'a> Search<'a> {
         let moves = self.legal_moves(&parents, true);
         // Every family a move would need, then the new ones counted in parallel.
         let mut needed: Vec<(usize, Vec<usize>)> = vec![];
-        let mut listed = std::collections::HashSet::new();
+        let mut listed = HashSet::with_hasher(FixedState::default());
         for &m in &moves {
             for (v, ps) in changed(&parents, m) {
                 let key = (v, sorted(ps));
@@ -338,11 +341,10 @@ impl<'a> Search<'a> {
         // exact arithmetic, not always in floating point): the first in the climb's order wins.
         let tie = 1e-9 * self.state.score.abs().max(1.0);
         let mut best: Option<(Move, f64)> = None;
+        let now: Vec<f64> = parents.iter().enumerate().map(|(v, ps)| self.cache[&(v, sorted(ps.clone()))]).collect();
         for m in moves {
-            let delta: f64 = changed(&parents, m)
-                .into_iter()
-                .map(|(v, ps)| self.cache[&(v, sorted(ps))] - self.cache[&(v, sorted(parents[v].clone()))])
-                .sum();
+            let delta: f64 =
+                changed(&parents, m).into_iter().map(|(v, ps)| self.cache[&(v, sorted(ps))] - now[v]).sum();
             if best.is_none_or(|(_, d)| delta > d + tie) {
                 best = Some((m, delta));
             }
