@@ -305,3 +305,44 @@ fn the_partition_function_of_a_long_chain_is_computed_by_elimination() {
     let p = m["queries"][0]["exact"]["up"].as_f64().unwrap();
     assert!((p - (1.0 + j.tanh().powi(23)) / 2.0).abs() < 1e-14, "{p}");
 }
+
+#[test]
+fn asias_most_probable_states_equal_enumeration_of_all_joint_states() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/networks/asia.bif")).unwrap();
+    let net = cg_pgm::BayesianNetwork::new(&cg_pgm::files::read_bif(&text).unwrap()).unwrap();
+    let id = |n: &str| net.names.iter().position(|x| x == n).unwrap();
+    let yes = |v: usize| net.states[v].iter().position(|s| s == "yes").unwrap();
+    let (xray, dysp) = (id("xray"), id("dysp"));
+    // Every joint state with its probability, by the product of the tables.
+    let n = net.names.len();
+    let joint: Vec<(Vec<usize>, f64)> = (0..1usize << n)
+        .map(|code| {
+            let x: Vec<usize> = (0..n).map(|v| code >> v & 1).collect();
+            let p = net.factors.iter().map(|f| f.value_at(&x)).product();
+            (x, p)
+        })
+        .filter(|(x, _)| x[xray] == yes(xray) && x[dysp] == yes(dysp))
+        .collect();
+    let evidence: f64 = joint.iter().map(|(_, p)| p).sum();
+    let m = stored("asia");
+    let map = m["map"].as_array().unwrap();
+    // The most probable explanation: the single likeliest joint state.
+    let (best, p) = joint.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    for (name, state) in map[0]["states"].as_object().unwrap() {
+        assert_eq!(net.states[id(name)][best[id(name)]], state.as_str().unwrap(), "{name}");
+    }
+    assert!((map[0]["probability"].as_f64().unwrap() - p / evidence).abs() < 1e-12);
+    // (lung, tub): the other variables summed out first.
+    let (lung, tub) = (id("lung"), id("tub"));
+    let mut pairs = [[0.0; 2]; 2];
+    for (x, p) in &joint {
+        pairs[x[lung]][x[tub]] += p;
+    }
+    let (l, t) = [(0, 0), (0, 1), (1, 0), (1, 1)]
+        .into_iter()
+        .max_by(|a, b| pairs[a.0][a.1].total_cmp(&pairs[b.0][b.1]))
+        .unwrap();
+    assert_eq!(map[1]["states"]["lung"], net.states[lung][l].as_str());
+    assert_eq!(map[1]["states"]["tub"], net.states[tub][t].as_str());
+    assert!((map[1]["probability"].as_f64().unwrap() - pairs[l][t] / evidence).abs() < 1e-12);
+}

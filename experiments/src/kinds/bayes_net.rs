@@ -8,7 +8,9 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{BayesianNetwork, MarkovNetwork, VariableSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, LbpConfig, MarginalsConfig, QueryConfig, SamplerConfig};
+use super::discrete::{
+    DiscreteExperiment, FactorModel, LbpConfig, MapConfig, MarginalsConfig, QueryConfig, SamplerConfig,
+};
 use super::KindConfig;
 
 /// `kind = "bayes_net"`.
@@ -35,6 +37,9 @@ pub struct BayesNetFile {
     /// Also answer each query by loopy belief propagation (approximate; for networks whose
     /// exact tables do not fit).
     lbp: Option<LbpConfig>,
+    /// Most probable joint states (MAP; MPE when no variables are named), each exact.
+    #[serde(default)]
+    map: Vec<MapConfig>,
 }
 
 /// `[network]` of a `bayes_net` config.
@@ -78,6 +83,7 @@ impl KindConfig for BayesNetFile {
             &self.sampler,
             self.marginals.as_ref(),
             self.lbp.as_ref(),
-        )
+        )?
+        .with_map(&self.map)
     }
 }

@@ -8,7 +8,9 @@ use anyhow::{anyhow, Result};
 use cg_pgm::{Error as PgmError, FactorSpec, MarkovNetwork, StatesSpec};
 use serde::Deserialize;
 
-use super::discrete::{DiscreteExperiment, FactorModel, LbpConfig, MarginalsConfig, QueryConfig, SamplerConfig};
+use super::discrete::{
+    DiscreteExperiment, FactorModel, LbpConfig, MapConfig, MarginalsConfig, QueryConfig, SamplerConfig,
+};
 use super::KindConfig;
 
 /// `kind = "markov_net"`: variables with named states and factors over them.
@@ -38,6 +40,9 @@ pub struct MarkovNetFile {
     /// Also answer each query by loopy belief propagation (approximate; for networks whose
     /// exact tables do not fit).
     lbp: Option<LbpConfig>,
+    /// Most probable joint states (MAP; MPE when no variables are named), each exact.
+    #[serde(default)]
+    map: Vec<MapConfig>,
 }
 
 /// `[network]` of a `markov_net` config.
@@ -84,6 +89,7 @@ impl KindConfig for MarkovNetFile {
             &self.sampler,
             self.marginals.as_ref(),
             self.lbp.as_ref(),
-        )
+        )?
+        .with_map(&self.map)
     }
 }

@@ -22,6 +22,24 @@ pub(super) struct QueryConfig {
     evidence: IndexMap<String, String>,
 }
 
+/// `[[map]]`: the most probable joint state of `variables` (every unobserved variable when
+/// empty: the most probable explanation) given `evidence`, by sum-then-max elimination.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MapConfig {
+    /// The variables whose joint state is asked for (empty: all unobserved ones).
+    #[serde(default)]
+    variables: Vec<String>,
+    /// Observed variables: `name = "state"`.
+    #[serde(default)]
+    evidence: IndexMap<String, String>,
+}
+
+struct MapQuery {
+    variables: Vec<usize>,
+    evidence: Vec<(usize, usize)>,
+}
+
 /// `[marginals]`: every variable's posterior given `evidence`, computed at once by a junction
 /// tree (and, to check it, by variable elimination one variable at a time).
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -135,9 +153,35 @@ pub struct DiscreteExperiment {
     /// `[marginals]`'s evidence.
     marginals: Option<Vec<(usize, usize)>>,
     lbp: Option<cg_pgm::LbpSettings>,
+    /// `[[map]]`'s questions.
+    map: Vec<MapQuery>,
 }
 
 impl DiscreteExperiment {
+    /// Adds `[[map]]`'s questions.
+    ///
+    /// # Errors
+    /// An unknown name or state, or a variable both asked for and observed.
+    pub(super) fn with_map(mut self, maps: &[MapConfig]) -> Result<DiscreteExperiment> {
+        for (k, m) in maps.iter().enumerate() {
+            let at = |e: anyhow::Error| anyhow!("[[map]] {}: {e}", k + 1);
+            let evidence = self.model.evidence(&m.evidence).map_err(at)?;
+            let mut variables = vec![];
+            for name in &m.variables {
+                let v = self.model.net.id(name).map_err(|e| at(e.into()))?;
+                if evidence.iter().any(|e| e.0 == v) || variables.contains(&v) {
+                    bail!("[[map]] {}: `{name}` is asked for twice or also observed", k + 1);
+                }
+                variables.push(v);
+            }
+            if variables.is_empty() {
+                variables = (0..self.model.net.cards.len()).filter(|v| !evidence.iter().any(|e| e.0 == *v)).collect();
+            }
+            self.map.push(MapQuery { variables, evidence });
+        }
+        Ok(self)
+    }
+
     /// Resolves the queries' names against the model and checks the sampler's settings.
     ///
     /// # Errors
@@ -163,6 +207,6 @@ impl DiscreteExperiment {
         let marginals = marginals
             .map(|m| model.evidence(&m.evidence).map_err(|e| anyhow!("[marginals] evidence: {e}")))
             .transpose()?;
-        Ok(DiscreteExperiment { seed, model, queries, sampler, marginals, lbp })
+        Ok(DiscreteExperiment { seed, model, queries, sampler, marginals, lbp, map: vec![] })
     }
 }

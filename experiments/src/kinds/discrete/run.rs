@@ -176,6 +176,9 @@ impl Experiment for DiscreteExperiment {
             metrics["marginals"] = all;
             timing["marginals"] = seconds;
         }
+        if !self.map.is_empty() {
+            metrics["map"] = self.most_probable()?;
+        }
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         match &self.model.file {
             Ok((name, text)) => files.push(((*name).to_string(), text.clone().into_bytes())),
@@ -272,5 +275,36 @@ impl DiscreteExperiment {
             None => m.graph.edges().map(|(a, b, _)| (a.index(), b.index(), None)).collect(),
         };
         GraphPicture { title: title.to_string(), nodes, edges, directed: self.model.parents.is_some() }
+    }
+}
+
+impl DiscreteExperiment {
+    /// `[[map]]`'s answers: each question's most probable joint state and its probability.
+    fn most_probable(&self) -> Result<serde_json::Value> {
+        let net = &self.model.net;
+        let mut answers = vec![];
+        for (k, q) in self.map.iter().enumerate() {
+            let factors = match &self.model.parents {
+                Some(ps) => {
+                    let keep = cg_pgm::ancestral(ps, &q.variables, &q.evidence);
+                    net.factors.iter().enumerate().filter(|&(v, _)| keep[v]).map(|(_, f)| f.clone()).collect()
+                }
+                None => net.factors.clone(),
+            };
+            let best = cg_pgm::most_probable(&factors, &net.cards, &q.variables, &q.evidence)
+                .map_err(|e| anyhow!("[[map]] {}: {e}", k + 1))?;
+            let states: serde_json::Map<String, serde_json::Value> = q
+                .variables
+                .iter()
+                .zip(&best.states)
+                .map(|(&v, &s)| (net.names[v].clone(), json!(net.states[v][s])))
+                .collect();
+            answers.push(json!({
+                "evidence": cg_pgm::report::evidence_map(net, &q.evidence),
+                "states": states,
+                "probability": best.probability,
+            }));
+        }
+        Ok(json!(answers))
     }
 }
