@@ -47,7 +47,7 @@ from pgmpy.readwrite import BIFReader, BIFWriter  # noqa: E402
 from pgmpy.utils import get_example_model  # noqa: E402
 from scipy.special import gammaln  # noqa: E402
 
-BINARY = os.path.join("target", "release", "experiments")
+BINARY = os.environ.get("CG_EXPERIMENTS", os.path.join("target", "release", "experiments"))
 
 
 def cpu():
