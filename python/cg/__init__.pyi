@@ -1,5 +1,5 @@
 from os import PathLike
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
 class ConfigError(ValueError):
     """A config or input that cannot be run: the message names the place."""
@@ -32,6 +32,60 @@ class BayesianNetwork:
         """Every unobserved variable's distribution given the evidence."""
     def sample(self, n: int, seed: int = 0) -> dict[str, list[str]]:
         """`n` joint draws by forward sampling: one column of state names per variable."""
+    @property
+    def edges(self) -> list[tuple[str, str]]: ...
+    def ask(self, question: str) -> Any:
+        """`P(...)`: dict state (or tuple of states) -> probability; `MAP(...)`: (dict, probability)."""
+    def to_bif(self) -> str: ...
+    @staticmethod
+    def fit_csv(
+        csv: str,
+        edges: list[tuple[str, str]],
+        estimator: str = "mle",
+        prior: str = "bdeu",
+        ess: float = 10.0,
+        pseudo_count: float = 1.0,
+    ) -> "BayesianNetwork": ...
+
+class Learned(NamedTuple):
+    """A learnt network (tables fitted), its structure's score and the score after each move."""
+
+    network: BayesianNetwork
+    score: float
+    curve: list[float]
+
+def learn(
+    data: Any,
+    *,
+    method: str = "hill_climb",
+    score: str = "bic",
+    ess: float = 10.0,
+    max_indegree: Optional[int] = None,
+    tabu: int = 100,
+    epsilon: float = 1e-4,
+    restarts: int = 0,
+    perturbation: int = 0,
+    seed: int = 0,
+    black_list: Sequence[tuple[str, str]] = (),
+    white_list: Optional[Sequence[tuple[str, str]]] = None,
+    test: str = "chi_square",
+    alpha: float = 0.01,
+) -> Learned:
+    """Learns a structure (hill climbing or PC) and fits its tables."""
+
+def fit(
+    data: Any,
+    edges: Sequence[tuple[str, str]],
+    *,
+    estimator: str = "mle",
+    prior: str = "bdeu",
+    ess: float = 10.0,
+    pseudo_count: float = 1.0,
+) -> BayesianNetwork:
+    """The network with the structure `edges` and its tables estimated from `data`."""
+
+def score(data: Any, edges: Sequence[tuple[str, str]], *, score: str = "bic", ess: float = 10.0) -> float:
+    """The score of the structure `edges` on `data`."""
 
 class SOM:
     """A Kohonen map trained as the `som` kind trains one; MiniSom's method names."""

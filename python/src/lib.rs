@@ -309,9 +309,230 @@ impl BayesianNetwork {
         Ok(d)
     }
 
+    /// The edges (parent, child), sorted.
+    #[getter]
+    fn edges(&self) -> Vec<(String, String)> {
+        cg_pgm::learn::edges(&self.net.parents)
+            .into_iter()
+            .map(|(p, c)| (self.net.names[p].clone(), self.net.names[c].clone()))
+            .collect()
+    }
+
+    /// One question as `experiments query` takes it: `P(a | e = x)`, a joint `P(a, b | ...)`
+    /// or `MAP(a, b | ...)` (`MAP(* | ...)`: every unobserved variable). P gives a dict
+    /// state -> probability (a tuple of states for a joint); MAP gives (dict variable -> state,
+    /// probability).
+    fn ask<'py>(&self, py: Python<'py>, question: &str) -> PyResult<Bound<'py, PyAny>> {
+        let answer =
+            py.detach(|| question.parse::<cg_pgm::Question>().and_then(|q| self.net.ask(&q))).map_err(|e| match e {
+                cg_pgm::Error::UnknownVariable { .. } | cg_pgm::Error::UnknownState { .. } => {
+                    PyKeyError::new_err(e.to_string())
+                }
+                e => PyValueError::new_err(e.to_string()),
+            })?;
+        match answer {
+            cg_pgm::Answer::Distribution { variables, rows } => {
+                let d = PyDict::new(py);
+                for (states, p) in rows {
+                    if variables.len() == 1 {
+                        d.set_item(&states[0], p)?;
+                    } else {
+                        d.set_item(pyo3::types::PyTuple::new(py, states)?, p)?;
+                    }
+                }
+                Ok(d.into_any())
+            }
+            cg_pgm::Answer::Map { states, probability } => {
+                let d = PyDict::new(py);
+                for (v, s) in states {
+                    d.set_item(v, s)?;
+                }
+                Ok((d, probability).into_pyobject(py)?.into_any())
+            }
+        }
+    }
+
+    /// The network as BIF text (numbers that read back to the same bits).
+    fn to_bif(&self) -> PyResult<String> {
+        cg_pgm::files::write_bif(&self.net).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// A network with the structure `edges` ((parent, child) names) and its tables estimated
+    /// from `csv` (CSV text: a header of variables, state names in the cells; empty cells are
+    /// missing and fitted by EM). `estimator`: "mle" or "bayes" (with `prior` "bdeu", "k2" or
+    /// "pseudo_count", and `ess` / `pseudo_count`).
+    #[staticmethod]
+    #[pyo3(signature = (csv, edges, estimator="mle", prior="bdeu", ess=10.0, pseudo_count=1.0))]
+    fn fit_csv(
+        py: Python<'_>,
+        csv: &str,
+        edges: Vec<(String, String)>,
+        estimator: &str,
+        prior: &str,
+        ess: f64,
+        pseudo_count: f64,
+    ) -> PyResult<BayesianNetwork> {
+        let data =
+            cg_pgm::learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
+        let parents = parents_of(&data, &edges)?;
+        let estimator = estimator_of(estimator, prior, ess, pseudo_count)?;
+        let net = py
+            .detach(|| {
+                if data.missing() > 0 {
+                    let prior = match estimator {
+                        cg_pgm::learn::Estimator::Bayesian(p) => Some(p),
+                        _ => None,
+                    };
+                    cg_pgm::learn::em(&data, &parents, cg_pgm::learn::Em { prior, ..Default::default() }).map(|r| r.net)
+                } else {
+                    cg_pgm::learn::fit(&data, &parents, estimator)
+                }
+            })
+            .map_err(|e| ConfigError::new_err(e.to_string()))?;
+        Ok(BayesianNetwork { net })
+    }
+
     fn __repr__(&self) -> String {
         format!("BayesianNetwork({} variables)", self.net.names.len())
     }
+}
+
+/// Parent lists from (parent, child) names of `data`'s variables.
+fn parents_of(data: &cg_pgm::learn::DiscreteData, edges: &[(String, String)]) -> PyResult<Vec<Vec<usize>>> {
+    let mut parents = vec![vec![]; data.variables()];
+    for (p, c) in edges {
+        let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
+        parents[id(c)?].push(id(p)?);
+    }
+    Ok(parents)
+}
+
+/// An estimator by name.
+fn estimator_of(name: &str, prior: &str, ess: f64, pseudo_count: f64) -> PyResult<cg_pgm::learn::Estimator> {
+    use cg_pgm::learn::{Estimator, Prior, Unseen};
+    Ok(match (name, prior) {
+        ("mle", _) => Estimator::MaximumLikelihood { unseen: Unseen::Uniform },
+        ("bayes", "bdeu") if ess > 0.0 && ess.is_finite() => Estimator::Bayesian(Prior::Bdeu { ess }),
+        ("bayes", "k2") => Estimator::Bayesian(Prior::K2),
+        ("bayes", "pseudo_count") if pseudo_count > 0.0 && pseudo_count.is_finite() => {
+            Estimator::Bayesian(Prior::PseudoCount(pseudo_count))
+        }
+        ("bayes", _) => {
+            return Err(ConfigError::new_err(format!(
+                "prior `{prior}` (ess {ess}, pseudo_count {pseudo_count}): the priors are bdeu (ess > 0), k2 and pseudo_count (> 0)"
+            )))
+        }
+        _ => return Err(ConfigError::new_err(format!("estimator `{name}`: the estimators are mle and bayes"))),
+    })
+}
+
+/// A structure learnt from `csv` (CSV text): hill climbing on `score` ("bic", "bdeu" with
+/// `ess`, "k2") with its settings, or PC (`method="pc"`, `test`, `alpha`); tables by
+/// maximum likelihood. Returns the fitted network, its score and the search's score curve.
+#[pyfunction]
+#[pyo3(signature = (csv, method="hill_climb", score="bic", ess=10.0, max_indegree=None, tabu=100, epsilon=1e-4, restarts=0, perturbation=0, seed=0, black_list=vec![], white_list=None, test="chi_square", alpha=0.01))]
+#[allow(clippy::too_many_arguments)]
+fn learn_csv(
+    py: Python<'_>,
+    csv: &str,
+    method: &str,
+    score: &str,
+    ess: f64,
+    max_indegree: Option<usize>,
+    tabu: usize,
+    epsilon: f64,
+    restarts: usize,
+    perturbation: usize,
+    seed: u64,
+    black_list: Vec<(String, String)>,
+    white_list: Option<Vec<(String, String)>>,
+    test: &str,
+    alpha: f64,
+) -> PyResult<(BayesianNetwork, f64, Vec<f64>)> {
+    use cg_pgm::learn;
+    let data = learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
+    let ids = |edges: &[(String, String)]| -> PyResult<Vec<(usize, usize)>> {
+        edges
+            .iter()
+            .map(|(a, b)| {
+                let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
+                Ok((id(a)?, id(b)?))
+            })
+            .collect()
+    };
+    let score = match score {
+        "bic" => learn::Score::Bic,
+        "bdeu" => learn::Score::Bdeu { ess },
+        "k2" => learn::Score::K2,
+        other => return Err(ConfigError::new_err(format!("score `{other}`: the scores are bic, bdeu and k2"))),
+    };
+    let (parents, curve) = match method {
+        "hill_climb" => {
+            let settings = learn::HillClimb {
+                score,
+                max_indegree,
+                tabu_length: tabu,
+                epsilon,
+                max_iter: 1_000_000,
+                restarts,
+                perturbation,
+                seed,
+                white_list: white_list.as_deref().map(ids).transpose()?,
+                black_list: ids(&black_list)?,
+            };
+            let found = py
+                .detach(|| learn::Search::new(&data, settings, None).map(learn::Search::run))
+                .map_err(|e| ConfigError::new_err(e.to_string()))?;
+            (found.parents, found.curve)
+        }
+        "pc" => {
+            let test = match test {
+                "chi_square" => learn::CiTest::ChiSquare,
+                "g" => learn::CiTest::G,
+                other => return Err(ConfigError::new_err(format!("test `{other}`: the tests are chi_square and g"))),
+            };
+            let found = py
+                .detach(|| learn::pc(&data, learn::Pc { test, alpha, max_conditioning: None }))
+                .map_err(|e| ConfigError::new_err(e.to_string()))?;
+            let dag = found.cpdag.to_dag().ok_or_else(|| RunError::new_err("PC's pattern has no DAG extension"))?;
+            (dag, vec![])
+        }
+        other => return Err(ConfigError::new_err(format!("method `{other}`: the methods are hill_climb and pc"))),
+    };
+    let total = score.total(&data, &parents);
+    let net = py
+        .detach(|| {
+            if data.missing() > 0 {
+                learn::em(&data, &parents, learn::Em::default()).map(|r| r.net)
+            } else {
+                learn::fit(&data, &parents, learn::Estimator::MaximumLikelihood { unseen: learn::Unseen::Uniform })
+            }
+        })
+        .map_err(|e| RunError::new_err(e.to_string()))?;
+    Ok((BayesianNetwork { net }, total, curve))
+}
+
+/// The score ("bic", "bdeu" with `ess`, "k2", "log_likelihood") of the structure `edges` on
+/// `csv`.
+#[pyfunction]
+#[pyo3(signature = (csv, edges, score="bic", ess=10.0))]
+fn score_csv(py: Python<'_>, csv: &str, edges: Vec<(String, String)>, score: &str, ess: f64) -> PyResult<f64> {
+    use cg_pgm::learn;
+    let data = learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
+    let parents = parents_of(&data, &edges)?;
+    let score = match score {
+        "bic" => learn::Score::Bic,
+        "bdeu" => learn::Score::Bdeu { ess },
+        "k2" => learn::Score::K2,
+        "log_likelihood" => learn::Score::LogLikelihood,
+        other => {
+            return Err(ConfigError::new_err(format!(
+                "score `{other}`: the scores are bic, bdeu, k2 and log_likelihood"
+            )))
+        }
+    };
+    score.check().map_err(|e| ConfigError::new_err(e.to_string()))?;
+    Ok(py.detach(|| score.total(&data, &parents)))
 }
 
 impl BayesianNetwork {
@@ -581,6 +802,8 @@ fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model_load, m)?)?;
     m.add_function(wrap_pyfunction!(model_predict, m)?)?;
     m.add_function(wrap_pyfunction!(fit_config, m)?)?;
+    m.add_function(wrap_pyfunction!(learn_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(score_csv, m)?)?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunError", m.py().get_type::<RunError>())?;
     Ok(())

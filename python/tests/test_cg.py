@@ -293,3 +293,67 @@ def test_forward_samples_follow_the_exact_marginals():
             share = draws[variable].count(state) / n
             se = max(math.sqrt(p * (1 - p) / n), 1e-9)
             assert abs(share - p) <= 5 * se + 1e-12, (variable, state, share, p)
+
+
+ASIA = ROOT / "data" / "networks" / "asia.bif"
+
+
+def test_learn_finds_the_stored_runs_network_from_the_same_rows():
+    # BayesianNetwork.sample(n, seed) draws what `experiments sample` and [data.sample] draw.
+    rows = cg.BayesianNetwork.from_bif(ASIA).sample(10000, seed=0)
+    found = cg.learn(rows)
+    m = stored("asia_learn")
+    assert sorted(map(list, found.network.edges)) == sorted(m["structure"]["edges"])
+    assert math.isclose(found.score, m["structure"]["scores"]["bic"], rel_tol=1e-12)
+    assert found.curve == sorted(found.curve) and math.isclose(found.curve[-1], found.score, rel_tol=1e-12)
+    # The same score through cg.score, and the log-likelihood counted here in Python.
+    edges = found.network.edges
+    assert math.isclose(cg.score(rows, edges), found.score, rel_tol=1e-12)
+    from collections import Counter
+
+    ll = 0.0
+    for child in rows:
+        parents = [p for p, c in edges if c == child]
+        joint = Counter(zip(*(rows[p] for p in parents), rows[child]))
+        configs = Counter(zip(*(rows[p] for p in parents))) if parents else {(): len(rows[child])}
+        ll += sum(n * math.log(n / configs[key[:-1]]) for key, n in joint.items())
+    assert math.isclose(cg.score(rows, edges, score="log_likelihood"), ll, rel_tol=1e-12)
+
+
+def test_fit_gives_the_frequencies_and_em_fills_missing_cells():
+    rows = {"rain": ["no", "no", "no", "yes", "yes"], "wet": ["no", "no", "yes", "yes", "yes"]}
+    net = cg.fit(rows, [("rain", "wet")])
+    assert net.query("wet", {"rain": "no"}) == {"no": 2 / 3, "yes": 1 / 3}
+    k2 = cg.fit(rows, [("rain", "wet")], estimator="bayes", prior="k2")
+    assert math.isclose(k2.query("wet", {"rain": "no"})["yes"], 2 / 5, rel_tol=1e-15)
+    # wet missing in two rows, rain always seen: EM's answer is P(wet | rain) from the rows
+    # that show wet (a closed form when the missing cells' parents are observed).
+    holes = {"rain": rows["rain"] + ["no", "yes"], "wet": rows["wet"] + [None, float("nan")]}
+    em = cg.fit(holes, [("rain", "wet")])
+    assert math.isclose(em.query("wet", {"rain": "no"})["yes"], 1 / 3, rel_tol=1e-8)
+    assert math.isclose(em.query("rain")["no"], 4 / 7, rel_tol=1e-8)
+
+
+def test_ask_answers_one_line_questions():
+    net = cg.BayesianNetwork.from_bif(ASIA)
+    assert net.ask("P(lung | smoke = yes)") == {"yes": 0.1, "no": 0.9}
+    joint = net.ask("P(lung, tub)")
+    assert math.isclose(sum(joint.values()), 1.0, rel_tol=1e-15) and ("yes", "no") in joint
+    states, p = net.ask("MAP(lung, tub | xray = yes, dysp = yes)")
+    m = stored("asia")["map"][1]
+    assert states == m["states"] and p == m["probability"]
+    with pytest.raises(KeyError, match="no state `maybe`"):
+        net.ask("P(lung | smoke = maybe)")
+    with pytest.raises(ValueError):
+        net.ask("Q(lung)")
+    assert cg.BayesianNetwork.from_bif_text(net.to_bif()).ask("P(lung)") == net.ask("P(lung)")
+
+
+def test_bad_learning_input_raises_with_the_place():
+    rows = {"a": ["x", "y"], "b": ["u", "v"]}
+    with pytest.raises(KeyError, match="nope"):
+        cg.fit(rows, [("nope", "b")])
+    with pytest.raises(cg.ConfigError, match="the scores are"):
+        cg.learn(rows, score="aic")
+    with pytest.raises(ValueError, match="different lengths"):
+        cg.learn({"a": ["x"], "b": ["u", "v"]})
