@@ -30,9 +30,12 @@ fn hill_climbing_finds_asias_equivalence_class_and_its_scores_agree() {
     let n = m["data"]["rows"].as_f64().unwrap();
     let k = m["parameters"]["free_parameters"].as_f64().unwrap();
     assert!((s["bic"].as_f64().unwrap() - (from_counts - 0.5 * n.ln() * k)).abs() < 1e-6);
+    // Every move improves the score; it falls only where a restart begins again.
     let curve = numbers(&m["structure"]["score_curve"]);
-    assert!(curve.windows(2).all(|w| w[1] > w[0]), "every move improves the score");
-    assert!((curve.last().unwrap() - s["bic"].as_f64().unwrap()).abs() < 1e-6);
+    let falls = curve.windows(2).filter(|w| w[1] <= w[0]).count();
+    assert!(falls <= m["structure"]["restarts"].as_u64().unwrap() as usize, "{curve:?}");
+    let best = curve.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!((best - s["bic"].as_f64().unwrap()).abs() < 1e-6);
 }
 
 #[test]
@@ -157,4 +160,35 @@ fn bad_learning_configs_name_the_place() {
     std::fs::write(tmp.path().join("ragged.csv"), "a,b\nx,y\nx,y,z\n").unwrap();
     let e = run("kind = \"bn_learn\"\n[data]\ncsv = \"ragged.csv\"\n[learn]\nmethod = \"hill_climb\"\n");
     assert!(e.contains("ragged.csv: line 3"), "{e}");
+}
+
+/// The files of a results folder but timing.json.
+fn folder(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .filter(|(n, _)| n != "timing.json")
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_search_stopped_and_resumed_ends_as_one_never_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/asia_learn.toml");
+    let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let o = binary(&[config, "-q", "--out", &path("whole")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Stopped in the first climb, and in a restart (the first climb takes 9 steps).
+    for stop in ["3", "13"] {
+        let (stopped, resumed) = (path(&format!("stopped{stop}")), path(&format!("resumed{stop}")));
+        let o = binary(&[config, "-q", "--stop-after", stop, "--out", &stopped]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(std::path::Path::new(&stopped).join("state.json").exists());
+        let o = binary(&[config, "-q", "--resume", &stopped, "--out", &resumed]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(folder(std::path::Path::new(&resumed)), folder(&tmp.path().join("whole")), "stopped after {stop}");
+    }
 }

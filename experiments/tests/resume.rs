@@ -118,7 +118,7 @@ fn resuming_refuses_another_config_another_kind_and_damaged_state() {
     assert_eq!(code, Some(2));
     assert!(
         err.contains(
-            "kind `ising` has no resumable training loop (kinds that do: mlp, model, rnn, som, rbm, boltzmann)"
+            "kind `ising` has no resumable training loop (kinds that do: mlp, model, rnn, som, rbm, boltzmann, bn_learn)"
         ),
         "{err}"
     );

@@ -63,7 +63,7 @@ def learn(
     max_indegree: Optional[int] = None,
     tabu: int = 100,
     epsilon: float = 1e-4,
-    restarts: int = 0,
+    restarts: int = 2,
     perturbation: int = 0,
     seed: int = 0,
     black_list: Sequence[tuple[str, str]] = (),

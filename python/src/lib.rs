@@ -430,7 +430,7 @@ fn estimator_of(name: &str, prior: &str, ess: f64, pseudo_count: f64) -> PyResul
 /// `ess`, "k2") with its settings, or PC (`method="pc"`, `test`, `alpha`); tables by
 /// maximum likelihood. Returns the fitted network, its score and the search's score curve.
 #[pyfunction]
-#[pyo3(signature = (csv, method="hill_climb", score="bic", ess=10.0, max_indegree=None, tabu=100, epsilon=1e-4, restarts=0, perturbation=0, seed=0, black_list=vec![], white_list=None, test="chi_square", alpha=0.01))]
+#[pyo3(signature = (csv, method="hill_climb", score="bic", ess=10.0, max_indegree=None, tabu=100, epsilon=1e-4, restarts=2, perturbation=0, seed=0, black_list=vec![], white_list=None, test="chi_square", alpha=0.01))]
 #[allow(clippy::too_many_arguments)]
 fn learn_csv(
     py: Python<'_>,

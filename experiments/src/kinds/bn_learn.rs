@@ -128,10 +128,10 @@ struct LearnConfig {
     /// Hill climbing: the most moves per climb.
     #[serde(default = "million")]
     max_iter: usize,
-    /// Hill climbing: climbs after the first, each breaking ties in a new order of the
-    /// variables drawn from the seed, from the empty graph (or, with `perturbation`, from the
-    /// best graph changed by that many random moves); the best climb is kept.
-    #[serde(default)]
+    /// Hill climbing: climbs after the first (default 2), each breaking ties in a new order of
+    /// the variables drawn from the seed, from the empty graph (or, with `perturbation`, from
+    /// the best graph changed by that many random moves); the best climb is kept.
+    #[serde(default = "two")]
     restarts: usize,
     /// Hill climbing: random moves before each restart (0: restart from the empty graph).
     #[serde(default)]
@@ -167,6 +167,9 @@ fn epsilon() -> f64 {
 }
 fn million() -> usize {
     1_000_000
+}
+fn two() -> usize {
+    2
 }
 fn chi_square() -> TestName {
     TestName::ChiSquare
@@ -304,6 +307,8 @@ impl KindConfig for BnLearnFile {
     const SUMMARY: &'static str =
         "a Bayesian network learnt from discrete data: hill climbing (BIC, BDeu, K2) or PC, tables by ML, a prior or EM";
     type Experiment = BnLearnExperiment;
+    /// Hill climbing stops after N moves (`--stop-after`) and resumes to the same network.
+    const RESUMABLE: bool = true;
 
     /// Loads (or draws) the data and checks every setting.
     ///
@@ -444,18 +449,22 @@ impl Experiment for BnLearnExperiment {
     ///
     /// # Errors
     /// A structure whose tables cannot be built (too many parents), or EM failing.
-    fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
+    fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let data = &self.data;
+        let mut checkpoint = None;
+        // Work done, not a result: a resumed search counts again what its cache lost.
+        let mut families_scored = None;
         let start = Instant::now();
         let mut structure = json!({});
         let mut curve = vec![];
         let parents = match &self.plan {
             Plan::HillClimb(settings) => {
-                let found = learn::Search::new(data, settings.clone(), None)?.run();
+                let (found, saved) = climb(data, settings, options)?;
+                checkpoint = saved;
                 structure["method"] = json!("hill_climb");
                 structure["score"] = json!(settings.score.name());
                 structure["moves"] = json!(found.moves);
-                structure["families_scored"] = json!(found.families_scored);
+                families_scored = Some(found.families_scored);
                 structure["restarts"] = json!(settings.restarts);
                 curve = found.curve;
                 found.parents
@@ -518,7 +527,10 @@ impl Experiment for BnLearnExperiment {
             None => None,
         };
         let bif = cg_pgm::files::write_bif(&net).context("writing network.bif")?;
-        let timing = json!({ "learn_seconds": learn_seconds, "fit_seconds": fit_seconds, "threads": rayon::current_num_threads() });
+        let mut timing = json!({ "learn_seconds": learn_seconds, "fit_seconds": fit_seconds, "threads": rayon::current_num_threads() });
+        if let Some(n) = families_scored {
+            timing["families_scored"] = json!(n);
+        }
         let mut files = vec![
             json_file("metrics.json", &metrics)?,
             json_file("timing.json", &timing)?,
@@ -535,12 +547,7 @@ impl Experiment for BnLearnExperiment {
                 title: format!("{title}: {}", if name == "score" { "hill climbing" } else { "EM" }),
                 x_label: if name == "score" { "move".into() } else { "iteration".into() },
                 y_label: y.into(),
-                series: vec![Series {
-                    name: name.into(),
-                    points: points.iter().enumerate().map(|(k, &s)| ((k + 1) as f64, s)).collect(),
-                    markers: points.len() <= 60,
-                    dashed: false,
-                }],
+                series: climbs(name, &points),
                 legend: Legend::LowerRight,
                 y_range: None,
                 equal_aspect: false,
@@ -564,8 +571,100 @@ impl Experiment for BnLearnExperiment {
                 c.cpdag_shd
             );
         }
-        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
+        Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint })
     }
+}
+
+/// A hill-climbing search as the solver loop drives it: one step is one move (or the end of a
+/// climb), the state ([`learn::SearchState`]) is what a checkpoint saves.
+struct Climb<'a> {
+    search: learn::Search<'a>,
+}
+
+/// What a move reports: nothing the loop watches (a score is not a loss that may diverge).
+struct Moved;
+
+impl cg_core::Objective for Moved {}
+
+impl cg_core::Solver for Climb<'_> {
+    type State = learn::SearchState;
+    type Record = Moved;
+    type Error = std::convert::Infallible;
+
+    fn name(&self) -> &'static str {
+        "hill_climb"
+    }
+
+    fn step(
+        &mut self,
+        state: &mut learn::SearchState,
+        _rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> Result<Moved, Self::Error> {
+        self.search.step_on(state);
+        Ok(Moved)
+    }
+
+    fn stop(&self, state: &learn::SearchState, _record: &Moved) -> Option<cg_core::Stop> {
+        state.done.then_some(cg_core::Stop::Converged)
+    }
+}
+
+impl cg_core::Resumable for Climb<'_> {
+    fn save(&self, state: &learn::SearchState, into: &mut cg_core::Snapshot) {
+        into.values.insert("search".into(), serde_json::to_value(state).expect("internal: a search state is JSON"));
+    }
+
+    fn restore(&self, state: &mut learn::SearchState, from: &cg_core::Snapshot) -> Result<(), cg_core::SnapshotError> {
+        let saved = from.values.get("search").ok_or_else(|| cg_core::SnapshotError("no search state saved".into()))?;
+        let saved: learn::SearchState = serde_json::from_value(saved.clone())
+            .map_err(|e| cg_core::SnapshotError(format!("the saved search state: {e}")))?;
+        if saved.parents.len() != state.parents.len() {
+            return Err(cg_core::SnapshotError("the saved search is over other variables".into()));
+        }
+        *state = saved;
+        Ok(())
+    }
+}
+
+/// Hill climbing through the solver loop (so `--stop-after`, `--resume`, `--checkpoint-every`
+/// and Ctrl-C work as for training): the search found so far, and the state when it stopped.
+fn climb(
+    data: &DiscreteData,
+    settings: &learn::HillClimb,
+    options: &RunOptions,
+) -> Result<(learn::Learned, Option<crate::resume::Saved>)> {
+    let search = learn::Search::new(data, settings.clone(), None)?;
+    let mut state = search.state().clone();
+    let mut solver = Climb { search };
+    // Every climb ends within max_iter moves and one more step.
+    let most = settings.max_iter.saturating_add(1).saturating_mul(settings.restarts.saturating_add(1));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(settings.seed);
+    let (out, saved) = crate::resume::drive(&mut solver, &mut state, most, &mut rng, &mut [], options)?;
+    crate::finished(out, "the search")?;
+    Ok((solver.search.result(&state), saved))
+}
+
+/// A curve as one series per climb (a restart starts again lower): `climb 1`, `climb 2`, ...
+/// (one series named `name` when there is one climb).
+fn climbs(name: &str, points: &[f64]) -> Vec<Series> {
+    let mut parts: Vec<Vec<(f64, f64)>> = vec![vec![]];
+    for (k, &s) in points.iter().enumerate() {
+        if k > 0 && s <= points[k - 1] && name == "score" {
+            parts.push(vec![]);
+        }
+        parts.last_mut().expect("one part at least").push(((k + 1) as f64, s));
+    }
+    let many = parts.len() > 1;
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(k, points)| Series {
+            name: if many { format!("climb {}", k + 1) } else { name.to_string() },
+            markers: points.len() <= 60,
+            points,
+            dashed: false,
+        })
+        .collect()
 }
 
 /// The structure's BIC, BDeu (ess 10), K2 and log-likelihood on the data (families counted on

@@ -64,6 +64,16 @@ pub fn count(data: &DiscreteData, child: usize, parents: &[usize]) -> FamilyCoun
                     cells[(a as usize * cb + b as usize) * r + k as usize] += 1;
                 }
             }
+            ([a, b, c], [_, cb, cc]) => {
+                for (((&a, &b), &c), &k) in a.iter().zip(b.iter()).zip(c.iter()).zip(y) {
+                    cells[((a as usize * cb + b as usize) * cc + c as usize) * r + k as usize] += 1;
+                }
+            }
+            ([a, b, c, d], [_, cb, cc, cd]) => {
+                for ((((&a, &b), &c), &d), &k) in a.iter().zip(b.iter()).zip(c.iter()).zip(d.iter()).zip(y) {
+                    cells[(((a as usize * cb + b as usize) * cc + c as usize) * cd + d as usize) * r + k as usize] += 1;
+                }
+            }
             _ => {
                 for row in 0..n {
                     let mut code = 0usize;

@@ -78,7 +78,8 @@ pub struct HillClimb {
 
 impl Default for HillClimb {
     /// BIC, no in-degree bound, tabu list 100, epsilon 1e-4 (pgmpy's defaults), at most 10^6
-    /// moves, no restarts (from the start graph when asked for), seed 0, no lists.
+    /// moves, two restarts from the start graph (the best of three tie orders: one climb's
+    /// result depends on its order, see the module's notes), seed 0, no lists.
     fn default() -> Self {
         HillClimb {
             score: Score::Bic,
@@ -86,7 +87,7 @@ impl Default for HillClimb {
             tabu_length: 100,
             epsilon: 1e-4,
             max_iter: 1_000_000,
-            restarts: 0,
+            restarts: 2,
             perturbation: 0,
             seed: 0,
             white_list: None,
@@ -247,6 +248,31 @@ impl<'a> Search<'a> {
         !self.state.done
     }
 
+    /// [`Search::step`] on a state kept outside the search (a solver loop that saves and
+    /// restores it): the search's own state is swapped for it and back.
+    pub fn step_on(&mut self, state: &mut SearchState) -> bool {
+        std::mem::swap(&mut self.state, state);
+        let more = self.step();
+        std::mem::swap(&mut self.state, state);
+        more
+    }
+
+    /// What a search kept outside found so far: [`Search::finish`] of `state`.
+    pub fn result(&self, state: &SearchState) -> Learned {
+        let current = (state.parents.clone(), state.score);
+        let (parents, score) = match &state.best {
+            Some(best) if best.1 >= current.1 => best.clone(),
+            _ => current,
+        };
+        Learned {
+            parents,
+            score,
+            moves: state.curve.len(),
+            curve: state.curve.clone(),
+            families_scored: self.cache.len(),
+        }
+    }
+
     /// Steps to the end.
     pub fn run(mut self) -> Learned {
         while self.step() {}
@@ -255,18 +281,7 @@ impl<'a> Search<'a> {
 
     /// The best graph found (the current one if the search was stopped early and is better).
     pub fn finish(self) -> Learned {
-        let current = (self.state.parents, self.state.score);
-        let (parents, score) = match self.state.best {
-            Some(best) if best.1 >= current.1 => best,
-            _ => current,
-        };
-        Learned {
-            parents,
-            score,
-            moves: self.state.curve.len(),
-            curve: self.state.curve,
-            families_scored: self.cache.len(),
-        }
+        self.result(&self.state)
     }
 
     /// Keeps the climb's graph if best, then restarts (from the start graph, or from a
@@ -322,6 +337,8 @@ impl<'a> Search<'a> {
     /// The legal move that raises the score most, and by how much (ties: the first).
     fn best_move(&mut self) -> Option<(Move, f64)> {
         let parents = self.state.parents.clone();
+        // The current families are cached (a state restored from outside may not have been).
+        self.total(&parents);
         let moves = self.legal_moves(&parents, true);
         // Every family a move would need, then the new ones counted in parallel.
         let mut needed: Vec<(usize, Vec<usize>)> = vec![];
