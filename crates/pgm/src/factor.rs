@@ -91,14 +91,34 @@ impl Factor {
         let (sa, sb) = (project(self), project(other));
         let size: usize = cards.iter().product();
         let mut values = Vec::with_capacity(size);
-        let mut assignment = vec![0usize; vars.len()];
-        for _ in 0..size {
-            let ia: usize = assignment.iter().zip(&sa).map(|(a, s)| a * s).sum();
-            let ib: usize = assignment.iter().zip(&sb).map(|(a, s)| a * s).sum();
-            values.push(self.values[ia] * other.values[ib]);
-            advance(&mut assignment, &cards);
+        // The last variable in an inner loop, the others by an odometer that moves both
+        // tables' offsets by their strides (no index recomputed from scratch per entry).
+        let Some(last) = vars.len().checked_sub(1) else {
+            values.push(self.values[0] * other.values[0]);
+            return Factor { vars, cards, values };
+        };
+        let (c, da, db) = (cards[last], sa[last], sb[last]);
+        let (mut ia, mut ib) = (0usize, 0usize);
+        let mut assignment = vec![0usize; last];
+        loop {
+            values.extend((0..c).map(|x| self.values[ia + x * da] * other.values[ib + x * db]));
+            let mut d = last;
+            loop {
+                if d == 0 {
+                    return Factor { vars, cards, values };
+                }
+                d -= 1;
+                assignment[d] += 1;
+                ia += sa[d];
+                ib += sb[d];
+                if assignment[d] < cards[d] {
+                    break;
+                }
+                ia -= sa[d] * cards[d];
+                ib -= sb[d] * cards[d];
+                assignment[d] = 0;
+            }
         }
-        Factor { vars, cards, values }
     }
 
     /// Sums `var` out (the factor itself when it does not use `var`).
@@ -120,6 +140,38 @@ impl Factor {
         vars.remove(k);
         cards.remove(k);
         Factor { vars, cards, values }
+    }
+
+    /// The factor summed down to the variables of `keep` it has, in one pass over its table
+    /// (each entry added once to its place in the result).
+    pub fn sum_to(&self, keep: &[usize]) -> Factor {
+        let kept: Vec<usize> = (0..self.vars.len()).filter(|&k| keep.contains(&self.vars[k])).collect();
+        if kept.len() == self.vars.len() {
+            return self.clone();
+        }
+        let out_cards: Vec<usize> = kept.iter().map(|&k| self.cards[k]).collect();
+        let out_strides = strides(&out_cards);
+        // Each variable's stride in the result (0 for those summed out).
+        let mut step = vec![0usize; self.vars.len()];
+        for (j, &k) in kept.iter().enumerate() {
+            step[k] = out_strides[j];
+        }
+        let mut values = vec![0.0; out_cards.iter().product()];
+        let mut assignment = vec![0usize; self.vars.len()];
+        let mut at = 0usize;
+        for &v in &self.values {
+            values[at] += v;
+            for d in (0..assignment.len()).rev() {
+                assignment[d] += 1;
+                at += step[d];
+                if assignment[d] < self.cards[d] {
+                    break;
+                }
+                at -= step[d] * self.cards[d];
+                assignment[d] = 0;
+            }
+        }
+        Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
     }
 
     /// Fixes `var` to `value` (evidence), dropping it from the factor.
@@ -387,10 +439,11 @@ pub(crate) fn elimination_cliques(
     cards: &[usize],
     hidden: &[usize],
 ) -> Vec<(usize, Vec<usize>)> {
+    type Links = std::collections::HashSet<(usize, usize), foldhash::fast::FixedState>;
     let n = cards.len();
     let mut adjacent: Vec<Vec<usize>> = vec![vec![]; n];
-    let mut linked = std::collections::HashSet::new();
-    fn link(a: usize, b: usize, adjacent: &mut [Vec<usize>], linked: &mut std::collections::HashSet<(usize, usize)>) {
+    let mut linked = Links::with_hasher(foldhash::fast::FixedState::default());
+    fn link(a: usize, b: usize, adjacent: &mut [Vec<usize>], linked: &mut Links) {
         if a != b && linked.insert((a.min(b), a.max(b))) {
             adjacent[a].push(b);
             adjacent[b].push(a);
@@ -406,25 +459,31 @@ pub(crate) fn elimination_cliques(
     let mut left: Vec<usize> = hidden.to_vec();
     let mut gone = vec![false; n];
     let mut order = Vec::with_capacity(left.len());
-    let is_linked =
-        |linked: &std::collections::HashSet<(usize, usize)>, a: usize, b: usize| linked.contains(&(a.min(b), a.max(b)));
+    // Each variable's (fill weight, table size), recomputed only when its neighbourhood changed:
+    // eliminating v changes the scores of v's neighbours and of their neighbours, no others.
+    let score = |v: usize, adjacent: &[Vec<usize>], linked: &Links, gone: &[bool]| -> (f64, f64) {
+        let near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
+        let mut fill = 0.0;
+        for (i, &a) in near.iter().enumerate() {
+            for &b in &near[i + 1..] {
+                if !linked.contains(&(a.min(b), a.max(b))) {
+                    fill += (cards[a] * cards[b]) as f64;
+                }
+            }
+        }
+        let table = near.iter().map(|&u| cards[u] as f64).product::<f64>() * cards[v] as f64;
+        (fill, table)
+    };
+    let mut scores: Vec<(f64, f64)> = vec![(0.0, 0.0); n];
+    for &v in &left {
+        scores[v] = score(v, &adjacent, &linked, &gone);
+    }
+    let mut dirty = vec![false; n];
     while !left.is_empty() {
         let (k, _) = left
             .iter()
             .enumerate()
-            .map(|(k, &v)| {
-                let near: Vec<usize> = adjacent[v].iter().copied().filter(|&u| !gone[u]).collect();
-                let mut fill = 0.0;
-                for (i, &a) in near.iter().enumerate() {
-                    for &b in &near[i + 1..] {
-                        if !is_linked(&linked, a, b) {
-                            fill += (cards[a] * cards[b]) as f64;
-                        }
-                    }
-                }
-                let table = near.iter().map(|&u| cards[u] as f64).product::<f64>() * cards[v] as f64;
-                (k, (fill, table, v))
-            })
+            .map(|(k, &v)| (k, (scores[v].0, scores[v].1, v)))
             .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.1 .1.total_cmp(&b.1 .1)).then(a.1 .2.cmp(&b.1 .2)))
             .expect("internal: a variable left");
         let v = left.remove(k);
@@ -435,6 +494,18 @@ pub(crate) fn elimination_cliques(
             }
         }
         gone[v] = true;
+        for &u in &near {
+            dirty[u] = true;
+            for &w in &adjacent[u] {
+                dirty[w] = true;
+            }
+        }
+        for &u in &left {
+            if dirty[u] {
+                scores[u] = score(u, &adjacent, &linked, &gone);
+            }
+        }
+        dirty.iter_mut().for_each(|d| *d = false);
         near.push(v);
         near.sort_unstable();
         order.push((v, near));

@@ -36,21 +36,46 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         p
     };
     // Clique k (of order[k]) hangs below the clique of its first-eliminated other variable.
-    let parent: Vec<Option<usize>> = cliques
+    let first_parent: Vec<Option<usize>> = cliques
         .iter()
         .enumerate()
         .map(|(k, c)| c.iter().filter(|&&u| u != order[k]).map(|&u| position[u]).min())
         .collect();
-    // Each table goes to the clique of its first-eliminated variable, which holds its scope.
+    // A clique inside its parent is merged into it (its tables and children go there): only
+    // maximal cliques are kept, so no message is passed for nothing. A parent comes later in
+    // the order, so `into[k]` (where k ended up) is settled before it is read.
+    let mut into: Vec<usize> = (0..cliques.len()).collect();
+    for k in 0..cliques.len() {
+        if let Some(p) = first_parent[k] {
+            if cliques[k].iter().all(|v| cliques[p].contains(v)) {
+                into[k] = p;
+            }
+        }
+    }
+    let settle = |mut k: usize| {
+        while into[k] != k {
+            k = into[k];
+        }
+        k
+    };
+    let kept: Vec<bool> = (0..cliques.len()).map(|k| into[k] == k).collect();
+    let parent: Vec<Option<usize>> =
+        (0..cliques.len()).map(|k| if kept[k] { first_parent[k].map(settle) } else { None }).collect();
+    // Each table goes to the clique of its first-eliminated variable, which holds its scope
+    // (or to the clique that clique was merged into).
     let mut potentials: Vec<Vec<Factor>> = vec![vec![]; cliques.len()];
     for f in reduced.iter().filter(|f| !f.vars.is_empty()) {
         let k = f.vars.iter().map(|&v| position[v]).min().expect("internal: a non-empty scope");
-        potentials[k].push(f.clone());
+        potentials[settle(k)].push(f.clone());
     }
     let psi: Vec<Factor> = potentials
         .iter()
         .zip(&cliques)
-        .map(|(fs, c)| {
+        .zip(&kept)
+        .map(|((fs, c), &kept)| {
+            if !kept {
+                return Factor::constant(1.0);
+            }
             let ones = Factor {
                 vars: c.clone(),
                 cards: c.iter().map(|&v| cards[v]).collect(),
@@ -70,7 +95,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     };
     // Upward pass: cliques in elimination order have their children before them.
     let mut up: Vec<Option<Factor>> = vec![None; cliques.len()];
-    for k in 0..cliques.len() {
+    for k in (0..cliques.len()).filter(|&k| kept[k]) {
         if let Some(p) = parent[k] {
             let mut belief = psi[k].clone();
             for &c in &children[k] {
@@ -82,7 +107,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     // Downward pass: roots first (reverse elimination order).
     let mut down: Vec<Option<Factor>> = vec![None; cliques.len()];
     let mut beliefs: Vec<Option<Factor>> = vec![None; cliques.len()];
-    for k in (0..cliques.len()).rev() {
+    for k in (0..cliques.len()).rev().filter(|&k| kept[k]) {
         let mut belief = psi[k].clone();
         if let Some(m) = &down[k] {
             belief = belief.product(m);
@@ -110,7 +135,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     for &v in &free {
         // The smallest clique holding v.
         let k = (0..cliques.len())
-            .filter(|&k| cliques[k].contains(&v))
+            .filter(|&k| kept[k] && cliques[k].contains(&v))
             .min_by_key(|&k| extent(&cliques[k], cards))
             .expect("internal: every free variable has its elimination clique");
         let mut m = marginalise(beliefs[k].as_ref().expect("internal: computed"), &[v]);
@@ -133,12 +158,7 @@ fn separator(a: &[usize], b: &[usize]) -> Vec<usize> {
 
 /// `f` summed down to `keep`, rescaled (messages only matter up to a constant).
 fn marginalise(f: &Factor, keep: &[usize]) -> Factor {
-    let mut m = f.clone();
-    for &v in &f.vars {
-        if !keep.contains(&v) {
-            m = m.sum_out(v);
-        }
-    }
+    let mut m = f.sum_to(keep);
     m.rescale();
     m
 }

@@ -338,3 +338,37 @@ fn heat_bath_sampler_matches_brute_force_on_a_small_torus() {
     // <s_5> = <m> by symmetry of the torus; p(+1) = (1 + <s>) / 2.
     assert!((p_up - (1.0 + exact_m) / 2.0).abs() < 1e-12, "{p_up} vs {}", (1.0 + exact_m) / 2.0);
 }
+
+proptest! {
+    #[test]
+    fn products_and_sums_equal_their_definitions(seed in any::<u64>(), keep in 0usize..32) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let cards: Vec<usize> = (0..5).map(|_| rng.random_range(1..4)).collect();
+        let table = |vars: &[usize], rng: &mut ChaCha8Rng| {
+            let c: Vec<usize> = vars.iter().map(|&v| cards[v]).collect();
+            let values = (0..c.iter().product::<usize>()).map(|_| rng.random::<f64>()).collect();
+            Factor::new(vars, &c, values).unwrap()
+        };
+        let (f, g) = (table(&[0, 2, 3], &mut rng), table(&[1, 2, 4], &mut rng));
+        let fg = f.product(&g);
+        prop_assert_eq!(&fg.vars, &vec![0, 1, 2, 3, 4]);
+        // Every entry of the product is the product of the entries (by full assignments).
+        let mut x = vec![0usize; 5];
+        for code in 0..fg.values.len() {
+            let mut rest = code;
+            for v in (0..5).rev() {
+                x[v] = rest % cards[v];
+                rest /= cards[v];
+            }
+            prop_assert_eq!(fg.value_at(&x), f.value_at(&x) * g.value_at(&x));
+        }
+        // Summing down to a subset at once equals summing the others out one by one.
+        let kept: Vec<usize> = (0..5).filter(|v| keep >> v & 1 == 1).collect();
+        let once = fg.sum_to(&kept);
+        let stepwise = (0..5).filter(|v| !kept.contains(v)).fold(fg.clone(), |f, v| f.sum_out(v));
+        prop_assert_eq!(&once.vars, &stepwise.vars);
+        for (a, b) in once.values.iter().zip(&stepwise.values) {
+            prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0));
+        }
+    }
+}
