@@ -305,7 +305,9 @@ def test_learn_finds_the_stored_runs_network_from_the_same_rows():
     m = stored("asia_learn")
     assert sorted(map(list, found.network.edges)) == sorted(m["structure"]["edges"])
     assert math.isclose(found.score, m["structure"]["scores"]["bic"], rel_tol=1e-12)
-    assert found.curve == sorted(found.curve) and math.isclose(found.curve[-1], found.score, rel_tol=1e-12)
+    # Each climb improves at every move; the curve falls only where one of the 2 restarts begins.
+    assert sum(b <= a for a, b in zip(found.curve, found.curve[1:])) <= 2
+    assert math.isclose(max(found.curve), found.score, rel_tol=1e-12)
     # The same score through cg.score, and the log-likelihood counted here in Python.
     edges = found.network.edges
     assert math.isclose(cg.score(rows, edges), found.score, rel_tol=1e-12)

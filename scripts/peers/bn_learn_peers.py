@@ -3,7 +3,7 @@ sampled from published networks. Optional; never used by the build or the tests.
 
 Setup (pgmpy 1.1.2 runs without torch; pyAgrum from PyPI):
     python3 -m venv /tmp/pgv && /tmp/pgv/bin/pip install pgmpy==1.1.2 --no-deps \
-        && /tmp/pgv/bin/pip install -r scripts/peers/requirements-pgm.txt pyagrum==3.3.1
+        && /tmp/pgv/bin/pip install -r scripts/peers/requirements-pgm.txt
 Run from the repository root after `cargo build --release -p experiments`:
     /tmp/pgv/bin/python scripts/peers/bn_learn_peers.py [--out /tmp/bn_learn_peers] [--rounds 3]
 

@@ -7,14 +7,18 @@ Setup (pgmpy 1.1.2 runs without torch):
 Run from the repository root after `cargo build --release -p experiments`:
     /tmp/pgv/bin/python scripts/peers/pgm_peers.py [--out /tmp/pgm_peers] [--rounds 3]
 
-For each network pgmpy bundles (Asia to Andes): pgmpy writes it as BIF (our reader's input);
+For each network pgmpy bundles (Asia to Pigs): pgmpy writes it as BIF (our reader's input);
 20 queries are drawn from a seed (a target, and evidence on 3 other variables with states from
-one forward sample, so the evidence is possible); pgmpy answers them (VariableElimination,
-its default pruning and order) and so do we (`[network] bif`, timing.json's exact_seconds),
-in alternating rounds. Then pgmpy reads back the network.bif our run wrote. Prints one Markdown
-table: milliseconds per query (median over rounds of the mean over queries), the largest
-difference between the two answers, and whether pgmpy's reading of our file equals its model.
-The network files stay in --out (their licences are the bnlearn repository's, not ours).
+one forward sample, so the evidence is possible); pgmpy (VariableElimination, its default
+pruning and order), pyAgrum (LazyPropagation, one engine per network reused across queries) and
+we (`[network] bif`, timing.json's exact_seconds) answer them, in alternating rounds. Then pgmpy
+reads back the network.bif our run wrote. Then every variable's marginal without evidence:
+pyAgrum (a fresh LazyPropagation, makeInference, every posterior) against our junction tree
+(`[marginals]`, timing.json's junction_tree_seconds). Prints Markdown tables: milliseconds
+(median over rounds; per query, the mean over queries), the largest difference between the
+answers, and whether pgmpy's reading of our file equals its model. pyAgrum is pinned beside
+pgmpy (`pip install pyagrum==3.3.1`). The network files stay in --out (their licences are the
+bnlearn repository's, not ours).
 """
 
 import argparse
@@ -34,8 +38,8 @@ from pgmpy.readwrite import BIFReader, BIFWriter  # noqa: E402
 from pgmpy.sampling import BayesianModelSampling  # noqa: E402
 from pgmpy.utils import get_example_model  # noqa: E402
 
-NETWORKS = ["asia", "alarm", "insurance", "hailfinder", "win95pts", "andes"]
-BINARY = os.path.join("target", "release", "experiments")
+NETWORKS = ["asia", "alarm", "insurance", "hailfinder", "win95pts", "andes", "pigs"]
+BINARY = os.environ.get("CG_EXPERIMENTS", os.path.join("target", "release", "experiments"))
 
 
 def queries(model, n, seed):
@@ -78,6 +82,61 @@ def pgmpy_round(model, qs):
     return statistics.mean(times), answers
 
 
+def pyagrum_round(bif, qs):
+    """pyAgrum's LazyPropagation, one engine per network reused across queries (evidence set,
+    posterior read, evidence erased), as its users run it."""
+    import pyagrum as gum
+
+    bn = gum.loadBN(bif)
+    ie = gum.LazyPropagation(bn)
+    times, answers = [], []
+    for target, evidence in qs:
+        start = time.perf_counter()
+        ie.setEvidence(evidence)
+        post = ie.posterior(target)
+        times.append(time.perf_counter() - start)
+        ie.eraseAllEvidence()
+        var = bn.variable(target)
+        answers.append({var.label(i): float(post[i]) for i in range(var.domainSize())})
+    return statistics.mean(times), answers
+
+
+def all_marginals_rounds(bif, out, rounds):
+    """Every variable's marginal without evidence: ours (the junction tree, timing.json's
+    junction_tree_seconds) and pyAgrum's (a fresh LazyPropagation, makeInference, every
+    posterior read), alternating; medians in ms and the largest difference."""
+    import pyagrum as gum
+
+    config = os.path.join(out, os.path.basename(bif).replace(".bif", "_marginals.toml"))
+    model_name = os.path.basename(bif)
+    bn = gum.loadBN(bif)
+    first = bn.variable(0).name()
+    with open(config, "w") as f:
+        f.write(
+            f'kind = "bayes_net"\n[network]\nbif = "{model_name}"\n[[queries]]\ntarget = "{first}"\n'
+            '[sampler]\nmethod = "forward"\nsamples = 100\n[marginals]\nevidence = {}\n'
+        )
+    result = config.replace(".toml", "")
+    ours, theirs = [], []
+    for _ in range(rounds):
+        subprocess.run([BINARY, "-q", config, "--out", result, "--max-memory", "16G"], check=True)
+        with open(os.path.join(result, "timing.json")) as f:
+            ours.append(json.load(f)["marginals"]["junction_tree_seconds"])
+        start = time.perf_counter()
+        ie = gum.LazyPropagation(bn)
+        ie.makeInference()
+        posts = {bn.variable(v).name(): ie.posterior(v) for v in bn.nodes()}
+        theirs.append(time.perf_counter() - start)
+    with open(os.path.join(result, "metrics.json")) as f:
+        mine = json.load(f)["marginals"]["posteriors"]
+    diff = 0.0
+    for name, post in posts.items():
+        var = bn.variable(name)
+        for i in range(var.domainSize()):
+            diff = max(diff, abs(mine[name][var.label(i)] - float(post[i])))
+    return statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3, diff
+
+
 def ours_round(config, out):
     subprocess.run([BINARY, "-q", config, "--out", out], check=True)
     with open(os.path.join(out, "timing.json")) as f:
@@ -113,8 +172,9 @@ def main():
     except (OSError, StopIteration):
         pass
     print(f"CPU: {cpu}, {os.cpu_count()} cores; pgmpy VariableElimination vs ours, ms per exact query\n")
-    print("| network | nodes | pgmpy ms/query | ours ms/query | ratio | largest difference | pgmpy reads our BIF |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| network | nodes | pgmpy ms/query | pyAgrum ms/query | ours ms/query | pgmpy / ours | pyAgrum / ours | largest difference | pgmpy reads our BIF |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    marginal_rows = []
     for name in NETWORKS:
         model = get_example_model(name)
         bif = os.path.join(args.out, f"{name}.bif")
@@ -123,19 +183,32 @@ def main():
         config = os.path.join(args.out, f"{name}.toml")
         write_config(config, f"{name}.bif", qs)
         ours_out = os.path.join(args.out, f"ours_{name}")
-        theirs, mine = [], []
+        theirs, agrum, mine = [], [], []
         for _ in range(args.rounds):
             t, pgmpy_answers = pgmpy_round(model, qs)
             theirs.append(t)
+            t, agrum_answers = pyagrum_round(bif, qs)
+            agrum.append(t)
             t, our_answers = ours_round(config, ours_out)
             mine.append(t)
         diff = max(
-            abs(p[s] - o[s]) for p, o in zip(pgmpy_answers, our_answers) for s in p
+            abs(p[s] - o[s]) for answers in (pgmpy_answers, agrum_answers) for p, o in zip(answers, our_answers) for s in p
         )
         ours_bif = BIFReader(os.path.join(ours_out, "network.bif")).get_model()
         reads = "yes, equal" if same_model(model, ours_bif) else "NO"
-        a, b = statistics.median(theirs) * 1e3, statistics.median(mine) * 1e3
-        print(f"| {name} | {len(model.nodes())} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {diff:.1e} | {reads} |")
+        a, g, b = (statistics.median(x) * 1e3 for x in (theirs, agrum, mine))
+        print(
+            f"| {name} | {len(model.nodes())} | {a:.3f} | {g:.3f} | {b:.3f} | {a / b:.1f}x | {g / b:.1f}x "
+            f"| {diff:.1e} | {reads} |"
+        )
+        ours_ms, agrum_ms, mdiff = all_marginals_rounds(bif, args.out, args.rounds)
+        marginal_rows.append(
+            f"| {name} | {len(model.nodes())} | {agrum_ms:.1f} | {ours_ms:.1f} | {agrum_ms / ours_ms:.1f}x | {mdiff:.1e} |"
+        )
+    print("\nEvery marginal without evidence: pyAgrum LazyPropagation (fresh engine) against our junction tree, ms")
+    print("| network | nodes | pyAgrum | ours | pyAgrum / ours | largest difference |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(marginal_rows))
 
 
 if __name__ == "__main__":
