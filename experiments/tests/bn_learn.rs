@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{numbers, stored};
+use common::{folder, numbers, stored};
 
 fn binary(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_experiments")).args(args).output().unwrap()
@@ -160,18 +160,6 @@ fn bad_learning_configs_name_the_place() {
     std::fs::write(tmp.path().join("ragged.csv"), "a,b\nx,y\nx,y,z\n").unwrap();
     let e = run("kind = \"bn_learn\"\n[data]\ncsv = \"ragged.csv\"\n[learn]\nmethod = \"hill_climb\"\n");
     assert!(e.contains("ragged.csv: line 3"), "{e}");
-}
-
-/// The files of a results folder but timing.json.
-fn folder(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .filter(|(n, _)| n != "timing.json")
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]

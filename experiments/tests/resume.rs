@@ -10,6 +10,10 @@ use experiments::config::Override;
 use experiments::resume::{self, STATE_JSON, STATE_TENSORS};
 use experiments::{run_with, RunOptions};
 
+mod common;
+
+use common::folder;
+
 fn config(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../configs").join(name)
 }
@@ -131,18 +135,6 @@ fn resuming_refuses_another_config_another_kind_and_damaged_state() {
     let (code, err) = binary(&[text(&xor), "-q", "--resume", text(&dir)]);
     assert_eq!(code, Some(2));
     assert!(err.contains("state.safetensors") && !err.contains("panicked"), "{err}");
-}
-
-/// Every file of a result folder but timing.json, by name.
-fn folder(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .filter(|(n, _)| n != "timing.json")
-        .collect();
-    files.sort();
-    files
 }
 
 fn steps_done(dir: &Path) -> usize {

@@ -30,3 +30,17 @@ pub fn stored(name: &str) -> Value {
 pub fn numbers(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
+
+/// Every file of a result folder but timing.json (wall-clock seconds differ between runs), by
+/// name.
+#[allow(dead_code)]
+pub fn folder(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .filter(|(n, _)| n != "timing.json")
+        .collect();
+    files.sort();
+    files
+}
