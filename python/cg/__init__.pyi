@@ -30,8 +30,9 @@ class BayesianNetwork:
         """P(variable | evidence) as a dict state -> probability."""
     def marginals(self, evidence: Optional[Mapping[str, str]] = None) -> dict[str, dict[str, float]]:
         """Every unobserved variable's distribution given the evidence."""
-    def sample(self, n: int, seed: int = 0) -> dict[str, list[str]]:
-        """`n` joint draws by forward sampling: one column of state names per variable."""
+    def sample(self, n: int, seed: int = 0, missing: float = 0.0) -> dict[str, list[Optional[str]]]:
+        """`n` joint draws by forward sampling: one column of state names per variable; each
+        cell `None` with probability `missing`."""
     @property
     def edges(self) -> list[tuple[str, str]]: ...
     def ask(self, question: str) -> Any:

@@ -296,14 +296,29 @@ impl BayesianNetwork {
     }
 
     /// `n` joint draws by forward sampling from `seed`: a dict variable -> list of state names
-    /// (one column per variable, one entry per draw).
-    #[pyo3(signature = (n, seed=0))]
-    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> PyResult<Bound<'py, PyDict>> {
+    /// (one column per variable, one entry per draw); with `missing` > 0 each cell is `None`
+    /// with that probability (the rows `experiments sample --missing` writes for the seed).
+    #[pyo3(signature = (n, seed=0, missing=0.0))]
+    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64, missing: f64) -> PyResult<Bound<'py, PyDict>> {
         use rand::SeedableRng;
-        let rows = py.detach(|| self.net.sample(n, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed)));
+        if !(0.0..1.0).contains(&missing) {
+            return Err(ConfigError::new_err(format!("missing = {missing}: a probability in [0, 1)")));
+        }
+        let data = py.detach(|| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut data = cg_pgm::learn::DiscreteData::from_draws(&self.net, &self.net.sample(n, &mut rng));
+            if missing > 0.0 {
+                data.hide(missing, &mut rng);
+            }
+            data
+        });
         let d = PyDict::new(py);
         for (v, name) in self.net.names.iter().enumerate() {
-            let column: Vec<&str> = rows.iter().map(|r| self.net.states[v][r[v]].as_str()).collect();
+            let column: Vec<Option<&str>> = data
+                .column(v)
+                .iter()
+                .map(|&x| (x != cg_pgm::learn::MISSING).then(|| self.net.states[v][x as usize].as_str()))
+                .collect();
             d.set_item(name, column)?;
         }
         Ok(d)

@@ -359,3 +359,17 @@ def test_bad_learning_input_raises_with_the_place():
         cg.learn(rows, score="aic")
     with pytest.raises(ValueError, match="different lengths"):
         cg.learn({"a": ["x"], "b": ["u", "v"]})
+
+
+def test_samples_with_missing_cells_are_the_binarys_rows_and_em_fits_them():
+    net = cg.BayesianNetwork.from_bif(ASIA)
+    rows = net.sample(2000, seed=3, missing=0.2)
+    hidden = sum(x is None for column in rows.values() for x in column)
+    assert abs(hidden - 0.2 * 2000 * 8) < 4 * math.sqrt(2000 * 8 * 0.16)
+    # The observed cells are the complete draws' (the same stream, cells hidden after).
+    full = net.sample(2000, seed=3)
+    assert all(x is None or x == y for v in rows for x, y in zip(rows[v], full[v]))
+    fitted = cg.fit(rows, net.edges)
+    assert abs(fitted.query("smoke")["yes"] - 0.5) < 0.05
+    with pytest.raises(cg.ConfigError, match="probability"):
+        net.sample(5, missing=1.5)

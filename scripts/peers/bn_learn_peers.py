@@ -33,6 +33,7 @@ import platform
 import statistics
 import subprocess
 import time
+import tracemalloc
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -62,11 +63,16 @@ def cpu():
 
 
 def run_ours(config_path, out):
+    """Runs a config; its metrics, timing.json, wall seconds and peak memory (MiB, by GNU time's
+    maximum resident set size when /usr/bin/time is there, else None)."""
     start = time.perf_counter()
-    subprocess.run([BINARY, config_path, "--out", out, "-q"], check=True)
+    gnu_time = os.path.exists("/usr/bin/time")
+    prefix = ["/usr/bin/time", "-f", "%M", "-o", out + ".rss"] if gnu_time else []
+    subprocess.run(prefix + [BINARY, config_path, "--out", out, "-q"], check=True)
     wall = time.perf_counter() - start
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     timing = json.load(open(os.path.join(out, "timing.json")))
+    timing["peak_mib"] = int(open(out + ".rss").read().split()[-1]) / 1024 if gnu_time else None
     return metrics, timing, wall
 
 
@@ -118,7 +124,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     print(f"CPU: {cpu()}; {os.cpu_count()} logical cores; rounds: {args.rounds}\n")
-    score_rows, table_rows, climb_rows, speed_rows = [], [], [], []
+    score_rows, table_rows, climb_rows, speed_rows, memory_rows = [], [], [], [], []
     for case in args.cases.split(","):
         name, rows = case.split(":")
         rows = int(rows)
@@ -180,6 +186,7 @@ def main():
             times["ours_wall"].append(wall)
             m_r, t, _ = run_ours(cfg_r, os.path.join(args.out, f"{name}_{rows}_hc_restarts"))
             times["ours_r_learn"].append(t["learn_seconds"])
+            ours_peak = t["peak_mib"]
             _, t, _ = run_ours(cfg, os.path.join(args.out, f"{name}_{rows}_given"))
             times["ours_fit"].append(t["fit_seconds"])
             start = time.perf_counter()
@@ -206,6 +213,13 @@ def main():
             learner.useSmoothingPrior(1e-12)
             learner.learnParameters(template.dag())
             times["agrum_fit"].append(time.perf_counter() - start)
+        # pgmpy's memory in a run of its own (tracing allocations slows it: never while timed).
+        tracemalloc.start()
+        HillClimbSearch(data, state_names=state_names).estimate(
+            scoring_method="bic-d", tabu_length=100, epsilon=1e-4, show_progress=False
+        )
+        pgmpy_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
         ours_edges = [tuple(e) for e in m["structure"]["edges"]]
         ours_r_edges = [tuple(e) for e in m_r["structure"]["edges"]]
         agrum_edges = [(template.variable(a).name(), template.variable(b).name()) for (a, b) in agrum.arcs()]
@@ -227,6 +241,10 @@ def main():
             f"| {med['pgmpy_learn']:.2f} | {med['agrum_learn']:.3f} "
             f"| {med['pgmpy_learn'] / med['ours_r_learn']:.0f}x | {med['agrum_learn'] / med['ours_r_learn']:.1f}x "
             f"| {med['ours_fit'] * 1000:.1f} | {med['pgmpy_fit'] * 1000:.1f} | {med['agrum_fit'] * 1000:.1f} |"
+        )
+        memory_rows.append(
+            f"| {name} | {rows} | {os.path.getsize(csv) / 2**20:.1f} | "
+            f"{'-' if ours_peak is None else f'{ours_peak:.0f}'} | {pgmpy_peak:.0f} |"
         )
 
     print("Scores of the true structure, relative difference from pgmpy's")
@@ -251,6 +269,11 @@ def main():
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(speed_rows))
+    print("\nMemory (MiB): ours is the whole process's peak resident set (data, counts, the search, the")
+    print("pictures); pgmpy's is the peak of Python allocations (tracemalloc) during HillClimbSearch alone")
+    print("| network | rows | CSV size | ours, whole process | pgmpy, search only |")
+    print("|---|---|---|---|---|")
+    print("\n".join(memory_rows))
 
 
 if __name__ == "__main__":
