@@ -48,6 +48,19 @@ class BayesianNetwork:
         pseudo_count: float = 1.0,
     ) -> "BayesianNetwork": ...
 
+class MarkovNetwork:
+    """A Markov network (a UAI file's MARKOV or BAYES network) queried exactly."""
+
+    @staticmethod
+    def from_uai(path: Union[str, PathLike[str]]) -> "MarkovNetwork": ...
+    @staticmethod
+    def from_uai_text(text: str) -> "MarkovNetwork": ...
+    @property
+    def variables(self) -> list[str]: ...
+    def partition_function(self) -> Optional[float]: ...
+    def query(self, variable: str, evidence: Optional[Mapping[str, str]] = None) -> dict[str, float]:
+        """P(variable | evidence) as a dict state -> probability."""
+
 class Learned(NamedTuple):
     """A learnt network (tables fitted), its structure's score and the score after each move."""
 

@@ -412,6 +412,82 @@ impl BayesianNetwork {
     }
 }
 
+/// A Markov network: discrete variables and non-negative factors over them (a UAI file's
+/// MARKOV or BAYES network), queried exactly.
+#[pyclass(frozen, module = "cg")]
+struct MarkovNetwork {
+    net: cg_pgm::MarkovNetwork,
+}
+
+#[pymethods]
+impl MarkovNetwork {
+    /// Reads a UAI file (MARKOV or BAYES); variables are named x0, x1, ... and states 0, 1, ...
+    #[staticmethod]
+    fn from_uai(path: PathBuf) -> PyResult<MarkovNetwork> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        MarkovNetwork::from_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads UAI text.
+    #[staticmethod]
+    fn from_uai_text(text: &str) -> PyResult<MarkovNetwork> {
+        MarkovNetwork::from_text(text).map_err(ConfigError::new_err)
+    }
+
+    /// The variables' names.
+    #[getter]
+    fn variables(&self) -> Vec<String> {
+        self.net.names.clone()
+    }
+
+    /// The partition function Z (the sum of the factors' product over every joint state), by
+    /// elimination; `None` when its tables would be too large.
+    fn partition_function(&self, py: Python<'_>) -> Option<f64> {
+        py.detach(|| self.net.partition_function())
+    }
+
+    /// P(variable | evidence) exactly (variable elimination), as a dict state -> probability.
+    #[pyo3(signature = (variable, evidence=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        variable: &str,
+        evidence: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let key = |e: cg_pgm::Error| PyKeyError::new_err(e.to_string());
+        let target = self.net.id(variable).map_err(key)?;
+        let mut ids = vec![];
+        if let Some(e) = evidence {
+            for (k, v) in e.iter() {
+                let (name, state): (String, String) = (k.extract()?, v.extract()?);
+                let var = self.net.id(&name).map_err(key)?;
+                ids.push((var, self.net.state(var, &state).map_err(key)?));
+            }
+        }
+        let answer = py
+            .detach(|| cg_pgm::variable_elimination(&self.net.factors, &self.net.cards, &[target], &ids))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let d = PyDict::new(py);
+        for (state, p) in self.net.states[target].iter().zip(&answer.values) {
+            d.set_item(state, p)?;
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("MarkovNetwork({} variables, {} factors)", self.net.names.len(), self.net.factors.len())
+    }
+}
+
+impl MarkovNetwork {
+    fn from_text(text: &str) -> Result<MarkovNetwork, String> {
+        let (variables, factors) = cg_pgm::files::read_uai(text).map_err(|e| e.to_string())?;
+        let net = cg_pgm::MarkovNetwork::new(&variables, &factors).map_err(|e| e.to_string())?;
+        Ok(MarkovNetwork { net })
+    }
+}
+
 /// Parent lists from (parent, child) names of `data`'s variables.
 fn parents_of(data: &cg_pgm::learn::DiscreteData, edges: &[(String, String)]) -> PyResult<Vec<Vec<usize>>> {
     let mut parents = vec![vec![]; data.variables()];
@@ -809,6 +885,7 @@ fn model_predict(
 fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<BayesianNetwork>()?;
+    m.add_class::<MarkovNetwork>()?;
     m.add_function(wrap_pyfunction!(som_fit, m)?)?;
     m.add_function(wrap_pyfunction!(som_match, m)?)?;
     m.add_function(wrap_pyfunction!(som_umatrix, m)?)?;

@@ -373,3 +373,18 @@ def test_samples_with_missing_cells_are_the_binarys_rows_and_em_fits_them():
     assert abs(fitted.query("smoke")["yes"] - 0.5) < 0.05
     with pytest.raises(cg.ConfigError, match="probability"):
         net.sample(5, missing=1.5)
+
+
+def test_a_uai_markov_network_answers_as_the_binary_and_has_koller_and_friedmans_z():
+    net = cg.MarkovNetwork.from_uai(ROOT / "results" / "misconception" / "network.uai")
+    assert net.variables == ["x0", "x1", "x2", "x3"]
+    # Koller and Friedman's figure 4.2: Z = 7,201,840 for the misconception loop.
+    assert net.partition_function() == 7201840.0
+    exact = stored("misconception")["queries"][0]["exact"]  # P(b), b is x1
+    answer = net.query("x1")
+    assert math.isclose(answer["0"], exact["b0"], rel_tol=1e-12)
+    assert math.isclose(answer["1"], exact["b1"], rel_tol=1e-12)
+    with pytest.raises(KeyError):
+        net.query("b")
+    with pytest.raises(cg.ConfigError):
+        cg.MarkovNetwork.from_uai_text("MARKOV\n2\n2\n")
