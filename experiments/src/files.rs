@@ -167,3 +167,13 @@ pub fn write(outcome: &Outcome, dir: &Path) -> Result<()> {
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     output::write_file(path, bytes)
 }
+
+/// A Bayesian network from a BIF file; the error names the file.
+///
+/// # Errors
+/// A file that cannot be read, is not BIF, or holds no valid network.
+pub fn read_network(path: &Path) -> Result<cg_pgm::BayesianNetwork> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let specs = cg_pgm::files::read_bif(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    cg_pgm::BayesianNetwork::new(&specs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

@@ -391,19 +391,7 @@ impl BayesianNetwork {
             cg_pgm::learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
         let parents = parents_of(&data, &edges)?;
         let estimator = estimator_of(estimator, prior, ess, pseudo_count)?;
-        let net = py
-            .detach(|| {
-                if data.missing() > 0 {
-                    let prior = match estimator {
-                        cg_pgm::learn::Estimator::Bayesian(p) => Some(p),
-                        _ => None,
-                    };
-                    cg_pgm::learn::em(&data, &parents, cg_pgm::learn::Em { prior, ..Default::default() }).map(|r| r.net)
-                } else {
-                    cg_pgm::learn::fit(&data, &parents, estimator)
-                }
-            })
-            .map_err(|e| ConfigError::new_err(e.to_string()))?;
+        let net = py.detach(|| fitted(&data, &parents, estimator)).map_err(|e| ConfigError::new_err(e.to_string()))?;
         Ok(BayesianNetwork { net })
     }
 
@@ -488,14 +476,55 @@ impl MarkovNetwork {
     }
 }
 
+/// (parent, child) names of `data`'s variables as ids.
+fn edge_ids(data: &cg_pgm::learn::DiscreteData, edges: &[(String, String)]) -> PyResult<Vec<(usize, usize)>> {
+    let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
+    edges.iter().map(|(p, c)| Ok((id(p)?, id(c)?))).collect()
+}
+
 /// Parent lists from (parent, child) names of `data`'s variables.
 fn parents_of(data: &cg_pgm::learn::DiscreteData, edges: &[(String, String)]) -> PyResult<Vec<Vec<usize>>> {
     let mut parents = vec![vec![]; data.variables()];
-    for (p, c) in edges {
-        let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
-        parents[id(c)?].push(id(p)?);
+    for (p, c) in edge_ids(data, edges)? {
+        parents[c].push(p);
     }
     Ok(parents)
+}
+
+/// A score by name ("bic", "bdeu" with `ess`, "k2", "log_likelihood"), checked.
+fn score_of(name: &str, ess: f64) -> PyResult<cg_pgm::learn::Score> {
+    use cg_pgm::learn::Score;
+    let score = match name {
+        "bic" => Score::Bic,
+        "bdeu" => Score::Bdeu { ess },
+        "k2" => Score::K2,
+        "log_likelihood" => Score::LogLikelihood,
+        other => {
+            return Err(ConfigError::new_err(format!(
+                "score `{other}`: the scores are bic, bdeu, k2 and log_likelihood"
+            )))
+        }
+    };
+    score.check().map_err(|e| ConfigError::new_err(e.to_string()))?;
+    Ok(score)
+}
+
+/// The tables of `parents` from `data`: by `estimator`, or by EM (its prior the estimator's)
+/// when cells are missing.
+fn fitted(
+    data: &cg_pgm::learn::DiscreteData,
+    parents: &[Vec<usize>],
+    estimator: cg_pgm::learn::Estimator,
+) -> Result<cg_pgm::BayesianNetwork, cg_pgm::Error> {
+    use cg_pgm::learn::{em, fit, Em, Estimator};
+    if data.missing() == 0 {
+        return fit(data, parents, estimator);
+    }
+    let prior = match estimator {
+        Estimator::Bayesian(p) => Some(p),
+        Estimator::MaximumLikelihood { .. } => None,
+    };
+    em(data, parents, Em { prior, ..Em::default() }).map(|r| r.net)
 }
 
 /// An estimator by name.
@@ -542,19 +571,9 @@ fn learn_csv(
 ) -> PyResult<(BayesianNetwork, f64, Vec<f64>)> {
     use cg_pgm::learn;
     let data = learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
-    let ids = |edges: &[(String, String)]| -> PyResult<Vec<(usize, usize)>> {
-        edges
-            .iter()
-            .map(|(a, b)| {
-                let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
-                Ok((id(a)?, id(b)?))
-            })
-            .collect()
-    };
+    let ids = |edges: &[(String, String)]| edge_ids(&data, edges);
     let score = match score {
-        "bic" => learn::Score::Bic,
-        "bdeu" => learn::Score::Bdeu { ess },
-        "k2" => learn::Score::K2,
+        "bic" | "bdeu" | "k2" => score_of(score, ess)?,
         other => return Err(ConfigError::new_err(format!("score `{other}`: the scores are bic, bdeu and k2"))),
     };
     let (parents, curve) = match method {
@@ -591,15 +610,8 @@ fn learn_csv(
         other => return Err(ConfigError::new_err(format!("method `{other}`: the methods are hill_climb and pc"))),
     };
     let total = score.total(&data, &parents);
-    let net = py
-        .detach(|| {
-            if data.missing() > 0 {
-                learn::em(&data, &parents, learn::Em::default()).map(|r| r.net)
-            } else {
-                learn::fit(&data, &parents, learn::Estimator::MaximumLikelihood { unseen: learn::Unseen::Uniform })
-            }
-        })
-        .map_err(|e| RunError::new_err(e.to_string()))?;
+    let ml = learn::Estimator::MaximumLikelihood { unseen: learn::Unseen::Uniform };
+    let net = py.detach(|| fitted(&data, &parents, ml)).map_err(|e| RunError::new_err(e.to_string()))?;
     Ok((BayesianNetwork { net }, total, curve))
 }
 
@@ -611,18 +623,7 @@ fn score_csv(py: Python<'_>, csv: &str, edges: Vec<(String, String)>, score: &st
     use cg_pgm::learn;
     let data = learn::DiscreteData::from_csv(csv).map_err(|e| ConfigError::new_err(format!("data: {e}")))?;
     let parents = parents_of(&data, &edges)?;
-    let score = match score {
-        "bic" => learn::Score::Bic,
-        "bdeu" => learn::Score::Bdeu { ess },
-        "k2" => learn::Score::K2,
-        "log_likelihood" => learn::Score::LogLikelihood,
-        other => {
-            return Err(ConfigError::new_err(format!(
-                "score `{other}`: the scores are bic, bdeu, k2 and log_likelihood"
-            )))
-        }
-    };
-    score.check().map_err(|e| ConfigError::new_err(e.to_string()))?;
+    let score = score_of(score, ess)?;
     Ok(py.detach(|| score.total(&data, &parents)))
 }
 

@@ -576,7 +576,7 @@ pub fn enumerate(factors: &[Factor], cards: &[usize], query: &[usize], evidence:
     finish(vec![f], evidence)
 }
 
-fn check_query(cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) -> Result<()> {
+pub(crate) fn check_query(cards: &[usize], query: &[usize], evidence: &[(usize, usize)]) -> Result<()> {
     for &(v, x) in evidence {
         if v >= cards.len() || x >= cards[v] {
             return Err(Error::Query(format!("evidence value {x} for variable {v} is out of range")));

@@ -30,8 +30,8 @@ pub struct MostProbable {
 /// ```
 ///
 /// # Errors
-/// No variable asked, one asked twice or also observed, an id out of range, or evidence of
-/// probability zero.
+/// No variable asked, one asked twice or also observed, an id or evidence value out of range,
+/// or evidence of probability zero.
 pub fn most_probable(
     factors: &[Factor],
     cards: &[usize],
@@ -42,30 +42,24 @@ pub fn most_probable(
     if query.is_empty() {
         return Err(Error::Query("no variable to find the most probable state of".into()));
     }
-    for (k, &q) in query.iter().enumerate() {
-        if q >= n || query[..k].contains(&q) || evidence.iter().any(|e| e.0 == q) {
-            return Err(Error::Query(format!("variable {q} is out of range, repeated or observed")));
-        }
+    if let Some((k, &q)) = query.iter().enumerate().find(|&(k, q)| query[..k].contains(q)) {
+        return Err(Error::Query(format!("variable {q} is asked twice (position {})", k + 1)));
     }
-    if let Some(&(v, x)) = evidence.iter().find(|&&(v, x)| v >= n || x >= cards[v]) {
-        return Err(Error::Query(format!("evidence value {x} for variable {v} is out of range")));
-    }
+    crate::factor::check_query(cards, query, evidence)?;
     let mut pool: Vec<Factor> =
         factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
     let observed = |v: usize| evidence.iter().any(|e| e.0 == v);
     let hidden: Vec<usize> = (0..n).filter(|&v| !observed(v) && !query.contains(&v)).collect();
     let scopes = |pool: &[Factor]| pool.iter().map(|f| f.vars.clone()).collect::<Vec<_>>();
     for v in elimination_order(&scopes(&pool), cards, &hidden) {
-        let (with, without): (Vec<Factor>, Vec<Factor>) = pool.into_iter().partition(|f| f.vars.contains(&v));
-        pool = without;
-        pool.push(product(&with).sum_out(v));
+        let table = take(&mut pool, v);
+        pool.push(table.sum_out(v));
     }
     // P(e): the same tables with the asked variables summed out too.
     let mut evidence_pool = pool.clone();
-    for &v in &elimination_order(&scopes(&evidence_pool), cards, query) {
-        let (with, without): (Vec<Factor>, Vec<Factor>) = evidence_pool.into_iter().partition(|f| f.vars.contains(&v));
-        evidence_pool = without;
-        evidence_pool.push(product(&with).sum_out(v));
+    for v in elimination_order(&scopes(&evidence_pool), cards, query) {
+        let table = take(&mut evidence_pool, v);
+        evidence_pool.push(table.sum_out(v));
     }
     let p_evidence = product(&evidence_pool).values[0];
     if p_evidence.is_nan() || p_evidence <= 0.0 {
@@ -74,9 +68,7 @@ pub fn most_probable(
     // Max out the asked variables, keeping each step's table to read the best state back.
     let mut steps: Vec<(usize, Factor)> = vec![];
     for v in elimination_order(&scopes(&pool), cards, query) {
-        let (with, without): (Vec<Factor>, Vec<Factor>) = pool.into_iter().partition(|f| f.vars.contains(&v));
-        pool = without;
-        let table = product(&with);
+        let table = take(&mut pool, v);
         pool.push(max_out(&table, v));
         steps.push((v, table));
     }
@@ -97,6 +89,14 @@ pub fn most_probable(
         x[*v] = top.0;
     }
     Ok(MostProbable { states: query.iter().map(|&q| x[q]).collect(), probability: best / p_evidence })
+}
+
+/// The product of the tables in `pool` that hold `v`, taken out of it.
+fn take(pool: &mut Vec<Factor>, v: usize) -> Factor {
+    let (with, without): (Vec<Factor>, Vec<Factor>) =
+        std::mem::take(pool).into_iter().partition(|f| f.vars.contains(&v));
+    *pool = without;
+    product(&with)
 }
 
 fn product(factors: &[Factor]) -> Factor {

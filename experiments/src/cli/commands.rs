@@ -190,11 +190,12 @@ pub(super) fn predict(dir: &std::path::Path, data: &std::path::Path, out: Option
     }
 }
 
-/// A Bayesian network from a BIF file.
-fn read_network(path: &std::path::Path) -> Result<cg_pgm::BayesianNetwork> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let specs = cg_pgm::files::read_bif(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    cg_pgm::BayesianNetwork::new(&specs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+/// Refuses a file that exists (the sampled rows go only to a new file).
+fn refuse_existing(file: &std::path::Path) -> Result<()> {
+    if crate::output::check_file(file)? {
+        anyhow::bail!("{} exists; give a new file's name (nothing was written)", file.display());
+    }
+    Ok(())
 }
 
 /// Writes `text` to `out` (a new file; nothing existing is replaced) or standard output.
@@ -202,9 +203,7 @@ fn emit(text: &str, out: Option<&std::path::Path>) -> Result<()> {
     use std::io::Write;
     match out {
         Some(file) => {
-            if crate::output::check_file(file)? {
-                anyhow::bail!("{} exists; give a new file's name (nothing was written)", file.display());
-            }
+            refuse_existing(file)?;
             crate::output::write_file(file, text.as_bytes())
         }
         None => match std::io::stdout().lock().write_all(text.as_bytes()) {
@@ -224,11 +223,9 @@ pub(super) fn sample(
     out: Option<&std::path::Path>,
 ) -> ExitCode {
     use rand::SeedableRng;
-    let done = out.map_or(Ok(false), crate::output::check_file).and_then(|exists| {
-        if exists {
-            anyhow::bail!("{} exists; give a new file's name (nothing was written)", out.unwrap_or(network).display());
-        }
-        let net = read_network(network)?;
+    // Refused before drawing, so a taken name costs no sampling.
+    let done = out.map_or(Ok(()), refuse_existing).and_then(|()| {
+        let net = crate::read_network(network)?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = cg_pgm::learn::DiscreteData::from_draws(&net, &net.sample(rows, &mut rng));
         if missing > 0.0 {
@@ -253,7 +250,7 @@ pub(super) fn query(
     samples: usize,
     seed: u64,
 ) -> ExitCode {
-    let answered = read_network(network).and_then(|net| {
+    let answered = crate::read_network(network).and_then(|net| {
         let q: cg_pgm::Question = question.parse()?;
         let exact = net.ask(&q)?;
         let mut text = format!("{}   exact\n{exact}", question.trim());

@@ -269,12 +269,9 @@ pub struct BnLearnExperiment {
     reference: Option<BayesianNetwork>,
 }
 
-/// Reads a BIF network.
+/// Reads a BIF network, the error prefixed with the config's place.
 fn read_bif(base: &Path, file: &str, place: &str) -> Result<BayesianNetwork> {
-    let path = base.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|e| anyhow!("{place}: cannot read {}: {e}", path.display()))?;
-    let specs = cg_pgm::files::read_bif(&text).map_err(|e| anyhow!("{place}: {}: {e}", path.display()))?;
-    BayesianNetwork::new(&specs).map_err(|e| anyhow!("{place}: {}: {e}", path.display()))
+    crate::read_network(&base.join(file)).map_err(|e| anyhow!("{place}: {e:#}"))
 }
 
 /// Edges given by name as (parent, child) ids.
@@ -373,14 +370,13 @@ impl KindConfig for BnLearnFile {
                 if data.missing() > 0 {
                     bail!("[learn] method = \"pc\" needs complete data; {} cells are missing", data.missing());
                 }
-                if !(l.alpha > 0.0 && l.alpha < 1.0) {
-                    bail!("[learn] alpha = {}: a significance level in (0, 1)", l.alpha);
-                }
                 let test = match l.test {
                     TestName::ChiSquare => learn::CiTest::ChiSquare,
                     TestName::G => learn::CiTest::G,
                 };
-                Plan::Pc(learn::Pc { test, alpha: l.alpha, max_conditioning: l.max_conditioning })
+                let settings = learn::Pc { test, alpha: l.alpha, max_conditioning: l.max_conditioning };
+                settings.check().map_err(|e| anyhow!("[learn] {e}"))?;
+                Plan::Pc(settings)
             }
             Method::Given => {
                 let parents = match (&l.edges, &reference) {
@@ -670,11 +666,21 @@ fn climbs(name: &str, points: &[f64]) -> Vec<Series> {
 /// The structure's BIC, BDeu (ess 10), K2 and log-likelihood on the data (families counted on
 /// the rows where they are observed).
 fn scores(data: &DiscreteData, parents: &[Vec<usize>]) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
-    for score in [Score::Bic, Score::Bdeu { ess: 10.0 }, Score::K2, Score::LogLikelihood] {
-        out.insert(score.name().into(), json!(score.total(data, parents)));
+    let all = [Score::Bic, Score::Bdeu { ess: 10.0 }, Score::K2, Score::LogLikelihood];
+    // Each family counted once for the four scores (summed in the variables' order, as
+    // `Score::total` sums).
+    let mut totals = [0.0; 4];
+    for (v, ps) in parents.iter().enumerate() {
+        let counts = learn::count(data, v, ps);
+        for (total, score) in totals.iter_mut().zip(&all) {
+            *total += score.local(&counts);
+        }
     }
-    out.into()
+    all.iter()
+        .zip(totals)
+        .map(|(score, total)| (score.name().to_string(), json!(total)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Σ over rows of ln P(row) under the network (complete data).

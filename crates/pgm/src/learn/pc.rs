@@ -31,6 +31,16 @@ pub struct Pc {
     pub max_conditioning: Option<usize>,
 }
 
+impl Pc {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// An alpha outside (0, 1).
+    pub fn check(&self) -> Result<(), cg_core::OutOfRange> {
+        cg_core::OutOfRange::check("alpha", self.alpha, self.alpha > 0.0 && self.alpha < 1.0, "in (0, 1)")
+    }
+}
+
 impl Default for Pc {
     /// Chi-square at 0.01, no bound (pgmpy's defaults).
     fn default() -> Self {
@@ -130,7 +140,7 @@ pub fn independence_test(data: &DiscreteData, x: usize, y: usize, z: &[usize], t
 /// # Errors
 /// An alpha outside (0, 1), or data with missing cells.
 pub fn pc(data: &DiscreteData, settings: Pc) -> Result<PcResult> {
-    cg_core::OutOfRange::check("alpha", settings.alpha, settings.alpha > 0.0 && settings.alpha < 1.0, "in (0, 1)")?;
+    settings.check()?;
     if data.missing() > 0 {
         return Err(Error::Learn(format!(
             "PC tests need complete data; {} cells are missing (fit with EM on a given structure instead)",
