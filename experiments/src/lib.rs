@@ -77,6 +77,8 @@ pub struct RunOptions {
     pub checkpoint_dir: Option<PathBuf>,
     /// Set by [`run_with`] for resumable kinds: what their checkpoints are written with.
     pub identity: Option<resume::Identity>,
+    /// Told of every step of a long run (the Python package's progress callback).
+    pub on_progress: Option<ProgressHook>,
 }
 
 #[cfg(test)]

@@ -4,10 +4,81 @@ use anyhow::Result;
 
 use crate::*;
 
+/// One step of a long run as a progress hook sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Tick<'a> {
+    /// What a step is: epoch, temperature, ...
+    pub unit: &'a str,
+    /// Steps done.
+    pub step: u64,
+    /// Steps in all.
+    pub total: u64,
+    /// The latest message (a loss, a KL divergence), possibly empty.
+    pub message: &'a str,
+}
+
+/// Called at every step of a long run (beside or instead of the terminal's bar): how a caller
+/// of the library, such as the Python package's progress callback, follows a run.
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<dyn Fn(&Tick<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
+/// A progress bar (indicatif's, drawn only when `options.progress`) that also tells
+/// `options.on_progress` of every step.
+pub struct Bar {
+    bar: indicatif::ProgressBar,
+    hook: Option<ProgressHook>,
+    unit: String,
+    message: String,
+}
+
+impl Bar {
+    /// Moves to step `position`.
+    pub fn set_position(&self, position: u64) {
+        self.bar.set_position(position);
+        self.tell();
+    }
+
+    /// Moves `delta` steps on.
+    pub fn inc(&self, delta: u64) {
+        self.bar.inc(delta);
+        self.tell();
+    }
+
+    /// The text shown beside the bar, and given to the hook at the next step.
+    pub fn set_message(&mut self, message: String) {
+        self.message.clone_from(&message);
+        self.bar.set_message(message);
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn tell(&self) {
+        if let Some(hook) = &self.hook {
+            let tick = Tick {
+                unit: &self.unit,
+                step: self.bar.position(),
+                total: self.bar.length().unwrap_or(0),
+                message: &self.message,
+            };
+            (hook.0)(&tick);
+        }
+    }
+}
+
 /// A progress bar over `len` steps named `unit` (epoch, temperature, ...), hidden unless
-/// `options.progress`.
-pub fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> indicatif::ProgressBar {
+/// `options.progress`; every step also goes to `options.on_progress`.
+pub fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -> Bar {
     let bar = if options.progress { indicatif::ProgressBar::new(len as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_length(len as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(&format!(
             "{{prefix}} [{{bar:30}}] {unit} {{pos}}/{{len}} {{msg}} ({{elapsed}}, eta {{eta}})"
@@ -16,14 +87,14 @@ pub fn progress_bar(options: &RunOptions, len: usize, unit: &str, title: &str) -
         .progress_chars("=> "),
     );
     bar.set_prefix(title.to_string());
-    bar
+    Bar { bar, hook: options.on_progress.clone(), unit: unit.to_string(), message: String::new() }
 }
 
 /// The progress-bar observer of a solver run: one tick per step, with a message made from the
 /// step's record. The bar is cleared when the observer is dropped, so an error printed after a
 /// failed run is not drawn over.
 pub struct Progress<F> {
-    bar: indicatif::ProgressBar,
+    bar: Bar,
     message: F,
 }
 

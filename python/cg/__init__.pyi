@@ -1,5 +1,9 @@
 from os import PathLike
-from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Union
+
+#: ``True`` (a tqdm bar, or a line per step on stderr without tqdm), ``None``/``False`` (quiet),
+#: or a callable ``progress(step, total, unit, message)`` called at each step.
+Progress = Union[None, bool, Callable[[int, int, str, str], Any]]
 
 class ConfigError(ValueError):
     """A config or input that cannot be run: the message names the place."""
@@ -8,12 +12,24 @@ class RunError(RuntimeError):
     """A run that started and failed (a divergence, a file that cannot be written)."""
 
 def run(
-    config: str,
+    config: Union[str, PathLike[str], Mapping[str, Any]],
     overrides: Optional[Mapping[str, Any]] = None,
     out: Optional[Union[str, PathLike[str]]] = None,
     base: Optional[Union[str, PathLike[str]]] = None,
+    progress: Progress = None,
 ) -> dict[str, Any]:
-    """Runs a config (a path, or TOML text) as the binary does; returns its metrics."""
+    """Runs a config (a path, TOML text or a dict) as the binary does; returns its metrics."""
+
+class Graph:
+    """A scalar computational graph (a `kind = "graph"` config or its `[graph]` table)."""
+
+    def __init__(self, config: Union[str, PathLike[str], Mapping[str, Any]]) -> None: ...
+    @property
+    def nodes(self) -> list[str]: ...
+    def evaluate(
+        self, inputs: Optional[Mapping[str, float]] = None, weights: Optional[Mapping[str, float]] = None
+    ) -> dict[str, Any]:
+        """``values`` (every node), ``loss``, ``gradient`` (dloss/dnode, reverse mode)."""
 
 class BayesianNetwork:
     """A Bayesian network queried exactly by variable elimination."""
@@ -107,7 +123,7 @@ class SOM:
     rows: int
     cols: int
     def __init__(self, rows: int, cols: int, *, epochs: int = 20, seed: int = 0, **settings: Any) -> None: ...
-    def fit(self, X: Any) -> "SOM": ...
+    def fit(self, X: Any, progress: Progress = None) -> "SOM": ...
     @property
     def codebook(self) -> Any: ...
     def winner(self, x: Any) -> tuple[int, int]: ...
@@ -131,7 +147,7 @@ class RBM:
         random_state: int = 0,
         **settings: Any,
     ) -> None: ...
-    def fit(self, X: Any, y: Any = None) -> "RBM": ...
+    def fit(self, X: Any, y: Any = None, progress: Progress = None) -> "RBM": ...
     @property
     def components_(self) -> Any: ...
     @property
@@ -140,7 +156,17 @@ class RBM:
     def intercept_visible_(self) -> Any: ...
     def transform(self, X: Any) -> Any: ...
     def free_energy(self, X: Any) -> Any: ...
-    def log_likelihood(self, X: Any) -> float: ...
+    def score_samples(self, X: Any) -> Any:
+        """scikit-learn's pseudo-likelihood proxy per sample (the same numbers)."""
+    def score(self, X: Any, y: Any = None) -> float: ...
+    def log_partition(
+        self, X: Any = None, *, method: str = "exact", chains: int = 100, temperatures: int = 1000, seed: int = 0
+    ) -> dict[str, float]:
+        """log Z exactly or by AIS: ``log_z``, ``low``, ``high``."""
+    def log_likelihood(
+        self, X: Any, *, method: str = "auto", chains: int = 100, temperatures: int = 1000, seed: int = 0
+    ) -> float:
+        """The mean log p(v): exact, by AIS, or ``auto`` (exact when it can be)."""
 
 class SavedModel:
     """A trained model from its results folder."""
@@ -163,15 +189,15 @@ def load(dir: Union[str, PathLike[str]]) -> SavedModel:
 class Model:
     """A `model` or `mlp` config as a scikit-learn estimator (dotted-key parameters)."""
 
-    config: str
+    config: Union[str, PathLike[str], Mapping[str, Any]]
     overrides: dict[str, Any]
     metrics_: dict[str, Any]
     model_: SavedModel
     run_dir_: str
-    def __init__(self, config: str, **overrides: Any) -> None: ...
+    def __init__(self, config: Union[str, PathLike[str], Mapping[str, Any]], **overrides: Any) -> None: ...
     def get_params(self, deep: bool = True) -> dict[str, Any]: ...
     def set_params(self, **params: Any) -> "Model": ...
-    def fit(self, X: Any, y: Any) -> "Model": ...
+    def fit(self, X: Any, y: Any, progress: Progress = None) -> "Model": ...
     def predict(self, X: Any) -> Any: ...
     def predict_proba(self, X: Any) -> Any: ...
     def score(self, X: Any, y: Any) -> float: ...

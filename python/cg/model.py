@@ -2,23 +2,26 @@
 rows exactly as `experiments predict` makes them."""
 
 import json
+import os
 
 from . import _cg
+from ._progress import callback
+
+
+def _config(config):
+    """A path-like config as a string; TOML text and dicts as they are."""
+    return os.fspath(config) if isinstance(config, os.PathLike) else config
 
 
 class SavedModel:
     """The model a run saved in `dir` (`model.safetensors`: networks, models, maps, RBMs)."""
 
     def __init__(self, dir):
-        import numpy as np
-
         self.dir = str(dir)
         meta, tensors = _cg.model_load(self.dir)
         self.metadata = dict(meta)
         #: The parameters by name, as numpy arrays of their saved shapes.
-        self.tensors = {
-            name: np.frombuffer(raw, dtype=np.float64).reshape(shape).copy() for name, shape, raw in tensors
-        }
+        self.tensors = dict(tensors)
         inputs = self.metadata.get("inputs")
         #: The feature columns the model reads, in order (None when the model does not say).
         self.features = json.loads(inputs)["features"] if inputs else None
@@ -48,8 +51,7 @@ class SavedModel:
                     f"{len(self.features or [])} features in order: {self.features}"
                 )
             columns = self.features
-        names, raw = _cg.model_predict(self.dir, list(columns), X.tobytes(), X.shape[0])
-        return names, np.frombuffer(raw, dtype=np.float64).reshape(X.shape[0], len(names)).copy()
+        return _cg.model_predict(self.dir, list(columns), X)
 
     def predict(self, X, columns=None):
         """The predicted class for classifiers, else the outputs (one column per output)."""
@@ -77,7 +79,7 @@ def load(dir):
 class Model:
     """A `kind = "model"` or `mlp` config as a scikit-learn estimator.
 
-    ``Model(config, **overrides)``: `config` is a config file's path or TOML text; `overrides`
+    ``Model(config, **overrides)``: `config` is a config file's path, TOML text or a dict; `overrides`
     are dotted keys (``**{"optimizer.learning_rate": 0.1}``), which ``get_params`` and
     ``set_params`` expose, so ``sklearn.base.clone``, ``Pipeline`` and ``GridSearchCV`` work with
     it. ``fit(X, y)`` trains on the rows of `X` in place of the config's `[data]` source (its
@@ -105,22 +107,28 @@ class Model:
         self.overrides.update(params)
         return self
 
-    def fit(self, X, y):
+    def fit(self, X, y, progress=None):
+        """Trains on the rows of `X` and targets `y`; `progress` as in ``cg.run``."""
         import shutil
         import tempfile
         import weakref
 
         import numpy as np
 
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        y = np.ascontiguousarray(y, dtype=np.float64).reshape(-1)
+        X = np.asarray(X)
+        y = np.asarray(y).reshape(-1)
         if X.ndim != 2 or len(X) != len(y):
             raise ValueError(f"X must be samples x features and y one target per sample: {X.shape}, {y.shape}")
         folder = tempfile.mkdtemp(prefix="cg-model-")
         weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        # The rows go to the run as NumPy files beside it (written once, in binary), read as
+        # `[data] npy` and `labels`: the model's saved config names them.
+        np.save(f"{folder}/X.npy", X)
+        np.save(f"{folder}/y.npy", y)
         self.run_dir_ = f"{folder}/run"
         raw = _cg.fit_config(
-            str(self.config), X.tobytes(), y.tobytes(), X.shape[0], X.shape[1], self.run_dir_, self.overrides or None
+            _config(self.config), f"{folder}/X.npy", f"{folder}/y.npy", self.run_dir_, self.overrides or None, None,
+            callback(progress, "model"),
         )
         self.metrics_ = json.loads(raw)
         self.model_ = load(self.run_dir_)

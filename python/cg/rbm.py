@@ -3,6 +3,7 @@
 import json
 
 from . import _cg
+from ._progress import callback
 from .som import _floats
 
 
@@ -25,18 +26,12 @@ class RBM:
         s = dict(self.settings, learning_rate=self.learning_rate, batch_size=self.batch_size, epochs=self.n_iter)
         return json.dumps(s)
 
-    def fit(self, X, y=None):
-        """Trains on the rows of `X` (samples x visible units); returns self."""
-        import numpy as np
-
+    def fit(self, X, y=None, progress=None):
+        """Trains on the rows of `X` (samples x visible units, read in place when it is a
+        C-contiguous float64 array; never modified); returns self. `progress` as in
+        ``SOM.fit``."""
         X = _floats(X)
-        n, dim = X.shape
-        w, b, c = _cg.rbm_fit(X.tobytes(), n, dim, self.n_components, self._settings(), self.random_state)
-        self._params = (
-            np.frombuffer(w, dtype=np.float64).reshape(dim, self.n_components).copy(),
-            np.frombuffer(b, dtype=np.float64).copy(),
-            np.frombuffer(c, dtype=np.float64).copy(),
-        )
+        self._params = _cg.rbm_fit(X, self.n_components, self._settings(), self.random_state, callback(progress, "RBM"))
         return self
 
     def _fitted(self):
@@ -67,22 +62,67 @@ class RBM:
         X = _floats(X, w.shape[0])
         return 1.0 / (1.0 + np.exp(-(X @ w + c)))
 
-    def _score(self, X):
+    def _machine(self):
         w, b, c = self._fitted()
-        X = _floats(X, w.shape[0])
-        gaussian = self.settings.get("visible") == "gaussian"
-        return _cg.rbm_score(w.tobytes(), b.tobytes(), c.tobytes(), gaussian, X.tobytes())
+        return w, b, c, self.settings.get("visible") == "gaussian"
 
     def free_energy(self, X):
         """F(v) for each sample: p(v) is proportional to exp(-F(v))."""
         import numpy as np
 
-        return np.array(self._score(X)[0])
+        w = self._fitted()[0]
+        return np.array(_cg.rbm_free_energy(*self._machine(), _floats(X, w.shape[0])))
 
-    def log_likelihood(self, X):
-        """The mean log p(v) of the samples, with the exact partition function (the smaller
-        layer enumerated; up to 22 units)."""
-        ll = self._score(X)[1]
-        if ll is None:
-            raise ValueError("both layers are too large to enumerate the partition function exactly")
-        return ll
+    def score_samples(self, X):
+        """scikit-learn's pseudo-likelihood proxy, per sample: with one visible unit i of each
+        sample flipped (chosen as scikit-learn chooses it, from ``random_state``),
+        n_features * log(sigmoid(F(v with i flipped) - F(v))). For the same parameters the
+        numbers equal BernoulliRBM.score_samples'."""
+        import numpy as np
+
+        X = _floats(X, self._fitted()[0].shape[0])
+        rng = np.random.RandomState(self.random_state)
+        flipped = X.copy()
+        rows, cols = np.arange(X.shape[0]), rng.randint(0, X.shape[1], X.shape[0])
+        flipped[rows, cols] = 1 - flipped[rows, cols]
+        fe, fe_flipped = self.free_energy(X), self.free_energy(flipped)
+        return -X.shape[1] * np.logaddexp(0, -(fe_flipped - fe))
+
+    def score(self, X, y=None):
+        """The mean of ``score_samples``."""
+        return float(self.score_samples(X).mean())
+
+    def log_partition(self, X=None, *, method="exact", chains=100, temperatures=1000, seed=0):
+        """log Z with an interval, as a dict ``log_z``, ``low``, ``high``: ``method="exact"``
+        enumerates the smaller layer (up to 22 units); ``"ais"`` runs annealed importance sampling
+        (Salakhutdinov and Murray) with `chains` chains through `temperatures` inverse
+        temperatures from the base model of `X`'s marginals (the training data, by default the
+        visible biases' own), seeded; the interval is +-3 standard errors."""
+        import numpy as np
+
+        w, b, c, gaussian = self._machine()
+        if X is None:
+            X = np.zeros((1, w.shape[0]))
+        if method not in ("exact", "ais"):
+            raise ValueError(f"method `{method}`: exact or ais")
+        got = _cg.rbm_log_partition(
+            w, b, c, gaussian, _floats(X, w.shape[0]), chains if method == "ais" else 0, temperatures, seed
+        )
+        if got is None:
+            raise ValueError("both layers are too large to enumerate the partition function exactly: use method='ais'")
+        log_z, low, high = got
+        return {"log_z": log_z, "low": low, "high": high}
+
+    def log_likelihood(self, X, *, method="auto", chains=100, temperatures=1000, seed=0):
+        """The mean log p(v) of the samples: with the exact partition function
+        (``method="exact"``, up to 22 units in the smaller layer), by AIS (``"ais"``: the
+        estimate from ``log_partition``), or ``"auto"``: exact when it can be."""
+        import numpy as np
+
+        w = self._fitted()[0]
+        X = _floats(X, w.shape[0])
+        if method == "auto":
+            method = "exact" if min(w.shape) <= 22 else "ais"
+        log_z = self.log_partition(X, method=method, chains=chains, temperatures=temperatures, seed=seed)["log_z"]
+        # Summed in order, as the engine sums it.
+        return sum(-f - log_z for f in self.free_energy(X).tolist()) / X.shape[0]

@@ -3,9 +3,13 @@
 import json
 
 from . import _cg
+from ._progress import callback
 
 
 def _floats(X, dim=None):
+    """`X` as a C-contiguous float64 samples x features array: the same array (no copy) when it
+    already is one, which the engines then read in place; float32 and other layouts are
+    converted once."""
     import numpy as np
 
     X = np.ascontiguousarray(X, dtype=np.float64)
@@ -36,15 +40,18 @@ class SOM:
         self._weights = None
         self._dim = None
 
-    def fit(self, X):
-        """Trains on the rows of `X` (samples x features); returns self."""
-        X = _floats(X)
-        n, dim = X.shape
-        raw = _cg.som_fit(X.tobytes(), n, dim, self.rows, self.cols, self.epochs, self._settings, self.seed)
-        import numpy as np
+    def fit(self, X, progress=None):
+        """Trains on the rows of `X` (samples x features, read in place when it is a
+        C-contiguous float64 array; never modified); returns self.
 
-        self._weights = np.frombuffer(raw, dtype=np.float64).reshape(self.rows * self.cols, dim).copy()
-        self._dim = dim
+        `progress`: ``True`` for a tqdm bar (when tqdm is installed; else a line on stderr per
+        epoch), or a callable ``progress(step, total, unit, message)`` called after each epoch.
+        """
+        X = _floats(X)
+        self._weights = _cg.som_fit(
+            X, self.rows, self.cols, self.epochs, self._settings, self.seed, callback(progress, "SOM")
+        )
+        self._dim = X.shape[1]
         return self
 
     def _fitted(self):
@@ -60,7 +67,7 @@ class SOM:
     def _match(self, X):
         w = self._fitted()
         X = _floats(X, self._dim)
-        return _cg.som_match(w.tobytes(), self._dim, self.rows, self.cols, self._settings, X.tobytes())
+        return _cg.som_match(w, self.rows, self.cols, self._settings, X)
 
     def winner(self, x):
         """The (row, col) of the unit nearest to one sample `x`."""
@@ -93,7 +100,4 @@ class SOM:
 
     def umatrix(self):
         """Each unit's mean distance to its adjacent units' vectors, rows x cols."""
-        import numpy as np
-
-        raw = _cg.som_umatrix(self._fitted().tobytes(), self._dim, self.rows, self.cols, self._settings)
-        return np.frombuffer(raw, dtype=np.float64).reshape(self.rows, self.cols).copy()
+        return _cg.som_umatrix(self._fitted(), self.rows, self.cols, self._settings)

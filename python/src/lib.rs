@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -32,38 +33,85 @@ fn raise(e: anyhow::Error) -> PyErr {
     }
 }
 
+/// What the engine thread tells the waiting Python thread.
+enum Event {
+    /// A step: (steps done, steps in all, unit, message).
+    Tick(u64, u64, String, String),
+    /// The work ended (or panicked: its sender is dropped then).
+    Done,
+}
+
 /// Runs `work` on a thread of its own with the GIL released, waking every 20 ms to check
 /// Python's signals (and at once when the work ends, so a short call costs no wait): Ctrl-C
 /// asks the engine to stop at its next step (`cg_core::interrupt`), waits for it, and raises
 /// `KeyboardInterrupt`. A panic of the engine becomes a `RunError`.
-fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+///
+/// With `progress` (a callable), `work` gets a hook whose steps reach it as
+/// `progress(step, total, unit, message)`, called on this thread with the GIL held (the latest
+/// step only, when several came while it waited); an exception it raises stops the run and is
+/// raised.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce(Option<experiments::ProgressHook>) -> T + Send,
+) -> PyResult<T> {
     use std::sync::mpsc::{channel, RecvTimeoutError};
     cg_core::interrupt::clear();
+    let (events, mut received) = channel::<Event>();
+    let hook = progress.map(|_| {
+        let events = std::sync::Mutex::new(events.clone());
+        experiments::ProgressHook(std::sync::Arc::new(move |t: &experiments::Tick<'_>| {
+            let tick = Event::Tick(t.step, t.total, t.unit.to_string(), t.message.to_string());
+            let _ = events.lock().map(|e| e.send(tick));
+        }))
+    });
     std::thread::scope(|scope| {
-        let (done, mut finished) = channel::<()>();
         let handle = scope.spawn(move || {
-            let out = work();
-            let _ = done.send(());
+            let out = work(hook);
+            let _ = events.send(Event::Done);
             out
         });
-        loop {
-            // Disconnected: the work panicked (its sender dropped); join says so.
+        let failure = loop {
             // The receiver goes into the GIL-free closure and back (it is Send, not Sync).
-            let (waited, receiver) = py.detach(move || {
-                let waited = finished.recv_timeout(std::time::Duration::from_millis(20));
-                (waited, finished)
+            // Steps that came meanwhile are merged: only the latest is shown.
+            let (tick, ended, receiver) = py.detach(move || {
+                let (mut tick, mut ended) = (None, false);
+                let mut next = received.recv_timeout(std::time::Duration::from_millis(20));
+                loop {
+                    match next {
+                        Ok(Event::Tick(step, total, unit, message)) => tick = Some((step, total, unit, message)),
+                        // Disconnected: the work panicked (its sender dropped); join says so.
+                        Ok(Event::Done) | Err(RecvTimeoutError::Disconnected) => ended = true,
+                        Err(RecvTimeoutError::Timeout) => {}
+                    }
+                    if ended {
+                        break;
+                    }
+                    match received.try_recv() {
+                        Ok(event) => next = Ok(event),
+                        Err(_) => break,
+                    }
+                }
+                (tick, ended, received)
             });
-            finished = receiver;
-            match waited {
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {}
+            received = receiver;
+            if let (Some(callback), Some(tick)) = (progress, tick) {
+                if let Err(e) = callback.call1(tick) {
+                    break Some(e);
+                }
+            }
+            if ended {
+                break None;
             }
             if let Err(signal) = py.check_signals() {
-                cg_core::interrupt::request();
-                let _ = py.detach(|| handle.join());
-                cg_core::interrupt::clear();
-                return Err(signal);
+                break Some(signal);
             }
+        };
+        if let Some(error) = failure {
+            cg_core::interrupt::request();
+            let _ = py.detach(|| handle.join());
+            cg_core::interrupt::clear();
+            return Err(error);
         }
         handle.join().map_err(|_| RunError::new_err("internal: the engine panicked"))
     })
@@ -93,43 +141,51 @@ fn overrides_of(py: Python<'_>, overrides: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(parsed)
 }
 
-/// A config given as a file's path or as TOML text: (text, the folder its data paths are relative
-/// to, the run's title), as the binary takes a file (its folder, its stem) or `base` for text.
-fn config_source(config: &str, base: Option<PathBuf>) -> PyResult<(String, PathBuf, String)> {
-    let path = Path::new(config);
-    if !config.contains('\n') && path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        let title = path.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
-        Ok((text, path.parent().unwrap_or(Path::new(".")).to_path_buf(), title))
+/// A config given as a file's path, as TOML text or as a dict (tables as dicts): (TOML text, the
+/// folder its data paths are relative to, the run's title), as the binary takes a file (its
+/// folder, its stem) or `base` for text and dicts.
+fn config_source(config: &Bound<'_, PyAny>, base: Option<PathBuf>) -> PyResult<(String, PathBuf, String)> {
+    let here = || base.clone().unwrap_or_else(|| PathBuf::from("."));
+    if let Ok(table) = config.cast::<PyDict>() {
+        let text: String = config.py().import("json")?.call_method1("dumps", (table,))?.extract()?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ConfigError::new_err(e.to_string()))?;
+        let table = toml::Value::try_from(value)
+            .map_err(|e| ConfigError::new_err(format!("the config dict cannot be TOML: {e}")))?;
+        let text = toml::to_string(&table)
+            .map_err(|e| ConfigError::new_err(format!("the config dict cannot be TOML: {e}")))?;
+        return Ok((text, here(), "config".into()));
+    }
+    let config: PathBuf = config.extract().map_err(|_| ConfigError::new_err("config: a path, TOML text or a dict"))?;
+    let text = config.to_string_lossy();
+    if !text.contains('\n') && config.is_file() {
+        let read = std::fs::read_to_string(&config)
+            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", config.display())))?;
+        let title = config.file_stem().map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
+        Ok((read, config.parent().unwrap_or(Path::new(".")).to_path_buf(), title))
     } else {
-        Ok((config.to_string(), base.unwrap_or_else(|| PathBuf::from(".")), "config".into()))
+        Ok((text.into_owned(), here(), "config".into()))
     }
 }
 
-/// Trains a `model` or `mlp` config on rows in memory: the config's `[data]` source (csv,
-/// synthetic) is replaced by `n` rows of `X` (row-major float64 bytes, `d` features) and their
-/// targets `y`; its other `[data]` settings (standardize, test_fraction, ...) stay. Writes the
-/// results folder `out` (with `model.safetensors`) and returns the metrics as JSON text.
+/// Trains a `model` or `mlp` config on arrays: the config's `[data]` source (csv, synthetic,
+/// ...) is replaced by the `.npy` files `x` (samples x features) and `y` (their targets), read as
+/// `[data] npy` and `labels` are; its other `[data]` settings (standardize, test_fraction, ...)
+/// stay. Writes the results folder `out` (with `model.safetensors`) and returns the metrics as
+/// JSON text.
 #[pyfunction]
-#[pyo3(signature = (config, x, y, n, d, out, overrides=None, base=None))]
+#[pyo3(signature = (config, x, y, out, overrides=None, base=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
-fn fit_config(
-    py: Python<'_>,
-    config: &str,
-    x: &[u8],
-    y: &[u8],
-    n: usize,
-    d: usize,
+fn fit_config<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    x: PathBuf,
+    y: PathBuf,
     out: PathBuf,
-    overrides: Option<&Bound<'_, PyDict>>,
+    overrides: Option<&Bound<'py, PyDict>>,
     base: Option<PathBuf>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<String> {
     let parsed = overrides_of(py, overrides)?;
-    let (x, y) = (floats(x)?, floats(y)?);
-    if x.len() != n * d || y.len() != n || n == 0 || d == 0 {
-        return Err(ConfigError::new_err(format!("X has {} numbers and y {} for {n} rows of {d}", x.len(), y.len())));
-    }
     let (text, base, _) = config_source(config, base)?;
     let mut table =
         experiments::config::resolved_text(&text, &[]).map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
@@ -138,16 +194,16 @@ fn fit_config(
         .or_insert_with(|| toml::Value::Table(toml::Table::new()))
         .as_table_mut()
         .ok_or_else(|| ConfigError::new_err("[data] is not a table"))?;
-    for key in ["csv", "synthetic", "inline_x", "inline_y", "target", "features"] {
+    for key in ["csv", "synthetic", "inline_x", "inline_y", "target", "features", "npy", "labels"] {
         data.remove(key);
     }
-    let rows: Vec<toml::Value> =
-        x.chunks_exact(d).map(|r| toml::Value::Array(r.iter().map(|&v| toml::Value::Float(v)).collect())).collect();
-    data.insert("inline_x".into(), toml::Value::Array(rows));
-    data.insert("inline_y".into(), toml::Value::Array(y.iter().map(|&v| toml::Value::Float(v)).collect()));
+    let absolute = |p: PathBuf| std::path::absolute(&p).map(|p| p.to_string_lossy().into_owned());
+    data.insert("npy".into(), toml::Value::String(absolute(x)?));
+    data.insert("labels".into(), toml::Value::String(absolute(y)?));
     let text = toml::to_string(&table).map_err(|e| RunError::new_err(e.to_string()))?;
-    let outcome = interruptible(py, || {
-        let outcome = experiments::run_text(&text, &base, "model", &parsed, &experiments::RunOptions::default())?;
+    let outcome = interruptible(py, progress, |hook| {
+        let options = experiments::RunOptions { on_progress: hook, ..Default::default() };
+        let outcome = experiments::run_text(&text, &base, "model", &parsed, &options)?;
         experiments::write(&outcome, &out)?;
         Ok::<_, anyhow::Error>(outcome)
     })?
@@ -163,22 +219,26 @@ fn fit_config(
 /// Runs a config exactly as `experiments CONFIG KEY=VALUE... [--out DIR]` does and returns its
 /// metrics (`metrics.json`, or the kind's main JSON file) as a dict.
 ///
-/// `config` is a path to a TOML file, or TOML text (data paths relative to `base`, the current
-/// folder by default); `overrides` maps dotted keys to values (`{"optimizer.learning_rate":
-/// 0.1}`); `out`, when given, is the results folder written as the binary writes it.
+/// `config` is a path to a TOML file, TOML text or a dict (data paths relative to `base`, the
+/// current folder by default); `overrides` maps dotted keys to values
+/// (`{"optimizer.learning_rate": 0.1}`); `out`, when given, is the results folder written as the
+/// binary writes it; `progress` is called at each step of a long run as
+/// `progress(step, total, unit, message)`.
 #[pyfunction]
-#[pyo3(signature = (config, overrides=None, out=None, base=None))]
-fn run(
-    py: Python<'_>,
-    config: &str,
-    overrides: Option<&Bound<'_, PyDict>>,
+#[pyo3(signature = (config, overrides=None, out=None, base=None, progress=None))]
+fn run<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    overrides: Option<&Bound<'py, PyDict>>,
     out: Option<PathBuf>,
     base: Option<PathBuf>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let parsed = overrides_of(py, overrides)?;
     let (text, base, title) = config_source(config, base)?;
-    let outcome = interruptible(py, || {
-        let outcome = experiments::run_text(&text, &base, &title, &parsed, &experiments::RunOptions::default())?;
+    let outcome = interruptible(py, progress, |hook| {
+        let options = experiments::RunOptions { on_progress: hook, ..Default::default() };
+        let outcome = experiments::run_text(&text, &base, &title, &parsed, &options)?;
         if let Some(dir) = &out {
             experiments::write(&outcome, dir)?;
         }
@@ -476,6 +536,88 @@ impl MarkovNetwork {
     }
 }
 
+/// A scalar computational graph written as named expressions (a `kind = "graph"` config's
+/// `[graph]` table): its values and derivatives at given inputs and weights.
+#[pyclass(frozen, module = "cg")]
+struct Graph {
+    model: cg_model::scalar::ScalarModel,
+}
+
+#[pymethods]
+impl Graph {
+    /// `config`: a path, TOML text or a dict: a whole `kind = "graph"` config or its `[graph]`
+    /// table alone (`inputs`, `weights`, `outputs`, `loss`, `nodes`).
+    #[new]
+    fn new(config: &Bound<'_, PyAny>) -> PyResult<Graph> {
+        let (text, _, _) = config_source(config, None)?;
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::new_err(e.to_string()))?;
+        if let Some(toml::Value::Table(graph)) = table.remove("graph") {
+            table = graph;
+        }
+        let graph: cg_model::scalar::ScalarGraphConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::new_err(format!("[graph] {e}")))?;
+        let model = graph.build().map_err(|e| ConfigError::new_err(e.to_string()))?;
+        Ok(Graph { model })
+    }
+
+    /// The inputs' and weights' names, then the computed nodes', in the config's order.
+    #[getter]
+    fn nodes(&self) -> Vec<String> {
+        self.model.ids.iter().map(|&id| self.model.dag.name(id).to_string()).collect()
+    }
+
+    /// Evaluates the graph with `inputs` and `weights` (dicts name -> value; the rest keep the
+    /// config's values): a dict with `values` (every node), `loss` (the loss, or the single
+    /// output) and `gradient` (dloss/dnode for every node by reverse mode: for inputs and weights
+    /// the loss-to-input and loss-to-weight derivatives).
+    #[pyo3(signature = (inputs=None, weights=None))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        inputs: Option<&Bound<'py, PyDict>>,
+        weights: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dag = &self.model.dag;
+        let mut tape = self.model.tape();
+        let sources: Vec<(cg_core::NodeId, cg_core::Role)> =
+            self.model.source_values.iter().map(|&(id, _)| (id, dag.role(id))).collect();
+        for (given, role, what) in [(inputs, cg_core::Role::Input, "input"), (weights, cg_core::Role::Weight, "weight")]
+        {
+            for (k, v) in given.into_iter().flat_map(|d| d.iter()) {
+                let name: String = k.extract()?;
+                let value: f64 = v.extract()?;
+                let id = sources
+                    .iter()
+                    .find(|&&(id, r)| r == role && dag.name(id) == name)
+                    .map(|&(id, _)| id)
+                    .ok_or_else(|| PyKeyError::new_err(format!("`{name}` is not an {what} of the graph")))?;
+                if !value.is_finite() {
+                    return Err(ConfigError::new_err(format!("{what} {name} = {value}: not a finite number")));
+                }
+                tape.set(id, value);
+            }
+        }
+        dag.forward(&mut tape).map_err(|e| RunError::new_err(e.to_string()))?;
+        let (loss, seeds) = self.model.objective(&tape);
+        let gradient = dag.reverse(&tape, &seeds).map_err(|e| RunError::new_err(e.to_string()))?;
+        let (values, partials) = (PyDict::new(py), PyDict::new(py));
+        for &id in &self.model.ids {
+            values.set_item(dag.name(id), tape.value(id))?;
+            partials.set_item(dag.name(id), gradient[id])?;
+        }
+        let out = PyDict::new(py);
+        out.set_item("values", values)?;
+        out.set_item("loss", loss)?;
+        out.set_item("gradient", partials)?;
+        Ok(out)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Graph({} nodes)", self.model.ids.len())
+    }
+}
+
 /// (parent, child) names of `data`'s variables as ids.
 fn edge_ids(data: &cg_pgm::learn::DiscreteData, edges: &[(String, String)]) -> PyResult<Vec<(usize, usize)>> {
     let id = |n: &str| data.id(n).map_err(|e| PyKeyError::new_err(format!("{e} in the data")));
@@ -635,17 +777,34 @@ impl BayesianNetwork {
     }
 }
 
-/// f64s from native-endian bytes (numpy's `tobytes()` of a float64 array).
-fn floats(bytes: &[u8]) -> PyResult<Vec<f64>> {
-    if !bytes.len().is_multiple_of(8) {
-        return Err(PyValueError::new_err("expected float64 data (a multiple of 8 bytes)"));
+/// A samples x features array's numbers in place (row-major: the bytes of the engines'
+/// features x samples column-major matrix), its sample and feature counts; `what` names it in
+/// errors. The Python layer hands over C-contiguous float64 arrays (`np.ascontiguousarray`, no
+/// copy when the array already is one), so nothing is copied here.
+fn samples<'a>(x: &'a PyReadonlyArray2<'_, f64>, what: &str) -> PyResult<(&'a [f64], usize, usize)> {
+    let (n, d) = (x.shape()[0], x.shape()[1]);
+    let values = x.as_slice().map_err(|_| ConfigError::new_err(format!("{what}: not a C-contiguous array")))?;
+    if n == 0 || d == 0 {
+        return Err(ConfigError::new_err(format!("{what}: {n} samples x {d} features; need at least one of each")));
     }
-    Ok(bytes.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().expect("8 bytes"))).collect())
+    Ok((values, n, d))
 }
 
-/// The bytes numpy's `frombuffer` reads back as float64.
-fn to_bytes(values: &[f64]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_ne_bytes()).collect()
+/// A vector's numbers in place.
+fn vector<'a>(x: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
+    x.as_slice().map_err(|_| ConfigError::new_err(format!("{what}: not a contiguous array")))
+}
+
+/// The address of the numbers the engines would read for `x`: equal to numpy's own data pointer
+/// when the array goes in without a copy (what the tests check).
+#[pyfunction]
+fn data_address(x: PyReadonlyArray2<'_, f64>) -> PyResult<usize> {
+    Ok(samples(&x, "X")?.0.as_ptr() as usize)
+}
+
+/// `values` as a numpy array of `shape` (the vector handed over, not copied).
+fn array<'py>(py: Python<'py>, values: Vec<f64>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyArray1::from_vec(py, values).reshape(shape.to_vec())?.into_any())
 }
 
 /// `value` into `field`, an error naming `key` when it does not fit the field's type.
@@ -684,62 +843,68 @@ fn som_params(rows: usize, cols: usize, epochs: usize, settings: &str) -> PyResu
     c.validate().map_err(|e| ConfigError::new_err(format!("[som] {e}")))
 }
 
-/// Trains a map on `n` samples of `dim` features (row-major float64 bytes) from `seed`, as the
-/// `som` kind does: returns the codebook (units × dim, row-major bytes).
+/// Trains a map on the rows of `x` (samples x features, read in place) from `seed`, as the
+/// `som` kind does: returns the codebook (units x features). `progress` is called at each
+/// epoch as `progress(step, total, unit, message)`.
 #[pyfunction]
+#[pyo3(signature = (x, rows, cols, epochs, settings, seed, progress=None))]
 #[allow(clippy::too_many_arguments)]
-fn som_fit(
-    py: Python<'_>,
-    data: &[u8],
-    n: usize,
-    dim: usize,
+fn som_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
     rows: usize,
     cols: usize,
     epochs: usize,
     settings: &str,
     seed: u64,
-) -> PyResult<Vec<u8>> {
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     use rand::SeedableRng;
     let params = som_params(rows, cols, epochs, settings)?;
-    let x = floats(data)?;
-    if x.len() != n * dim || n == 0 || dim == 0 {
-        return Err(ConfigError::new_err(format!("X: {} numbers for {n} samples of {dim} features", x.len())));
-    }
-    let weights = interruptible(py, move || -> anyhow::Result<Vec<f64>> {
-        let mut som = cg_som::Som::new(params, x, dim)?;
+    let (data, _, dim) = samples(&x, "X")?;
+    let weights = interruptible(py, progress, move |hook| -> anyhow::Result<Vec<f64>> {
+        let mut som = cg_som::Som::new(params, data, dim)?;
+        if hook.is_none() {
+            // The quality after each epoch is only for the progress message.
+            som = som.without_quality();
+        }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut state = som.init(&mut rng);
         let epochs = som.params().epochs;
-        experiments::finished(cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut []), "training")?;
+        let options = experiments::RunOptions { on_progress: hook, ..Default::default() };
+        let mut progress = experiments::Progress::new(&options, epochs, "epoch", "som", |r: &cg_som::SomRecord| {
+            r.quantization_error.map_or_else(String::new, |q| format!("quantization error {q:.4}"))
+        });
+        let out = cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut [&mut progress]);
+        experiments::finished(out, "training")?;
         Ok(state.weights)
     })?
     .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
-    Ok(to_bytes(&weights))
+    array(py, weights, &[rows * cols, dim])
 }
 
 /// Best-matching units (by index, row-major over the lattice) of samples, and per sample whether
 /// its two best units are not adjacent (the topographic error's count), and its distance to the
 /// best.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn som_match(
-    weights: &[u8],
-    dim: usize,
+    weights: PyReadonlyArray2<'_, f64>,
     rows: usize,
     cols: usize,
     settings: &str,
-    data: &[u8],
+    x: PyReadonlyArray2<'_, f64>,
 ) -> PyResult<(Vec<usize>, Vec<bool>, Vec<f64>)> {
     let params = som_params(rows, cols, 1, settings)?;
-    let (w, x) = (floats(weights)?, floats(data)?);
-    if dim == 0 || !x.len().is_multiple_of(dim) || w.len() != params.lattice.units() * dim {
-        return Err(ConfigError::new_err(format!("X has {} numbers; the map's features are {dim}", x.len())));
+    let (w, units, dim) = samples(&weights, "codebook")?;
+    let (x, _, d) = samples(&x, "X")?;
+    if d != dim || units != params.lattice.units() {
+        return Err(ConfigError::new_err(format!("X has {d} features; the map's are {dim}")));
     }
     let mut best = vec![];
     let mut apart = vec![];
     let mut distance = vec![];
     for sample in x.chunks_exact(dim) {
-        let (b1, b2, d1) = cg_som::quality::best_two(&w, dim, sample);
+        let (b1, b2, d1) = cg_som::quality::best_two(w, dim, sample);
         best.push(b1);
         apart.push(!params.lattice.adjacent(b1, b2));
         distance.push(d1.sqrt());
@@ -749,9 +914,16 @@ fn som_match(
 
 /// The U-matrix of a codebook: per unit, the mean distance to its adjacent units' vectors.
 #[pyfunction]
-fn som_umatrix(weights: &[u8], dim: usize, rows: usize, cols: usize, settings: &str) -> PyResult<Vec<u8>> {
+fn som_umatrix<'py>(
+    py: Python<'py>,
+    weights: PyReadonlyArray2<'py, f64>,
+    rows: usize,
+    cols: usize,
+    settings: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let params = som_params(rows, cols, 1, settings)?;
-    Ok(to_bytes(&cg_som::quality::u_matrix(&params.lattice, &floats(weights)?, dim)))
+    let (w, _, dim) = samples(&weights, "codebook")?;
+    array(py, cg_som::quality::u_matrix(&params.lattice, w, dim), &[rows, cols])
 }
 
 /// An RBM's checked settings from the ones given (JSON, by the `[rbm]` table's names), the
@@ -779,106 +951,165 @@ fn rbm_params(hidden: usize, settings: &str) -> PyResult<cg_boltzmann::RbmParams
     c.validate().map_err(|e| ConfigError::new_err(format!("[rbm] {e}")))
 }
 
-/// An RBM's parameters as (W visible × hidden row-major, visible biases, hidden biases), bytes.
-type RbmBytes = (Vec<u8>, Vec<u8>, Vec<u8>);
-
-/// Trains an RBM on `n` samples of `dim` features (row-major float64 bytes) from `seed`, as the
-/// `rbm` kind does.
+/// Trains an RBM on the rows of `x` (samples x visible units, read in place) from `seed`, as
+/// the `rbm` kind does: returns (W visible x hidden, visible biases, hidden biases).
+/// `progress` is called at each epoch as `progress(step, total, unit, message)`.
 #[pyfunction]
-fn rbm_fit(
-    py: Python<'_>,
-    data: &[u8],
-    n: usize,
-    dim: usize,
+#[pyo3(signature = (x, hidden, settings, seed, progress=None))]
+fn rbm_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
     hidden: usize,
     settings: &str,
     seed: u64,
-) -> PyResult<RbmBytes> {
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     use rand::SeedableRng;
     let params = rbm_params(hidden, settings)?;
-    let x = floats(data)?;
-    if x.len() != n * dim || n == 0 || dim == 0 {
-        return Err(ConfigError::new_err(format!("X: {} numbers for {n} samples of {dim} features", x.len())));
-    }
-    let rbm = interruptible(py, move || -> anyhow::Result<cg_boltzmann::Rbm> {
-        let data = nalgebra::DMatrix::from_row_slice(n, dim, &x);
+    let (data, _, dim) = samples(&x, "X")?;
+    let rbm = interruptible(py, progress, move |hook| -> anyhow::Result<cg_boltzmann::Rbm> {
         let epochs = params.epochs;
-        let mut trainer = cg_boltzmann::RbmTrainer::new(params, data)?;
+        let mut trainer = cg_boltzmann::RbmTrainer::from_rows(params, data, dim)?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut state = trainer.init(&mut rng);
-        let out = cg_core::run(&mut trainer, &mut state, epochs, &mut rng, &mut []);
+        let options = experiments::RunOptions { on_progress: hook, ..Default::default() };
+        let mut progress =
+            experiments::Progress::new(&options, epochs, "epoch", "rbm", |r: &cg_boltzmann::RbmRecord| {
+                r.reconstruction_error.map_or_else(String::new, |e| format!("reconstruction error {e:.4}"))
+            });
+        let out = cg_core::run(&mut trainer, &mut state, epochs, &mut rng, &mut [&mut progress]);
         experiments::finished(out, "training")?;
         Ok(state.rbm)
     })?
     .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
-    let w: Vec<f64> = (0..rbm.w.nrows()).flat_map(|i| rbm.w.row(i).iter().copied().collect::<Vec<_>>()).collect();
-    Ok((to_bytes(&w), to_bytes(rbm.b.as_slice()), to_bytes(rbm.c.as_slice())))
+    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+    // W is column-major visible x hidden: its transpose's storage is the row-major matrix.
+    let w = rbm.w.transpose().as_slice().to_vec();
+    Ok((
+        array(py, w, &[nv, nh])?,
+        array(py, rbm.b.as_slice().to_vec(), &[nv])?,
+        array(py, rbm.c.as_slice().to_vec(), &[nh])?,
+    ))
 }
 
-/// The machine of the given parameters.
-fn rbm_of(w: &[u8], b: &[u8], c: &[u8], gaussian: bool) -> PyResult<cg_boltzmann::Rbm> {
-    let (w, b, c) = (floats(w)?, floats(b)?, floats(c)?);
-    if w.len() != b.len() * c.len() {
-        return Err(ConfigError::new_err("W must be visible x hidden"));
+/// The machine of the given parameters (W visible x hidden).
+fn rbm_of(
+    w: &PyReadonlyArray2<'_, f64>,
+    b: &PyReadonlyArray1<'_, f64>,
+    c: &PyReadonlyArray1<'_, f64>,
+    gaussian: bool,
+) -> PyResult<cg_boltzmann::Rbm> {
+    let (wv, nv, nh) = samples(w, "W")?;
+    let (b, c) = (vector(b, "visible biases")?, vector(c, "hidden biases")?);
+    if b.len() != nv || c.len() != nh {
+        return Err(ConfigError::new_err(format!("W is {nv} x {nh}; the biases number {} and {}", b.len(), c.len())));
     }
     Ok(cg_boltzmann::Rbm {
-        w: nalgebra::DMatrix::from_row_slice(b.len(), c.len(), &w),
-        b: nalgebra::DVector::from_vec(b),
-        c: nalgebra::DVector::from_vec(c),
+        w: nalgebra::DMatrix::from_row_slice(nv, nh, wv),
+        b: nalgebra::DVector::from_column_slice(b),
+        c: nalgebra::DVector::from_column_slice(c),
         visible: if gaussian { cg_boltzmann::Visible::Gaussian } else { cg_boltzmann::Visible::Bernoulli },
     })
 }
 
-/// Per sample its free energy F(v), and the mean log-likelihood of the samples with the exact
-/// partition function (`None` when the smaller layer is too large to enumerate).
-#[pyfunction]
-fn rbm_score(w: &[u8], b: &[u8], c: &[u8], gaussian: bool, data: &[u8]) -> PyResult<(Vec<f64>, Option<f64>)> {
-    let rbm = rbm_of(w, b, c, gaussian)?;
-    let x = floats(data)?;
-    let nv = rbm.n_visible();
-    if !x.len().is_multiple_of(nv) {
-        return Err(ConfigError::new_err(format!("X has {} numbers; the machine has {nv} visible units", x.len())));
+/// Checks that `x`'s rows fit the machine's visible units.
+fn visible_rows<'a>(rbm: &cg_boltzmann::Rbm, x: &'a PyReadonlyArray2<'_, f64>) -> PyResult<&'a [f64]> {
+    let (x, _, d) = samples(x, "X")?;
+    if d != rbm.n_visible() {
+        return Err(ConfigError::new_err(format!(
+            "X has {d} features; the machine has {} visible units",
+            rbm.n_visible()
+        )));
     }
-    let free: Vec<f64> = x.chunks_exact(nv).map(|v| rbm.free_energy(v)).collect();
-    let m = nalgebra::DMatrix::from_row_slice(x.len() / nv, nv, &x);
-    let ll = rbm.log_partition_exact().ok().map(|z| rbm.mean_log_likelihood(&m, z));
-    Ok((free, ll))
+    Ok(x)
 }
 
-/// The saved model of a results folder: its metadata and tensors (name, shape, row-major bytes).
+/// Per sample its free energy F(v).
+#[pyfunction]
+fn rbm_free_energy(
+    w: PyReadonlyArray2<'_, f64>,
+    b: PyReadonlyArray1<'_, f64>,
+    c: PyReadonlyArray1<'_, f64>,
+    gaussian: bool,
+    x: PyReadonlyArray2<'_, f64>,
+) -> PyResult<Vec<f64>> {
+    let rbm = rbm_of(&w, &b, &c, gaussian)?;
+    Ok(visible_rows(&rbm, &x)?.chunks_exact(rbm.n_visible()).map(|v| rbm.free_energy(v)).collect())
+}
+
+/// log Z of the machine: exact (`chains` = 0; `None` when both layers are too large to
+/// enumerate) or by annealed importance sampling with `chains` chains through `temperatures`
+/// inverse temperatures from the base model of `x`'s marginals, seeded by `seed`. Returns
+/// (log Z, low, high): the AIS interval is +-3 standard errors of the mean importance weight,
+/// the exact one a point.
+#[pyfunction]
+#[pyo3(signature = (w, b, c, gaussian, x, chains=0, temperatures=1000, seed=0))]
+#[allow(clippy::too_many_arguments)]
+fn rbm_log_partition(
+    py: Python<'_>,
+    w: PyReadonlyArray2<'_, f64>,
+    b: PyReadonlyArray1<'_, f64>,
+    c: PyReadonlyArray1<'_, f64>,
+    gaussian: bool,
+    x: PyReadonlyArray2<'_, f64>,
+    chains: usize,
+    temperatures: usize,
+    seed: u64,
+) -> PyResult<Option<(f64, f64, f64)>> {
+    use rand::SeedableRng;
+    let rbm = rbm_of(&w, &b, &c, gaussian)?;
+    let rows = visible_rows(&rbm, &x)?;
+    if chains == 0 {
+        return Ok(py.detach(|| rbm.log_partition_exact().ok().map(|z| (z, z, z))));
+    }
+    let data = nalgebra::DMatrix::from_row_slice(rows.len() / rbm.n_visible(), rbm.n_visible(), rows);
+    let estimate = interruptible(py, None, |_| {
+        let base = cg_boltzmann::ais_base(&data, rbm.visible);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        rbm.ais_log_partition(&base, &cg_boltzmann::ais_betas(temperatures), chains, &mut rng)
+    })?
+    .map_err(|e| ConfigError::new_err(e.to_string()))?;
+    Ok(Some((estimate.log_z, estimate.log_z_low, estimate.log_z_high)))
+}
+
+/// The saved model of a results folder: its metadata and tensors (name, numpy array).
 #[pyfunction]
 #[allow(clippy::type_complexity)]
-fn model_load(dir: PathBuf) -> PyResult<(Vec<(String, String)>, Vec<(String, Vec<usize>, Vec<u8>)>)> {
+fn model_load(py: Python<'_>, dir: PathBuf) -> PyResult<(Vec<(String, String)>, Vec<(String, Bound<'_, PyAny>)>)> {
     let model = experiments::predict::SavedModel::load(&dir).map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
     let meta = model.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let tensors = model.tensors.iter().map(|t| (t.0.clone(), t.1.clone(), to_bytes(&t.2))).collect();
+    let tensors = model
+        .tensors
+        .into_iter()
+        .map(|(name, shape, values)| Ok((name, array(py, values, &shape)?)))
+        .collect::<PyResult<_>>()?;
     Ok((meta, tensors))
 }
 
-/// `experiments predict DIR --data FILE` on rows in memory: `columns` name the `n` rows of
-/// `data` (row-major float64 bytes); returns the predictions' column names and row-major bytes.
+/// `experiments predict DIR --data FILE` on rows in memory: `columns` name the columns of `x`
+/// (rows x columns); returns the predictions' column names and values (rows x columns).
 #[pyfunction]
-fn model_predict(
-    py: Python<'_>,
+fn model_predict<'py>(
+    py: Python<'py>,
     dir: PathBuf,
     columns: Vec<String>,
-    data: &[u8],
-    n: usize,
-) -> PyResult<(Vec<String>, Vec<u8>)> {
-    let x = floats(data)?;
-    let d = columns.len();
-    if x.len() != n * d {
-        return Err(ConfigError::new_err(format!("X: {} numbers for {n} rows of {d} columns", x.len())));
+    x: PyReadonlyArray2<'py, f64>,
+) -> PyResult<(Vec<String>, Bound<'py, PyAny>)> {
+    let (n, d) = (x.shape()[0], x.shape()[1]);
+    if d != columns.len() {
+        return Err(ConfigError::new_err(format!("X has {d} columns and {} names", columns.len())));
     }
+    let values = x.as_slice().map_err(|_| ConfigError::new_err("X: not a C-contiguous array"))?;
     let table = cg_data::Table {
         path: PathBuf::from("<array>"),
         columns,
-        rows: if d == 0 { vec![vec![]; n] } else { x.chunks_exact(d).map(<[f64]>::to_vec).collect() },
+        rows: if d == 0 { vec![vec![]; n] } else { values.chunks_exact(d).map(<[f64]>::to_vec).collect() },
     };
-    let p = interruptible(py, || experiments::predict::predict_table(&dir, &table))?
+    let p = interruptible(py, None, |_| experiments::predict::predict_table(&dir, &table))?
         .map_err(|e| ConfigError::new_err(format!("{e:#}")))?;
-    let flat: Vec<f64> = p.rows.concat();
-    Ok((p.columns, to_bytes(&flat)))
+    let width = p.columns.len();
+    let out = array(py, p.rows.concat(), &[n, width])?;
+    Ok((p.columns, out))
 }
 
 /// The extension module behind the `cg` package.
@@ -887,11 +1118,14 @@ fn _cg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<BayesianNetwork>()?;
     m.add_class::<MarkovNetwork>()?;
+    m.add_class::<Graph>()?;
     m.add_function(wrap_pyfunction!(som_fit, m)?)?;
     m.add_function(wrap_pyfunction!(som_match, m)?)?;
     m.add_function(wrap_pyfunction!(som_umatrix, m)?)?;
     m.add_function(wrap_pyfunction!(rbm_fit, m)?)?;
-    m.add_function(wrap_pyfunction!(rbm_score, m)?)?;
+    m.add_function(wrap_pyfunction!(rbm_free_energy, m)?)?;
+    m.add_function(wrap_pyfunction!(rbm_log_partition, m)?)?;
+    m.add_function(wrap_pyfunction!(data_address, m)?)?;
     m.add_function(wrap_pyfunction!(model_load, m)?)?;
     m.add_function(wrap_pyfunction!(model_predict, m)?)?;
     m.add_function(wrap_pyfunction!(fit_config, m)?)?;

@@ -388,3 +388,139 @@ def test_a_uai_markov_network_answers_as_the_binary_and_has_koller_and_friedmans
         net.query("b")
     with pytest.raises(cg.ConfigError):
         cg.MarkovNetwork.from_uai_text("MARKOV\n2\n2\n")
+
+
+def test_arrays_go_in_without_a_copy_and_are_never_changed():
+    import numpy as np
+
+    from cg.som import _floats
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    # A C-contiguous float64 array is the engines' own layout: read in place.
+    assert cg._cg.data_address(_floats(X)) == X.__array_interface__["data"][0]
+    # Other layouts and float32 are converted once, to the same numbers.
+    assert cg._cg.data_address(_floats(np.asfortranarray(X))) != np.asfortranarray(X).__array_interface__["data"][0]
+    kept = X.copy()
+    X.flags.writeable = False
+    som = cg.SOM(4, 4, epochs=5, seed=1).fit(X)
+    assert np.array_equal(X, kept)
+    assert np.array_equal(som.codebook, cg.SOM(4, 4, epochs=5, seed=1).fit(np.asfortranarray(kept)).codebook)
+    B = (X > 0).astype(np.float32)
+    rbm = cg.RBM(3, n_iter=3, random_state=2).fit(B)
+    assert B.dtype == np.float32 and np.array_equal(B, kept > 0)
+    again = cg.RBM(3, n_iter=3, random_state=2).fit(B.astype(np.float64))
+    assert np.array_equal(rbm.components_, again.components_)
+
+
+def test_progress_reaches_a_callable_and_its_exception_stops_the_run():
+    import numpy as np
+
+    ticks = []
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    cg.SOM(3, 3, epochs=7, seed=0).fit(X, progress=lambda *t: ticks.append(t))
+    # The latest step is always shown (steps that come while Python waits are merged).
+    assert ticks and ticks[-1][:3] == (7, 7, "epoch") and all(t[1] == 7 for t in ticks)
+    assert [t[0] for t in ticks] == sorted(t[0] for t in ticks)
+    assert "quantization error" in ticks[-1][3]
+
+    seen = []
+    cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochs": 50}, progress=lambda *t: seen.append(t))
+    assert seen[-1][:3] == (50, 50, "epoch")
+
+    class Enough(Exception):
+        pass
+
+    def stop_at_once(step, total, unit, message):
+        raise Enough(step)
+
+    with pytest.raises(Enough):
+        cg.run(str(ROOT / "configs" / "xor.toml"), overrides={"train.epochs": 10**7}, progress=stop_at_once)
+
+
+def test_progress_true_without_tqdm_prints_lines(capsys, monkeypatch):
+    import builtins
+
+    import numpy as np
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    cg.RBM(2, n_iter=4, random_state=0).fit(np.eye(4), progress=True)
+    assert "RBM: epoch 4/4" in capsys.readouterr().err
+
+
+def test_score_samples_equal_scikit_learns_for_the_same_machine():
+    import numpy as np
+    from sklearn.neural_network import BernoulliRBM
+
+    X = (np.random.default_rng(4).random((40, 6)) < 0.4).astype(float)
+    ours = cg.RBM(3, n_iter=5, random_state=7).fit(X)
+    theirs = BernoulliRBM(n_components=3, random_state=7)
+    theirs.components_ = ours.components_
+    theirs.intercept_hidden_ = ours.intercept_hidden_
+    theirs.intercept_visible_ = ours.intercept_visible_
+    theirs.n_features_in_ = 6
+    assert np.abs(ours.score_samples(X) - theirs.score_samples(X)).max() < 1e-12
+    assert abs(ours.score(X) - theirs.score_samples(X).mean()) < 1e-12
+
+
+def test_ais_agrees_with_the_exact_partition_function():
+    import numpy as np
+
+    X = (np.random.default_rng(5).random((60, 10)) < 0.3).astype(float)
+    rbm = cg.RBM(6, n_iter=20, learning_rate=0.05, random_state=1).fit(X)
+    exact = rbm.log_partition(method="exact")
+    ais = rbm.log_partition(X, method="ais", chains=200, temperatures=2000, seed=3)
+    assert exact["low"] == exact["log_z"] == exact["high"]
+    assert ais["low"] <= exact["log_z"] <= ais["high"] and abs(ais["log_z"] - exact["log_z"]) < 0.05
+    # Same seed, same estimate; the log-likelihoods differ by exactly the two log Z.
+    assert rbm.log_partition(X, method="ais", chains=200, temperatures=2000, seed=3) == ais
+    ll_exact = rbm.log_likelihood(X, method="exact")
+    ll_ais = rbm.log_likelihood(X, method="ais", chains=200, temperatures=2000, seed=3)
+    assert abs((ll_exact - ll_ais) - (ais["log_z"] - exact["log_z"])) < 1e-9
+    # The exact mean log-likelihood by brute force over the 2^10 visible states.
+    states = np.array([[(k >> i) & 1 for i in range(10)] for k in range(1024)], dtype=float)
+    log_p = -rbm.free_energy(states)
+    log_z = np.log(np.exp(log_p - log_p.max()).sum()) + log_p.max()
+    assert abs(exact["log_z"] - log_z) < 1e-10
+    assert abs(ll_exact - (-rbm.free_energy(X) - log_z).mean()) < 1e-10
+
+
+def test_graph_evaluates_values_and_the_chapters_derivatives():
+    g = cg.Graph(str(ROOT / "configs" / "fig11_9.toml"))
+    assert g.nodes[:5] == ["y1", "y2", "y3", "w2", "w3"]
+    out = g.evaluate()
+    v = out["values"]
+    assert v["y10"] == v["y7"] * v["y8"] * v["y9"]
+    assert abs(out["loss"] - math.log(v["y10"] ** 2)) < 1e-15
+    # Section 11.3.5.1: dL/dw2 = (2 / y10) y7 y8 cos(y6) y2, and with y3 for w3.
+    common = 2 / v["y10"] * v["y7"] * v["y8"] * math.cos(v["y6"])
+    assert abs(out["gradient"]["w2"] - common * v["y2"]) < 1e-12 * abs(common * v["y2"])
+    assert abs(out["gradient"]["w3"] - common * v["y3"]) < 1e-12 * abs(common * v["y3"])
+    # New inputs and weights: the values move, and a central difference agrees.
+    h = 1e-6
+    at = lambda w2: g.evaluate(inputs={"y1": 0.3}, weights={"w2": w2})
+    fd = (at(1.5 + h)["loss"] - at(1.5 - h)["loss"]) / (2 * h)
+    assert abs(at(1.5)["gradient"]["w2"] - fd) < 1e-6 * max(1.0, abs(fd))
+    with pytest.raises(KeyError, match="not an input"):
+        g.evaluate(inputs={"w2": 1.0})
+    # The [graph] table alone works too, as TOML text or a dict.
+    table = {"inputs": {"x": 2.0}, "outputs": ["f"], "nodes": {"f": "x * x * x"}}
+    assert cg.Graph(table).evaluate()["gradient"]["x"] == 12.0
+    assert cg.Graph('inputs = { x = 2.0 }\noutputs = ["f"]\n[nodes]\nf = "sin(x)"\n').evaluate()["gradient"]["x"] == math.cos(2.0)
+    with pytest.raises(cg.ConfigError, match="uses `z`"):
+        cg.Graph({"inputs": {"x": 1.0}, "outputs": ["f"], "nodes": {"f": "x + z"}})
+
+
+def test_run_takes_a_dict():
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "configs" / "exercise_4.toml").read_text())
+    assert cg.run(config) == stored("exercise_4")
+    with pytest.raises(cg.ConfigError, match="unknown field `nodez`"):
+        cg.run({"kind": "graph", "graph": {"nodez": 1}})

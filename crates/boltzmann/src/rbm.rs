@@ -402,10 +402,12 @@ pub fn ais_base(data: &DMatrix<f64>, visible: Visible) -> Vec<f64> {
 /// within [1e-3, 1 - 1e-3].
 pub fn base_biases(data: &DMatrix<f64>) -> Vec<f64> {
     let n = data.nrows().max(1) as f64;
-    data.column_iter()
-        .map(|col| {
-            let p = (col.sum() / n).clamp(1e-3, 1.0 - 1e-3);
-            (p / (1.0 - p)).ln()
-        })
-        .collect()
+    data.column_iter().map(|col| log_odds(col.sum() / n)).collect()
+}
+
+/// The bias that makes a lone unit on with probability `p` (kept within [0.001, 0.999]):
+/// log(p / (1 - p)).
+pub(crate) fn log_odds(p: f64) -> f64 {
+    let p = p.clamp(1e-3, 1.0 - 1e-3);
+    (p / (1.0 - p)).ln()
 }

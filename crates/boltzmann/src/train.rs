@@ -1,5 +1,7 @@
 //! RBM training by contrastive divergence (CD-k) or persistent CD, one epoch per solver step.
 
+use std::borrow::Cow;
+
 use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
@@ -26,43 +28,81 @@ pub struct RbmState {
     pub epochs_done: usize,
 }
 
-/// An RBM trainer over a data set (rows are samples).
-pub struct RbmTrainer {
+/// An RBM trainer over a data set: samples row-major, owned or borrowed (a caller's array, such
+/// as a NumPy array handed over by the Python package, is read in place, never copied).
+pub struct RbmTrainer<'a> {
     params: RbmParams,
-    data: DMatrix<f64>,
-    /// The same samples row-major, so a batch is copied row by row.
-    rows: Vec<f64>,
+    /// The samples, row-major, so a batch is copied row by row.
+    rows: Cow<'a, [f64]>,
+    /// Visible units (the row length).
+    nv: usize,
 }
 
-impl RbmTrainer {
+impl RbmTrainer<'static> {
+    /// A trainer over the rows of `data` (samples as rows), copied row-major.
+    ///
     /// # Errors
-    /// No samples, a non-finite value, or non-binary data for Bernoulli visible units.
-    pub fn new(params: RbmParams, data: DMatrix<f64>) -> Result<RbmTrainer> {
-        if data.nrows() == 0 || data.ncols() == 0 {
+    /// As [`RbmTrainer::from_rows`].
+    pub fn new(params: RbmParams, data: DMatrix<f64>) -> Result<RbmTrainer<'static>> {
+        let nv = data.ncols();
+        RbmTrainer::from_rows(params, data.transpose().as_slice().to_vec(), nv)
+    }
+}
+
+impl<'a> RbmTrainer<'a> {
+    /// A trainer over `rows`, samples of `nv` values one after another: a `Vec<f64>` (owned) or
+    /// a `&[f64]` (borrowed for the trainer's life).
+    ///
+    /// # Errors
+    /// No samples, a ragged table, a non-finite value, or non-binary data for Bernoulli visible
+    /// units.
+    pub fn from_rows(params: RbmParams, rows: impl Into<Cow<'a, [f64]>>, nv: usize) -> Result<RbmTrainer<'a>> {
+        let rows = rows.into();
+        if rows.is_empty() || nv == 0 {
             return Err(Error::Data("no samples".into()));
         }
-        if let Some((k, &x)) = data.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(Error::Data(format!("value {x} at sample {}", k % data.nrows() + 1)));
+        if !rows.len().is_multiple_of(nv) {
+            return Err(Error::Data(format!("{} values do not make rows of {nv} visible units", rows.len())));
+        }
+        if let Some((k, &x)) = rows.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(Error::Data(format!("value {x} at sample {}", k / nv + 1)));
         }
         if params.visible == Visible::Bernoulli {
-            if let Some(&x) = data.iter().find(|&&x| !(0.0..=1.0).contains(&x)) {
+            if let Some(&x) = rows.iter().find(|&&x| !(0.0..=1.0).contains(&x)) {
                 return Err(Error::Data(format!("{x} is outside [0, 1], which Bernoulli visible units need")));
             }
         }
-        let (nv, nh, batch) = (data.ncols(), params.hidden, params.batch_size);
+        let (nh, batch) = (params.hidden, params.batch_size);
         if [[nv, nh], [batch, nv], [batch, nh], [nv + 1, nh]]
             .iter()
             .any(|dims| cg_core::numeric::extent(dims).is_none())
         {
             return Err(Error::Data(format!("{nv} visible x {nh} hidden units (batches of {batch}) are too large")));
         }
-        let rows = data.transpose().as_slice().to_vec();
-        Ok(RbmTrainer { params, data, rows })
+        Ok(RbmTrainer { params, rows, nv })
     }
 
-    /// The training data, samples as rows.
-    pub fn data(&self) -> &DMatrix<f64> {
-        &self.data
+    /// The training samples, row-major.
+    pub fn rows(&self) -> &[f64] {
+        &self.rows
+    }
+
+    /// The number of training samples.
+    pub fn samples(&self) -> usize {
+        self.rows.len() / self.nv
+    }
+
+    /// Each visible unit's mean over the samples, summed sample by sample in order (the same
+    /// sums as nalgebra's column sums of the samples-as-rows matrix).
+    fn visible_means(&self) -> Vec<f64> {
+        let mut sums = vec![0.0; self.nv];
+        for row in self.rows.chunks_exact(self.nv) {
+            for (s, &x) in sums.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        let n = self.samples() as f64;
+        sums.iter().map(|s| s / n).collect()
     }
 
     /// The training settings.
@@ -73,12 +113,13 @@ impl RbmTrainer {
     /// A fresh machine: small random weights, visible biases log(p / (1 - p)) of the data's
     /// means for Bernoulli units (Hinton's practical guide) or the data's means for Gaussian ones.
     pub fn init(&self, rng: &mut ChaCha8Rng) -> RbmState {
-        let (nv, nh) = (self.data.ncols(), self.params.hidden);
+        let (nv, nh) = (self.nv, self.params.hidden);
         let mut rbm = Rbm::random(nv, nh, self.params.visible, self.params.init_std, rng);
-        rbm.b = match self.params.visible {
-            Visible::Bernoulli => DVector::from_vec(crate::rbm::base_biases(&self.data)),
-            Visible::Gaussian => self.data.row_mean().transpose(),
-        };
+        let means = self.visible_means();
+        rbm.b = DVector::from_vec(match self.params.visible {
+            Visible::Bernoulli => means.into_iter().map(crate::rbm::log_odds).collect(),
+            Visible::Gaussian => means,
+        });
         let chains = (self.params.method == Method::Pcd).then(|| DMatrix::zeros(self.params.batch_size, nh));
         RbmState {
             velocity: (DMatrix::zeros(nv, nh), DVector::zeros(nv), DVector::zeros(nh)),
@@ -97,7 +138,7 @@ impl RbmTrainer {
     /// storage through strides.
     fn update(&self, state: &mut RbmState, rows: &[usize], rng: &mut ChaCha8Rng) -> f64 {
         let p = &self.params;
-        let (nv, nh, bsz) = (self.data.ncols(), p.hidden, rows.len());
+        let (nv, nh, bsz) = (self.nv, p.hidden, rows.len());
         let RbmState { rbm, velocity, chains, work, .. } = state;
         let Work { v0, h0, hs, vk, hk, grad } = work;
         let (v0, h0, hs, vk, hk) =
@@ -239,7 +280,7 @@ pub(crate) fn diverged<'a>(epoch: usize, mut values: impl Iterator<Item = &'a f6
 
 /// A stopped run needs the machine, the momentum buffers, the persistent chains (PCD) and the
 /// epoch count; each epoch draws its own batch order.
-impl Resumable for RbmTrainer {
+impl Resumable for RbmTrainer<'_> {
     fn save(&self, state: &RbmState, into: &mut Snapshot) {
         let (vw, vb, vc) = &state.velocity;
         let mut put =
@@ -271,7 +312,7 @@ impl Resumable for RbmTrainer {
     }
 }
 
-impl Solver for RbmTrainer {
+impl Solver for RbmTrainer<'_> {
     type State = RbmState;
     type Record = RbmRecord;
     type Error = Error;
@@ -285,7 +326,7 @@ impl Solver for RbmTrainer {
 
     /// One epoch of mini-batches in a shuffled order.
     fn step(&mut self, state: &mut RbmState, rng: &mut ChaCha8Rng) -> Result<RbmRecord> {
-        let n = self.data.nrows();
+        let n = self.samples();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(rng);
         let mut error = 0.0;

@@ -10,7 +10,7 @@ use crate::{linear_teacher, load_csv, Dataset, InputTransform, Standardizer};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// None or several of the sources.
-    #[error("[data]: give exactly one of csv, inline_x (with inline_y), synthetic")]
+    #[error("[data]: give exactly one of csv, npy (with labels), inline_x (with inline_y), synthetic")]
     Sources,
     /// A number outside its range.
     #[error("[data] {setting} = {value} is out of range ({range})")]
@@ -25,6 +25,16 @@ pub enum ConfigError {
     /// The file could not be read or used (shown in the message, so not a `source`).
     #[error("[data] {0}")]
     File(crate::Error),
+    /// A problem with the arrays of `npy` and `labels`.
+    #[error("[data] {key} {path}: {why}")]
+    Npy {
+        /// `npy` or `labels`.
+        key: &'static str,
+        /// The file as written.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A problem with the inline table (`inline_x`, `inline_y`).
     #[error("[data] {0}")]
     Inline(InlineError),
@@ -111,6 +121,11 @@ pub struct DataConfig {
     /// Target column of the CSV (default `target`).
     #[serde(default = "default_target")]
     pub target: String,
+    /// A NumPy `.npy` file of features, samples x features (floats, integers or booleans; C or
+    /// Fortran order), relative to the config file's folder; the features are named x0, x1, ...
+    pub npy: Option<String>,
+    /// The `.npy` file of the `npy` samples' targets, one per sample.
+    pub labels: Option<String>,
     /// Samples written in the config: one row of features per sample.
     pub inline_x: Option<Vec<Vec<f64>>>,
     /// Targets of the inline samples.
@@ -185,8 +200,8 @@ impl DataConfig {
     /// # Errors
     /// No source or several, a bad inline table, a file problem, or a setting out of range.
     pub fn load(&self, base: &Path, seed: u64) -> Result<Splits, ConfigError> {
-        let sources = [self.csv.is_some(), self.inline_x.is_some(), self.synthetic.is_some()];
-        if sources.iter().filter(|&&s| s).count() != 1 {
+        let sources = [self.csv.is_some(), self.npy.is_some(), self.inline_x.is_some(), self.synthetic.is_some()];
+        if sources.iter().filter(|&&s| s).count() != 1 || (self.labels.is_some() && self.npy.is_none()) {
             return Err(ConfigError::Sources);
         }
         if !(self.scale.is_finite() && self.scale > 0.0) {
@@ -194,6 +209,8 @@ impl DataConfig {
         }
         let mut data = if let Some(csv) = &self.csv {
             load_csv(&base.join(csv), &self.target)?
+        } else if let Some(x) = &self.npy {
+            arrays(base, x, self.labels.as_deref())?
         } else if let Some(x) = &self.inline_x {
             let y = self.inline_y.as_ref().ok_or(ConfigError::Inline(InlineError::MissingTargets))?;
             inline(x, y).map_err(ConfigError::Inline)?
@@ -269,6 +286,45 @@ impl DataConfig {
         }
         Ok(Splits { train, test, test_rows, transform, class_names: self.class_names.clone() })
     }
+}
+
+/// The samples of the `.npy` file `x` (samples x features) with the targets of `labels`.
+fn arrays(base: &Path, x: &str, labels: Option<&str>) -> Result<Dataset, ConfigError> {
+    let error = |key, path: &str, why: String| ConfigError::Npy { key, path: path.to_string(), why };
+    let y =
+        labels.ok_or_else(|| error("labels", "", "missing: the .npy file of one target per sample of npy".into()))?;
+    let features = crate::npy::read_npy(&base.join(x)).map_err(|why| error("npy", x, why))?;
+    let targets = crate::npy::read_npy(&base.join(y)).map_err(|why| error("labels", y, why))?;
+    let [n, d] = features.shape[..] else {
+        return Err(error("npy", x, format!("shape {:?}: expected samples x features (2 dimensions)", features.shape)));
+    };
+    let column = matches!(targets.shape[..], [m] | [m, 1] if m == n);
+    if !column {
+        return Err(error(
+            "labels",
+            y,
+            format!("shape {:?}: expected {n} targets, one per sample of npy", targets.shape),
+        ));
+    }
+    if n == 0 || d == 0 {
+        return Err(error("npy", x, format!("shape [{n}, {d}]: no samples or no features")));
+    }
+    for (key, path, values, width) in [("npy", x, &features.values, d), ("labels", y, &targets.values, 1)] {
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            let at = if width == 1 {
+                format!("sample {}", k + 1)
+            } else {
+                format!("sample {}, feature {}", k / width + 1, k % width + 1)
+            };
+            return Err(error(key, path, format!("{at} is {}: every value must be finite", values[k])));
+        }
+    }
+    Ok(Dataset {
+        features: DMatrix::from_column_slice(d, n, &features.values),
+        targets: targets.values,
+        feature_names: (0..d).map(|i| format!("x{i}")).collect(),
+        target_name: "y".into(),
+    })
 }
 
 fn inline(x: &[Vec<f64>], y: &[f64]) -> Result<Dataset, InlineError> {

@@ -31,6 +31,7 @@
 mod config;
 mod dataset;
 mod error;
+pub mod npy;
 mod table;
 mod transform;
 

@@ -102,3 +102,91 @@ fn teacher_labels_are_the_argmax_class() {
     assert!(d.class_count().unwrap() <= 4);
     assert!(d.targets.iter().all(|&t| (0.0..4.0).contains(&t)));
 }
+
+/// An `.npy` file as NumPy's format description lays it out (version 1.0: magic, version, a
+/// little-endian header length, a Python-literal header padded with spaces to a multiple of 64
+/// bytes and ending in a newline, then the raw elements): written here, independently of the
+/// reader.
+fn npy_bytes(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let order = if fortran { "True" } else { "False" };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
+
+fn le<T: Copy, const N: usize>(values: &[T], bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+    values.iter().flat_map(|&v| bytes(v)).collect()
+}
+
+fn npy_config(dir: &std::path::Path, files: &[(&str, Vec<u8>)], extra: &str) -> DataConfig {
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    toml::from_str(&format!("npy = \"x.npy\"\nlabels = \"y.npy\"\n{extra}")).unwrap()
+}
+
+#[test]
+fn npy_features_and_labels_load_in_any_order_and_type() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three samples of two features: [[1, 2], [3, 4], [5, 6]].
+    let c = npy_bytes("<f8", false, &[3, 2], &le(&[1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], f64::to_le_bytes));
+    let f = npy_bytes("<f4", true, &[3, 2], &le(&[1.0f32, 3.0, 5.0, 2.0, 4.0, 6.0], f32::to_le_bytes));
+    let big = npy_bytes(">i4", false, &[3, 2], &le(&[1i32, 2, 3, 4, 5, 6], i32::to_be_bytes));
+    let y = npy_bytes("<i8", false, &[3], &le(&[0i64, 1, 1], i64::to_le_bytes));
+    let expected = DMatrix::from_row_slice(2, 3, &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+    for x in [c, f, big] {
+        let splits = npy_config(dir.path(), &[("x.npy", x), ("y.npy", y.clone())], "").load(dir.path(), 0).unwrap();
+        assert_eq!(splits.train.features, expected);
+        assert_eq!(splits.train.targets, vec![0.0, 1.0, 1.0]);
+        assert_eq!(splits.train.feature_names, ["x0", "x1"]);
+    }
+    // Booleans and a column of labels (n x 1) work too.
+    let x = npy_bytes("|b1", false, &[3, 1], &[1, 0, 1]);
+    let y = npy_bytes("|u1", false, &[3, 1], &[2, 0, 1]);
+    let splits = npy_config(dir.path(), &[("x.npy", x), ("y.npy", y)], "").load(dir.path(), 0).unwrap();
+    assert_eq!(splits.train.features, DMatrix::from_row_slice(1, 3, &[1.0, 0.0, 1.0]));
+    assert_eq!(splits.train.targets, vec![2.0, 0.0, 1.0]);
+}
+
+#[test]
+fn bad_npy_files_are_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = npy_bytes("<f8", false, &[2, 2], &le(&[1.0f64, 2.0, 3.0, 4.0], f64::to_le_bytes));
+    let y = npy_bytes("<f8", false, &[2], &le(&[0.0f64, 1.0], f64::to_le_bytes));
+    let error = |files: &[(&str, Vec<u8>)], extra: &str| {
+        let e = npy_config(dir.path(), files, extra).load(dir.path(), 0).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        e
+    };
+    let ok = error(&[("x.npy", x.clone()), ("y.npy", y.clone())], "test_fraction = 2.0");
+    assert!(ok.contains("test_fraction"), "{ok}");
+    let short = x[..x.len() - 3].to_vec();
+    assert!(error(&[("x.npy", short), ("y.npy", y.clone())], "").starts_with("[data] npy x.npy: truncated"));
+    let text = npy_bytes("<U3", false, &[2, 2], &[0; 48]);
+    let e = error(&[("x.npy", text), ("y.npy", y.clone())], "");
+    assert!(e.contains("element type") && e.contains("floats, integers or booleans"), "{e}");
+    assert!(error(&[("x.npy", b"a,b\n1,2\n".to_vec()), ("y.npy", y.clone())], "").contains("not a NumPy .npy file"));
+    let three = npy_bytes("<f8", false, &[1, 2, 2], &le(&[1.0f64, 2.0, 3.0, 4.0], f64::to_le_bytes));
+    assert!(error(&[("x.npy", three), ("y.npy", y.clone())], "").contains("expected samples x features"));
+    let y3 = npy_bytes("<f8", false, &[3], &le(&[0.0f64, 1.0, 0.0], f64::to_le_bytes));
+    let e = error(&[("x.npy", x.clone()), ("y.npy", y3)], "");
+    assert_eq!(e, "[data] labels y.npy: shape [3]: expected 2 targets, one per sample of npy");
+    let nan = npy_bytes("<f8", false, &[2, 2], &le(&[1.0f64, 2.0, f64::NAN, 4.0], f64::to_le_bytes));
+    let e = error(&[("x.npy", nan), ("y.npy", y.clone())], "");
+    assert_eq!(e, "[data] npy x.npy: sample 2, feature 1 is NaN: every value must be finite");
+    std::fs::remove_file(dir.path().join("y.npy")).unwrap();
+    assert!(error(&[("x.npy", x.clone())], "").starts_with("[data] labels y.npy: cannot read"));
+    let no_labels: DataConfig = toml::from_str("npy = \"x.npy\"").unwrap();
+    assert!(no_labels.load(dir.path(), 0).unwrap_err().to_string().contains("labels"));
+    let no_npy: DataConfig = toml::from_str("csv = \"a.csv\"\nlabels = \"y.npy\"").unwrap();
+    assert!(matches!(no_npy.load(dir.path(), 0), Err(ConfigError::Sources)));
+}

@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn som(text: &str) -> Som {
+fn som(text: &str) -> Som<'static> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let data: Vec<f64> = (0..1797 * 64).map(|_| rng.random_range(0.0..1.0)).collect();
     let params = toml::from_str::<SomConfig>(text).unwrap().validate().unwrap();

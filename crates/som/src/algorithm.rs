@@ -1,5 +1,6 @@
 //! Training: the [`Som`] solver, one epoch per step.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
@@ -41,10 +42,12 @@ impl SomState {
     }
 }
 
-/// A self-organizing map and the data it learns from (row-major, one sample per row).
-pub struct Som {
+/// A self-organizing map and the data it learns from (row-major, one sample per row), owned or
+/// borrowed (a caller's array, such as a NumPy array handed over by the Python package, is read
+/// in place, never copied).
+pub struct Som<'a> {
     params: SomParams,
-    data: Vec<f64>,
+    data: Cow<'a, [f64]>,
     dim: usize,
     positions: Vec<(f64, f64)>,
     /// Measure the quality after every epoch (off for benchmarks of training alone).
@@ -53,11 +56,14 @@ pub struct Som {
     data_range: (f64, f64),
 }
 
-impl Som {
+impl<'a> Som<'a> {
+    /// `data`: a `Vec<f64>` (owned) or a `&[f64]` (borrowed for the solver's life).
+    ///
     /// # Errors
     /// No samples, a ragged table, a non-finite value, or a lattice of one unit (nothing to
     /// organise, and no second-best unit for the topographic error).
-    pub fn new(params: SomParams, data: Vec<f64>, dim: usize) -> Result<Som> {
+    pub fn new(params: SomParams, data: impl Into<Cow<'a, [f64]>>, dim: usize) -> Result<Som<'a>> {
+        let data = data.into();
         if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
             return Err(Error::Data(format!("{} values do not make rows of {dim} features", data.len())));
         }
@@ -83,7 +89,7 @@ impl Som {
     }
 
     /// Steps that train only: no quantization and topographic error after each epoch.
-    pub fn without_quality(mut self) -> Som {
+    pub fn without_quality(mut self) -> Som<'a> {
         self.evaluate = false;
         self
     }
@@ -275,7 +281,7 @@ struct Batch<'a> {
     cut2: Option<f64>,
 }
 
-impl Som {
+impl Som<'_> {
     cg_core::avx2_dispatch!(
     /// Sets unit `u` to the neighbourhood-weighted mean of the samples, summing over the winners
     /// in index order (`num` and `h` are scratch). Compiled for the baseline and for AVX2
@@ -332,7 +338,7 @@ impl cg_core::Objective for SomRecord {
 
 /// A stopped run needs the codebook, the epoch count and (online) the shuffled pass and the
 /// position in it.
-impl Resumable for Som {
+impl Resumable for Som<'_> {
     fn save(&self, state: &SomState, into: &mut Snapshot) {
         into.put_tensor(
             "codebook",
@@ -356,7 +362,7 @@ impl Resumable for Som {
     }
 }
 
-impl Solver for Som {
+impl Solver for Som<'_> {
     type State = SomState;
     type Record = SomRecord;
     type Error = Error;

@@ -219,6 +219,7 @@ pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
             checkpoint_every: cli.checkpoint_every.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             checkpoint_dir: Some(dir.clone()),
             identity: None,
+            on_progress: None,
             limits: (cli.max_memory.is_some() || cli.max_work.is_some()).then(|| {
                 let d = crate::Limits::default();
                 crate::Limits {

@@ -238,7 +238,7 @@ struct KlMonitor<'a> {
     empirical: &'a [f64],
     kl_truth: Vec<f64>,
     kl_data: Vec<f64>,
-    bar: indicatif::ProgressBar,
+    bar: crate::Bar,
     /// The first error; it stops the run.
     failure: Option<cg_boltzmann::Error>,
 }

@@ -92,7 +92,7 @@ impl Experiment for IsingExperiment {
             (true, Some(k)) => (&f.temperatures[..k], CheckScope::Subset),
             _ => (&f.temperatures[..], CheckScope::Full),
         };
-        let bar = progress_bar(options, temps.len(), "temperature", title);
+        let mut bar = progress_bar(options, temps.len(), "temperature", title);
         let (mut abs_m, mut abs_se, mut energy, mut chi, mut ess) = (vec![], vec![], vec![], vec![], vec![]);
         for (k, &t) in temps.iter().enumerate() {
             let mut model = Ising::new(f.side, f.coupling, f.field, t)?;
