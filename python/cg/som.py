@@ -25,8 +25,8 @@ def _floats(X, dim=None):
 class SOM:
     """A `rows` x `cols` map trained as the `som` kind trains one (same settings, same numbers).
 
-    Settings take the `[som]` table's names and values: ``topology`` ("rectangular",
-    "hexagonal"), ``toroidal``, ``neighbourhood`` ("gaussian", "bubble", "mexican_hat"),
+    Settings take the `[som]` table's names and values: ``topology`` (or ``lattice``:
+    "rectangular", "hexagonal"), ``toroidal``, ``neighbourhood`` ("gaussian", "bubble", "mexican_hat"),
     ``training`` ("batch", "online"), ``radius`` and ``learning_rate`` as
     ``{"start": .., "end": .., "decay": "linear" | "exponential" | "inverse_time"}``, ``init``
     ("pca", "random", "uniform"), ``truncate``, ``iterations_per_epoch``. Anything left out keeps
@@ -34,6 +34,9 @@ class SOM:
     """
 
     def __init__(self, rows, cols, *, epochs=20, seed=0, **settings):
+        if "lattice" in settings:
+            # The issue's and somoclu's word for the lattice's shape; the `[som]` table says topology.
+            settings["topology"] = settings.pop("lattice")
         self.rows, self.cols, self.epochs, self.seed = rows, cols, epochs, seed
         self.settings = settings
         self._settings = json.dumps(settings)

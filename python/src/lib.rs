@@ -278,6 +278,22 @@ impl BayesianNetwork {
         BayesianNetwork::from_bif_text(text).map_err(ConfigError::new_err)
     }
 
+    /// Reads a UAI `BAYES` file (each table P(child | parents), the child last in its scope);
+    /// variables are named x0, x1, ... and states 0, 1, ...
+    #[staticmethod]
+    fn from_uai(path: PathBuf) -> PyResult<BayesianNetwork> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
+        BayesianNetwork::from_uai_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads UAI `BAYES` text.
+    #[staticmethod]
+    #[pyo3(name = "from_uai_text")]
+    fn from_uai_text_py(text: &str) -> PyResult<BayesianNetwork> {
+        BayesianNetwork::from_uai_text(text).map_err(ConfigError::new_err)
+    }
+
     /// The variables' names, in the file's order.
     #[getter]
     fn variables(&self) -> Vec<String> {
@@ -772,6 +788,12 @@ fn score_csv(py: Python<'_>, csv: &str, edges: Vec<(String, String)>, score: &st
 impl BayesianNetwork {
     fn from_bif_text(text: &str) -> Result<BayesianNetwork, String> {
         let specs = cg_pgm::files::read_bif(text).map_err(|e| e.to_string())?;
+        let net = cg_pgm::BayesianNetwork::new(&specs).map_err(|e| e.to_string())?;
+        Ok(BayesianNetwork { net })
+    }
+
+    fn from_uai_text(text: &str) -> Result<BayesianNetwork, String> {
+        let specs = cg_pgm::files::read_uai_bayes(text).map_err(|e| e.to_string())?;
         let net = cg_pgm::BayesianNetwork::new(&specs).map_err(|e| e.to_string())?;
         Ok(BayesianNetwork { net })
     }

@@ -21,10 +21,15 @@ def stored(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["exercise_4", "fig11_9", "xor", "asia", "misconception", "hopfield_digits", "som_iris", "best_fit_two_nodes"],
+    [
+        "exercise_4", "fig11_9", "xor", "asia", "misconception", "hopfield_digits", "som_iris", "best_fit_two_nodes",
+        "asia_learn", "bm_small", "hopfield_capacity", "hopfield_tsp", "ising", "model_xor", "rbm_wine_gaussian",
+        "rnn_sine", "svd_digits",
+    ],
 )
 def test_run_gives_the_binary_numbers_bit_for_bit(name):
-    # The stored results are the binary's; JSON's shortest round-trip numbers compare exactly.
+    # One config of every kind (and more for some). The stored results are the binary's;
+    # JSON's shortest round-trip numbers compare exactly.
     assert cg.run(str(ROOT / "configs" / f"{name}.toml")) == stored(name)
 
 
@@ -524,3 +529,30 @@ def test_run_takes_a_dict():
     assert cg.run(config) == stored("exercise_4")
     with pytest.raises(cg.ConfigError, match="unknown field `nodez`"):
         cg.run({"kind": "graph", "graph": {"nodez": 1}})
+
+
+def test_a_uai_bayes_file_is_a_bayesian_network_answering_as_enumeration(tmp_path):
+    import itertools
+
+    # x0 -> x1 -> x2, x0 -> x2; x2's table first, its scope (x0, x1, x2) with the child last.
+    p0 = [0.6, 0.4]
+    p1 = [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]  # P(x1 | x0), three states
+    p2 = {(a, b): [0.9 - 0.1 * (a + b), 0.1 + 0.1 * (a + b)] for a in range(2) for b in range(3)}
+    rows2 = [p2[a, b] for a in range(2) for b in range(3)]
+    text = "BAYES\n3\n2 3 2\n3\n3 0 1 2\n1 0\n2 0 1\n"
+    text += f"12\n{' '.join(str(v) for row in rows2 for v in row)}\n2\n{p0[0]} {p0[1]}\n"
+    text += f"6\n{' '.join(str(v) for row in p1 for v in row)}\n"
+    path = tmp_path / "chain.uai"
+    path.write_text(text)
+    net = cg.BayesianNetwork.from_uai(path)
+    assert net.variables == ["x0", "x1", "x2"] and net.edges == [("x0", "x1"), ("x0", "x2"), ("x1", "x2")]
+    joint = {(a, b, c): p0[a] * p1[a][b] * p2[a, b][c] for a, b, c in itertools.product(range(2), range(3), range(2))}
+    evidence = sum(p for (a, b, c), p in joint.items() if c == 1)
+    answer = net.query("x0", {"x2": "1"})
+    for a in range(2):
+        expected = sum(p for (x, b, c), p in joint.items() if x == a and c == 1) / evidence
+        assert abs(answer[str(a)] - expected) < 1e-14
+    with pytest.raises(cg.ConfigError, match="needs a BAYES file"):
+        cg.BayesianNetwork.from_uai_text(text.replace("BAYES", "MARKOV"))
+    # A map's lattice may be named as somoclu names it.
+    assert cg.SOM(2, 2, lattice="hexagonal").settings == {"topology": "hexagonal"}

@@ -13,7 +13,7 @@ mod bif;
 mod uai;
 
 pub use bif::{read_bif, write_bif};
-pub use uai::{read_uai, write_uai};
+pub use uai::{read_uai, read_uai_bayes, write_uai};
 
 /// Why a network file cannot be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,6 +123,26 @@ probability ( dysp | bronc, either ) {\n    table 0.9, 0.8, 0.7, 0.1, 0.1, 0.2, 
             MarkovNetwork::new(&read_uai(&write_uai(&net)).unwrap().0, &read_uai(&write_uai(&net)).unwrap().1).unwrap();
         assert_eq!(back.factors, net.factors);
         assert!(read_uai("MARKOV\n2\n2 2\n1\n2 0 5\n").unwrap_err().to_string().contains("variable 5 of 2"));
+    }
+
+    #[test]
+    fn a_bayes_uai_file_is_a_bayesian_network_with_each_tables_child_last() {
+        // P(x0) = (0.3, 0.7), P(x1 | x0) rows (0.9, 0.1) and (0.2, 0.8); x1's table is listed
+        // first and x0 comes after it in its scope.
+        let text = "BAYES\n2\n2 2\n2\n2 0 1\n1 0\n4\n0.9 0.1 0.2 0.8\n2\n0.3 0.7\n";
+        let net = crate::BayesianNetwork::new(&read_uai_bayes(text).unwrap()).unwrap();
+        assert_eq!(net.parents, vec![vec![], vec![0]]);
+        // P(x1 = 0) = 0.3 * 0.9 + 0.7 * 0.2 by the sum rule; Bayes' rule for P(x0 = 0 | x1 = 1).
+        let p = net.query("x1", &[]).unwrap();
+        assert!((p[0].1 - (0.3 * 0.9 + 0.7 * 0.2)).abs() < 1e-15);
+        let q = net.query("x0", &[("x1", "1")]).unwrap();
+        assert!((q[0].1 - 0.3 * 0.1 / (0.3 * 0.1 + 0.7 * 0.8)).abs() < 1e-15);
+        let markov = text.replace("BAYES", "MARKOV");
+        assert!(read_uai_bayes(&markov).unwrap_err().to_string().contains("needs a BAYES file"));
+        let twice = "BAYES\n1\n2\n2\n1 0\n1 0\n2\n0.5 0.5\n2\n0.5 0.5\n";
+        assert!(read_uai_bayes(twice).unwrap_err().to_string().contains("function 1: x0 already has a table"));
+        let none = "BAYES\n2\n2 2\n1\n1 0\n2\n0.5 0.5\n";
+        assert!(read_uai_bayes(none).unwrap_err().to_string().contains("x1 has no table"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::bayes::{row_fault, RowFault};
-use crate::{FactorSpec, MarkovNetwork, StatesSpec};
+use crate::{FactorSpec, MarkovNetwork, StatesSpec, VariableSpec};
 
 use super::*;
 
@@ -62,6 +62,36 @@ pub(super) fn uai_specs(text: &str) -> Result<(Vec<StatesSpec>, Vec<FactorSpec>)
         .map(|(v, &k)| StatesSpec { name: format!("x{v}"), states: (0..k).map(|s| s.to_string()).collect() })
         .collect();
     Ok((variables, factors))
+}
+
+/// A UAI `BAYES` file as a Bayesian network's variables: each function is P(child | parents)
+/// with the child last in its scope, so the child's parents are the rest of the scope, in order;
+/// every variable has exactly one function. Variables are named x0, x1, ... with states 0, 1, ...
+///
+/// # Errors
+/// As [`read_uai`]; a `MARKOV` file; a variable with no table or with two.
+pub fn read_uai_bayes(text: &str) -> Result<Vec<VariableSpec>, FileError> {
+    let fault = |message: String| FileError::Uai { word: None, message };
+    if text.split_whitespace().next() != Some("BAYES") {
+        return Err(fault("a Bayesian network needs a BAYES file (a MARKOV file is a Markov network)".into()));
+    }
+    let (variables, factors) = read_uai(text)?;
+    let mut specs: Vec<Option<VariableSpec>> = vec![None; variables.len()];
+    for (f, factor) in factors.into_iter().enumerate() {
+        let (child, parents) = factor.variables.split_last().expect("internal: BAYES tables have a child");
+        let v: usize = child[1..].parse().expect("internal: variables are named x0, x1, ...");
+        if specs[v].is_some() {
+            return Err(fault(format!("function {f}: {child} already has a table (one per variable)")));
+        }
+        let states = variables[v].states.clone();
+        let cpt = factor.values.chunks(states.len()).map(<[f64]>::to_vec).collect();
+        specs[v] = Some(VariableSpec { name: child.clone(), states, parents: parents.to_vec(), cpt });
+    }
+    specs
+        .into_iter()
+        .enumerate()
+        .map(|(v, spec)| spec.ok_or_else(|| fault(format!("x{v} has no table (a BAYES file gives one per variable)"))))
+        .collect()
 }
 
 /// Checks a `BAYES` table: P(child | parents) with the child last in its scope (the fastest
