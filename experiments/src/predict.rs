@@ -120,13 +120,32 @@ pub struct Predictions {
     pub columns: Vec<String>,
     /// The rows.
     pub rows: Vec<Vec<f64>>,
+    /// The names of the classes the `class` column codes (a model trained on text labels): the
+    /// CSV shows them in a `class_name` column after it.
+    pub class_names: Vec<String>,
 }
 
 impl Predictions {
     /// The CSV's first line (with its line end): also how `predict --out` recognises a
     /// predictions file of the same model, the only file it replaces.
     pub fn header(&self) -> String {
-        csv_text(std::iter::once(self.columns.clone()))
+        csv_text(std::iter::once(self.named_columns()))
+    }
+
+    /// Where the `class_name` column goes: after `class`, when there are names.
+    fn name_column(&self) -> Option<usize> {
+        if self.class_names.is_empty() {
+            return None;
+        }
+        self.columns.iter().position(|c| c == "class").map(|k| k + 1)
+    }
+
+    fn named_columns(&self) -> Vec<String> {
+        let mut columns = self.columns.clone();
+        if let Some(at) = self.name_column() {
+            columns.insert(at, "class_name".into());
+        }
+        columns
     }
 
     /// CSV (RFC 4180 through the `csv` crate: a name with a comma or quote is quoted) with a
@@ -134,8 +153,17 @@ impl Predictions {
     /// small or large ones with an exponent).
     pub fn csv(&self) -> String {
         let number = |v: &f64| if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v}") } else { format!("{v:?}") };
-        let rows = self.rows.iter().map(|row| row.iter().map(number).collect::<Vec<_>>());
-        csv_text(std::iter::once(self.columns.clone()).chain(rows))
+        let at = self.name_column();
+        let rows = self.rows.iter().map(|row| {
+            let mut cells: Vec<String> = row.iter().map(number).collect();
+            if let Some(at) = at {
+                let class = row[at - 1];
+                let name = (class >= 0.0).then(|| self.class_names.get(class as usize)).flatten();
+                cells.insert(at, name.cloned().unwrap_or_default());
+            }
+            cells
+        });
+        csv_text(std::iter::once(self.named_columns()).chain(rows))
     }
 }
 
@@ -149,15 +177,18 @@ fn csv_text(records: impl Iterator<Item = Vec<String>>) -> String {
         .expect("internal: CSV of strings is UTF-8")
 }
 
-/// Applies the model saved in `dir` to the rows of the CSV file `data`.
+/// Applies the model saved in `dir` to the rows of the CSV file `data`: only the columns the
+/// model reads are parsed, categories are encoded and empty cells filled as in training.
 ///
 /// # Errors
 /// A missing or malformed model, a kind without predictions, a missing column, a value that is
-/// not a number.
+/// not a number, a category not seen in training, an empty cell the model cannot fill.
 pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
     // The model first: a missing or foreign model is the error to name, before the data's.
     let (model, kind) = predictor(dir)?;
-    let table = cg_data::read_table(data).map_err(|e| anyhow!("{e}"))?;
+    let inputs = model.inputs()?;
+    let text = cg_data::read_text_table(data, &inputs.csv_options()).map_err(|e| anyhow!("{e}"))?;
+    let table = inputs.encode(&text).map_err(|e| anyhow!("{e}"))?;
     kind.predict(&model, &table)
 }
 

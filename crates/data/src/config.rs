@@ -4,7 +4,7 @@ use std::path::Path;
 
 use nalgebra::DMatrix;
 
-use crate::{linear_teacher, load_csv, Dataset, InputTransform, Standardizer};
+use crate::{linear_teacher, Dataset, InputTransform, Standardizer};
 
 /// What is wrong with a `[data]` table; every message starts with `[data]`.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,9 @@ pub enum ConfigError {
     /// The file could not be read or used (shown in the message, so not a `source`).
     #[error("[data] {0}")]
     File(crate::Error),
+    /// A column that cannot be encoded as asked (`categorical`, text labels, `missing`).
+    #[error("[data] {0}")]
+    Encoding(String),
     /// A problem with the arrays of `npy` and `labels`.
     #[error("[data] {key} {path}: {why}")]
     Npy {
@@ -146,9 +149,22 @@ pub struct DataConfig {
     pub scale: f64,
     /// Keep only these feature columns (by name, in this order); all when absent.
     pub features: Option<Vec<String>>,
-    /// Names of the classes 0, 1, ... of a class-label target, for legends.
+    /// Names of the classes 0, 1, ... of a class-label target, for legends; a target of text
+    /// labels is coded by its place in this list (sorted labels when not given).
     #[serde(default)]
     pub class_names: Vec<String>,
+    /// Feature columns of text (or numeric) categories, one-hot encoded: one feature per
+    /// category (`column=category`), categories sorted (numerically when all are numbers) and
+    /// saved with the model, so `predict` encodes new rows the same way and refuses one unseen.
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    /// Empty cells (CSV): "error" (the default; the column and line named), "drop_rows" (rows with
+    /// an empty cell in a used column are left out) or "mean" (a feature's training-split mean,
+    /// saved for `predict`).
+    #[serde(default)]
+    pub missing: crate::Missing,
+    /// The CSV cell separator, one character (default ","); a `.gz` file is decompressed.
+    pub delimiter: Option<String>,
 }
 
 /// `synthetic = { samples = ..., features = ..., classes = ... }`.
@@ -207,8 +223,25 @@ impl DataConfig {
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(ConfigError::OutOfRange { setting: "scale", value: self.scale, range: "> 0" });
         }
+        let (mut sources, mut classes) = (vec![], vec![]);
+        let delimiter = self.delimiter_byte()?;
         let mut data = if let Some(csv) = &self.csv {
-            load_csv(&base.join(csv), &self.target)?
+            let table = crate::read_text_table(&base.join(csv), &crate::CsvOptions { delimiter })?;
+            let request = crate::Request {
+                target: &self.target,
+                features: self.features.as_deref(),
+                categorical: &self.categorical,
+                class_names: &self.class_names,
+                missing: self.missing,
+            };
+            let encoded = crate::encode_training(&table, &request)?;
+            // Plain numeric columns need no record: the feature names say it all (and a saved
+            // model's metadata stays as it was).
+            if encoded.sources.iter().any(|s| matches!(s, crate::Source::OneHot { .. })) {
+                sources = encoded.sources;
+            }
+            classes = encoded.classes;
+            encoded.dataset
         } else if let Some(x) = &self.npy {
             arrays(base, x, self.labels.as_deref())?
         } else if let Some(x) = &self.inline_x {
@@ -230,7 +263,7 @@ impl DataConfig {
                 return Err(ConfigError::TooFewClassNames { names: self.class_names.len(), classes });
             }
         }
-        if let Some(names) = &self.features {
+        if let (Some(names), None) = (&self.features, &self.csv) {
             let mut rows = vec![];
             for name in names {
                 let r = data.feature_names.iter().position(|f| f == name).ok_or_else(|| {
@@ -263,9 +296,14 @@ impl DataConfig {
             features: train.feature_names.clone(),
             target: train.target_name.clone(),
             scale: self.scale,
-            standardize: None,
-            target_standardize: None,
+            sources,
+            classes: classes.clone(),
+            delimiter: (delimiter != b',').then_some(char::from(delimiter)),
+            ..InputTransform::default()
         };
+        if self.missing == crate::Missing::Mean {
+            transform.impute = Some(impute(&mut train, test.as_mut())?);
+        }
         if self.standardize_target {
             let n = train.n_samples().max(1) as f64;
             let mean = train.targets.iter().sum::<f64>() / n;
@@ -284,8 +322,43 @@ impl DataConfig {
             }
             transform.standardize = Some(s.mean.iter().copied().zip(s.scale.iter().copied()).collect());
         }
-        Ok(Splits { train, test, test_rows, transform, class_names: self.class_names.clone() })
+        let class_names = if classes.is_empty() { self.class_names.clone() } else { classes };
+        Ok(Splits { train, test, test_rows, transform, class_names })
     }
+
+    /// `delimiter` as the byte the CSV reader takes.
+    fn delimiter_byte(&self) -> Result<u8, ConfigError> {
+        match self.delimiter.as_deref() {
+            None => Ok(b','),
+            Some(d) if d.len() == 1 && d != "\"" && d != "\n" && d != "\r" => Ok(d.as_bytes()[0]),
+            Some(d) => Err(ConfigError::Encoding(format!(
+                "delimiter = {d:?}: one ASCII character other than a quote or a line end (\",\", \";\", \"\\t\", \"|\")"
+            ))),
+        }
+    }
+}
+
+/// Fills every NaN feature value of `train` and `test` with the mean of the feature's other
+/// values in `train` (summed in sample order); returns the means.
+fn impute(train: &mut Dataset, test: Option<&mut Dataset>) -> Result<Vec<f64>, ConfigError> {
+    let mut means = Vec::with_capacity(train.n_features());
+    for f in 0..train.n_features() {
+        let (sum, count) =
+            train.features.row(f).iter().filter(|v| !v.is_nan()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+        if count == 0 {
+            return Err(ConfigError::Encoding(format!(
+                "missing = \"mean\": feature `{}` has no values in the training split",
+                train.feature_names[f]
+            )));
+        }
+        means.push(sum / count as f64);
+    }
+    for data in std::iter::once(train).chain(test) {
+        for (f, mut row) in data.features.row_iter_mut().enumerate() {
+            row.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = means[f]);
+        }
+    }
+    Ok(means)
 }
 
 /// The samples of the `.npy` file `x` (samples x features) with the targets of `labels`.

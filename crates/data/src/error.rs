@@ -39,6 +39,14 @@ pub enum Error {
         /// The column's name.
         name: String,
     },
+    /// Input that cannot be used, as a sentence about it.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file (or `<array>`).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A row whose cell count is not the header's.
     #[error("{path}: line {line} has {found} cells, the header has {expected}")]
     Ragged {

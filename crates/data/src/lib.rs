@@ -30,6 +30,7 @@
 
 mod config;
 mod dataset;
+mod encode;
 mod error;
 pub mod npy;
 mod table;
@@ -37,8 +38,9 @@ mod transform;
 
 pub use config::{ConfigError, DataConfig, InlineError, Splits, SyntheticConfig, GENERATED_LIMIT};
 pub use dataset::{linear_teacher, Dataset, Standardizer};
+pub use encode::{encode_rows, encode_training, sorted_categories, Encoded, Missing, Request, Source};
 pub use error::{Error, Result};
-pub use table::{load_csv, read_table, Table};
+pub use table::{load_csv, read_table, read_text_table, CsvOptions, Table, TextTable};
 pub use transform::InputTransform;
 
 #[cfg(test)]

@@ -51,6 +51,104 @@ impl Table {
     }
 }
 
+/// How a CSV file is laid out beyond RFC 4180's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The cell separator (`,` unless said otherwise; `;` and tab are common).
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> CsvOptions {
+        CsvOptions { delimiter: b',' }
+    }
+}
+
+/// A CSV file's cells as text, with each row's line number: columns are parsed (as numbers,
+/// categories or labels) only when something asks for them, so an ID, free-text or date column
+/// nobody selects is never read as a number.
+#[derive(Clone, Debug)]
+pub struct TextTable {
+    /// The file read.
+    pub path: PathBuf,
+    /// The header's names.
+    pub columns: Vec<String>,
+    records: Vec<csv::StringRecord>,
+    lines: Vec<usize>,
+}
+
+impl TextTable {
+    /// The number of data rows.
+    pub fn rows(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The index of the column named `name`.
+    ///
+    /// # Errors
+    /// No such column (the message lists those there are).
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| Error::MissingTarget {
+            path: self.path.clone(),
+            target: name.to_string(),
+            columns: self.columns.join(", "),
+        })
+    }
+
+    /// The cell of data row `row` (from 0) in column `column` (trimmed; empty when missing).
+    pub fn cell(&self, row: usize, column: usize) -> &str {
+        self.records[row].get(column).unwrap_or("")
+    }
+
+    /// The file's line (from 1) of data row `row`.
+    pub fn line(&self, row: usize) -> usize {
+        self.lines[row]
+    }
+
+    /// The cell as a number, `None` when empty.
+    ///
+    /// # Errors
+    /// A cell that is not a finite number (its line, column and text).
+    pub fn number(&self, row: usize, column: usize) -> Result<Option<f64>> {
+        let s = self.cell(row, column);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| Error::NotANumber {
+            path: self.path.clone(),
+            line: self.line(row),
+            column: column + 1,
+            name: self.columns[column].clone(),
+            text: shown(s),
+        })
+    }
+
+    /// The error of an empty cell.
+    pub fn missing(&self, row: usize, column: usize) -> Error {
+        Error::MissingValue {
+            path: self.path.clone(),
+            line: self.line(row),
+            column: column + 1,
+            name: self.columns[column].clone(),
+        }
+    }
+
+    /// Every cell as a number (the numeric table [`read_table`] gives).
+    ///
+    /// # Errors
+    /// The first cell, row by row, that is empty or not a number.
+    pub fn to_numbers(&self) -> Result<Table> {
+        let mut rows = Vec::with_capacity(self.rows());
+        for r in 0..self.rows() {
+            let row = (0..self.columns.len())
+                .map(|c| self.number(r, c)?.ok_or_else(|| self.missing(r, c)))
+                .collect::<Result<Vec<f64>>>()?;
+            rows.push(row);
+        }
+        Ok(Table { path: self.path.clone(), columns: self.columns.clone(), rows })
+    }
+}
+
 /// Reads a CSV file (RFC 4180, through the `csv` crate: quoted fields, CRLF) with a header row of
 /// distinct, non-empty names and numeric cells; blank lines are skipped, cells are trimmed.
 ///
@@ -68,19 +166,37 @@ impl Table {
 /// assert_eq!(cg_data::read_table(&path).unwrap().rows, [[1.0, 2.0], [3.0, 4.0]]);
 /// ```
 pub fn read_table(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
+    read_text_table(path, &CsvOptions::default())?.to_numbers()
+}
+
+/// Reads a CSV file's cells as text (a `.gz` file is decompressed first): RFC 4180 through the
+/// `csv` crate with `options`' delimiter, quoted fields, CRLF or LF line ends (line numbers
+/// count either the same), cells trimmed, blank lines skipped.
+///
+/// # Errors
+/// An unreadable or corrupt file, malformed CSV, a ragged row (with its line), a missing or
+/// repeated column name, or no rows.
+pub fn read_text_table(path: &Path, options: &CsvOptions) -> Result<TextTable> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut bytes = std::fs::read(path).map_err(io)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut plain = vec![];
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes.as_slice()), &mut plain).map_err(io)?;
+        bytes = plain;
+    }
+    let mut reader =
+        csv::ReaderBuilder::new().trim(csv::Trim::All).delimiter(options.delimiter).from_reader(bytes.as_slice());
     // Line numbers from the byte offset, counted here: the csv crate's own count is one short on
-    // CRLF files. Counted only for an error, so reading stays linear.
+    // CRLF files. A record's position may be the line end before it (the `\n` of a CRLF).
+    let line_end = |pos: &csv::Position| {
+        let mut end = usize::try_from(pos.byte()).unwrap_or(usize::MAX).min(bytes.len());
+        while bytes.get(end).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            end += 1;
+        }
+        end
+    };
     let line_of = |pos: Option<&csv::Position>| {
-        pos.map_or(0, |p| {
-            let mut end = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(bytes.len());
-            // A record's position may be the line end before it (the `\n` of a CRLF).
-            while bytes.get(end).is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                end += 1;
-            }
-            bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
-        })
+        pos.map_or(0, |p| bytes[..line_end(p)].iter().filter(|&&b| b == b'\n').count() + 1)
     };
     let malformed = |e: csv::Error| match e.kind() {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => Error::Ragged {
@@ -108,30 +224,21 @@ pub fn read_table(path: &Path) -> Result<Table> {
             });
         }
     }
-    let mut rows: Vec<Vec<f64>> = vec![];
+    let (mut records, mut lines) = (vec![], vec![]);
+    // Lines counted as the records come (each offset past the last): linear in the file.
+    let (mut counted, mut newlines) = (0, 0);
     for record in reader.records() {
         let record = record.map_err(malformed)?;
-        let row = record
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
-                s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                    let (path, line, column) = (path.to_path_buf(), line_of(record.position()), c + 1);
-                    let name = columns.get(c).cloned().unwrap_or_default();
-                    if s.is_empty() {
-                        Error::MissingValue { path, line, column, name }
-                    } else {
-                        Error::NotANumber { path, line, column, name, text: shown(s) }
-                    }
-                })
-            })
-            .collect::<Result<Vec<f64>>>()?;
-        rows.push(row);
+        let end = record.position().map_or(counted, line_end).max(counted);
+        newlines += bytes[counted..end].iter().filter(|&&b| b == b'\n').count();
+        counted = end;
+        lines.push(newlines + 1);
+        records.push(record);
     }
-    if rows.is_empty() {
+    if records.is_empty() {
         return Err(Error::Empty { path: path.to_path_buf() });
     }
-    Ok(Table { path: path.to_path_buf(), columns, rows })
+    Ok(TextTable { path: path.to_path_buf(), columns, records, lines })
 }
 
 /// A cell as an error shows it: control characters escaped, at most 60 characters.

@@ -190,3 +190,112 @@ fn bad_npy_files_are_one_line_naming_the_file() {
     let no_npy: DataConfig = toml::from_str("csv = \"a.csv\"\nlabels = \"y.npy\"").unwrap();
     assert!(matches!(no_npy.load(dir.path(), 0), Err(ConfigError::Sources)));
 }
+
+fn table_config(text: &str, extra: &str) -> (tempfile::TempDir, Result<Splits, ConfigError>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), text).unwrap();
+    let config: DataConfig = toml::from_str(&format!("csv = \"d.csv\"\n{extra}")).unwrap();
+    let splits = config.load(dir.path(), 0);
+    (dir, splits)
+}
+
+const PETS: &str = "id,name,colour,size,label\n\
+    a1,Rex the dog,red,3.5,dog\n\
+    a2,\"Tom, a cat\",blue,1.0,cat\n\
+    a3,2021-05-01,red,4.0,dog\n\
+    a4,Polly,green,0.5,bird\n";
+
+#[test]
+fn text_columns_not_selected_are_never_parsed_and_categories_become_one_hot_features() {
+    let extra = "target = \"label\"\nfeatures = [\"colour\", \"size\"]\ncategorical = [\"colour\"]";
+    let (_d, splits) = table_config(PETS, extra);
+    let s = splits.unwrap();
+    assert_eq!(s.train.feature_names, ["colour=blue", "colour=green", "colour=red", "size"]);
+    // Samples as columns: red 3.5, blue 1.0, red 4.0, green 0.5.
+    let expected = DMatrix::from_row_slice(
+        4,
+        4,
+        &[
+            0.0, 1.0, 0.0, 0.0, //
+            0.0, 0.0, 0.0, 1.0, //
+            1.0, 0.0, 1.0, 0.0, //
+            3.5, 1.0, 4.0, 0.5,
+        ],
+    );
+    assert_eq!(s.train.features, expected);
+    // Text labels: classes sorted, coded by their place.
+    assert_eq!(s.class_names, ["bird", "cat", "dog"]);
+    assert_eq!(s.train.targets, [2.0, 1.0, 2.0, 0.0]);
+    assert_eq!(s.transform.classes, ["bird", "cat", "dog"]);
+    assert_eq!(s.transform.sources.len(), 2);
+    // class_names orders the classes instead; a label not among them is named with its line.
+    let (_d, s) = table_config(PETS, &format!("{extra}\nclass_names = [\"dog\", \"cat\", \"bird\"]"));
+    assert_eq!(s.unwrap().train.targets, [0.0, 1.0, 0.0, 2.0]);
+    let (_d, s) = table_config(PETS, &format!("{extra}\nclass_names = [\"dog\", \"cat\"]"));
+    let e = s.err().unwrap().to_string();
+    assert!(e.ends_with("d.csv: line 5: the label `bird` is not among class_names (dog, cat)"), "{e}");
+    // Without `features`, the text columns are features and the first text cell is named.
+    let (_d, s) = table_config(PETS, "target = \"label\"");
+    let e = s.err().unwrap().to_string();
+    assert!(e.ends_with("line 2, column 1 (`id`): `a1` is not a number"), "{e}");
+    let (_d, s) = table_config(PETS, "target = \"label\"\nfeatures = [\"size\"]\ncategorical = [\"colour\"]");
+    assert_eq!(s.err().unwrap().to_string(), "[data] categorical: `colour` is not one of the features");
+}
+
+#[test]
+fn missing_cells_are_refused_dropped_or_filled_with_the_training_mean() {
+    let text = "x,c,y\n1.0,a,0\n,b,1\n3.0,,0\n5.0,a,\n";
+    let (_d, s) = table_config(text, "target = \"y\"\ncategorical = [\"c\"]");
+    let e = s.err().unwrap().to_string();
+    assert!(e.ends_with("d.csv: line 3, column 1 (`x`): the cell is empty (a missing value)"), "{e}");
+    let (_d, s) = table_config(text, "target = \"y\"\ncategorical = [\"c\"]\nmissing = \"drop_rows\"");
+    let s = s.unwrap();
+    assert_eq!(s.train.n_samples(), 1);
+    assert_eq!(s.train.features.as_slice(), [1.0, 1.0]); // x = 1, c=a (the only category left)
+                                                         // mean: a missing target cannot be filled.
+    let (_d, s) = table_config(text, "target = \"y\"\ncategorical = [\"c\"]\nmissing = \"mean\"");
+    assert!(s.err().unwrap().to_string().ends_with("line 5, column 3 (`y`): the cell is empty (a missing value)"));
+    let text = "x,c,y\n1.0,a,0\n,b,1\n3.0,,0\n5.0,a,1\n";
+    let (_d, s) = table_config(text, "target = \"y\"\ncategorical = [\"c\"]\nmissing = \"mean\"");
+    let s = s.unwrap();
+    // x's mean over its three values, (1 + 3 + 5) / 3 = 3; c's one-hot means are the categories'
+    // frequencies among the three rows that have one: a 2/3, b 1/3.
+    let means = [3.0, 2.0 / 3.0, 1.0 / 3.0];
+    assert_eq!(s.transform.impute.as_deref(), Some(&means[..]));
+    assert_eq!(s.train.features.column(1).as_slice(), [3.0, 0.0, 1.0]);
+    assert_eq!(s.train.features.column(2).as_slice(), [3.0, means[1], means[2]]);
+    // New rows go through the same steps: an empty cell is filled, an unseen category refused.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.csv");
+    std::fs::write(&path, "y,c,x,note\n0,b,,free text\n1,a,7,\n").unwrap();
+    let new = read_text_table(&path, &CsvOptions::default()).unwrap();
+    let encoded = s.transform.encode(&new).unwrap();
+    let x = s.transform.features_of(&encoded).unwrap();
+    assert_eq!(x, DMatrix::from_row_slice(3, 2, &[3.0, 7.0, 0.0, 1.0, 1.0, 0.0]));
+    std::fs::write(&path, "x,c\n1,a\n2,z\n").unwrap();
+    let new = read_text_table(&path, &CsvOptions::default()).unwrap();
+    let e = s.transform.encode(&new).unwrap_err().to_string();
+    assert!(
+        e.ends_with("new.csv: line 3: column `c`: the category `z` was not seen in training (categories: a, b)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn delimiters_and_gzip_files_read_like_plain_csv() {
+    let plain = "a;b;target\n1;2;0\n3;4;1\n";
+    let (_d, s) = table_config(plain, "delimiter = \";\"");
+    assert_eq!(s.unwrap().train.features, DMatrix::from_row_slice(2, 2, &[1.0, 3.0, 2.0, 4.0]));
+    let (_d, s) = table_config(plain, "delimiter = \";;\"");
+    assert!(s.err().unwrap().to_string().starts_with("[data] delimiter = \";;\": one ASCII character"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"a,target\r\n1,0\r\n\r\n2,x\r\n").unwrap();
+    let path = dir.path().join("d.csv.gz");
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    // CRLF with a blank line: the bad cell is on line 4 of the decompressed text.
+    let e = read_table(&path).unwrap_err().to_string();
+    assert!(e.ends_with("d.csv.gz: line 4, column 2 (`target`): `x` is not a number"), "{e}");
+    std::fs::write(&path, b"not gzip").unwrap();
+    assert!(read_table(&path).unwrap_err().to_string().starts_with("cannot read"));
+}

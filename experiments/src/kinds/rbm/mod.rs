@@ -132,6 +132,6 @@ impl KindConfig for RbmFile {
             .collect();
         let mut columns: Vec<String> = (0..nh).map(|j| format!("h_{j}")).collect();
         columns.push("free_energy".into());
-        Ok(Predictions { columns, rows })
+        Ok(Predictions { columns, rows, class_names: vec![] })
     }
 }

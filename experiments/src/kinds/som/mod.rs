@@ -80,9 +80,14 @@ impl KindConfig for SomFile {
         if self.check_epochs.is_some_and(|n| n == 0 || n > params.epochs) {
             bail!("check_epochs: must be between 1 and epochs = {}", params.epochs);
         }
+        let mut class_names = self.class_names;
         let (train, test, dim, inputs, labels) = match (&self.data, self.colors) {
             (Some(data), None) => {
                 let splits = data.load(base, self.seed)?;
+                if class_names.is_empty() {
+                    // Text labels name their classes.
+                    class_names.clone_from(&splits.class_names);
+                }
                 let labels = class_labels(&splits.train.targets);
                 let test = splits.test.map(|t| t.features.as_slice().to_vec());
                 let d = &splits.train;
@@ -98,8 +103,7 @@ impl KindConfig for SomFile {
                     features: vec!["red".into(), "green".into(), "blue".into()],
                     target: String::new(),
                     scale: 1.0,
-                    standardize: None,
-                    target_standardize: None,
+                    ..InputTransform::default()
                 };
                 (rgb, None, 3, inputs, None)
             }
@@ -111,8 +115,8 @@ impl KindConfig for SomFile {
         }
         if let Some(labels) = &labels {
             let classes = labels.iter().max().map_or(0, |m| m + 1);
-            if !self.class_names.is_empty() && self.class_names.len() < classes {
-                bail!("class_names: {} names for {classes} classes", self.class_names.len());
+            if !class_names.is_empty() && class_names.len() < classes {
+                bail!("class_names: {} names for {classes} classes", class_names.len());
             }
         }
         Ok(SomExperiment {
@@ -124,7 +128,7 @@ impl KindConfig for SomFile {
             feature_names: inputs.features.clone(),
             inputs,
             labels,
-            class_names: self.class_names,
+            class_names,
             as_colors: self.draw_codebook_as_colors,
             check_epochs: self.check_epochs,
         })
@@ -154,6 +158,6 @@ impl KindConfig for SomFile {
                 vec![(u / cols) as f64, (u % cols) as f64, d2.sqrt()]
             })
             .collect();
-        Ok(Predictions { columns: vec!["row".into(), "col".into(), "distance".into()], rows })
+        Ok(Predictions { columns: vec!["row".into(), "col".into(), "distance".into()], rows, class_names: vec![] })
     }
 }

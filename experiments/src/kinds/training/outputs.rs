@@ -194,7 +194,7 @@ pub(crate) fn predictions<T: Float>(
             classes.iter().map(|c| c[s]).chain(p).chain(out.column(s).iter().map(value)).collect()
         })
         .collect();
-    Ok(Predictions { columns, rows })
+    Ok(Predictions { columns, rows, class_names: inputs.classes.clone() })
 }
 
 /// Class probabilities from a classifier's outputs, when its loss says what the outputs are:
