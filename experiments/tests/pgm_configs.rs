@@ -346,3 +346,34 @@ fn asias_most_probable_states_equal_enumeration_of_all_joint_states() {
     assert_eq!(map[1]["states"]["tub"], net.states[tub][t].as_str());
     assert!((map[1]["probability"].as_f64().unwrap() - pairs[l][t] / evidence).abs() < 1e-12);
 }
+
+#[test]
+fn exact_queries_need_no_sampler_and_the_written_network_keeps_its_name() {
+    // Two variables, no [sampler]: the answers are exact only (Bayes' rule by hand), nothing is
+    // sampled or drawn as sampled, and network.bif is named after the config.
+    let text = "kind = \"bayes_net\"\n\
+        [[variables]]\nname = \"rain\"\nstates = [\"yes\", \"no\"]\ncpt = [[0.2, 0.8]]\n\
+        [[variables]]\nname = \"wet\"\nstates = [\"yes\", \"no\"]\nparents = [\"rain\"]\ncpt = [[0.9, 0.1], [0.1, 0.9]]\n\
+        [[queries]]\ntarget = \"rain\"\nevidence = { wet = \"yes\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("puddle.toml");
+    std::fs::write(&path, text).unwrap();
+    let outcome = experiments::run(&path, &experiments::RunOptions::default()).unwrap();
+    let file = |name: &str| outcome.files.iter().find(|(n, _)| n == name).map(|(_, b)| b.clone());
+    let m: serde_json::Value = serde_json::from_slice(&file("metrics.json").unwrap()).unwrap();
+    let p = m["queries"][0]["exact"]["yes"].as_f64().unwrap();
+    assert!((p - 0.2 * 0.9 / (0.2 * 0.9 + 0.8 * 0.1)).abs() < 1e-15);
+    assert!(m.get("sampler").is_none() && m["queries"][0].get("estimate").is_none());
+    assert!(file("sampler.png").is_none());
+    assert!(outcome.summary.contains("exact answers (no [sampler])"), "{}", outcome.summary);
+    let bif = String::from_utf8(file("network.bif").unwrap()).unwrap();
+    assert!(bif.starts_with("network puddle {"), "{bif}");
+    // A BIF file's own name is kept.
+    let named = bif.replacen("network puddle {", "network rainfall {", 1);
+    std::fs::write(dir.path().join("rain.bif"), &named).unwrap();
+    std::fs::write(&path, "kind = \"bayes_net\"\n[network]\nbif = \"rain.bif\"\n[[queries]]\ntarget = \"rain\"\n")
+        .unwrap();
+    let outcome = experiments::run(&path, &experiments::RunOptions::default()).unwrap();
+    let bif = outcome.files.iter().find(|(n, _)| n == "network.bif").unwrap();
+    assert!(String::from_utf8_lossy(&bif.1).starts_with("network rainfall {"));
+}

@@ -157,6 +157,21 @@ impl QueryAnswer {
         answer
     }
 
+    /// The exact answer alone (no sampler asked for).
+    pub fn exact_only(net: &MarkovNetwork, target: usize, evidence: &[(usize, usize)], exact: &[f64]) -> QueryAnswer {
+        QueryAnswer {
+            query: describe(net, target, evidence),
+            target: net.names[target].clone(),
+            evidence: evidence_map(net, evidence),
+            impossible: false,
+            exact: Some(net.states[target].iter().cloned().zip(exact.iter().copied()).collect()),
+            sampled: None,
+            converged: None,
+            doubts: vec![],
+            lbp: None,
+        }
+    }
+
     /// Whether the sampler's estimate is within [`WITHIN_STANDARD_ERRORS`] of the exact answer
     /// (`false` without an estimate).
     pub fn within(&self) -> bool {

@@ -169,9 +169,47 @@ pub(crate) fn tick(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// Tick labels of a log10 axis as the values they stand for (`0.01`, `0.1`, `1`, `20`), two
+/// significant digits between decades; scientific notation only far from 1 (`1e-7`).
+pub(crate) fn log_tick(v: f64) -> String {
+    let v = if (v - v.round()).abs() < 1e-9 { v.round() } else { v };
+    let value = 10f64.powf(v);
+    if !(1e-4..1e6).contains(&value) {
+        return if v.fract() == 0.0 { format!("1e{v}") } else { format!("{value:.1e}") };
+    }
+    // Two significant digits: as many decimals as the value's leading digit needs.
+    let decimals = (1.0 - value.log10().floor()).max(0.0) as usize;
+    let s = format!("{value:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_axes_show_values() {
+        let shown: Vec<String> = [-2.0, -1.0, 0.0, 1.0, 2.0].iter().map(|&v| log_tick(v)).collect();
+        assert_eq!(shown, ["0.01", "0.1", "1", "10", "100"]);
+        assert_eq!(log_tick(0.30103), "2");
+        assert_eq!(log_tick((0.0032f64).log10()), "0.0032");
+        assert_eq!(log_tick(-7.0), "1e-7");
+        assert_eq!(log_tick(8.0), "1e8");
+        assert_eq!(log_tick((25.0f64).log10()), "25");
+    }
+
+    #[test]
+    fn legends_that_fit_no_corner_go_below_in_rows_that_fit_the_width() {
+        assert_eq!(line::legend_grid(&["a", "b", "c"], 800.0), (3, 1));
+        let long = ["a label of forty characters, more or less"; 5];
+        let (columns, rows) = line::legend_grid(&long, 800.0);
+        assert_eq!((columns, rows), (1, 5), "one column when a label is wider than half the figure");
+        assert_eq!(line::legend_grid(&[], 800.0), (1, 0));
+    }
 
     fn chart() -> LineChart {
         LineChart {
@@ -200,7 +238,11 @@ mod tests {
         let mut c = chart();
         c.series = vec![Series::line("loss", (0..50i32).map(|i| (f64::from(i), 10f64.powi(-i / 10))).collect())];
         let f = c.render().unwrap();
-        assert!(f.svg.contains("(log scale)") && f.svg.contains("1e-2"), "log axis expected");
+        // Ticks show values (0.01), not exponents (1e-2 or -2).
+        assert!(
+            f.svg.contains("(log scale)") && f.svg.contains("\n0.01\n") && !f.svg.contains("1e-2"),
+            "log axis expected"
+        );
         assert!(!chart().render().unwrap().svg.contains("log scale"), "one decade stays linear");
     }
 

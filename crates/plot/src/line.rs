@@ -2,6 +2,7 @@
 //! and grids of charts.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::*;
 
@@ -176,15 +177,8 @@ impl LineChart {
                 p.1 = p.1.log10();
             }
             chart.y_label = format!("{} (log scale)", self.y_label);
-            // Whole decades as 1e-2; ticks between decades as their value, 3.2e-3.
-            &|v: f64| {
-                let v = if (v - v.round()).abs() < 1e-9 { v.round() } else { v };
-                if v.fract() == 0.0 {
-                    format!("1e{v}")
-                } else {
-                    format!("{:.1e}", 10f64.powf(v))
-                }
-            }
+            // The values the ticks stand for: 0.01, 0.1, 1.
+            &|v: f64| crate::log_tick(v)
         } else {
             &|v: f64| tick(v)
         };
@@ -246,8 +240,14 @@ impl LineChart {
             [b.points.iter().map(|p| (p.0, p.1)).collect(), b.points.iter().map(|p| (p.0, p.2)).collect()]
         }));
         let (xs, ys) = if self.equal_aspect { equal_aspect(xs, ys, plot) } else { (xs, ys) };
-        let (legend, ys) = place_legend(&labels, plot, &lines, &xs, &ys, self.legend);
-        let mut chart = ChartBuilder::on(root)
+        let (legend, raised) = place_legend(&labels, plot, &lines, &xs, &ys, self.legend);
+        // No free corner: the legend goes below the plot, where it covers nothing and the axes
+        // keep the data's own range (an accuracy axis is not stretched past 1 to make room).
+        let below = raised != ys;
+        let (columns, rows) = legend_grid(&labels, f64::from(width));
+        let legend_height = if below { u32::try_from(rows).unwrap_or(0) * LEGEND_ROW + 8 } else { 0 };
+        let (root, legend_area) = root.split_vertically(height.saturating_sub(legend_height));
+        let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, (FONT, 26))
             .margin(15)
             .x_label_area_size(50)
@@ -287,16 +287,42 @@ impl LineChart {
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(e)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(legend.position())
-            .draw()
-            .map_err(e)?;
+        if !below {
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 16))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(legend.position())
+                .draw()
+                .map_err(e)?;
+            return Ok(());
+        }
+        let column_width = (f64::from(width) - 30.0) / columns as f64;
+        for (k, label) in labels.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let x = 15 + (column_width * (k % columns) as f64) as i32;
+            let y = i32::try_from((k / columns) as u32 * LEGEND_ROW).unwrap_or(0) + 4;
+            let mid = y + i32::try_from(LEGEND_ROW / 2).unwrap_or(0);
+            legend_area.draw(&PathElement::new([(x, mid), (x + 20, mid)], color.stroke_width(2))).map_err(e)?;
+            let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+            legend_area.draw(&Text::new((*label).to_string(), (x + 26, mid), style)).map_err(e)?;
+        }
         Ok(())
     }
+}
+
+/// The height of a legend row drawn below a plot.
+const LEGEND_ROW: u32 = 21;
+
+/// How a legend of `labels` below a plot `width` pixels wide is laid out: (columns, rows), as
+/// many columns of the longest label's width as fit.
+pub(crate) fn legend_grid(labels: &[&str], width: f64) -> (usize, usize) {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    // The key and the text at about 0.6 em per character, as `place_legend` measures it.
+    let entry = 44.0 + 9.6 * longest;
+    let columns = (((width - 30.0) / entry).floor() as usize).clamp(1, labels.len().max(1));
+    (columns, labels.len().div_ceil(columns))
 }
 
 /// A shaded range around a series of a chart (min to max, or ± one standard deviation, over
@@ -346,9 +372,9 @@ impl ChartGrid {
                 for (_, lo, hi) in bands.iter_mut().flat_map(|b| b.points.iter_mut()) {
                     (*lo, *hi) = (lo.log10(), hi.log10());
                 }
-                chart.y_label = format!("{} (log10)", chart.y_label);
+                chart.y_label = format!("{} (log scale)", chart.y_label).trim_start().to_string();
             }
-            panels.push((chart, bands, xs, ys));
+            panels.push((chart, bands, xs, ys, log));
         }
         let size = (
             u32::try_from(columns).unwrap_or(u32::MAX).saturating_mul(PANEL.0),
@@ -357,8 +383,9 @@ impl ChartGrid {
         png_and_svg!(size, |root| {
             root.fill(&WHITE).map_err(|e| e.to_string())?;
             let body = root.titled(&self.title, (FONT, 28)).map_err(|e| e.to_string())?;
-            for (area, (chart, bands, xs, ys)) in body.split_evenly((rows, columns)).iter().zip(&panels) {
-                chart.draw(area, (xs.clone(), ys.clone()), &|v| tick(v), bands)?;
+            for (area, (chart, bands, xs, ys, log)) in body.split_evenly((rows, columns)).iter().zip(&panels) {
+                let y_tick: &dyn Fn(f64) -> String = if *log { &crate::log_tick } else { &tick };
+                chart.draw(area, (xs.clone(), ys.clone()), y_tick, bands)?;
             }
             root.present().map_err(|e| e.to_string())
         })

@@ -29,9 +29,10 @@ pub struct BayesNetFile {
     network: Option<BifSource>,
     /// Posteriors asked for, each answered exactly and by the sampler.
     queries: Vec<QueryConfig>,
-    /// How the posteriors are sampled (each is also computed exactly).
+    /// How the posteriors are also estimated by sampling, beside their exact answers; without
+    /// it the queries are answered exactly only.
     #[serde(alias = "gibbs")]
-    sampler: SamplerConfig,
+    sampler: Option<SamplerConfig>,
     /// Every variable's posterior given this evidence, at once (junction tree).
     marginals: Option<MarginalsConfig>,
     /// Also answer each query by loopy belief propagation (approximate; for networks whose
@@ -40,6 +41,24 @@ pub struct BayesNetFile {
     /// Most probable joint states (MAP; MPE when no variables are named), each exact.
     #[serde(default)]
     map: Vec<MapConfig>,
+}
+
+/// The name an inline network is written with until the run names it after its config
+/// ([`named_after`]).
+const UNNAMED: &str = "unknown";
+
+/// `network.bif`'s text with the network named after the run `title` when it had no name of its
+/// own (an inline network).
+pub(super) fn named_after(text: &str, title: &str) -> String {
+    let first = format!("network {UNNAMED} {{");
+    match text.strip_prefix(&first) {
+        Some(rest)
+            if !title.is_empty() && !title.contains(|c: char| c.is_whitespace() || "{}()[],;|\"/".contains(c)) =>
+        {
+            format!("network {title} {{{rest}")
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// `[network]` of a `bayes_net` config.
@@ -59,7 +78,7 @@ impl KindConfig for BayesNetFile {
     /// # Errors
     /// A bad network (named variable), an unknown query name or state, or empty settings.
     fn validate(self, base: &Path) -> Result<DiscreteExperiment> {
-        let (specs, place) = match (&self.network, self.variables.is_empty()) {
+        let (specs, place, name) = match (&self.network, self.variables.is_empty()) {
             (Some(source), true) => {
                 let path = base.join(&source.bif);
                 let text = std::fs::read_to_string(&path)
@@ -67,20 +86,24 @@ impl KindConfig for BayesNetFile {
                 (
                     cg_pgm::files::read_bif(&text).map_err(|e| anyhow!("[network] bif: {}: {e}", path.display()))?,
                     "[network] bif",
+                    cg_pgm::files::bif_name(&text),
                 )
             }
-            (None, false) => (self.variables, "[[variables]]"),
+            // An inline network is named after the run (`network.bif` gets the config's name).
+            (None, false) => (self.variables, "[[variables]]", None),
             _ => anyhow::bail!("give the network either as [[variables]] or as [network] bif, not both or neither"),
         };
         let bn = BayesianNetwork::new(&specs).map_err(|e| anyhow!("{place} {e}"))?;
         let parents = Some(bn.parents.clone());
-        let file = cg_pgm::files::write_bif(&bn).map(|text| ("network.bif", text)).map_err(|e| e.to_string());
+        let file = cg_pgm::files::write_bif_named(&bn, name.as_deref().unwrap_or(UNNAMED))
+            .map(|text| ("network.bif", text))
+            .map_err(|e| e.to_string());
         let model = FactorModel { net: MarkovNetwork::from(bn), parents, file };
         DiscreteExperiment::new(
             self.seed,
             model,
             &self.queries,
-            &self.sampler,
+            self.sampler.as_ref(),
             self.marginals.as_ref(),
             self.lbp.as_ref(),
         )?

@@ -522,7 +522,7 @@ impl Experiment for BnLearnExperiment {
             }
             None => None,
         };
-        let bif = cg_pgm::files::write_bif(&net).context("writing network.bif")?;
+        let bif = super::bayes_net::named_after(&cg_pgm::files::write_bif(&net).context("writing network.bif")?, title);
         let mut timing = json!({ "learn_seconds": learn_seconds, "fit_seconds": fit_seconds, "threads": rayon::current_num_threads() });
         if let Some(n) = families_scored {
             timing["families_scored"] = json!(n);

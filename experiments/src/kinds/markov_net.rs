@@ -32,9 +32,10 @@ pub struct MarkovNetFile {
     network: Option<UaiSource>,
     /// Posteriors asked for, each answered exactly and by the sampler.
     queries: Vec<QueryConfig>,
-    /// How the posteriors are sampled (each is also computed exactly).
+    /// How the posteriors are also estimated by sampling, beside their exact answers; without
+    /// it the queries are answered exactly only.
     #[serde(alias = "gibbs")]
-    sampler: SamplerConfig,
+    sampler: Option<SamplerConfig>,
     /// Every variable's posterior given this evidence, at once (junction tree).
     marginals: Option<MarginalsConfig>,
     /// Also answer each query by loopy belief propagation (approximate; for networks whose
@@ -86,7 +87,7 @@ impl KindConfig for MarkovNetFile {
             self.seed,
             FactorModel { net, parents: None, file },
             &self.queries,
-            &self.sampler,
+            self.sampler.as_ref(),
             self.marginals.as_ref(),
             self.lbp.as_ref(),
         )?

@@ -447,6 +447,21 @@ pub(super) fn plain(name: &str) -> bool {
 /// # Errors
 /// A variable or state name BIF cannot hold (spaces, punctuation): [`FileError::Unwritable`].
 pub fn write_bif(bn: &BayesianNetwork) -> Result<String, FileError> {
+    write_bif_named(bn, "unknown")
+}
+
+/// The name a BIF file gives its network (`network alarm { ... }`), when it gives one.
+pub fn bif_name(text: &str) -> Option<String> {
+    let tokens = tokens(text).ok()?;
+    let at = tokens.iter().position(|t| t.text == "network")?;
+    tokens.get(at + 1).map(|t| t.text.clone()).filter(|n| n != "{" && plain(n))
+}
+
+/// [`write_bif`] with the network named `name` (`unknown` when the name is not a plain BIF word).
+///
+/// # Errors
+/// As [`write_bif`].
+pub fn write_bif_named(bn: &BayesianNetwork, name: &str) -> Result<String, FileError> {
     for (name, states) in bn.names.iter().zip(&bn.states) {
         if let Some(bad) = std::iter::once(name).chain(states).find(|n| !plain(n)) {
             return Err(FileError::Unwritable(format!(
@@ -454,7 +469,8 @@ pub fn write_bif(bn: &BayesianNetwork) -> Result<String, FileError> {
             )));
         }
     }
-    let mut out = String::from("network unknown {\n}\n");
+    let name = if plain(name) { name } else { "unknown" };
+    let mut out = format!("network {name} {{\n}}\n");
     for (name, states) in bn.names.iter().zip(&bn.states) {
         let _ =
             writeln!(out, "variable {name} {{\n  type discrete [ {} ] {{ {} }};\n}}", states.len(), states.join(", "));

@@ -149,7 +149,8 @@ pub struct DiscreteExperiment {
     seed: u64,
     model: FactorModel,
     queries: Vec<Query>,
-    sampler: Settings,
+    /// The sampler's settings, when the queries are also estimated.
+    sampler: Option<Settings>,
     /// `[marginals]`'s evidence.
     marginals: Option<Vec<(usize, usize)>>,
     lbp: Option<cg_pgm::LbpSettings>,
@@ -191,16 +192,16 @@ impl DiscreteExperiment {
         seed: u64,
         model: FactorModel,
         queries: &[QueryConfig],
-        sampler: &SamplerConfig,
+        sampler: Option<&SamplerConfig>,
         marginals: Option<&MarginalsConfig>,
         lbp: Option<&LbpConfig>,
     ) -> Result<DiscreteExperiment> {
         let lbp = lbp.map(Validate::validate).transpose()?;
-        let sampler = sampler.validate()?;
-        if sampler.method != Method::Gibbs && model.parents.is_none() {
+        let sampler = sampler.map(SamplerConfig::validate).transpose()?;
+        if let Some(s) = sampler.as_ref().filter(|s| s.method != Method::Gibbs && model.parents.is_none()) {
             bail!(
                 "[sampler] method = \"{}\" needs a Bayesian network (kind = \"bayes_net\"); use gibbs",
-                method_name(sampler.method)
+                method_name(s.method)
             );
         }
         let queries = model.queries(queries)?;

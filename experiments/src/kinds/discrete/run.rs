@@ -33,15 +33,15 @@ impl Experiment for DiscreteExperiment {
         // The junction tree's largest clique: the elimination of every variable (none kept).
         let tree = self.marginals.as_ref().map(|e| cg_pgm::elimination_table_size(&net.factors, &net.cards, &[], e));
         let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
-        let s = &self.sampler;
-        let sweeps = match s.method {
+        let s = self.sampler.as_ref();
+        let sweeps = s.map_or(0.0, |s| match s.method {
             Method::Gibbs => (s.burn_in as f64 + s.samples as f64 * s.thin as f64) * s.chains as f64,
             _ => s.samples as f64,
-        };
+        });
         // Block updates enumerate families of up to 4096 joint states.
         let per_variable = largest_factor.clamp(1.0, 4096.0) * net.factors.len().min(64) as f64;
-        let starts = match s.method {
-            Method::Gibbs => (16.0 * s.chains as f64 + 3.0) * 10.0 * vars * per_variable,
+        let starts = match s {
+            Some(s) if s.method == Method::Gibbs => (16.0 * s.chains as f64 + 3.0) * 10.0 * vars * per_variable,
             _ => 0.0,
         };
         let joint = net.cards.iter().map(|&c| c as f64).product::<f64>();
@@ -58,7 +58,7 @@ impl Experiment for DiscreteExperiment {
             .memory("the partition function's table", 2.0 * F64 * partition)
             .work("the partition function", partition * vars)
             .work("sampling", self.queries.len() as f64 * (sweeps * vars * per_variable + starts))
-            .memory("the samples", F64 * s.samples as f64 * s.chains as f64)
+            .memory("the samples", s.map_or(0.0, |s| F64 * s.samples as f64 * s.chains as f64))
             .memory("the junction tree's cliques ([marginals])", tree.map_or(0.0, |t| 2.0 * F64 * t * vars))
             .work("the junction tree ([marginals])", tree.map_or(0.0, |t| 4.0 * t * vars))
     }
@@ -73,7 +73,7 @@ impl Experiment for DiscreteExperiment {
     fn run(&self, title: &str, _options: &RunOptions) -> Result<Outcome> {
         let model = &self.model.net;
         let compiled = self.model.compiled()?;
-        let s = &self.sampler;
+        let sampler = self.sampler.as_ref();
         let mut answers = vec![];
         let mut speeds = vec![];
         let mut series = vec![];
@@ -96,6 +96,18 @@ impl Experiment for DiscreteExperiment {
                 Err(e) => bail!("[[queries]] {}: {e}", k + 1),
             };
             let exact_seconds = clock.elapsed().as_secs_f64();
+            let Some(s) = sampler else {
+                // Exact answers only: no sampler was asked for.
+                let mut answer = QueryAnswer::exact_only(model, q.target, &q.evidence, &exact.values);
+                if let Some(settings) = &self.lbp {
+                    let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
+                        .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
+                    answer.lbp = Some(LbpAnswer::compare(model, q.target, &r, &exact.values));
+                }
+                speeds.push(json!({ "query": label, "exact_seconds": exact_seconds }));
+                answers.push(serde_json::to_value(&answer)?);
+                continue;
+            };
             let clock = std::time::Instant::now();
             // Each query draws from its own streams of the seed.
             let seed = self.seed.wrapping_add(k as u64);
@@ -119,10 +131,15 @@ impl Experiment for DiscreteExperiment {
                     "ess_per_second": min_ess / seconds,
                 }));
                 let last = model.states[q.target].len() - 1;
+                // The line follows the last state's probability: the legend names it.
                 series.push(Series::line(
                     &format!(
-                        "{label}: exact {:.4}, estimate {:.4} ± {:.4}",
-                        exact.values[last], m.probabilities[last], m.standard_errors[last]
+                        "{label}, {} = {}: exact {:.4}, estimate {:.4} ± {:.4}",
+                        model.names[q.target],
+                        model.states[q.target][last],
+                        exact.values[last],
+                        m.probabilities[last],
+                        m.standard_errors[last]
                     ),
                     m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
                 ));
@@ -137,22 +154,22 @@ impl Experiment for DiscreteExperiment {
         if impossible.len() == self.queries.len() && self.marginals.is_none() {
             bail!("{}", impossible.join("; "));
         }
-        let mut sampler = json!({ "method": method_name(s.method), "chains": s.chains, "samples": s.samples });
-        if s.method == Method::Gibbs {
-            sampler["burn_in"] = json!(s.burn_in);
-            sampler["thin"] = json!(s.thin);
-            sampler["blocks"] = json!(blocks
-                .iter()
-                .map(|b| b.iter().map(|&v| model.names[v].clone()).collect::<Vec<_>>())
-                .collect::<Vec<_>>());
+        let mut metrics = json!({ "variables": model.names });
+        if let Some(s) = sampler {
+            let mut settings = json!({ "method": method_name(s.method), "chains": s.chains, "samples": s.samples });
+            if s.method == Method::Gibbs {
+                settings["burn_in"] = json!(s.burn_in);
+                settings["thin"] = json!(s.thin);
+                settings["blocks"] = json!(blocks
+                    .iter()
+                    .map(|b| b.iter().map(|&v| model.names[v].clone()).collect::<Vec<_>>())
+                    .collect::<Vec<_>>());
+            }
+            metrics["sampler"] = settings;
+            metrics["all_within_4_standard_errors"] = json!(all_within);
+            metrics["converged"] = json!(converged);
         }
-        let mut metrics = json!({
-            "variables": model.names,
-            "sampler": sampler,
-            "all_within_4_standard_errors": all_within,
-            "converged": converged,
-            "queries": answers,
-        });
+        metrics["queries"] = json!(answers);
         if self.model.parents.is_none() {
             // Bayesian networks have Z = 1.
             match model.partition_functions() {
@@ -181,23 +198,28 @@ impl Experiment for DiscreteExperiment {
         }
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
         match &self.model.file {
+            Ok((name, text)) if name.ends_with(".bif") => {
+                files.push(((*name).to_string(), super::super::bayes_net::named_after(text, title).into_bytes()));
+            }
             Ok((name, text)) => files.push(((*name).to_string(), text.clone().into_bytes())),
             Err(why) => eprintln!("warning: {title}: the network file is not written: {why}"),
         }
         push_graph(&mut files, "network", &self.picture(title))?;
-        let per = if s.method == Method::Gibbs { "samples per chain" } else { "draws" };
-        // No estimate to draw when the sampler failed on every query.
-        let has_estimates = !series.is_empty();
-        let chart = LineChart {
-            title: format!("{title}: {} estimate minus exact probability (last state)", method_name(s.method)),
-            x_label: per.into(),
-            y_label: "error".into(),
-            legend: Legend::UpperRight,
-            y_range: None,
-            equal_aspect: false,
-            series,
-        };
-        if has_estimates {
+        // No estimate to draw without a sampler, or when it failed on every query.
+        if let Some(s) = sampler.filter(|_| !series.is_empty()) {
+            let per = if s.method == Method::Gibbs { "samples per chain" } else { "draws" };
+            let chart = LineChart {
+                title: format!(
+                    "{title}: {} estimate minus exact probability of the state named",
+                    method_name(s.method)
+                ),
+                x_label: per.into(),
+                y_label: "error".into(),
+                legend: Legend::UpperRight,
+                y_range: None,
+                equal_aspect: false,
+                series,
+            };
             push_figure(&mut files, "sampler", chart.render())?;
         }
         let mut summary = String::new();
@@ -205,6 +227,8 @@ impl Experiment for DiscreteExperiment {
             let query = a["query"].as_str().unwrap_or("");
             let _ = if a["impossible"] == true {
                 write!(summary, "{query}: impossible evidence; ")
+            } else if sampler.is_none() {
+                write!(summary, "{query}: exact {}; ", a["exact"])
             } else {
                 write!(
                     summary,
@@ -214,9 +238,17 @@ impl Experiment for DiscreteExperiment {
                 )
             };
         }
-        summary.push_str(if all_within { "all within 4 standard errors" } else { "NOT all within 4 standard errors" });
-        if !converged {
-            summary.push_str("; NOT to be trusted as sampled (see the doubts)");
+        if sampler.is_none() {
+            summary.push_str("exact answers (no [sampler])");
+        } else {
+            summary.push_str(if all_within {
+                "all within 4 standard errors"
+            } else {
+                "NOT all within 4 standard errors"
+            });
+            if !converged {
+                summary.push_str("; NOT to be trusted as sampled (see the doubts)");
+            }
         }
         Ok(Outcome { files, summary, check: CheckScope::Full, checkpoint: None })
     }
