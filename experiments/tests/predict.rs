@@ -110,7 +110,8 @@ fn a_regression_predicts_in_the_targets_units() {
 
 #[test]
 fn a_som_s_distances_average_to_its_quantization_error() {
-    let (dir, metrics) = trained("som_iris.toml", &[]);
+    // On a rectangular lattice, so the U-matrix can be rebuilt below with 8 neighbours a unit.
+    let (dir, metrics) = trained("som_iris.toml", &["som.topology=\"rectangular\""]);
     let p = predicted(dir.path(), "iris.csv");
     let d = column(&p, "distance");
     let mean = d.iter().sum::<f64>() / d.len() as f64;
@@ -118,6 +119,54 @@ fn a_som_s_distances_average_to_its_quantization_error() {
     assert!((mean - qe).abs() < 1e-12, "{mean} vs {qe}");
     let (rows, cols) = (column(&p, "row"), column(&p, "col"));
     assert!(rows.iter().all(|&r| r < 10.0) && cols.iter().all(|&c| c < 10.0));
+    // hits.csv and labels.csv, rebuilt here from the predicted units: each unit's count, and the
+    // most frequent true class among its samples (ties to the lower class), which `predict`
+    // also gives as each row's class.
+    let truth = targets("iris.csv");
+    let mut counts = vec![[0usize; 3]; 100];
+    for ((r, c), t) in rows.iter().zip(&cols).zip(&truth) {
+        counts[*r as usize * 10 + *c as usize][*t as usize] += 1;
+    }
+    let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let hits: Vec<usize> =
+        text("hits.csv").split([',', '\n']).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    assert_eq!(hits, counts.iter().map(|c| c.iter().sum::<usize>()).collect::<Vec<_>>());
+    let names = ["setosa", "versicolor", "virginica"];
+    let majority: Vec<Option<usize>> = counts
+        .iter()
+        .map(|c| (c.iter().sum::<usize>() > 0).then(|| (0..3).rev().max_by_key(|&k| c[k]).unwrap()))
+        .collect();
+    let labels: Vec<String> =
+        text("labels.csv").lines().flat_map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()).collect();
+    let expected: Vec<String> = majority.iter().map(|m| m.map_or(String::new(), |k| names[k].to_string())).collect();
+    assert_eq!(labels, expected);
+    let class = column(&p, "class");
+    for ((r, c), k) in rows.iter().zip(&cols).zip(&class) {
+        assert_eq!(*k, majority[*r as usize * 10 + *c as usize].unwrap() as f64);
+    }
+    let csv = p.csv();
+    assert!(csv.starts_with("row,col,distance,class,class_name\n"), "{}", &csv[..60]);
+    // The U-matrix grid: each unit's mean distance to its (up to 8) neighbours on the
+    // rectangular 10 x 10 lattice, from codebook.json, as MiniSom's distance_map averages them.
+    let u: Vec<f64> =
+        text("u_matrix.csv").split([',', '\n']).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    let codebook: serde_json::Value = serde_json::from_str(&text("codebook.json")).unwrap();
+    let w: Vec<Vec<f64>> =
+        codebook["weights"].as_array().unwrap().iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
+    for r in 0..10i32 {
+        for c in 0..10i32 {
+            let mut near = vec![];
+            for (dr, dc) in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)] {
+                let (rr, cc) = (r + dr, c + dc);
+                if (0..10).contains(&rr) && (0..10).contains(&cc) {
+                    let (a, b) = (&w[(r * 10 + c) as usize], &w[(rr * 10 + cc) as usize]);
+                    near.push(a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt());
+                }
+            }
+            let mean = near.iter().sum::<f64>() / near.len() as f64;
+            assert!((u[(r * 10 + c) as usize] - mean).abs() < 1e-12);
+        }
+    }
 }
 
 #[test]

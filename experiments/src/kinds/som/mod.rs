@@ -150,14 +150,36 @@ impl KindConfig for SomFile {
         if x.nrows() != dim {
             bail!("{}: {} features for a codebook of dimension {dim}", model.path.display(), x.nrows());
         }
+        // A map trained on class labels gives each row its unit's majority class (-1: the unit
+        // won no labelled sample).
+        let unit_labels: Option<Vec<Option<usize>>> = match model.metadata.get("unit_labels") {
+            Some(text) => {
+                Some(serde_json::from_str(text).map_err(|e| anyhow!("{}: unit_labels: {e}", model.path.display()))?)
+            }
+            None => None,
+        };
+        let class_names: Vec<String> = match model.metadata.get("class_names") {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| anyhow!("{}: class_names: {e}", model.path.display()))?
+            }
+            None => vec![],
+        };
         let rows = x
             .column_iter()
             .map(|sample| {
                 let sample: Vec<f64> = sample.iter().copied().collect();
                 let (u, d2) = cg_som::quality::bmu(codebook, dim, &sample);
-                vec![(u / cols) as f64, (u % cols) as f64, d2.sqrt()]
+                let mut row = vec![(u / cols) as f64, (u % cols) as f64, d2.sqrt()];
+                if let Some(labels) = &unit_labels {
+                    row.push(labels.get(u).copied().flatten().map_or(-1.0, |k| k as f64));
+                }
+                row
             })
             .collect();
-        Ok(Predictions { columns: vec!["row".into(), "col".into(), "distance".into()], rows, class_names: vec![] })
+        let mut columns = vec!["row".to_string(), "col".into(), "distance".into()];
+        if unit_labels.is_some() {
+            columns.push("class".into());
+        }
+        Ok(Predictions { columns, rows, class_names })
     }
 }

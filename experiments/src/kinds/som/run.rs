@@ -120,13 +120,31 @@ impl SomExperiment {
             shape: vec![lattice.rows(), lattice.cols(), self.dim],
             values: state.weights.clone(),
         };
-        let meta = [
+        let mut meta = vec![
             ("kind", "som".to_string()),
             ("topology", metrics["lattice"]["topology"].as_str().unwrap_or("").to_string()),
             ("toroidal", lattice.toroidal().to_string()),
             ("layout", "row-major: units row by row".into()),
             ("inputs", serde_json::to_string(&self.inputs)?),
         ];
+        // The maps as numbers (MiniSom's distance_map and activation_response), grids of rows x
+        // cols; and each unit's majority class, which `predict` gives for new rows.
+        files.push((
+            "u_matrix.csv".into(),
+            grid(lattice.cols(), &u_matrix(lattice, &state.weights, self.dim), |v| format!("{v:?}")),
+        ));
+        files.push(("hits.csv".into(), grid(lattice.cols(), &hit, ToString::to_string)));
+        if let Some(majority) = &majority {
+            let names: Vec<String> =
+                majority.iter().map(|m| m.map(|k| self.class_name(k)).unwrap_or_default()).collect();
+            files.push(("labels.csv".into(), grid(lattice.cols(), &names, |n| csv_cell(n))));
+            let classes = majority.iter().flatten().max().map_or(0, |m| m + 1);
+            meta.push(("unit_labels", serde_json::to_string(majority)?));
+            meta.push((
+                "class_names",
+                serde_json::to_string(&(0..classes).map(|k| self.class_name(k)).collect::<Vec<_>>())?,
+            ));
+        }
         files.push(crate::tensors_file(&[codebook], &meta)?);
         let epochs: Vec<f64> = (1..=records.len()).map(|e| e as f64).collect();
         let quality_chart = LineChart {
@@ -247,6 +265,25 @@ impl SomExperiment {
             ));
         }
         maps
+    }
+}
+
+/// Values unit by unit (row-major) as CSV lines of `cols` cells.
+fn grid<T>(cols: usize, values: &[T], cell: impl Fn(&T) -> String) -> Vec<u8> {
+    let mut out = String::new();
+    for row in values.chunks(cols.max(1)) {
+        out += &row.iter().map(&cell).collect::<Vec<_>>().join(",");
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// A text cell of a CSV file, quoted when it holds a comma, quote or line end.
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
