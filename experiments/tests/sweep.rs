@@ -79,7 +79,8 @@ fn jobs_equal_single_runs_and_failures_are_summarized_and_resumed() {
     assert_eq!((summary.ok, summary.failed, summary.missing), (2, 2, 0));
     let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("job,train.epochs,train.batch_size,seed,epochs,final_loss,"), "{}", lines[0]);
+    // Metrics equal in every job (epochs here) are in constants.csv instead.
+    assert!(lines[0].starts_with("job,train.epochs,train.batch_size,seed,final_loss,"), "{}", lines[0]);
     assert!(lines[0].ends_with(",status,seconds,error"));
     assert_eq!(lines.len(), 5);
     assert!(
@@ -117,7 +118,7 @@ fn the_command_exits_2_when_a_job_fails_and_summarize_gathers_again() {
     let multirun = out.join("xor/multirun");
     let o = Command::new(bin).args(["summarize", multirun.to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "the last sweep's job 1 failed");
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("2 jobs: 1 ok, 1 failed"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 jobs: 1 ok, 1 failed"));
 }
 
 /// Values that would run as shell commands if a script did not quote them.
@@ -265,4 +266,62 @@ fn arguments_that_cannot_run_are_refused_before_anything_is_written() {
         assert!(err.contains(says) && err.lines().count() == 1, "{extra:?}: {err}");
         assert!(!out.exists(), "{extra:?} wrote {}", out.display());
     }
+}
+
+#[test]
+fn settings_csv_aggregates_each_setting_over_its_seeds_as_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_experiments");
+    let config = root().join("configs/xor.toml");
+    let out = tmp.path().join("s");
+    let args = ["sweep", config.to_str().unwrap(), "train.epochs=20,60", "seed=0,1,2", "--out", out.to_str().unwrap()];
+    let o = Command::new(bin).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let multirun = out.join("xor/multirun");
+    let read = |name: &str| -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(multirun.join(name)).unwrap();
+        text.lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+    };
+    let (summary, settings, constants) = (read("summary.csv"), read("settings.csv"), read("constants.csv"));
+    // Constant metrics (xor's 4 samples) are listed once, not in every row.
+    assert!(constants.iter().any(|r| r[0] == "samples.train" && r[1] == "4"), "{constants:?}");
+    assert!(!summary[0].contains(&"samples.train".to_string()));
+    // By hand from summary.csv: per epochs setting, each metric's mean, sd (n - 1), min, max.
+    let col = |name: &str| summary[0].iter().position(|c| c == name).unwrap();
+    let epochs = col("train.epochs");
+    let by_hand = |metric: &str, setting: &str| -> Vec<f64> {
+        summary[1..].iter().filter(|r| r[epochs] == setting).map(|r| r[col(metric)].parse().unwrap()).collect()
+    };
+    let at =
+        |row: &[String], name: &str| row[settings[0].iter().position(|c| c == name).unwrap()].parse::<f64>().unwrap();
+    for (row, setting) in settings[1..].iter().zip(["20", "60"]) {
+        assert_eq!(row[0], setting);
+        assert_eq!(at(row, "jobs"), 3.0);
+        let v = by_hand("final_loss", setting);
+        let mean = v.iter().sum::<f64>() / 3.0;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((at(row, "final_loss.mean") - mean).abs() <= 1e-15 * mean.abs());
+        assert!((at(row, "final_loss.sd") - sd).abs() <= 1e-12 * sd.abs());
+        assert_eq!(at(row, "final_loss.min"), v.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(at(row, "final_loss.max"), v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    }
+    // The best setting for the default metric (an accuracy: larger is better; a loss: smaller).
+    let metric = settings[0].last().unwrap().strip_prefix("best_").unwrap().to_string();
+    let larger = metric.contains("accuracy");
+    let means: Vec<f64> = ["20", "60"].iter().map(|s| by_hand(&metric, s).iter().sum::<f64>() / 3.0).collect();
+    let first_best = if larger { means[0] >= means[1] } else { means[0] <= means[1] };
+    let marked: Vec<bool> = settings[1..].iter().map(|r| r.last().unwrap() == "*").collect();
+    assert_eq!(marked, [first_best, !first_best]);
+    let direction = if larger { "larger" } else { "smaller" };
+    assert!(stdout.contains(&format!("{metric} by setting ({direction} is better")), "{stdout}");
+    // summarize prints the same table, by another metric when asked, and refuses an unknown one.
+    let o =
+        Command::new(bin).args(["summarize", multirun.to_str().unwrap(), "--metric", "final_loss"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && text.starts_with("final_loss by setting (smaller"), "{text}");
+    let o = Command::new(bin).args(["summarize", multirun.to_str().unwrap(), "--metric", "nope"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("--metric nope: not a metric that varies") && err.lines().count() == 1, "{err}");
 }

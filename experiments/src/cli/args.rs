@@ -165,6 +165,10 @@ pub(super) enum Command {
     Summarize {
         /// A sweep's multirun folder.
         dir: PathBuf,
+        /// The metric the best setting is chosen by (default: test accuracy, else accuracy,
+        /// else a loss or error, whichever the jobs report).
+        #[arg(long)]
+        metric: Option<String>,
     },
 }
 

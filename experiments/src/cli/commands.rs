@@ -113,6 +113,7 @@ pub(super) fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
     let ran = sweep::run_local(&plan, &root, jobs, &pending, &report)?;
     let summary = sweep::summarize(&root)?;
     if !quiet {
+        print!("{}", summary.table);
         println!(
             "{} jobs: {} ok, {} failed, {} skipped (finished before)\n  -> {} ({})",
             total,
@@ -131,12 +132,13 @@ pub(super) fn sweep_inner(a: &SweepArgs) -> Result<ExitCode> {
 }
 
 /// `experiments summarize DIR`.
-pub(super) fn summarize(dir: &std::path::Path) -> ExitCode {
+pub(super) fn summarize(dir: &std::path::Path, metric: Option<&str>) -> ExitCode {
     let summary = crate::sweep::read_plan(dir)
         .and_then(|_| crate::sweep::lock(dir, false))
-        .and_then(|_lock| crate::sweep::summarize(dir));
+        .and_then(|_lock| crate::sweep::summarize_by(dir, metric));
     match summary {
         Ok(s) => {
+            print!("{}", s.table);
             println!(
                 "{} jobs: {} ok, {} failed, {} missing -> {} ({})",
                 s.jobs,

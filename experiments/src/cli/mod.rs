@@ -120,7 +120,7 @@ pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
         Some(Command::Query { network, question, sampler, samples, seed }) => {
             return commands::query(network, question, sampler.as_deref(), *samples, *seed)
         }
-        Some(Command::Summarize { dir }) => return summarize(dir),
+        Some(Command::Summarize { dir, metric }) => return summarize(dir, metric.as_deref()),
         Some(Command::Report { dir }) => {
             let dir = dir.clone().unwrap_or_else(|| PathBuf::from("results"));
             return match crate::report::write(&dir) {
