@@ -203,6 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn a_log_x_axis_spreads_settings_spaced_by_factors_and_labels_their_values() {
+        let mut c = chart();
+        c.series = vec![Series::line("loss", vec![(0.001, 2.0), (0.01, 1.0), (0.1, 0.5)])];
+        c.x_log = true;
+        let svg = c.render().unwrap().svg;
+        assert!(svg.contains("epoch (log scale)") && svg.contains("\n0.01\n") && svg.contains("\n0.001\n"), "{svg:.0}");
+        // On a linear axis the same points would crowd 0.001 and 0.01 into the left tenth.
+        c.x_log = false;
+        assert!(!c.render().unwrap().svg.contains("log scale"));
+    }
+
+    #[test]
     fn legends_that_fit_no_corner_go_below_in_rows_that_fit_the_width() {
         assert_eq!(line::legend_grid(&["a", "b", "c"], 800.0), (3, 1));
         let long = ["a label of forty characters, more or less"; 5];
@@ -219,6 +231,7 @@ mod tests {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series::line("train", (0..20).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect()),
                 Series::line("test", (0..20).map(|i| (i as f64, 1.2 / (1.0 + i as f64))).collect()),
@@ -256,6 +269,7 @@ mod tests {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         let band = Band { series: 0, points: vec![(1.0, 2.5, 3.5), (2.0, 1.8, 2.2), (3.0, 1.4, 1.6)] };
         let grid = ChartGrid {

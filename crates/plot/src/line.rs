@@ -44,6 +44,9 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// One unit is as long on both axes (positions on a plane).
     pub equal_aspect: bool,
+    /// A log10 x axis, its ticks labelled with values (settings spaced by factors: learning
+    /// rates 0.001, 0.01, 0.1); x must be positive.
+    pub x_log: bool,
 }
 
 /// Legend corners.
@@ -158,6 +161,7 @@ impl LineChart {
     ///     legend: Legend::UpperRight,
     ///     y_range: None,
     ///     equal_aspect: false,
+    ///     x_log: false,
     /// };
     /// let figure = chart.render().unwrap();
     /// assert!(figure.png.starts_with(b"\x89PNG") && figure.svg.contains("<svg"));
@@ -168,15 +172,15 @@ impl LineChart {
     pub fn render(&self) -> Result<Figure, PlotError> {
         register_bundled_font();
         let err = |message: String| PlotError { title: self.title.clone(), message };
+        let (mut chart, _) = self.with_log_x(&[]);
         // A positive curve spanning two or more decades (a loss falling towards zero) is drawn
         // on a log axis, where its late progress stays visible.
-        let (xs, ys, log) = self.ranges(&[]).ok_or_else(|| err("no finite points to draw".into()))?;
-        let mut chart = self.clone();
+        let (xs, ys, log) = chart.ranges(&[]).ok_or_else(|| err("no finite points to draw".into()))?;
         let y_tick: &dyn Fn(f64) -> String = if log {
             for p in chart.series.iter_mut().flat_map(|s| s.points.iter_mut()) {
                 p.1 = p.1.log10();
             }
-            chart.y_label = format!("{} (log scale)", self.y_label);
+            chart.y_label = format!("{} (log scale)", chart.y_label);
             // The values the ticks stand for: 0.01, 0.1, 1.
             &|v: f64| crate::log_tick(v)
         } else {
@@ -188,6 +192,22 @@ impl LineChart {
             root.present().map_err(|e| e.to_string())
         })
         .map_err(err)
+    }
+
+    /// With `x_log`, the chart and its bands with x as log10(x) (non-positive x dropped) and the
+    /// x label saying so; otherwise as they are.
+    fn with_log_x(&self, bands: &[Band]) -> (LineChart, Vec<Band>) {
+        let (mut chart, mut bands) = (self.clone(), bands.to_vec());
+        if self.x_log {
+            for s in &mut chart.series {
+                s.points = s.points.iter().filter(|p| p.0 > 0.0).map(|&(x, y)| (x.log10(), y)).collect();
+            }
+            for b in &mut bands {
+                b.points = b.points.iter().filter(|p| p.0 > 0.0).map(|&(x, lo, hi)| (x.log10(), lo, hi)).collect();
+            }
+            chart.x_label = format!("{} (log scale)", self.x_label);
+        }
+        (chart, bands)
     }
 
     /// The finite ranges of the points and bands (padded in y), and whether the y axis is drawn
@@ -257,7 +277,7 @@ impl LineChart {
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
-            .x_label_formatter(&|x| tick(*x))
+            .x_label_formatter(&|x| if self.x_log { crate::log_tick(*x) } else { tick(*x) })
             .y_label_formatter(&|y| y_tick(*y))
             .y_desc(&self.y_label)
             .label_style((FONT, 15))
@@ -364,9 +384,9 @@ impl ChartGrid {
         let rows = self.charts.len().div_ceil(columns);
         let mut panels = vec![];
         for (chart, bands) in &self.charts {
+            let (mut chart, mut bands) = chart.with_log_x(bands);
             let (xs, ys, log) =
-                chart.ranges(bands).ok_or_else(|| err(format!("`{}`: no finite points", chart.title)))?;
-            let (mut chart, mut bands) = (chart.clone(), bands.clone());
+                chart.ranges(&bands).ok_or_else(|| err(format!("`{}`: no finite points", chart.title)))?;
             if log {
                 chart.series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
                 for (_, lo, hi) in bands.iter_mut().flat_map(|b| b.points.iter_mut()) {

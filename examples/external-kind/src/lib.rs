@@ -195,6 +195,7 @@ impl Experiment for PageRankRun {
             legend: cg_plot::Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "residual", chart.render())?;
         let picture = cg_plot::GraphPicture {

@@ -148,6 +148,7 @@ impl Experiment for BestFitExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![Series::line("loss", curve.iter().enumerate().map(|(i, &l)| (i as f64, l)).collect())],
         };
         push_figure(&mut files, "loss", chart.render())?;

@@ -547,6 +547,7 @@ impl Experiment for BnLearnExperiment {
                 legend: Legend::LowerRight,
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
             };
             push_figure(&mut files, name, chart.render())?;
         }

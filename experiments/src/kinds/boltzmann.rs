@@ -165,6 +165,7 @@ impl Experiment for BoltzmannExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series::line(
                     "KL(teacher || model)",
@@ -206,6 +207,7 @@ impl Experiment for BoltzmannExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series {
                     name: "teacher".into(),

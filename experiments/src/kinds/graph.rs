@@ -202,6 +202,7 @@ impl GraphParams {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![Series::line("loss", m.loss_curve.iter().enumerate().map(|(k, &l)| (k as f64, l)).collect())],
         };
         Ok((json, chart))

@@ -158,6 +158,7 @@ impl Experiment for CapacityExperiment {
             legend: Legend::LowerLeft,
             y_range: Some((0.0, 1.0)),
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "capacity", chart.render())?;
         Ok(Outcome { files, summary, check: scope, checkpoint: None })

@@ -205,6 +205,7 @@ impl Experiment for DigitsExperiment {
             legend: Legend::UpperRight,
             y_range: Some((0.0, 1.0)),
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "recall", chart.render())?;
         let energy = LineChart {
@@ -215,6 +216,7 @@ impl Experiment for DigitsExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "energy", energy.render())?;
         let cells = self

@@ -145,6 +145,7 @@ impl Experiment for TspExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: true,
+            x_log: false,
         };
         push_figure(&mut files, "tour", chart.render())?;
         if let Some(b) = best {
@@ -159,6 +160,7 @@ impl Experiment for TspExperiment {
                 legend: Legend::UpperRight,
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
             };
             push_figure(&mut files, "energy", energy.render())?;
         }

@@ -153,6 +153,7 @@ impl Experiment for IsingExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series { name: "Gibbs sampling".into(), points: points(&abs_m), markers: true, dashed: false },
                 Series::line("Onsager (infinite lattice)", fine),
@@ -172,6 +173,7 @@ impl Experiment for IsingExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series { name: "Gibbs sampling".into(), points: points(&chi), markers: true, dashed: false },
                 Series::line(

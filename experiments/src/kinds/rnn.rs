@@ -178,6 +178,7 @@ impl Experiment for RnnExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "loss", loss.render())?;
         let pred = LineChart {
@@ -192,6 +193,7 @@ impl Experiment for RnnExperiment {
             legend: Legend::LowerLeft,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "predictions", pred.render())?;
         let summary = format!(

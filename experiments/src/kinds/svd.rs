@@ -151,6 +151,7 @@ impl Experiment for SvdExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
         };
         push_figure(&mut files, "spectrum", chart.render())?;
         let worst_cos = cosines.iter().copied().fold(1.0, f64::min);

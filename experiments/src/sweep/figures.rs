@@ -91,6 +91,7 @@ pub(super) fn curves(
             let chart = cg_plot::LineChart {
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
                 title: key.trim_end_matches("_curve").replace('_', " "),
                 x_label: "epoch (or step)".into(),
                 y_label: String::new(),
@@ -178,9 +179,16 @@ pub(super) fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[Stri
                 markers: true,
                 dashed: false,
             }];
+            // Settings spaced by factors (learning rates 0.01, 0.03, 0.1) spread out on a log
+            // axis: positive values spanning a decade or more.
+            let x_log = numeric.as_ref().is_some_and(|v| {
+                let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+                lo > 0.0 && hi / lo >= 10.0
+            });
             let chart = cg_plot::LineChart {
                 y_range: None,
                 equal_aspect: false,
+                x_log,
                 title: metric.replace('_', " "),
                 x_label,
                 y_label: String::new(),

@@ -218,6 +218,7 @@ impl Experiment for DiscreteExperiment {
                 legend: Legend::UpperRight,
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
                 series,
             };
             push_figure(&mut files, "sampler", chart.render())?;

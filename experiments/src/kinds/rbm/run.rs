@@ -172,6 +172,7 @@ impl RbmExperiment {
                 legend: Legend::LowerRight,
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
                 series,
             };
             push_figure(&mut files, "likelihood", chart.render())?;

@@ -154,6 +154,7 @@ impl SomExperiment {
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: vec![
                 Series::line("quantization error", epochs.iter().copied().zip(qe.iter().copied()).collect()),
                 Series::line("topographic error", epochs.iter().copied().zip(te.iter().copied()).collect()),

@@ -76,6 +76,7 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
             legend: Legend::UpperRight,
             y_range: None,
             equal_aspect: false,
+            x_log: false,
             series: named(vec![
                 ("train", epoch_points(&|r| Some(r.train_loss))),
                 ("test", epoch_points(&|r| r.test_loss)),
@@ -93,6 +94,7 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
                 legend: Legend::UpperRight,
                 y_range: None,
                 equal_aspect: false,
+                x_log: false,
             },
         ));
     }
@@ -106,6 +108,7 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
                 legend: Legend::LowerRight,
                 y_range: Some((0.0, 1.0)),
                 equal_aspect: false,
+                x_log: false,
                 series: named(vec![
                     ("train", epoch_points(&|r| r.train_accuracy)),
                     ("test", epoch_points(&|r| r.test_accuracy)),
