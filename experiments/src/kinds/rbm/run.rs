@@ -69,6 +69,7 @@ impl Experiment for RbmExperiment {
         );
         let mut recorder = Recorder::new();
         let mut progress = Progress::new(options, epochs, "epoch", title, |_: &RbmRecord| String::new());
+        let clock = std::time::Instant::now();
         let (out, checkpoint) = drive(
             &mut trainer,
             &mut state,
@@ -77,12 +78,29 @@ impl Experiment for RbmExperiment {
             &mut [&mut recorder, &mut monitor, &mut progress],
             options,
         )?;
+        let wall = clock.elapsed().as_secs_f64();
         drop(progress);
         finished(out, "training")?;
         if let Some(e) = monitor.error.take() {
             bail!("evaluation: {e}");
         }
-        Ok(Outcome { checkpoint, ..self.render(title, &state.rbm, &recorder, &mut monitor, scope)? })
+        let mut outcome = self.render(title, &state.rbm, &recorder, &mut monitor, scope)?;
+        // Where the time went: the solver's steps, and the rest (the likelihood evaluations,
+        // which can cost far more than training).
+        let training = recorder.total_seconds();
+        let evaluation = (wall - training).max(0.0);
+        if let Some((_, bytes)) = outcome.files.iter_mut().find(|(n, _)| n == "timing.json") {
+            let mut timing: serde_json::Value = serde_json::from_slice(bytes)?;
+            timing["evaluation_seconds"] = json!(evaluation);
+            *bytes = json_file("timing.json", &timing)?.1;
+        }
+        outcome.summary += &format!(
+            "; {} training, {} evaluating (the likelihood every {} epochs: [evaluation] ais_every)",
+            crate::duration(training),
+            crate::duration(evaluation),
+            e.ais_every
+        );
+        Ok(Outcome { checkpoint, ..outcome })
     }
 }
 
