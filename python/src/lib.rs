@@ -266,9 +266,7 @@ impl BayesianNetwork {
     /// Reads a BIF file (the bnlearn repository's format, as pgmpy writes it).
     #[staticmethod]
     fn from_bif(path: PathBuf) -> PyResult<BayesianNetwork> {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        BayesianNetwork::from_bif_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+        read_with(&path, BayesianNetwork::from_bif_text)
     }
 
     /// Reads BIF text.
@@ -282,9 +280,7 @@ impl BayesianNetwork {
     /// variables are named x0, x1, ... and states 0, 1, ...
     #[staticmethod]
     fn from_uai(path: PathBuf) -> PyResult<BayesianNetwork> {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        BayesianNetwork::from_uai_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+        read_with(&path, BayesianNetwork::from_uai_text)
     }
 
     /// Reads UAI `BAYES` text.
@@ -488,9 +484,7 @@ impl MarkovNetwork {
     /// Reads a UAI file (MARKOV or BAYES); variables are named x0, x1, ... and states 0, 1, ...
     #[staticmethod]
     fn from_uai(path: PathBuf) -> PyResult<MarkovNetwork> {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
-        MarkovNetwork::from_text(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
+        read_with(&path, MarkovNetwork::from_text)
     }
 
     /// Reads UAI text.
@@ -787,16 +781,28 @@ fn score_csv(py: Python<'_>, csv: &str, edges: Vec<(String, String)>, score: &st
 
 impl BayesianNetwork {
     fn from_bif_text(text: &str) -> Result<BayesianNetwork, String> {
-        let specs = cg_pgm::files::read_bif(text).map_err(|e| e.to_string())?;
-        let net = cg_pgm::BayesianNetwork::new(&specs).map_err(|e| e.to_string())?;
-        Ok(BayesianNetwork { net })
+        BayesianNetwork::from_specs(cg_pgm::files::read_bif(text))
     }
 
     fn from_uai_text(text: &str) -> Result<BayesianNetwork, String> {
-        let specs = cg_pgm::files::read_uai_bayes(text).map_err(|e| e.to_string())?;
+        BayesianNetwork::from_specs(cg_pgm::files::read_uai_bayes(text))
+    }
+
+    /// The network of a file's variables, or the file's error.
+    fn from_specs(
+        specs: Result<Vec<cg_pgm::VariableSpec>, cg_pgm::files::FileError>,
+    ) -> Result<BayesianNetwork, String> {
+        let specs = specs.map_err(|e| e.to_string())?;
         let net = cg_pgm::BayesianNetwork::new(&specs).map_err(|e| e.to_string())?;
         Ok(BayesianNetwork { net })
     }
+}
+
+/// A file's text parsed by `parse`; errors name the file.
+fn read_with<T>(path: &Path, parse: impl Fn(&str) -> Result<T, String>) -> PyResult<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new_err(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text).map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))
 }
 
 /// A samples x features array's numbers in place (row-major: the bytes of the engines'
