@@ -1,7 +1,9 @@
 //! `experiments report [RESULTS_DIR]`: one static `index.html` over every result folder, to browse
 //! in any browser: no server, no network, no framework, links relative to the folder (so it can
-//! be zipped and shared). A section per experiment: its kind, config text, key metrics and
-//! pictures (SVG where there is one); a section per sweep: its summary table and plots.
+//! be zipped and shared). A section per experiment: its kind, config text, key metrics (the run's
+//! main ones first), a graphical model's query answers, and pictures (SVG where there is one;
+//! each opens full size); a section per sweep: its settings and summary tables and plots. Numbers
+//! are shown with at most 6 significant digits throughout.
 //!
 //! The page carries one small inline script: it marks each picture with the width it loaded at
 //! (`data-loaded`), so a headless browser's DOM tells a test that every picture rendered.
@@ -26,10 +28,33 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The scalar metrics of a metrics file, nested objects flattened (`a.b`), at most `limit`.
+/// The metrics a reader looks for first, when a run has them.
+const FIRST: [&str; 12] = [
+    "final_loss",
+    "train_accuracy",
+    "test_accuracy",
+    "test_loss",
+    "quantization_error",
+    "topographic_error",
+    "pseudo_log_likelihood",
+    "ais_log_likelihood",
+    "exact_log_likelihood",
+    "score",
+    "shd",
+    "all_within_4_standard_errors",
+];
+
+/// The scalar metrics of a metrics file, nested objects flattened (`a.b`), at most `limit`: the
+/// run's key metrics ([`FIRST`]) first, node shapes and sizes last.
 fn key_metrics(value: &Value, limit: usize) -> Vec<(String, String)> {
     let mut out = vec![];
     crate::sweep::scalars_or_null(value, "", true, &mut out);
+    let rank = |k: &str| match FIRST.iter().position(|f| *f == k) {
+        Some(p) => p,
+        None if k.contains("shape") || k.starts_with("nodes.") => FIRST.len() + 2,
+        None => FIRST.len() + 1,
+    };
+    out.sort_by_key(|(k, _)| rank(k));
     out.into_iter()
         .take(limit)
         .map(|(k, v)| {
@@ -94,6 +119,9 @@ fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
             "<p class=\"warning\">The metrics file is unreadable (damaged or cut short): rerun this config.</p>\n",
         );
     }
+    if let Some(queries) = metrics.as_ref().and_then(|m| m["queries"].as_array()) {
+        answers(out, queries);
+    }
     if crate::output::Manifest::read(&dir).is_some_and(|m| !m.complete) {
         out.push_str(
             "<p class=\"warning\">An unfinished run (stopped early): continue it with <code>--resume</code>.</p>\n",
@@ -112,6 +140,37 @@ fn experiment(out: &mut String, root: &Path, name: &str, configs: &Path) {
     out.push_str("</section>\n");
 }
 
+/// A graphical model's query answers as a table: each state's exact probability and, when the
+/// queries were also sampled, the estimate with its standard error and 95% interval.
+fn answers(out: &mut String, queries: &[Value]) {
+    let sampled = queries.iter().any(|q| q.get("estimate").is_some());
+    out.push_str("<table class=\"answers\">\n<tr><th>query</th><th>state</th><th>exact</th>");
+    if sampled {
+        out.push_str("<th>estimate ± standard error</th><th>95% interval</th>");
+    }
+    out.push_str("</tr>\n");
+    for q in queries {
+        let query = q["query"].as_str().unwrap_or("?");
+        let Some(exact) = q["exact"].as_object() else {
+            let _ = writeln!(out, "<tr><td>{}</td><td colspan=\"4\">impossible evidence</td></tr>", escape(query));
+            continue;
+        };
+        for (state, p) in exact {
+            let number = |v: &Value| v.as_f64().map_or_else(|| "-".to_string(), |x| Short(x).to_string());
+            let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", escape(query), escape(state), number(p));
+            if sampled {
+                let (e, se) = (&q["estimate"][state], &q["standard_error"][state]);
+                let interval = q["interval_95"][state]
+                    .as_array()
+                    .map_or_else(|| "-".to_string(), |b| format!("{} to {}", number(&b[0]), number(&b[1])));
+                let _ = write!(out, "<td>{} ± {}</td><td>{}</td>", number(e), number(se), interval);
+            }
+            out.push_str("</tr>\n");
+        }
+    }
+    out.push_str("</table>\n");
+}
+
 /// Each picture of `dir` (linked as `rel/<file>`) as a figure that opens its file.
 fn figures(out: &mut String, dir: &Path, rel: &str) {
     for picture in pictures(dir) {
@@ -128,12 +187,23 @@ fn figures(out: &mut String, dir: &Path, rel: &str) {
 fn sweep(out: &mut String, root: &Path, rel: &str) {
     let dir = root.join(rel);
     let _ = write!(out, "<section id=\"{0}\">\n<h2>{0} <small>sweep</small></h2>\n", escape(rel));
-    if let Ok(csv) = std::fs::read_to_string(dir.join(crate::sweep::SUMMARY)) {
-        out.push_str("<div class=\"wide\"><table class=\"summary\">\n");
+    for (file, class) in [("settings.csv", "settings"), (crate::sweep::SUMMARY, "summary")] {
+        let Ok(csv) = std::fs::read_to_string(dir.join(file)) else { continue };
+        let _ = writeln!(out, "<div class=\"wide\"><table class=\"{class}\">");
         let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv.as_bytes());
         for (k, record) in reader.records().filter_map(Result::ok).enumerate() {
             let cell = if k == 0 { "th" } else { "td" };
-            let cells: Vec<String> = record.iter().map(|c| format!("<{cell}>{}</{cell}>", escape(c))).collect();
+            let cells: Vec<String> = record
+                .iter()
+                .map(|c| {
+                    // Numbers in the report's one format (6 significant digits).
+                    let text = match c.parse::<f64>() {
+                        Ok(x) if k > 0 && c.contains(['.', 'e']) => Short(x).to_string(),
+                        _ => c.to_string(),
+                    };
+                    format!("<{cell}>{}</{cell}>", escape(&text))
+                })
+                .collect();
             let _ = writeln!(out, "<tr>{}</tr>", cells.concat());
         }
         out.push_str("</table></div>\n");

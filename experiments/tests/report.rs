@@ -35,6 +35,25 @@ fn the_shipped_report_is_the_report_of_the_stored_results() {
         assert!(results.join(src).is_file(), "{src} is missing");
     }
     assert!(html.contains("<th>test_accuracy</th>") && html.contains("<summary>config ("));
+    // The Bayesian networks' answers as tables: asia's P(lung) row with the stored exact value
+    // and estimate, in the report's number format.
+    let asia: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("asia/metrics.json")).unwrap()).unwrap();
+    let q = &asia["queries"][0];
+    let short = |v: &serde_json::Value| {
+        let s = format!("{:.6}", v.as_f64().unwrap());
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let row = format!(
+        "<tr><td>{}</td><td>yes</td><td>{}</td><td>{} ± {}</td>",
+        q["query"].as_str().unwrap().replace('|', "|"),
+        short(&q["exact"]["yes"]),
+        short(&q["estimate"]["yes"]),
+        short(&q["standard_error"]["yes"])
+    );
+    assert!(html.contains(&row), "{row}");
+    // Sweep tables show rounded numbers; the settings table comes first.
+    assert!(html.contains("<table class=\"settings\">") && !html.contains("0.9411764705882353"));
 }
 
 #[test]
@@ -69,4 +88,6 @@ fn a_headless_browser_shows_every_picture() {
     assert_eq!(widths.len(), expected, "pictures marked as loaded, of {expected}");
     assert!(widths.iter().all(|&w| w > 0), "{} pictures did not render", widths.iter().filter(|&&w| w == 0).count());
     assert!(dom.matches("<table class=\"metrics\">").count() > 40);
+    // The answers of the Bayesian and Markov networks, as tables the browser built.
+    assert!(dom.matches("<table class=\"answers\">").count() >= 3, "asia, sprinkler, misconception");
 }

@@ -107,7 +107,7 @@ pub fn summarize(root: &Path) -> Result<Summary> {
 }
 
 /// [`summarize`], the best setting judged by `metric` (a numeric metric that varies; by default
-/// the first of [`DEFAULT_METRICS`] there is).
+/// the first there is of test accuracy, accuracy, train accuracy, a loss, an error, a likelihood).
 ///
 /// # Errors
 /// As [`summarize`], or an unknown `metric`.
