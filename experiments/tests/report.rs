@@ -46,7 +46,7 @@ fn the_shipped_report_is_the_report_of_the_stored_results() {
     };
     let row = format!(
         "<tr><td>{}</td><td>yes</td><td>{}</td><td>{} ± {}</td>",
-        q["query"].as_str().unwrap().replace('|', "|"),
+        q["query"].as_str().unwrap(),
         short(&q["exact"]["yes"]),
         short(&q["estimate"]["yes"]),
         short(&q["standard_error"]["yes"])
