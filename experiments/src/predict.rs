@@ -187,9 +187,32 @@ pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
     // The model first: a missing or foreign model is the error to name, before the data's.
     let (model, kind) = predictor(dir)?;
     let inputs = model.inputs()?;
-    let text = cg_data::read_text_table(data, &inputs.csv_options()).map_err(|e| anyhow!("{e}"))?;
-    let table = inputs.encode(&text).map_err(|e| anyhow!("{e}"))?;
+    let table = if data.extension().is_some_and(|e| e == "npy") {
+        npy_rows(data, &inputs)?
+    } else {
+        let text = cg_data::read_text_table(data, &inputs.csv_options()).map_err(|e| anyhow!("{e}"))?;
+        inputs.encode(&text).map_err(|e| anyhow!("{e}"))?
+    };
     kind.predict(&model, &table)
+}
+
+/// A NumPy `.npy` file of samples x the model's features (in the model's order) as the table
+/// the model reads.
+fn npy_rows(data: &Path, inputs: &InputTransform) -> Result<cg_data::Table> {
+    let array = cg_data::npy::read_npy(data).map_err(|e| anyhow!("{}: {e}", data.display()))?;
+    let d = inputs.features.len();
+    let [n, width] = array.shape[..] else {
+        bail!("{}: shape {:?}: expected samples x features (2 dimensions)", data.display(), array.shape);
+    };
+    if width != d {
+        bail!(
+            "{}: {width} columns; the model reads {d} features, in this order: {}",
+            data.display(),
+            inputs.features.join(", ")
+        );
+    }
+    let rows = if d == 0 { vec![vec![]; n] } else { array.values.chunks_exact(d).map(<[f64]>::to_vec).collect() };
+    Ok(cg_data::Table { path: data.to_path_buf(), columns: inputs.features.clone(), rows })
 }
 
 /// [`predict`] on rows already in memory (named columns of numbers).

@@ -556,3 +556,32 @@ def test_a_uai_bayes_file_is_a_bayesian_network_answering_as_enumeration(tmp_pat
         cg.BayesianNetwork.from_uai_text(text.replace("BAYES", "MARKOV"))
     # A map's lattice may be named as somoclu names it.
     assert cg.SOM(2, 2, lattice="hexagonal").settings == {"topology": "hexagonal"}
+
+
+def test_npy_files_train_and_predict_as_the_rows_in_memory(tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    # Iris's rows as NumPy files (float32 features, integer labels): [data] npy and labels.
+    table = np.loadtxt(ROOT / "data" / "iris.csv", delimiter=",", skiprows=1)
+    np.save(tmp_path / "X.npy", table[:, :4].astype(np.float32))
+    np.save(tmp_path / "y.npy", table[:, 4].astype(np.int64))
+    config = (ROOT / "configs" / "softmax_iris.toml").read_text()
+    config = config.replace('csv           = "../data/iris.csv"', 'npy = "X.npy"\nlabels = "y.npy"')
+    assert 'npy = "X.npy"' in config
+    metrics = cg.run(config, base=str(tmp_path), out=str(tmp_path / "run"), overrides={"train.epochs": 50, "train.check_epochs": 5})
+    assert 0.5 < metrics["train_accuracy"] <= 1.0
+    # The binary predicts from the .npy (columns are the model's features in order) the numbers
+    # the library gives for the same rows in memory.
+    exe = ROOT / "target" / "release" / "experiments"
+    if not exe.exists():
+        pytest.skip(f"{exe} is not built (cargo build --release -p experiments)")
+    out = subprocess.run(
+        [str(exe), "predict", str(tmp_path / "run"), "--data", str(tmp_path / "X.npy")],
+        check=True, capture_output=True, text=True,
+    ).stdout.splitlines()
+    model = cg.load(tmp_path / "run")
+    names, values = model.predict_table(table[:, :4].astype(np.float32).astype(np.float64), columns=["x0", "x1", "x2", "x3"])
+    assert out[0].split(",") == names
+    assert np.array_equal(np.array([[float(v) for v in line.split(",")] for line in out[1:]]), values)

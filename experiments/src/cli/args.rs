@@ -107,8 +107,10 @@ pub(super) enum Command {
     Predict {
         /// A results folder with model.safetensors (mlp, model, som, rbm).
         result_dir: PathBuf,
-        /// CSV file with a header naming the training features (other columns are ignored).
-        #[arg(long, value_name = "FILE.csv")]
+        /// CSV file (or .csv.gz) with a header naming the training features (other columns are
+        /// ignored; categories and empty cells handled as in training), or a NumPy .npy file of
+        /// samples x the model's features in order.
+        #[arg(long, value_name = "FILE.csv|FILE.npy")]
         data: PathBuf,
         /// Write here instead of standard output.
         #[arg(long, value_name = "FILE")]
