@@ -169,6 +169,21 @@ pub(crate) fn tick(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A y range for a bounded metric (an accuracy in [0, 1]) that keeps the upper bound and zooms in
+/// on the values: from a little below the lowest finite value (never below the lower bound) to
+/// the upper bound, so values above 0.9 are not squeezed into the top tenth of a 0-1 axis.
+pub fn zoomed_bounds(values: impl IntoIterator<Item = f64>, (low, high): (f64, f64)) -> (f64, f64) {
+    let lowest = values.into_iter().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+    if !lowest.is_finite() {
+        return (low, high);
+    }
+    let lowest = lowest.clamp(low, high);
+    // A tenth of the shown span below the lowest value (a twentieth of the bounds when every
+    // value sits at the upper bound).
+    let margin = if lowest < high { (high - lowest) / 9.0 } else { (high - low) / 20.0 };
+    ((lowest - margin).max(low), high)
+}
+
 /// Tick labels of a log10 axis as the values they stand for (`0.01`, `0.1`, `1`, `20`), two
 /// significant digits between decades; scientific notation only far from 1 (`1e-7`).
 pub(crate) fn log_tick(v: f64) -> String {
@@ -190,6 +205,19 @@ pub(crate) fn log_tick(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounded_metrics_keep_their_bound_and_zoom_on_the_values() {
+        // Accuracies from 0.9 to 0.99: the axis runs from just below 0.9 to 1.
+        let (lo, hi) = zoomed_bounds([0.9, 0.95, 0.99], (0.0, 1.0));
+        assert_eq!(hi, 1.0);
+        assert!(lo < 0.9 && lo > 0.85, "{lo}");
+        // Low values reach the lower bound, never past it; nothing finite keeps the bounds.
+        assert_eq!(zoomed_bounds([0.02, 0.5], (0.0, 1.0)), (0.0, 1.0));
+        assert_eq!(zoomed_bounds([f64::NAN], (0.0, 1.0)), (0.0, 1.0));
+        // All at the bound: a twentieth of the bounds below it.
+        assert_eq!(zoomed_bounds([1.0, 1.0], (0.0, 1.0)), (0.95, 1.0));
+    }
 
     #[test]
     fn log_axes_show_values() {

@@ -229,10 +229,15 @@ impl SomExperiment {
                 let values: Vec<f64> = (0..lattice.units()).map(|u| state.unit(u)[k]).collect();
                 let (colors, lo, hi) = scaled(&values);
                 let name = self.feature_names.get(k).cloned().unwrap_or_else(|| format!("feature {k}"));
-                panel(&format!("{name} [{}, {}]", short(lo), short(hi)), colors)
+                // The range in the data's own units: standardisation and scale undone.
+                let original = |v: f64| {
+                    let v = self.inputs.standardize.as_ref().and_then(|s| s.get(k)).map_or(v, |&(m, sd)| v * sd + m);
+                    v * self.inputs.scale
+                };
+                panel(&format!("{name} [{}, {}]", short(original(lo)), short(original(hi))), colors)
             })
             .collect();
-        let mut c = base("component planes", planes);
+        let mut c = base("component planes (ranges in the data's units)", planes);
         c.colorbar = Some(ColorBar { low: 0.0, high: 1.0, label: "share of range".into() });
         maps.push(("components", c));
 

@@ -99,6 +99,11 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
         ));
     }
     if last.train_accuracy.is_some() {
+        let series =
+            named(vec![("train", epoch_points(&|r| r.train_accuracy)), ("test", epoch_points(&|r| r.test_accuracy))]);
+        // The axis ends at 1 and starts just below the lowest accuracy.
+        let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+        let y_range = Some(cg_plot::zoomed_bounds(values.collect::<Vec<_>>(), (0.0, 1.0)));
         charts.push((
             "accuracy",
             LineChart {
@@ -106,13 +111,10 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
                 x_label: "epoch".into(),
                 y_label: "accuracy".into(),
                 legend: Legend::LowerRight,
-                y_range: Some((0.0, 1.0)),
+                y_range,
                 equal_aspect: false,
                 x_log: false,
-                series: named(vec![
-                    ("train", epoch_points(&|r| r.train_accuracy)),
-                    ("test", epoch_points(&|r| r.test_accuracy)),
-                ]),
+                series,
             },
         ));
     }
