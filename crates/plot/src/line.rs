@@ -38,7 +38,7 @@ pub struct LineChart {
     /// The lines.
     pub series: Vec<Series>,
     /// The corner tried first for the legend; a corner the legend would cover data in is
-    /// passed over, and when every corner would, the y axis gets headroom for it.
+    /// passed over, and when every corner would, the legend goes below the plot.
     pub legend: Legend,
     /// A fixed y range (accuracy: 0 to 1) instead of the data's.
     pub y_range: Option<(f64, f64)>,
