@@ -208,12 +208,16 @@ fn fit_config<'py>(
         Ok::<_, anyhow::Error>(outcome)
     })?
     .map_err(raise)?;
-    let (_, metrics) = outcome
-        .files
-        .iter()
-        .find(|(name, _)| name == "metrics.json")
-        .ok_or_else(|| RunError::new_err("the run wrote no metrics"))?;
+    let (_, metrics) = main_file(&outcome)?;
     String::from_utf8(metrics.clone()).map_err(|e| RunError::new_err(e.to_string()))
+}
+
+/// A run's metrics: `metrics.json`, or the kind's main JSON file (`graph.json`).
+fn main_file(outcome: &experiments::Outcome) -> PyResult<&(String, Vec<u8>)> {
+    ["metrics.json", "graph.json"]
+        .iter()
+        .find_map(|name| outcome.files.iter().find(|(n, _)| n == name))
+        .ok_or_else(|| RunError::new_err("the run wrote no metrics"))
 }
 
 /// Runs a config exactly as `experiments CONFIG KEY=VALUE... [--out DIR]` does and returns its
@@ -245,10 +249,7 @@ fn run<'py>(
         Ok(outcome)
     })?
     .map_err(raise)?;
-    let main = ["metrics.json", "graph.json"]
-        .iter()
-        .find_map(|name| outcome.files.iter().find(|(n, _)| n == name))
-        .ok_or_else(|| RunError::new_err("the run wrote no metrics"))?;
+    let main = main_file(&outcome)?;
     let value: serde_json::Value =
         serde_json::from_slice(&main.1).map_err(|e| RunError::new_err(format!("{}: {e}", main.0)))?;
     from_json(py, &value)
@@ -343,14 +344,7 @@ impl BayesianNetwork {
     /// a junction tree: a dict variable -> (state -> probability).
     #[pyo3(signature = (evidence=None))]
     fn marginals<'py>(&self, py: Python<'py>, evidence: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyDict>> {
-        let mut ids = vec![];
-        if let Some(e) = evidence {
-            for (k, v) in e.iter() {
-                let (name, state): (String, String) = (k.extract()?, v.extract()?);
-                let var = self.net.id(&name).map_err(|e| PyKeyError::new_err(e.to_string()))?;
-                ids.push((var, self.net.state(var, &state).map_err(|e| PyKeyError::new_err(e.to_string()))?));
-            }
-        }
+        let ids = evidence_ids(evidence, |n| self.net.id(n), |v, s| self.net.state(v, s))?;
         let all = py
             .detach(|| cg_pgm::all_marginals(&self.net.factors, &self.net.cards, &ids))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -515,14 +509,7 @@ impl MarkovNetwork {
     ) -> PyResult<Bound<'py, PyDict>> {
         let key = |e: cg_pgm::Error| PyKeyError::new_err(e.to_string());
         let target = self.net.id(variable).map_err(key)?;
-        let mut ids = vec![];
-        if let Some(e) = evidence {
-            for (k, v) in e.iter() {
-                let (name, state): (String, String) = (k.extract()?, v.extract()?);
-                let var = self.net.id(&name).map_err(key)?;
-                ids.push((var, self.net.state(var, &state).map_err(key)?));
-            }
-        }
+        let ids = evidence_ids(evidence, |n| self.net.id(n), |v, s| self.net.state(v, s))?;
         let answer = py
             .detach(|| cg_pgm::variable_elimination(&self.net.factors, &self.net.cards, &[target], &ids))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -626,6 +613,23 @@ impl Graph {
     fn __repr__(&self) -> String {
         format!("Graph({} nodes)", self.model.ids.len())
     }
+}
+
+/// Evidence given as a dict variable -> state, as (variable, state) ids by `id` and `state` (a
+/// Bayesian or a Markov network's); an unknown name is a `KeyError`.
+fn evidence_ids(
+    evidence: Option<&Bound<'_, PyDict>>,
+    id: impl Fn(&str) -> Result<usize, cg_pgm::Error>,
+    state: impl Fn(usize, &str) -> Result<usize, cg_pgm::Error>,
+) -> PyResult<Vec<(usize, usize)>> {
+    let key = |e: cg_pgm::Error| PyKeyError::new_err(e.to_string());
+    let mut ids = vec![];
+    for (k, v) in evidence.into_iter().flat_map(|e| e.iter()) {
+        let (name, observed): (String, String) = (k.extract()?, v.extract()?);
+        let var = id(&name).map_err(key)?;
+        ids.push((var, state(var, &observed).map_err(key)?));
+    }
+    Ok(ids)
 }
 
 /// (parent, child) names of `data`'s variables as ids.

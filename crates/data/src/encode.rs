@@ -144,37 +144,23 @@ pub fn encode_training(table: &TextTable, request: &Request<'_>) -> Result<Encod
         return Err(file(Error::Empty { path: table.path.clone() }));
     }
     let (targets, classes) = targets(table, t, &rows, request.class_names)?;
-    let mut sources = vec![];
-    let mut columns: Vec<Vec<f64>> = vec![];
-    for &c in &features {
-        let name = &table.columns[c];
-        if request.categorical.contains(name) {
-            let present = rows.iter().map(|&r| table.cell(r, c)).filter(|s| !s.is_empty()).map(str::to_string);
-            let categories = sorted_categories(present.collect());
-            for category in &categories {
-                columns.push(
-                    rows.iter()
-                        .map(|&r| match table.cell(r, c) {
-                            "" => f64::NAN,
-                            s => f64::from(u8::from(s == category)),
-                        })
-                        .collect(),
-                );
+    let sources: Vec<Source> = features
+        .iter()
+        .map(|&c| {
+            let column = table.columns[c].clone();
+            if request.categorical.contains(&column) {
+                let present = rows.iter().map(|&r| table.cell(r, c)).filter(|s| !s.is_empty()).map(str::to_string);
+                Source::OneHot { column, categories: sorted_categories(present.collect()) }
+            } else {
+                Source::Number { column }
             }
-            sources.push(Source::OneHot { column: name.clone(), categories });
-        } else {
-            let values = rows
-                .iter()
-                .map(|&r| table.number(r, c).map(|v| v.unwrap_or(f64::NAN)))
-                .collect::<Result<Vec<f64>, Error>>()
-                .map_err(file)?;
-            columns.push(values);
-            sources.push(Source::Number { column: name.clone() });
-        }
-    }
+        })
+        .collect();
+    // Empty cells left (missing = "mean") become NaN, filled after the split.
+    let values = encode(table, &sources, &rows, true).map_err(file)?;
     let feature_names: Vec<String> = sources.iter().flat_map(Source::features).collect();
     let dataset = Dataset {
-        features: DMatrix::from_fn(columns.len(), rows.len(), |f, s| columns[f][s]),
+        features: DMatrix::from_fn(feature_names.len(), rows.len(), |f, s| values[s][f]),
         targets,
         feature_names,
         target_name: request.target.to_string(),
@@ -225,9 +211,20 @@ fn targets(
 /// A missing column, a cell that is not a number, a category not seen in training, an empty cell
 /// without `fill`.
 pub fn encode_rows(table: &TextTable, sources: &[Source], fill: bool) -> Result<crate::Table, Error> {
+    let rows: Vec<usize> = (0..table.rows()).collect();
+    Ok(crate::Table {
+        path: table.path.clone(),
+        columns: sources.iter().flat_map(Source::features).collect(),
+        rows: encode(table, sources, &rows, fill)?,
+    })
+}
+
+/// The data rows `rows` of `table` as `sources` make features (one vector per row); an empty
+/// cell is NaN with `fill`, an error without.
+fn encode(table: &TextTable, sources: &[Source], rows: &[usize], fill: bool) -> Result<Vec<Vec<f64>>, Error> {
     let index: Vec<usize> = sources.iter().map(|s| table.column(s.column())).collect::<Result<_, _>>()?;
-    let mut rows = Vec::with_capacity(table.rows());
-    for r in 0..table.rows() {
+    let mut out = Vec::with_capacity(rows.len());
+    for &r in rows {
         let mut row = vec![];
         for (source, &c) in sources.iter().zip(&index) {
             let cell = table.cell(r, c);
@@ -252,7 +249,7 @@ pub fn encode_rows(table: &TextTable, sources: &[Source], fill: bool) -> Result<
                 }
             }
         }
-        rows.push(row);
+        out.push(row);
     }
-    Ok(crate::Table { path: table.path.clone(), columns: sources.iter().flat_map(Source::features).collect(), rows })
+    Ok(out)
 }

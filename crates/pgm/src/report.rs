@@ -120,17 +120,8 @@ impl QueryAnswer {
     ) -> QueryAnswer {
         let states = &net.states[target];
         let by = |xs: &[f64]| -> IndexMap<String, f64> { states.iter().cloned().zip(xs.iter().copied()).collect() };
-        let mut answer = QueryAnswer {
-            query: describe(net, target, evidence),
-            target: net.names[target].clone(),
-            evidence: evidence_map(net, evidence),
-            impossible: false,
-            exact: Some(by(exact)),
-            sampled: None,
-            converged: Some(false),
-            doubts: vec![],
-            lbp: None,
-        };
+        let mut answer =
+            QueryAnswer { converged: Some(false), ..QueryAnswer::exact_only(net, target, evidence, exact) };
         match sampled {
             Ok(m) => {
                 // NaN (an estimate that cannot be compared) is not within anything.

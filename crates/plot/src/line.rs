@@ -114,8 +114,7 @@ pub(crate) fn place_legend(
         return (preferred, ys.clone());
     }
     // The box plotters draws: a 20 px key, the text at about 0.6 em per character, 16 px rows.
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
-    let (w, h) = ((44.0 + 9.6 * longest) / pixels.0, (12.0 + 21.0 * labels.len() as f64) / pixels.1);
+    let (w, h) = (legend_entry_width(labels) / pixels.0, (12.0 + 21.0 * labels.len() as f64) / pixels.1);
     let unit = |(x, y): (f64, f64)| ((x - xs.start) / (xs.end - xs.start), (y - ys.start) / (ys.end - ys.start));
     // Points along every line, dense enough that a line crossing the box has one inside.
     let mut ink = vec![];
@@ -332,15 +331,20 @@ impl LineChart {
     }
 }
 
+/// The pixels a legend entry of the longest of `labels` takes: a 20 px key and the text at about
+/// 0.6 em per character (16 px).
+fn legend_entry_width(labels: &[&str]) -> f64 {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    44.0 + 9.6 * longest
+}
+
 /// The height of a legend row drawn below a plot.
 const LEGEND_ROW: u32 = 21;
 
 /// How a legend of `labels` below a plot `width` pixels wide is laid out: (columns, rows), as
 /// many columns of the longest label's width as fit.
 pub(crate) fn legend_grid(labels: &[&str], width: f64) -> (usize, usize) {
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
-    // The key and the text at about 0.6 em per character, as `place_legend` measures it.
-    let entry = 44.0 + 9.6 * longest;
+    let entry = legend_entry_width(labels);
     let columns = (((width - 30.0) / entry).floor() as usize).clamp(1, labels.len().max(1));
     (columns, labels.len().div_ceil(columns))
 }

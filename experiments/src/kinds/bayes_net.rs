@@ -52,11 +52,7 @@ const UNNAMED: &str = "unknown";
 pub(super) fn named_after(text: &str, title: &str) -> String {
     let first = format!("network {UNNAMED} {{");
     match text.strip_prefix(&first) {
-        Some(rest)
-            if !title.is_empty() && !title.contains(|c: char| c.is_whitespace() || "{}()[],;|\"/".contains(c)) =>
-        {
-            format!("network {title} {{{rest}")
-        }
+        Some(rest) if cg_pgm::files::bif_word(title) => format!("network {title} {{{rest}"),
         _ => text.to_string(),
     }
 }

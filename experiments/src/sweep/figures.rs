@@ -34,8 +34,8 @@ pub(super) fn mean_band(curves: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
     (0..len)
         .map(|i| {
             let v: Vec<f64> = curves.iter().map(|c| c[i]).collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            (mean, v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            let (mean, _, lo, hi) = super::summary::stats(&v);
+            (mean, lo, hi)
         })
         .collect()
 }
@@ -120,7 +120,7 @@ pub(super) fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[Stri
         // Nothing swept (every key has one value): no metric varies against anything.
         return None;
     }
-    let value = |row: &[(String, Value)], c: &str| row.iter().find(|(k, _)| k == c).and_then(|(_, v)| v.as_f64());
+    let value = |row: &[(String, Value)], c: &str| super::summary::value_in(row, c).and_then(Value::as_f64);
     // Metrics that vary across the jobs and are not a swept value echoed back (lattice.rows for
     // som.rows), top-level ones first.
     let echo = |c: &str| {
@@ -156,8 +156,7 @@ pub(super) fn finals(plan: &Plan, rows: &[Vec<(String, Value)>], columns: &[Stri
                     .filter_map(|(_, row)| value(row, metric))
                     .collect();
                 if !v.is_empty() {
-                    let mean = v.iter().sum::<f64>() / v.len() as f64;
-                    let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+                    let (mean, _, lo, hi) = super::summary::stats(&v);
                     means.push((x, mean));
                     band.push((x, lo, hi));
                 }

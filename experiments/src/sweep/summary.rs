@@ -29,6 +29,11 @@ pub(crate) fn scalars_or_null(value: &Value, prefix: &str, nulls: bool, out: &mu
     }
 }
 
+/// The value of metric `key` in a job's row of scalars.
+pub(super) fn value_in<'a>(row: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
+    row.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
 /// What [`summarize`] wrote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -145,9 +150,8 @@ pub fn summarize_by(root: &Path, metric: Option<&str>) -> Result<Summary> {
         })
         .collect();
     // Metrics with one value in every job that has them go to constants.csv, not to each row.
-    let value_of = |row: &[(String, Value)], c: &str| row.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone());
     let (columns, constants): (Vec<String>, Vec<String>) = columns.into_iter().partition(|c| {
-        let values: Vec<Value> = rows.iter().filter_map(|r| value_of(r, c)).collect();
+        let values: Vec<&Value> = rows.iter().filter_map(|r| value_in(r, c)).collect();
         values.len() < 2 || values.iter().any(|v| *v != values[0])
     });
     let mut csv = csv::Writer::from_writer(vec![]);
@@ -160,7 +164,7 @@ pub fn summarize_by(root: &Path, metric: Option<&str>) -> Result<Summary> {
         let mut fields = vec![k.to_string()];
         fields.extend(plan.jobs[k].iter().map(|o| o.split_once('=').map_or("", |(_, v)| v).to_string()));
         for c in &columns {
-            fields.push(row.iter().find(|(key, _)| key == c).map_or(String::new(), |(_, v)| match v {
+            fields.push(value_in(row, c).map_or(String::new(), |v| match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             }));
@@ -182,7 +186,7 @@ pub fn summarize_by(root: &Path, metric: Option<&str>) -> Result<Summary> {
         let mut out = csv::Writer::from_writer(vec![]);
         out.write_record(["metric", "value"])?;
         for c in &constants {
-            let v = rows.iter().find_map(|r| value_of(r, c)).unwrap_or(Value::Null);
+            let v = rows.iter().find_map(|r| value_in(r, c)).cloned().unwrap_or(Value::Null);
             out.write_record([
                 c.clone(),
                 match v {
@@ -232,7 +236,7 @@ fn aggregate(
     columns: &[String],
     metric: Option<&str>,
 ) -> Result<(String, Option<Vec<u8>>)> {
-    let number = |row: &[(String, Value)], c: &str| row.iter().find(|(k, _)| k == c).and_then(|(_, v)| v.as_f64());
+    let number = |row: &[(String, Value)], c: &str| value_in(row, c).and_then(Value::as_f64);
     let numeric: Vec<&String> = columns.iter().filter(|c| rows.iter().any(|r| number(r, c).is_some())).collect();
     if let Some(m) = metric {
         if !numeric.iter().any(|c| *c == m) {

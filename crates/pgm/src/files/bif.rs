@@ -433,9 +433,9 @@ pub(super) fn conditional_table(
         .collect()
 }
 
-/// A name BIF can carry unquoted (a `/` is fine, as in child's `Asy/Patch`, unless it starts a
-/// comment).
-pub(super) fn plain(name: &str) -> bool {
+/// A name BIF can carry unquoted, as a network, variable or state name (a `/` is fine, as in
+/// child's `Asy/Patch`, unless it starts a comment).
+pub fn plain(name: &str) -> bool {
     !name.is_empty()
         && !name.chars().any(|c| c.is_whitespace() || "{}()[],;|\"".contains(c))
         && !name.contains("//")

@@ -12,7 +12,7 @@
 mod bif;
 mod uai;
 
-pub use bif::{bif_name, read_bif, write_bif, write_bif_named};
+pub use bif::{bif_name, plain as bif_word, read_bif, write_bif, write_bif_named};
 pub use uai::{read_uai, read_uai_bayes, write_uai};
 
 /// Why a network file cannot be read or written.

@@ -96,54 +96,52 @@ impl Experiment for DiscreteExperiment {
                 Err(e) => bail!("[[queries]] {}: {e}", k + 1),
             };
             let exact_seconds = clock.elapsed().as_secs_f64();
-            let Some(s) = sampler else {
+            let mut answer = match sampler {
                 // Exact answers only: no sampler was asked for.
-                let mut answer = QueryAnswer::exact_only(model, q.target, &q.evidence, &exact.values);
-                if let Some(settings) = &self.lbp {
-                    let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
-                        .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
-                    answer.lbp = Some(LbpAnswer::compare(model, q.target, &r, &exact.values));
+                None => {
+                    speeds.push(json!({ "query": label, "exact_seconds": exact_seconds }));
+                    QueryAnswer::exact_only(model, q.target, &q.evidence, &exact.values)
                 }
-                speeds.push(json!({ "query": label, "exact_seconds": exact_seconds }));
-                answers.push(serde_json::to_value(&answer)?);
-                continue;
-            };
-            let clock = std::time::Instant::now();
-            // Each query draws from its own streams of the seed.
-            let seed = self.seed.wrapping_add(k as u64);
-            let estimate = sampling::estimate(&compiled, q.target, &q.evidence, s, seed);
-            let seconds = clock.elapsed().as_secs_f64();
-            let mut answer = QueryAnswer::compare(model, q.target, &q.evidence, &exact.values, estimate.as_ref());
-            all_within &= answer.within();
-            converged &= answer.converged == Some(true);
-            if let Ok(m) = &estimate {
-                for b in &m.blocks {
-                    if !blocks.contains(b) {
-                        blocks.push(b.clone());
+                Some(s) => {
+                    let clock = std::time::Instant::now();
+                    // Each query draws from its own streams of the seed.
+                    let seed = self.seed.wrapping_add(k as u64);
+                    let estimate = sampling::estimate(&compiled, q.target, &q.evidence, s, seed);
+                    let seconds = clock.elapsed().as_secs_f64();
+                    let answer = QueryAnswer::compare(model, q.target, &q.evidence, &exact.values, estimate.as_ref());
+                    all_within &= answer.within();
+                    converged &= answer.converged == Some(true);
+                    if let Ok(m) = &estimate {
+                        for b in &m.blocks {
+                            if !blocks.contains(b) {
+                                blocks.push(b.clone());
+                            }
+                        }
+                        let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
+                        speeds.push(json!({
+                            "query": label,
+                            "exact_seconds": exact_seconds,
+                            "seconds": seconds,
+                            "draws_per_second": m.draws as f64 / seconds,
+                            "ess_per_second": min_ess / seconds,
+                        }));
+                        let last = model.states[q.target].len() - 1;
+                        // The line follows the last state's probability: the legend names it.
+                        series.push(Series::line(
+                            &format!(
+                                "{label}, {} = {}: exact {:.4}, estimate {:.4} ± {:.4}",
+                                model.names[q.target],
+                                model.states[q.target][last],
+                                exact.values[last],
+                                m.probabilities[last],
+                                m.standard_errors[last]
+                            ),
+                            m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
+                        ));
                     }
+                    answer
                 }
-                let min_ess = m.ess.iter().copied().fold(f64::INFINITY, f64::min);
-                speeds.push(json!({
-                    "query": label,
-                    "exact_seconds": exact_seconds,
-                    "seconds": seconds,
-                    "draws_per_second": m.draws as f64 / seconds,
-                    "ess_per_second": min_ess / seconds,
-                }));
-                let last = model.states[q.target].len() - 1;
-                // The line follows the last state's probability: the legend names it.
-                series.push(Series::line(
-                    &format!(
-                        "{label}, {} = {}: exact {:.4}, estimate {:.4} ± {:.4}",
-                        model.names[q.target],
-                        model.states[q.target][last],
-                        exact.values[last],
-                        m.probabilities[last],
-                        m.standard_errors[last]
-                    ),
-                    m.running[last].iter().map(|&(n, p)| (n as f64, p - exact.values[last])).collect(),
-                ));
-            }
+            };
             if let Some(settings) = &self.lbp {
                 let r = cg_pgm::loopy_belief_propagation(&model.factors, &model.cards, &q.evidence, settings)
                     .map_err(|e| anyhow!("[[queries]] {}: loopy belief propagation: {e}", k + 1))?;
