@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Broadcast, Concat, Linear, Loss, LossNode, Mat, Max, Mul, Softmax, SumAll,
-    Transpose, Unary, VectorDagBuilder, VectorOp,
+    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Linear, LogSoftmax, LogSumExp,
+    Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary,
+    VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
 use proptest::prelude::*;
@@ -106,6 +107,13 @@ fn random(rows: usize, cols: usize, seed: u64) -> Mat {
 /// Checks `op`'s backward against central differences of f = Σ R ⊙ op(args) in every argument
 /// entry, and its Jacobian-vector product against ⟨backward, t⟩ (the adjoint identity).
 fn check_op(op: &dyn VectorOp, args: Vec<Mat>, seed: u64) -> Result<(), TestCaseError> {
+    let all = vec![true; args.len()];
+    check_op_in(op, args, seed, &all)
+}
+
+/// [`check_op`] for the arguments with `graded[k]`; the others must get no gradient (a
+/// condition, a batch size) and take no tangent.
+fn check_op_in(op: &dyn VectorOp, args: Vec<Mat>, seed: u64, graded: &[bool]) -> Result<(), TestCaseError> {
     let refs: Vec<&Mat> = args.iter().collect();
     let out = op.forward(&refs).unwrap();
     let r = random(out.nrows(), out.ncols(), seed ^ 0xabc);
@@ -117,6 +125,10 @@ fn check_op(op: &dyn VectorOp, args: Vec<Mat>, seed: u64) -> Result<(), TestCase
     };
     let h = 1e-6;
     for k in 0..args.len() {
+        if !graded[k] {
+            prop_assert!(grads[k].is_none(), "{} gives argument {} a gradient", op.name(), k);
+            continue;
+        }
         let g = grads[k].as_ref().unwrap();
         prop_assert_eq!(g.shape(), args[k].shape());
         for idx in 0..args[k].len() {
@@ -137,10 +149,10 @@ fn check_op(op: &dyn VectorOp, args: Vec<Mat>, seed: u64) -> Result<(), TestCase
     }
     let tangents: Vec<Mat> =
         args.iter().enumerate().map(|(k, a)| random(a.nrows(), a.ncols(), seed ^ k as u64)).collect();
-    let t: Vec<Option<&Mat>> = tangents.iter().map(Some).collect();
+    let t: Vec<Option<&Mat>> = tangents.iter().zip(graded).map(|(t, &g)| g.then_some(t)).collect();
     let jv = op.jvp(&refs, &out, &t);
     let lhs = jv.component_mul(&r).sum();
-    let rhs: f64 = grads.iter().zip(&tangents).map(|(g, d)| g.as_ref().unwrap().component_mul(d).sum()).sum();
+    let rhs: f64 = grads.iter().zip(&tangents).filter_map(|(g, d)| g.as_ref().map(|g| g.component_mul(d).sum())).sum();
     prop_assert!(
         (lhs - rhs).abs() <= 1e-12 * (1.0 + rhs.abs()),
         "{}: <Jt, r> = {} but <t, Jᵀr> = {}",
@@ -184,6 +196,44 @@ proptest! {
         check_op(&Unary::Abs, vec![away.clone()], seed)?;
         check_op(&Transpose, vec![random(inner, cols, seed ^ 52)], seed)?;
         check_op(&SumAll, vec![same(53)], seed)?;
+    }
+
+    /// The model language's functions (`functions.rs`), away from their kinks.
+    #[test]
+    fn every_function_matches_finite_differences(rows in 1usize..5, cols in 1usize..4, seed in any::<u64>()) {
+        let same = |s: u64| random(rows, cols, seed ^ s);
+        let positive = |s: u64| same(s).map(|v| 0.2 + v.abs());
+        let row = |s: u64| random(1, cols, seed ^ s);
+        for arith in [Arith::Plus, Arith::Minus, Arith::Times, Arith::Divide, Arith::Min, Arith::Max] {
+            let op = Broadcast(arith);
+            // Min and max away from ties: the two sides differ by at least 0.1.
+            let b = same(61);
+            let a = same(60).zip_map(&b, |x, y| if (x - y).abs() < 0.1 { y + 0.2 } else { x });
+            let away = |m: Mat| m.map(|v| if v.abs() < 0.1 { v + 0.3 } else { v });
+            check_op(&op, vec![a.clone(), away(b.clone())], seed)?;
+            check_op(&op, vec![same(62), away(row(63))], seed)?;
+            check_op(&op, vec![row(64), away(same(65))], seed)?;
+            check_op(&op, vec![away(random(rows, 1, seed ^ 66)), away(same(67))], seed)?;
+        }
+        check_op(&Sqrt, vec![positive(70)], seed)?;
+        for p in [2.0, 3.0, -1.0, 0.5, -1.5] {
+            check_op(&Power(p), vec![positive(71)], seed)?;
+        }
+        check_op(&Power(3.0), vec![same(72)], seed)?;
+        let away = same(73).map(|v| if (v.abs() - 0.5).abs() < 0.05 { v * 0.8 } else { v });
+        check_op(&Clip { lo: -0.5, hi: 0.5 }, vec![away.clone()], seed)?;
+        let nonzero = same(74).map(|v| if v.abs() < 0.05 { v + 0.1 } else { v });
+        check_op(&Sign, vec![nonzero.clone()], seed)?;
+        check_op(&Step, vec![nonzero.clone()], seed)?;
+        check_op_in(&Where, vec![nonzero, same(76), random(rows, 1, seed ^ 77)], seed, &[false, true, true])?;
+        for axis in [Axis::Rows, Axis::Columns] {
+            for mean in [false, true] {
+                check_op(&Reduce { axis, mean }, vec![same(78)], seed)?;
+            }
+        }
+        check_op(&LogSumExp, vec![same(79) * 3.0], seed)?;
+        check_op(&LogSoftmax, vec![same(80) * 3.0], seed)?;
+        check_op_in(&BatchMean, vec![same(81), Mat::from_element(1, 1, 7.0)], seed, &[true, false])?;
     }
 
     /// A loss node's gradient (for the prediction only) against central differences, as part of a
@@ -476,4 +526,25 @@ fn non_finite_gradients_are_found_in_every_position() {
             }
         }
     }
+}
+
+#[test]
+fn stop_gradient_and_constants_pass_no_gradient() {
+    // y = stop_gradient(x) * x + C: dy/dx = x (only the second factor), C is fixed.
+    let mut b = VectorDagBuilder::<f64>::new();
+    let x = b.param("x").unwrap();
+    let c = b.op("C", Arc::new(Constant(m(2, 1, &[1.0, -2.0]))), &[], false).unwrap();
+    let s = b.op("s", Arc::new(StopGradient), &[x], false).unwrap();
+    let p = b.op("p", Arc::new(Broadcast(Arith::Times)), &[s, x], false).unwrap();
+    let y = b.op("y", Arc::new(Broadcast(Arith::Plus)), &[p, c], true).unwrap();
+    let dag = b.build().unwrap();
+    let mut tape = dag.tape();
+    tape.set(x, m(2, 1, &[3.0, 4.0]));
+    dag.forward(&mut tape).unwrap();
+    assert_eq!(tape.get(y).unwrap(), &m(2, 1, &[10.0, 14.0]));
+    let grads = dag.reverse(&tape, vec![(y, m(2, 1, &[1.0, 1.0]))], false).unwrap();
+    assert_eq!(grads.get(x).unwrap(), &m(2, 1, &[3.0, 4.0]));
+    // Forward mode agrees: the tangent of x reaches y only through the second factor.
+    let jvp = VectorOp::<f64>::jvp(&StopGradient, &[&m(1, 1, &[1.0])], &m(1, 1, &[1.0]), &[Some(&m(1, 1, &[5.0]))]);
+    assert_eq!(jvp, m(1, 1, &[0.0]));
 }

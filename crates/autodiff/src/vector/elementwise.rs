@@ -7,9 +7,11 @@ use super::ops::{exactly, Dims, OpError, ShapeRule};
 use super::{Loss, Mat, Real, VectorOp};
 
 /// How one argument's shape is stretched to the output's: a column repeated over the batch, a
-/// scalar everywhere, or nothing.
-fn broadcast_shape(a: Dims, b: Dims) -> Result<Dims, OpError> {
-    let fits = |x: (usize, usize), to: (usize, usize)| x == to || x == (1, 1) || (x.0 == to.0 && x.1 == 1);
+/// row (one number per sample) repeated over the rows, a scalar everywhere, or nothing.
+pub(super) fn broadcast_dims(a: Dims, b: Dims) -> Result<Dims, OpError> {
+    let fits = |x: (usize, usize), to: (usize, usize)| {
+        x == to || x == (1, 1) || (x.0 == to.0 && x.1 == 1) || (x.0 == 1 && x.1 == to.1)
+    };
     if fits(a, b) {
         Ok(b)
     } else if fits(b, a) {
@@ -20,12 +22,12 @@ fn broadcast_shape(a: Dims, b: Dims) -> Result<Dims, OpError> {
 }
 
 /// Element (i, j) of `m` stretched to a larger shape.
-fn at<T: Real>(m: &Mat<T>, i: usize, j: usize) -> T {
+pub(super) fn at<T: Real>(m: &Mat<T>, i: usize, j: usize) -> T {
     m[(if m.nrows() == 1 { 0 } else { i }, if m.ncols() == 1 { 0 } else { j })]
 }
 
 /// `g` (the output's shape) summed down to `shape` (the argument's, before broadcasting).
-fn reduce_to<T: Real>(g: &Mat<T>, shape: (usize, usize)) -> Mat<T> {
+pub(super) fn reduce_to<T: Real>(g: &Mat<T>, shape: (usize, usize)) -> Mat<T> {
     if g.shape() == shape {
         return g.clone();
     }
@@ -48,11 +50,43 @@ pub enum Arith {
     Minus,
     /// a * b, elementwise.
     Times,
+    /// a / b, elementwise.
+    Divide,
+    /// The smaller of a and b (the gradient goes to a on a tie).
+    Min,
+    /// The larger of a and b (the gradient goes to a on a tie).
+    Max,
 }
 
-/// `a ∘ b` elementwise for ∘ in + - *, where either side may be a column (p × 1, repeated over
-/// the batch's columns) or a scalar (1 × 1) against a larger matrix. Backward sums the gradient
-/// over the repeated positions.
+impl Arith {
+    fn apply<T: Real>(self, x: T, y: T) -> T {
+        match self {
+            Arith::Plus => x + y,
+            Arith::Minus => x - y,
+            Arith::Times => x * y,
+            Arith::Divide => x / y,
+            Arith::Min => if y < x { y } else { x },
+            Arith::Max => if y > x { y } else { x },
+        }
+    }
+
+    /// (∂/∂a, ∂/∂b) at (x, y).
+    fn partials<T: Real>(self, x: T, y: T) -> (T, T) {
+        let (one, zero) = (T::one(), T::zero());
+        match self {
+            Arith::Plus => (one, one),
+            Arith::Minus => (one, -one),
+            Arith::Times => (y, x),
+            Arith::Divide => (one / y, -x / (y * y)),
+            Arith::Min => if y < x { (zero, one) } else { (one, zero) },
+            Arith::Max => if y > x { (zero, one) } else { (one, zero) },
+        }
+    }
+}
+
+/// `a ∘ b` elementwise for ∘ in + - * / min max, where either side may be a column (p × 1,
+/// repeated over the batch's columns), a row (1 × batch, repeated over the rows) or a scalar
+/// (1 × 1) against a larger matrix. Backward sums the gradient over the repeated positions.
 pub struct Broadcast(pub Arith);
 
 impl<T: Real> VectorOp<T> for Broadcast {
@@ -61,6 +95,9 @@ impl<T: Real> VectorOp<T> for Broadcast {
             Arith::Plus => "+",
             Arith::Minus => "-",
             Arith::Times => "*",
+            Arith::Divide => "/",
+            Arith::Min => "min",
+            Arith::Max => "max",
         }
     }
 
@@ -70,15 +107,8 @@ impl<T: Real> VectorOp<T> for Broadcast {
 
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
         let (a, b) = (args[0], args[1]);
-        let (r, c) = broadcast_shape(a.shape(), b.shape())?;
-        Ok(Mat::from_fn(r, c, |i, j| {
-            let (x, y) = (at(a, i, j), at(b, i, j));
-            match self.0 {
-                Arith::Plus => x + y,
-                Arith::Minus => x - y,
-                Arith::Times => x * y,
-            }
-        }))
+        let (r, c) = broadcast_dims(a.shape(), b.shape())?;
+        Ok(Mat::from_fn(r, c, |i, j| self.0.apply(at(a, i, j), at(b, i, j))))
     }
 
     fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
@@ -88,6 +118,7 @@ impl<T: Real> VectorOp<T> for Broadcast {
             let g = match self.0 {
                 Arith::Plus | Arith::Minus => grad.clone(),
                 Arith::Times => Mat::from_fn(r, c, |i, j| grad[(i, j)] * at(b, i, j)),
+                _ => Mat::from_fn(r, c, |i, j| grad[(i, j)] * self.0.partials(at(a, i, j), at(b, i, j)).0),
             };
             reduce_to(&g, a.shape())
         });
@@ -96,6 +127,7 @@ impl<T: Real> VectorOp<T> for Broadcast {
                 Arith::Plus => grad.clone(),
                 Arith::Minus => -grad,
                 Arith::Times => Mat::from_fn(r, c, |i, j| grad[(i, j)] * at(a, i, j)),
+                _ => Mat::from_fn(r, c, |i, j| grad[(i, j)] * self.0.partials(at(a, i, j), at(b, i, j)).1),
             };
             reduce_to(&g, b.shape())
         });
@@ -112,6 +144,10 @@ impl<T: Real> VectorOp<T> for Broadcast {
                 Arith::Plus => da + db,
                 Arith::Minus => da - db,
                 Arith::Times => da * at(b, i, j) + at(a, i, j) * db,
+                _ => {
+                    let (pa, pb) = self.0.partials(at(a, i, j), at(b, i, j));
+                    da * pa + db * pb
+                }
             }
         })
     }

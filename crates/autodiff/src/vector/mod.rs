@@ -8,6 +8,7 @@
 
 mod elementwise;
 mod few_rows;
+mod functions;
 mod gemm;
 mod loss;
 mod ops;
@@ -17,6 +18,9 @@ use std::sync::Arc;
 use cg_core::{DiGraph, EdgeWeight, NodeId, Role, Shape, Variable};
 
 pub use elementwise::{Affine, Arith, Broadcast, LossNode, SumAll, Transpose, Unary};
+pub use functions::{
+    Axis, BatchMean, Clip, Constant, LogSoftmax, LogSumExp, Power, Reduce, Sign, Sqrt, Step, StopGradient, Where,
+};
 pub use loss::Loss;
 pub use ops::{Activation, Add, Concat, Dims, GradSlot, Linear, Max, Mul, OpError, ShapeRule, Softmax, VectorOp};
 
@@ -36,6 +40,10 @@ pub trait Real: nalgebra::RealField + Copy {
     /// allocation is reused when its shape fits.
     fn product_into(out: &mut Mat<Self>, a: &Mat<Self>, transpose_a: bool, b: &Mat<Self>, transpose_b: bool);
 
+    /// An operation of both scalar types as one of this type (an upcast): one registry of
+    /// functions serves f64 and f32 graphs.
+    fn op(op: Arc<dyn AnyOp>) -> Arc<dyn VectorOp<Self>>;
+
     /// op(a) · op(b) in a new matrix.
     fn product(a: &Mat<Self>, transpose_a: bool, b: &Mat<Self>, transpose_b: bool) -> Mat<Self> {
         let mut out = Mat::<Self>::zeros(0, 0);
@@ -54,6 +62,9 @@ impl Real for f64 {
     fn product_into(out: &mut Mat<Self>, a: &Mat<Self>, ta: bool, b: &Mat<Self>, tb: bool) {
         gemm::product_into(out, a, ta, b, tb);
     }
+    fn op(op: Arc<dyn AnyOp>) -> Arc<dyn VectorOp<Self>> {
+        op
+    }
 }
 
 impl Real for f32 {
@@ -66,7 +77,15 @@ impl Real for f32 {
     fn product_into(out: &mut Mat<Self>, a: &Mat<Self>, ta: bool, b: &Mat<Self>, tb: bool) {
         gemm::product_into(out, a, ta, b, tb);
     }
+    fn op(op: Arc<dyn AnyOp>) -> Arc<dyn VectorOp<Self>> {
+        op
+    }
 }
+
+/// An operation defined for both scalar types (every operation of this module is).
+pub trait AnyOp: VectorOp<f64> + VectorOp<f32> {}
+
+impl<O: VectorOp<f64> + VectorOp<f32>> AnyOp for O {}
 
 use crate::{Error, Result};
 

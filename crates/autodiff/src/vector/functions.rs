@@ -1,0 +1,428 @@
+//! The functions of the model language beyond layers and plain arithmetic: constants, a gradient
+//! stop, powers, clipping, selection, reductions along an axis, log-softmax and log-sum-exp, and
+//! the batch mean that turns a per-sample loss written from primitives into an objective.
+//!
+//! Each is one struct with its forward function, backward rule (Jᵀ g) and Jacobian-vector
+//! product; `tests/vector.rs` checks every one against central differences and the adjoint
+//! identity ⟨J t, r⟩ = ⟨t, Jᵀ r⟩.
+
+use super::elementwise::{at, broadcast_dims, reduce_to};
+use super::ops::{exactly, reshape, OpError};
+use super::{Mat, Real, VectorOp};
+
+fn zeros_like<T: Real>(out: &Mat<T>) -> Mat<T> {
+    Mat::zeros(out.nrows(), out.ncols())
+}
+
+/// A fixed matrix (`[model.constants]`, or a number used where a node is needed): no arguments,
+/// no gradient, no optimiser state. Held in f64 and rounded to the graph's scalar.
+pub struct Constant(pub Mat<f64>);
+
+impl<T: Real> VectorOp<T> for Constant {
+    fn name(&self) -> &'static str {
+        "constant"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 0, "no arguments")
+    }
+
+    fn forward(&self, _args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(self.0.map(T::cast))
+    }
+
+    fn forward_into(&self, _args: &[&Mat<T>], out: &mut Mat<T>) -> Result<(), OpError> {
+        reshape(out, self.0.nrows(), self.0.ncols());
+        out.iter_mut().zip(self.0.iter()).for_each(|(o, &v)| *o = T::cast(v));
+        Ok(())
+    }
+
+    fn backward(&self, _args: &[&Mat<T>], _out: &Mat<T>, _grad: &Mat<T>, _wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        vec![]
+    }
+
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, _tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        zeros_like(out)
+    }
+}
+
+/// The identity forward, zero backward: `stop_gradient(x)` treats x as a constant for the
+/// derivative (a target computed from the model, a fixed normaliser).
+pub struct StopGradient;
+
+impl<T: Real> VectorOp<T> for StopGradient {
+    fn name(&self) -> &'static str {
+        "stop_gradient"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(args[0].clone())
+    }
+
+    fn backward(&self, _args: &[&Mat<T>], _out: &Mat<T>, _grad: &Mat<T>, _wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        vec![None]
+    }
+
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, _tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        zeros_like(out)
+    }
+}
+
+/// An elementwise function of one argument given by its value and its derivative at each entry.
+trait Pointwise: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn value(&self, x: f64) -> f64;
+    /// dy/dx at x, with y the value there.
+    fn slope(&self, x: f64, y: f64) -> f64;
+}
+
+impl<T: Real, P: Pointwise> VectorOp<T> for P {
+    fn name(&self) -> &'static str {
+        Pointwise::name(self)
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(args[0].map(|x| T::cast(self.value(x.as_f64()))))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        vec![wants[0].then(|| self.jvp(args, out, &[Some(grad)]))]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let Some(t) = tangents[0] else { return zeros_like(out) };
+        let x = args[0];
+        Mat::from_fn(x.nrows(), x.ncols(), |i, j| {
+            t[(i, j)] * T::cast(self.slope(x[(i, j)].as_f64(), out[(i, j)].as_f64()))
+        })
+    }
+}
+
+/// √x (derivative 1 / (2 √x); infinite at 0, which the graph's finiteness check names).
+pub struct Sqrt;
+
+impl Pointwise for Sqrt {
+    fn name(&self) -> &'static str {
+        "sqrt"
+    }
+    fn value(&self, x: f64) -> f64 {
+        x.sqrt()
+    }
+    fn slope(&self, _x: f64, y: f64) -> f64 {
+        0.5 / y
+    }
+}
+
+/// -1, 0 or 1 by the sign of x (derivative 0).
+pub struct Sign;
+
+impl Pointwise for Sign {
+    fn name(&self) -> &'static str {
+        "sign"
+    }
+    fn value(&self, x: f64) -> f64 {
+        if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+    fn slope(&self, _x: f64, _y: f64) -> f64 {
+        0.0
+    }
+}
+
+/// The Heaviside step: 1 where x > 0, else 0 (derivative 0): a mask or a gate that is not learnt
+/// through.
+pub struct Step;
+
+impl Pointwise for Step {
+    fn name(&self) -> &'static str {
+        "step"
+    }
+    fn value(&self, x: f64) -> f64 {
+        f64::from(u8::from(x > 0.0))
+    }
+    fn slope(&self, _x: f64, _y: f64) -> f64 {
+        0.0
+    }
+}
+
+/// x^p for a fixed number p (`pow(x, p)`, `x ^ p`); integer powers are repeated products, so
+/// `x ^ 2` is exactly `x * x`.
+pub struct Power(pub f64);
+
+impl Power {
+    fn raise(x: f64, p: f64) -> f64 {
+        if p.fract() == 0.0 && p.abs() <= 64.0 {
+            x.powi(p as i32)
+        } else {
+            x.powf(p)
+        }
+    }
+}
+
+impl Pointwise for Power {
+    fn name(&self) -> &'static str {
+        "pow"
+    }
+    fn value(&self, x: f64) -> f64 {
+        Self::raise(x, self.0)
+    }
+    fn slope(&self, x: f64, _y: f64) -> f64 {
+        if self.0 == 0.0 {
+            0.0
+        } else {
+            self.0 * Self::raise(x, self.0 - 1.0)
+        }
+    }
+}
+
+/// x limited to [lo, hi]; the derivative is 1 inside (bounds included) and 0 outside.
+pub struct Clip {
+    /// The lower bound.
+    pub lo: f64,
+    /// The upper bound.
+    pub hi: f64,
+}
+
+impl Pointwise for Clip {
+    fn name(&self) -> &'static str {
+        "clip"
+    }
+    fn value(&self, x: f64) -> f64 {
+        x.clamp(self.lo, self.hi)
+    }
+    fn slope(&self, x: f64, _y: f64) -> f64 {
+        f64::from(u8::from(x >= self.lo && x <= self.hi))
+    }
+}
+
+/// `where(c, a, b)`: a where c > 0, b elsewhere, the three broadcast to one shape (a column or a
+/// 1 × 1 stretched over the batch). The condition gets no gradient.
+pub struct Where;
+
+impl Where {
+    fn dims<T: Real>(args: &[&Mat<T>]) -> Result<(usize, usize), OpError> {
+        let ab = broadcast_dims(args[1].shape(), args[2].shape())?;
+        broadcast_dims(args[0].shape(), ab)
+    }
+}
+
+impl<T: Real> VectorOp<T> for Where {
+    fn name(&self) -> &'static str {
+        "where"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 3, "3 arguments (condition, a, b)")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let (r, c) = Self::dims(args)?;
+        let (cond, a, b) = (args[0], args[1], args[2]);
+        Ok(Mat::from_fn(r, c, |i, j| if at(cond, i, j) > T::zero() { at(a, i, j) } else { at(b, i, j) }))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let cond = args[0];
+        let (r, c) = out.shape();
+        let side = |k: usize, take: bool| {
+            wants[k].then(|| {
+                let g = Mat::from_fn(r, c, |i, j| if (at(cond, i, j) > T::zero()) == take { grad[(i, j)] } else { T::zero() });
+                reduce_to(&g, args[k].shape())
+            })
+        };
+        vec![None, side(1, true), side(2, false)]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let cond = args[0];
+        Mat::from_fn(out.nrows(), out.ncols(), |i, j| {
+            let k = if at(cond, i, j) > T::zero() { 1 } else { 2 };
+            tangents[k].map_or(T::zero(), |t| at(t, i, j))
+        })
+    }
+}
+
+/// The axis a reduction runs along (values are features × batch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Down each column: one number per sample (1 × batch), numpy's axis 0.
+    Rows,
+    /// Along each row: one number per feature (p × 1), over the batch, numpy's axis 1.
+    Columns,
+}
+
+/// The sum or mean of a matrix along one axis.
+pub struct Reduce {
+    /// The axis reduced away.
+    pub axis: Axis,
+    /// Divide by the number of entries summed.
+    pub mean: bool,
+}
+
+impl Reduce {
+    fn count<T: Real>(&self, x: &Mat<T>) -> T {
+        if !self.mean {
+            return T::one();
+        }
+        T::cast(match self.axis {
+            Axis::Rows => x.nrows(),
+            Axis::Columns => x.ncols(),
+        } as f64)
+    }
+
+    fn reduce<T: Real>(&self, x: &Mat<T>) -> Mat<T> {
+        let n = self.count(x);
+        match self.axis {
+            Axis::Rows => Mat::from_fn(1, x.ncols(), |_, j| x.column(j).sum() / n),
+            Axis::Columns => Mat::from_fn(x.nrows(), 1, |i, _| x.row(i).sum() / n),
+        }
+    }
+}
+
+impl<T: Real> VectorOp<T> for Reduce {
+    fn name(&self) -> &'static str {
+        if self.mean {
+            "mean"
+        } else {
+            "sum"
+        }
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(self.reduce(args[0]))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let x = args[0];
+        let n = self.count(x);
+        vec![wants[0].then(|| Mat::from_fn(x.nrows(), x.ncols(), |i, j| at(grad, i, j) / n))]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let _ = args;
+        tangents[0].map_or_else(|| zeros_like(out), |t| self.reduce(t))
+    }
+}
+
+/// log Σ_r exp(x_r) of each column (1 × batch), after subtracting the column's maximum.
+pub struct LogSumExp;
+
+fn log_sum_exp<T: Real>(x: &Mat<T>) -> Mat<T> {
+    Mat::from_fn(1, x.ncols(), |_, j| {
+        let col = x.column(j);
+        let m = col.max();
+        m + col.map(|v| (v - m).exp()).sum().ln()
+    })
+}
+
+/// softmax(x) of each column, from the log-sum-exp already computed.
+fn softmax_of<T: Real>(x: &Mat<T>, lse: &Mat<T>) -> Mat<T> {
+    Mat::from_fn(x.nrows(), x.ncols(), |i, j| (x[(i, j)] - lse[(0, j)]).exp())
+}
+
+impl<T: Real> VectorOp<T> for LogSumExp {
+    fn name(&self) -> &'static str {
+        "logsumexp"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(log_sum_exp(args[0]))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let x = args[0];
+        vec![wants[0].then(|| {
+            let p = softmax_of(x, out);
+            Mat::from_fn(x.nrows(), x.ncols(), |i, j| p[(i, j)] * grad[(0, j)])
+        })]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let Some(t) = tangents[0] else { return zeros_like(out) };
+        let p = softmax_of(args[0], out);
+        Mat::from_fn(1, out.ncols(), |_, j| p.column(j).dot(&t.column(j)))
+    }
+}
+
+/// x - logsumexp(x) of each column: log-probabilities without forming a softmax first.
+pub struct LogSoftmax;
+
+impl<T: Real> VectorOp<T> for LogSoftmax {
+    fn name(&self) -> &'static str {
+        "log_softmax"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let x = args[0];
+        let lse = log_sum_exp(x);
+        Ok(Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] - lse[(0, j)]))
+    }
+
+    fn backward(&self, _args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        // Jᵀ g = g - softmax · (1ᵀ g), column by column.
+        vec![wants[0].then(|| {
+            Mat::from_fn(out.nrows(), out.ncols(), |i, j| grad[(i, j)] - out[(i, j)].exp() * grad.column(j).sum())
+        })]
+    }
+
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        // J t = t - 1 (softmaxᵀ t), column by column.
+        let Some(t) = tangents[0] else { return zeros_like(out) };
+        let p = out.map(|v| v.exp());
+        Mat::from_fn(out.nrows(), out.ncols(), |i, j| t[(i, j)] - p.column(j).dot(&t.column(j)))
+    }
+}
+
+/// The mean over the batch of a per-sample quantity: arguments `[v, n]` with v (k × part) the
+/// per-sample values of a part of a batch and n the 1 × 1 size of the whole batch; the value is
+/// Σ v / n, so the parts of a batch add up to the batch's mean, and a test set's loss is on the
+/// same scale as a mini-batch's. n gets no gradient.
+pub struct BatchMean;
+
+impl<T: Real> VectorOp<T> for BatchMean {
+    fn name(&self) -> &'static str {
+        "batch_mean"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 2, "2 arguments (values, batch size)")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(Mat::from_element(1, 1, args[0].sum() / args[1][(0, 0)]))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let (v, n) = (args[0], args[1][(0, 0)]);
+        vec![wants[0].then(|| Mat::from_element(v.nrows(), v.ncols(), grad[(0, 0)] / n)), None]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], _out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        Mat::from_element(1, 1, tangents[0].map_or(T::zero(), |t| t.sum() / args[1][(0, 0)]))
+    }
+}
