@@ -226,7 +226,7 @@ proptest! {
         check_op(&Sign, vec![nonzero.clone()], seed)?;
         check_op(&Step, vec![nonzero.clone()], seed)?;
         check_op_in(&Where, vec![nonzero, same(76), random(rows, 1, seed ^ 77)], seed, &[false, true, true])?;
-        for axis in [Axis::Rows, Axis::Columns] {
+        for axis in [Axis::Rows, Axis::Columns, Axis::All] {
             for mean in [false, true] {
                 check_op(&Reduce { axis, mean }, vec![same(78)], seed)?;
             }

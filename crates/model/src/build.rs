@@ -6,17 +6,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Affine, Arith, Broadcast, Concat, Linear, Loss, LossNode, Mat, Max, Softmax, SumAll, Transpose, Unary,
+    Activation, Affine, Arith, BatchMean, Broadcast, Constant, Linear, Loss, LossNode, Mat, Max, Power,
     VectorDagBuilder, VectorOp, VectorTape,
 };
 use cg_core::NodeId;
-use cg_nn::{Float, LossTerm, Network, TargetSource, TargetSpec};
+use cg_nn::{Decision, Float, LossTerm, Network, TargetSource, TargetSpec};
 use indexmap::IndexMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::config::{InitName, ModelConfig, ParamDecl, TargetDecl, ValueDecl};
+use crate::config::{ConstantDecl, DecisionName, InitName, ModelConfig, ParamDecl, TargetDecl, ValueDecl};
+use crate::functions::{self, Make, Rule};
 use crate::parse::{parse, Ast, BinOp};
 use crate::{Error, Result};
 
@@ -52,29 +53,8 @@ impl Shape {
     const SCALAR: Shape = Shape(Dim::N(1), Dim::N(1));
 }
 
-/// Functions of the expression language and what they take.
-const ACTIVATIONS: [(&str, Activation); 4] = [
-    ("sigmoid", Activation::Sigmoid),
-    ("tanh", Activation::Tanh),
-    ("relu", Activation::Relu),
-    ("hardtanh", Activation::HardTanh),
-];
-const UNARY: [(&str, Unary); 4] =
-    [("exp", Unary::Exp), ("log", Unary::Log), ("abs", Unary::Abs), ("softplus", Unary::Softplus)];
-const OTHER: [&str; 5] = ["transpose", "softmax", "max", "concat", "sum"];
-
 fn is_function(name: &str) -> bool {
-    ACTIVATIONS.iter().any(|a| a.0 == name)
-        || UNARY.iter().any(|u| u.0 == name)
-        || OTHER.contains(&name)
-        || Loss::ALL.iter().any(|l| l.name() == name)
-}
-
-fn function_list() -> String {
-    let mut names: Vec<&str> = ACTIVATIONS.iter().map(|a| a.0).chain(UNARY.iter().map(|u| u.0)).collect();
-    names.extend(OTHER);
-    names.extend(Loss::ALL.iter().map(|l| l.name()));
-    names.join(", ")
+    functions::find(name).is_some()
 }
 
 /// A parameter's declared shape and initialisation, checked.
@@ -240,6 +220,10 @@ struct Emitter<'a, T: Float> {
     args: HashMap<NodeId, Vec<NodeId>>,
     /// Every operation's name (`softmax`, `linear`, ...).
     ops: HashMap<NodeId, &'static str>,
+    /// The shape of every node an expression produced.
+    shapes: HashMap<NodeId, Shape>,
+    /// The per-sample values of every `batch_mean` node.
+    batch_means: HashMap<NodeId, NodeId>,
 }
 
 impl<T: Float> Emitter<'_, T> {
@@ -271,14 +255,38 @@ impl<T: Float> Emitter<'_, T> {
         Ok(id)
     }
 
+    /// For every node (by index): whether its value for one sample depends on other samples of
+    /// the batch. A node some data reaches is coupled when its columns are not the batch's
+    /// (`sum(x)`, `mean(h, 1)`, `transpose(x)`, `x @ transpose(x)`), and so is everything
+    /// computed from a coupled node. Loss nodes are reductions by design; their arguments are
+    /// what matters.
+    fn batch_coupled(&self) -> Vec<bool> {
+        let count = self.args.keys().chain(self.shapes.keys()).map(|id| id.index() + 1).max().unwrap_or(0);
+        let mut coupled = vec![false; count];
+        for i in 0..count {
+            let id = NodeId::from_index(i);
+            let from_args = self.args.get(&id).is_some_and(|a| a.iter().any(|a| coupled[a.index()]));
+            let own = self.data.contains(&id) && self.shapes.get(&id).is_some_and(|s| s.1 != Dim::Batch);
+            coupled[i] = from_args || own;
+        }
+        coupled
+    }
+
     fn alias(&mut self, a: NodeId) -> Result<NodeId> {
         self.op(Arc::new(Activation::Identity), &[a], None)
     }
 
     /// Builds `ast`; the outermost operation is named `name` when given.
     fn emit(&mut self, ast: &Ast, name: Option<&str>) -> Result<(NodeId, Shape)> {
+        let (id, shape) = self.emit_unrecorded(ast, name)?;
+        self.shapes.insert(id, shape);
+        Ok((id, shape))
+    }
+
+    fn emit_unrecorded(&mut self, ast: &Ast, name: Option<&str>) -> Result<(NodeId, Shape)> {
         match ast {
-            Ast::Num(_) => Err(self.err(ast, "a number alone is not a node; use it in an operation")),
+            // A number where a node is needed (`max(0, x)`, `2 / x`): a 1 x 1 constant.
+            Ast::Num(x) => Ok((self.op(Arc::new(Constant(Mat::from_element(1, 1, *x))), &[], name)?, Shape::SCALAR)),
             Ast::Name { name: n, .. } => {
                 let (id, shape) = *self.known.get(n).ok_or_else(|| self.err(ast, format!("unknown name `{n}`")))?;
                 match name {
@@ -317,6 +325,13 @@ impl<T: Float> Emitter<'_, T> {
             (BinOp::MatMul, Ast::Num(_), _) | (BinOp::MatMul, _, Ast::Num(_)) => {
                 return Err(self.err(ast, "`@` needs matrices on both sides; scale with `*`"));
             }
+            (BinOp::Power, x, Ast::Num(p)) => {
+                let (a, s) = self.emit(x, None)?;
+                return Ok((self.op(Arc::new(Power(*p)), &[a], name)?, s));
+            }
+            (BinOp::Power, _, p) => {
+                return Err(self.err(ast, format!("the exponent {p} must be a number (for e^x write exp(x))")));
+            }
             _ => {}
         }
         // `A @ x + b` with a column b is one linear operation (as in a layer).
@@ -344,11 +359,12 @@ impl<T: Float> Emitter<'_, T> {
                 let out = self.matmul_shape(ast, sa, sb, left, right)?;
                 Ok((self.op(Arc::new(Linear), &[a, b], name)?, out))
             }
-            BinOp::Plus | BinOp::Minus | BinOp::Times => {
+            BinOp::Plus | BinOp::Minus | BinOp::Times | BinOp::Divide | BinOp::Power => {
                 let shape = self.broadcast_shape(ast, sa, sb, left, right)?;
                 let arith = match op {
                     BinOp::Plus => Arith::Plus,
                     BinOp::Minus => Arith::Minus,
+                    BinOp::Divide => Arith::Divide,
                     _ => Arith::Times,
                 };
                 Ok((self.op(Arc::new(Broadcast(arith)), &[a, b], name)?, shape))
@@ -364,7 +380,9 @@ impl<T: Float> Emitter<'_, T> {
     }
 
     fn broadcast_shape(&self, ast: &Ast, a: Shape, b: Shape, left: &Ast, right: &Ast) -> Result<Shape> {
-        let fits = |x: Shape, to: Shape| x == to || x == Shape::SCALAR || (x.0 == to.0 && x.1 == Dim::N(1));
+        let fits = |x: Shape, to: Shape| {
+            x == to || x == Shape::SCALAR || (x.0 == to.0 && x.1 == Dim::N(1)) || (x.0 == Dim::N(1) && x.1 == to.1)
+        };
         if fits(a, b) {
             Ok(b)
         } else if fits(b, a) {
@@ -375,93 +393,208 @@ impl<T: Float> Emitter<'_, T> {
     }
 
     fn call(&mut self, ast: &Ast, func: &str, args: &[Ast], name: Option<&str>) -> Result<(NodeId, Shape)> {
-        let arity = |n: usize| -> Result<()> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(self.err(
-                    ast,
-                    format!("`{func}` takes {n} argument{}, got {}", if n == 1 { "" } else { "s" }, args.len()),
-                ))
+        let Some(f) = functions::find(func) else {
+            let hint = functions::nearest(func).map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+            return Err(
+                self.err(ast, format!("unknown function `{func}`{hint} (`experiments explain model` lists them)"))
+            );
+        };
+        // Node arguments first, then the trailing numbers the function takes.
+        let node_count = args.len().saturating_sub(f.numbers.0).min(f.nodes.1);
+        let number_count = args.len() - node_count;
+        if node_count < f.nodes.0 || number_count > f.numbers.1 {
+            return Err(self.err(
+                ast,
+                format!(
+                    "`{func}` is written {}, got {} argument{}",
+                    f.signature,
+                    args.len(),
+                    if args.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        let numbers: Vec<f64> = args[node_count..]
+            .iter()
+            .map(|a| match a {
+                Ast::Num(x) => Ok(*x),
+                other => Err(self.err(ast, format!("`{func}` is written {}: {other} must be a number", f.signature))),
+            })
+            .collect::<Result<_>>()?;
+        let built: Vec<(NodeId, Shape)> =
+            args[..node_count].iter().map(|a| self.emit(a, None)).collect::<Result<_>>()?;
+        let shapes: Vec<Shape> = built.iter().map(|b| b.1).collect();
+        let ids: Vec<NodeId> = built.iter().map(|b| b.0).collect();
+        let shape = match f.rule {
+            Rule::Same => shapes[0],
+            Rule::Broadcast => {
+                let mut out = shapes[0];
+                for k in 1..shapes.len() {
+                    out = self.broadcast_shape(ast, out, shapes[k], &args[0], &args[k])?;
+                }
+                out
+            }
+            Rule::Transpose => Shape(shapes[0].1, shapes[0].0),
+            Rule::PerColumn => Shape(Dim::N(1), shapes[0].1),
+            Rule::Reduce => match numbers.first() {
+                None => Shape::SCALAR,
+                Some(&a) if a == 0.0 => Shape(Dim::N(1), shapes[0].1),
+                Some(_) => Shape(shapes[0].0, Dim::N(1)),
+            },
+            Rule::Stack => {
+                let first = shapes[0];
+                if let Some(k) = shapes.iter().position(|s| s.1 != first.1) {
+                    return Err(self
+                        .err(ast, format!("{} has {} columns but {} has {}", args[0], first.1, args[k], shapes[k].1)));
+                }
+                let mut rows = 0;
+                for (k, s) in shapes.iter().enumerate() {
+                    match s.0 {
+                        Dim::N(r) => rows += r,
+                        Dim::Batch => return Err(self.err(ast, format!("{} has batch-many rows", args[k]))),
+                    }
+                }
+                Shape(Dim::N(rows), first.1)
+            }
+            Rule::Loss => {
+                let (so, sy) = (shapes[0], shapes[1]);
+                if so != sy {
+                    return Err(
+                        self.err(ast, format!("the prediction {} is {so} but the target {} is {sy}", args[0], args[1]))
+                    );
+                }
+                if so.1 != Dim::Batch {
+                    return Err(self.err(ast, format!("a loss averages over the batch, but {} is {so}", args[0])));
+                }
+                Shape::SCALAR
+            }
+            Rule::BatchMean => {
+                if shapes[0].1 != Dim::Batch {
+                    return Err(self
+                        .err(ast, format!("batch_mean takes a column per sample, but {} is {}", args[0], shapes[0])));
+                }
+                Shape::SCALAR
             }
         };
-        if let Some(&(_, act)) = ACTIVATIONS.iter().find(|a| a.0 == func) {
-            arity(1)?;
-            let (a, s) = self.emit(&args[0], None)?;
-            return Ok((self.op(Arc::new(act), &[a], name)?, s));
-        }
-        if let Some(&(_, u)) = UNARY.iter().find(|u| u.0 == func) {
-            arity(1)?;
-            let (a, s) = self.emit(&args[0], None)?;
-            return Ok((self.op(Arc::new(u), &[a], name)?, s));
-        }
-        if let Some(&loss) = Loss::ALL.iter().find(|l| l.name() == func) {
-            arity(2)?;
-            let (o, so) = self.emit(&args[0], None)?;
-            let (y, sy) = self.emit(&args[1], None)?;
-            if so != sy {
-                return Err(
-                    self.err(ast, format!("the prediction {} is {so} but the target {} is {sy}", args[0], args[1]))
-                );
+        let id = match f.make {
+            Make::Op(make) => {
+                let op = make(&numbers).map_err(|m| self.err(ast, m))?;
+                self.op(T::op(op), &ids, name)?
             }
-            if loss == Loss::SoftmaxCrossEntropy && self.ops.get(&o) == Some(&"softmax") {
-                return Err(self.err(
-                    ast,
-                    format!("{} is already a softmax, and the loss applies one itself: give it the logits", args[0]),
-                ));
-            }
-            if so.1 != Dim::Batch {
-                return Err(self.err(ast, format!("a loss averages over the batch, but {} is {so}", args[0])));
-            }
-            let id = self.op(Arc::new(LossNode(loss)), &[o, y, self.batch_size], name)?;
-            self.loss_args.insert(id, (o, y));
-            return Ok((id, Shape::SCALAR));
-        }
-        match func {
-            "transpose" | "softmax" | "sum" => {
-                arity(1)?;
-                let (a, s) = self.emit(&args[0], None)?;
-                let (op, shape): (Arc<dyn VectorOp<T>>, Shape) = match func {
-                    "transpose" => (Arc::new(Transpose), Shape(s.1, s.0)),
-                    "softmax" => (Arc::new(Softmax), s),
-                    _ => (Arc::new(SumAll), Shape::SCALAR),
-                };
-                Ok((self.op(op, &[a], name)?, shape))
-            }
-            "max" | "concat" => {
-                if args.len() < 2 {
-                    return Err(self.err(ast, format!("`{func}` takes 2 or more arguments, got {}", args.len())));
+            Make::Loss(loss) => {
+                let (o, y) = (ids[0], ids[1]);
+                if loss == Loss::SoftmaxCrossEntropy && self.ops.get(&o) == Some(&"softmax") {
+                    return Err(self.err(
+                        ast,
+                        format!(
+                            "{} is already a softmax, and the loss applies one itself: give it the logits",
+                            args[0]
+                        ),
+                    ));
                 }
-                let built: Vec<(NodeId, Shape)> = args.iter().map(|a| self.emit(a, None)).collect::<Result<_>>()?;
-                let first = built[0].1;
-                let shape = if func == "max" {
-                    if let Some(k) = built.iter().position(|b| b.1 != first) {
-                        return Err(self.err(ast, format!("{} is {first} but {} is {}", args[0], args[k], built[k].1)));
-                    }
-                    first
-                } else {
-                    if let Some(k) = built.iter().position(|b| b.1 .1 != first.1) {
-                        return Err(self.err(
-                            ast,
-                            format!("{} has {} columns but {} has {}", args[0], first.1, args[k], built[k].1 .1),
-                        ));
-                    }
-                    let mut rows = 0;
-                    for (k, b) in built.iter().enumerate() {
-                        match b.1 .0 {
-                            Dim::N(r) => rows += r,
-                            Dim::Batch => return Err(self.err(ast, format!("{} has batch-many rows", args[k]))),
-                        }
-                    }
-                    Shape(Dim::N(rows), first.1)
-                };
-                let ids: Vec<NodeId> = built.iter().map(|b| b.0).collect();
-                let op: Arc<dyn VectorOp<T>> = if func == "max" { Arc::new(Max) } else { Arc::new(Concat) };
-                Ok((self.op(op, &ids, name)?, shape))
+                let id = self.op(Arc::new(LossNode(loss)), &[o, y, self.batch_size], name)?;
+                self.loss_args.insert(id, (o, y));
+                id
             }
-            _ => Err(self.err(ast, format!("unknown function `{func}` (known: {})", function_list()))),
-        }
+            Make::BatchMean => {
+                let id = self.op(Arc::new(BatchMean), &[ids[0], self.batch_size], name)?;
+                self.batch_means.insert(id, ids[0]);
+                id
+            }
+            Make::Extremum { max } => {
+                if max && shapes.iter().all(|s| *s == shapes[0]) {
+                    // Same shapes: the max unit of Table 11.1 over all arguments at once.
+                    self.op(Arc::new(Max), &ids, name)?
+                } else {
+                    let arith = if max { Arith::Max } else { Arith::Min };
+                    let mut acc = ids[0];
+                    for (k, &b) in ids.iter().enumerate().skip(1) {
+                        let last = k + 1 == ids.len();
+                        acc = self.op(Arc::new(Broadcast(arith)), &[acc, b], if last { name } else { None })?;
+                    }
+                    acc
+                }
+            }
+        };
+        Ok((id, shape))
     }
+}
+
+/// The decision rule: as declared, else argmax for several outputs, the sign for a margin loss's
+/// prediction, 0.5 otherwise.
+fn decision(config: &ModelConfig, predict: Shape, margin: bool) -> Result<Decision> {
+    let at = "[model] decision:";
+    let several = predict.0 != Dim::N(1);
+    if config.threshold.is_some() && config.decision != Some(DecisionName::Threshold) {
+        return Err(bad("[model] threshold:", "needs decision = \"threshold\""));
+    }
+    Ok(match config.decision {
+        None if several => Decision::Argmax,
+        None => Decision::Above(if margin { 0.0 } else { 0.5 }),
+        Some(DecisionName::Argmax) if several => Decision::Argmax,
+        Some(DecisionName::Argmax) => {
+            return Err(bad(
+                at,
+                format!("argmax of `{}`'s one output is always class 0; use sign or threshold", config.predict),
+            ))
+        }
+        Some(_) if several => {
+            return Err(bad(
+                at,
+                format!(
+                    "`{}` has {} outputs; sign and threshold classify one output (use argmax)",
+                    config.predict, predict.0
+                ),
+            ))
+        }
+        Some(DecisionName::Sign) => Decision::Above(0.0),
+        Some(DecisionName::Threshold) => {
+            let t = config.threshold.unwrap_or(0.5);
+            if !t.is_finite() {
+                return Err(bad("[model] threshold:", format!("{t} is not a finite number")));
+            }
+            Decision::Above(t)
+        }
+    })
+}
+
+/// A constant's matrix, checked.
+fn constant_value(name: &str, decl: &ConstantDecl) -> Result<Mat<f64>> {
+    let at = format!("[model.constants] {name}:");
+    let m = match decl {
+        ConstantDecl::Value(ValueDecl::Scalar(x)) => Mat::from_element(1, 1, *x),
+        ConstantDecl::Value(ValueDecl::Vector(xs)) => Mat::from_column_slice(xs.len(), 1, xs),
+        ConstantDecl::Value(ValueDecl::Matrix(rows)) => {
+            let cols = rows.first().map_or(0, Vec::len);
+            if rows.iter().any(|r| r.len() != cols) {
+                return Err(bad(at, format!("every row needs {cols} numbers, as the first")));
+            }
+            Mat::from_fn(rows.len(), cols, |i, j| rows[i][j])
+        }
+        ConstantDecl::Generated(g) => match (g.fill, &g.shape, g.identity) {
+            (Some(x), Some(shape), None) => {
+                let (r, c) = match shape[..] {
+                    [] => (1, 1),
+                    [r] => (r, 1),
+                    [r, c] => (r, c),
+                    _ => return Err(bad(at, format!("shape {shape:?} has more than 2 dimensions"))),
+                };
+                if r.checked_mul(c).is_none_or(|n| n > 1 << 28) {
+                    return Err(bad(at, format!("shape {shape:?} has more than 2^28 entries")));
+                }
+                Mat::from_element(r, c, x)
+            }
+            (None, None, Some(n)) if n <= 1 << 14 => Mat::identity(n, n),
+            (None, None, Some(n)) => return Err(bad(at, format!("identity = {n} is above 16384"))),
+            _ => return Err(bad(at, "give fill with shape, or identity")),
+        },
+    };
+    if m.is_empty() {
+        return Err(bad(at, "has no entries"));
+    }
+    if let Some(x) = m.iter().find(|x| !x.is_finite()) {
+        return Err(bad(at, format!("{x} is not finite")));
+    }
+    Ok(m)
 }
 
 /// The named nodes in an order where every node comes after the nodes it uses.
@@ -517,6 +650,10 @@ fn split_terms(ast: &Ast, sign: f64, out: &mut Vec<(f64, Ast)>) -> bool {
             split_terms(left, sign, out) && split_terms(right, -sign, out)
         }
         Ast::Neg(inner) => split_terms(inner, -sign, out),
+        Ast::Bin { op: BinOp::Divide, left, right: divisor, .. } if matches!(**divisor, Ast::Num(c) if c != 0.0) => {
+            let Ast::Num(c) = **divisor else { unreachable!("matched a number") };
+            split_terms(left, sign / c, out)
+        }
         Ast::Bin { op: BinOp::Times, left, right, .. } => match (&**left, &**right) {
             (Ast::Num(c), x) | (x, Ast::Num(c)) => split_terms(x, sign * c, out),
             _ => {
@@ -623,6 +760,15 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         params.push(p);
         param_ids.push(id);
     }
+    for (name, decl) in &config.constants {
+        check_name("constants", name)?;
+        duplicate(name, &known)?;
+        let value = constant_value(name, decl)?;
+        let shape = Shape(Dim::N(value.nrows()), Dim::N(value.ncols()));
+        let id = b.op(name, Arc::new(Constant(value)), &[], false)?;
+        known.insert(name.clone(), (id, shape));
+        infos.push(NodeInfo { name: name.clone(), expression: "constant".into(), shape, uses: vec![] });
+    }
     let batch_size = b.input("batch_size")?;
     let fraction = b.input("fraction")?;
     // Parse every node; check names before building anything.
@@ -633,7 +779,8 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         let ast = parse(src).map_err(|e| bad(format!("[model.nodes] {name}:"), e.to_string()))?;
         asts.insert(name.clone(), ast);
     }
-    let loss_ast = parse(&config.loss).map_err(|e| bad("[model] loss:", e.to_string()))?;
+    let loss_text = config.loss.expression();
+    let loss_ast = parse(&loss_text).map_err(|e| bad("[model] loss:", e.to_string()))?;
     let is_known = |n: &str| known.contains_key(n) || asts.contains_key(n);
     for (name, ast) in
         asts.iter().map(|(n, a)| (format!("[model.nodes] {n}:"), a)).chain([("[model] loss:".to_string(), &loss_ast)])
@@ -665,6 +812,8 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         loss_args: HashMap::new(),
         args: HashMap::new(),
         ops: HashMap::new(),
+        shapes: HashMap::new(),
+        batch_means: HashMap::new(),
     };
     for name in &order {
         em.node = name;
@@ -678,7 +827,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
     // data-free terms scaled by each part's fraction); anything else is evaluated whole.
     em.node = "loss";
     em.count = 0;
-    let per_sample = |ast: &Ast| matches!(ast, Ast::Call { func, .. } if Loss::ALL.iter().any(|l| l.name() == func));
+    let per_sample = |ast: &Ast| matches!(ast, Ast::Call { func, .. } if func == "batch_mean" || Loss::ALL.iter().any(|l| l.name() == func));
     let on_data = |em: &Emitter<T>, ast: &Ast| ast.names().iter().any(|n| em.data.contains(&em.known[*n].0));
     let mut split = vec![];
     let decomposable =
@@ -705,6 +854,9 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
                 let Ast::Call { func, .. } = ast else { unreachable!("a loss node comes from a call") };
                 let loss = *Loss::ALL.iter().find(|l| l.name() == func).expect("internal: a loss name");
                 terms.push(LossTerm::Samples { coefficient: *coefficient, loss, prediction, target });
+                pieces.push((*coefficient, id));
+            } else if let Some(&values) = em.batch_means.get(&id) {
+                terms.push(LossTerm::Mean { coefficient: *coefficient, values });
                 pieces.push((*coefficient, id));
             } else {
                 terms.push(LossTerm::Parameters { coefficient: *coefficient, node: id });
@@ -736,7 +888,16 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
             }
             total
         };
-        (id, Some(terms))
+        // A per-sample term whose values mix the samples of a batch (a sum or mean over the
+        // batch, a product through the batch axis) cannot be cut into parts: the graph, not the
+        // syntax, decides, and such a loss runs on each whole batch and on a whole set.
+        let coupled = em.batch_coupled();
+        let splits = terms.iter().all(|t| match *t {
+            LossTerm::Samples { prediction, target, .. } => !coupled[prediction.index()] && !coupled[target.index()],
+            LossTerm::Mean { values, .. } => !coupled[values.index()],
+            LossTerm::Parameters { .. } => true,
+        });
+        (id, splits.then_some(terms))
     };
     // Every parameter must reach the loss, or training could not move it.
     let mut reached = HashSet::from([loss_id]);
@@ -755,7 +916,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         ));
     }
     let uses = loss_ast.names().into_iter().map(String::from).collect();
-    infos.push(NodeInfo { name: "loss".into(), expression: config.loss.clone(), shape: Shape::SCALAR, uses });
+    infos.push(NodeInfo { name: "loss".into(), expression: loss_text, shape: Shape::SCALAR, uses });
     let (predict, predict_shape) = em.known[&config.predict];
     if predict_shape.1 != Dim::Batch {
         return Err(bad(
@@ -781,6 +942,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         t.plus_minus = margin_losses.iter().any(|&(_, y)| y == t.node);
     }
     let margin = margin_losses.iter().any(|&(o, _)| o == predict);
+    let decision = decision(config, predict_shape, margin)?;
     let Emitter { b, .. } = em;
     let network = Network {
         dag: b.build()?,
@@ -791,7 +953,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         loss: loss_id,
         terms,
         predict,
-        margin,
+        decision,
         params: param_ids,
         param_names: params.iter().map(|p| p.name.clone()).collect(),
     };

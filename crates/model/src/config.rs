@@ -16,13 +16,100 @@ pub struct ModelConfig {
     pub targets: IndexMap<String, TargetDecl>,
     /// The node whose outputs give accuracy and predictions.
     pub predict: String,
-    /// The objective: an expression over nodes, parameters and loss functions, reducing to 1 x 1.
-    pub loss: String,
+    /// The objective: an expression over nodes, parameters and loss functions reducing to 1 x 1,
+    /// or `{ per_sample = "...", reduce = "mean" }`.
+    pub loss: LossDecl,
+    /// How `predict`'s outputs become classes: `argmax` (several outputs), `sign` (output >= 0),
+    /// `threshold` (output >= `threshold`, 0.5 unless given). By default: argmax for several
+    /// outputs, sign for the margin losses, threshold 0.5 otherwise.
+    pub decision: Option<DecisionName>,
+    /// The threshold of `decision = "threshold"`.
+    pub threshold: Option<f64>,
     /// Learnable parameters in declaration order (their initial values are drawn in this order).
     #[serde(default)]
     pub params: IndexMap<String, ParamDecl>,
+    /// Fixed matrices: no gradient, no optimiser state, not counted as parameters.
+    #[serde(default)]
+    pub constants: IndexMap<String, ConstantDecl>,
     /// Named nodes: `name = "expression"`, in any order.
     pub nodes: IndexMap<String, String>,
+}
+
+/// The loss as written.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged, expecting = "an expression, or { per_sample = \"expression\", reduce = \"mean\" }")]
+pub enum LossDecl {
+    /// An expression reducing to 1 x 1.
+    Expression(String),
+    /// A per-sample loss (a value per column, or k x batch values summed per sample), averaged
+    /// over the batch: the same as `batch_mean(expression)`.
+    PerSample(PerSampleLoss),
+}
+
+/// `{ per_sample = "...", reduce = "mean" }`.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PerSampleLoss {
+    /// The per-sample expression: a column per sample.
+    pub per_sample: String,
+    /// How the samples are combined: `mean` (the only one; the default), so that mini-batches,
+    /// the test set and the curves are on one scale.
+    #[serde(default)]
+    pub reduce: ReduceName,
+}
+
+/// How per-sample losses are combined.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReduceName {
+    /// The mean over the batch.
+    #[default]
+    Mean,
+}
+
+impl LossDecl {
+    /// The loss as one expression.
+    pub fn expression(&self) -> String {
+        match self {
+            LossDecl::Expression(e) => e.clone(),
+            LossDecl::PerSample(p) => format!("batch_mean({})", p.per_sample),
+        }
+    }
+}
+
+/// A decision rule's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionName {
+    /// The row of the largest output.
+    Argmax,
+    /// Class 1 where the output is >= 0.
+    Sign,
+    /// Class 1 where the output is >= the threshold.
+    Threshold,
+}
+
+/// A constant: a number, a column `[...]`, rows `[[...], ...]`, or `{ fill = x, shape = [r, c] }`,
+/// `{ identity = n }`.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged, expecting = "a number, a list, a list of rows, { fill = x, shape = [r, c] } or { identity = n }")]
+pub enum ConstantDecl {
+    /// Values written out.
+    Value(ValueDecl),
+    /// A generated matrix.
+    Generated(GeneratedConstant),
+}
+
+/// `{ fill = x, shape = [r, c] }` or `{ identity = n }`.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedConstant {
+    /// Every entry this number (with `shape`).
+    pub fill: Option<f64>,
+    /// The dimensions for `fill`: `[rows, cols]`, `[rows]` or `[]`.
+    pub shape: Option<Vec<usize>>,
+    /// The n x n identity matrix.
+    pub identity: Option<usize>,
 }
 
 impl ModelConfig {

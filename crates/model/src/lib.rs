@@ -42,11 +42,15 @@
 
 mod build;
 mod config;
+pub mod functions;
 pub mod parse;
 pub mod scalar;
 
 pub use build::{build, Dim, Model, NodeInfo, Shape};
-pub use config::{ColumnTarget, InitName, ModelConfig, ParamDecl, TargetDecl, ValueDecl};
+pub use config::{
+    ColumnTarget, ConstantDecl, DecisionName, GeneratedConstant, InitName, LossDecl, ModelConfig, ParamDecl,
+    PerSampleLoss, ReduceName, TargetDecl, ValueDecl,
+};
 
 /// What is wrong with a model: one line naming the table, node or parameter.
 #[derive(Debug, thiserror::Error)]

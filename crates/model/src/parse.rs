@@ -1,6 +1,8 @@
-//! The expression language of model nodes: numbers, names, `+ - *` (elementwise, broadcasting a
-//! column or a scalar over the batch), `@` (matrix product), unary minus, parentheses and calls
-//! `f(a, b, ...)`. `*` and `@` bind tighter than `+` and `-`; all group to the left.
+//! The expression language of model nodes: numbers, names, `+ - * /` (elementwise, broadcasting a
+//! column, a row or a scalar), `@` (matrix product), `^` (a power by a number), unary minus,
+//! parentheses and calls `f(a, b, ...)`. `^` binds tightest (and groups to the right, so `-x ^ 2`
+//! is `-(x ^ 2)`), then unary minus, then `*`, `/` and `@`, then `+` and `-`; the others group to
+//! the left.
 
 use std::fmt;
 
@@ -60,6 +62,10 @@ pub enum BinOp {
     Times,
     /// Matrix multiplication.
     MatMul,
+    /// Elementwise division.
+    Divide,
+    /// A power by a number.
+    Power,
 }
 
 impl BinOp {
@@ -70,6 +76,8 @@ impl BinOp {
             BinOp::Minus => "-",
             BinOp::Times => "*",
             BinOp::MatMul => "@",
+            BinOp::Divide => "/",
+            BinOp::Power => "^",
         }
     }
 }
@@ -81,9 +89,25 @@ impl fmt::Display for Ast {
             Ast::Name { name, .. } => write!(f, "{name}"),
             Ast::Neg(a) => write!(f, "-{a}"),
             Ast::Bin { op, left, right, .. } => {
-                let wrap = |a: &Ast| matches!(a, Ast::Bin { op: BinOp::Plus | BinOp::Minus, .. });
+                // Parentheses where the operand binds more loosely than the operator (or as
+                // loosely, on the side the operator does not group from).
+                let level = |op: BinOp| match op {
+                    BinOp::Plus | BinOp::Minus => 1,
+                    BinOp::Times | BinOp::MatMul | BinOp::Divide => 2,
+                    BinOp::Power => 3,
+                };
+                let right_side = |a: &Ast| std::ptr::eq(a, &**right);
+                let wrap = |a: &Ast| match a {
+                    Ast::Bin { op: inner, .. } => {
+                        let grouped_side = if *op == BinOp::Power { !right_side(a) } else { right_side(a) };
+                        level(*inner) < level(*op) || (level(*inner) == level(*op) && grouped_side)
+                    }
+                    Ast::Neg(_) => *op == BinOp::Power,
+                    Ast::Num(x) => *op == BinOp::Power && *x < 0.0,
+                    _ => false,
+                };
                 let side = |a: &Ast, f: &mut fmt::Formatter<'_>| {
-                    if wrap(a) && matches!(op, BinOp::Times | BinOp::MatMul) {
+                    if wrap(a) {
                         write!(f, "({a})")
                     } else {
                         write!(f, "{a}")
@@ -120,7 +144,7 @@ pub struct SyntaxError {
 /// Tokens with their columns: the toolkit's shared lexer, with `@` among the symbols; numbers
 /// that overflow to infinity are refused.
 fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
-    let toks = tokenize_with(src, "+-*@(),").map_err(|e| match e {
+    let toks = tokenize_with(src, "+-*@(),/^").map_err(|e| match e {
         LexError::UnexpectedChar { column, c } => {
             SyntaxError { column, message: format!("unexpected character `{c}`") }
         }
@@ -190,7 +214,7 @@ impl Parser {
     }
 
     fn term(&mut self) -> Result<Ast, SyntaxError> {
-        self.chain(&[('*', BinOp::Times), ('@', BinOp::MatMul)], Self::unary)
+        self.chain(&[('*', BinOp::Times), ('@', BinOp::MatMul), ('/', BinOp::Divide)], Self::unary)
     }
 
     /// `operand (op operand)*` for the operators of one precedence level, grouping to the left;
@@ -226,7 +250,21 @@ impl Parser {
                 other => Ast::Neg(Box::new(other)),
             });
         }
-        self.primary()
+        self.power()
+    }
+
+    /// `primary (^ unary)?`: the exponent may carry its own minus (`x ^ -1`), and `a ^ b ^ c`
+    /// is `a ^ (b ^ c)`.
+    fn power(&mut self) -> Result<Ast, SyntaxError> {
+        let base = self.primary()?;
+        let column = self.column();
+        if !self.eat('^') {
+            return Ok(base);
+        }
+        self.enter()?;
+        let exponent = self.unary()?;
+        self.depth -= 1;
+        Ok(Ast::Bin { op: BinOp::Power, left: Box::new(base), right: Box::new(exponent), column })
     }
 
     fn primary(&mut self) -> Result<Ast, SyntaxError> {
@@ -314,6 +352,18 @@ mod tests {
         assert_eq!(parse("2 * (a + b)").unwrap().to_string(), "2 * (a + b)");
         assert_eq!(parse("-3").unwrap(), Ast::Num(-3.0));
         assert_eq!(parse("f(a, g(b))").unwrap().names(), vec!["a", "b"]);
+        // ^ binds tighter than unary minus and groups to the right; / is at *'s level.
+        assert!(matches!(parse("-x ^ 2").unwrap(), Ast::Neg(ref inner) if matches!(**inner, Ast::Bin { op: BinOp::Power, .. })));
+        assert_eq!(parse("a ^ b ^ c").unwrap().to_string(), "a ^ b ^ c");
+        assert!(
+            matches!(parse("a ^ b ^ c").unwrap(), Ast::Bin { op: BinOp::Power, ref right, .. } if matches!(**right, Ast::Bin { op: BinOp::Power, .. }))
+        );
+        assert_eq!(parse("x ^ -1").unwrap().to_string(), "x ^ (-1)");
+        assert_eq!(parse("(a + b) / 2 * c").unwrap().to_string(), "(a + b) / 2 * c");
+        assert_eq!(parse("(a * b) ^ 2").unwrap().to_string(), "(a * b) ^ 2");
+        assert!(
+            matches!(parse("a / b / c").unwrap(), Ast::Bin { op: BinOp::Divide, ref left, .. } if matches!(**left, Ast::Bin { op: BinOp::Divide, .. }))
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn shape_mismatches_name_the_node_and_both_shapes() {
     );
     assert_eq!(
         error(&BASE.replace("\"W2 @ h\"", "\"max(W2 @ h, h)\"")),
-        "o = max(W2 @ h, h): W2 @ h is 3 x batch but h is 16 x batch"
+        "o = max(W2 @ h, h): W2 @ h is 3 x batch but h is 16 x batch; they do not broadcast"
     );
 }
 
@@ -74,11 +74,15 @@ fn names_cycles_and_syntax() {
     );
     assert_eq!(
         error(&BASE.replace("relu(", "rectify(")),
-        "h = rectify(W1 @ x + b1): unknown function `rectify` (known: sigmoid, tanh, relu, hardtanh, exp, log, abs, softplus, transpose, softmax, max, concat, sum, squared_error, neg_log, logistic, widrow_hoff, hinge, squared_hinge, softmax_cross_entropy, weston_watkins)"
+        "h = rectify(W1 @ x + b1): unknown function `rectify` (`experiments explain model` lists them)"
+    );
+    assert_eq!(
+        error(&BASE.replace("relu(", "rellu(")),
+        "h = rellu(W1 @ x + b1): unknown function `rellu`; did you mean `relu`? (`experiments explain model` lists them)"
     );
     assert_eq!(
         error(&BASE.replace("relu(W1 @ x + b1)", "relu(W1 @ x, b1)")),
-        "h = relu(W1 @ x, b1): `relu` takes 1 argument, got 2"
+        "h = relu(W1 @ x, b1): `relu` is written relu(x), got 2 arguments"
     );
     assert_eq!(
         error(&BASE.replace("[params]", "[params]\nS = { shape = [3, 4] }")),
@@ -101,4 +105,46 @@ fn names_cycles_and_syntax() {
         error(&BASE.replace("b1 = { shape = [16] }", "b1 = { shape = [16], init = \"zeros\", normal = 0.1 }")),
         "[model.params] b1: give one of init, normal, uniform, value"
     );
+}
+
+#[test]
+fn the_new_functions_check_their_arguments() {
+    let node = |expr: &str| error(&BASE.replace("\"W2 @ h\"", &format!("\"{expr}\"")));
+    assert_eq!(node("clip(W2 @ h, 1, -1)"), "o = clip(W2 @ h, 1, -1): the bounds 1 > -1");
+    assert_eq!(node("clip(W2 @ h, h, 1)"), "o = clip(W2 @ h, h, 1): `clip` is written clip(x, lo, hi): h must be a number");
+    assert_eq!(node("sum(W2 @ h, 2)"), "o = sum(W2 @ h, 2): axis 2 is neither 0 (per sample) nor 1 (over the batch)");
+    assert_eq!(node("(W2 @ h) ^ h"), "o = (W2 @ h) ^ h: the exponent h must be a number (for e^x write exp(x))");
+    assert_eq!(node("pow(W2 @ h)"), "o = pow(W2 @ h): `pow` is written pow(x, p), got 1 argument");
+    // A per-sample quantity is 1 x batch and broadcasts against k x batch; a column does not fit a row.
+    assert!(build_ok(&BASE.replace("\"W2 @ h\"", "\"W2 @ h / sum(h * h, 0)\"")));
+    assert_eq!(
+        node("W2 @ h + sum(h, 1)"),
+        "o = W2 @ h + sum(h, 1): W2 @ h is 3 x batch but sum(h, 1) is 16 x 1; they do not broadcast"
+    );
+    assert_eq!(
+        error(&BASE.replace("softmax_cross_entropy(o, y)\"", "batch_mean(sum(o, 1))\"")),
+        "loss = batch_mean(sum(o, 1)): batch_mean takes a column per sample, but sum(o, 1) is 3 x 1"
+    );
+    assert_eq!(
+        error(&BASE.replace("[params]", "[constants]\nI = { identity = 3, fill = 1 }\n[params]")),
+        "[model.constants] I: give fill with shape, or identity"
+    );
+    assert_eq!(
+        error(&BASE.replace("[params]", "[constants]\nC = [[1, 2], [3]]\n[params]")),
+        "[model.constants] C: every row needs 2 numbers, as the first"
+    );
+    assert_eq!(
+        error(&BASE.replace("predict = \"o\"", "predict = \"o\"\ndecision = \"sign\"")),
+        "[model] decision: `o` has 3 outputs; sign and threshold classify one output (use argmax)"
+    );
+    assert_eq!(
+        error(&BASE.replace("predict = \"o\"", "predict = \"o\"\nthreshold = 0.3")),
+        "[model] threshold: needs decision = \"threshold\""
+    );
+}
+
+fn build_ok(text: &str) -> bool {
+    let config: ModelConfig = toml::from_str(text).unwrap();
+    let features: Vec<String> = (0..4).map(|i| format!("f{i}")).collect();
+    build::<f64>(&config, &features).is_ok()
 }

@@ -16,6 +16,7 @@ fn random_model(seed: u64) -> String {
     let mut values: Vec<(String, usize)> = vec![("x".into(), 3)];
     let mut params: Vec<(String, usize, usize)> = vec![];
     let mut nodes = vec![];
+    let mut constants: Vec<String> = vec![];
     let weight = |rng: &mut ChaCha8Rng, rows: usize, cols: usize, params: &mut Vec<(String, usize, usize)>| {
         // Reuse a parameter of this shape half the time: tied weights.
         if let Some(p) = params.iter().find(|p| p.1 == rows && p.2 == cols).filter(|_| rng.random_bool(0.5)) {
@@ -31,7 +32,7 @@ fn random_model(seed: u64) -> String {
         let (a, ra) = values.last().unwrap().clone();
         let (b, rb) = values[rng.random_range(0..values.len())].clone();
         let width = [2usize, 3, 4][rng.random_range(0..3)];
-        let (expr, rows) = match rng.random_range(0..10) {
+        let (expr, rows) = match rng.random_range(0..20) {
             0 => {
                 let (w, bias) = (weight(&mut rng, width, ra, &mut params), weight(&mut rng, width, 1, &mut params));
                 (format!("tanh({w} @ {a} + {bias})"), width)
@@ -48,6 +49,21 @@ fn random_model(seed: u64) -> String {
                 let w = weight(&mut rng, width, ra, &mut params);
                 (format!("transpose({w}) @ tanh({w} @ transpose(transpose({a})))"), ra)
             }
+            10 if ra == rb => (format!("{a} / (1 + {b} * {b})"), ra),
+            11 => (format!("sqrt(1 + {a} ^ 2) - 0.5 * {a} ^ 3"), ra),
+            12 => (format!("max(0, {a}) + 0.3 * min({a}, 0.2)"), ra),
+            13 => (format!("clip({a}, -0.7, 0.7) + pow(softplus({a}), 1.5)"), ra),
+            14 => (format!("log_softmax({a})"), ra),
+            // A row (one number per sample) against ra x batch.
+            15 => (format!("{a} - logsumexp({a}) + {a} / sum({a} * {a} + 1, 0)"), ra),
+            16 if ra == rb => (format!("where({b}, {a}, 0.5 * {a})"), ra),
+            17 => {
+                constants.push(format!("C{k} = [{}]", vec!["0.25"; ra].join(", ")));
+                (format!("{a} * {a} + C{k} * {a}"), ra)
+            }
+            // Mixes the samples of the batch: such a loss may not be cut into parts.
+            18 => (format!("{a} - mean({a}, 1)"), ra),
+            19 => (format!("{} @ {a} + mean({a}, 0)", weight(&mut rng, width, ra, &mut params)), width),
             _ => (format!("tanh({a}) + {a}"), ra),
         };
         let name = format!("n{k}");
@@ -55,17 +71,21 @@ fn random_model(seed: u64) -> String {
         values.push((name, rows));
     }
     let (last, rows) = values.last().unwrap().clone();
-    let loss = match rng.random_range(0..3) {
-        0 => format!("squared_error({last}, y)"),
-        1 => format!("0.5 * squared_error({last}, y) + 0.01 * sum(P1 * P1)"),
+    let loss = match rng.random_range(0..5) {
+        0 => format!("\"squared_error({last}, y)\""),
+        1 => format!("\"0.5 * squared_error({last}, y) + 0.01 * sum(P1 * P1)\""),
+        // Per-sample losses written from primitives.
+        2 => format!("{{ per_sample = \"sum(({last} - y) ^ 2, 0)\" }}"),
+        3 => format!("\"batch_mean(sqrt(1 + ({last} - y) ^ 2)) / 2 + 0.01 * sum(P1 ^ 2)\""),
         // Not a sum of per-sample terms: evaluated whole.
-        _ => format!("log(1 + sum({last} * {last}))"),
+        _ => format!("\"log(1 + sum({last} * {last}))\""),
     };
     let params_text: Vec<String> =
         params.iter().map(|(n, r, c)| format!("{n} = {{ shape = [{r}, {c}], normal = 0.5 }}")).collect();
     format!(
-        "inputs = {{ x = 3 }}\ntargets = {{ y = {rows} }}\npredict = \"{last}\"\nloss = \"{loss}\"\n[params]\n{}\n[nodes]\n{}\n",
+        "inputs = {{ x = 3 }}\ntargets = {{ y = {rows} }}\npredict = \"{last}\"\nloss = {loss}\n[params]\n{}\n[constants]\n{}\n[nodes]\n{}\n",
         params_text.join("\n"),
+        constants.join("\n"),
         nodes.join("\n")
     )
 }

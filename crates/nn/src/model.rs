@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Deserialize;
 
-use crate::network::{LossTerm, Network, TargetSource, TargetSpec};
+use crate::network::{Decision, LossTerm, Network, TargetSource, TargetSpec};
 use crate::{Error, Result};
 
 /// `[model]` as written in a config.
@@ -271,7 +271,11 @@ impl<T: Float> Mlp<T> {
                 loss,
                 terms: Some(vec![LossTerm::Samples { coefficient: 1.0, loss: spec.loss, prediction: h, target: y }]),
                 predict: h,
-                margin: margin(spec.loss),
+                decision: if spec.layers[n] > 1 {
+                    Decision::Argmax
+                } else {
+                    Decision::Above(if margin(spec.loss) { 0.0 } else { 0.5 })
+                },
                 params: params.clone(),
                 param_names,
             };

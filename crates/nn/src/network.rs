@@ -48,6 +48,14 @@ pub enum LossTerm {
         /// The target node.
         target: NodeId,
     },
+    /// `coefficient × Σ values / batch size`: a per-sample loss written from primitives
+    /// (`batch_mean`), `values` holding a column per sample.
+    Mean {
+        /// Its weight in the total.
+        coefficient: f64,
+        /// The per-sample values' node.
+        values: NodeId,
+    },
     /// `coefficient × node` for a 1 × 1 node that no data reaches (a penalty on parameters).
     Parameters {
         /// Its weight in the total.
@@ -55,6 +63,16 @@ pub enum LossTerm {
         /// The penalty's node.
         node: NodeId,
     },
+}
+
+/// How a prediction's outputs become a class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// The row of the largest output (several outputs).
+    Argmax,
+    /// Class 1 where the one output is >= this number (0 for the margin losses' sign, 0.5 for a
+    /// probability).
+    Above(f64),
 }
 
 /// A vector graph ready to train.
@@ -77,8 +95,8 @@ pub struct Network<T: Float> {
     pub terms: Option<Vec<LossTerm>>,
     /// Node whose outputs are predictions (accuracy, predicted classes).
     pub predict: NodeId,
-    /// Predicted class by output >= 0 (margin losses) rather than >= 0.5, for one output.
-    pub margin: bool,
+    /// How outputs become classes.
+    pub decision: Decision,
     /// Learnable parameters, in declaration order, with their names.
     pub params: Vec<NodeId>,
     /// The parameters' names, in order.
@@ -155,13 +173,13 @@ impl<T: Float> Network<T> {
         Ok(Encoded { xs, ys, labels, n: d.n_samples() })
     }
 
-    /// The predicted class of each column of a prediction: the argmax for several outputs,
-    /// otherwise output >= 0 (margin losses) or >= 0.5.
+    /// The predicted class of each column of a prediction by the network's [`Decision`]: the
+    /// argmax for several outputs, output >= the threshold for one.
     pub fn predict_classes(&self, out: &Mat<T>) -> Vec<f64> {
-        if out.nrows() > 1 {
-            return out.column_iter().map(|c| c.argmax().0 as f64).collect();
-        }
-        let threshold = if self.margin { 0.0 } else { 0.5 };
+        let threshold = match self.decision {
+            Decision::Above(t) if out.nrows() == 1 => t,
+            _ => return out.column_iter().map(|c| c.argmax().0 as f64).collect(),
+        };
         out.iter().map(|&o| f64::from(u8::from(o.as_f64() >= threshold))).collect()
     }
 

@@ -535,6 +535,10 @@ fn evaluate<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, data: &Encoded
                             let get = |id| tape.get(id).expect("internal: forward ran");
                             coefficient * loss.value_and_grad(get(prediction), get(target)).0
                         }
+                        LossTerm::Mean { coefficient, values } => {
+                            let v = tape.get(values).expect("internal: forward ran");
+                            coefficient * v.iter().map(|x| x.as_f64()).sum::<f64>() / len as f64
+                        }
                         LossTerm::Parameters { coefficient, node } => {
                             coefficient * tape.get(node).expect("internal: forward ran")[(0, 0)].as_f64()
                         }

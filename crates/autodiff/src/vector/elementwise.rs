@@ -65,8 +65,20 @@ impl Arith {
             Arith::Minus => x - y,
             Arith::Times => x * y,
             Arith::Divide => x / y,
-            Arith::Min => if y < x { y } else { x },
-            Arith::Max => if y > x { y } else { x },
+            Arith::Min => {
+                if y < x {
+                    y
+                } else {
+                    x
+                }
+            }
+            Arith::Max => {
+                if y > x {
+                    y
+                } else {
+                    x
+                }
+            }
         }
     }
 
@@ -78,8 +90,20 @@ impl Arith {
             Arith::Minus => (one, -one),
             Arith::Times => (y, x),
             Arith::Divide => (one / y, -x / (y * y)),
-            Arith::Min => if y < x { (zero, one) } else { (one, zero) },
-            Arith::Max => if y > x { (zero, one) } else { (one, zero) },
+            Arith::Min => {
+                if y < x {
+                    (zero, one)
+                } else {
+                    (one, zero)
+                }
+            }
+            Arith::Max => {
+                if y > x {
+                    (zero, one)
+                } else {
+                    (one, zero)
+                }
+            }
         }
     }
 }

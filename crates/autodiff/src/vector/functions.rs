@@ -239,7 +239,11 @@ impl<T: Real> VectorOp<T> for Where {
         let (r, c) = out.shape();
         let side = |k: usize, take: bool| {
             wants[k].then(|| {
-                let g = Mat::from_fn(r, c, |i, j| if (at(cond, i, j) > T::zero()) == take { grad[(i, j)] } else { T::zero() });
+                let g = Mat::from_fn(
+                    r,
+                    c,
+                    |i, j| if (at(cond, i, j) > T::zero()) == take { grad[(i, j)] } else { T::zero() },
+                );
                 reduce_to(&g, args[k].shape())
             })
         };
@@ -262,6 +266,8 @@ pub enum Axis {
     Rows,
     /// Along each row: one number per feature (p × 1), over the batch, numpy's axis 1.
     Columns,
+    /// Every entry: 1 × 1.
+    All,
 }
 
 /// The sum or mean of a matrix along one axis.
@@ -280,6 +286,7 @@ impl Reduce {
         T::cast(match self.axis {
             Axis::Rows => x.nrows(),
             Axis::Columns => x.ncols(),
+            Axis::All => x.len(),
         } as f64)
     }
 
@@ -288,6 +295,7 @@ impl Reduce {
         match self.axis {
             Axis::Rows => Mat::from_fn(1, x.ncols(), |_, j| x.column(j).sum() / n),
             Axis::Columns => Mat::from_fn(x.nrows(), 1, |i, _| x.row(i).sum() / n),
+            Axis::All => Mat::from_element(1, 1, x.sum() / n),
         }
     }
 }

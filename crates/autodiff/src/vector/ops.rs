@@ -88,7 +88,8 @@ pub trait VectorOp<T: Real = f64>: Send + Sync {
     fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError>;
 
     /// For each argument r with `wants[r]`, the vector-Jacobian product J_rᵀ `grad` (shaped like
-    /// the argument); `None` where not wanted. `out` is the value `forward` returned.
+    /// the argument); `None` where not wanted, or where the operation passes no gradient (taken
+    /// as zero). `out` is the value `forward` returned.
     fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>>;
 
     /// The Jacobian-vector product Σ_r J_r t_r, where a missing tangent is zero.
@@ -107,9 +108,14 @@ pub trait VectorOp<T: Real = f64>: Send + Sync {
     /// `backward` and moves or adds its results.
     fn backward_into(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, slots: &mut [GradSlot<'_, T>]) {
         let wants: Vec<bool> = slots.iter().map(GradSlot::wanted).collect();
-        for (slot, g) in slots.iter_mut().zip(self.backward(args, out, grad, &wants)) {
-            if let Some(g) = g {
-                slot.put(g);
+        for ((slot, g), a) in slots.iter_mut().zip(self.backward(args, out, grad, &wants)).zip(args) {
+            match g {
+                Some(g) => slot.put(g),
+                // An argument the operation passes no gradient to (a loss's target, a
+                // condition, stop_gradient's argument) that a parameter still lies upstream of:
+                // its contribution is zero, and a first contribution must say so.
+                None if slot.wanted() => slot.put(Mat::zeros(a.nrows(), a.ncols())),
+                None => {}
             }
         }
     }

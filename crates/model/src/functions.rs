@@ -1,0 +1,300 @@
+//! Every function of the model language, one entry each: its name, signature, what it does, how
+//! many node arguments and trailing numbers it takes, how its output's shape follows from its
+//! arguments', and the vector operation it builds. The emitter, the reserved names, the error
+//! that suggests a near name, and `experiments explain model` all read this one table, so a new
+//! function is its operation (in `cg_autodiff::vector`) plus one entry here.
+
+use std::sync::{Arc, LazyLock};
+
+use cg_autodiff::vector::{
+    Activation, AnyOp, Axis, Clip, Concat, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt, Step,
+    StopGradient, SumAll, Transpose, Unary, Where,
+};
+
+/// How a function's output shape follows from its arguments' shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Elementwise (or per column) on one argument: the output has its shape.
+    Same,
+    /// Elementwise on arguments broadcast together: equal shapes, or a column (p x 1), a row
+    /// (1 x batch) or a 1 x 1 stretched over the other.
+    Broadcast,
+    /// Rows and columns swapped.
+    Transpose,
+    /// A reduction along the axis given as a trailing number: none gives 1 x 1, 0 gives one
+    /// number per column (1 x batch), 1 gives one number per row (p x 1, over the batch).
+    Reduce,
+    /// One number per column: 1 x batch.
+    PerColumn,
+    /// Arguments stacked: the same columns, rows adding up.
+    Stack,
+    /// (prediction, target) of one shape with a column per sample: 1 x 1, the batch mean.
+    Loss,
+    /// Per-sample values (k x batch): 1 x 1, their sum over the batch divided by its size.
+    BatchMean,
+}
+
+impl Rule {
+    /// The rule in words, for `explain model`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rule::Same => "same shape as its argument",
+            Rule::Broadcast => "arguments broadcast: equal, or a column, a row or a 1 x 1 stretched",
+            Rule::Transpose => "rows and columns swapped",
+            Rule::Reduce => "no axis: 1 x 1; axis 0: 1 x columns (per sample); axis 1: rows x 1 (over the batch)",
+            Rule::PerColumn => "1 x columns (one number per sample)",
+            Rule::Stack => "the same columns, rows added up",
+            Rule::Loss => "1 x 1; prediction and target of one shape, a column per sample",
+            Rule::BatchMean => "1 x 1; its argument has a column per sample",
+        }
+    }
+}
+
+/// What a function builds.
+#[derive(Clone, Copy)]
+pub enum Make {
+    /// A vector operation from the trailing numbers, or why the numbers do not fit.
+    Op(fn(&[f64]) -> Result<Arc<dyn AnyOp>, String>),
+    /// A loss node (with the batch size as its last argument).
+    Loss(Loss),
+    /// The batch mean of per-sample values (with the batch size as its last argument).
+    BatchMean,
+    /// The elementwise maximum or minimum of two or more arguments.
+    Extremum {
+        /// Maximum (else minimum).
+        max: bool,
+    },
+}
+
+/// One function of the language.
+#[derive(Clone, Copy)]
+pub struct Function {
+    /// The name it is called by.
+    pub name: &'static str,
+    /// How it is written, with its arguments.
+    pub signature: &'static str,
+    /// What it computes.
+    pub doc: &'static str,
+    /// Node arguments: at least, at most.
+    pub nodes: (usize, usize),
+    /// Trailing numbers: at least, at most.
+    pub numbers: (usize, usize),
+    /// The output's shape.
+    pub rule: Rule,
+    /// The operation.
+    pub make: Make,
+}
+
+const ANY: usize = usize::MAX;
+
+fn op(o: impl AnyOp + 'static) -> Result<Arc<dyn AnyOp>, String> {
+    Ok(Arc::new(o))
+}
+
+const fn f(
+    name: &'static str,
+    signature: &'static str,
+    doc: &'static str,
+    nodes: (usize, usize),
+    numbers: (usize, usize),
+    rule: Rule,
+    make: fn(&[f64]) -> Result<Arc<dyn AnyOp>, String>,
+) -> Function {
+    Function { name, signature, doc, nodes, numbers, rule, make: Make::Op(make) }
+}
+
+fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
+    let axis = match n {
+        [] => Axis::All,
+        [a] if *a == 0.0 => Axis::Rows,
+        [a] if *a == 1.0 => Axis::Columns,
+        [a] => return Err(format!("axis {a} is neither 0 (per sample) nor 1 (over the batch)")),
+        _ => unreachable!("internal: at most one number"),
+    };
+    if axis == Axis::All && !mean {
+        // The sum of everything keeps its own operation (penalties since the first models).
+        return op(SumAll);
+    }
+    op(Reduce { axis, mean })
+}
+
+const ONE: (usize, usize) = (1, 1);
+const NONE: (usize, usize) = (0, 0);
+
+static TABLE: [Function; 25] = [
+    f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
+    f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
+    f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
+    f("hardtanh", "hardtanh(x)", "x limited to [-1, 1]", ONE, NONE, Rule::Same, |_| op(Activation::HardTanh)),
+    f("softplus", "softplus(x)", "log(1 + e^x), computed stably", ONE, NONE, Rule::Same, |_| op(Unary::Softplus)),
+    f("exp", "exp(x)", "e^x", ONE, NONE, Rule::Same, |_| op(Unary::Exp)),
+    f("log", "log(x)", "natural logarithm", ONE, NONE, Rule::Same, |_| op(Unary::Log)),
+    f("abs", "abs(x)", "|x| (derivative 0 at 0)", ONE, NONE, Rule::Same, |_| op(Unary::Abs)),
+    f("sqrt", "sqrt(x)", "square root", ONE, NONE, Rule::Same, |_| op(Sqrt)),
+    f("sign", "sign(x)", "-1, 0 or 1 (derivative 0)", ONE, NONE, Rule::Same, |_| op(Sign)),
+    f("step", "step(x)", "1 where x > 0, else 0 (derivative 0)", ONE, NONE, Rule::Same, |_| op(Step)),
+    f("pow", "pow(x, p)", "x^p for a number p, also written x ^ p", ONE, ONE, Rule::Same, |n| op(Power(n[0]))),
+    f("clip", "clip(x, lo, hi)", "x limited to [lo, hi] (numbers)", ONE, (2, 2), Rule::Same, |n| {
+        if n[0] > n[1] {
+            return Err(format!("the bounds {} > {}", n[0], n[1]));
+        }
+        op(Clip { lo: n[0], hi: n[1] })
+    }),
+    f(
+        "stop_gradient",
+        "stop_gradient(x)",
+        "x, with no gradient flowing back through it",
+        ONE,
+        NONE,
+        Rule::Same,
+        |_| op(StopGradient),
+    ),
+    f("softmax", "softmax(x)", "softmax of each column", ONE, NONE, Rule::Same, |_| op(Softmax)),
+    f(
+        "log_softmax",
+        "log_softmax(x)",
+        "log of the softmax of each column, computed stably",
+        ONE,
+        NONE,
+        Rule::Same,
+        |_| op(LogSoftmax),
+    ),
+    f("logsumexp", "logsumexp(x)", "log Σ e^x of each column, computed stably", ONE, NONE, Rule::PerColumn, |_| {
+        op(LogSumExp)
+    }),
+    f("transpose", "transpose(x)", "rows and columns swapped", ONE, NONE, Rule::Transpose, |_| op(Transpose)),
+    f(
+        "sum",
+        "sum(x[, axis])",
+        "sum of all entries, or along axis 0 (per sample) or 1 (over the batch)",
+        ONE,
+        (0, 1),
+        Rule::Reduce,
+        |n| axis(n, false),
+    ),
+    f(
+        "mean",
+        "mean(x[, axis])",
+        "mean of all entries, or along axis 0 (per sample) or 1 (over the batch)",
+        ONE,
+        (0, 1),
+        Rule::Reduce,
+        |n| axis(n, true),
+    ),
+    f("concat", "concat(a, b, ...)", "the arguments' rows stacked", (2, ANY), NONE, Rule::Stack, |_| op(Concat)),
+    f("where", "where(c, a, b)", "a where c > 0, else b (c gets no gradient)", (3, 3), NONE, Rule::Broadcast, |_| {
+        op(Where)
+    }),
+    Function {
+        name: "max",
+        signature: "max(a, b, ...)",
+        doc: "elementwise maximum (numbers allowed: max(0, x)); the gradient goes to the first largest",
+        nodes: (2, ANY),
+        numbers: NONE,
+        rule: Rule::Broadcast,
+        make: Make::Extremum { max: true },
+    },
+    Function {
+        name: "min",
+        signature: "min(a, b, ...)",
+        doc: "elementwise minimum (numbers allowed: min(x, 1)); the gradient goes to the first smallest",
+        nodes: (2, ANY),
+        numbers: NONE,
+        rule: Rule::Broadcast,
+        make: Make::Extremum { max: false },
+    },
+    Function {
+        name: "batch_mean",
+        signature: "batch_mean(v)",
+        doc: "a per-sample loss's value: Σ v over the batch / batch size (right under mini-batches and on test sets)",
+        nodes: ONE,
+        numbers: NONE,
+        rule: Rule::BatchMean,
+        make: Make::BatchMean,
+    },
+];
+
+/// The losses, one function each.
+static LOSSES: LazyLock<Vec<Function>> = LazyLock::new(|| {
+    Loss::ALL
+        .iter()
+        .map(|&loss| Function {
+            name: loss.name(),
+            signature: loss_signature(loss),
+            doc: "mean over the batch of the per-sample loss (see the README's table of losses)",
+            nodes: (2, 2),
+            numbers: NONE,
+            rule: Rule::Loss,
+            make: Make::Loss(loss),
+        })
+        .collect()
+});
+
+fn loss_signature(loss: Loss) -> &'static str {
+    match loss {
+        Loss::SquaredError => "squared_error(prediction, target)",
+        Loss::SoftmaxCrossEntropy => "softmax_cross_entropy(logits, one_hot)",
+        Loss::Logistic => "logistic(score, plus_minus_one)",
+        Loss::Hinge => "hinge(score, plus_minus_one)",
+        Loss::SquaredHinge => "squared_hinge(score, plus_minus_one)",
+        Loss::NegLog => "neg_log(probabilities, one_hot)",
+        Loss::WidrowHoff => "widrow_hoff(score, plus_minus_one)",
+        Loss::WestonWatkins => "weston_watkins(scores, one_hot)",
+    }
+}
+
+/// Every function, the losses last.
+pub fn all() -> impl Iterator<Item = &'static Function> {
+    TABLE.iter().chain(LOSSES.iter())
+}
+
+/// The function called `name`.
+pub fn find(name: &str) -> Option<&'static Function> {
+    all().find(|f| f.name == name)
+}
+
+/// The known name nearest to `name` (edit distance at most 2, or one contains the other).
+pub fn nearest(name: &str) -> Option<&'static str> {
+    let mut best: Option<(usize, &str)> = None;
+    for f in all() {
+        let d = edit_distance(name, f.name);
+        if (d <= 2 || (name.len() >= 3 && f.name.contains(name))) && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, f.name));
+        }
+    }
+    best.map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_near_names_are_found() {
+        let names: Vec<&str> = all().map(|f| f.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        assert_eq!(nearest("sigmoyd"), Some("sigmoid"));
+        assert_eq!(nearest("logsoftmax"), Some("log_softmax"));
+        assert_eq!(nearest("squared"), Some("squared_error"));
+        assert_eq!(nearest("zzzzzz"), None);
+        assert!(find("where").is_some() && find("nope").is_none());
+    }
+}
