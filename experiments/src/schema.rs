@@ -54,6 +54,10 @@ pub fn explain(kind: &dyn Kind) -> String {
         out.push_str(&line);
         out.push('\n');
     }
+    if let Some(reference) = kind.reference() {
+        out.push('\n');
+        out.push_str(&reference);
+    }
     out
 }
 

@@ -221,7 +221,7 @@ static LOSSES: LazyLock<Vec<Function>> = LazyLock::new(|| {
         .map(|&loss| Function {
             name: loss.name(),
             signature: loss_signature(loss),
-            doc: "mean over the batch of the per-sample loss (see the README's table of losses)",
+            doc: loss_doc(loss),
             nodes: (2, 2),
             numbers: NONE,
             rule: Rule::Loss,
@@ -229,6 +229,20 @@ static LOSSES: LazyLock<Vec<Function>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// The per-sample loss, summed over the rows; the function is its mean over the batch.
+fn loss_doc(loss: Loss) -> &'static str {
+    match loss {
+        Loss::SquaredError => "batch mean of Σ (o - y)²",
+        Loss::SoftmaxCrossEntropy => "batch mean of Σ y (logsumexp(o) - o): the softmax is applied inside",
+        Loss::Logistic => "batch mean of log(1 + e^(-y o)), y = ±1 (labels 0/1 become ±1)",
+        Loss::Hinge => "batch mean of max(0, 1 - y o), y = ±1 (labels 0/1 become ±1)",
+        Loss::SquaredHinge => "batch mean of max(0, 1 - y o)², y = ±1 (labels 0/1 become ±1)",
+        Loss::NegLog => "batch mean of -Σ y log o (o already probabilities)",
+        Loss::WidrowHoff => "batch mean of (1 - y o)², y = ±1 (labels 0/1 become ±1)",
+        Loss::WestonWatkins => "batch mean of Σ_(r ≠ c) max(0, 1 + o_r - o_c), c the true class",
+    }
+}
 
 fn loss_signature(loss: Loss) -> &'static str {
     match loss {
@@ -251,6 +265,32 @@ pub fn all() -> impl Iterator<Item = &'static Function> {
 /// The function called `name`.
 pub fn find(name: &str) -> Option<&'static Function> {
     all().find(|f| f.name == name)
+}
+
+/// The language written out: operators, then every function with its signature, its shape rule
+/// and what it computes (`experiments explain model`).
+pub fn reference() -> String {
+    let mut out = String::from(
+        "The model language (node expressions and the loss)\n\
+         Values are rows x columns, a column per sample (batch columns); parameters and constants are fixed shapes.\n\
+         Operators, loosest first: + -   then * / @   then unary -   then ^ (a number exponent, groups to the right).\n\
+         + - * / broadcast: equal shapes, or a column (p x 1), a row (1 x batch) or a 1 x 1 stretched over the other.\n\
+         @ is the matrix product. Numbers may stand wherever a node goes (max(0, x), 2 / x).\n\
+         Names: [model] inputs and targets, [model.params] (learnt), [model.constants] (fixed: a number, [column],\n\
+         [[rows]], { fill = x, shape = [r, c] }, { identity = n }), [model.nodes], and these functions:\n\n",
+    );
+    let width = all().map(|f| f.signature.len()).max().unwrap_or(0);
+    for f in all() {
+        out.push_str(&format!("  {:width$}  {}\n  {:width$}    shape: {}\n", f.signature, f.doc, "", f.rule.describe()));
+    }
+    out.push_str(
+        "\nThe loss: an expression reducing to 1 x 1, or { per_sample = \"...\", reduce = \"mean\" } (= batch_mean(...)).\n\
+         A sum of loss functions, batch_mean terms and terms no data reaches (penalties) is cut into parts of a\n\
+         mini-batch computed in parallel, unless some node mixes the samples of a batch (sum(x), mean(h, 1),\n\
+         transpose(x), ...): then each batch, and each whole set, is computed at once.\n\
+         [model] decision = \"argmax\" | \"sign\" | \"threshold\" (with threshold = t) turns predictions into classes.\n",
+    );
+    out
 }
 
 /// The known name nearest to `name` (edit distance at most 2, or one contains the other).

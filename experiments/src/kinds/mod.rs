@@ -89,6 +89,8 @@ pub trait KindConfig: DeserializeOwned + schemars::JsonSchema + 'static {
     const BUDGET: Option<&'static str> = None;
     /// Whether a saved model of this kind can be applied to new rows (`experiments predict`).
     const PREDICTS: bool = false;
+    /// A reference printed after the fields by `explain` (the model language's functions).
+    const REFERENCE: Option<fn() -> String> = None;
     /// The experiment a config builds.
     type Experiment: Experiment + 'static;
 
@@ -131,6 +133,10 @@ pub trait Kind: Sync {
     /// # Errors
     /// Malformed TOML or an unknown field (with line and column), or a validation error.
     fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>>;
+    /// [`KindConfig::REFERENCE`], written out.
+    fn reference(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The registry entry of a [`KindConfig`].
@@ -173,6 +179,10 @@ impl<C: KindConfig> Kind for Entry<C> {
     fn load(&self, text: &str, base: &Path) -> Result<Box<dyn Experiment>> {
         let file: C = crate::config::typed(text)?;
         Ok(Box::new(file.validate(base)?))
+    }
+
+    fn reference(&self) -> Option<String> {
+        C::REFERENCE.map(|r| r())
     }
 }
 

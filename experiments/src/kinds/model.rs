@@ -76,6 +76,7 @@ impl KindConfig for ModelFile {
     const RESUMABLE: bool = true;
     const BUDGET: Option<&'static str> = Some("train.epochs");
     const PREDICTS: bool = true;
+    const REFERENCE: Option<fn() -> String> = Some(cg_model::functions::reference);
     type Experiment = ModelExperiment;
 
     /// Loads the data and builds the graph once, so every name and shape is checked before
