@@ -115,6 +115,18 @@ fn fields(root: &Value, schema: &Value, prefix: &str, rows: &mut Vec<Row>) {
         } else if let Some(items) = array_of_tables {
             tables.push((format!("[[{path}]]"), about, items, format!("{path}[].")));
         } else {
+            // A value that may also be written as a table (`loss = "..."` or `loss = { ... }`):
+            // the table's fields follow.
+            let variants: Vec<&Value> = ["anyOf", "oneOf"]
+                .iter()
+                .filter_map(|k| target.get(*k).and_then(Value::as_array))
+                .flatten()
+                .map(|v| resolve(root, v))
+                .filter(|v| is_table(v))
+                .collect();
+            for v in variants {
+                tables.push((format!("[{path}] (or)"), description(v), v, format!("{path}.")));
+            }
             rows.push(Row {
                 path,
                 table: false,

@@ -210,3 +210,205 @@ fn model_constraints_hold_by_parameter_name() {
     let m: serde_json::Value = serde_json::from_slice(m).unwrap();
     assert!(m["violation_curve"].as_array().unwrap().iter().all(|v| v.as_f64().unwrap() <= 1e-12));
 }
+
+/// `m` plus the column `b` in every column.
+fn plus_column(m: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
+    DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] + b[(i, 0)])
+}
+
+/// Mean softmax cross-entropy and accuracy of logits (a column per sample) against labels.
+fn cross_entropy_and_accuracy(o: &DMatrix<f64>, labels: &[f64]) -> (f64, f64) {
+    let (mut ce, mut correct) = (0.0, 0);
+    for (j, &label) in labels.iter().enumerate() {
+        let col = o.column(j);
+        let m = col.max();
+        let lse = m + col.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        ce += lse - col[label as usize];
+        correct += usize::from(col.argmax().0 == label as usize);
+    }
+    let n = labels.len() as f64;
+    (ce / n, correct as f64 / n)
+}
+
+/// Asserts the stored test loss (and accuracy, when given) equal the recomputed ones.
+#[track_caller]
+fn assert_test_metrics(name: &str, loss: f64, accuracy: Option<f64>) {
+    let m = stored(name);
+    let reported = m["test_loss"].as_f64().unwrap();
+    assert!((loss - reported).abs() <= 1e-10 * reported.abs().max(1e-3), "{name}: test loss {loss} vs {reported}");
+    if let Some(a) = accuracy {
+        assert_eq!(a, m["test_accuracy"].as_f64().unwrap(), "{name}: test accuracy");
+    }
+    let e = m["gradient_check"]["max_relative_error"].as_f64().unwrap();
+    assert!(e < 1e-6, "{name}: reverse mode and central differences differ by {e}");
+}
+
+fn huber(r: f64) -> f64 {
+    if r.abs() < 1.0 {
+        0.5 * r * r
+    } else {
+        r.abs() - 0.5
+    }
+}
+
+#[test]
+fn a_huber_loss_written_per_sample_is_a_mean_on_every_set() {
+    let (ps, s) = (parameters("model_huber_diabetes"), splits("model_huber_diabetes"));
+    let (w, b) = (param(&ps, "w"), param(&ps, "b")[(0, 0)]);
+    let mean_huber = |d: &cg_data::Dataset| {
+        let o = &w * &d.features;
+        (0..d.n_samples()).map(|j| huber(o[(0, j)] + b - d.targets[j])).sum::<f64>() / d.n_samples() as f64
+    };
+    assert_test_metrics("model_huber_diabetes", mean_huber(s.test.as_ref().unwrap()), None);
+    let train = mean_huber(&s.train);
+    let reported = stored("model_huber_diabetes")["final_loss"].as_f64().unwrap();
+    assert!((train - reported).abs() < 1e-12, "train loss {train} vs {reported}");
+    // Trained in mini-batches of 32 with a decaying step, the weights come within 1e-4 of the
+    // minimum found here by iteratively reweighted least squares (weight 1 inside the quadratic
+    // zone, 1/|r| outside), a solver that shares nothing with the run's.
+    let d = s.train.n_features();
+    let n = s.train.n_samples();
+    let a = DMatrix::from_fn(n, d + 1, |j, i| if i < d { s.train.features[(i, j)] } else { 1.0 });
+    let y = DVector::from_vec(s.train.targets.clone());
+    let mut theta = DVector::zeros(d + 1);
+    for _ in 0..200 {
+        let r = &a * &theta - &y;
+        let weights = r.map(|r| if r.abs() <= 1.0 { 1.0 } else { 1.0 / r.abs() });
+        let aw = DMatrix::from_fn(n, d + 1, |j, i| a[(j, i)] * weights[j]);
+        theta = (aw.transpose() * &a).lu().solve(&(aw.transpose() * &y)).unwrap();
+    }
+    let best = (0..n).map(|j| huber((a.row(j) * &theta)[(0, 0)] - y[j])).sum::<f64>() / n as f64;
+    assert!(train >= best - 1e-12 && train - best < 1e-4, "train loss {train} vs the minimum {best}");
+}
+
+#[test]
+fn a_kl_sparsity_penalty_on_batch_means_makes_the_code_sparse() {
+    let (ps, s) = (parameters("model_sparse_autoencoder_digits"), splits("model_sparse_autoencoder_digits"));
+    let (w, b, c) = (param(&ps, "W"), param(&ps, "b"), param(&ps, "c"));
+    let (rho, beta) = (0.05, 0.5);
+    let loss = |x: &DMatrix<f64>| {
+        let h = plus_column(&(&w * x), &b).map(|v| 1.0 / (1.0 + (-v).exp()));
+        let xhat = plus_column(&(w.transpose() * &h), &c);
+        let n = x.ncols() as f64;
+        let reconstruction = (&xhat - x).norm_squared() / n / 64.0;
+        let rho_hat: Vec<f64> = h.row_iter().map(|r| r.sum() / n).collect();
+        let kl: f64 =
+            rho_hat.iter().map(|&q| rho * (rho / q).ln() + (1.0 - rho) * ((1.0 - rho) / (1.0 - q)).ln()).sum();
+        (reconstruction + beta * kl, rho_hat)
+    };
+    let x = &s.train.features;
+    let (train, rho_hat) = loss(x);
+    let m = stored("model_sparse_autoencoder_digits");
+    // The penalty mixes samples, so the reported loss is the whole training set's.
+    let reported = m["final_loss"].as_f64().unwrap();
+    assert!((train - reported).abs() < 1e-10 * reported, "train loss {train} vs {reported}");
+    assert_test_metrics("model_sparse_autoencoder_digits", loss(&s.test.unwrap().features).0, None);
+    // Each unit's mean activation came down to about rho (from about 0.5 at the start).
+    let mean = rho_hat.iter().sum::<f64>() / rho_hat.len() as f64;
+    assert!(rho_hat.iter().all(|&q| q < 0.15) && (mean - rho).abs() < 0.03, "{rho_hat:?}");
+}
+
+#[test]
+fn an_rbf_network_agrees_with_distances_taken_pair_by_pair() {
+    let (ps, s) = (parameters("model_rbf_iris"), splits("model_rbf_iris"));
+    let (centres, w, bo) = (param(&ps, "C"), param(&ps, "W"), param(&ps, "bo"));
+    let test = s.test.unwrap();
+    let x = &test.features;
+    let phi = DMatrix::from_fn(centres.nrows(), x.ncols(), |k, j| {
+        let d2: f64 = (0..4).map(|i| (x[(i, j)] - centres[(k, i)]).powi(2)).sum();
+        (-0.5 * d2).exp()
+    });
+    let (ce, accuracy) = cross_entropy_and_accuracy(&plus_column(&(&w * &phi), &bo), &test.targets);
+    assert_test_metrics("model_rbf_iris", ce, Some(accuracy));
+    assert!(accuracy >= 0.9);
+}
+
+#[test]
+fn a_factorisation_machine_agrees_with_its_pairwise_sum() {
+    let (ps, s) = (parameters("model_fm_breast_cancer"), splits("model_fm_breast_cancer"));
+    let (w0, w, v) = (param(&ps, "w0")[(0, 0)], param(&ps, "w"), param(&ps, "V"));
+    let test = s.test.unwrap();
+    let x = &test.features;
+    let (mut loss, mut correct) = (0.0, 0);
+    for j in 0..x.ncols() {
+        let mut o = w0 + (0..30).map(|i| w[(0, i)] * x[(i, j)]).sum::<f64>();
+        for a in 0..30 {
+            for b in a + 1..30 {
+                o += v.column(a).dot(&v.column(b)) * x[(a, j)] * x[(b, j)];
+            }
+        }
+        let y = 2.0 * test.targets[j] - 1.0;
+        loss += (1.0 + (-y * o).exp()).ln();
+        correct += usize::from((o >= 0.0) == (y > 0.0));
+    }
+    let n = x.ncols() as f64;
+    let penalty = 0.001 * v.norm_squared();
+    assert_test_metrics("model_fm_breast_cancer", loss / n + penalty, Some(correct as f64 / n));
+}
+
+#[test]
+fn a_mixture_of_experts_agrees_with_a_loop_over_experts() {
+    let (ps, s) = (parameters("model_moe_diabetes"), splits("model_moe_diabetes"));
+    let (g, gb, e, eb) = (param(&ps, "G"), param(&ps, "gb"), param(&ps, "E"), param(&ps, "eb"));
+    let test = s.test.unwrap();
+    let x = &test.features;
+    let mut loss = 0.0;
+    for j in 0..x.ncols() {
+        let scores: Vec<f64> = (0..4).map(|k| g.row(k).dot(&x.column(j).transpose()) + gb[(k, 0)]).collect();
+        let m = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = scores.iter().map(|s| (s - m).exp()).sum();
+        let o: f64 =
+            (0..4).map(|k| (scores[k] - m).exp() / z * (e.row(k).dot(&x.column(j).transpose()) + eb[(k, 0)])).sum();
+        loss += (o - test.targets[j]).powi(2);
+    }
+    assert_test_metrics("model_moe_diabetes", loss / x.ncols() as f64, None);
+}
+
+#[test]
+fn attention_over_fixed_keys_agrees_sample_by_sample() {
+    let (ps, s) = (parameters("model_attention_iris"), splits("model_attention_iris"));
+    let (wq, wo, bo) = (param(&ps, "Wq"), param(&ps, "Wo"), param(&ps, "bo"));
+    assert!(ps.iter().all(|(n, _)| n != "K"), "the keys are constants, not saved parameters");
+    let keys: Vec<DVector<f64>> = (0..8)
+        .map(|k| {
+            DVector::from_fn(4, |i, _| {
+                if i == k % 4 {
+                    if k < 4 {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    let test = s.test.unwrap();
+    let x = &test.features;
+    let o = DMatrix::from_fn(3, x.ncols(), |c, j| {
+        let q = &wq * x.column(j);
+        let scores: Vec<f64> = keys.iter().map(|k| k.dot(&q)).collect();
+        let m = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = scores.iter().map(|s| (s - m).exp()).sum();
+        let r: DVector<f64> = keys.iter().zip(&scores).map(|(k, s)| k * ((s - m).exp() / z)).sum();
+        let input: Vec<f64> = x.column(j).iter().chain(r.iter()).copied().collect();
+        (0..8).map(|i| wo[(c, i)] * input[i]).sum::<f64>() + bo[(c, 0)]
+    });
+    let (ce, accuracy) = cross_entropy_and_accuracy(&o, &test.targets);
+    assert_test_metrics("model_attention_iris", ce, Some(accuracy));
+}
+
+#[test]
+fn a_gated_unit_agrees_with_its_formula() {
+    let (ps, s) = (parameters("model_gated_wine"), splits("model_gated_wine"));
+    let test = s.test.unwrap();
+    let x = &test.features;
+    let value = plus_column(&(param(&ps, "W") * x), &param(&ps, "b")).map(f64::tanh);
+    let gate = plus_column(&(param(&ps, "V") * x), &param(&ps, "c")).map(|v| 1.0 / (1.0 + (-v).exp()));
+    let h = value.component_mul(&gate);
+    let o = plus_column(&(param(&ps, "Wo") * h), &param(&ps, "bo"));
+    let (ce, accuracy) = cross_entropy_and_accuracy(&o, &test.targets);
+    assert_test_metrics("model_gated_wine", ce, Some(accuracy));
+    assert!(accuracy >= 0.9);
+}

@@ -281,7 +281,13 @@ pub fn reference() -> String {
     );
     let width = all().map(|f| f.signature.len()).max().unwrap_or(0);
     for f in all() {
-        out.push_str(&format!("  {:width$}  {}\n  {:width$}    shape: {}\n", f.signature, f.doc, "", f.rule.describe()));
+        out.push_str(&format!(
+            "  {:width$}  {}\n  {:width$}    shape: {}\n",
+            f.signature,
+            f.doc,
+            "",
+            f.rule.describe()
+        ));
     }
     out.push_str(
         "\nThe loss: an expression reducing to 1 x 1, or { per_sample = \"...\", reduce = \"mean\" } (= batch_mean(...)).\n\

@@ -5,11 +5,13 @@
 //! checked shape by shape before anything runs and built into a [`cg_nn::Network`] that the
 //! one trainer of `cg-nn` trains.
 //!
-//! Expressions: `@` (matrix product), `+ - *` elementwise with a column or a scalar broadcast
-//! over the batch, numbers, `transpose sigmoid tanh relu hardtanh softplus exp log abs softmax
-//! sum`, `max(a, b, ...)`, `concat(a, b, ...)` (stacks rows), and the losses of
-//! [`cg_autodiff::vector::Loss`] as `loss(prediction, target)`, each the mean over the batch. A
-//! parameter used in several places is one node whose gradient sums over its uses (tied weights).
+//! Expressions: `@` (matrix product), `+ - * /` elementwise with a column, a row or a scalar
+//! broadcast, `^` by a number, numbers, constants (`[model.constants]`), and the functions of
+//! [`functions`] (one registry: activations, `sqrt pow clip where min max stop_gradient
+//! log_softmax logsumexp`, `sum`/`mean` along an axis, `batch_mean` for per-sample losses, and the
+//! losses of [`cg_autodiff::vector::Loss`] as `loss(prediction, target)`, each the mean over the
+//! batch). A parameter used in several places is one node whose gradient sums over its uses (tied
+//! weights).
 //!
 //! # Example
 //! A 4-16-3 classifier written as a graph, built with the data's feature names; shapes are

@@ -353,7 +353,9 @@ mod tests {
         assert_eq!(parse("-3").unwrap(), Ast::Num(-3.0));
         assert_eq!(parse("f(a, g(b))").unwrap().names(), vec!["a", "b"]);
         // ^ binds tighter than unary minus and groups to the right; / is at *'s level.
-        assert!(matches!(parse("-x ^ 2").unwrap(), Ast::Neg(ref inner) if matches!(**inner, Ast::Bin { op: BinOp::Power, .. })));
+        assert!(
+            matches!(parse("-x ^ 2").unwrap(), Ast::Neg(ref inner) if matches!(**inner, Ast::Bin { op: BinOp::Power, .. }))
+        );
         assert_eq!(parse("a ^ b ^ c").unwrap().to_string(), "a ^ b ^ c");
         assert!(
             matches!(parse("a ^ b ^ c").unwrap(), Ast::Bin { op: BinOp::Power, ref right, .. } if matches!(**right, Ast::Bin { op: BinOp::Power, .. }))

@@ -111,7 +111,10 @@ fn names_cycles_and_syntax() {
 fn the_new_functions_check_their_arguments() {
     let node = |expr: &str| error(&BASE.replace("\"W2 @ h\"", &format!("\"{expr}\"")));
     assert_eq!(node("clip(W2 @ h, 1, -1)"), "o = clip(W2 @ h, 1, -1): the bounds 1 > -1");
-    assert_eq!(node("clip(W2 @ h, h, 1)"), "o = clip(W2 @ h, h, 1): `clip` is written clip(x, lo, hi): h must be a number");
+    assert_eq!(
+        node("clip(W2 @ h, h, 1)"),
+        "o = clip(W2 @ h, h, 1): `clip` is written clip(x, lo, hi): h must be a number"
+    );
     assert_eq!(node("sum(W2 @ h, 2)"), "o = sum(W2 @ h, 2): axis 2 is neither 0 (per sample) nor 1 (over the batch)");
     assert_eq!(node("(W2 @ h) ^ h"), "o = (W2 @ h) ^ h: the exponent h must be a number (for e^x write exp(x))");
     assert_eq!(node("pow(W2 @ h)"), "o = pow(W2 @ h): `pow` is written pow(x, p), got 1 argument");

@@ -4,10 +4,10 @@
 //! rule gives the classes.
 
 use cg_autodiff::vector::Mat;
+use cg_core::Validate;
 use cg_data::Dataset;
 use cg_model::{build, Model, ModelConfig};
 use cg_nn::{train, Decision, LossTerm, TrainParams};
-use cg_core::Validate;
 use cg_optim::OptimizerConfig;
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -54,7 +54,8 @@ fn a_loss_that_mixes_samples_is_not_cut_into_parts() {
     // mixes samples, so a 400-sample batch must not be cut into 64-sample parts.
     let m = model(COUPLED, 4);
     assert!(m.network.terms.is_none(), "a batch-coupled prediction made the loss splittable");
-    let per_sample = model(&COUPLED.replace("x - mean(x, 1)", "x - mean(x, 0)").replace("sum(c * c)", "sum(c * c, 0)"), 4);
+    let per_sample =
+        model(&COUPLED.replace("x - mean(x, 1)", "x - mean(x, 0)").replace("sum(c * c)", "sum(c * c, 0)"), 4);
     assert!(per_sample.network.terms.is_some(), "reductions within a sample keep the loss splittable");
     // One full-batch SGD step equals the step from the whole batch's gradient, computed here.
     let data = regression(400, 4);
@@ -113,7 +114,8 @@ fn a_per_sample_loss_is_a_batch_mean_on_every_split() {
     // Mini-batches of 32 (several parts would be 64+): train and test loss are per-sample means.
     let params = TrainParams::new(3, 32, OptimizerConfig::adam(0.05).validate().unwrap());
     let mut tape = m.init(&mut ChaCha8Rng::seed_from_u64(1));
-    let out = train(&m.network, &mut tape, &data, Some(&test), &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
+    let out =
+        train(&m.network, &mut tape, &data, Some(&test), &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
     let (w, b) = (tape.get(m.network.params[0]).unwrap(), tape.get(m.network.params[1]).unwrap()[(0, 0)]);
     let mean_huber = |d: &Dataset| {
         let o = w * &d.features;

@@ -191,11 +191,14 @@ impl ModelExperiment {
             .iter()
             .map(|n| {
                 let kind = match n.expression.as_str() {
-                    "input" | "target" | "parameter" => NodeKind::Source,
+                    "input" | "target" | "parameter" | "constant" => NodeKind::Source,
                     _ if n.name == "loss" || n.name == self.config.predict => NodeKind::Output,
                     _ => NodeKind::Inner,
                 };
                 let lines = match kind {
+                    NodeKind::Source if n.expression == "constant" => {
+                        vec![format!("{} (constant)", n.name), n.shape.to_string()]
+                    }
                     NodeKind::Source => vec![n.name.clone(), n.shape.to_string()],
                     _ => vec![format!("{} = {}", n.name, n.expression), n.shape.to_string()],
                 };
