@@ -412,3 +412,37 @@ fn a_gated_unit_agrees_with_its_formula() {
     assert_test_metrics("model_gated_wine", ce, Some(accuracy));
     assert!(accuracy >= 0.9);
 }
+
+#[test]
+fn early_stopping_saves_the_best_epoch_on_the_validation_split() {
+    let (ps, s) = (parameters("model_early_stopping_digits"), splits("model_early_stopping_digits"));
+    let m = stored("model_early_stopping_digits");
+    let forward = |x: &DMatrix<f64>| {
+        let h = plus_column(&(param(&ps, "W1") * x), &param(&ps, "b1")).map(|v| v.max(0.0));
+        plus_column(&(param(&ps, "W2") * h), &param(&ps, "b2"))
+    };
+    // The validation split is held out of the training split, before standardising.
+    let (validation, test) = (s.validation.as_ref().unwrap(), s.test.as_ref().unwrap());
+    assert_eq!(s.train.n_samples() + validation.n_samples() + test.n_samples(), 1797);
+    assert_eq!(m["samples"]["validation"], validation.n_samples());
+    let (loss, accuracy) = cross_entropy_and_accuracy(&forward(&validation.features), &validation.targets);
+    let curve: Vec<f64> = m["validation_loss_curve"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let (best, &lowest) = curve.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+    // The saved parameters are the best epoch's: their validation loss is the curve's minimum.
+    assert!((loss - lowest).abs() < 1e-10 * lowest, "saved model's validation loss {loss} vs the minimum {lowest}");
+    assert_eq!(accuracy, m["validation_accuracy"].as_f64().unwrap());
+    assert_eq!(m["early_stopping"]["best_epoch"], best + 1);
+    // Stopped 8 epochs (the patience) after the best, well before the 200 allowed.
+    assert_eq!(curve.len(), best + 1 + 8);
+    assert!(curve[best + 1..].iter().all(|&v| v >= lowest));
+    let (test_loss, test_accuracy) = cross_entropy_and_accuracy(&forward(&test.features), &test.targets);
+    assert_test_metrics_without_check("model_early_stopping_digits", test_loss, test_accuracy);
+}
+
+#[track_caller]
+fn assert_test_metrics_without_check(name: &str, loss: f64, accuracy: f64) {
+    let m = stored(name);
+    let reported = m["test_loss"].as_f64().unwrap();
+    assert!((loss - reported).abs() <= 1e-10 * reported, "{name}: test loss {loss} vs {reported}");
+    assert_eq!(accuracy, m["test_accuracy"].as_f64().unwrap(), "{name}: test accuracy");
+}

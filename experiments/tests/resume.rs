@@ -68,6 +68,10 @@ fn mlp_in_f64_and_f32() {
 #[test]
 fn general_model() {
     resumes_exactly("model_multitask_wine.toml", &["train.epochs=5"], 2);
+    // Early stopping keeps its best epoch and parameters across the stop: stopped before and
+    // after the best epoch (6), the resumed run stops where the whole one did (14).
+    resumes_exactly("model_early_stopping_digits.toml", &[], 3);
+    resumes_exactly("model_early_stopping_digits.toml", &[], 9);
 }
 
 #[test]

@@ -138,6 +138,11 @@ pub struct DataConfig {
     /// Fraction of samples held out for testing (seeded split); 0 for none.
     #[serde(default)]
     pub test_fraction: f64,
+    /// Fraction of the training split held out for validation (early stopping, choosing
+    /// settings), by a second seeded split; standardisation and imputation are fitted on what
+    /// remains for training. 0 (the default) for none.
+    #[serde(default)]
+    pub validation_fraction: f64,
     /// Standardise features with the training split's mean and standard deviation.
     #[serde(default)]
     pub standardize: bool,
@@ -194,6 +199,8 @@ pub struct Splits {
     pub train: Dataset,
     /// The test split, when `test_fraction` > 0.
     pub test: Option<Dataset>,
+    /// The validation split, when `validation_fraction` > 0.
+    pub validation: Option<Dataset>,
     /// How the source's columns became the features (for applying a trained model to new rows).
     pub transform: InputTransform,
     /// Rows of the source that went to the test split, ascending (so other tools can rebuild the
@@ -292,6 +299,25 @@ impl DataConfig {
             });
         };
         let mut test = test;
+        let mut validation = None;
+        if self.validation_fraction > 0.0 {
+            if self.validation_fraction >= 1.0 {
+                return Err(ConfigError::OutOfRange {
+                    setting: "validation_fraction",
+                    value: self.validation_fraction,
+                    range: "0 <= f < 1",
+                });
+            }
+            // A second shuffle of its own (seed + 1), so the test split does not move.
+            let (a, b) = train.split(self.validation_fraction, seed.wrapping_add(1))?;
+            (train, validation) = (a, Some(b));
+        } else if self.validation_fraction < 0.0 || self.validation_fraction.is_nan() {
+            return Err(ConfigError::OutOfRange {
+                setting: "validation_fraction",
+                value: self.validation_fraction,
+                range: "0 <= f < 1",
+            });
+        }
         let mut transform = InputTransform {
             features: train.feature_names.clone(),
             target: train.target_name.clone(),
@@ -302,7 +328,7 @@ impl DataConfig {
             ..InputTransform::default()
         };
         if self.missing == crate::Missing::Mean {
-            transform.impute = Some(impute(&mut train, test.as_mut())?);
+            transform.impute = Some(impute(&mut train, test.iter_mut().chain(validation.iter_mut()))?);
         }
         if self.standardize_target {
             let n = train.n_samples().max(1) as f64;
@@ -310,20 +336,21 @@ impl DataConfig {
             let var = train.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
             let scale = if var > 0.0 { var.sqrt() } else { 1.0 };
             transform.target_standardize = Some((mean, scale));
-            for t in train.targets.iter_mut().chain(test.iter_mut().flat_map(|d| d.targets.iter_mut())) {
+            let held_out = test.iter_mut().chain(validation.iter_mut()).flat_map(|d| d.targets.iter_mut());
+            for t in train.targets.iter_mut().chain(held_out) {
                 *t = (*t - mean) / scale;
             }
         }
         if self.standardize {
             let s = Standardizer::fit(&train);
             s.apply(&mut train);
-            if let Some(t) = test.as_mut() {
+            for t in test.iter_mut().chain(validation.iter_mut()) {
                 s.apply(t);
             }
             transform.standardize = Some(s.mean.iter().copied().zip(s.scale.iter().copied()).collect());
         }
         let class_names = if classes.is_empty() { self.class_names.clone() } else { classes };
-        Ok(Splits { train, test, test_rows, transform, class_names })
+        Ok(Splits { train, test, validation, test_rows, transform, class_names })
     }
 
     /// `delimiter` as the byte the CSV reader takes.
@@ -340,7 +367,10 @@ impl DataConfig {
 
 /// Fills every NaN feature value of `train` and `test` with the mean of the feature's other
 /// values in `train` (summed in sample order); returns the means.
-fn impute(train: &mut Dataset, test: Option<&mut Dataset>) -> Result<Vec<f64>, ConfigError> {
+fn impute<'a>(
+    train: &'a mut Dataset,
+    held_out: impl Iterator<Item = &'a mut Dataset>,
+) -> Result<Vec<f64>, ConfigError> {
     let mut means = Vec::with_capacity(train.n_features());
     for f in 0..train.n_features() {
         let (sum, count) =
@@ -353,7 +383,7 @@ fn impute(train: &mut Dataset, test: Option<&mut Dataset>) -> Result<Vec<f64>, C
         }
         means.push(sum / count as f64);
     }
-    for data in std::iter::once(train).chain(test) {
+    for data in std::iter::once(train).chain(held_out) {
         for (f, mut row) in data.features.row_iter_mut().enumerate() {
             row.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = means[f]);
         }

@@ -40,6 +40,7 @@
 
 pub mod artifact;
 mod constraints;
+mod early;
 mod error;
 mod model;
 mod network;
@@ -50,6 +51,7 @@ pub mod svd;
 mod train;
 
 pub use constraints::{project, violation};
+pub use early::{EarlyStopping, EarlyStoppingConfig, StopMetric};
 pub use error::{Error, Result};
 pub use model::{margin, Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
 pub use network::{Decision, Encoded, LossTerm, Network, TargetSource, TargetSpec};

@@ -40,6 +40,10 @@ pub struct TrainConfig {
     /// A safetensors file (relative to the config) whose tensors replace the initial values of
     /// the parameters they name.
     pub init_from: Option<String>,
+    /// Stop when a metric has not improved for `patience` epochs, and keep (and save) the best
+    /// epoch's parameters: `{ metric = "validation_loss", patience = 10 }` (validation metrics
+    /// need `[data] validation_fraction`).
+    pub early_stopping: Option<crate::EarlyStoppingConfig>,
 }
 
 /// The number type a network is trained in.
@@ -117,6 +121,12 @@ pub struct EpochRecord {
     pub test_loss: Option<f64>,
     /// The test accuracy, for classifiers with a test split.
     pub test_accuracy: Option<f64>,
+    /// The validation loss, when there is a validation split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f64>,
+    /// The validation accuracy, for classifiers with a validation split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
     /// Largest constraint violation after the epoch (None without constraints).
     pub violation: Option<f64>,
     /// Wall-clock seconds of the epoch's batch loop (forward, backward, updates), without
@@ -156,6 +166,7 @@ pub struct Trainer<'a, T: Float> {
     net: &'a Network<T>,
     train: Encoded<'a, T>,
     test: Option<Encoded<'a, T>>,
+    validation: Option<Encoded<'a, T>>,
     params: &'a TrainParams,
 }
 
@@ -186,7 +197,16 @@ impl<'a, T: Float> Trainer<'a, T> {
     ) -> Result<Self> {
         let tr = net.encode(train)?;
         let te = test.map(|t| net.encode(t)).transpose()?;
-        Ok(Trainer { net, train: tr, test: te, params })
+        Ok(Trainer { net, train: tr, test: te, validation: None, params })
+    }
+
+    /// Also evaluates `validation` after every epoch (`validation_loss`, `validation_accuracy`).
+    ///
+    /// # Errors
+    /// Data that does not fit the network.
+    pub fn with_validation(mut self, validation: &'a Dataset) -> Result<Self> {
+        self.validation = Some(self.net.encode(validation)?);
+        Ok(self)
     }
 
     /// The state at the start of training from the parameters in `tape`, projected onto the
@@ -266,6 +286,8 @@ impl<T: Float> Solver for Trainer<'_, T> {
         let evaluating = |e: Error| e.at(format!("epoch {}: evaluating", epoch + 1));
         let (train_loss, train_accuracy) = evaluate(net, &mut st.tape, &self.train).map_err(evaluating)?;
         let test_eval = self.test.as_ref().map(|t| evaluate(net, &mut st.tape, t)).transpose().map_err(evaluating)?;
+        let validation_eval =
+            self.validation.as_ref().map(|v| evaluate(net, &mut st.tape, v)).transpose().map_err(evaluating)?;
         Ok(EpochRecord {
             epoch: epoch + 1,
             learning_rate: lr,
@@ -273,6 +295,8 @@ impl<T: Float> Solver for Trainer<'_, T> {
             train_accuracy,
             test_loss: test_eval.map(|t| t.0),
             test_accuracy: test_eval.and_then(|t| t.1),
+            validation_loss: validation_eval.map(|v| v.0),
+            validation_accuracy: validation_eval.and_then(|v| v.1),
             violation: (!params.constraints.is_empty()).then(|| violation(&net.params, &st.tape, &params.constraints)),
             train_seconds,
         })

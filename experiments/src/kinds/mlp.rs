@@ -65,6 +65,7 @@ impl KindConfig for MlpFile {
         training.constrain(&self.constraints, &model.param_sizes())?;
         training.params.undecayed = model.undecayed();
         let splits = self.data.load(base, self.seed)?;
+        training.check_splits(&splits)?;
         Ok(MlpExperiment { splits, model, training })
     }
 
@@ -107,13 +108,13 @@ impl Experiment for MlpExperiment {
 impl MlpExperiment {
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let shapes = shapes(&self.model);
-        let Trained { mut tape, outcome, epochs, scope, gradient_check: check, checkpoint } =
+        let Trained { mut tape, outcome, epochs, scope, gradient_check: check, checkpoint, best } =
             self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.splits, options, title)?;
         let (train, test) = (&self.splits.train, self.splits.test.as_ref());
         let records = &outcome.records;
-        let last = records.last().expect("internal: epochs >= 1");
+        let last = training::reported(records, best);
         let flops_per_epoch = 6.0 * mlp.parameter_count() as f64 * train.n_samples() as f64;
-        let mut metrics = training::curves(records, &self.splits);
+        let mut metrics = training::curves(records, &self.splits, best);
         let extra = json!({
             "layers": mlp.spec.layers,
             "weight_decay": self.training.params.optimizer.weight_decay,
@@ -190,6 +191,14 @@ impl MlpExperiment {
             crate::duration(seconds),
             crate::duration(seconds / epochs as f64),
         );
+        let summary = match best {
+            Some((epoch, value)) => format!(
+                "{summary}\n  early stopping: kept epoch {epoch} of {} (best {} {value:.6})",
+                records.len(),
+                self.training.early_stopping_metric()
+            ),
+            None => summary,
+        };
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 }

@@ -62,7 +62,7 @@ fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
     let names = splits.train.feature_names.clone();
     let mut order: Vec<usize> = (0..names.len()).filter(|&k| !wanted.contains(&names[k].as_str())).collect();
     order.extend(wanted.iter().filter_map(|w| names.iter().position(|n| n == w)));
-    for d in std::iter::once(&mut splits.train).chain(splits.test.as_mut()) {
+    for d in std::iter::once(&mut splits.train).chain(splits.test.as_mut()).chain(splits.validation.as_mut()) {
         d.features = d.features.select_rows(&order);
         d.feature_names = order.iter().map(|&k| names[k].clone()).collect();
     }
@@ -89,6 +89,7 @@ impl KindConfig for ModelFile {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         let mut splits = self.data.load(base, self.seed)?;
         columns_to_end(&mut splits, &self.model);
+        training.check_splits(&splits)?;
         let model = build::<f64>(&self.model, &splits.train.feature_names)?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
         training.constrain(&self.constraints, &sizes)?;
@@ -144,11 +145,11 @@ impl ModelExperiment {
 
     fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let net = &model.network;
-        let Trained { tape, outcome, epochs, scope, gradient_check: check, checkpoint } =
+        let Trained { tape, outcome, epochs, scope, gradient_check: check, checkpoint, best } =
             self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.splits, options, title)?;
         let records = &outcome.records;
-        let last = records.last().expect("internal: epochs >= 1");
-        let mut metrics = training::curves(records, &self.splits);
+        let last = training::reported(records, best);
+        let mut metrics = training::curves(records, &self.splits, best);
         let shapes: serde_json::Map<String, serde_json::Value> =
             model.nodes.iter().map(|n| (n.name.clone(), json!(n.shape.to_string()))).collect();
         let extra = json!({
@@ -180,6 +181,14 @@ impl ModelExperiment {
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),
         );
+        let summary = match best {
+            Some((epoch, value)) => format!(
+                "{summary}\n  early stopping: kept epoch {epoch} of {} (best {} {value:.6})",
+                records.len(),
+                self.training.early_stopping_metric()
+            ),
+            None => summary,
+        };
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 

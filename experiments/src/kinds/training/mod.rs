@@ -8,7 +8,9 @@ use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
 use cg_core::{Recorder, Validate};
 use cg_data::Splits;
-use cg_nn::{EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer};
+use cg_nn::{
+    EarlyStopping, EarlyStoppingConfig, EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer,
+};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +31,7 @@ pub(super) struct Training {
     check_epochs: Option<usize>,
     gradient_check: bool,
     init_from: Option<PathBuf>,
+    early_stopping: Option<EarlyStoppingConfig>,
 }
 
 /// One finished training run.
@@ -42,6 +45,8 @@ pub(super) struct Trained<T: Float> {
     pub gradient_check: Option<Value>,
     /// The state of a run stopped by `--stop-after`.
     pub checkpoint: Option<crate::resume::Saved>,
+    /// With early stopping: the best epoch (1-based; its parameters are in `tape`) and its value.
+    pub best: Option<(usize, f64)>,
 }
 
 impl Training {
@@ -51,13 +56,43 @@ impl Training {
     /// The first setting out of range, naming its table.
     pub(super) fn new(seed: u64, train: TrainConfig, optimizer: &OptimizerConfig, base: &Path) -> Result<Training> {
         let optimizer = optimizer.validate().map_err(|e| anyhow!("[optimizer] {e}"))?;
+        if let Some(e) = &train.early_stopping {
+            if e.patience == 0 {
+                anyhow::bail!("[train] early_stopping: patience must be >= 1");
+            }
+            if !(e.min_delta >= 0.0 && e.min_delta.is_finite()) {
+                anyhow::bail!("[train] early_stopping: min_delta = {} must be a finite number >= 0", e.min_delta);
+            }
+        }
         Ok(Training {
             seed,
             params: train.validate(optimizer)?,
             check_epochs: train.check_epochs,
             gradient_check: train.gradient_check,
             init_from: train.init_from.map(|p| base.join(p)),
+            early_stopping: train.early_stopping,
         })
+    }
+
+    /// The name of the metric early stopping watches ("" without early stopping).
+    pub(super) fn early_stopping_metric(&self) -> &'static str {
+        self.early_stopping.map_or("", |e| e.metric.name())
+    }
+
+    /// Checks that a validation metric has its split.
+    ///
+    /// # Errors
+    /// Early stopping on a validation metric without `[data] validation_fraction`.
+    pub(super) fn check_splits(&self, splits: &Splits) -> Result<()> {
+        if let Some(e) = &self.early_stopping {
+            if e.metric.needs_validation() && splits.validation.is_none() {
+                anyhow::bail!(
+                    "[train] early_stopping: metric {} needs a validation split: set [data] validation_fraction",
+                    e.metric.name()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Resolves `[[constraints]]` against the model's parameters (name, size).
@@ -99,14 +134,36 @@ impl Training {
         });
         let (train, test) = (&splits.train, splits.test.as_ref());
         let mut trainer = Trainer::new(net, train, test, &params).map_err(|e| anyhow!("training: {e}"))?;
+        if let Some(v) = &splits.validation {
+            trainer = trainer.with_validation(v).map_err(|e| anyhow!("training: {e}"))?;
+        }
         let mut state = trainer.start(tape);
         let mut recorder = Recorder::new();
-        let (out, checkpoint) =
-            drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?;
+        let mut early = self.early_stopping.map(|c| EarlyStopping::new(c, &net.params));
+        let (out, checkpoint) = match early.as_mut() {
+            Some(early) => drive(
+                &mut trainer,
+                &mut state,
+                params.epochs,
+                &mut rng,
+                &mut [&mut recorder, early, &mut progress],
+                options,
+            )?,
+            None => {
+                drive(&mut trainer, &mut state, params.epochs, &mut rng, &mut [&mut recorder, &mut progress], options)?
+            }
+        };
         drop(progress);
         let out = crate::finished(out, "training")?;
         let outcome = TrainOutcome::new(recorder.records, state.grad_evals, out.stop);
-        Ok(Trained { tape: state.tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint })
+        let mut tape = state.tape;
+        let best = early.as_ref().and_then(EarlyStopping::best);
+        // A finished run keeps the best epoch's parameters; a stopped one (--stop-after) goes on
+        // from the last epoch's, as training does.
+        if let (Some(early), None) = (&early, &checkpoint) {
+            early.restore_best(&mut tape);
+        }
+        Ok(Trained { tape, outcome, epochs: params.epochs, scope, gradient_check, checkpoint, best })
     }
 }
 

@@ -35,11 +35,17 @@ pub(crate) fn network_cost(training: &Training, parameters: f64, widths: f64, sp
         .steps("the epochs", epochs)
 }
 
-/// The per-epoch numbers of every network, and the split's sizes.
-pub(crate) fn curves(records: &[EpochRecord], splits: &Splits) -> Value {
-    let last = records.last().expect("internal: epochs >= 1");
+/// The epoch whose parameters the run keeps: the best one under early stopping, else the last.
+pub(crate) fn reported(records: &[EpochRecord], best: Option<(usize, f64)>) -> &EpochRecord {
+    best.and_then(|(epoch, _)| records.get(epoch - 1)).unwrap_or_else(|| records.last().expect("internal: epochs >= 1"))
+}
+
+/// The per-epoch numbers of every network, and the split's sizes; the headline numbers are the
+/// kept epoch's ([`reported`]).
+pub(crate) fn curves(records: &[EpochRecord], splits: &Splits, best: Option<(usize, f64)>) -> Value {
+    let last = reported(records, best);
     let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
-    json!({
+    let mut out = json!({
         "epochs": records.len(),
         "final_loss": last.train_loss,
         "train_accuracy": last.train_accuracy,
@@ -53,7 +59,18 @@ pub(crate) fn curves(records: &[EpochRecord], splits: &Splits) -> Value {
         "violation_curve": curve(&|r| r.violation),
         "samples": { "train": splits.train.n_samples(), "test": splits.test.as_ref().map_or(0, |t| t.n_samples()) },
         "test_rows": splits.test_rows,
-    })
+    });
+    if let Some(v) = &splits.validation {
+        out["samples"]["validation"] = json!(v.n_samples());
+        out["validation_loss"] = json!(last.validation_loss);
+        out["validation_accuracy"] = json!(last.validation_accuracy);
+        out["validation_loss_curve"] = json!(curve(&|r| r.validation_loss));
+        out["validation_accuracy_curve"] = json!(curve(&|r| r.validation_accuracy));
+    }
+    if let Some((epoch, value)) = best {
+        out["early_stopping"] = json!({ "best_epoch": epoch, "best_value": value, "epochs_run": records.len() });
+    }
+    out
 }
 
 /// Series with at least one point.
@@ -80,6 +97,7 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
             series: named(vec![
                 ("train", epoch_points(&|r| Some(r.train_loss))),
                 ("test", epoch_points(&|r| r.test_loss)),
+                ("validation", epoch_points(&|r| r.validation_loss)),
             ]),
         },
     )];
@@ -99,8 +117,11 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
         ));
     }
     if last.train_accuracy.is_some() {
-        let series =
-            named(vec![("train", epoch_points(&|r| r.train_accuracy)), ("test", epoch_points(&|r| r.test_accuracy))]);
+        let series = named(vec![
+            ("train", epoch_points(&|r| r.train_accuracy)),
+            ("test", epoch_points(&|r| r.test_accuracy)),
+            ("validation", epoch_points(&|r| r.validation_accuracy)),
+        ]);
         // The axis ends at 1 and starts just below the lowest accuracy.
         let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
         let y_range = Some(cg_plot::zoomed_bounds(values.collect::<Vec<_>>(), (0.0, 1.0)));
