@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Linear, LogSoftmax, LogSumExp,
-    Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary,
-    VectorDagBuilder, VectorOp, Where,
+    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Embed, Linear, LogSoftmax,
+    LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step, StopGradient, SumAll,
+    Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
 use proptest::prelude::*;
@@ -234,6 +234,9 @@ proptest! {
         check_op(&LogSumExp, vec![same(79) * 3.0], seed)?;
         check_op(&LogSoftmax, vec![same(80) * 3.0], seed)?;
         check_op_in(&BatchMean, vec![same(81), Mat::from_element(1, 1, 7.0)], seed, &[true, false])?;
+        // Ids repeat (5 samples over `rows` columns): their gradients add up in one column.
+        let ids = Mat::from_fn(1, 5, |_, j| ((j as u64 + seed) % rows as u64) as f64);
+        check_op_in(&Embed, vec![random(3, rows, seed ^ 82), ids], seed, &[true, false])?;
     }
 
     /// A loss node's gradient (for the prediction only) against central differences, as part of a
@@ -547,4 +550,14 @@ fn stop_gradient_and_constants_pass_no_gradient() {
     // Forward mode agrees: the tangent of x reaches y only through the second factor.
     let jvp = VectorOp::<f64>::jvp(&StopGradient, &[&m(1, 1, &[1.0])], &m(1, 1, &[1.0]), &[Some(&m(1, 1, &[5.0]))]);
     assert_eq!(jvp, m(1, 1, &[0.0]));
+}
+
+#[test]
+fn embed_refuses_ids_that_are_not_codes() {
+    let table = m(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let forward = |ids: &[f64]| VectorOp::<f64>::forward(&Embed, &[&table, &m(1, ids.len(), ids)]);
+    assert_eq!(forward(&[2.0, 0.0, 2.0]).unwrap(), m(2, 3, &[3.0, 1.0, 3.0, 6.0, 4.0, 6.0]));
+    assert_eq!(forward(&[1.0, 3.0]).unwrap_err().to_string(), "sample 2: id 3 is not a whole number in 0..2");
+    assert_eq!(forward(&[0.5]).unwrap_err().to_string(), "sample 1: id 0.5 is not a whole number in 0..2");
+    assert!(forward(&[-1.0]).is_err());
 }

@@ -170,6 +170,10 @@ pub struct DataConfig {
     pub missing: crate::Missing,
     /// The CSV cell separator, one character (default ","); a `.gz` file is decompressed.
     pub delimiter: Option<String>,
+    /// Feature columns of integer codes (a user, an item) for `embed` in a model: checked to
+    /// hold whole numbers >= 0 and kept as they are (never standardised).
+    #[serde(default)]
+    pub ids: Vec<String>,
 }
 
 /// `synthetic = { samples = ..., features = ..., classes = ... }`.
@@ -281,7 +285,11 @@ impl DataConfig {
             data.features = data.features.select_rows(&rows);
             data.feature_names = names.clone();
         }
+        let id_rows = self.id_rows(&data)?;
         if self.scale != 1.0 {
+            if !id_rows.is_empty() {
+                return Err(ConfigError::Encoding("scale: leave it at 1 with ids (codes are kept as they are)".into()));
+            }
             data.features /= self.scale;
         }
         let mut test_rows = vec![];
@@ -342,7 +350,10 @@ impl DataConfig {
             }
         }
         if self.standardize {
-            let s = Standardizer::fit(&train);
+            let mut s = Standardizer::fit(&train);
+            for &r in &id_rows {
+                (s.mean[r], s.scale[r]) = (0.0, 1.0);
+            }
             s.apply(&mut train);
             for t in test.iter_mut().chain(validation.iter_mut()) {
                 s.apply(t);
@@ -351,6 +362,27 @@ impl DataConfig {
         }
         let class_names = if classes.is_empty() { self.class_names.clone() } else { classes };
         Ok(Splits { train, test, validation, test_rows, transform, class_names })
+    }
+
+    /// The feature rows of the `ids` columns, each checked to hold whole numbers >= 0.
+    fn id_rows(&self, data: &Dataset) -> Result<Vec<usize>, ConfigError> {
+        let mut rows = vec![];
+        for name in &self.ids {
+            let r = data.feature_names.iter().position(|f| f == name).ok_or_else(|| ConfigError::UnknownFeature {
+                name: name.clone(),
+                known: data.feature_names.join(", "),
+            })?;
+            if let Some((j, v)) =
+                data.features.row(r).iter().enumerate().find(|(_, v)| !(**v >= 0.0 && v.fract() == 0.0))
+            {
+                return Err(ConfigError::Encoding(format!(
+                    "ids: column `{name}`, sample {}: {v} is not a whole number >= 0",
+                    j + 1
+                )));
+            }
+            rows.push(r);
+        }
+        Ok(rows)
     }
 
     /// `delimiter` as the byte the CSV reader takes.

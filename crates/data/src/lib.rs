@@ -33,6 +33,7 @@ mod dataset;
 mod encode;
 mod error;
 pub mod npy;
+pub mod ratings;
 mod table;
 mod transform;
 

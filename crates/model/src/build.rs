@@ -467,6 +467,20 @@ impl<T: Float> Emitter<'_, T> {
                 }
                 Shape::SCALAR
             }
+            Rule::Lookup => {
+                let (table, ids) = (shapes[0], shapes[1]);
+                if ids.0 != Dim::N(1) {
+                    return Err(
+                        self.err(ast, format!("the ids {} are {ids}, not one code per sample (1 x batch)", args[1]))
+                    );
+                }
+                if table.0 == Dim::Batch || table.1 == Dim::Batch {
+                    return Err(
+                        self.err(ast, format!("the table {} is {table}; it needs fixed rows and columns", args[0]))
+                    );
+                }
+                Shape(table.0, ids.1)
+            }
             Rule::BatchMean => {
                 if shapes[0].1 != Dim::Batch {
                     return Err(self

@@ -7,8 +7,8 @@
 use std::sync::{Arc, LazyLock};
 
 use cg_autodiff::vector::{
-    Activation, AnyOp, Axis, Clip, Concat, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt, Step,
-    StopGradient, SumAll, Transpose, Unary, Where,
+    Activation, AnyOp, Axis, Clip, Concat, Embed, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt,
+    Step, StopGradient, SumAll, Transpose, Unary, Where,
 };
 
 /// How a function's output shape follows from its arguments' shapes.
@@ -32,6 +32,8 @@ pub enum Rule {
     Loss,
     /// Per-sample values (k x batch): 1 x 1, their sum over the batch divided by its size.
     BatchMean,
+    /// A table (d x n) and a row of codes (1 x batch): d x batch.
+    Lookup,
 }
 
 impl Rule {
@@ -46,6 +48,7 @@ impl Rule {
             Rule::Stack => "the same columns, rows added up",
             Rule::Loss => "1 x 1; prediction and target of one shape, a column per sample",
             Rule::BatchMean => "1 x 1; its argument has a column per sample",
+            Rule::Lookup => "rows of the table x columns of the ids (one code per sample, 1 x batch)",
         }
     }
 }
@@ -121,7 +124,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 25] = [
+static TABLE: [Function; 26] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -182,6 +185,7 @@ static TABLE: [Function; 25] = [
         |n| axis(n, true),
     ),
     f("concat", "concat(a, b, ...)", "the arguments' rows stacked", (2, ANY), NONE, Rule::Stack, |_| op(Concat)),
+    f("embed", "embed(P, ids)", "column ids[j] of P for each sample j: an embedding lookup (ids: a 1-wide input of codes 0..n-1, kept as they are by [data] ids); P's gradient is a scatter-add", (2, 2), NONE, Rule::Lookup, |_| op(Embed)),
     f("where", "where(c, a, b)", "a where c > 0, else b (c gets no gradient)", (3, 3), NONE, Rule::Broadcast, |_| {
         op(Where)
     }),

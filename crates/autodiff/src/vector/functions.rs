@@ -434,3 +434,75 @@ impl<T: Real> VectorOp<T> for BatchMean {
         Mat::from_element(1, 1, tangents[0].map_or(T::zero(), |t| t.sum() / args[1][(0, 0)]))
     }
 }
+
+/// `embed(P, ids)`: column `ids[j]` of P (d × n) for every sample j, with ids a 1 × batch row of
+/// integer codes 0..n-1: an embedding lookup, without one-hot columns. Backward adds each
+/// sample's gradient into the column it read (a scatter-add); the ids get no gradient.
+pub struct Embed;
+
+impl Embed {
+    /// The column of each sample, checked to be an integer code within P's columns.
+    fn columns<T: Real>(table: &Mat<T>, ids: &Mat<T>) -> Result<Vec<usize>, OpError> {
+        if ids.nrows() != 1 {
+            return Err(OpError::Value(format!(
+                "the ids are {} x {}, not one row (a code per sample)",
+                ids.nrows(),
+                ids.ncols()
+            )));
+        }
+        let n = table.ncols();
+        ids.iter()
+            .enumerate()
+            .map(|(j, &v)| {
+                let x = v.as_f64();
+                if x >= 0.0 && x.fract() == 0.0 && x < n as f64 {
+                    Ok(x as usize)
+                } else {
+                    Err(OpError::Value(format!("sample {}: id {x} is not a whole number in 0..{}", j + 1, n - 1)))
+                }
+            })
+            .collect()
+    }
+}
+
+impl<T: Real> VectorOp<T> for Embed {
+    fn name(&self) -> &'static str {
+        "embed"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 2, "2 arguments (table, ids)")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let (table, ids) = (args[0], args[1]);
+        let cols = Self::columns(table, ids)?;
+        let d = table.nrows();
+        let mut out = Mat::zeros(d, cols.len());
+        for (j, &c) in cols.iter().enumerate() {
+            out.column_mut(j).copy_from(&table.column(c));
+        }
+        Ok(out)
+    }
+
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let (table, ids) = (args[0], args[1]);
+        let g = wants[0].then(|| {
+            let mut g = Mat::zeros(table.nrows(), table.ncols());
+            let cols = Self::columns(table, ids).expect("internal: checked by forward");
+            for (j, &c) in cols.iter().enumerate() {
+                let mut col = g.column_mut(c);
+                col += grad.column(j);
+            }
+            g
+        });
+        vec![g, None]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        match tangents[0] {
+            Some(t) => self.forward(&[t, args[1]]).expect("internal: checked by forward"),
+            None => zeros_like(out),
+        }
+    }
+}

@@ -34,6 +34,9 @@ pub enum OpError {
         /// What the shapes had to satisfy.
         rule: ShapeRule,
     },
+    /// An argument's value the operation cannot take (an index out of range), in words.
+    #[error("{0}")]
+    Value(String),
 }
 
 /// The shape rules of Table 11.1's operations and the elementwise ones.
