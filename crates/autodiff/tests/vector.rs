@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Embed, Linear, LogSoftmax,
+    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Embed, LayerNorm, Linear, LogSoftmax,
     LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step, StopGradient, SumAll,
     Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
@@ -234,6 +234,7 @@ proptest! {
         check_op(&LogSumExp, vec![same(79) * 3.0], seed)?;
         check_op(&LogSoftmax, vec![same(80) * 3.0], seed)?;
         check_op_in(&BatchMean, vec![same(81), Mat::from_element(1, 1, 7.0)], seed, &[true, false])?;
+        check_op(&LayerNorm { eps: 1e-5 }, vec![random(rows + 1, cols, seed ^ 83) * 2.0], seed)?;
         // Ids repeat (5 samples over `rows` columns): their gradients add up in one column.
         let ids = Mat::from_fn(1, 5, |_, j| ((j as u64 + seed) % rows as u64) as f64);
         check_op_in(&Embed, vec![random(3, rows, seed ^ 82), ids], seed, &[true, false])?;

@@ -7,7 +7,7 @@
 use std::sync::{Arc, LazyLock};
 
 use cg_autodiff::vector::{
-    Activation, AnyOp, Axis, Clip, Concat, Embed, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt,
+    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt,
     Step, StopGradient, SumAll, Transpose, Unary, Where,
 };
 
@@ -124,7 +124,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 26] = [
+static TABLE: [Function; 27] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -164,6 +164,13 @@ static TABLE: [Function; 26] = [
     ),
     f("logsumexp", "logsumexp(x)", "log Σ e^x of each column, computed stably", ONE, NONE, Rule::PerColumn, |_| {
         op(LogSumExp)
+    }),
+    f("layer_norm", "layer_norm(x[, eps])", "each column (a sample) minus its mean, over sqrt(its variance + eps), eps 1e-5 unless given; scale and shift with parameters", ONE, (0, 1), Rule::Same, |n| {
+        let eps = n.first().copied().unwrap_or(1e-5);
+        if !(eps > 0.0) {
+            return Err(format!("eps = {eps} must be > 0"));
+        }
+        op(LayerNorm { eps })
     }),
     f("transpose", "transpose(x)", "rows and columns swapped", ONE, NONE, Rule::Transpose, |_| op(Transpose)),
     f(

@@ -32,7 +32,7 @@ fn random_model(seed: u64) -> String {
         let (a, ra) = values.last().unwrap().clone();
         let (b, rb) = values[rng.random_range(0..values.len())].clone();
         let width = [2usize, 3, 4][rng.random_range(0..3)];
-        let (expr, rows) = match rng.random_range(0..20) {
+        let (expr, rows) = match rng.random_range(0..21) {
             0 => {
                 let (w, bias) = (weight(&mut rng, width, ra, &mut params), weight(&mut rng, width, 1, &mut params));
                 (format!("tanh({w} @ {a} + {bias})"), width)
@@ -64,6 +64,7 @@ fn random_model(seed: u64) -> String {
             // Mixes the samples of the batch: such a loss may not be cut into parts.
             18 => (format!("{a} - mean({a}, 1)"), ra),
             19 => (format!("{} @ {a} + mean({a}, 0)", weight(&mut rng, width, ra, &mut params)), width),
+            20 => (format!("{} * layer_norm(2 * {a}) + {a}", weight(&mut rng, ra, 1, &mut params)), ra),
             _ => (format!("tanh({a}) + {a}"), ra),
         };
         let name = format!("n{k}");

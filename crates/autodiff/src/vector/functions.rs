@@ -506,3 +506,69 @@ impl<T: Real> VectorOp<T> for Embed {
         }
     }
 }
+
+/// Layer normalisation of each column (one sample's features): (x - mean) / sqrt(var + eps),
+/// mean and (population) variance over the rows. A gain and a shift are the model's own
+/// parameters (`g * layer_norm(h) + b`). The Jacobian (I - 11ᵀ/n - y yᵀ/n) / σ is symmetric, so
+/// backward and forward mode apply the same map.
+pub struct LayerNorm {
+    /// Added to the variance (1e-5 unless given).
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    /// 1 / σ of each column.
+    fn inverse_sd<T: Real>(&self, x: &Mat<T>) -> Vec<T> {
+        let n = T::cast(x.nrows() as f64);
+        x.column_iter()
+            .map(|c| {
+                let mean = c.sum() / n;
+                let var = c.iter().fold(T::zero(), |s, &v| s + (v - mean) * (v - mean)) / n;
+                T::one() / (var + T::cast(self.eps)).sqrt()
+            })
+            .collect()
+    }
+
+    /// J v for every column: (v - mean(v) - y mean(v ⊙ y)) / σ.
+    fn apply<T: Real>(&self, x: &Mat<T>, y: &Mat<T>, v: &Mat<T>) -> Mat<T> {
+        let inv = self.inverse_sd(x);
+        let n = T::cast(x.nrows() as f64);
+        let mut out = Mat::zeros(x.nrows(), x.ncols());
+        for j in 0..x.ncols() {
+            let mean_v = v.column(j).sum() / n;
+            let mean_vy = v.column(j).dot(&y.column(j)) / n;
+            for i in 0..x.nrows() {
+                out[(i, j)] = (v[(i, j)] - mean_v - y[(i, j)] * mean_vy) * inv[j];
+            }
+        }
+        out
+    }
+}
+
+impl<T: Real> VectorOp<T> for LayerNorm {
+    fn name(&self) -> &'static str {
+        "layer_norm"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let x = args[0];
+        let inv = self.inverse_sd(x);
+        let n = T::cast(x.nrows() as f64);
+        Ok(Mat::from_fn(x.nrows(), x.ncols(), |i, j| {
+            let mean = x.column(j).sum() / n;
+            (x[(i, j)] - mean) * inv[j]
+        }))
+    }
+
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        vec![wants[0].then(|| self.apply(args[0], out, grad))]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        tangents[0].map_or_else(|| zeros_like(out), |t| self.apply(args[0], out, t))
+    }
+}
