@@ -469,3 +469,49 @@ fn matrix_factorisation_with_embeddings_agrees_rating_by_rating() {
     // 0.15 (the rating's own spread is about 0.6).
     assert!(mse.sqrt() < 0.15, "held-out RMSE {}", mse.sqrt());
 }
+
+#[test]
+fn a_residual_block_with_layer_norm_and_dropout_evaluates_without_dropout() {
+    let (ps, s) = (parameters("model_residual_digits"), splits("model_residual_digits"));
+    let test = s.test.unwrap();
+    let relu = |m: DMatrix<f64>| m.map(|v| v.max(0.0));
+    let h = relu(plus_column(&(param(&ps, "W1") * &test.features), &param(&ps, "b1")));
+    // Layer normalisation of each sample (column), written out.
+    let (g, shift) = (param(&ps, "g"), param(&ps, "s"));
+    let n = DMatrix::from_fn(64, h.ncols(), |i, j| {
+        let c = h.column(j);
+        let mean = c.mean();
+        let var = c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 64.0;
+        g[(i, 0)] * (h[(i, j)] - mean) / (var + 1e-5).sqrt() + shift[(i, 0)]
+    });
+    let r = &h + relu(plus_column(&(param(&ps, "W2") * n), &param(&ps, "b2")));
+    let o = plus_column(&(param(&ps, "Wo") * r), &param(&ps, "bo"));
+    let (ce, accuracy) = cross_entropy_and_accuracy(&o, &test.targets);
+    assert_test_metrics("model_residual_digits", ce, Some(accuracy));
+    assert!(accuracy >= 0.95, "{accuracy}");
+}
+
+/// Dropout's masks follow the run's seed and the samples, not the threads: the run on one
+/// thread writes the bytes of the run on two; another seed trains differently.
+#[test]
+fn dropout_is_the_same_on_any_thread_count() {
+    let run = |threads: &str, extra: &[&str]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+            .arg(root().join("configs/model_residual_digits.toml"))
+            .args(["train.epochs=3", "train.gradient_check=false"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .arg("-q")
+            .env("RAYON_NUM_THREADS", threads)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        (std::fs::read(out.join("metrics.json")).unwrap(), std::fs::read(out.join("model.safetensors")).unwrap())
+    };
+    let one = run("1", &[]);
+    assert!(one == run("2", &[]), "one thread and two threads differ");
+    assert!(one.0 != run("2", &["seed=1"]).0, "the seed changes nothing");
+}

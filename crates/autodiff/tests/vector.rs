@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Embed, LayerNorm, Linear, LogSoftmax,
-    LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step, StopGradient, SumAll,
-    Transpose, Unary, VectorDagBuilder, VectorOp, Where,
+    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Dropout, Embed, LayerNorm,
+    Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step,
+    StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
 use proptest::prelude::*;
@@ -234,6 +234,8 @@ proptest! {
         check_op(&LogSumExp, vec![same(79) * 3.0], seed)?;
         check_op(&LogSoftmax, vec![same(80) * 3.0], seed)?;
         check_op_in(&BatchMean, vec![same(81), Mat::from_element(1, 1, 7.0)], seed, &[true, false])?;
+        let samples = Mat::from_fn(1, cols, |_, j| (j * 7) as f64);
+        check_op_in(&Dropout { p: 0.4 }, vec![same(84), Mat::from_element(1, 1, 9.0), samples], seed, &[true, false, false])?;
         check_op(&LayerNorm { eps: 1e-5 }, vec![random(rows + 1, cols, seed ^ 83) * 2.0], seed)?;
         // Ids repeat (5 samples over `rows` columns): their gradients add up in one column.
         let ids = Mat::from_fn(1, 5, |_, j| ((j as u64 + seed) % rows as u64) as f64);
@@ -561,4 +563,26 @@ fn embed_refuses_ids_that_are_not_codes() {
     assert_eq!(forward(&[1.0, 3.0]).unwrap_err().to_string(), "sample 2: id 3 is not a whole number in 0..2");
     assert_eq!(forward(&[0.5]).unwrap_err().to_string(), "sample 1: id 0.5 is not a whole number in 0..2");
     assert!(forward(&[-1.0]).is_err());
+}
+
+#[test]
+fn dropout_masks_follow_the_sample_not_the_batch_part() {
+    let op = Dropout { p: 0.5 };
+    let x = Mat::from_element(50, 6, 1.0);
+    let seed = m(1, 1, &[3.0]);
+    let whole = VectorOp::<f64>::forward(&op, &[&x, &seed, &m(1, 6, &[10.0, 11.0, 12.0, 13.0, 14.0, 15.0])]).unwrap();
+    // Samples 12..14 alone give the columns they had in the whole batch.
+    let part =
+        VectorOp::<f64>::forward(&op, &[&x.columns(2, 3).into_owned(), &seed, &m(1, 3, &[12.0, 13.0, 14.0])]).unwrap();
+    assert_eq!(part, whole.columns(2, 3).into_owned());
+    // Entries are 0 or 1 / (1 - p), about half kept; another seed draws another mask.
+    assert!(whole.iter().all(|&v| v == 0.0 || v == 2.0));
+    let kept = whole.iter().filter(|&&v| v > 0.0).count();
+    assert!((120..=180).contains(&kept), "{kept} of 300 kept");
+    let other = VectorOp::<f64>::forward(&op, &[&x, &m(1, 1, &[4.0]), &m(1, 6, &[10.0, 11.0, 12.0, 13.0, 14.0, 15.0])])
+        .unwrap();
+    assert_ne!(whole, other);
+    // A NaN seed (evaluation) passes x through.
+    let eval = VectorOp::<f64>::forward(&op, &[&x, &m(1, 1, &[f64::NAN]), &m(1, 1, &[0.0])]).unwrap();
+    assert_eq!(eval, x);
 }

@@ -6,11 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Affine, Arith, BatchMean, Broadcast, Constant, Linear, Loss, LossNode, Mat, Max, Power,
+    Activation, Affine, Arith, BatchMean, Broadcast, Constant, Dropout, Linear, Loss, LossNode, Mat, Max, Power,
     VectorDagBuilder, VectorOp, VectorTape,
 };
 use cg_core::NodeId;
-use cg_nn::{Decision, Float, LossTerm, Network, TargetSource, TargetSpec};
+use cg_nn::{Decision, Float, LossTerm, Network, Noise, TargetSource, TargetSpec};
 use indexmap::IndexMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -143,7 +143,8 @@ fn check_name(table: &str, name: &str) -> Result<()> {
     if !ok {
         return Err(bad(format!("[model.{table}] {name}:"), "not a name (letters, digits and _, not first a digit)"));
     }
-    if is_function(name) || name == "loss" || name == "batch_size" || name == "fraction" {
+    let trainer_nodes = ["loss", "batch_size", "fraction", "dropout_seed", "dropout_samples"];
+    if is_function(name) || trainer_nodes.contains(&name) {
         return Err(bad(format!("[model.{table}] {name}:"), "is reserved (a function or the trainer's node)"));
     }
     Ok(())
@@ -198,6 +199,7 @@ fn param_init(name: &str, d: &ParamDecl) -> Result<ParamInit> {
             InitName::He => Init::He,
             InitName::Xavier => Init::Xavier,
             InitName::Zeros => Init::Zeros,
+            InitName::Ones => Init::Value(vec![1.0; rows * cols]),
         }
     };
     Ok(ParamInit { name: name.to_string(), rows, cols, init })
@@ -224,6 +226,8 @@ struct Emitter<'a, T: Float> {
     shapes: HashMap<NodeId, Shape>,
     /// The per-sample values of every `batch_mean` node.
     batch_means: HashMap<NodeId, NodeId>,
+    /// The inputs of random operations, made with the first.
+    noise: Option<Noise>,
 }
 
 impl<T: Float> Emitter<'_, T> {
@@ -508,6 +512,22 @@ impl<T: Float> Emitter<'_, T> {
                 let id = self.op(Arc::new(LossNode(loss)), &[o, y, self.batch_size], name)?;
                 self.loss_args.insert(id, (o, y));
                 id
+            }
+            Make::Dropout => {
+                let p = numbers[0];
+                if !(0.0..1.0).contains(&p) {
+                    return Err(self.err(ast, format!("the probability {p} is not in [0, 1)")));
+                }
+                let noise = match self.noise {
+                    Some(n) => n,
+                    None => {
+                        let n =
+                            Noise { seed: self.b.input("dropout_seed")?, samples: self.b.input("dropout_samples")? };
+                        self.noise = Some(n);
+                        n
+                    }
+                };
+                self.op(Arc::new(Dropout { p }), &[ids[0], noise.seed, noise.samples], name)?
             }
             Make::BatchMean => {
                 let id = self.op(Arc::new(BatchMean), &[ids[0], self.batch_size], name)?;
@@ -828,6 +848,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         ops: HashMap::new(),
         shapes: HashMap::new(),
         batch_means: HashMap::new(),
+        noise: None,
     };
     for name in &order {
         em.node = name;
@@ -957,7 +978,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
     }
     let margin = margin_losses.iter().any(|&(o, _)| o == predict);
     let decision = decision(config, predict_shape, margin)?;
-    let Emitter { b, .. } = em;
+    let Emitter { b, noise, .. } = em;
     let network = Network {
         dag: b.build()?,
         inputs,
@@ -968,6 +989,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         terms,
         predict,
         decision,
+        noise,
         params: param_ids,
         param_names: params.iter().map(|p| p.name.clone()).collect(),
     };

@@ -144,7 +144,7 @@ pub struct ColumnTarget {
 }
 
 /// A parameter: its shape (`[rows, cols]`, `[rows]` for a column, `[]` for a scalar) and how it
-/// starts: `init = "he" | "xavier" | "zeros"`, or `normal = std`, `uniform = a`, `value = ...`.
+/// starts: `init = "he" | "xavier" | "zeros" | "ones"`, or `normal = std`, `uniform = a`, `value = ...`.
 /// The default is xavier.
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +171,8 @@ pub enum InitName {
     Xavier,
     /// All zeros.
     Zeros,
+    /// All ones (a gain).
+    Ones,
 }
 
 /// Given values: rows of a matrix, the entries of a column, or one number.

@@ -7,8 +7,8 @@
 use std::sync::{Arc, LazyLock};
 
 use cg_autodiff::vector::{
-    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax, Sqrt,
-    Step, StopGradient, SumAll, Transpose, Unary, Where,
+    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax,
+    Sqrt, Step, StopGradient, SumAll, Transpose, Unary, Where,
 };
 
 /// How a function's output shape follows from its arguments' shapes.
@@ -62,6 +62,8 @@ pub enum Make {
     Loss(Loss),
     /// The batch mean of per-sample values (with the batch size as its last argument).
     BatchMean,
+    /// Dropout with this probability (with the trainer's seed and sample indices as arguments).
+    Dropout,
     /// The elementwise maximum or minimum of two or more arguments.
     Extremum {
         /// Maximum (else minimum).
@@ -124,7 +126,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 27] = [
+static TABLE: [Function; 28] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -213,6 +215,15 @@ static TABLE: [Function; 27] = [
         numbers: NONE,
         rule: Rule::Broadcast,
         make: Make::Extremum { max: false },
+    },
+    Function {
+        name: "dropout",
+        signature: "dropout(x, p)",
+        doc: "in training, each entry zeroed with probability p (a number) and the rest divided by 1 - p, a fresh mask every mini-batch (the same on any thread count); x itself in evaluation and predict",
+        nodes: ONE,
+        numbers: ONE,
+        rule: Rule::Same,
+        make: Make::Dropout,
     },
     Function {
         name: "batch_mean",

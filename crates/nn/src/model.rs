@@ -276,6 +276,7 @@ impl<T: Float> Mlp<T> {
                 } else {
                     Decision::Above(if margin(spec.loss) { 0.0 } else { 0.5 })
                 },
+                noise: None,
                 params: params.clone(),
                 param_names,
             };

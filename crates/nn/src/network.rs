@@ -75,6 +75,18 @@ pub enum Decision {
     Above(f64),
 }
 
+/// The inputs of the random operations (dropout): a 1 × 1 seed, drawn for every mini-batch
+/// (NaN in evaluation: the operations pass their input through), and a 1 × part row of the
+/// samples' indices in the training set, so each sample's mask depends on the sample, not on the
+/// part of the batch it lands in (the same numbers on any number of threads).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Noise {
+    /// The step's seed.
+    pub seed: NodeId,
+    /// The samples' indices.
+    pub samples: NodeId,
+}
+
 /// A vector graph ready to train.
 pub struct Network<T: Float> {
     /// The vector graph.
@@ -97,6 +109,8 @@ pub struct Network<T: Float> {
     pub predict: NodeId,
     /// How outputs become classes.
     pub decision: Decision,
+    /// The inputs of random operations, when the graph has any.
+    pub noise: Option<Noise>,
     /// Learnable parameters, in declaration order, with their names.
     pub params: Vec<NodeId>,
     /// The parameters' names, in order.
@@ -198,8 +212,17 @@ impl<T: Float> Network<T> {
         }
         tape.set(self.batch_size, Mat::from_element(1, 1, T::cast(cols.max(1) as f64)));
         tape.set(self.fraction, Mat::from_element(1, 1, T::one()));
+        self.evaluation_mode(tape);
         self.dag.forward(tape)?;
         Ok(tape.get(self.predict).expect("internal: forward ran").clone())
+    }
+
+    /// Sets the random operations' inputs for evaluation (they pass their input through).
+    pub fn evaluation_mode(&self, tape: &mut cg_autodiff::vector::VectorTape<T>) {
+        if let Some(noise) = self.noise {
+            tape.set(noise.seed, Mat::from_element(1, 1, T::cast(f64::NAN)));
+            tape.set(noise.samples, Mat::from_element(1, 1, T::zero()));
+        }
     }
 
     /// The loss's name for messages: the one per-sample loss, or "total".

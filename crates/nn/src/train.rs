@@ -10,6 +10,7 @@ use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Resumable, Snapshot, Sn
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -248,6 +249,9 @@ impl<T: Float> Solver for Trainer<'_, T> {
         st.order.shuffle(rng);
         let mut lr = 0.0;
         for (b, batch) in st.order.chunks(params.batch_size).enumerate() {
+            // Random operations (dropout) draw one seed per mini-batch from the run's stream;
+            // a network without any draws nothing, so its stream is unchanged.
+            let noise_seed = if net.noise.is_some() { f64::from(rng.random::<u32>()) } else { f64::NAN };
             let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(st.shards.len())).collect();
             let used = &mut st.shards[..parts.len()];
             let params_tape = &st.tape;
@@ -255,7 +259,9 @@ impl<T: Float> Solver for Trainer<'_, T> {
             let at = |e: Error| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1));
             used.par_iter_mut()
                 .zip(parts)
-                .map(|(shard, columns)| shard.unchecked_gradient(net, params_tape, train, columns, batch.len()))
+                .map(|(shard, columns)| {
+                    shard.unchecked_gradient(net, params_tape, train, columns, batch.len(), noise_seed)
+                })
                 .collect::<Result<Vec<()>>>()
                 .map_err(at)?;
             lr = st.optimizer.begin_step(epoch);
@@ -408,8 +414,9 @@ impl<T: Float> Shard<T> {
         Shard { tape: net.dag.tape(), grads: net.dag.grads(), seed: Mat::from_element(1, 1, T::one()) }
     }
 
-    /// Forward on `columns` of the training data, as a part of a batch of `batch_size` samples:
-    /// the part's loss.
+    /// Forward on `columns` of the training data, as a part of a batch of `batch_size` samples,
+    /// random operations drawn from `noise_seed` (NaN: evaluation, they pass through): the
+    /// part's loss.
     fn loss(
         &mut self,
         net: &Network<T>,
@@ -417,7 +424,13 @@ impl<T: Float> Shard<T> {
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
+        noise_seed: f64,
     ) -> Result<f64> {
+        if let Some(noise) = net.noise {
+            set_scalar(&mut self.tape, noise.seed, noise_seed);
+            self.tape
+                .set(noise.samples, Mat::from_iterator(1, columns.len(), columns.iter().map(|&c| T::cast(c as f64))));
+        }
         for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
             self.tape.set_columns(*node, x, columns);
         }
@@ -443,8 +456,9 @@ impl<T: Float> Shard<T> {
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
+        noise_seed: f64,
     ) -> Result<()> {
-        self.loss(net, params, data, columns, batch_size)?;
+        self.loss(net, params, data, columns, batch_size, noise_seed)?;
         Ok(net.dag.reverse_over_unchecked(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 
@@ -457,8 +471,9 @@ impl<T: Float> Shard<T> {
         data: &Encoded<T>,
         columns: &[usize],
         batch_size: usize,
+        noise_seed: f64,
     ) -> Result<()> {
-        self.unchecked_gradient(net, params, data, columns, batch_size)?;
+        self.unchecked_gradient(net, params, data, columns, batch_size, noise_seed)?;
         Ok(net.dag.check_gradients(&self.grads)?)
     }
 }
@@ -505,12 +520,14 @@ pub fn gradient_check<T: Float>(
     let enc = net.encode(data)?;
     let columns: Vec<usize> = (0..samples.min(enc.n).max(1)).collect();
     let mut shard = Shard::new(net);
-    shard.gradient(net, tape, &enc, &columns, columns.len())?;
+    // Random operations keep one fixed draw, so the loss is one function of the parameters.
+    const FIXED_NOISE: f64 = 1.0;
+    shard.gradient(net, tape, &enc, &columns, columns.len(), FIXED_NOISE)?;
     let eps = if std::mem::size_of::<T>() == 8 { 1e-5 } else { 1e-2 };
     let mut probe = tape.clone();
     // Central differences need only the loss: forward passes on one reused part.
     let mut part = Shard::new(net);
-    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, columns.len());
+    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, columns.len(), FIXED_NOISE);
     let (mut worst, mut entries) = (0.0f64, 0);
     for &p in &net.params {
         let Some(g) = shard.grads.get(p).cloned() else { continue };
@@ -549,6 +566,7 @@ fn evaluate<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, data: &Encoded
         }
         set_scalar(tape, net.batch_size, len as f64);
         set_scalar(tape, net.fraction, 1.0);
+        net.evaluation_mode(tape);
         net.dag.forward(tape)?;
         loss += match &net.terms {
             Some(terms) => {
@@ -623,7 +641,7 @@ mod tests {
         for parts in [2, 3] {
             let mut shards: Vec<Shard<f64>> = (0..parts).map(|_| Shard::new(net)).collect();
             for (shard, cols) in shards.iter_mut().zip(batch.chunks(batch.len().div_ceil(parts))) {
-                shard.gradient(net, &params, &enc, cols, batch.len()).unwrap();
+                shard.gradient(net, &params, &enc, cols, batch.len(), f64::NAN).unwrap();
             }
             for &p in &mlp.params {
                 let want = whole.grads.get(p).unwrap();

@@ -572,3 +572,79 @@ impl<T: Real> VectorOp<T> for LayerNorm {
         tangents[0].map_or_else(|| zeros_like(out), |t| self.apply(args[0], out, t))
     }
 }
+
+/// Inverted dropout: arguments `[x, seed, samples]`. In training (a finite seed) each entry is
+/// kept with probability 1 - p and then divided by 1 - p, zeroed otherwise; the mask of entry
+/// (i, j) is a hash of the seed, the sample's index `samples[j]` in the training set and the row
+/// i, so it does not depend on how a batch is cut into parts or on the thread count. A NaN seed
+/// (evaluation, `predict`) passes x through. The seed and the indices get no gradient.
+pub struct Dropout {
+    /// The probability of dropping an entry, in [0, 1).
+    pub p: f64,
+}
+
+impl Dropout {
+    /// Whether entry (i, j) is kept, and the factor it is multiplied by.
+    fn masks<T: Real>(&self, x: &Mat<T>, seed: &Mat<T>, samples: &Mat<T>) -> Option<Mat<T>> {
+        let s = seed[(0, 0)].as_f64();
+        if s.is_nan() {
+            return None;
+        }
+        let keep = 1.0 - self.p;
+        let scale = T::cast(1.0 / keep);
+        Some(Mat::from_fn(x.nrows(), x.ncols(), |i, j| {
+            let sample = if samples.ncols() == x.ncols() { samples[(0, j)].as_f64() as u64 } else { j as u64 };
+            let u = uniform(s as u64, sample, i as u64);
+            if u < keep {
+                scale
+            } else {
+                T::zero()
+            }
+        }))
+    }
+}
+
+/// A uniform number in [0, 1) from three integers (SplitMix64 finalisers, chained).
+fn uniform(seed: u64, sample: u64, row: u64) -> f64 {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let h = mix(mix(mix(seed) ^ sample) ^ row);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl<T: Real> VectorOp<T> for Dropout {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 3, "3 arguments (x, seed, samples)")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        Ok(match self.masks(args[0], args[1], args[2]) {
+            Some(m) => args[0].component_mul(&m),
+            None => args[0].clone(),
+        })
+    }
+
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let g = wants[0].then(|| match self.masks(args[0], args[1], args[2]) {
+            Some(m) => grad.component_mul(&m),
+            None => grad.clone(),
+        });
+        vec![g, None, None]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let Some(t) = tangents[0] else { return zeros_like(out) };
+        match self.masks(args[0], args[1], args[2]) {
+            Some(m) => t.component_mul(&m),
+            None => t.clone(),
+        }
+    }
+}
