@@ -489,6 +489,21 @@ fn a_residual_block_with_layer_norm_and_dropout_evaluates_without_dropout() {
     let (ce, accuracy) = cross_entropy_and_accuracy(&o, &test.targets);
     assert_test_metrics("model_residual_digits", ce, Some(accuracy));
     assert!(accuracy >= 0.95, "{accuracy}");
+    // Warm-up over 3 epochs, then a half cosine from 0.005 to 0.0001 at epoch 40.
+    let rates: Vec<f64> = stored("model_residual_digits")["learning_rate_curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let expected = |e: usize| {
+        if e < 3 {
+            0.005 * (e + 1) as f64 / 3.0
+        } else {
+            0.0001 + 0.5 * (0.005 - 0.0001) * (1.0 + (std::f64::consts::PI * (e - 3) as f64 / 37.0).cos())
+        }
+    };
+    assert!(rates.iter().enumerate().all(|(e, r)| (r - expected(e)).abs() < 1e-15), "{rates:?}");
 }
 
 /// Dropout's masks follow the run's seed and the samples, not the threads: the run on one

@@ -41,6 +41,16 @@ pub enum Schedule {
         /// The decay.
         decay: f64,
     },
+    /// A linear warm-up from rate / warmup to rate over the first `warmup` epochs, then a half
+    /// cosine from rate down to `min_rate` at epoch `epochs` (and `min_rate` after).
+    Cosine {
+        /// The epoch the cosine reaches `min_rate` (usually the run's epochs).
+        epochs: usize,
+        /// The lowest rate.
+        min_rate: f64,
+        /// Epochs of linear warm-up (0 for none).
+        warmup: usize,
+    },
 }
 
 /// `[optimizer]` as written in a config: `method` names the rule and carries its settings
@@ -134,6 +144,13 @@ pub(crate) struct OptimizerFields {
     step_factor: Option<f64>,
     /// inverse_time schedule only: α / (1 + decay · epoch) (default 0).
     decay: Option<f64>,
+    /// cosine schedule only (required): the epoch the cosine reaches min_learning_rate, usually
+    /// train.epochs.
+    cosine_epochs: Option<usize>,
+    /// cosine schedule only: the rate at the end (default 0).
+    min_learning_rate: Option<f64>,
+    /// cosine schedule only: epochs of linear warm-up before the cosine (default 0).
+    warmup_epochs: Option<usize>,
     /// L2 penalty λ: λ w is added to each gradient (biases too unless the model says otherwise).
     #[serde(default)]
     weight_decay: f64,
@@ -155,6 +172,7 @@ enum ScheduleName {
     Constant,
     Step,
     InverseTime,
+    Cosine,
 }
 
 /// `Err` naming a setting given for a method or schedule that does not take it.
@@ -189,6 +207,14 @@ impl TryFrom<OptimizerFields> for OptimizerConfig {
             }
         };
         let (every, factor, decay) = (f.step_every.is_some(), f.step_factor.is_some(), f.decay.is_some());
+        let cosine = [
+            ("cosine_epochs", f.cosine_epochs.is_some()),
+            ("min_learning_rate", f.min_learning_rate.is_some()),
+            ("warmup_epochs", f.warmup_epochs.is_some()),
+        ];
+        if !matches!(f.schedule, ScheduleName::Cosine) {
+            only("any schedule but `cosine`", &cosine, "see the schedule")?;
+        }
         let schedule = match f.schedule {
             ScheduleName::Constant => {
                 only(
@@ -205,6 +231,18 @@ impl TryFrom<OptimizerFields> for OptimizerConfig {
             ScheduleName::InverseTime => {
                 only("schedule `inverse_time`", &[("step_every", every), ("step_factor", factor)], "decay")?;
                 Schedule::InverseTime { decay: f.decay.unwrap_or(0.0) }
+            }
+            ScheduleName::Cosine => {
+                only(
+                    "schedule `cosine`",
+                    &[("step_every", every), ("step_factor", factor), ("decay", decay)],
+                    "cosine_epochs, min_learning_rate, warmup_epochs",
+                )?;
+                Schedule::Cosine {
+                    epochs: f.cosine_epochs.ok_or("schedule `cosine` needs cosine_epochs (usually train.epochs)")?,
+                    min_rate: f.min_learning_rate.unwrap_or(0.0),
+                    warmup: f.warmup_epochs.unwrap_or(0),
+                }
             }
         };
         Ok(OptimizerConfig { method, learning_rate: f.learning_rate, schedule, weight_decay: f.weight_decay })
@@ -253,6 +291,11 @@ impl Validate for OptimizerConfig {
                 OutOfRange::check("step_factor", factor, factor > 0.0 && factor <= 1.0, "0 < factor <= 1")?;
             }
             Schedule::InverseTime { decay } => OutOfRange::check("decay", decay, decay >= 0.0, ">= 0")?,
+            Schedule::Cosine { epochs, min_rate, warmup } => {
+                OutOfRange::at_least("cosine_epochs", epochs, warmup + 1, "> warmup_epochs")?;
+                let fits = (0.0..self.learning_rate).contains(&min_rate);
+                OutOfRange::check("min_learning_rate", min_rate, fits, "0 <= min_learning_rate < learning_rate")?;
+            }
         }
         let OptimizerConfig { method, learning_rate, schedule, weight_decay } = *self;
         Ok(OptimizerParams { method, learning_rate, schedule, weight_decay })
@@ -266,6 +309,13 @@ impl OptimizerParams {
             Schedule::Constant => self.learning_rate,
             Schedule::Step { every, factor } => self.learning_rate * factor.powi((epoch / every) as i32),
             Schedule::InverseTime { decay } => self.learning_rate / (1.0 + decay * epoch as f64),
+            Schedule::Cosine { epochs, min_rate, warmup } => {
+                if epoch < warmup {
+                    return self.learning_rate * (epoch + 1) as f64 / warmup as f64;
+                }
+                let t = ((epoch - warmup) as f64 / (epochs - warmup) as f64).min(1.0);
+                min_rate + 0.5 * (self.learning_rate - min_rate) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
         }
     }
 }

@@ -111,6 +111,18 @@ mod tests {
     }
 
     #[test]
+    fn cosine_warms_up_then_falls_to_the_minimum() {
+        let mut p = params(Method::Sgd, 0.1);
+        p.schedule = Schedule::Cosine { epochs: 12, min_rate: 0.02, warmup: 2 };
+        let rate = |e| p.learning_rate_at(e);
+        assert!((rate(0) - 0.05).abs() < 1e-15 && (rate(1) - 0.1).abs() < 1e-15, "linear warm-up");
+        assert!((rate(2) - 0.1).abs() < 1e-15, "the cosine starts at the rate");
+        assert!((rate(7) - 0.06).abs() < 1e-15, "halfway: the mean of rate and minimum");
+        assert!((rate(12) - 0.02).abs() < 1e-15 && (rate(40) - 0.02).abs() < 1e-15, "the minimum, then flat");
+        assert!((2..12).all(|e| rate(e + 1) < rate(e)), "falls all the way");
+    }
+
+    #[test]
     fn weight_decay_shrinks_weights_without_gradient() {
         let mut p = params(Method::Sgd, 0.1);
         p.weight_decay = 0.5;

@@ -116,6 +116,21 @@ pub(crate) fn charts(records: &[EpochRecord], title: &str, loss_name: &str) -> V
             },
         ));
     }
+    if records.iter().any(|r| r.learning_rate != records[0].learning_rate) {
+        charts.push((
+            "learning_rate",
+            LineChart {
+                title: format!("{title}: learning rate of each epoch (the schedule)"),
+                x_label: "epoch".into(),
+                y_label: "learning rate".into(),
+                series: named(vec![("learning rate", epoch_points(&|r| Some(r.learning_rate)))]),
+                legend: Legend::UpperRight,
+                y_range: None,
+                equal_aspect: false,
+                x_log: false,
+            },
+        ));
+    }
     if last.train_accuracy.is_some() {
         let series = named(vec![
             ("train", epoch_points(&|r| r.train_accuracy)),
