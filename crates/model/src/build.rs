@@ -64,6 +64,7 @@ struct ParamInit {
     rows: usize,
     cols: usize,
     init: Init,
+    frozen: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -127,9 +128,14 @@ impl<T: Float> Model<T> {
         self.params.iter().map(|p| (p.name.clone(), p.rows, p.cols)).collect()
     }
 
-    /// Number of learnable numbers.
+    /// Number of learnable numbers (frozen parameters not counted).
     pub fn parameter_count(&self) -> usize {
-        self.params.iter().map(|p| p.rows * p.cols).sum()
+        self.params.iter().filter(|p| !p.frozen).map(|p| p.rows * p.cols).sum()
+    }
+
+    /// Number of numbers in frozen parameters (`trainable = false`).
+    pub fn frozen_count(&self) -> usize {
+        self.params.iter().filter(|p| p.frozen).map(|p| p.rows * p.cols).sum()
     }
 }
 
@@ -202,7 +208,7 @@ fn param_init(name: &str, d: &ParamDecl) -> Result<ParamInit> {
             InitName::Ones => Init::Value(vec![1.0; rows * cols]),
         }
     };
-    Ok(ParamInit { name: name.to_string(), rows, cols, init })
+    Ok(ParamInit { name: name.to_string(), rows, cols, init, frozen: d.trainable == Some(false) })
 }
 
 /// Emits operations into the builder, tracking each value's node and shape.
@@ -944,7 +950,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
             }
         }
     }
-    if let Some(p) = params.iter().zip(&param_ids).find(|(_, id)| !reached.contains(id)) {
+    if let Some(p) = params.iter().zip(&param_ids).find(|(p, id)| !p.frozen && !reached.contains(id)) {
         return Err(bad(
             format!("[model.params] {}:", p.0.name),
             "does not reach the loss (no gradient would move it)",
@@ -992,6 +998,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         noise,
         params: param_ids,
         param_names: params.iter().map(|p| p.name.clone()).collect(),
+        frozen: params.iter().map(|p| p.frozen).collect(),
     };
     Ok(Model { network, nodes: infos, params })
 }

@@ -159,6 +159,9 @@ pub struct ParamDecl {
     pub uniform: Option<f64>,
     /// Values written out.
     pub value: Option<ValueDecl>,
+    /// `false` freezes it: initialised (or loaded by `init_from`) and saved like the others,
+    /// never updated, no optimiser state, not counted in `parameters`.
+    pub trainable: Option<bool>,
 }
 
 /// A named initialisation of a parameter.

@@ -197,3 +197,42 @@ o = "W @ x"
     let m = model(&text.replace("decision = \"sign\"", ""), 2);
     assert_eq!(m.network.predict_classes(&out), vec![0.0, 0.0, 0.0, 1.0]);
 }
+
+#[test]
+fn frozen_parameters_keep_their_values_and_the_rest_train() {
+    // A fixed random projection (frozen) under a trained read-out.
+    let text = r#"
+inputs  = { x = 4 }
+targets = { y = 1 }
+predict = "o"
+loss    = "squared_error(o, y)"
+[params]
+R = { shape = [8, 4], normal = 1.0, trainable = false }
+w = { shape = [1, 8], init = "zeros" }
+[nodes]
+o = "w @ tanh(R @ x)"
+"#;
+    let m = model(text, 4);
+    assert_eq!(m.parameter_count(), 8);
+    assert_eq!(m.frozen_count(), 32);
+    let data = regression(200, 4);
+    let params = TrainParams::new(3, 50, OptimizerConfig::adam(0.05).validate().unwrap());
+    let mut tape = m.init(&mut ChaCha8Rng::seed_from_u64(4));
+    let (r0, w0) = (tape.get(m.network.params[0]).unwrap().clone(), tape.get(m.network.params[1]).unwrap().clone());
+    train(&m.network, &mut tape, &data, None, &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
+    assert_eq!(tape.get(m.network.params[0]).unwrap(), &r0, "the frozen projection moved");
+    assert_ne!(tape.get(m.network.params[1]).unwrap(), &w0, "the read-out did not train");
+    // The same read-out trained with R written as a constant of the same values: equal steps.
+    let rows: Vec<String> = r0
+        .row_iter()
+        .map(|r| format!("[{}]", r.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(", ")))
+        .collect();
+    let constant = text
+        .replace("R = { shape = [8, 4], normal = 1.0, trainable = false }\n", "")
+        .replace("[nodes]", &format!("[constants]\nR = [{}]\n[nodes]", rows.join(", ")));
+    let c = model(&constant, 4);
+    let mut tape_c = c.network.dag.tape();
+    tape_c.set(c.network.params[0], w0);
+    train(&c.network, &mut tape_c, &data, None, &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
+    assert_eq!(tape_c.get(c.network.params[0]).unwrap(), tape.get(m.network.params[1]).unwrap());
+}

@@ -279,6 +279,7 @@ impl<T: Float> Mlp<T> {
                 noise: None,
                 params: params.clone(),
                 param_names,
+                frozen: vec![],
             };
             Ok(Mlp { spec: spec.clone(), net, input, output: h, params })
         };

@@ -115,6 +115,9 @@ pub struct Network<T: Float> {
     pub params: Vec<NodeId>,
     /// The parameters' names, in order.
     pub param_names: Vec<String>,
+    /// For each parameter, whether it is frozen (`trainable = false`): saved and loaded with the
+    /// others, but never updated. Empty: none is.
+    pub frozen: Vec<bool>,
 }
 
 /// Data encoded for a network: one matrix per input and per target, and the class labels.
@@ -231,6 +234,11 @@ impl<T: Float> Network<T> {
             Some([LossTerm::Samples { loss, .. }]) => loss.name(),
             _ => "total",
         }
+    }
+
+    /// Whether parameter `k` (in `params`' order) is frozen.
+    pub fn is_frozen(&self, k: usize) -> bool {
+        self.frozen.get(k).copied().unwrap_or(false)
     }
 
     /// Number of learnable numbers, given their values.

@@ -214,7 +214,13 @@ impl<'a, T: Float> Trainer<'a, T> {
     /// constraints.
     pub fn start(&self, mut tape: VectorTape<T>) -> TrainState<T> {
         let net = self.net;
-        let sizes: Vec<usize> = net.params.iter().map(|&p| tape.get(p).map_or(0, |m| m.len())).collect();
+        // A frozen parameter has no optimiser state.
+        let sizes: Vec<usize> = net
+            .params
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| if net.is_frozen(k) { 0 } else { tape.get(p).map_or(0, |m| m.len()) })
+            .collect();
         project(&net.params, &mut tape, &self.params.constraints);
         // A loss that is not a sum of per-sample and parameter terms cannot be cut into parts.
         let parts = if net.terms.is_some() { shard_count(self.params.batch_size) } else { 1 };
@@ -266,6 +272,9 @@ impl<T: Float> Solver for Trainer<'_, T> {
                 .map_err(at)?;
             lr = st.optimizer.begin_step(epoch);
             for (k, &p) in net.params.iter().enumerate() {
+                if net.is_frozen(k) {
+                    continue;
+                }
                 let g: Vec<&[T]> = used
                     .iter()
                     .map(|s| s.grads.get(p).expect("internal: every parameter reaches the output").as_slice())
@@ -529,8 +538,8 @@ pub fn gradient_check<T: Float>(
     let mut part = Shard::new(net);
     let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, columns.len(), FIXED_NOISE);
     let (mut worst, mut entries) = (0.0f64, 0);
-    for &p in &net.params {
-        let Some(g) = shard.grads.get(p).cloned() else { continue };
+    for (k, &p) in net.params.iter().enumerate() {
+        let Some(g) = shard.grads.get(p).cloned().filter(|_| !net.is_frozen(k)) else { continue };
         let len = g.len();
         let picks: Vec<usize> = if len <= 25 { (0..len).collect() } else { (0..25).map(|k| k * len / 25).collect() };
         for idx in picks {

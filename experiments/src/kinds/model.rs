@@ -163,6 +163,9 @@ impl ModelExperiment {
         if let Some(check) = check {
             object.insert("gradient_check".into(), check);
         }
+        if model.frozen_count() > 0 {
+            object.insert("frozen_parameters".into(), json!(model.frozen_count()));
+        }
         let seconds = outcome.train_seconds;
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
