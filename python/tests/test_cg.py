@@ -24,7 +24,8 @@ def stored(name):
     [
         "exercise_4", "fig11_9", "xor", "asia", "misconception", "hopfield_digits", "som_iris", "best_fit_two_nodes",
         "asia_learn", "bm_small", "hopfield_capacity", "hopfield_tsp", "ising", "model_xor", "rbm_wine_gaussian",
-        "rnn_sine", "svd_digits",
+        "rnn_sine", "svd_digits", "model_huber_diabetes", "model_mf_embeddings", "model_early_stopping_digits",
+        "model_residual_digits", "model_sparse_autoencoder_digits",
     ],
 )
 def test_run_gives_the_binary_numbers_bit_for_bit(name):

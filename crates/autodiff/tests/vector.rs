@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cg_autodiff::vector::{
     Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Dropout, Embed, LayerNorm,
-    Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Sign, Softmax, Sqrt, Step,
+    Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Rows, Sign, Softmax, Sqrt, Step,
     StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
@@ -236,6 +236,7 @@ proptest! {
         check_op_in(&BatchMean, vec![same(81), Mat::from_element(1, 1, 7.0)], seed, &[true, false])?;
         let samples = Mat::from_fn(1, cols, |_, j| (j * 7) as f64);
         check_op_in(&Dropout { p: 0.4 }, vec![same(84), Mat::from_element(1, 1, 9.0), samples], seed, &[true, false, false])?;
+        check_op(&Rows { start: 1, end: rows + 1 }, vec![random(rows + 2, cols, seed ^ 85)], seed)?;
         check_op(&LayerNorm { eps: 1e-5 }, vec![random(rows + 1, cols, seed ^ 83) * 2.0], seed)?;
         // Ids repeat (5 samples over `rows` columns): their gradients add up in one column.
         let ids = Mat::from_fn(1, 5, |_, j| ((j as u64 + seed) % rows as u64) as f64);

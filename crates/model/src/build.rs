@@ -491,6 +491,17 @@ impl<T: Float> Emitter<'_, T> {
                 }
                 Shape(table.0, ids.1)
             }
+            Rule::RowRange => {
+                let end = numbers[1];
+                match shapes[0].0 {
+                    Dim::N(r) if end <= r as f64 => Shape(Dim::N((end - numbers[0]).max(0.0) as usize), shapes[0].1),
+                    rows => {
+                        return Err(
+                            self.err(ast, format!("{} has {rows} rows, so rows up to {end} do not exist", args[0]))
+                        )
+                    }
+                }
+            }
             Rule::BatchMean => {
                 if shapes[0].1 != Dim::Batch {
                     return Err(self

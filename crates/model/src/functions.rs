@@ -7,8 +7,8 @@
 use std::sync::{Arc, LazyLock};
 
 use cg_autodiff::vector::{
-    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Sign, Softmax,
-    Sqrt, Step, StopGradient, SumAll, Transpose, Unary, Where,
+    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Rows, Sign,
+    Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary, Where,
 };
 
 /// How a function's output shape follows from its arguments' shapes.
@@ -34,6 +34,8 @@ pub enum Rule {
     BatchMean,
     /// A table (d x n) and a row of codes (1 x batch): d x batch.
     Lookup,
+    /// Rows start..end (the two numbers) of the argument: end - start rows, its columns.
+    RowRange,
 }
 
 impl Rule {
@@ -49,6 +51,7 @@ impl Rule {
             Rule::Loss => "1 x 1; prediction and target of one shape, a column per sample",
             Rule::BatchMean => "1 x 1; its argument has a column per sample",
             Rule::Lookup => "rows of the table x columns of the ids (one code per sample, 1 x batch)",
+            Rule::RowRange => "end - start rows, the argument's columns",
         }
     }
 }
@@ -126,7 +129,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 28] = [
+static TABLE: [Function; 29] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -195,6 +198,13 @@ static TABLE: [Function; 28] = [
     ),
     f("concat", "concat(a, b, ...)", "the arguments' rows stacked", (2, ANY), NONE, Rule::Stack, |_| op(Concat)),
     f("embed", "embed(P, ids)", "column ids[j] of P for each sample j: an embedding lookup (ids: a 1-wide input of codes 0..n-1, kept as they are by [data] ids); P's gradient is a scatter-add", (2, 2), NONE, Rule::Lookup, |_| op(Embed)),
+    f("rows", "rows(x, start, end)", "rows start..end of x (from 0, end excluded), also written x[start:end]; x[i] is rows(x, i, i + 1)", ONE, (2, 2), Rule::RowRange, |n| {
+        let whole = |v: f64| v >= 0.0 && v.fract() == 0.0;
+        if !(whole(n[0]) && whole(n[1]) && n[0] < n[1]) {
+            return Err(format!("rows {}..{} are not whole numbers with start < end", n[0], n[1]));
+        }
+        op(Rows { start: n[0] as usize, end: n[1] as usize })
+    }),
     f("where", "where(c, a, b)", "a where c > 0, else b (c gets no gradient)", (3, 3), NONE, Rule::Broadcast, |_| {
         op(Where)
     }),
@@ -298,6 +308,7 @@ pub fn reference() -> String {
          Operators, loosest first: + -   then * / @   then unary -   then ^ (a number exponent, groups to the right).\n\
          + - * / broadcast: equal shapes, or a column (p x 1), a row (1 x batch) or a 1 x 1 stretched over the other.\n\
          @ is the matrix product. Numbers may stand wherever a node goes (max(0, x), 2 / x).\n\
+         Indexing: x[i] (row i), x[a:b] (rows a..b), P[:, ids] (embed(P, ids)).\n\
          Names: [model] inputs and targets, [model.params] (learnt), [model.constants] (fixed: a number, [column],\n\
          [[rows]], { fill = x, shape = [r, c] }, { identity = n }), [model.nodes], and these functions:\n\n",
     );

@@ -144,7 +144,7 @@ pub struct SyntaxError {
 /// Tokens with their columns: the toolkit's shared lexer, with `@` among the symbols; numbers
 /// that overflow to infinity are refused.
 fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
-    let toks = tokenize_with(src, "+-*@(),/^").map_err(|e| match e {
+    let toks = tokenize_with(src, "+-*@(),/^[]:").map_err(|e| match e {
         LexError::UnexpectedChar { column, c } => {
             SyntaxError { column, message: format!("unexpected character `{c}`") }
         }
@@ -256,7 +256,10 @@ impl Parser {
     /// `primary (^ unary)?`: the exponent may carry its own minus (`x ^ -1`), and `a ^ b ^ c`
     /// is `a ^ (b ^ c)`.
     fn power(&mut self) -> Result<Ast, SyntaxError> {
-        let base = self.primary()?;
+        let mut base = self.primary()?;
+        while *self.peek() == Tok::Sym('[') {
+            base = self.index(base)?;
+        }
         let column = self.column();
         if !self.eat('^') {
             return Ok(base);
@@ -265,6 +268,38 @@ impl Parser {
         let exponent = self.unary()?;
         self.depth -= 1;
         Ok(Ast::Bin { op: BinOp::Power, left: Box::new(base), right: Box::new(exponent), column })
+    }
+
+    /// `x[i]` (row i), `x[a:b]` (rows a..b) or `P[:, ids]` (the column of each id: embed), as
+    /// the functions `rows` and `embed`.
+    fn index(&mut self, base: Ast) -> Result<Ast, SyntaxError> {
+        let column = self.column();
+        self.eat('[');
+        self.enter()?;
+        let out = if self.eat(':') {
+            if !self.eat(',') {
+                return Err(self.error("expected `,` after `[:` (P[:, ids] picks the column of each id)"));
+            }
+            let ids = self.expr()?;
+            Ast::Call { func: "embed".into(), args: vec![base, ids], column }
+        } else {
+            let number = |p: &mut Self| match p.peek().clone() {
+                Tok::Num(x) => {
+                    p.pos += 1;
+                    Ok(x)
+                }
+                t => Err(p.error(&format!("an index is a number of rows (x[2], x[0:3]), found {}", t.describe()))),
+            };
+            let start = number(self)?;
+            let end = if self.eat(':') { number(self)? } else { start + 1.0 };
+            Ast::Call { func: "rows".into(), args: vec![base, Ast::Num(start), Ast::Num(end)], column }
+        };
+        if !self.eat(']') {
+            let found = self.peek().describe();
+            return Err(self.error(&format!("expected `]`, found {found}")));
+        }
+        self.depth -= 1;
+        Ok(out)
     }
 
     fn primary(&mut self) -> Result<Ast, SyntaxError> {

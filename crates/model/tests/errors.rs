@@ -117,6 +117,8 @@ fn the_new_functions_check_their_arguments() {
     );
     assert_eq!(node("sum(W2 @ h, 2)"), "o = sum(W2 @ h, 2): axis 2 is neither 0 (per sample) nor 1 (over the batch)");
     assert_eq!(node("(W2 @ h) ^ h"), "o = (W2 @ h) ^ h: the exponent h must be a number (for e^x write exp(x))");
+    assert_eq!(node("(W2 @ h)[5]"), "o = rows(W2 @ h, 5, 6): W2 @ h has 3 rows, so rows up to 6 do not exist");
+    assert_eq!(node("(W2 @ h)[2:1]"), "o = rows(W2 @ h, 2, 1): rows 2..1 are not whole numbers with start < end");
     assert_eq!(node("pow(W2 @ h)"), "o = pow(W2 @ h): `pow` is written pow(x, p), got 1 argument");
     // A per-sample quantity is 1 x batch and broadcasts against k x batch; a column does not fit a row.
     assert!(build_ok(&BASE.replace("\"W2 @ h\"", "\"W2 @ h / sum(h * h, 0)\"")));

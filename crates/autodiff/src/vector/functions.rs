@@ -648,3 +648,48 @@ impl<T: Real> VectorOp<T> for Dropout {
         }
     }
 }
+
+/// Rows `start..end` of the argument (`x[2]`, `x[0:3]`, `rows(x, 0, 3)`): a gate's first row, a
+/// slice of a stacked output. Backward puts the gradient back into those rows.
+pub struct Rows {
+    /// The first row, from 0.
+    pub start: usize,
+    /// One past the last row.
+    pub end: usize,
+}
+
+impl<T: Real> VectorOp<T> for Rows {
+    fn name(&self) -> &'static str {
+        "rows"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 1, "1 argument")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let x = args[0];
+        if self.end > x.nrows() || self.start >= self.end {
+            return Err(OpError::Value(format!(
+                "rows {}..{} of a value with {} rows",
+                self.start,
+                self.end,
+                x.nrows()
+            )));
+        }
+        Ok(x.rows(self.start, self.end - self.start).into_owned())
+    }
+
+    fn backward(&self, args: &[&Mat<T>], _out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let x = args[0];
+        vec![wants[0].then(|| {
+            let mut g = Mat::zeros(x.nrows(), x.ncols());
+            g.rows_mut(self.start, self.end - self.start).copy_from(grad);
+            g
+        })]
+    }
+
+    fn jvp(&self, _args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        tangents[0].map_or_else(|| zeros_like(out), |t| t.rows(self.start, self.end - self.start).into_owned())
+    }
+}
