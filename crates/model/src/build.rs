@@ -447,7 +447,7 @@ impl<T: Float> Emitter<'_, T> {
             Rule::PerColumn => Shape(Dim::N(1), shapes[0].1),
             Rule::Reduce => match numbers.first() {
                 None => Shape::SCALAR,
-                Some(&a) if a == 0.0 => Shape(Dim::N(1), shapes[0].1),
+                Some(0.0) => Shape(Dim::N(1), shapes[0].1),
                 Some(_) => Shape(shapes[0].0, Dim::N(1)),
             },
             Rule::Stack => {

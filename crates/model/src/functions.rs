@@ -56,11 +56,14 @@ impl Rule {
     }
 }
 
+/// Builds a function's operation from its trailing numbers, or says why they do not fit.
+pub type MakeOp = fn(&[f64]) -> Result<Arc<dyn AnyOp>, String>;
+
 /// What a function builds.
 #[derive(Clone, Copy)]
 pub enum Make {
     /// A vector operation from the trailing numbers, or why the numbers do not fit.
-    Op(fn(&[f64]) -> Result<Arc<dyn AnyOp>, String>),
+    Op(MakeOp),
     /// A loss node (with the batch size as its last argument).
     Loss(Loss),
     /// The batch mean of per-sample values (with the batch size as its last argument).
@@ -106,7 +109,7 @@ const fn f(
     nodes: (usize, usize),
     numbers: (usize, usize),
     rule: Rule,
-    make: fn(&[f64]) -> Result<Arc<dyn AnyOp>, String>,
+    make: MakeOp,
 ) -> Function {
     Function { name, signature, doc, nodes, numbers, rule, make: Make::Op(make) }
 }
@@ -172,7 +175,7 @@ static TABLE: [Function; 29] = [
     }),
     f("layer_norm", "layer_norm(x[, eps])", "each column (a sample) minus its mean, over sqrt(its variance + eps), eps 1e-5 unless given; scale and shift with parameters", ONE, (0, 1), Rule::Same, |n| {
         let eps = n.first().copied().unwrap_or(1e-5);
-        if !(eps > 0.0) {
+        if eps.is_nan() || eps <= 0.0 {
             return Err(format!("eps = {eps} must be > 0"));
         }
         op(LayerNorm { eps })

@@ -646,7 +646,7 @@ mod tests {
         let enc = net.encode(&data).unwrap();
         let batch: Vec<usize> = (0..130).rev().collect();
         let mut whole = Shard::new(net);
-        whole.gradient(net, &params, &enc, &batch, batch.len()).unwrap();
+        whole.gradient(net, &params, &enc, &batch, batch.len(), f64::NAN).unwrap();
         for parts in [2, 3] {
             let mut shards: Vec<Shard<f64>> = (0..parts).map(|_| Shard::new(net)).collect();
             for (shard, cols) in shards.iter_mut().zip(batch.chunks(batch.len().div_ceil(parts))) {
