@@ -530,3 +530,26 @@ fn dropout_is_the_same_on_any_thread_count() {
     assert!(one == run("2", &[]), "one thread and two threads differ");
     assert!(one.0 != run("2", &["seed=1"]).0, "the seed changes nothing");
 }
+
+#[test]
+fn batch_norm_predicts_with_its_saved_running_statistics() {
+    let (ps, s) = (parameters("model_batchnorm_wine"), splits("model_batchnorm_wine"));
+    let (mean, var) = (param(&ps, "h_bn_mean"), param(&ps, "h_bn_var"));
+    let test = s.test.unwrap();
+    let z = param(&ps, "W1") * &test.features;
+    let (g, shift) = (param(&ps, "g"), param(&ps, "s"));
+    let h = DMatrix::from_fn(16, z.ncols(), |i, j| {
+        (g[(i, 0)] * (z[(i, j)] - mean[(i, 0)]) / (var[(i, 0)] + 1e-5).sqrt() + shift[(i, 0)]).max(0.0)
+    });
+    let o = plus_column(&(param(&ps, "W2") * h), &param(&ps, "b2"));
+    let (ce, accuracy) = cross_entropy_and_accuracy(&o, &test.targets);
+    assert_test_metrics("model_batchnorm_wine", ce, Some(accuracy));
+    assert_eq!(stored("model_batchnorm_wine")["frozen_parameters"], 32);
+    // The running statistics moved from their start (0 and 1) towards the hidden units' own.
+    let z_train = param(&ps, "W1") * &s.train.features;
+    for i in 0..16 {
+        let row = z_train.row(i);
+        let (m, v) = (row.mean(), row.iter().map(|x| (x - row.mean()).powi(2)).sum::<f64>() / row.len() as f64);
+        assert!((mean[(i, 0)] - m).abs() < 0.3 * v.sqrt().max(0.1), "unit {i}: running mean {} vs {m}", mean[(i, 0)]);
+    }
+}

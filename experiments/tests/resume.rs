@@ -72,6 +72,9 @@ fn general_model() {
     // after the best epoch (6), the resumed run stops where the whole one did (14).
     resumes_exactly("model_early_stopping_digits.toml", &[], 3);
     resumes_exactly("model_early_stopping_digits.toml", &[], 9);
+    // Batch normalisation's running statistics and dropout's stream carry over too.
+    resumes_exactly("model_batchnorm_wine.toml", &["train.epochs=6", "train.gradient_check=false"], 3);
+    resumes_exactly("model_residual_digits.toml", &["train.epochs=4", "train.gradient_check=false"], 2);
 }
 
 #[test]

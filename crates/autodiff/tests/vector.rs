@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Axis, BatchMean, Broadcast, Clip, Concat, Constant, Dropout, Embed, LayerNorm,
-    Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Rows, Sign, Softmax, Sqrt, Step,
-    StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
+    Activation, Add, Affine, Arith, Axis, BatchMean, BatchNorm, Broadcast, Clip, Concat, Constant, Dropout, Embed,
+    LayerNorm, Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Rows, Sign, Softmax, Sqrt,
+    Step, StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
 use proptest::prelude::*;
@@ -237,6 +237,12 @@ proptest! {
         let samples = Mat::from_fn(1, cols, |_, j| (j * 7) as f64);
         check_op_in(&Dropout { p: 0.4 }, vec![same(84), Mat::from_element(1, 1, 9.0), samples], seed, &[true, false, false])?;
         check_op(&Rows { start: 1, end: rows + 1 }, vec![random(rows + 2, cols, seed ^ 85)], seed)?;
+        // Batch normalisation in training (batch statistics; at least 2 samples) and evaluation.
+        let (mean, var) = (random(rows, 1, seed ^ 86), random(rows, 1, seed ^ 87).map(|v| 0.5 + v.abs()));
+        let x = random(rows, cols + 1, seed ^ 88) * 2.0;
+        let training = [true, false, false, false];
+        check_op_in(&BatchNorm { eps: 1e-5 }, vec![x.clone(), mean.clone(), var.clone(), Mat::from_element(1, 1, 3.0)], seed, &training)?;
+        check_op_in(&BatchNorm { eps: 1e-5 }, vec![x, mean, var, Mat::from_element(1, 1, f64::NAN)], seed, &training)?;
         check_op(&LayerNorm { eps: 1e-5 }, vec![random(rows + 1, cols, seed ^ 83) * 2.0], seed)?;
         // Ids repeat (5 samples over `rows` columns): their gradients add up in one column.
         let ids = Mat::from_fn(1, 5, |_, j| ((j as u64 + seed) % rows as u64) as f64);

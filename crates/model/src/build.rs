@@ -6,11 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Affine, Arith, BatchMean, Broadcast, Constant, Dropout, Linear, Loss, LossNode, Mat, Max, Power,
-    VectorDagBuilder, VectorOp, VectorTape,
+    Activation, Affine, Arith, BatchMean, BatchNorm, Broadcast, Constant, Dropout, Linear, Loss, LossNode, Mat, Max,
+    Power, VectorDagBuilder, VectorOp, VectorTape,
 };
 use cg_core::NodeId;
-use cg_nn::{Decision, Float, LossTerm, Network, Noise, TargetSource, TargetSpec};
+use cg_nn::{Decision, Float, LossTerm, Network, Noise, RunningStats, TargetSource, TargetSpec};
 use indexmap::IndexMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -61,6 +61,8 @@ fn is_function(name: &str) -> bool {
 #[derive(Clone, Debug)]
 struct ParamInit {
     name: String,
+    /// As declared (`[r, c]`, `[r]` or `[]`): the shape the saved tensor takes.
+    shape: Vec<usize>,
     rows: usize,
     cols: usize,
     init: Init,
@@ -126,6 +128,12 @@ impl<T: Float> Model<T> {
     /// Each parameter's name and shape (rows, columns), in declaration order.
     pub fn param_shapes(&self) -> Vec<(String, usize, usize)> {
         self.params.iter().map(|p| (p.name.clone(), p.rows, p.cols)).collect()
+    }
+
+    /// Each parameter's shape as declared (batch normalisation's running statistics last), the
+    /// shapes `model.safetensors` stores.
+    pub fn declared_shapes(&self) -> Vec<Vec<usize>> {
+        self.params.iter().map(|p| p.shape.clone()).collect()
     }
 
     /// Number of learnable numbers (frozen parameters not counted).
@@ -208,7 +216,14 @@ fn param_init(name: &str, d: &ParamDecl) -> Result<ParamInit> {
             InitName::Ones => Init::Value(vec![1.0; rows * cols]),
         }
     };
-    Ok(ParamInit { name: name.to_string(), rows, cols, init, frozen: d.trainable == Some(false) })
+    Ok(ParamInit {
+        name: name.to_string(),
+        shape: d.shape.clone(),
+        rows,
+        cols,
+        init,
+        frozen: d.trainable == Some(false),
+    })
 }
 
 /// Emits operations into the builder, tracking each value's node and shape.
@@ -234,6 +249,12 @@ struct Emitter<'a, T: Float> {
     batch_means: HashMap<NodeId, NodeId>,
     /// The inputs of random operations, made with the first.
     noise: Option<Noise>,
+    /// Parameters the emitter adds (batch normalisation's running statistics), with their nodes.
+    extra_params: Vec<(ParamInit, NodeId)>,
+    /// (normalised node, running mean, running variance, momentum) of each batch normalisation.
+    running: Vec<(NodeId, NodeId, NodeId, f64)>,
+    /// Operations whose value mixes the samples of a batch though its shape does not show it.
+    mixing: HashSet<NodeId>,
 }
 
 impl<T: Float> Emitter<'_, T> {
@@ -276,10 +297,21 @@ impl<T: Float> Emitter<'_, T> {
         for i in 0..count {
             let id = NodeId::from_index(i);
             let from_args = self.args.get(&id).is_some_and(|a| a.iter().any(|a| coupled[a.index()]));
-            let own = self.data.contains(&id) && self.shapes.get(&id).is_some_and(|s| s.1 != Dim::Batch);
+            let own = (self.data.contains(&id) && self.shapes.get(&id).is_some_and(|s| s.1 != Dim::Batch))
+                || self.mixing.contains(&id);
             coupled[i] = from_args || own;
         }
         coupled
+    }
+
+    /// The random operations' inputs, made on first use.
+    fn noise(&mut self) -> Result<Noise> {
+        if let Some(n) = self.noise {
+            return Ok(n);
+        }
+        let n = Noise { seed: self.b.input("dropout_seed")?, samples: self.b.input("dropout_samples")? };
+        self.noise = Some(n);
+        Ok(n)
     }
 
     fn alias(&mut self, a: NodeId) -> Result<NodeId> {
@@ -535,16 +567,39 @@ impl<T: Float> Emitter<'_, T> {
                 if !(0.0..1.0).contains(&p) {
                     return Err(self.err(ast, format!("the probability {p} is not in [0, 1)")));
                 }
-                let noise = match self.noise {
-                    Some(n) => n,
-                    None => {
-                        let n =
-                            Noise { seed: self.b.input("dropout_seed")?, samples: self.b.input("dropout_samples")? };
-                        self.noise = Some(n);
-                        n
-                    }
-                };
+                let noise = self.noise()?;
                 self.op(Arc::new(Dropout { p }), &[ids[0], noise.seed, noise.samples], name)?
+            }
+            Make::BatchNorm => {
+                let momentum = numbers.first().copied().unwrap_or(0.1);
+                if !(momentum > 0.0 && momentum <= 1.0) {
+                    return Err(self.err(ast, format!("the momentum {momentum} is not in (0, 1]")));
+                }
+                let Shape(Dim::N(rows), Dim::Batch) = shapes[0] else {
+                    return Err(
+                        self.err(ast, format!("batch_norm takes features x batch, but {} is {}", args[0], shapes[0]))
+                    );
+                };
+                let noise = self.noise()?;
+                let k = self.running.len();
+                let node = self.node.to_string();
+                let stat = |what: &str, value: f64| ParamInit {
+                    name: if k == 0 { format!("{node}_bn_{what}") } else { format!("{node}_bn{k}_{what}") },
+                    shape: vec![rows],
+                    rows,
+                    cols: 1,
+                    init: Init::Value(vec![value; rows]),
+                    frozen: true,
+                };
+                let (mean, var) = (stat("mean", 0.0), stat("var", 1.0));
+                let mean_id = self.b.param(&mean.name)?;
+                let var_id = self.b.param(&var.name)?;
+                self.extra_params.push((mean, mean_id));
+                self.extra_params.push((var, var_id));
+                let id = self.op(Arc::new(BatchNorm { eps: 1e-5 }), &[ids[0], mean_id, var_id, noise.seed], name)?;
+                self.running.push((ids[0], mean_id, var_id, momentum));
+                self.mixing.insert(id);
+                id
             }
             Make::BatchMean => {
                 let id = self.op(Arc::new(BatchMean), &[ids[0], self.batch_size], name)?;
@@ -866,6 +921,9 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         shapes: HashMap::new(),
         batch_means: HashMap::new(),
         noise: None,
+        extra_params: vec![],
+        running: vec![],
+        mixing: HashSet::new(),
     };
     for name in &order {
         em.node = name;
@@ -995,7 +1053,18 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
     }
     let margin = margin_losses.iter().any(|&(o, _)| o == predict);
     let decision = decision(config, predict_shape, margin)?;
-    let Emitter { b, noise, .. } = em;
+    let Emitter { b, noise, extra_params, running, .. } = em;
+    let mut params = params;
+    let mut param_ids = param_ids;
+    for (p, id) in extra_params {
+        params.push(p);
+        param_ids.push(id);
+    }
+    let index = |id: NodeId| param_ids.iter().position(|&p| p == id).expect("internal: a running statistic");
+    let running = running
+        .into_iter()
+        .map(|(input, mean, var, momentum)| RunningStats { input, mean: index(mean), var: index(var), momentum })
+        .collect();
     let network = Network {
         dag: b.build()?,
         inputs,
@@ -1007,6 +1076,7 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
         predict,
         decision,
         noise,
+        running,
         params: param_ids,
         param_names: params.iter().map(|p| p.name.clone()).collect(),
         frozen: params.iter().map(|p| p.frozen).collect(),

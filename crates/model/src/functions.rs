@@ -70,6 +70,8 @@ pub enum Make {
     BatchMean,
     /// Dropout with this probability (with the trainer's seed and sample indices as arguments).
     Dropout,
+    /// Batch normalisation with running statistics (frozen parameters the trainer keeps).
+    BatchNorm,
     /// The elementwise maximum or minimum of two or more arguments.
     Extremum {
         /// Maximum (else minimum).
@@ -132,7 +134,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 29] = [
+static TABLE: [Function; 30] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -237,6 +239,15 @@ static TABLE: [Function; 29] = [
         numbers: ONE,
         rule: Rule::Same,
         make: Make::Dropout,
+    },
+    Function {
+        name: "batch_norm",
+        signature: "batch_norm(x[, momentum])",
+        doc: "in training, each row (feature) normalised by the batch's mean and variance (the batch is then computed whole); in evaluation and predict by running statistics, moved towards each batch's by momentum (0.1 unless given) and saved with the model as frozen parameters NODE_bn_mean, NODE_bn_var",
+        nodes: ONE,
+        numbers: (0, 1),
+        rule: Rule::Same,
+        make: Make::BatchNorm,
     },
     Function {
         name: "batch_mean",

@@ -236,3 +236,39 @@ o = "w @ tanh(R @ x)"
     train(&c.network, &mut tape_c, &data, None, &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
     assert_eq!(tape_c.get(c.network.params[0]).unwrap(), tape.get(m.network.params[1]).unwrap());
 }
+
+#[test]
+fn batch_norm_keeps_running_statistics_by_its_momentum() {
+    let text = r#"
+inputs  = { x = 4 }
+targets = { y = 1 }
+predict = "o"
+loss    = "squared_error(o, y)"
+[params]
+W = { shape = [3, 4], normal = 0.5 }
+v = { shape = [1, 3], normal = 0.5 }
+[nodes]
+o = "v @ batch_norm(W @ x, 0.25)"
+"#;
+    let m = model(text, 4);
+    let net = &m.network;
+    assert!(net.terms.is_none(), "batch normalisation mixes the batch's samples");
+    assert_eq!(net.param_names, ["W", "v", "o_bn_mean", "o_bn_var"]);
+    assert_eq!((m.parameter_count(), m.frozen_count()), (15, 6));
+    let data = regression(40, 4);
+    let mut tape = m.init(&mut ChaCha8Rng::seed_from_u64(2));
+    let w0 = tape.get(net.params[0]).unwrap().clone();
+    // One full-batch step: the statistics move a quarter of the way from (0, 1) to the batch's
+    // mean and population variance of W x, taken at the parameters before the step.
+    let params = TrainParams::new(1, 40, OptimizerConfig::sgd(0.1).validate().unwrap());
+    train(net, &mut tape, &data, None, &params, &mut ChaCha8Rng::seed_from_u64(5), &mut []).unwrap();
+    let z = &w0 * &data.features;
+    for i in 0..3 {
+        let row = z.row(i);
+        let mean = row.mean();
+        let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 40.0;
+        let (rm, rv) = (tape.get(net.params[2]).unwrap()[(i, 0)], tape.get(net.params[3]).unwrap()[(i, 0)]);
+        assert!((rm - 0.25 * mean).abs() < 1e-14, "{rm} vs {}", 0.25 * mean);
+        assert!((rv - (0.75 + 0.25 * var)).abs() < 1e-14, "{rv} vs {}", 0.75 + 0.25 * var);
+    }
+}

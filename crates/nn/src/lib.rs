@@ -54,7 +54,7 @@ pub use constraints::{project, violation};
 pub use early::{EarlyStopping, EarlyStoppingConfig, StopMetric};
 pub use error::{Error, Result};
 pub use model::{margin, Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
-pub use network::{Decision, Encoded, LossTerm, Network, Noise, TargetSource, TargetSpec};
+pub use network::{Decision, Encoded, LossTerm, Network, Noise, RunningStats, TargetSource, TargetSpec};
 pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
 pub use train::{
     gradient_check, train, EpochRecord, GradientCheck, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState,

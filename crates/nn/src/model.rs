@@ -277,6 +277,7 @@ impl<T: Float> Mlp<T> {
                     Decision::Above(if margin(spec.loss) { 0.0 } else { 0.5 })
                 },
                 noise: None,
+                running: vec![],
                 params: params.clone(),
                 param_names,
                 frozen: vec![],

@@ -87,6 +87,21 @@ pub struct Noise {
     pub samples: NodeId,
 }
 
+/// Running statistics of a batch normalisation, kept by the trainer: after every mini-batch,
+/// each is moved towards the batch's statistics of `input` (mean and population variance of each
+/// row): s ⇐ (1 - momentum) s + momentum · batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunningStats {
+    /// The node normalised.
+    pub input: NodeId,
+    /// The index (in `params`) of the frozen parameter holding the running means.
+    pub mean: usize,
+    /// The index of the frozen parameter holding the running variances.
+    pub var: usize,
+    /// The weight of each batch.
+    pub momentum: f64,
+}
+
 /// A vector graph ready to train.
 pub struct Network<T: Float> {
     /// The vector graph.
@@ -109,8 +124,11 @@ pub struct Network<T: Float> {
     pub predict: NodeId,
     /// How outputs become classes.
     pub decision: Decision,
-    /// The inputs of random operations, when the graph has any.
+    /// The inputs of random operations (and of the train/evaluation switch of batch
+    /// normalisation), when the graph has any.
     pub noise: Option<Noise>,
+    /// The running statistics the trainer keeps (batch normalisation).
+    pub running: Vec<RunningStats>,
     /// Learnable parameters, in declaration order, with their names.
     pub params: Vec<NodeId>,
     /// The parameters' names, in order.

@@ -294,6 +294,7 @@ impl<T: Float> Solver for Trainer<'_, T> {
                 }
             }
             project(&net.params, &mut st.tape, &params.constraints);
+            update_running(net, &mut st.tape, used);
             st.grad_evals += 1;
         }
         let train_seconds = start.elapsed().as_secs_f64();
@@ -396,6 +397,28 @@ impl<St, R: Clone + serde::Serialize + serde::de::DeserializeOwned> Observer<St,
 /// not depend on the machine's threads; batches under 128 stay whole.
 const SHARD_COLUMNS: usize = 64;
 const MAX_SHARDS: usize = 8;
+
+/// Moves every running statistic towards the batch's (batch normalisation), from the inputs the
+/// batch's forward pass computed. Such a network is never cut into parts (the normalisation
+/// mixes the batch's samples), so the one part holds the whole batch.
+fn update_running<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, parts: &[Shard<T>]) {
+    let [part] = parts else { return };
+    for r in &net.running {
+        let x = part.tape.get(r.input).expect("internal: forward ran");
+        let n = x.ncols().max(1) as f64;
+        let m = r.momentum;
+        let means: Vec<f64> = x.row_iter().map(|row| row.iter().map(|v| v.as_f64()).sum::<f64>() / n).collect();
+        let vars: Vec<f64> = x
+            .row_iter()
+            .zip(&means)
+            .map(|(row, mean)| row.iter().map(|v| (v.as_f64() - mean).powi(2)).sum::<f64>() / n)
+            .collect();
+        for (index, batch) in [(r.mean, &means), (r.var, &vars)] {
+            let s = tape.get_mut(net.params[index]).expect("internal: initialised");
+            s.iter_mut().zip(batch).for_each(|(s, b)| *s = T::cast((1.0 - m) * s.as_f64() + m * b));
+        }
+    }
+}
 
 fn shard_count(batch_size: usize) -> usize {
     (batch_size / SHARD_COLUMNS).clamp(1, MAX_SHARDS)

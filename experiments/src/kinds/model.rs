@@ -50,11 +50,6 @@ pub struct ModelExperiment {
     model: Model<f64>,
 }
 
-/// Each parameter's declared shape, in declaration order.
-fn param_shapes(config: &ModelConfig) -> Vec<Vec<usize>> {
-    config.params.values().map(|p| p.shape.clone()).collect()
-}
-
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
 /// take the other features in order.
 fn columns_to_end(splits: &mut Splits, config: &ModelConfig) {
@@ -101,10 +96,15 @@ impl KindConfig for ModelFile {
     fn predict(saved: &SavedModel, data: &Table) -> Result<Predictions> {
         let config = saved.config::<ModelFile>()?.model;
         let features = saved.inputs()?.features;
-        let shapes = param_shapes(&config);
         match saved.meta("precision")? {
-            "f32" => training::predictions(&build::<f32>(&config, &features)?.network, &shapes, saved, data),
-            _ => training::predictions(&build::<f64>(&config, &features)?.network, &shapes, saved, data),
+            "f32" => {
+                let model = build::<f32>(&config, &features)?;
+                training::predictions(&model.network, &model.declared_shapes(), saved, data)
+            }
+            _ => {
+                let model = build::<f64>(&config, &features)?;
+                training::predictions(&model.network, &model.declared_shapes(), saved, data)
+            }
         }
     }
 }
@@ -140,7 +140,7 @@ impl Experiment for ModelExperiment {
 impl ModelExperiment {
     /// Each parameter's declared shape.
     fn shapes(&self) -> Vec<Vec<usize>> {
-        param_shapes(&self.config)
+        self.model.declared_shapes()
     }
 
     fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {

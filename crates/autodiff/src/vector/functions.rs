@@ -693,3 +693,103 @@ impl<T: Real> VectorOp<T> for Rows {
         tangents[0].map_or_else(|| zeros_like(out), |t| t.rows(self.start, self.end - self.start).into_owned())
     }
 }
+
+/// Batch normalisation of each row (one feature over the samples of a batch): arguments
+/// `[x, running_mean, running_var, seed]`. In training (a finite seed) each row is normalised
+/// by the batch's own mean and (population) variance, so the value of one sample depends on the
+/// others (the batch is never cut into parts); in evaluation (a NaN seed, `predict`) by the
+/// running statistics the trainer keeps (frozen parameters, saved with the model). The running
+/// statistics and the seed get no gradient.
+pub struct BatchNorm {
+    /// Added to the variance.
+    pub eps: f64,
+}
+
+impl BatchNorm {
+    /// Per row: (mean, 1 / σ) of the batch.
+    fn batch_stats<T: Real>(&self, x: &Mat<T>) -> Vec<(T, T)> {
+        let n = T::cast(x.ncols() as f64);
+        x.row_iter()
+            .map(|r| {
+                let mean = r.sum() / n;
+                let var = r.iter().fold(T::zero(), |s, &v| s + (v - mean) * (v - mean)) / n;
+                (mean, T::one() / (var + T::cast(self.eps)).sqrt())
+            })
+            .collect()
+    }
+
+    fn training<T: Real>(seed: &Mat<T>) -> bool {
+        !seed[(0, 0)].as_f64().is_nan()
+    }
+
+    /// J v in training, row by row: (v - mean(v) - y mean(v ⊙ y)) / σ (symmetric).
+    fn apply<T: Real>(&self, x: &Mat<T>, y: &Mat<T>, v: &Mat<T>) -> Mat<T> {
+        let stats = self.batch_stats(x);
+        let n = T::cast(x.ncols() as f64);
+        let mut out = Mat::zeros(x.nrows(), x.ncols());
+        for i in 0..x.nrows() {
+            let mean_v = v.row(i).sum() / n;
+            let mean_vy = v.row(i).dot(&y.row(i)) / n;
+            for j in 0..x.ncols() {
+                out[(i, j)] = (v[(i, j)] - mean_v - y[(i, j)] * mean_vy) * stats[i].1;
+            }
+        }
+        out
+    }
+
+    /// 1 / sqrt(running variance + eps) of each row, for evaluation.
+    fn running_scale<T: Real>(&self, var: &Mat<T>) -> Vec<T> {
+        var.iter().map(|&v| T::one() / (v + T::cast(self.eps)).sqrt()).collect()
+    }
+}
+
+impl<T: Real> VectorOp<T> for BatchNorm {
+    fn name(&self) -> &'static str {
+        "batch_norm"
+    }
+
+    fn check_arity(&self, n: usize) -> Result<(), OpError> {
+        exactly(n, 4, "4 arguments (x, running mean, running variance, seed)")
+    }
+
+    fn forward(&self, args: &[&Mat<T>]) -> Result<Mat<T>, OpError> {
+        let (x, mean, var, seed) = (args[0], args[1], args[2], args[3]);
+        if mean.nrows() != x.nrows() || var.nrows() != x.nrows() {
+            return Err(OpError::Value(format!(
+                "running statistics of {} and {} rows for a value of {}",
+                mean.nrows(),
+                var.nrows(),
+                x.nrows()
+            )));
+        }
+        if Self::training(seed) {
+            let stats = self.batch_stats(x);
+            Ok(Mat::from_fn(x.nrows(), x.ncols(), |i, j| (x[(i, j)] - stats[i].0) * stats[i].1))
+        } else {
+            let scale = self.running_scale(var);
+            Ok(Mat::from_fn(x.nrows(), x.ncols(), |i, j| (x[(i, j)] - mean[(i, 0)]) * scale[i]))
+        }
+    }
+
+    fn backward(&self, args: &[&Mat<T>], out: &Mat<T>, grad: &Mat<T>, wants: &[bool]) -> Vec<Option<Mat<T>>> {
+        let g = wants[0].then(|| {
+            if Self::training(args[3]) {
+                self.apply(args[0], out, grad)
+            } else {
+                let scale = self.running_scale(args[2]);
+                Mat::from_fn(grad.nrows(), grad.ncols(), |i, j| grad[(i, j)] * scale[i])
+            }
+        });
+        vec![g, None, None, None]
+    }
+
+    fn jvp(&self, args: &[&Mat<T>], out: &Mat<T>, tangents: &[Option<&Mat<T>>]) -> Mat<T> {
+        let Some(t) = tangents[0] else { return zeros_like(out) };
+        if Self::training(args[3]) {
+            self.apply(args[0], out, t)
+        } else {
+            let scale = self.running_scale(args[2]);
+            Mat::from_fn(t.nrows(), t.ncols(), |i, j| t[(i, j)] * scale[i])
+        }
+    }
+}
