@@ -1054,8 +1054,6 @@ pub fn build<T: Float>(config: &ModelConfig, features: &[String]) -> Result<Mode
     let margin = margin_losses.iter().any(|&(o, _)| o == predict);
     let decision = decision(config, predict_shape, margin)?;
     let Emitter { b, noise, extra_params, running, .. } = em;
-    let mut params = params;
-    let mut param_ids = param_ids;
     for (p, id) in extra_params {
         params.push(p);
         param_ids.push(id);
