@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use cg_autodiff::vector::{
-    Activation, Add, Affine, Arith, Axis, BatchMean, BatchNorm, Broadcast, Clip, Concat, Constant, Dropout, Embed,
-    LayerNorm, Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Rows, Sign, Softmax, Sqrt,
-    Step, StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
+    Activation, Add, Affine, Arith, Axis, BatchMean, BatchNorm, Broadcast, Clip, Concat, Constant, Dropout,
+    Elementwise, Embed, LayerNorm, Linear, LogSoftmax, LogSumExp, Loss, LossNode, Mat, Max, Mul, Power, Reduce, Rows,
+    Sign, Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary, VectorDagBuilder, VectorOp, Where,
 };
 use cg_core::Role;
 use proptest::prelude::*;
@@ -216,6 +216,10 @@ proptest! {
             check_op(&op, vec![away(random(rows, 1, seed ^ 66)), away(same(67))], seed)?;
         }
         check_op(&Sqrt, vec![positive(70)], seed)?;
+        let kinked = same(69).map(|v| if v.abs() < 0.05 { v + 0.1 } else { v }) * 2.0;
+        for f in [Elementwise::Sin, Elementwise::Cos, Elementwise::Silu, Elementwise::Softsign, Elementwise::LeakyRelu(0.1), Elementwise::Elu(1.5)] {
+            check_op(&f, vec![kinked.clone()], seed)?;
+        }
         for p in [2.0, 3.0, -1.0, 0.5, -1.5] {
             check_op(&Power(p), vec![positive(71)], seed)?;
         }

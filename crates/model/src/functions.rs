@@ -7,8 +7,8 @@
 use std::sync::{Arc, LazyLock};
 
 use cg_autodiff::vector::{
-    Activation, AnyOp, Axis, Clip, Concat, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce, Rows, Sign,
-    Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary, Where,
+    Activation, AnyOp, Axis, Clip, Concat, Elementwise, Embed, LayerNorm, LogSoftmax, LogSumExp, Loss, Power, Reduce,
+    Rows, Sign, Softmax, Sqrt, Step, StopGradient, SumAll, Transpose, Unary, Where,
 };
 
 /// How a function's output shape follows from its arguments' shapes.
@@ -134,7 +134,7 @@ fn axis(n: &[f64], mean: bool) -> Result<Arc<dyn AnyOp>, String> {
 const ONE: (usize, usize) = (1, 1);
 const NONE: (usize, usize) = (0, 0);
 
-static TABLE: [Function; 30] = [
+static TABLE: [Function; 36] = [
     f("sigmoid", "sigmoid(x)", "1 / (1 + e^-x)", ONE, NONE, Rule::Same, |_| op(Activation::Sigmoid)),
     f("tanh", "tanh(x)", "hyperbolic tangent", ONE, NONE, Rule::Same, |_| op(Activation::Tanh)),
     f("relu", "relu(x)", "max(x, 0)", ONE, NONE, Rule::Same, |_| op(Activation::Relu)),
@@ -144,6 +144,16 @@ static TABLE: [Function; 30] = [
     f("log", "log(x)", "natural logarithm", ONE, NONE, Rule::Same, |_| op(Unary::Log)),
     f("abs", "abs(x)", "|x| (derivative 0 at 0)", ONE, NONE, Rule::Same, |_| op(Unary::Abs)),
     f("sqrt", "sqrt(x)", "square root", ONE, NONE, Rule::Same, |_| op(Sqrt)),
+    f("sin", "sin(x)", "sine", ONE, NONE, Rule::Same, |_| op(Elementwise::Sin)),
+    f("cos", "cos(x)", "cosine", ONE, NONE, Rule::Same, |_| op(Elementwise::Cos)),
+    f("silu", "silu(x)", "x sigmoid(x) (swish)", ONE, NONE, Rule::Same, |_| op(Elementwise::Silu)),
+    f("softsign", "softsign(x)", "x / (1 + |x|)", ONE, NONE, Rule::Same, |_| op(Elementwise::Softsign)),
+    f("leaky_relu", "leaky_relu(x[, a])", "x for x > 0, a x otherwise (a = 0.01 unless given)", ONE, (0, 1), Rule::Same, |n| {
+        op(Elementwise::LeakyRelu(n.first().copied().unwrap_or(0.01)))
+    }),
+    f("elu", "elu(x[, a])", "x for x > 0, a (e^x - 1) otherwise (a = 1 unless given)", ONE, (0, 1), Rule::Same, |n| {
+        op(Elementwise::Elu(n.first().copied().unwrap_or(1.0)))
+    }),
     f("sign", "sign(x)", "-1, 0 or 1 (derivative 0)", ONE, NONE, Rule::Same, |_| op(Sign)),
     f("step", "step(x)", "1 where x > 0, else 0 (derivative 0)", ONE, NONE, Rule::Same, |_| op(Step)),
     f("pow", "pow(x, p)", "x^p for a number p, also written x ^ p", ONE, ONE, Rule::Same, |n| op(Power(n[0]))),

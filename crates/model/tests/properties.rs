@@ -32,7 +32,7 @@ fn random_model(seed: u64) -> String {
         let (a, ra) = values.last().unwrap().clone();
         let (b, rb) = values[rng.random_range(0..values.len())].clone();
         let width = [2usize, 3, 4][rng.random_range(0..3)];
-        let (expr, rows) = match rng.random_range(0..22) {
+        let (expr, rows) = match rng.random_range(0..23) {
             0 => {
                 let (w, bias) = (weight(&mut rng, width, ra, &mut params), weight(&mut rng, width, 1, &mut params));
                 (format!("tanh({w} @ {a} + {bias})"), width)
@@ -67,6 +67,7 @@ fn random_model(seed: u64) -> String {
             20 => (format!("{} * layer_norm(2 * {a}) + {a}", weight(&mut rng, ra, 1, &mut params)), ra),
             // Row selection: a gate's first row against the rest.
             21 => (format!("concat({a}[0] * {a}, sigmoid({a}[0:1]))"), ra + 1),
+            22 => (format!("sin({a}) * cos({a}) + silu({a}) - softsign({a}) + elu({a}, 0.5) + leaky_relu({a})"), ra),
             _ => (format!("tanh({a}) + {a}"), ra),
         };
         let name = format!("n{k}");

@@ -793,3 +793,83 @@ impl<T: Real> VectorOp<T> for BatchNorm {
         }
     }
 }
+
+/// Elementwise functions of one argument given by a formula and its derivative, for the model
+/// language (`sin`, `cos`, `silu`, `softsign`, `leaky_relu`, `elu`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Elementwise {
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// x σ(x) (also called swish).
+    Silu,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x for x > 0, a x otherwise.
+    LeakyRelu(f64),
+    /// x for x > 0, a (e^x - 1) otherwise.
+    Elu(f64),
+}
+
+impl Pointwise for Elementwise {
+    fn name(&self) -> &'static str {
+        match self {
+            Elementwise::Sin => "sin",
+            Elementwise::Cos => "cos",
+            Elementwise::Silu => "silu",
+            Elementwise::Softsign => "softsign",
+            Elementwise::LeakyRelu(_) => "leaky_relu",
+            Elementwise::Elu(_) => "elu",
+        }
+    }
+
+    fn value(&self, x: f64) -> f64 {
+        match *self {
+            Elementwise::Sin => x.sin(),
+            Elementwise::Cos => x.cos(),
+            Elementwise::Silu => x / (1.0 + (-x).exp()),
+            Elementwise::Softsign => x / (1.0 + x.abs()),
+            Elementwise::LeakyRelu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Elementwise::Elu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x.exp_m1()
+                }
+            }
+        }
+    }
+
+    fn slope(&self, x: f64, y: f64) -> f64 {
+        match *self {
+            Elementwise::Sin => x.cos(),
+            Elementwise::Cos => -x.sin(),
+            Elementwise::Silu => {
+                let s = 1.0 / (1.0 + (-x).exp());
+                s + x * s * (1.0 - s)
+            }
+            Elementwise::Softsign => 1.0 / (1.0 + x.abs()).powi(2),
+            Elementwise::LeakyRelu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    a
+                }
+            }
+            Elementwise::Elu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    y + a
+                }
+            }
+        }
+    }
+}

@@ -19,8 +19,8 @@ use cg_core::{DiGraph, EdgeWeight, NodeId, Role, Shape, Variable};
 
 pub use elementwise::{Affine, Arith, Broadcast, LossNode, SumAll, Transpose, Unary};
 pub use functions::{
-    Axis, BatchMean, BatchNorm, Clip, Constant, Dropout, Embed, LayerNorm, LogSoftmax, LogSumExp, Power, Reduce, Rows,
-    Sign, Sqrt, Step, StopGradient, Where,
+    Axis, BatchMean, BatchNorm, Clip, Constant, Dropout, Elementwise, Embed, LayerNorm, LogSoftmax, LogSumExp, Power,
+    Reduce, Rows, Sign, Sqrt, Step, StopGradient, Where,
 };
 pub use loss::Loss;
 pub use ops::{Activation, Add, Concat, Dims, GradSlot, Linear, Max, Mul, OpError, ShapeRule, Softmax, VectorOp};
