@@ -553,3 +553,53 @@ fn batch_norm_predicts_with_its_saved_running_statistics() {
         assert!((mean[(i, 0)] - m).abs() < 0.3 * v.sqrt().max(0.1), "unit {i}: running mean {} vs {m}", mean[(i, 0)]);
     }
 }
+
+/// A constant read from a CSV file gives the numbers of the same constant written inline, and
+/// the saved model predicts without the file (its numbers travel in model.safetensors).
+#[test]
+fn a_constant_from_a_file_equals_the_inline_one_and_travels_with_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("configs/model_attention_iris.toml")).unwrap();
+    let start = text.find("K = [[").unwrap();
+    let end = start + text[start..].find("]]\n").unwrap() + 3;
+    let keys: Vec<String> = (0..8)
+        .map(|k| {
+            (0..4)
+                .map(|i| {
+                    if i == k % 4 {
+                        if k < 4 {
+                            "1"
+                        } else {
+                            "-1"
+                        }
+                    } else {
+                        "0"
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    std::fs::write(tmp.path().join("keys.csv"), keys.join("\n") + "\n").unwrap();
+    let config = text[..start].to_string() + "K = { csv = \"keys.csv\" }\n" + &text[end..];
+    let config = config.replace("../data/iris.csv", root().join("data/iris.csv").to_str().unwrap());
+    std::fs::write(tmp.path().join("attention.toml"), config).unwrap();
+    let run =
+        experiments::run_with(&tmp.path().join("attention.toml"), &[], &experiments::RunOptions::default()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&run.files.iter().find(|f| f.0 == "metrics.json").unwrap().1).unwrap();
+    let stored = stored("model_attention_iris");
+    for key in ["final_loss", "test_loss", "test_accuracy", "loss_curve"] {
+        assert_eq!(metrics[key], stored[key], "{key}");
+    }
+    // Saved elsewhere, with the file gone, the model still predicts.
+    let out = tmp.path().join("elsewhere/result");
+    experiments::write(&run, &out).unwrap();
+    std::fs::remove_file(tmp.path().join("keys.csv")).unwrap();
+    let predicted = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(["predict", out.to_str().unwrap(), "--data", root().join("data/iris.csv").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
+    assert_eq!(String::from_utf8_lossy(&predicted.stdout).lines().count(), 151);
+}

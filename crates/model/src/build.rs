@@ -676,6 +676,9 @@ fn constant_value(name: &str, decl: &ConstantDecl) -> Result<Mat<f64>> {
             }
             Mat::from_fn(rows.len(), cols, |i, j| rows[i][j])
         }
+        ConstantDecl::Generated(g) if g.csv.is_some() => {
+            return Err(bad(at, "a csv constant is read when the config loads (ModelConfig::read_constant_files)"));
+        }
         ConstantDecl::Generated(g) => match (g.fill, &g.shape, g.identity) {
             (Some(x), Some(shape), None) => {
                 let (r, c) = match shape[..] {

@@ -100,7 +100,7 @@ pub enum ConstantDecl {
     Generated(GeneratedConstant),
 }
 
-/// `{ fill = x, shape = [r, c] }` or `{ identity = n }`.
+/// `{ fill = x, shape = [r, c] }`, `{ identity = n }` or `{ csv = "file.csv" }`.
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratedConstant {
@@ -110,9 +110,68 @@ pub struct GeneratedConstant {
     pub shape: Option<Vec<usize>>,
     /// The n x n identity matrix.
     pub identity: Option<usize>,
+    /// A CSV file of numbers, one matrix row per line, no header (relative to the config's
+    /// folder): read when the config loads ([`ModelConfig::read_constant_files`]) and saved
+    /// with the model, so `predict` needs no file.
+    pub csv: Option<String>,
 }
 
 impl ModelConfig {
+    /// Reads every `{ csv = "..." }` constant (paths relative to `base`) and writes its numbers
+    /// in place; returns what it read, by name, as rows.
+    ///
+    /// # Errors
+    /// A file that cannot be read, a cell that is not a finite number (with its line and
+    /// column), rows of different lengths, or no numbers.
+    pub fn read_constant_files(&mut self, base: &std::path::Path) -> crate::Result<IndexMap<String, Vec<Vec<f64>>>> {
+        let mut read = IndexMap::new();
+        for (name, decl) in &mut self.constants {
+            let ConstantDecl::Generated(GeneratedConstant { csv: Some(file), fill, shape, identity }) = decl else {
+                continue;
+            };
+            if fill.is_some() || shape.is_some() || identity.is_some() {
+                return Err(crate::Error::Message(format!(
+                    "[model.constants] {name}: give csv alone (its file sets the shape)"
+                )));
+            }
+            let at = format!("[model.constants] {name}: {file}:");
+            let path = base.join(&*file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| crate::Error::Message(format!("{at} cannot read {}: {e}", path.display())))?;
+            let mut rows: Vec<Vec<f64>> = vec![];
+            for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let row = line
+                    .split(',')
+                    .enumerate()
+                    .map(|(c, cell)| match cell.trim().parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok(x),
+                        _ => Err(crate::Error::Message(format!(
+                            "{at} line {}, column {}: `{}` is not a finite number",
+                            k + 1,
+                            c + 1,
+                            cell.trim()
+                        ))),
+                    })
+                    .collect::<crate::Result<Vec<f64>>>()?;
+                if rows.first().is_some_and(|r| r.len() != row.len()) {
+                    return Err(crate::Error::Message(format!(
+                        "{at} line {}: {} numbers, but the first row has {}",
+                        k + 1,
+                        row.len(),
+                        rows[0].len()
+                    )));
+                }
+                rows.push(row);
+            }
+            if rows.is_empty() {
+                return Err(crate::Error::Message(format!("{at} holds no numbers")));
+            }
+            *decl = ConstantDecl::Value(ValueDecl::Matrix(rows.clone()));
+            read.insert(name.clone(), rows);
+        }
+        Ok(read)
+    }
+
     /// The feature columns that targets take, in the targets' order.
     pub fn column_targets(&self) -> Vec<&str> {
         self.targets

@@ -272,3 +272,28 @@ o = "v @ batch_norm(W @ x, 0.25)"
         assert!((rv - (0.75 + 0.25 * var)).abs() < 1e-14, "{rv} vs {}", 0.75 + 0.25 * var);
     }
 }
+
+#[test]
+fn constants_from_files_are_read_with_their_places_named() {
+    let dir = std::env::temp_dir().join(format!("cg-model-constants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let read = |csv: &str| {
+        std::fs::write(dir.join("c.csv"), csv).unwrap();
+        let mut config: ModelConfig = toml::from_str(&format!(
+            "inputs = {{ x = 2 }}\npredict = \"o\"\nloss = \"sum(o)\"\n[constants]\nC = {{ csv = \"c.csv\" }}\n[nodes]\no = \"C @ x\"\n"
+        ))
+        .unwrap();
+        config.read_constant_files(&dir).map(|r| (r, config)).map_err(|e| e.to_string())
+    };
+    let (read_rows, config) = read("1, 2\n3,4\n\n").unwrap();
+    assert_eq!(read_rows["C"], vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+    let m = build::<f64>(&config, &["a".into(), "b".into()]).unwrap();
+    assert_eq!(m.nodes.iter().find(|n| n.name == "C").unwrap().shape.to_string(), "2 x 2");
+    assert_eq!(
+        read("1,2\n3,x\n").unwrap_err(),
+        "[model.constants] C: c.csv: line 2, column 2: `x` is not a finite number"
+    );
+    assert_eq!(read("1,2\n3\n").unwrap_err(), "[model.constants] C: c.csv: line 2: 1 numbers, but the first row has 2");
+    assert_eq!(read("\n").unwrap_err(), "[model.constants] C: c.csv: holds no numbers");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -48,6 +48,8 @@ pub struct ModelExperiment {
     training: Training,
     /// Built when the config loads (every check runs then); trained as is in f64, rebuilt in f32.
     model: Model<f64>,
+    /// The constants read from files, by name (saved with the model for `predict`).
+    constant_files: indexmap::IndexMap<String, Vec<Vec<f64>>>,
 }
 
 /// Moves the feature columns that targets take to the end, in the targets' order, so the inputs
@@ -82,19 +84,28 @@ impl KindConfig for ModelFile {
     /// cycle, shape mismatch, unused parameter, a loss that is not 1 x 1).
     fn validate(self, base: &Path) -> Result<ModelExperiment> {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
+        let mut config = self.model;
+        let constant_files = config.read_constant_files(base)?;
         let mut splits = self.data.load(base, self.seed)?;
-        columns_to_end(&mut splits, &self.model);
+        columns_to_end(&mut splits, &config);
         training.check_splits(&splits)?;
-        let model = build::<f64>(&self.model, &splits.train.feature_names)?;
+        let model = build::<f64>(&config, &splits.train.feature_names)?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
         training.constrain(&self.constraints, &sizes)?;
-        Ok(ModelExperiment { splits, config: self.model, training, model })
+        Ok(ModelExperiment { splits, config, training, model, constant_files })
     }
 
     /// Builds the graph from the saved config over the saved feature order, in the precision it
     /// was trained in.
     fn predict(saved: &SavedModel, data: &Table) -> Result<Predictions> {
-        let config = saved.config::<ModelFile>()?.model;
+        let mut config = saved.config::<ModelFile>()?.model;
+        // Constants read from files at training time were saved with the model.
+        if let Ok(text) = saved.meta("constants") {
+            let read: indexmap::IndexMap<String, Vec<Vec<f64>>> = serde_json::from_str(text)?;
+            for (name, rows) in read {
+                config.constants.insert(name, cg_model::ConstantDecl::Value(cg_model::ValueDecl::Matrix(rows)));
+            }
+        }
         let features = saved.inputs()?.features;
         match saved.meta("precision")? {
             "f32" => {
@@ -169,7 +180,13 @@ impl ModelExperiment {
         let seconds = outcome.train_seconds;
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        files.push(training::safetensors_file(net, &tape, &self.shapes(), "model", &self.splits)?);
+        let (name, mut bytes) = training::safetensors_file(net, &tape, &self.shapes(), "model", &self.splits)?;
+        if !self.constant_files.is_empty() {
+            let constants = serde_json::to_string(&self.constant_files)?;
+            bytes = cg_nn::artifact::with_metadata(&bytes, &[("constants", constants)])
+                .map_err(|e| anyhow::anyhow!("model.safetensors: {e}"))?;
+        }
+        files.push((name, bytes));
         for (name, chart) in training::charts(records, title, net.loss_name()) {
             push_figure(&mut files, name, chart.render())?;
         }
