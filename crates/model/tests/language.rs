@@ -279,10 +279,8 @@ fn constants_from_files_are_read_with_their_places_named() {
     std::fs::create_dir_all(&dir).unwrap();
     let read = |csv: &str| {
         std::fs::write(dir.join("c.csv"), csv).unwrap();
-        let mut config: ModelConfig = toml::from_str(&format!(
-            "inputs = {{ x = 2 }}\npredict = \"o\"\nloss = \"sum(o)\"\n[constants]\nC = {{ csv = \"c.csv\" }}\n[nodes]\no = \"C @ x\"\n"
-        ))
-        .unwrap();
+        let text = "inputs = { x = 2 }\npredict = \"o\"\nloss = \"sum(o)\"\n[constants]\nC = { csv = \"c.csv\" }\n[nodes]\no = \"C @ x\"\n";
+        let mut config: ModelConfig = toml::from_str(text).unwrap();
         config.read_constant_files(&dir).map(|r| (r, config)).map_err(|e| e.to_string())
     };
     let (read_rows, config) = read("1, 2\n3,4\n\n").unwrap();
