@@ -191,14 +191,7 @@ impl MlpExperiment {
             crate::duration(seconds),
             crate::duration(seconds / epochs as f64),
         );
-        let summary = match best {
-            Some((epoch, value)) => format!(
-                "{summary}\n  early stopping: kept epoch {epoch} of {} (best {} {value:.6})",
-                records.len(),
-                self.training.early_stopping_metric()
-            ),
-            None => summary,
-        };
+        let summary = summary + &self.training.early_stopping_line(best, records.len());
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 }

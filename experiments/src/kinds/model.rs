@@ -201,14 +201,7 @@ impl ModelExperiment {
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),
         );
-        let summary = match best {
-            Some((epoch, value)) => format!(
-                "{summary}\n  early stopping: kept epoch {epoch} of {} (best {} {value:.6})",
-                records.len(),
-                self.training.early_stopping_metric()
-            ),
-            None => summary,
-        };
+        let summary = summary + &self.training.early_stopping_line(best, records.len());
         Ok(Outcome { files, summary, check: scope, checkpoint })
     }
 

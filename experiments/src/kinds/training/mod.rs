@@ -74,9 +74,14 @@ impl Training {
         })
     }
 
-    /// The name of the metric early stopping watches ("" without early stopping).
-    pub(super) fn early_stopping_metric(&self) -> &'static str {
-        self.early_stopping.map_or("", |e| e.metric.name())
+    /// The summary's line on early stopping ("" without it): the epoch kept of those run.
+    pub(super) fn early_stopping_line(&self, best: Option<(usize, f64)>, epochs_run: usize) -> String {
+        match (best, self.early_stopping) {
+            (Some((epoch, value)), Some(e)) => {
+                format!("\n  early stopping: kept epoch {epoch} of {epochs_run} (best {} {value:.6})", e.metric.name())
+            }
+            _ => String::new(),
+        }
     }
 
     /// Checks that a validation metric has its split.
