@@ -146,3 +146,54 @@ fn a_hundred_thousand_users_factorise_with_embeddings() {
     let test = m["test_loss"].as_f64().unwrap();
     assert!(test < 0.3, "held-out mean squared error {test}");
 }
+
+/// Text ids (`u007`, `i042`) are coded in sorted order, which here is the numbers' order: the run
+/// equals the one on the numeric file; the codes are saved, so `predict` reads text ids and
+/// names one it never saw.
+#[test]
+fn text_ids_are_coded_like_numbers_and_saved_for_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = cg_data::ratings::RatingsSpec { users: 60, items: 30, rank: 2, ratings: 900, noise: 0.1, seed: 2 };
+    let numeric = cg_data::ratings::low_rank_ratings(&spec);
+    let text: String = numeric
+        .lines()
+        .enumerate()
+        .map(|(k, line)| {
+            if k == 0 {
+                return format!("{line}\n");
+            }
+            let f: Vec<&str> = line.split(',').collect();
+            format!("u{:03},i{:03},{}\n", f[0].parse::<usize>().unwrap(), f[1].parse::<usize>().unwrap(), f[2])
+        })
+        .collect();
+    std::fs::write(tmp.path().join("numeric.csv"), &numeric).unwrap();
+    std::fs::write(tmp.path().join("text.csv"), &text).unwrap();
+    let config = |csv: &str| {
+        format!(
+            "kind = \"model\"\nseed = 0\n[data]\ncsv = \"{csv}\"\ntarget = \"rating\"\ntest_fraction = 0.2\n\
+             ids = [\"user\", \"item\"]\n[model]\ninputs = {{ user = 1, item = 1 }}\ntargets = {{ r = 1 }}\npredict = \"o\"\n\
+             loss = \"squared_error(o, r)\"\n[model.params]\nU = {{ shape = [2, 60], normal = 0.1 }}\n\
+             V = {{ shape = [2, 30], normal = 0.1 }}\nmu = {{ shape = [1], value = 3.0 }}\n\
+             [model.nodes]\no = \"sum(U[:, user] * V[:, item], 0) + mu\"\n\
+             [optimizer]\nmethod = \"adam\"\nlearning_rate = 0.02\n[train]\nepochs = 5\nbatch_size = 64\n"
+        )
+    };
+    let (a, _) = run(tmp.path(), "numeric.toml", &config("numeric.csv"));
+    let (b, out) = run(tmp.path(), "text.toml", &config("text.csv"));
+    for key in ["final_loss", "test_loss", "loss_curve", "test_rows"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    let predict = |csv: &str| {
+        std::fs::write(tmp.path().join("new.csv"), csv).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+            .args(["predict", out.to_str().unwrap(), "--data", tmp.path().join("new.csv").to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = predict("user,item\nu003,i007\n");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let unseen = predict("user,item\nu003,i007\nu999,i001\n");
+    assert!(!unseen.status.success());
+    let message = String::from_utf8_lossy(&unseen.stderr);
+    assert!(message.contains("line 3: column `user`: the category `u999` was not seen in training"), "{message}");
+}

@@ -170,8 +170,10 @@ pub struct DataConfig {
     pub missing: crate::Missing,
     /// The CSV cell separator, one character (default ","); a `.gz` file is decompressed.
     pub delimiter: Option<String>,
-    /// Feature columns of integer codes (a user, an item) for `embed` in a model: checked to
-    /// hold whole numbers >= 0 and kept as they are (never standardised).
+    /// Feature columns of ids (a user, an item) for `embed` in a model: numbers are checked to
+    /// be whole and >= 0 and kept as they are; text ids become codes 0, 1, ... in sorted order,
+    /// saved with the model (so `predict` codes new rows the same way and refuses an unseen
+    /// id). Never standardised.
     #[serde(default)]
     pub ids: Vec<String>,
 }
@@ -242,13 +244,14 @@ impl DataConfig {
                 target: &self.target,
                 features: self.features.as_deref(),
                 categorical: &self.categorical,
+                ids: &self.ids,
                 class_names: &self.class_names,
                 missing: self.missing,
             };
             let encoded = crate::encode_training(&table, &request)?;
             // Plain numeric columns need no record: the feature names say it all (and a saved
             // model's metadata stays as it was).
-            if encoded.sources.iter().any(|s| matches!(s, crate::Source::OneHot { .. })) {
+            if encoded.sources.iter().any(crate::Source::is_encoded) {
                 sources = encoded.sources;
             }
             classes = encoded.classes;

@@ -39,21 +39,34 @@ pub enum Source {
         /// The categories, in feature order.
         categories: Vec<String>,
     },
+    /// One feature, the category's place in `categories` (a text id as an integer code for
+    /// `embed`).
+    Code {
+        /// The column's name.
+        column: String,
+        /// The categories, in code order.
+        categories: Vec<String>,
+    },
 }
 
 impl Source {
     /// The features this source makes, by name.
     pub fn features(&self) -> Vec<String> {
         match self {
-            Source::Number { column } => vec![column.clone()],
+            Source::Number { column } | Source::Code { column, .. } => vec![column.clone()],
             Source::OneHot { column, categories } => categories.iter().map(|c| format!("{column}={c}")).collect(),
         }
     }
 
     fn column(&self) -> &str {
         match self {
-            Source::Number { column } | Source::OneHot { column, .. } => column,
+            Source::Number { column } | Source::OneHot { column, .. } | Source::Code { column, .. } => column,
         }
+    }
+
+    /// Whether the source needs a record (anything but plain numbers).
+    pub fn is_encoded(&self) -> bool {
+        !matches!(self, Source::Number { .. })
     }
 }
 
@@ -77,6 +90,9 @@ pub struct Request<'a> {
     pub features: Option<&'a [String]>,
     /// Feature columns to one-hot encode.
     pub categorical: &'a [String],
+    /// Feature columns of ids: kept as numbers when every cell is one, else coded by their
+    /// sorted text.
+    pub ids: &'a [String],
     /// Names of the classes in code order: text labels are coded by their place here.
     pub class_names: &'a [String],
     /// Empty cells.
@@ -148,9 +164,11 @@ pub fn encode_training(table: &TextTable, request: &Request<'_>) -> Result<Encod
         .iter()
         .map(|&c| {
             let column = table.columns[c].clone();
+            let present = || rows.iter().map(|&r| table.cell(r, c)).filter(|s| !s.is_empty()).map(str::to_string);
             if request.categorical.contains(&column) {
-                let present = rows.iter().map(|&r| table.cell(r, c)).filter(|s| !s.is_empty()).map(str::to_string);
-                Source::OneHot { column, categories: sorted_categories(present.collect()) }
+                Source::OneHot { column, categories: sorted_categories(present().collect()) }
+            } else if request.ids.contains(&column) && present().any(|cell| cell.parse::<f64>().is_err()) {
+                Source::Code { column, categories: sorted_categories(present().collect()) }
             } else {
                 Source::Number { column }
             }
@@ -234,18 +252,27 @@ fn encode(table: &TextTable, sources: &[Source], rows: &[usize], fill: bool) -> 
             match source {
                 Source::Number { .. } => row.push(table.number(r, c)?.unwrap_or(f64::NAN)),
                 Source::OneHot { categories, .. } if cell.is_empty() => row.extend(categories.iter().map(|_| f64::NAN)),
-                Source::OneHot { column, categories } => {
-                    if !categories.iter().any(|k| k == cell) {
+                Source::Code { .. } if cell.is_empty() => row.push(f64::NAN),
+                Source::OneHot { column, categories } | Source::Code { column, categories } => {
+                    let Some(code) = categories.iter().position(|k| k == cell) else {
+                        let shown = categories.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+                        let more = if categories.len() > 10 {
+                            format!(", ... ({} in all)", categories.len())
+                        } else {
+                            String::new()
+                        };
                         return Err(Error::Malformed {
                             path: table.path.clone(),
                             line: table.line(r),
                             message: format!(
-                                "column `{column}`: the category `{cell}` was not seen in training (categories: {})",
-                                categories.join(", ")
+                                "column `{column}`: the category `{cell}` was not seen in training (categories: {shown}{more})"
                             ),
                         });
+                    };
+                    match source {
+                        Source::Code { .. } => row.push(code as f64),
+                        _ => row.extend((0..categories.len()).map(|k| f64::from(u8::from(k == code)))),
                     }
-                    row.extend(categories.iter().map(|k| f64::from(u8::from(k == cell))));
                 }
             }
         }
