@@ -295,3 +295,25 @@ fn constants_from_files_are_read_with_their_places_named() {
     assert_eq!(read("\n").unwrap_err(), "[model.constants] C: c.csv: holds no numbers");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_non_finite_loss_names_the_node_it_came_from() {
+    let text = r#"
+inputs  = { x = 4 }
+targets = { y = 1 }
+predict = "o"
+loss    = "squared_error(o, y)"
+[params]
+w = { shape = [1, 4] }
+[nodes]
+h = "sqrt(x)"
+o = "w @ h"
+"#;
+    let m = model(text, 4);
+    let data = regression(20, 4);
+    let params = TrainParams::new(1, 20, OptimizerConfig::sgd(0.1).validate().unwrap());
+    let mut tape = m.init(&mut ChaCha8Rng::seed_from_u64(0));
+    let err =
+        train(&m.network, &mut tape, &data, None, &params, &mut ChaCha8Rng::seed_from_u64(0), &mut []).err().unwrap();
+    assert!(err.to_string().ends_with("the squared_error loss is NaN, first at node `h` = sqrt(x)"), "{err}");
+}

@@ -49,12 +49,14 @@ pub enum Error {
         epochs: usize,
     },
     /// A loss that is not finite.
-    #[error("the {loss} loss is {value}")]
+    #[error("the {loss} loss is {value}{origin}")]
     NonFiniteLoss {
         /// The loss.
         loss: &'static str,
         /// Its value.
         value: f64,
+        /// Where the first non-finite value arose (", first at node ..."), or "".
+        origin: String,
     },
     /// Training diverged; says where.
     #[error("diverged: {0}")]

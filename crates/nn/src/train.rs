@@ -474,7 +474,11 @@ impl<T: Float> Shard<T> {
         net.dag.forward_over(params, &mut self.tape)?;
         let loss = self.tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64();
         if !loss.is_finite() {
-            return Err(Error::NonFiniteLoss { loss: net.loss_name(), value: loss });
+            let origin = net
+                .dag
+                .first_non_finite(&self.tape)
+                .map_or(String::new(), |(node, what)| format!(", first at node `{node}` = {what}"));
+            return Err(Error::NonFiniteLoss { loss: net.loss_name(), value: loss, origin });
         }
         Ok(loss)
     }

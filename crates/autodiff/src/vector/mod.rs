@@ -294,6 +294,22 @@ impl<T: Real> VectorDag<T> {
         args.iter().map(|a| value(base, tape, *a).expect("internal: argument evaluated first")).collect()
     }
 
+    /// The first node, in evaluation order, whose value in `tape` holds an infinity or a NaN,
+    /// with its operation written out (`sqrt(x)`): where a non-finite loss came from.
+    pub fn first_non_finite(&self, tape: &VectorTape<T>) -> Option<(String, String)> {
+        self.order.iter().find_map(|&id| {
+            let m = tape.values[id.index()].as_ref()?;
+            if m.iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            let what = match &self.ops[id.index()] {
+                Some((_, args)) => self.describe(id, args),
+                None => self.role(id).to_string(),
+            };
+            Some((self.name(id).to_string(), what))
+        })
+    }
+
     fn describe(&self, id: NodeId, args: &[NodeId]) -> String {
         let (op, _) = self.ops[id.index()].as_ref().expect("internal: computed node");
         let names: Vec<&str> = args.iter().map(|&a| self.name(a)).collect();
