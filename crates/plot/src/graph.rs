@@ -46,6 +46,10 @@ pub struct GraphPicture {
 /// Graphs with more nodes than this are not drawn (the picture would be unreadable).
 pub const MAX_NODES: usize = 60;
 
+/// Label lines longer than this many characters wrap at spaces (a long loss formula would
+/// otherwise make the drawing so wide that a page shrinks its text out of reading).
+pub const WRAP_AT: usize = 40;
+
 const LABEL_SIZE: u32 = 14;
 const EDGE_LABEL_SIZE: u32 = 12;
 /// Approximate advance of one character of DejaVu Sans at `LABEL_SIZE`.
@@ -82,7 +86,8 @@ impl GraphPicture {
         if let Some(&(a, b, _)) = self.edges.iter().find(|(a, b, _)| *a >= n || *b >= n) {
             return Err(err(format!("edge ({a}, {b}) names a node beyond the {n} there are")));
         }
-        let mut place = self.place();
+        let wrapped = self.wrapped();
+        let mut place = wrapped.place();
         // A title wider than the graph widens the canvas (the graph centred), never cut off.
         let title_width = 20.0 + self.title.chars().count() as f64 * TITLE_CHAR_W;
         if title_width > place.size.0 as f64 {
@@ -90,7 +95,16 @@ impl GraphPicture {
             place.centres.iter_mut().for_each(|c| c.0 += shift);
             place.size.0 = title_width.ceil() as u32;
         }
-        png_and_svg!(place.size, |root| self.draw(root, &place)).map_err(err)
+        png_and_svg!(place.size, |root| wrapped.draw(root, &place)).map_err(err)
+    }
+
+    /// The same picture with every label line wrapped at [`WRAP_AT`] characters.
+    fn wrapped(&self) -> GraphPicture {
+        let mut g = self.clone();
+        for node in &mut g.nodes {
+            node.lines = node.lines.iter().flat_map(|l| wrap(l, WRAP_AT)).collect();
+        }
+        g
     }
 
     /// The same drawing as Graphviz text (`dot -Tpdf`), for graphs too large for `render` or
@@ -219,11 +233,24 @@ impl GraphPicture {
             }
         }
         let tallest_layer = by_layer.iter().map(Vec::len).max().unwrap_or(1);
-        let (dx, dy) = (widest + 70.0, tallest + 30.0);
-        let width = 2.0 * MARGIN + (depth - 1) as f64 * dx + widest;
-        let height = TITLE_H + 2.0 * MARGIN + (tallest_layer - 1) as f64 * dy + tallest;
-        let mid = TITLE_H + MARGIN + ((tallest_layer - 1) as f64 * dy + tallest) / 2.0;
-        let centres = (0..n).map(|v| (MARGIN + widest / 2.0 + layer[v] as f64 * dx, mid + slot[v] * dy)).collect();
+        // Each layer as wide as its own widest box, 70 px apart: one long label widens its
+        // column only.
+        let column: Vec<f64> =
+            by_layer.iter().map(|nodes| nodes.iter().map(|&v| boxes[v].0).fold(0.0, f64::max)).collect();
+        let mut left = vec![MARGIN; depth];
+        for l in 1..depth {
+            left[l] = left[l - 1] + column[l - 1] + 70.0;
+        }
+        // Rows as tall as the tallest box that shares its layer (a wrapped label alone in its
+        // layer does not spread every other layer out).
+        let stacked =
+            by_layer.iter().filter(|nodes| nodes.len() > 1).flatten().map(|&v| boxes[v].1).fold(0.0, f64::max);
+        let dy = if stacked > 0.0 { stacked } else { tallest } + 30.0;
+        let width = left[depth - 1] + column[depth - 1] + MARGIN;
+        let span = (tallest_layer - 1) as f64 * dy;
+        let height = TITLE_H + 2.0 * MARGIN + span + tallest;
+        let mid = TITLE_H + MARGIN + (span + tallest) / 2.0;
+        let centres = (0..n).map(|v| (left[layer[v]] + column[layer[v]] / 2.0, mid + slot[v] * dy)).collect();
         Placement { centres, boxes, size: (width.max(320.0).ceil() as u32, height.ceil() as u32) }
     }
 
@@ -307,7 +334,28 @@ impl GraphPicture {
     }
 }
 
-/// The unit vector from `a` to `b` (zero when they coincide).
+/// `line` broken at spaces into lines of at most `width` characters where it can be (a word
+/// longer than `width` keeps a line of its own); the words and their order are kept.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let mut lines: Vec<String> = vec![];
+    let mut current = String::new();
+    for word in line.split(' ') {
+        let fits = current.is_empty() || current.chars().count() + 1 + word.chars().count() <= width;
+        if !fits {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(current);
+    lines
+}
+
 /// The distance from `p` to the segment from `a` to `b`.
 fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
@@ -316,6 +364,7 @@ fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
 }
 
+/// The unit vector from `a` to `b` (zero when they coincide).
 fn unit(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len = dx.hypot(dy);
@@ -361,6 +410,38 @@ mod tests {
         assert!(dot.starts_with("digraph \"t\" {\n  rankdir=LR;"), "{dot}");
         assert!(dot.contains("  \"x\" -> \"a\" [label=\"2\"];\n  \"a\" -> \"o\";\n"), "{dot}");
         assert!(dot.contains("  \"o\" [label=\"o\", fillcolor=\"#fde0be\"];"), "{dot}");
+    }
+
+    #[test]
+    fn long_labels_wrap_and_widen_only_their_own_layer() {
+        let formula = "loss = softmax_cross_entropy(o, y) + squared_error(r, z) + 0.01 * sum(W1 * W1)";
+        let lines = wrap(formula, WRAP_AT);
+        assert!(lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= WRAP_AT), "{lines:?}");
+        assert_eq!(lines.join(" "), formula, "every word kept, in order");
+        assert_eq!(wrap("short", WRAP_AT), vec!["short"]);
+        let unbreakable = "x".repeat(50);
+        assert_eq!(wrap(&format!("a {unbreakable} b"), 10), vec!["a".to_string(), unbreakable, "b".into()]);
+        // x -> h -> loss: the long label widens the last column only, and wrapped it is less
+        // narrower by exactly what its box lost.
+        let g = GraphPicture {
+            title: "t".into(),
+            nodes: vec![
+                node("x", NodeKind::Source),
+                node("h", NodeKind::Inner),
+                NodeLabel { id: "loss".into(), lines: vec![formula.into()], kind: NodeKind::Output },
+            ],
+            edges: vec![(0, 1, None), (1, 2, None)],
+            directed: true,
+        };
+        let one_line = g.place();
+        let wrapped = g.wrapped().place();
+        let lost = one_line.boxes[2].0 - wrapped.boxes[2].0;
+        assert!(wrapped.boxes[2].0 <= WRAP_AT as f64 * CHAR_W + 2.0 * PAD && lost > 300.0, "{lost}");
+        assert_eq!(f64::from(one_line.size.0 - wrapped.size.0), lost);
+        let gap = |p: &Placement, a: usize, b: usize| p.centres[b].0 - p.centres[a].0;
+        let narrow = (GraphPicture::box_size(&g.nodes[0]).0 + GraphPicture::box_size(&g.nodes[1]).0) / 2.0 + 70.0;
+        assert!((gap(&wrapped, 0, 1) - narrow).abs() < 1e-9, "the short columns stay narrow");
+        assert!(g.render().is_ok());
     }
 
     #[test]
