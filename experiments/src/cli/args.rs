@@ -120,11 +120,16 @@ pub(super) enum Command {
     /// key slowest, into DIR/<stem>/multirun/<n>/, then summarize it. TARGET is a config, or a
     /// sweep file (a `[sweep]` table with `config`, `overrides` and optionally `out`).
     Sweep(SweepArgs),
-    /// Write RESULTS_DIR/index.html (default results/): every experiment with its kind, config,
-    /// key metrics and pictures, and every sweep's summary, in one static page.
+    /// Write DIR/index.html (default results/): every experiment with its kind, config, key
+    /// metrics and pictures, and every sweep's summary, in one static page; tick two or more
+    /// experiments to compare their metrics and curves. Several folders go on one page, written
+    /// to --out (default: the deepest folder holding them all).
     Report {
-        /// A folder of result folders.
-        dir: Option<PathBuf>,
+        /// Folders of result folders, or result folders themselves.
+        dirs: Vec<PathBuf>,
+        /// The folder for index.html (created if needed).
+        #[arg(long, value_name = "FOLDER")]
+        out: Option<PathBuf>,
     },
     /// Draw rows from a Bayesian network (BIF) by forward sampling: CSV with a header of the
     /// variables and each cell a state's name, to standard output or --out (a new file).

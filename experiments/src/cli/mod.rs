@@ -121,15 +121,23 @@ pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
             return commands::query(network, question, sampler.as_deref(), *samples, *seed)
         }
         Some(Command::Summarize { dir, metric }) => return summarize(dir, metric.as_deref()),
-        Some(Command::Report { dir }) => {
-            let dir = dir.clone().unwrap_or_else(|| PathBuf::from("results"));
-            return match crate::report::write(&dir) {
+        Some(Command::Report { dirs, out }) => {
+            let dirs = if dirs.is_empty() { vec![PathBuf::from("results")] } else { dirs.clone() };
+            let written = match (&dirs[..], out) {
+                ([one], None) => crate::report::write(one),
+                (_, out) => {
+                    let page = out.clone().unwrap_or_else(|| crate::report::common_folder(&dirs));
+                    crate::report::write_many(&dirs, &page)
+                }
+            };
+            return match written {
                 Ok(path) => {
                     println!("-> {}", path.display());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    fail!("report {}: {e:#}", dir.display());
+                    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                    fail!("report {}: {e:#}", names.join(" "));
                     ExitCode::from(BAD_INPUT)
                 }
             };
