@@ -126,13 +126,13 @@ function show(){
  var keys=[];
  ids.forEach(function(id){data[id].metrics.forEach(function(m){if(keys.indexOf(m[0])<0)keys.push(m[0])})});
  var h='<p class="key">'+ids.map(function(id,k){return '<span style="background:'+colour(k)+'"></span><a href="#'+esc(id)+'">'+esc(id)+'</a>'}).join('')+'</p>';
+ var names=[];
+ ids.forEach(function(id){Object.keys(data[id].curves).forEach(function(c){if(names.indexOf(c)<0)names.push(c)})});
+ names.forEach(function(c){h+=chart(c,ids)});
  h+='<div class="wide"><table class="comparison"><tr><th>metric</th>'+ids.map(function(id){return '<th>'+esc(id)+'</th>'}).join('')+'</tr>';
  keys.forEach(function(key){h+='<tr><th>'+esc(key)+'</th>'+ids.map(function(id){
   var m=data[id].metrics.filter(function(m){return m[0]===key})[0];return '<td>'+(m?esc(m[1]):'')+'</td>'}).join('')+'</tr>'});
  h+='</table></div>';
- var names=[];
- ids.forEach(function(id){Object.keys(data[id].curves).forEach(function(c){if(names.indexOf(c)<0)names.push(c)})});
- names.forEach(function(c){h+=chart(c,ids)});
  document.getElementById('compare-body').innerHTML=h;
 }
 boxes.forEach(function(b){b.addEventListener('change',function(){
