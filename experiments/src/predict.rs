@@ -187,19 +187,19 @@ pub fn predict(dir: &Path, data: &Path) -> Result<Predictions> {
     // The model first: a missing or foreign model is the error to name, before the data's.
     let (model, kind) = predictor(dir)?;
     let inputs = model.inputs()?;
-    let table = if data.extension().is_some_and(|e| e == "npy") {
+    let table = if cg_data::npy::is_numpy(data) {
         npy_rows(data, &inputs)?
     } else {
-        let text = cg_data::read_text_table(data, &inputs.csv_options()).map_err(|e| anyhow!("{e}"))?;
+        let text = cg_data::read_any_table(data, &inputs.csv_options()).map_err(|e| anyhow!("{e}"))?;
         inputs.encode(&text).map_err(|e| anyhow!("{e}"))?
     };
     kind.predict(&model, &table)
 }
 
-/// A NumPy `.npy` file of samples x the model's features (in the model's order) as the table
-/// the model reads.
+/// A NumPy `.npy` file (or `FILE.npz:NAME`) of samples x the model's features (in the model's
+/// order) as the table the model reads.
 fn npy_rows(data: &Path, inputs: &InputTransform) -> Result<cg_data::Table> {
-    let array = cg_data::npy::read_npy(data).map_err(|e| anyhow!("{}: {e}", data.display()))?;
+    let array = cg_data::npy::read_array(data).map_err(|e| anyhow!("{}: {e}", data.display()))?;
     let d = inputs.features.len();
     let [n, width] = array.shape[..] else {
         bail!("{}: shape {:?}: expected samples x features (2 dimensions)", data.display(), array.shape);

@@ -197,3 +197,46 @@ fn text_ids_are_coded_like_numbers_and_saved_for_predict() {
     let message = String::from_utf8_lossy(&unseen.stderr);
     assert!(message.contains("line 3: column `user`: the category `u999` was not seen in training"), "{message}");
 }
+
+/// The Parquet config of [`config`]: the `csv` key swapped for `parquet`.
+fn parquet_config(file: &str, extra: &str) -> String {
+    config("unused.csv", extra).replace("csv = \"unused.csv\"", &format!("parquet = \"{file}\""))
+}
+
+#[test]
+fn parquet_files_train_and_predict_as_the_same_table_in_csv() {
+    // data/fixtures: the same wine table (text id, categorical region, text labels, one null
+    // magnesium) written by pyarrow as Parquet (snappy, zstd) and as CSV.
+    let fixtures = root().join("data/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["wine_own.csv", "wine_own.parquet", "wine_own_zstd.parquet"] {
+        std::fs::copy(fixtures.join(f), dir.path().join(f)).unwrap();
+    }
+    let extra = "target = \"wine\"\nclass_names = [\"barolo\", \"grignolino\", \"barbera\"]\n\
+                 features = [\"alcohol\", \"malic_acid\", \"ash\", \"alcalinity_of_ash\", \"magnesium\", \
+                 \"total_phenols\", \"flavanoids\", \"nonflavanoid_phenols\", \"proanthocyanins\", \
+                 \"color_intensity\", \"hue\", \"od280_od315_of_diluted_wines\", \"proline\", \"region\"]\n\
+                 categorical = [\"region\"]\nmissing = \"mean\"";
+    let (csv, csv_out) = run(dir.path(), "csv.toml", &config("wine_own.csv", extra));
+    assert!(csv["test_accuracy"].as_f64().unwrap() > 0.8, "{}", csv["test_accuracy"]);
+    for file in ["wine_own.parquet", "wine_own_zstd.parquet"] {
+        let (parquet, out) = run(dir.path(), &format!("{file}.toml"), &parquet_config(file, extra));
+        assert_eq!(parquet, csv, "{file}: the same run, number for number");
+        let by_parquet = experiments::predict::predict(&out, &dir.path().join(file)).unwrap();
+        let by_csv = experiments::predict::predict(&csv_out, &dir.path().join("wine_own.csv")).unwrap();
+        assert_eq!(by_parquet.csv(), by_csv.csv(), "{file}");
+    }
+    // A file that is not Parquet, or one cut short, is one line naming it; exit 2 from the binary.
+    std::fs::copy(fixtures.join("wine_own.csv"), dir.path().join("text.parquet")).unwrap();
+    let bytes = std::fs::read(fixtures.join("wine_own.parquet")).unwrap();
+    std::fs::write(dir.path().join("cut.parquet"), &bytes[..bytes.len() - 100]).unwrap();
+    for bad in ["text.parquet", "cut.parquet"] {
+        let path = dir.path().join(format!("{bad}.toml"));
+        std::fs::write(&path, parquet_config(bad, extra)).unwrap();
+        let o =
+            std::process::Command::new(env!("CARGO_BIN_EXE_experiments")).arg(&path).arg("--check").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.lines().count() == 1 && err.contains(&format!("{bad}: not a readable Parquet table")), "{err}");
+    }
+}

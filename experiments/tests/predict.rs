@@ -287,3 +287,17 @@ fn metadata_that_disagrees_with_the_tensors_is_refused() {
     let err = predict(som.path(), &root().join("data/iris.csv")).expect_err("refused");
     assert!(format!("{err:#}").contains("an extent of 0"), "{err:#}");
 }
+
+#[test]
+fn numpy_rows_predict_as_the_csv_rows_they_came_from() {
+    // data/fixtures/iris.npz holds iris.csv's features as NumPy wrote them (float64, deflate).
+    let (dir, _) = trained("softmax_iris.toml", &["train.epochs=200"]);
+    let from_csv = predicted(dir.path(), "iris.csv");
+    let from_npz = predict(dir.path(), &root().join("data/fixtures/iris.npz:X")).unwrap();
+    assert_eq!((from_npz.columns.clone(), from_npz.rows.clone()), (from_csv.columns.clone(), from_csv.rows.clone()));
+    // float32 in Fortran order: the same classes (the rounding moves no iris row across a boundary).
+    let f32 = predict(dir.path(), &root().join("data/fixtures/iris_f32_fortran.npz:X")).unwrap();
+    assert_eq!(column(&f32, "class"), column(&from_csv, "class"));
+    let e = predict(dir.path(), &root().join("data/fixtures/iris.npz:y")).unwrap_err().to_string();
+    assert!(e.contains("iris.npz:y: shape [150]: expected samples x features"), "{e}");
+}

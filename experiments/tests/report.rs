@@ -29,7 +29,11 @@ fn the_shipped_report_is_the_report_of_the_stored_results() {
                 || e.as_ref().unwrap().path().join("graph.json").exists()
         })
         .count();
-    assert_eq!(html.matches("<section id=").count(), folders + 4, "every experiment, the 3 shipped sweeps and the comparison");
+    assert_eq!(
+        html.matches("<section id=").count(),
+        folders + 4,
+        "every experiment, the 3 shipped sweeps and the comparison"
+    );
     let srcs = images(&html);
     assert!(srcs.len() > 100, "{} pictures", srcs.len());
     for src in &srcs {
@@ -109,7 +113,9 @@ fn curve_count(name: &str) -> usize {
     m.as_object()
         .unwrap()
         .iter()
-        .filter(|(k, v)| k.ends_with("_curve") && v.as_array().is_some_and(|a| a.len() >= 2 && a.iter().any(|x| x.is_number())))
+        .filter(|(k, v)| {
+            k.ends_with("_curve") && v.as_array().is_some_and(|a| a.len() >= 2 && a.iter().any(|x| x.is_number()))
+        })
         .count()
 }
 
@@ -121,7 +127,10 @@ fn a_headless_browser_compares_two_runs_side_by_side() {
     // The script's own text holds the tags too: look at the DOM after the comparison section.
     let start = dom.find("<section id=\"compare\">").expect("the comparison is shown (not hidden)");
     let shown = &dom[start..dom[start..].find("</section>").unwrap() + start];
-    assert!(shown.contains("<table class=\"comparison\"><tbody><tr><th>metric</th><th>xor</th><th>model_xor</th></tr>"), "{shown}");
+    assert!(
+        shown.contains("<table class=\"comparison\"><tbody><tr><th>metric</th><th>xor</th><th>model_xor</th></tr>"),
+        "{shown}"
+    );
     // Each run's final loss in its column, in the report's number format.
     for name in ["xor", "model_xor"] {
         let m = experiments::report::key_metrics_of(&root().join("results").join(name));

@@ -10,7 +10,7 @@ use crate::{linear_teacher, Dataset, InputTransform, Standardizer};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// None or several of the sources.
-    #[error("[data]: give exactly one of csv, npy (with labels), inline_x (with inline_y), synthetic")]
+    #[error("[data]: give exactly one of csv, parquet, npy (with labels), inline_x (with inline_y), synthetic")]
     Sources,
     /// A number outside its range.
     #[error("[data] {setting} = {value} is out of range ({range})")]
@@ -121,13 +121,18 @@ pub const GENERATED_LIMIT: usize = 1 << 28;
 pub struct DataConfig {
     /// CSV path, relative to the config file's folder.
     pub csv: Option<String>,
+    /// A Parquet file (pandas, polars, Arrow), relative to the config file's folder: read as
+    /// the same table a CSV file gives, so `target`, `features`, `categorical`, `ids`,
+    /// `missing` and text labels apply alike (nulls are empty cells).
+    pub parquet: Option<String>,
     /// Target column of the CSV (default `target`).
     #[serde(default = "default_target")]
     pub target: String,
     /// A NumPy `.npy` file of features, samples x features (floats, integers or booleans; C or
-    /// Fortran order), relative to the config file's folder; the features are named x0, x1, ...
+    /// Fortran order), or one array of an `.npz` archive as `FILE.npz:NAME`, relative to the
+    /// config file's folder; the features are named x0, x1, ...
     pub npy: Option<String>,
-    /// The `.npy` file of the `npy` samples' targets, one per sample.
+    /// The `.npy` file (or `FILE.npz:NAME`) of the `npy` samples' targets, one per sample.
     pub labels: Option<String>,
     /// Samples written in the config: one row of features per sample.
     pub inline_x: Option<Vec<Vec<f64>>>,
@@ -229,7 +234,14 @@ impl DataConfig {
     /// # Errors
     /// No source or several, a bad inline table, a file problem, or a setting out of range.
     pub fn load(&self, base: &Path, seed: u64) -> Result<Splits, ConfigError> {
-        let sources = [self.csv.is_some(), self.npy.is_some(), self.inline_x.is_some(), self.synthetic.is_some()];
+        let table_file = self.csv.as_ref().or(self.parquet.as_ref());
+        let sources = [
+            self.csv.is_some(),
+            self.parquet.is_some(),
+            self.npy.is_some(),
+            self.inline_x.is_some(),
+            self.synthetic.is_some(),
+        ];
         if sources.iter().filter(|&&s| s).count() != 1 || (self.labels.is_some() && self.npy.is_none()) {
             return Err(ConfigError::Sources);
         }
@@ -238,8 +250,8 @@ impl DataConfig {
         }
         let (mut sources, mut classes) = (vec![], vec![]);
         let delimiter = self.delimiter_byte()?;
-        let mut data = if let Some(csv) = &self.csv {
-            let table = crate::read_text_table(&base.join(csv), &crate::CsvOptions { delimiter })?;
+        let mut data = if let Some(file) = table_file {
+            let table = crate::read_any_table(&base.join(file), &crate::CsvOptions { delimiter })?;
             let request = crate::Request {
                 target: &self.target,
                 features: self.features.as_deref(),
@@ -277,7 +289,7 @@ impl DataConfig {
                 return Err(ConfigError::TooFewClassNames { names: self.class_names.len(), classes });
             }
         }
-        if let (Some(names), None) = (&self.features, &self.csv) {
+        if let (Some(names), None) = (&self.features, table_file) {
             let mut rows = vec![];
             for name in names {
                 let r = data.feature_names.iter().position(|f| f == name).ok_or_else(|| {
@@ -431,8 +443,8 @@ fn arrays(base: &Path, x: &str, labels: Option<&str>) -> Result<Dataset, ConfigE
     let error = |key, path: &str, why: String| ConfigError::Npy { key, path: path.to_string(), why };
     let y =
         labels.ok_or_else(|| error("labels", "", "missing: the .npy file of one target per sample of npy".into()))?;
-    let features = crate::npy::read_npy(&base.join(x)).map_err(|why| error("npy", x, why))?;
-    let targets = crate::npy::read_npy(&base.join(y)).map_err(|why| error("labels", y, why))?;
+    let features = crate::npy::read_array(&base.join(x)).map_err(|why| error("npy", x, why))?;
+    let targets = crate::npy::read_array(&base.join(y)).map_err(|why| error("labels", y, why))?;
     let [n, d] = features.shape[..] else {
         return Err(error("npy", x, format!("shape {:?}: expected samples x features (2 dimensions)", features.shape)));
     };

@@ -5,6 +5,14 @@ use std::path::PathBuf;
 /// Why a dataset could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A Parquet file that cannot be read as a flat table.
+    #[error("{path}: not a readable Parquet table ({message})")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -33,6 +33,8 @@ mod dataset;
 mod encode;
 mod error;
 pub mod npy;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod ratings;
 mod table;
 mod transform;
@@ -41,7 +43,7 @@ pub use config::{ConfigError, DataConfig, InlineError, Splits, SyntheticConfig, 
 pub use dataset::{linear_teacher, Dataset, Standardizer};
 pub use encode::{encode_rows, encode_training, sorted_categories, Encoded, Missing, Request, Source};
 pub use error::{Error, Result};
-pub use table::{load_csv, read_table, read_text_table, CsvOptions, Table, TextTable};
+pub use table::{load_csv, read_any_table, read_table, read_text_table, CsvOptions, Table, TextTable};
 pub use transform::InputTransform;
 
 #[cfg(test)]

@@ -78,6 +78,34 @@ pub struct TextTable {
 }
 
 impl TextTable {
+    /// A table of cells read from elsewhere than CSV (a Parquet file, say): `rows` in order,
+    /// data row `k` (from 0) standing for line `k + 1`; cells are trimmed as CSV cells are.
+    ///
+    /// # Errors
+    /// A missing or repeated column name, a row of another width, or no rows.
+    pub fn from_rows(path: &Path, columns: Vec<String>, rows: Vec<Vec<String>>) -> Result<TextTable> {
+        check_names(path, &columns)?;
+        let mut records = Vec::with_capacity(rows.len());
+        for (k, row) in rows.into_iter().enumerate() {
+            if row.len() != columns.len() {
+                return Err(Error::Ragged {
+                    path: path.to_path_buf(),
+                    line: k + 1,
+                    expected: columns.len(),
+                    found: row.len(),
+                });
+            }
+            let mut record = csv::StringRecord::from(row);
+            record.trim();
+            records.push(record);
+        }
+        if records.is_empty() {
+            return Err(Error::Empty { path: path.to_path_buf() });
+        }
+        let lines = (1..=records.len()).collect();
+        Ok(TextTable { path: path.to_path_buf(), columns, records, lines })
+    }
+
     /// The number of data rows.
     pub fn rows(&self) -> usize {
         self.records.len()
@@ -208,6 +236,44 @@ pub fn read_text_table(path: &Path, options: &CsvOptions) -> Result<TextTable> {
         _ => Error::Malformed { path: path.to_path_buf(), line: line_of(e.position()), message: e.to_string() },
     };
     let columns: Vec<String> = reader.headers().map_err(malformed)?.iter().map(str::to_string).collect();
+    check_names(path, &columns)?;
+    let (mut records, mut lines) = (vec![], vec![]);
+    // Lines counted as the records come (each offset past the last): linear in the file.
+    let (mut counted, mut newlines) = (0, 0);
+    for record in reader.records() {
+        let record = record.map_err(malformed)?;
+        let end = record.position().map_or(counted, line_end).max(counted);
+        newlines += bytes[counted..end].iter().filter(|&&b| b == b'\n').count();
+        counted = end;
+        lines.push(newlines + 1);
+        records.push(record);
+    }
+    if records.is_empty() {
+        return Err(Error::Empty { path: path.to_path_buf() });
+    }
+    Ok(TextTable { path: path.to_path_buf(), columns, records, lines })
+}
+
+/// Reads a table of cells by the file's kind: Parquet (`.parquet`, `.pq`; with the `parquet`
+/// feature) or CSV ([`read_text_table`], `.gz` included).
+///
+/// # Errors
+/// As the reader of that kind; a Parquet file in a build without the `parquet` feature.
+pub fn read_any_table(path: &Path, options: &CsvOptions) -> Result<TextTable> {
+    if !path.extension().is_some_and(|e| e == "parquet" || e == "pq") {
+        return read_text_table(path, options);
+    }
+    #[cfg(feature = "parquet")]
+    return crate::parquet::read_parquet(path);
+    #[cfg(not(feature = "parquet"))]
+    Err(Error::Parquet {
+        path: path.to_path_buf(),
+        message: "this build reads no Parquet: build with the `parquet` feature (on by default in experiments)".into(),
+    })
+}
+
+/// Column names must be there, non-empty and distinct.
+fn check_names(path: &Path, columns: &[String]) -> Result<()> {
     if columns.is_empty() {
         return Err(Error::Empty { path: path.to_path_buf() });
     }
@@ -224,21 +290,7 @@ pub fn read_text_table(path: &Path, options: &CsvOptions) -> Result<TextTable> {
             });
         }
     }
-    let (mut records, mut lines) = (vec![], vec![]);
-    // Lines counted as the records come (each offset past the last): linear in the file.
-    let (mut counted, mut newlines) = (0, 0);
-    for record in reader.records() {
-        let record = record.map_err(malformed)?;
-        let end = record.position().map_or(counted, line_end).max(counted);
-        newlines += bytes[counted..end].iter().filter(|&&b| b == b'\n').count();
-        counted = end;
-        lines.push(newlines + 1);
-        records.push(record);
-    }
-    if records.is_empty() {
-        return Err(Error::Empty { path: path.to_path_buf() });
-    }
-    Ok(TextTable { path: path.to_path_buf(), columns, records, lines })
+    Ok(())
 }
 
 /// A cell as an error shows it: control characters escaped, at most 60 characters.

@@ -299,3 +299,57 @@ fn delimiters_and_gzip_files_read_like_plain_csv() {
     std::fs::write(&path, b"not gzip").unwrap();
     assert!(read_table(&path).unwrap_err().to_string().starts_with("cannot read"));
 }
+
+/// The repository's `data/` folder (fixtures written by real NumPy and pyarrow).
+fn data_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+#[test]
+fn npz_archives_written_by_numpy_read_as_the_csv_they_came_from() {
+    let iris = crate::read_table(&data_dir().join("iris.csv")).unwrap();
+    let csv_x: Vec<f64> = iris.rows.iter().flat_map(|r| r[..4].to_vec()).collect();
+    let csv_y: Vec<f64> = iris.rows.iter().map(|r| r[4]).collect();
+    // savez_compressed (deflate), float64 C order; savez (stored), float32 Fortran order.
+    let x = crate::npy::read_array(&data_dir().join("fixtures/iris.npz:X")).unwrap();
+    assert_eq!((x.shape.clone(), &x.values), (vec![150, 4], &csv_x));
+    let f32x = crate::npy::read_array(&data_dir().join("fixtures/iris_f32_fortran.npz:X")).unwrap();
+    let rounded: Vec<f64> = csv_x.iter().map(|&v| f64::from(v as f32)).collect();
+    assert_eq!((f32x.shape, f32x.values), (vec![150, 4], rounded));
+    for file in ["iris.npz", "iris_f32_fortran.npz"] {
+        let y = crate::npy::read_array(&data_dir().join(format!("fixtures/{file}:y"))).unwrap();
+        assert_eq!(y.values, csv_y, "{file}");
+    }
+    // As a [data] source: the same split as the CSV's numbers give.
+    let config: DataConfig =
+        toml::from_str("npy = \"fixtures/iris.npz:X\"\nlabels = \"fixtures/iris.npz:y\"\ntest_fraction = 0.2").unwrap();
+    let splits = config.load(&data_dir(), 3).unwrap();
+    let plain: DataConfig = toml::from_str("csv = \"iris.csv\"\ntest_fraction = 0.2").unwrap();
+    let reference = plain.load(&data_dir(), 3).unwrap();
+    assert_eq!(splits.train.features, reference.train.features);
+    assert_eq!(splits.train.targets, reference.train.targets);
+    assert_eq!(splits.test_rows, reference.test_rows);
+}
+
+#[test]
+fn bad_npz_archives_are_one_line_naming_the_array() {
+    let read = |spec: &str| crate::npy::read_array(&data_dir().join(spec)).unwrap_err();
+    let e = read("fixtures/iris_f32_fortran.npz");
+    assert!(e.starts_with("an .npz archive of 3 arrays: name one as ") && e.ends_with(":NAME (X, names, y)"), "{e}");
+    assert_eq!(read("fixtures/iris.npz:Y"), "no array `Y` in the archive (it holds X, y)");
+    let e = read("fixtures/iris_f32_fortran.npz:names");
+    assert!(e.starts_with("array `names`: element type") && e.contains("floats, integers or booleans"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.npz"), b"not a zip").unwrap();
+    let e = crate::npy::read_array(&dir.path().join("bad.npz:X")).unwrap_err();
+    assert!(e.starts_with("not a NumPy .npz archive"), "{e}");
+    // Cut short: the archive's directory is gone.
+    let bytes = std::fs::read(data_dir().join("fixtures/iris.npz")).unwrap();
+    std::fs::write(dir.path().join("cut.npz"), &bytes[..bytes.len() / 2]).unwrap();
+    let e = crate::npy::read_array(&dir.path().join("cut.npz:X")).unwrap_err();
+    assert!(e.starts_with("not a NumPy .npz archive") && !e.contains('\n'), "{e}");
+    // In a config: the key and the file named.
+    let config: DataConfig = toml::from_str("npy = \"fixtures/iris.npz:x\"\nlabels = \"fixtures/iris.npz:y\"").unwrap();
+    let e = config.load(&data_dir(), 0).unwrap_err().to_string();
+    assert_eq!(e, "[data] npy fixtures/iris.npz:x: no array `x` in the archive (it holds X, y)");
+}

@@ -108,9 +108,9 @@ pub(super) enum Command {
         /// A results folder with model.safetensors (mlp, model, som, rbm).
         result_dir: PathBuf,
         /// CSV file (or .csv.gz) with a header naming the training features (other columns are
-        /// ignored; categories and empty cells handled as in training), or a NumPy .npy file of
-        /// samples x the model's features in order.
-        #[arg(long, value_name = "FILE.csv|FILE.npy")]
+        /// ignored; categories and empty cells handled as in training), or a NumPy .npy file (or
+        /// one array of an .npz archive, FILE.npz:NAME) of samples x the model's features in order.
+        #[arg(long, value_name = "FILE.csv|FILE.npy|FILE.npz:NAME")]
         data: PathBuf,
         /// Write here instead of standard output.
         #[arg(long, value_name = "FILE")]

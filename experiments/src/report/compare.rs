@@ -17,16 +17,19 @@ pub(super) const POINTS: usize = 150;
 pub(super) const SECTION: &str =
     "<section id=\"compare\" hidden>\n<h2>Comparison</h2>\n<div id=\"compare-body\"></div>\n</section>\n";
 
+/// A curve: its name, the epochs kept and their values (`None` where the run wrote null).
+pub(super) type Curve = (String, Vec<usize>, Vec<Option<f64>>);
+
 /// Every curve of a metrics file: arrays of numbers (nulls allowed) under keys ending in
 /// `_curve`, nested objects flattened (`a.b_curve`), as (name, epochs, values) thinned to
 /// [`POINTS`] points. Epochs count from 1.
-pub(super) fn curves(metrics: &Value) -> Vec<(String, Vec<usize>, Vec<Option<f64>>)> {
+pub(super) fn curves(metrics: &Value) -> Vec<Curve> {
     let mut out = vec![];
     walk(metrics, "", &mut out);
     out
 }
 
-fn walk(value: &Value, prefix: &str, out: &mut Vec<(String, Vec<usize>, Vec<Option<f64>>)>) {
+fn walk(value: &Value, prefix: &str, out: &mut Vec<Curve>) {
     let Value::Object(map) = value else { return };
     for (k, v) in map {
         let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

@@ -6,7 +6,8 @@
 //! tables and plots. Numbers are shown with at most 6 significant digits throughout.
 //!
 //! Several folders (`report results other/results`) go on one page, each experiment named by
-//! its folder's path; any two or more experiments can be compared side by side ([`compare`]).
+//! its folder's path; any two or more experiments can be compared side by side (tick
+//! *compare*, or open `index.html#compare=a,b`).
 //!
 //! The page's small inline script marks each picture with the width it loaded at
 //! (`data-loaded`), so a headless browser's DOM tells a test that every picture rendered, and
@@ -281,7 +282,8 @@ fn discover(root: &Path, prefix: &str, configs: &Path, page: &Path) -> (Vec<Run>
         return (vec![run(root.to_path_buf(), id)], vec![]);
     }
     let join = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
-    let runs = files(root).into_iter().filter(|n| is_run(&root.join(n))).map(|n| run(root.join(&n), join(&n))).collect();
+    let runs =
+        files(root).into_iter().filter(|n| is_run(&root.join(n))).map(|n| run(root.join(&n), join(&n))).collect();
     let sweeps = files(&root.join("sweeps"))
         .into_iter()
         .map(|n| format!("sweeps/{n}/multirun"))
@@ -297,8 +299,7 @@ fn discover(root: &Path, prefix: &str, configs: &Path, page: &Path) -> (Vec<Run>
 /// The path from the folder `from` to `to` with `/` between parts (both made absolute first),
 /// for links that work wherever the folders are moved together.
 fn relative(from: &Path, to: &Path) -> String {
-    let absolute =
-        |p: &Path| p.canonicalize().or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf());
+    let absolute = |p: &Path| p.canonicalize().or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf());
     let (from, to) = (absolute(from), absolute(to));
     let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
@@ -389,8 +390,10 @@ pub fn write_many(roots: &[PathBuf], page_dir: &Path) -> Result<PathBuf> {
 
 /// The deepest folder holding every one of `dirs` (where a report over them goes by default).
 pub fn common_folder(dirs: &[PathBuf]) -> PathBuf {
-    let absolute: Vec<PathBuf> =
-        dirs.iter().map(|d| d.canonicalize().or_else(|_| std::path::absolute(d)).unwrap_or_else(|_| d.clone())).collect();
+    let absolute: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| d.canonicalize().or_else(|_| std::path::absolute(d)).unwrap_or_else(|_| d.clone()))
+        .collect();
     let Some(first) = absolute.first() else { return PathBuf::from(".") };
     let mut common: PathBuf = first.clone();
     while !absolute.iter().all(|d| d.starts_with(&common)) {
