@@ -26,10 +26,10 @@ fn main() -> Result<()> {
     let params = SomConfig::batch(6, 6, 30).validate()?;
     let mut som = Som::new(params, data, features.len())?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let mut state = som.init(&mut rng);
+    let mut state = som.init(&mut rng)?;
     let epochs = som.params().epochs;
     let outcome = cg_core::run(&mut som, &mut state, epochs, &mut rng, &mut [])?;
-    let q = quality::quality(som.lattice(), &state.weights, features.len(), som.data());
+    let q = quality::quality(som.lattice(), &state.weights, features.len(), som.data().expect("in memory"));
     println!(
         "{} epochs ({}): quantization error {:.4}, topographic error {:.4}",
         outcome.steps, outcome.stop, q.quantization_error, q.topographic_error
@@ -40,7 +40,7 @@ fn main() -> Result<()> {
             .iter()
             .enumerate()
             .filter(|(_, r)| r[species] == k as f64)
-            .map(|(i, _)| state.bmu(&som.data()[i * features.len()..(i + 1) * features.len()]))
+            .map(|(i, _)| state.bmu(&som.data().expect("in memory")[i * features.len()..(i + 1) * features.len()]))
             .collect();
         units.sort_unstable();
         units.dedup();

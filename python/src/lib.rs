@@ -901,7 +901,7 @@ fn som_fit<'py>(
             som = som.without_quality();
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut state = som.init(&mut rng);
+        let mut state = som.init(&mut rng)?;
         let epochs = som.params().epochs;
         let options = experiments::RunOptions { on_progress: hook, ..Default::default() };
         let mut progress = experiments::Progress::new(&options, epochs, "epoch", "som", |r: &cg_som::SomRecord| {

@@ -134,3 +134,185 @@ fn to_c_order(values: &[f64], shape: &[usize]) -> Vec<f64> {
     }
     out
 }
+
+/// A 2-D `.npy` file (samples x features, C order) read chunk by chunk, for data larger than
+/// memory: opening reads the header and checks the file's length; each pass reads
+/// `chunk_rows` rows at a time as f64, and [`cg_core::RowChunks::row`] reads one row by seeking.
+/// Memory stays at one chunk whatever the file's size. The numbers are those [`read_npy`] gives.
+#[derive(Debug)]
+pub struct NpyRows {
+    path: PathBuf,
+    offset: u64,
+    rows: usize,
+    dim: usize,
+    element: Element,
+    chunk_rows: usize,
+    /// The handle single rows are read through (online training reads one sample at a time).
+    single: std::sync::Mutex<Option<std::fs::File>>,
+}
+
+/// How one stored number is decoded.
+#[derive(Clone, Copy, Debug)]
+struct Element {
+    kind: TypeChar,
+    size: usize,
+    big_endian: bool,
+}
+
+impl Element {
+    fn decode(self, b: &[u8]) -> f64 {
+        macro_rules! num {
+            ($t:ty) => {{
+                let bytes = b.try_into().expect("internal: element width checked");
+                if self.big_endian {
+                    <$t>::from_be_bytes(bytes)
+                } else {
+                    <$t>::from_le_bytes(bytes)
+                }
+            }};
+        }
+        match (self.kind, self.size) {
+            (TypeChar::Float, 8) => num!(f64),
+            (TypeChar::Float, 4) => f64::from(num!(f32)),
+            (TypeChar::Int, 8) => num!(i64) as f64,
+            (TypeChar::Int, 4) => f64::from(num!(i32)),
+            (TypeChar::Int, 2) => f64::from(num!(i16)),
+            (TypeChar::Int, 1) => f64::from(b[0] as i8),
+            (TypeChar::Uint, 8) => num!(u64) as f64,
+            (TypeChar::Uint, 4) => f64::from(num!(u32)),
+            (TypeChar::Uint, 2) => f64::from(num!(u16)),
+            _ => f64::from(b[0]),
+        }
+    }
+}
+
+impl NpyRows {
+    /// Opens `path` for reading in chunks of `chunk_rows` rows (at least 1).
+    ///
+    /// # Errors
+    /// Not an `.npy` file, not 2-D, Fortran order (rows are not contiguous: save with
+    /// `np.ascontiguousarray`), an element type that is not a number, a length that does not
+    /// match the header (cut short).
+    pub fn open(path: &Path, chunk_rows: usize) -> Result<NpyRows, String> {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+        let header =
+            NpyFile::new(std::io::BufReader::new(&mut file)).map_err(|e| format!("not a NumPy .npy file ({e})"))?;
+        let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
+        let [rows, dim] = shape[..] else {
+            return Err(format!("shape {shape:?}: expected samples x features (2 dimensions)"));
+        };
+        if header.order() == Order::Fortran && rows > 1 && dim > 1 {
+            return Err(
+                "Fortran order: rows are not contiguous on disk; save it with np.ascontiguousarray to stream it".into(),
+            );
+        }
+        let npyz::DType::Plain(ty) = header.dtype() else {
+            return Err("a record or array element type: the features must be plain numbers".into());
+        };
+        let size = usize::try_from(ty.size_field()).unwrap_or(0);
+        let numeric = matches!(
+            (ty.type_char(), size),
+            (TypeChar::Float, 4 | 8) | (TypeChar::Int | TypeChar::Uint, 1 | 2 | 4 | 8) | (TypeChar::Bool, 1)
+        );
+        if !numeric {
+            return Err(format!("element type `{ty}`: the features must be floats, integers or booleans"));
+        }
+        let element = Element { kind: ty.type_char(), size, big_endian: ty.endianness() == npyz::Endianness::Big };
+        drop(header);
+        // The data start after the header: 10 bytes then a u16 length (version 1), else 12 and a u32.
+        let mut start = [0u8; 12];
+        file.seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| file.read_exact(&mut start))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        let offset = if start[6] == 1 {
+            10 + u64::from(u16::from_le_bytes([start[8], start[9]]))
+        } else {
+            12 + u64::from(u32::from_le_bytes([start[8], start[9], start[10], start[11]]))
+        };
+        let expected =
+            (rows as u64).checked_mul(dim as u64).and_then(|n| n.checked_mul(size as u64)).map(|n| n + offset);
+        let length = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+        if expected != Some(length) {
+            return Err(format!(
+                "truncated or malformed data ({length} bytes; the header's shape {shape:?} needs {})",
+                expected.map_or_else(|| "more than can be addressed".into(), |e| e.to_string())
+            ));
+        }
+        Ok(NpyRows {
+            path: path.to_path_buf(),
+            offset,
+            rows,
+            dim,
+            element,
+            chunk_rows: chunk_rows.max(1),
+            single: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Bytes of one chunk as read, and as f64 values: what a pass holds in memory.
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunk_rows.min(self.rows) * self.dim * (self.element.size + 8)
+    }
+
+    fn read_rows(
+        &self,
+        file: &mut std::fs::File,
+        bytes: &mut Vec<u8>,
+        out: &mut Vec<f64>,
+        count: usize,
+    ) -> Result<(), String> {
+        use std::io::Read;
+        bytes.resize(count * self.dim * self.element.size, 0);
+        file.read_exact(bytes).map_err(|e| format!("{}: cut short while reading ({e})", self.path.display()))?;
+        out.clear();
+        out.extend(bytes.chunks_exact(self.element.size).map(|b| self.element.decode(b)));
+        Ok(())
+    }
+}
+
+impl cg_core::RowChunks for NpyRows {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn for_each_chunk(&self, visit: &mut cg_core::rows::ChunkVisitor) -> Result<(), String> {
+        use std::io::Seek;
+        let mut file = std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.seek(std::io::SeekFrom::Start(self.offset)).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let (mut bytes, mut values) = (vec![], vec![]);
+        let mut first = 0;
+        while first < self.rows {
+            let count = self.chunk_rows.min(self.rows - first);
+            self.read_rows(&mut file, &mut bytes, &mut values, count)?;
+            visit(first, &values)?;
+            first += count;
+        }
+        Ok(())
+    }
+
+    fn row(&self, j: usize, out: &mut [f64]) -> Result<(), String> {
+        use std::io::{Read, Seek};
+        if j >= self.rows {
+            return Err(format!("{}: no row {j} of {}", self.path.display(), self.rows));
+        }
+        let mut single = self.single.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if single.is_none() {
+            *single = Some(std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?);
+        }
+        let file = single.as_mut().expect("internal: opened above");
+        let at = self.offset + (j * self.dim * self.element.size) as u64;
+        let mut bytes = vec![0u8; self.dim * self.element.size];
+        file.seek(std::io::SeekFrom::Start(at))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| format!("{}: cut short while reading ({e})", self.path.display()))?;
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(self.element.size)) {
+            *o = self.element.decode(b);
+        }
+        Ok(())
+    }
+}

@@ -353,3 +353,69 @@ fn bad_npz_archives_are_one_line_naming_the_array() {
     let e = config.load(&data_dir(), 0).unwrap_err().to_string();
     assert_eq!(e, "[data] npy fixtures/iris.npz:x: no array `x` in the archive (it holds X, y)");
 }
+
+#[test]
+fn npy_rows_stream_the_numbers_read_npy_gives() {
+    use cg_core::RowChunks as _;
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<f64> = (0..23 * 3).map(|k| f64::from(k) * 0.37 - 5.0).collect();
+    let files = [
+        ("f8.npy", npy_bytes("<f8", false, &[23, 3], &le(&values, f64::to_le_bytes))),
+        (
+            "f4be.npy",
+            npy_bytes(
+                ">f4",
+                false,
+                &[23, 3],
+                &le(&values.iter().map(|&v| v as f32).collect::<Vec<_>>(), f32::to_be_bytes),
+            ),
+        ),
+        (
+            "i2.npy",
+            npy_bytes(
+                "<i2",
+                false,
+                &[23, 3],
+                &le(&(0..69).map(|k| k as i16 - 30).collect::<Vec<_>>(), i16::to_le_bytes),
+            ),
+        ),
+        ("u1.npy", npy_bytes("|u1", false, &[23, 3], &(0..69).map(|k| k as u8).collect::<Vec<_>>())),
+    ];
+    for (name, bytes) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let whole = crate::npy::read_npy(&path).unwrap().values;
+        for chunk_rows in [1, 5, 23, 100] {
+            let rows = crate::npy::NpyRows::open(&path, chunk_rows).unwrap();
+            assert_eq!((rows.rows(), rows.dim()), (23, 3));
+            let mut seen = vec![];
+            rows.for_each_chunk(&mut |first, chunk| {
+                assert_eq!(first * 3, seen.len(), "chunks come in order");
+                assert!(chunk.len() <= chunk_rows * 3);
+                seen.extend_from_slice(chunk);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(seen, whole, "{name} in chunks of {chunk_rows}");
+        }
+        let rows = crate::npy::NpyRows::open(&path, 4).unwrap();
+        let mut one = [0.0; 3];
+        for j in [22, 0, 11] {
+            rows.row(j, &mut one).unwrap();
+            assert_eq!(one[..], whole[j * 3..j * 3 + 3], "{name} row {j}");
+        }
+        assert!(rows.row(23, &mut one).is_err());
+    }
+    // Cut short, Fortran order, one dimension: refused on opening, one line each.
+    let cut = &files[0].1[..files[0].1.len() - 8];
+    std::fs::write(dir.path().join("cut.npy"), cut).unwrap();
+    let e = crate::npy::NpyRows::open(&dir.path().join("cut.npy"), 4).unwrap_err();
+    assert!(e.starts_with("truncated or malformed data") && e.contains("[23, 3]"), "{e}");
+    std::fs::write(dir.path().join("f.npy"), npy_bytes("<f8", true, &[23, 3], &le(&values, f64::to_le_bytes))).unwrap();
+    let e = crate::npy::NpyRows::open(&dir.path().join("f.npy"), 4).unwrap_err();
+    assert!(e.contains("np.ascontiguousarray"), "{e}");
+    std::fs::write(dir.path().join("v.npy"), npy_bytes("<f8", false, &[69], &le(&values, f64::to_le_bytes))).unwrap();
+    assert!(crate::npy::NpyRows::open(&dir.path().join("v.npy"), 4)
+        .unwrap_err()
+        .contains("expected samples x features"));
+}

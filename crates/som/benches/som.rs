@@ -29,7 +29,7 @@ fn training(c: &mut Criterion) {
     group.bench_function("online/1000 updates", |b| {
         let mut s = som(online);
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let mut state = s.init(&mut rng);
+        let mut state = s.init(&mut rng).unwrap();
         b.iter(|| {
             state.epochs_done %= 1000;
             black_box(s.step(&mut state, &mut rng).unwrap())
@@ -43,7 +43,7 @@ fn training(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("batch/epoch", format!("threads={threads}")), &threads, |b, _| {
             let mut s = som(batch);
             let mut rng = ChaCha8Rng::seed_from_u64(2);
-            let mut state = s.init(&mut rng);
+            let mut state = s.init(&mut rng).unwrap();
             b.iter(|| {
                 state.epochs_done %= 1000;
                 pool.install(|| black_box(s.step(&mut state, &mut rng).unwrap()))

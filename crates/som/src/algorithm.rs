@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
+use cg_core::{Resumable, RowChunks, Snapshot, SnapshotError, Solver, Stop};
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -42,12 +42,20 @@ impl SomState {
     }
 }
 
+/// Where the samples are: in memory (owned or borrowed), or read chunk by chunk from a
+/// [`RowChunks`] source (data larger than memory).
+enum Samples<'a> {
+    Memory(Cow<'a, [f64]>),
+    Chunks(Box<dyn RowChunks + 'a>),
+}
+
 /// A self-organizing map and the data it learns from (row-major, one sample per row), owned or
 /// borrowed (a caller's array, such as a NumPy array handed over by the Python package, is read
-/// in place, never copied).
+/// in place, never copied), or read in chunks ([`Som::streamed`]): every sum over samples runs
+/// in sample order, so a streamed map trains to the same bits as the same rows in memory.
 pub struct Som<'a> {
     params: SomParams,
-    data: Cow<'a, [f64]>,
+    data: Samples<'a>,
     dim: usize,
     positions: Vec<(f64, f64)>,
     /// Measure the quality after every epoch (off for benchmarks of training alone).
@@ -67,9 +75,36 @@ impl<'a> Som<'a> {
         if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
             return Err(Error::Data(format!("{} values do not make rows of {dim} features", data.len())));
         }
-        if let Some(k) = data.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Data(format!("sample {}, feature {} is {}", k / dim + 1, k % dim + 1, data[k])));
+        let mut range = Range::default();
+        range.add(0, dim, &data)?;
+        Som::with(params, Samples::Memory(data), dim, range.bounds())
+    }
+
+    /// A map that reads its samples chunk by chunk from `rows` (one pass here checks them and
+    /// finds their range): memory stays near one chunk and the codebook, whatever the number of
+    /// rows. Trains to the same bits as [`Som::new`] on the same rows.
+    ///
+    /// # Errors
+    /// As [`Som::new`], a source that cannot be read, and `init = "pca"` (it needs the rows in
+    /// memory; `random` and `uniform` read them as they go).
+    pub fn streamed(params: SomParams, rows: Box<dyn RowChunks + 'a>) -> Result<Som<'a>> {
+        let dim = rows.dim();
+        if dim == 0 || rows.rows() == 0 {
+            return Err(Error::Data(format!("{} rows of {dim} features: nothing to learn from", rows.rows())));
         }
+        if params.init == Init::Pca {
+            return Err(Error::Data(
+                "init = \"pca\" needs the samples in memory: give init = \"random\" or \"uniform\" for streamed data"
+                    .into(),
+            ));
+        }
+        let mut range = Range::default();
+        rows.for_each_chunk(&mut |first, chunk| range.add(first, dim, chunk).map_err(|e| e.to_string()))
+            .map_err(Error::Data)?;
+        Som::with(params, Samples::Chunks(rows), dim, range.bounds())
+    }
+
+    fn with(params: SomParams, data: Samples<'a>, dim: usize, data_range: (f64, f64)) -> Result<Som<'a>> {
         if cg_core::numeric::extent(&[params.lattice.units(), dim]).is_none() {
             return Err(Error::Data(format!(
                 "a codebook of {} units x {dim} features is too large",
@@ -84,7 +119,6 @@ impl<'a> Som<'a> {
             }));
         }
         let positions = params.lattice.positions();
-        let data_range = data.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         Ok(Som { params, data, dim, positions, evaluate: true, data_range })
     }
 
@@ -104,17 +138,63 @@ impl<'a> Som<'a> {
         &self.params.lattice
     }
 
-    /// The training data, row-major.
-    pub fn data(&self) -> &[f64] {
-        &self.data
+    /// The training data, row-major, when it is in memory (`None` for a streamed map).
+    pub fn data(&self) -> Option<&[f64]> {
+        match &self.data {
+            Samples::Memory(d) => Some(d),
+            Samples::Chunks(_) => None,
+        }
     }
 
     fn samples(&self) -> usize {
-        self.data.len() / self.dim
+        match &self.data {
+            Samples::Memory(d) => d.len() / self.dim,
+            Samples::Chunks(c) => c.rows(),
+        }
     }
 
-    fn sample(&self, j: usize) -> &[f64] {
-        &self.data[j * self.dim..(j + 1) * self.dim]
+    /// Sample `j`: in place from memory, else read into `buf`.
+    fn sample<'s>(&'s self, j: usize, buf: &'s mut Vec<f64>) -> Result<&'s [f64]> {
+        match &self.data {
+            Samples::Memory(d) => Ok(&d[j * self.dim..(j + 1) * self.dim]),
+            Samples::Chunks(c) => {
+                buf.resize(self.dim, 0.0);
+                c.row(j, buf).map_err(Error::Data)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// Calls `visit(first_sample, rows)` over the samples in order: one slice from memory, or
+    /// chunk by chunk.
+    fn each_chunk(&self, visit: &mut dyn FnMut(usize, &[f64])) -> Result<()> {
+        match &self.data {
+            Samples::Memory(d) => {
+                visit(0, d);
+                Ok(())
+            }
+            Samples::Chunks(c) => c
+                .for_each_chunk(&mut |first, rows| {
+                    visit(first, rows);
+                    Ok(())
+                })
+                .map_err(Error::Data),
+        }
+    }
+
+    /// Quantization and topographic error of `weights` on the training samples (in sample
+    /// order, chunk by chunk when streamed: the same bits either way).
+    pub fn quality_of(&self, weights: &[f64]) -> Result<quality::Quality> {
+        let mut acc = quality::QualitySums::default();
+        self.each_chunk(&mut |_, rows| acc.add(self.lattice(), weights, self.dim, rows))?;
+        Ok(acc.finish())
+    }
+
+    /// The best-matching unit of every training sample, in order.
+    pub fn training_bmus(&self, weights: &[f64]) -> Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(self.samples());
+        self.each_chunk(&mut |_, rows| out.extend(quality::bmus(weights, self.dim, rows)))?;
+        Ok(out)
     }
 
     /// Samples drawn per online epoch.
@@ -123,46 +203,59 @@ impl<'a> Som<'a> {
     }
 
     /// The starting codebook (random samples draw from `rng`; the PCA plane draws nothing).
-    pub fn init(&self, rng: &mut ChaCha8Rng) -> SomState {
+    ///
+    /// # Errors
+    /// A streamed source that cannot be read.
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> Result<SomState> {
         let units = self.lattice().units();
+        let mut buf = vec![];
         let weights = match self.params.init {
             Init::Random => {
-                (0..units).flat_map(|_| self.sample(rng.random_range(0..self.samples())).to_vec()).collect()
+                let mut w = Vec::with_capacity(units * self.dim);
+                for _ in 0..units {
+                    w.extend_from_slice(self.sample(rng.random_range(0..self.samples()), &mut buf)?);
+                }
+                w
             }
             Init::Uniform => {
-                let (lo, hi) = self.feature_ranges();
+                let (lo, hi) = self.feature_ranges()?;
                 (0..units * self.dim).map(|k| rng.random_range(lo[k % self.dim]..=hi[k % self.dim])).collect()
             }
-            Init::Pca => self.pca_plane(),
+            Init::Pca => match &self.data {
+                Samples::Memory(d) => self.pca_plane(d),
+                Samples::Chunks(_) => unreachable!("internal: refused by Som::streamed"),
+            },
         };
-        SomState {
+        Ok(SomState {
             weights,
             dim: self.dim,
             epochs_done: 0,
             order: (0..self.samples()).collect(),
             cursor: self.samples(),
-        }
+        })
     }
 
     /// Smallest and largest value of each feature.
-    fn feature_ranges(&self) -> (Vec<f64>, Vec<f64>) {
-        let mut lo = self.sample(0).to_vec();
+    fn feature_ranges(&self) -> Result<(Vec<f64>, Vec<f64>)> {
+        let mut lo = self.sample(0, &mut vec![])?.to_vec();
         let mut hi = lo.clone();
-        for x in self.data.chunks_exact(self.dim) {
-            for k in 0..self.dim {
-                lo[k] = lo[k].min(x[k]);
-                hi[k] = hi[k].max(x[k]);
+        self.each_chunk(&mut |_, rows| {
+            for x in rows.chunks_exact(self.dim) {
+                for k in 0..self.dim {
+                    lo[k] = lo[k].min(x[k]);
+                    hi[k] = hi[k].max(x[k]);
+                }
             }
-        }
-        (lo, hi)
+        })?;
+        Ok((lo, hi))
     }
 
     /// Units spread over mean ± σ₁ v₁ ± σ₂ v₂ (principal axes v, standard deviations σ), the longer
     /// lattice axis along v₁. Eigenvectors get a fixed sign (largest component positive) so the
     /// picture does not flip between platforms.
-    fn pca_plane(&self) -> Vec<f64> {
+    fn pca_plane(&self, data: &[f64]) -> Vec<f64> {
         let (n, d) = (self.samples(), self.dim);
-        let x = DMatrix::from_row_slice(n, d, &self.data);
+        let x = DMatrix::from_row_slice(n, d, data);
         let mean = x.row_mean();
         let centred = DMatrix::from_fn(n, d, |i, k| x[(i, k)] - mean[k]);
         let cov = centred.transpose() * &centred / (n.max(2) - 1) as f64;
@@ -206,10 +299,10 @@ impl<'a> Som<'a> {
     /// unit's neighbours towards it. Returns the last learning rate and radius.
     ///
     /// Compiled for the baseline and for AVX2 (`cg_core::avx2_dispatch`): the same bits either way.
-    fn online_epoch(som: &Som, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) => Som::online_epoch_body);
+    fn online_epoch(som: &Som, state: &mut SomState, rng: &mut ChaCha8Rng) -> Result<(f64, f64)> => Som::online_epoch_body);
 
     #[inline(always)]
-    fn online_epoch_body(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> (f64, f64) {
+    fn online_epoch_body(&self, state: &mut SomState, rng: &mut ChaCha8Rng) -> Result<(f64, f64)> {
         let epoch = state.epochs_done;
         let SomState { weights: w, order, cursor, .. } = state;
         let (dim, lattice, nb) = (self.dim, self.lattice(), self.params.neighbourhood);
@@ -218,6 +311,7 @@ impl<'a> Som<'a> {
         let rate = self.params.learning_rate.expect("internal: validated for online training");
         let (mut eta, mut sigma) = (0.0, 0.0);
         let mut h = vec![0.0; lattice.units()];
+        let mut buf = vec![];
         for i in 0..per {
             let t = epoch * per + i;
             (eta, sigma) = (rate.at(t, total), self.params.radius.at(t, total));
@@ -226,7 +320,7 @@ impl<'a> Som<'a> {
                 order.shuffle(rng);
                 *cursor = 0;
             }
-            let x = self.sample(order[*cursor]);
+            let x = self.sample(order[*cursor], &mut buf)?;
             *cursor += 1;
             let (b, _) = bmu(w, dim, x);
             let pb = self.positions[b];
@@ -242,32 +336,34 @@ impl<'a> Som<'a> {
                 }
             }
         }
-        (eta, sigma)
+        Ok((eta, sigma))
     }
 
     /// One batch epoch: best-matching units in parallel, per-unit sums of their samples in sample
     /// order, then every unit (in parallel) set to the neighbourhood-weighted mean, summing over
     /// units in index order. Returns the radius used.
-    fn batch_epoch(&self, w: &mut [f64], epoch: usize) -> f64 {
+    fn batch_epoch(&self, w: &mut [f64], epoch: usize) -> Result<f64> {
         let (dim, lattice) = (self.dim, self.lattice());
         let units = lattice.units();
         let sigma = self.params.radius.at(epoch, self.params.epochs);
         let cut2 = self.cut2(sigma);
-        let winners = quality::bmus(w, dim, &self.data);
         let (mut sums, mut counts) = (vec![0.0; units * dim], vec![0usize; units]);
-        for (x, &b) in self.data.chunks_exact(dim).zip(&winners) {
-            counts[b] += 1;
-            for (s, xk) in sums[b * dim..(b + 1) * dim].iter_mut().zip(x) {
-                *s += xk;
+        self.each_chunk(&mut |_, rows| {
+            let winners = quality::bmus(w, dim, rows);
+            for (x, &b) in rows.chunks_exact(dim).zip(&winners) {
+                counts[b] += 1;
+                for (s, xk) in sums[b * dim..(b + 1) * dim].iter_mut().zip(x) {
+                    *s += xk;
+                }
             }
-        }
+        })?;
         let occupied: Vec<usize> = (0..units).filter(|&b| counts[b] > 0).collect();
         let batch = Batch { sums: &sums, counts: &counts, occupied: &occupied, sigma, cut2 };
         w.par_chunks_mut(dim).enumerate().for_each_init(
             || (vec![0.0; dim], vec![0.0; occupied.len()]),
             |(num, h), (u, wu)| Som::batch_unit(self, &batch, u, wu, num, h),
         );
-        sigma
+        Ok(sigma)
     }
 }
 
@@ -380,17 +476,17 @@ impl Solver for Som<'_> {
         let start = Instant::now();
         let (learning_rate, radius) = match self.params.training {
             Training::Online => {
-                let (eta, sigma) = Som::online_epoch(self, state, rng);
+                let (eta, sigma) = Som::online_epoch(self, state, rng)?;
                 (Some(eta), sigma)
             }
-            Training::Batch => (None, self.batch_epoch(&mut state.weights, epoch)),
+            Training::Batch => (None, self.batch_epoch(&mut state.weights, epoch)?),
         };
         let train_seconds = start.elapsed().as_secs_f64();
         state.epochs_done += 1;
         let mut record =
             SomRecord { learning_rate, radius, quantization_error: None, topographic_error: None, train_seconds };
         if self.evaluate && state.weights.iter().all(|v| v.is_finite()) {
-            let q = quality::quality(self.lattice(), &state.weights, self.dim, &self.data);
+            let q = self.quality_of(&state.weights)?;
             (record.quantization_error, record.topographic_error) =
                 (Some(q.quantization_error), Some(q.topographic_error));
         }
@@ -416,5 +512,35 @@ impl Solver for Som<'_> {
                 state.epochs_done
             ),
         })
+    }
+}
+
+/// The smallest and largest value of the samples, checked finite as they come.
+#[derive(Default)]
+struct Range {
+    lo: Option<f64>,
+    hi: Option<f64>,
+}
+
+impl Range {
+    /// Adds the rows of `values` (the first is sample `first`).
+    fn add(&mut self, first: usize, dim: usize, values: &[f64]) -> Result<()> {
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Data(format!(
+                "sample {}, feature {} is {}",
+                first + k / dim + 1,
+                k % dim + 1,
+                values[k]
+            )));
+        }
+        for &v in values {
+            self.lo = Some(self.lo.map_or(v, |lo| lo.min(v)));
+            self.hi = Some(self.hi.map_or(v, |hi| hi.max(v)));
+        }
+        Ok(())
+    }
+
+    fn bounds(&self) -> (f64, f64) {
+        (self.lo.unwrap_or(f64::INFINITY), self.hi.unwrap_or(f64::NEG_INFINITY))
     }
 }

@@ -95,17 +95,41 @@ pub struct Quality {
 /// assert_eq!(quality(&ring, &[0.0, 5.0, 1.0], 1, &[0.6]).topographic_error, 0.0);
 /// ```
 pub fn quality(lattice: &Lattice, weights: &[f64], dim: usize, data: &[f64]) -> Quality {
-    let per_sample: Vec<(f64, bool)> = data
-        .par_chunks(dim)
-        .map(|x| {
-            let (b1, b2, d1) = best_two(weights, dim, x);
-            (d1.sqrt(), !lattice.adjacent(b1, b2))
-        })
-        .collect();
-    let n = per_sample.len().max(1) as f64;
-    Quality {
-        quantization_error: per_sample.iter().map(|p| p.0).sum::<f64>() / n,
-        topographic_error: per_sample.iter().filter(|p| p.1).count() as f64 / n,
+    let mut sums = QualitySums::default();
+    sums.add(lattice, weights, dim, data);
+    sums.finish()
+}
+
+/// [`quality`] over data that comes in chunks: the distances are summed in sample order across
+/// chunks, so any chunking gives the bits of one pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QualitySums {
+    distance: f64,
+    not_adjacent: usize,
+    samples: usize,
+}
+
+impl QualitySums {
+    /// Adds the samples of `data` (whole rows of `dim` values).
+    pub fn add(&mut self, lattice: &Lattice, weights: &[f64], dim: usize, data: &[f64]) {
+        let per_sample: Vec<(f64, bool)> = data
+            .par_chunks(dim)
+            .map(|x| {
+                let (b1, b2, d1) = best_two(weights, dim, x);
+                (d1.sqrt(), !lattice.adjacent(b1, b2))
+            })
+            .collect();
+        for &(d, far) in &per_sample {
+            self.distance += d;
+            self.not_adjacent += usize::from(far);
+        }
+        self.samples += per_sample.len();
+    }
+
+    /// The mean distance and the share of samples whose two best units are not neighbours.
+    pub fn finish(&self) -> Quality {
+        let n = self.samples.max(1) as f64;
+        Quality { quantization_error: self.distance / n, topographic_error: self.not_adjacent as f64 / n }
     }
 }
 

@@ -65,7 +65,7 @@ fn one_dimensional_map_orders_itself_along_a_curve() {
          learning_rate = { start = 0.5, end = 0.01 }\nradius = { start = 4.0, end = 0.5, decay = \"exponential\" }",
     );
     let mut som = Som::new(p, data, 2).unwrap();
-    let mut state = som.init(&mut rng);
+    let mut state = som.init(&mut rng).unwrap();
     run(&mut som, &mut state, 20, &mut rng, &mut []).unwrap();
     let along: Vec<usize> = (0..=60).map(|k| state.bmu(&curve(f64::from(k) * 0.05))).collect();
     let rising = along.windows(2).all(|w| w[0] <= w[1]);
@@ -84,7 +84,7 @@ fn batch_run(threads: usize, lattice: &str) -> (SomState, Vec<cg_som::SomRecord>
             "{lattice}\ntraining = \"batch\"\nepochs = 5\ninit = \"random\"\nradius = {{ start = 3.0, end = 0.7 }}"
         ));
         let mut som = Som::new(p, data, 3).unwrap();
-        let mut state = som.init(&mut rng);
+        let mut state = som.init(&mut rng).unwrap();
         let (_, records) = cg_core::run_recorded(&mut som, &mut state, 5, &mut rng).unwrap();
         (state, records)
     })
@@ -123,7 +123,7 @@ fn same_seed_same_online_map() {
              learning_rate = { start = 0.5, end = 0.05, decay = \"inverse_time\" }\nradius = { start = 2.0, end = 0.5 }",
         );
         let mut som = Som::new(p, data, 2).unwrap();
-        let mut state = som.init(&mut rng);
+        let mut state = som.init(&mut rng).unwrap();
         run(&mut som, &mut state, 3, &mut rng, &mut []).unwrap();
         state.weights
     };
@@ -142,7 +142,7 @@ fn pca_init_spans_the_principal_plane() {
         .collect();
     let p = params("rows = 2\ncols = 6\ntraining = \"batch\"\nepochs = 1\nradius = { start = 1.0, end = 1.0 }");
     let som = Som::new(p, data, 2).unwrap();
-    let s = som.init(&mut rng);
+    let s = som.init(&mut rng).unwrap();
     let (a, b) = (s.unit(0), s.unit(5));
     let along = [b[0] - a[0], b[1] - a[1]];
     let cos = (along[0] + 2.0 * along[1]) / (plain(&along, &[0.0, 0.0]).sqrt() * 5f64.sqrt());
@@ -151,7 +151,7 @@ fn pca_init_spans_the_principal_plane() {
     // 1/3) and the direction has length √5, so they are 2 √(5/3) apart.
     let spread = plain(&along, &[0.0, 0.0]).sqrt();
     assert!((spread / (2.0 * (5.0f64 / 3.0).sqrt()) - 1.0).abs() < 0.05, "spread {spread}");
-    let q = quality::quality(som.lattice(), &s.weights, 2, som.data());
+    let q = quality::quality(som.lattice(), &s.weights, 2, som.data().unwrap());
     assert_eq!(q.topographic_error, 0.0, "a straight line of units is perfectly ordered");
 }
 
@@ -161,4 +161,63 @@ fn bad_data_is_refused() {
     let e = Som::new(p.clone(), vec![1.0, f64::NAN, 0.0, 0.0], 2).err().unwrap();
     assert_eq!(e.to_string(), "data: sample 1, feature 2 is NaN");
     assert!(Som::new(p, vec![1.0, 2.0, 3.0], 2).is_err());
+}
+
+/// A map trained on `data` in memory, and the same rows streamed in chunks of `chunk_rows`:
+/// (codebook, records without their timings) of each.
+fn both_ways(settings: &str, data: &[f64], dim: usize, chunk_rows: usize) -> [(Vec<u64>, Vec<[u64; 4]>); 2] {
+    let train = |mut som: Som| {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut state = som.init(&mut rng).unwrap();
+        let (_, records) = cg_core::run_recorded(&mut som, &mut state, 4, &mut rng).unwrap();
+        let records = records
+            .iter()
+            .map(|r| {
+                [r.learning_rate.unwrap_or(-1.0), r.radius, r.quantization_error.unwrap(), r.topographic_error.unwrap()]
+                    .map(f64::to_bits)
+            })
+            .collect();
+        (state.weights.iter().map(|v| v.to_bits()).collect(), records)
+    };
+    let memory = train(Som::new(params(settings), data.to_vec(), dim).unwrap());
+    let chunks = cg_core::SliceChunks { values: data, dim, chunk_rows };
+    let streamed = train(Som::streamed(params(settings), Box::new(chunks)).unwrap());
+    [memory, streamed]
+}
+
+#[test]
+fn streamed_samples_train_to_the_bits_of_samples_in_memory() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let data: Vec<f64> = (0..997 * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let batch =
+        "rows = 6\ncols = 7\ntraining = \"batch\"\nepochs = 4\ninit = \"random\"\nradius = { start = 3.0, end = 0.7 }";
+    let online =
+        "rows = 5\ncols = 4\ntopology = \"hexagonal\"\ntraining = \"online\"\nepochs = 4\ninit = \"uniform\"\n\
+                  learning_rate = { start = 0.5, end = 0.05 }\nradius = { start = 2.0, end = 0.5 }";
+    for settings in [batch, online] {
+        // One row per chunk, a size that does not divide the rows, more than all of them.
+        for chunk_rows in [1, 64, 5000] {
+            let [memory, streamed] = both_ways(settings, &data, 3, chunk_rows);
+            assert_eq!(memory, streamed, "{settings}, chunks of {chunk_rows}");
+        }
+    }
+    // PCA needs the rows in memory; a bad value is found with its sample number.
+    let chunks = || Box::new(cg_core::SliceChunks { values: &data, dim: 3, chunk_rows: 10 });
+    let e = Som::streamed(
+        params(
+            "rows = 3\ncols = 3\ntraining = \"batch\"\nepochs = 2\nradius = { start = 1.0, end = 0.5 }\ninit = \"pca\"",
+        ),
+        chunks(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("init = \"pca\" needs the samples in memory"), "{e}");
+    let mut bad = data.clone();
+    bad[3 * 500 + 1] = f64::NAN;
+    let chunks = Box::new(cg_core::SliceChunks { values: &bad, dim: 3, chunk_rows: 64 });
+    let settings =
+        "rows = 3\ncols = 3\ntraining = \"batch\"\nepochs = 2\ninit = \"random\"\nradius = { start = 1.0, end = 0.5 }";
+    let e = Som::streamed(params(settings), chunks).err().unwrap().to_string();
+    assert!(e.contains("sample 501, feature 2 is NaN"), "{e}");
 }

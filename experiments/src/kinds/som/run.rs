@@ -39,7 +39,7 @@ impl Experiment for SomExperiment {
         let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
         let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut state = som.init(&mut rng);
+        let mut state = som.init(&mut rng)?;
         let mut progress = Progress::new(options, epochs, "epoch", title, |r: &SomRecord| {
             format!("QE {:.4}", r.quantization_error.unwrap_or(f64::NAN))
         });
