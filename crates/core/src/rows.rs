@@ -65,3 +65,22 @@ impl RowChunks for SliceChunks<'_> {
         Ok(())
     }
 }
+
+/// A borrowed source reads as the source itself (a solver may borrow what an experiment owns).
+impl<T: RowChunks + ?Sized> RowChunks for &T {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+
+    fn rows(&self) -> usize {
+        (**self).rows()
+    }
+
+    fn for_each_chunk(&self, visit: &mut ChunkVisitor) -> Result<(), String> {
+        (**self).for_each_chunk(visit)
+    }
+
+    fn row(&self, j: usize, out: &mut [f64]) -> Result<(), String> {
+        (**self).row(j, out)
+    }
+}

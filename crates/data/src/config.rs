@@ -134,6 +134,12 @@ pub struct DataConfig {
     pub npy: Option<String>,
     /// The `.npy` file (or `FILE.npz:NAME`) of the `npy` samples' targets, one per sample.
     pub labels: Option<String>,
+    /// Read the `npy` file chunk by chunk while training instead of loading it (data larger
+    /// than memory; kinds that support it say so): the same numbers as loaded whole.
+    #[serde(default)]
+    pub stream: bool,
+    /// Rows per chunk when streaming (default 65,536).
+    pub chunk_rows: Option<usize>,
     /// Samples written in the config: one row of features per sample.
     pub inline_x: Option<Vec<Vec<f64>>>,
     /// Targets of the inline samples.
@@ -244,6 +250,11 @@ impl DataConfig {
         ];
         if sources.iter().filter(|&&s| s).count() != 1 || (self.labels.is_some() && self.npy.is_none()) {
             return Err(ConfigError::Sources);
+        }
+        if self.stream {
+            return Err(ConfigError::Encoding(
+                "stream = true: this kind loads its data whole (kind = \"som\" streams)".into(),
+            ));
         }
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(ConfigError::OutOfRange { setting: "scale", value: self.scale, range: "> 0" });

@@ -36,6 +36,7 @@ pub mod npy;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod ratings;
+pub mod stream;
 mod table;
 mod transform;
 

@@ -419,3 +419,50 @@ fn npy_rows_stream_the_numbers_read_npy_gives() {
         .unwrap_err()
         .contains("expected samples x features"));
 }
+
+#[test]
+fn streamed_standardisation_is_the_bits_of_the_in_memory_one() {
+    use cg_core::RowChunks as _;
+    let dir = tempfile::tempdir().unwrap();
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let values: Vec<f32> = (0..1001 * 5).map(|k| rng.random_range(-3.0f32..7.0) * (1 + k % 5) as f32).collect();
+    std::fs::write(dir.path().join("x.npy"), npy_bytes("<f4", false, &[1001, 5], &le(&values, f32::to_le_bytes)))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("y.npy"),
+        npy_bytes("<f8", false, &[1001], &le(&vec![0.0f64; 1001], f64::to_le_bytes)),
+    )
+    .unwrap();
+    let whole: DataConfig = toml::from_str("npy = \"x.npy\"\nlabels = \"y.npy\"\nstandardize = true").unwrap();
+    let splits = whole.load(dir.path(), 0).unwrap();
+    for chunk_rows in [1, 100, 2000] {
+        let streamed: DataConfig =
+            toml::from_str(&format!("npy = \"x.npy\"\nstream = true\nchunk_rows = {chunk_rows}\nstandardize = true"))
+                .unwrap();
+        let (rows, transform) = streamed.open_stream(dir.path()).unwrap();
+        assert_eq!(transform.standardize, splits.transform.standardize, "chunks of {chunk_rows}");
+        let mut seen = vec![];
+        rows.for_each_chunk(&mut |_, chunk| {
+            seen.extend_from_slice(chunk);
+            Ok(())
+        })
+        .unwrap();
+        // Samples are columns in memory (column-major: sample by sample), rows on disk.
+        let memory = splits.train.features.as_slice();
+        let differ = seen.iter().zip(memory).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert!(seen.len() == memory.len() && differ == 0, "{differ} values differ, chunks of {chunk_rows}");
+    }
+    // What needs the rows in memory is refused, one line each; other kinds refuse streaming.
+    for (extra, says) in [
+        ("test_fraction = 0.2", "test or validation split"),
+        ("labels = \"y.npy\"", "labels are not read"),
+        ("chunk_rows = 0", "at least 1"),
+    ] {
+        let c: DataConfig = toml::from_str(&format!("npy = \"x.npy\"\nstream = true\n{extra}")).unwrap();
+        let e = c.open_stream(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{e}");
+    }
+    let c: DataConfig = toml::from_str("npy = \"x.npy\"\nlabels = \"y.npy\"\nstream = true").unwrap();
+    assert!(c.load(dir.path(), 0).unwrap_err().to_string().contains("kind = \"som\" streams"));
+}

@@ -46,7 +46,7 @@ pub struct SomFile {
 pub struct SomExperiment {
     seed: u64,
     params: SomParams,
-    train: Vec<f64>,
+    train: Train,
     test: Option<Vec<f64>>,
     dim: usize,
     feature_names: Vec<String>,
@@ -56,6 +56,12 @@ pub struct SomExperiment {
     class_names: Vec<String>,
     as_colors: bool,
     check_epochs: Option<usize>,
+}
+
+/// The training samples: in memory, or an `.npy` file read chunk by chunk (`[data] stream`).
+enum Train {
+    Memory(Vec<f64>),
+    Streamed(cg_data::stream::StreamedRows),
 }
 
 /// Targets that are small non-negative integers are class labels.
@@ -82,6 +88,11 @@ impl KindConfig for SomFile {
         }
         let mut class_names = self.class_names;
         let (train, test, dim, inputs, labels) = match (&self.data, self.colors) {
+            (Some(data), None) if data.stream => {
+                let (rows, inputs) = data.open_stream(base)?;
+                let dim = cg_core::RowChunks::dim(&rows);
+                (Train::Streamed(rows), None, dim, inputs, None)
+            }
             (Some(data), None) => {
                 let splits = data.load(base, self.seed)?;
                 if class_names.is_empty() {
@@ -91,7 +102,7 @@ impl KindConfig for SomFile {
                 let labels = class_labels(&splits.train.targets);
                 let test = splits.test.map(|t| t.features.as_slice().to_vec());
                 let d = &splits.train;
-                (d.features.as_slice().to_vec(), test, d.n_features(), splits.transform, labels)
+                (Train::Memory(d.features.as_slice().to_vec()), test, d.n_features(), splits.transform, labels)
             }
             (None, Some(n)) if n > cg_data::GENERATED_LIMIT / 3 => {
                 bail!("colors = {n}: more than a generated dataset may hold ({} colours)", cg_data::GENERATED_LIMIT / 3)
@@ -105,7 +116,7 @@ impl KindConfig for SomFile {
                     scale: 1.0,
                     ..InputTransform::default()
                 };
-                (rgb, None, 3, inputs, None)
+                (Train::Memory(rgb), None, 3, inputs, None)
             }
             (None, Some(_)) => bail!("colors: must be >= 1"),
             _ => bail!("give exactly one of [data] and colors = N"),

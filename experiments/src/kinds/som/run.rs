@@ -4,7 +4,7 @@
 use anyhow::Result;
 use cg_core::Recorder;
 use cg_plot::{class_color, viridis, ColorBar, LatticeMap, Legend, LineChart, Panel, Series};
-use cg_som::quality::{self, bmus, hits, label_regions, majority_labels, u_matrix};
+use cg_som::quality::{self, hits, label_regions, majority_labels, u_matrix};
 use cg_som::{Som, SomRecord, SomState, Topology, Training};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,11 +21,18 @@ impl Experiment for SomExperiment {
     /// epoch sets each unit from every unit that won a sample.
     fn cost(&self) -> Cost {
         let units = self.params.lattice.units() as f64;
-        let (d, n) = (self.dim as f64, (self.train.len() / self.dim.max(1)) as f64);
+        let (d, n) = (self.dim as f64, self.samples() as f64);
         let per_epoch = self.params.iterations_per_epoch.map_or(n, |i| i as f64);
+        let data = match &self.train {
+            Train::Memory(_) => ("the data", F64 * n * d),
+            // One chunk at a time, and the winners of a chunk; the online pass order.
+            Train::Streamed(rows) => ("a chunk of the streamed data", rows.chunk_bytes() as f64 * 1.25),
+        };
+        let order = if self.params.training == Training::Online { 8.0 * n } else { 0.0 };
         Cost::default()
             .memory("the codebook", 3.0 * F64 * units * d)
-            .memory("the data", F64 * n * d)
+            .memory(data.0, data.1)
+            .memory("the online pass order", order)
             .work("best-matching units", self.params.epochs as f64 * (per_epoch + n) * units * d * 3.0)
             .work("batch updates (each unit from every winner)", self.params.epochs as f64 * units * units.min(n) * d)
             .steps("the epochs", self.params.epochs as f64)
@@ -37,7 +44,10 @@ impl Experiment for SomExperiment {
     /// A non-finite codebook value during training, or a drawing error.
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
-        let mut som = Som::new(self.params.clone(), self.train.clone(), self.dim)?;
+        let mut som = match &self.train {
+            Train::Memory(data) => Som::new(self.params.clone(), data.clone(), self.dim)?,
+            Train::Streamed(rows) => Som::streamed(self.params.clone(), Box::new(rows))?,
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut state = som.init(&mut rng)?;
         let mut progress = Progress::new(options, epochs, "epoch", title, |r: &SomRecord| {
@@ -53,6 +63,13 @@ impl Experiment for SomExperiment {
 }
 
 impl SomExperiment {
+    fn samples(&self) -> usize {
+        match &self.train {
+            Train::Memory(data) => data.len() / self.dim.max(1),
+            Train::Streamed(rows) => cg_core::RowChunks::rows(rows),
+        }
+    }
+
     fn render(
         &self,
         title: &str,
@@ -65,7 +82,7 @@ impl SomExperiment {
         let curve = |field: fn(&SomRecord) -> Option<f64>| -> Vec<f64> { records.iter().filter_map(field).collect() };
         let (qe, te) = (curve(|r| r.quantization_error), curve(|r| r.topographic_error));
         let last = |c: &[f64]| c.last().copied().unwrap_or(f64::NAN);
-        let winners = bmus(&state.weights, self.dim, &self.train);
+        let winners = som.training_bmus(&state.weights)?;
         let hit = hits(&winners, lattice.units());
         let p = &self.params;
         let mut metrics = json!({
@@ -76,7 +93,7 @@ impl SomExperiment {
                 "topology": match lattice.topology() { Topology::Rectangular => "rectangular", Topology::Hexagonal => "hexagonal" },
                 "toroidal": lattice.toroidal(),
             },
-            "samples": self.train.len() / self.dim,
+            "samples": self.samples(),
             "features": self.dim,
             "quantization_error": last(&qe),
             "topographic_error": last(&te),
