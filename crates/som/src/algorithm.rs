@@ -190,6 +190,13 @@ impl<'a> Som<'a> {
         Ok(acc.finish())
     }
 
+    /// Samples won by each unit (one pass, memory for the counts only).
+    pub fn training_hits(&self, weights: &[f64]) -> Result<Vec<usize>> {
+        let mut hits = vec![0; self.lattice().units()];
+        self.each_chunk(&mut |_, rows| quality::bmus(weights, self.dim, rows).into_iter().for_each(|b| hits[b] += 1))?;
+        Ok(hits)
+    }
+
     /// The best-matching unit of every training sample, in order.
     pub fn training_bmus(&self, weights: &[f64]) -> Result<Vec<usize>> {
         let mut out = Vec::with_capacity(self.samples());
@@ -226,13 +233,12 @@ impl<'a> Som<'a> {
                 Samples::Chunks(_) => unreachable!("internal: refused by Som::streamed"),
             },
         };
-        Ok(SomState {
-            weights,
-            dim: self.dim,
-            epochs_done: 0,
-            order: (0..self.samples()).collect(),
-            cursor: self.samples(),
-        })
+        // The online pass order; a streamed batch map keeps none (memory near one chunk).
+        let order: Vec<usize> = match (&self.data, self.params.training) {
+            (Samples::Chunks(_), Training::Batch) => vec![],
+            _ => (0..self.samples()).collect(),
+        };
+        Ok(SomState { weights, dim: self.dim, epochs_done: 0, cursor: order.len(), order })
     }
 
     /// Smallest and largest value of each feature.

@@ -82,8 +82,13 @@ impl SomExperiment {
         let curve = |field: fn(&SomRecord) -> Option<f64>| -> Vec<f64> { records.iter().filter_map(field).collect() };
         let (qe, te) = (curve(|r| r.quantization_error), curve(|r| r.topographic_error));
         let last = |c: &[f64]| c.last().copied().unwrap_or(f64::NAN);
-        let winners = som.training_bmus(&state.weights)?;
-        let hit = hits(&winners, lattice.units());
+        // Each sample's unit only where labels need it: a streamed map counts hits in one pass.
+        let winners = match &self.labels {
+            Some(_) => som.training_bmus(&state.weights)?,
+            None => vec![],
+        };
+        let hit =
+            if self.labels.is_some() { hits(&winners, lattice.units()) } else { som.training_hits(&state.weights)? };
         let p = &self.params;
         let mut metrics = json!({
             "epochs": records.len(),
