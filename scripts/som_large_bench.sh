@@ -6,7 +6,7 @@
 # (/usr/bin/time's maximum RSS). The files are written once into DIR by the make_clusters_npy
 # example and reused.
 #
-#   bash scripts/som_large_bench.sh [DIR] [SIZES...]     (default /tmp/cg-large, 100000 1000000 10000000)
+#   [EPOCHS=2] bash scripts/som_large_bench.sh [DIR] [SIZES...]   (default /tmp/cg-large, 100000 1000000 10000000)
 #
 # With MiniSom and somoclu installed (scripts/peers/requirements-som.txt), the peers run on the
 # sizes that fit in memory: scripts/peers/som_large_peers.py DIR SIZE.
@@ -36,7 +36,7 @@ chunk_rows = 65536
 rows = 20
 cols = 20
 training = "batch"
-epochs = 3
+epochs = ${EPOCHS:-2}
 init = "random"
 radius = { start = 10.0, end = 1.0 }
 TOML
