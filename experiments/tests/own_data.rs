@@ -31,6 +31,13 @@ fn users_csv(rows: &[Vec<f64>], names: &[String]) -> String {
     out
 }
 
+/// The user's wine columns as features, the region one-hot, empty cells filled with the means.
+const WINE_SETTINGS: &str = "class_names = [\"barolo\", \"grignolino\", \"barbera\"]\n\
+                 features = [\"alcohol\", \"malic_acid\", \"ash\", \"alcalinity_of_ash\", \"magnesium\", \
+                 \"total_phenols\", \"flavanoids\", \"nonflavanoid_phenols\", \"proanthocyanins\", \
+                 \"color_intensity\", \"hue\", \"od280_od315_of_diluted_wines\", \"proline\", \"region\"]\n\
+                 categorical = [\"region\"]\nmissing = \"mean\"";
+
 fn config(csv: &str, extra: &str) -> String {
     format!(
         "kind = \"mlp\"\nseed = 0\n[data]\ncsv = \"{csv}\"\ntest_fraction = 0.2\nstandardize = true\n{extra}\n\
@@ -53,11 +60,8 @@ fn a_users_csv_trains_and_predicts_as_the_same_table_preprocessed_by_hand() {
     let wine = cg_data::read_table(&root().join("data/wine.csv")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("wine_own.csv"), users_csv(&wine.rows, &wine.columns)).unwrap();
-    let extra = "target = \"cultivar\"\nclass_names = [\"barolo\", \"grignolino\", \"barbera\"]\n\
-                 features = [\"alcohol\", \"malic_acid\", \"ash\", \"alcalinity_of_ash\", \"magnesium\", \
-                 \"total_phenols\", \"flavanoids\", \"nonflavanoid_phenols\", \"proanthocyanins\", \
-                 \"color_intensity\", \"hue\", \"od280_od315_of_diluted_wines\", \"proline\", \"region\"]\n\
-                 categorical = [\"region\"]\nmissing = \"mean\"";
+    let extra = format!("target = \"cultivar\"\n{WINE_SETTINGS}");
+    let extra = extra.as_str();
     let (ours, out) = run(dir.path(), "own.toml", &config("wine_own.csv", extra));
 
     // By hand: the training split's means (the split is by seed and row count, reported), the
@@ -212,11 +216,8 @@ fn parquet_files_train_and_predict_as_the_same_table_in_csv() {
     for f in ["wine_own.csv", "wine_own.parquet", "wine_own_zstd.parquet"] {
         std::fs::copy(fixtures.join(f), dir.path().join(f)).unwrap();
     }
-    let extra = "target = \"wine\"\nclass_names = [\"barolo\", \"grignolino\", \"barbera\"]\n\
-                 features = [\"alcohol\", \"malic_acid\", \"ash\", \"alcalinity_of_ash\", \"magnesium\", \
-                 \"total_phenols\", \"flavanoids\", \"nonflavanoid_phenols\", \"proanthocyanins\", \
-                 \"color_intensity\", \"hue\", \"od280_od315_of_diluted_wines\", \"proline\", \"region\"]\n\
-                 categorical = [\"region\"]\nmissing = \"mean\"";
+    let extra = format!("target = \"wine\"\n{WINE_SETTINGS}");
+    let extra = extra.as_str();
     let (csv, csv_out) = run(dir.path(), "csv.toml", &config("wine_own.csv", extra));
     assert!(csv["test_accuracy"].as_f64().unwrap() > 0.8, "{}", csv["test_accuracy"]);
     for file in ["wine_own.parquet", "wine_own_zstd.parquet"] {

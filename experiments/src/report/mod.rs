@@ -377,13 +377,18 @@ pub fn write_many(roots: &[PathBuf], page_dir: &Path) -> Result<PathBuf> {
         anyhow::bail!("{} is not a folder of results", bad.display());
     }
     std::fs::create_dir_all(page_dir).with_context(|| format!("cannot create {}", page_dir.display()))?;
-    let html = render_many(roots, page_dir);
-    let path = page_dir.join("index.html");
+    put_page(page_dir, &render_many(roots, page_dir), "another --out")
+}
+
+/// Writes `html` as `dir/index.html`, replacing only a page the report wrote (`other`: where
+/// else the user may send it).
+fn put_page(dir: &Path, html: &str, other: &str) -> Result<PathBuf> {
+    let path = dir.join("index.html");
     crate::output::replace_file(
         &path,
         html.as_bytes(),
         |old| String::from_utf8_lossy(old).contains(WRITTEN_BY),
-        "the report replaces only an index.html it wrote; move that file away or give another --out",
+        &format!("the report replaces only an index.html it wrote; move that file away or give {other}"),
     )?;
     Ok(path)
 }
@@ -413,13 +418,5 @@ pub fn write(root: &Path) -> Result<PathBuf> {
         anyhow::bail!("{} is not a folder of results", root.display());
     }
     let configs = root.parent().unwrap_or(Path::new(".")).join("configs");
-    let html = render(root, &configs);
-    let path = root.join("index.html");
-    crate::output::replace_file(
-        &path,
-        html.as_bytes(),
-        |old| String::from_utf8_lossy(old).contains(WRITTEN_BY),
-        "the report replaces only an index.html it wrote; move that file away or give another folder",
-    )?;
-    Ok(path)
+    put_page(root, &render(root, &configs), "another folder")
 }
