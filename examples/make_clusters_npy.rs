@@ -43,14 +43,7 @@ fn generate(rows: usize, cols: usize, seed: u64, mut out: impl FnMut(&[f32]) -> 
 fn write(path: &Path, rows: usize, cols: usize, seed: u64) -> Result<()> {
     let file = std::fs::File::create_new(path).with_context(|| format!("{} (a new file)", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    w.write_all(b"\x93NUMPY\x01\x00")?;
-    w.write_all(&u16::try_from(header.len())?.to_le_bytes())?;
-    w.write_all(header.as_bytes())?;
+    w.write_all(&cg_data::npy::header("<f4", &[rows, cols]))?;
     generate(rows, cols, seed, |block| {
         let bytes: Vec<u8> = block.iter().flat_map(|v| v.to_le_bytes()).collect();
         w.write_all(&bytes).context("writing")

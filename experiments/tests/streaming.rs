@@ -8,22 +8,9 @@ use std::process::Command;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-/// NumPy's format 1.0 header for `descr` and `shape` (a Python tuple), padded to 64 bytes.
-fn npy_header(descr: &str, shape: &str) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out
-}
-
 /// Writes an `.npy` file (little-endian f32, C order) as NumPy lays it out.
 fn write_npy_f32(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-    let mut out = npy_header("<f4", &format!("({rows}, {cols})"));
+    let mut out = cg_data::npy::header("<f4", &[rows, cols]);
     out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
     std::fs::write(path, out).unwrap();
 }
@@ -42,7 +29,7 @@ fn clustered(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
 
 /// Writes `rows` constant labels (f64) as an `.npy` vector.
 fn write_labels(path: &Path, rows: usize) {
-    let mut out = npy_header("<f8", &format!("({rows},)"));
+    let mut out = cg_data::npy::header("<f8", &[rows]);
     out.extend((0..rows).flat_map(|_| 0.5f64.to_le_bytes()));
     std::fs::write(path, out).unwrap();
 }

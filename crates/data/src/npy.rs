@@ -135,6 +135,24 @@ fn to_c_order(values: &[f64], shape: &[usize]) -> Vec<f64> {
     out
 }
 
+/// The header of a C-order `.npy` file (NumPy's format 1.0: magic, version, a little-endian
+/// header length, the dictionary padded with spaces to a multiple of 64 bytes and a newline), for
+/// `descr` (`<f4`, `<f8`, ...) and `shape`: write it, then the elements, to stream a file of any
+/// size row by row.
+pub fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend(u16::try_from(text.len()).unwrap_or(u16::MAX).to_le_bytes());
+    out.extend(text.as_bytes());
+    out
+}
+
 /// A 2-D `.npy` file (samples x features, C order) read chunk by chunk, for data larger than
 /// memory: opening reads the header and checks the file's length; each pass reads
 /// `chunk_rows` rows at a time as f64, and [`cg_core::RowChunks::row`] reads one row by seeking.

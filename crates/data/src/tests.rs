@@ -406,6 +406,9 @@ fn npy_rows_stream_the_numbers_read_npy_gives() {
         }
         assert!(rows.row(23, &mut one).is_err());
     }
+    // The library's header writer lays the header out as this test's own writer does.
+    assert_eq!(crate::npy::header("<f4", &[23, 3]), npy_bytes("<f4", false, &[23, 3], &[]));
+    assert_eq!(crate::npy::header("<i8", &[1001]), npy_bytes("<i8", false, &[1001], &[]));
     // Cut short, Fortran order, one dimension: refused on opening, one line each.
     let cut = &files[0].1[..files[0].1.len() - 8];
     std::fs::write(dir.path().join("cut.npy"), cut).unwrap();

@@ -296,10 +296,15 @@ fn discover(root: &Path, prefix: &str, configs: &Path, page: &Path) -> (Vec<Run>
     (runs, sweeps)
 }
 
+/// `path` made absolute: resolved (links and `..`) where it exists, else joined to the current
+/// folder as written.
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The path from the folder `from` to `to` with `/` between parts (both made absolute first),
 /// for links that work wherever the folders are moved together.
 fn relative(from: &Path, to: &Path) -> String {
-    let absolute = |p: &Path| p.canonicalize().or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf());
     let (from, to) = (absolute(from), absolute(to));
     let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
@@ -395,13 +400,10 @@ fn put_page(dir: &Path, html: &str, other: &str) -> Result<PathBuf> {
 
 /// The deepest folder holding every one of `dirs` (where a report over them goes by default).
 pub fn common_folder(dirs: &[PathBuf]) -> PathBuf {
-    let absolute: Vec<PathBuf> = dirs
-        .iter()
-        .map(|d| d.canonicalize().or_else(|_| std::path::absolute(d)).unwrap_or_else(|_| d.clone()))
-        .collect();
-    let Some(first) = absolute.first() else { return PathBuf::from(".") };
+    let folders: Vec<PathBuf> = dirs.iter().map(|d| absolute(d)).collect();
+    let Some(first) = folders.first() else { return PathBuf::from(".") };
     let mut common: PathBuf = first.clone();
-    while !absolute.iter().all(|d| d.starts_with(&common)) {
+    while !folders.iter().all(|d| d.starts_with(&common)) {
         if !common.pop() {
             break;
         }
