@@ -1,6 +1,7 @@
-//! `[data] stream = true`: a SOM trained on an `.npy` file read chunk by chunk gives the bits of
-//! the same file loaded whole, and the memory estimate counts a chunk, not the file: a file
-//! larger than `--max-memory` trains streamed where loading it is refused.
+//! `[data] stream = true`: a SOM, an RBM (CD and PCD) and a network trained on an `.npy` file
+//! read chunk by chunk give the bits of the same file loaded whole, and the memory estimate
+//! counts a chunk, not the file: a file larger than `--max-memory` trains streamed where
+//! loading it is refused.
 
 use std::path::Path;
 use std::process::Command;
@@ -113,4 +114,61 @@ fn a_file_larger_than_the_memory_limit_trains_streamed() {
             && err.contains("stream = true: a test or validation split"),
         "{err}"
     );
+}
+
+/// An RBM's run on an `.npy` file, loaded whole or streamed in chunks of 97 rows.
+fn rbm_config(data: &str, rbm: &str, evaluation: &str) -> String {
+    format!("kind = \"rbm\"\nseed = 4\n{data}\n[rbm]\n{rbm}\nepochs = 3\nbatch_size = 16\nlearning_rate = 0.05\n[evaluation]\nais_every = 2\nsample_chains = 2\n{evaluation}")
+}
+
+#[test]
+fn a_streamed_rbm_is_the_rbm_of_the_data_loaded_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, cols) = (1001, 25);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+    let values: Vec<f32> = (0..rows * cols).map(|k| rng.random_range(0.0..1.0) * (1.0 + (k % cols) as f32 / 10.0)).collect();
+    write_npy_f32(&tmp.path().join("x.npy"), rows, cols, &values);
+    write_labels(&tmp.path().join("y.npy"), rows);
+    let cases = [
+        // Binary units from a threshold: CD with the exact likelihood (4 hidden units), PCD
+        // with AIS (both sides above the exact limit), the pseudo-likelihood every epoch.
+        ("binarize = 0.6", "hidden = 4\nmethod = \"cd\"", ""),
+        ("binarize = 0.6", "hidden = 23\nmethod = \"pcd\"", "ais_chains = 8\nais_temperatures = 50"),
+        // Gaussian units on standardised data (statistics from the streaming passes).
+        ("[data]\nstandardize = true", "hidden = 3\nvisible = \"gaussian\"\nmethod = \"cd\"", ""),
+    ];
+    for (k, (extra, rbm, evaluation)) in cases.iter().enumerate() {
+        let (top, data_extra) = match extra.strip_prefix("[data]\n") {
+            Some(inside) => ("", inside),
+            None => (*extra, ""),
+        };
+        let data = |source: &str| format!("{top}\n[data]\n{source}\n{data_extra}");
+        let whole = rbm_config(&data("npy = \"x.npy\"\nlabels = \"y.npy\""), rbm, evaluation);
+        let streamed = rbm_config(&data("npy = \"x.npy\"\nstream = true\nchunk_rows = 97"), rbm, evaluation);
+        for (name, text) in [("whole", &whole), ("streamed", &streamed)] {
+            std::fs::write(tmp.path().join(format!("{name}{k}.toml")), text).unwrap();
+            let o = experiments(tmp.path(), &[&format!("{name}{k}.toml"), "--out", &format!("{name}{k}")]);
+            assert!(o.status.success(), "case {k} {name}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let (a, b) = (tmp.path().join(format!("whole{k}")), tmp.path().join(format!("streamed{k}")));
+        let (ma, mb) = (read(&a, "metrics.json"), read(&b, "metrics.json"));
+        assert_eq!(ma, mb, "case {k}: the same metrics, bit for bit");
+        let curve = ["pseudo_log_likelihood_curve", "exact_log_likelihood_points", "ais_log_likelihood_points"]
+            .iter()
+            .find(|c| ma.get(**c).is_some())
+            .expect("a likelihood curve");
+        assert!(ma[*curve].as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite()), "case {k}: {curve}");
+        let predict = |dir: &Path| {
+            let o = experiments(tmp.path(), &["predict", dir.to_str().unwrap(), "--data", "x.npy"]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert_eq!(predict(&a), predict(&b), "case {k}: predictions");
+    }
+    // Values Bernoulli units cannot take are found by the streaming pass, in one line.
+    let bad = rbm_config("[data]\nnpy = \"x.npy\"\nstream = true", "hidden = 4", "");
+    std::fs::write(tmp.path().join("bad.toml"), bad).unwrap();
+    let o = experiments(tmp.path(), &["bad.toml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.lines().count() == 1 && err.contains("is outside [0, 1]: scale the data or set binarize"), "{err}");
 }

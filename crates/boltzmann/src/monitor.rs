@@ -9,7 +9,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::bm::BoltzmannMachine;
-use crate::rbm::{ais_base, ais_betas, bernoulli_in_place, Rbm, Visible};
+use crate::rbm::{ais_base_of, ais_betas, bernoulli_in_place, Rbm, Visible};
+use crate::samples::each_row;
+use cg_core::RowChunks;
 use crate::train::{RbmRecord, RbmState};
 use crate::{Error, Result};
 
@@ -33,7 +35,7 @@ pub struct AisPoint {
 /// log-likelihood, exact when the hidden layer is small enough to enumerate, by AIS otherwise.
 /// AIS draws from its own stream, so measuring never changes training.
 pub struct LikelihoodMonitor<'a> {
-    data: &'a DMatrix<f64>,
+    data: Box<dyn RowChunks + 'a>,
     binary: bool,
     every: usize,
     last_epoch: usize,
@@ -53,47 +55,61 @@ pub struct LikelihoodMonitor<'a> {
 }
 
 impl<'a> LikelihoodMonitor<'a> {
-    /// A monitor that estimates the likelihood every `every` epochs.
+    /// A monitor that estimates the likelihood of the samples in `data` (a
+    /// [`MatrixRows`](crate::MatrixRows) or
+    /// rows read from a file, each evaluation one pass over them) every `every` epochs.
+    ///
+    /// # Errors
+    /// The source could not be read.
     pub fn new(
-        data: &'a DMatrix<f64>,
+        data: impl RowChunks + 'a,
         visible: Visible,
         every: usize,
         last_epoch: usize,
         chains: usize,
         temperatures: usize,
         rng: ChaCha8Rng,
-    ) -> LikelihoodMonitor<'a> {
-        LikelihoodMonitor {
-            data,
-            binary: visible == Visible::Bernoulli && data.iter().all(|&x| x == 0.0 || x == 1.0),
+    ) -> Result<LikelihoodMonitor<'a>> {
+        let mut binary = visible == Visible::Bernoulli;
+        if binary {
+            each_row(&data, |row| {
+                binary &= row.iter().all(|&x| x == 0.0 || x == 1.0);
+                Ok(())
+            })?;
+        }
+        Ok(LikelihoodMonitor {
+            base: ais_base_of(&data, visible)?,
+            data: Box::new(data),
+            binary,
             every,
             last_epoch,
             chains,
-            base: ais_base(data, visible),
             betas: ais_betas(temperatures),
             rng,
             pseudo_log_likelihood: vec![],
             ais: vec![],
             exact: vec![],
             error: None,
-        }
+        })
     }
 
     fn measure(&mut self, epoch: usize, rbm: &Rbm) -> Result<()> {
         if self.binary {
-            self.pseudo_log_likelihood.push(rbm.pseudo_log_likelihood(self.data)?);
+            self.pseudo_log_likelihood.push(rbm.pseudo_log_likelihood_of(&*self.data)?);
         }
         if epoch.is_multiple_of(self.every) || epoch == self.last_epoch {
             if let Ok(log_z) = rbm.log_partition_exact() {
-                self.exact.push((epoch, rbm.mean_log_likelihood(self.data, log_z)));
+                self.exact.push((epoch, rbm.mean_log_likelihood_of(&*self.data, log_z)?));
             } else {
                 let est = rbm.ais_log_partition(&self.base, &self.betas, self.chains, &mut self.rng)?;
-                let ll = |z: f64| rbm.mean_log_likelihood(self.data, z);
+                // A pass over the data for each log Z: the sums are of (-F(v) - log Z), row by
+                // row, as in memory.
+                let ll = |z: f64| rbm.mean_log_likelihood_of(&*self.data, z);
                 self.ais.push(AisPoint {
                     epoch,
-                    log_likelihood: ll(est.log_z),
-                    low: ll(est.log_z_high),
-                    high: ll(est.log_z_low),
+                    log_likelihood: ll(est.log_z)?,
+                    low: ll(est.log_z_high)?,
+                    high: ll(est.log_z_low)?,
                     log_partition: est.log_z,
                 });
             }

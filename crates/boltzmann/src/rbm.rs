@@ -8,7 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::linalg::{gemm, Mat};
+use crate::samples::{column_sums, each_row, MatrixRows};
 use crate::{Error, Result};
+use cg_core::RowChunks;
 
 /// Visible units: binary, or real-valued with unit variance (for standardised data).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -193,8 +195,21 @@ impl Rbm {
 
     /// Mean log-likelihood of the rows of `data` given log Z.
     pub fn mean_log_likelihood(&self, data: &DMatrix<f64>, log_z: f64) -> f64 {
-        let n = data.nrows().max(1) as f64;
-        data.row_iter().map(|r| -self.free_energy(&r.iter().copied().collect::<Vec<_>>()) - log_z).sum::<f64>() / n
+        self.mean_log_likelihood_of(&MatrixRows(data), log_z).expect("internal: a matrix reads")
+    }
+
+    /// [`Rbm::mean_log_likelihood`] of rows read in chunks (a file larger than memory), summed
+    /// in the same order.
+    ///
+    /// # Errors
+    /// The source could not be read.
+    pub fn mean_log_likelihood_of(&self, data: &dyn RowChunks, log_z: f64) -> Result<f64> {
+        let mut total = 0.0;
+        each_row(data, |v| {
+            total += -self.free_energy(v) - log_z;
+            Ok(())
+        })?;
+        Ok(total / data.rows().max(1) as f64)
     }
 
     /// Mean pseudo-log-likelihood of binary rows: Σ_i log p(v_i | v_-i), each term
@@ -204,24 +219,34 @@ impl Rbm {
     /// # Errors
     /// Gaussian visible units, or a value that is not 0 or 1.
     pub fn pseudo_log_likelihood(&self, data: &DMatrix<f64>) -> Result<f64> {
+        self.pseudo_log_likelihood_of(&MatrixRows(data))
+    }
+
+    /// [`Rbm::pseudo_log_likelihood`] of rows read in chunks, summed in the same order.
+    ///
+    /// # Errors
+    /// As [`Rbm::pseudo_log_likelihood`], or the source could not be read.
+    pub fn pseudo_log_likelihood_of(&self, data: &dyn RowChunks) -> Result<f64> {
         if self.visible == Visible::Gaussian {
             return Err(Error::Unsupported {
                 what: "pseudo-likelihood",
                 why: "it is defined here for binary visible units",
             });
         }
-        if let Some(&bad) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
-            return Err(Error::NotBinary { value: bad });
-        }
         let (nv, nh) = (self.n_visible(), self.n_hidden());
+        if data.dim() != nv {
+            return Err(Error::Shape { what: "a sample", expected: nv, found: data.dim() });
+        }
         let wt = self.w.transpose();
         let mut total = 0.0;
         // For each sample: the hidden inputs with every bit flipped in turn (row i: a + δ_i W[i, :]),
         // their softplus in one vector pass, then the sums in order.
         let mut shifted = vec![0.0; (nv + 1) * nh];
-        for row in data.row_iter() {
-            let v: Vec<f64> = row.iter().copied().collect();
-            let a = self.hidden_input(&v);
+        each_row(data, |v| {
+            if let Some(&bad) = v.iter().find(|&&x| x != 0.0 && x != 1.0) {
+                return Err(Error::NotBinary { value: bad });
+            }
+            let a = self.hidden_input(v);
             shifted[..nh].copy_from_slice(a.as_slice());
             for (i, &vi) in v.iter().enumerate() {
                 let delta = 1.0 - 2.0 * vi;
@@ -238,8 +263,9 @@ impl Rbm {
                 let diff = -delta * self.b[i] - shifted[(i + 1) * nh..(i + 2) * nh].iter().sum::<f64>() + base;
                 total += -softplus(-diff);
             }
-        }
-        Ok(total / data.nrows().max(1) as f64)
+            Ok(())
+        })?;
+        Ok(total / data.rows().max(1) as f64)
     }
 
     /// Annealed importance sampling estimate of log Z (Salakhutdinov and Murray, 2008):
@@ -392,17 +418,26 @@ pub(crate) fn bernoulli_slice(xs: &mut [f64], rng: &mut ChaCha8Rng) {
 /// The AIS base model for `data` (samples as rows): visible biases from the marginals
 /// ([`base_biases`]) for Bernoulli units, the column means for Gaussian ones.
 pub fn ais_base(data: &DMatrix<f64>, visible: Visible) -> Vec<f64> {
-    match visible {
-        Visible::Bernoulli => base_biases(data),
-        Visible::Gaussian => data.row_mean().iter().copied().collect(),
-    }
+    ais_base_of(&MatrixRows(data), visible).expect("internal: a matrix reads")
+}
+
+/// [`ais_base`] of rows read in chunks, from the same sums.
+///
+/// # Errors
+/// The source could not be read.
+pub fn ais_base_of(data: &dyn RowChunks, visible: Visible) -> Result<Vec<f64>> {
+    let n = data.rows().max(1) as f64;
+    let sums = column_sums(data)?;
+    Ok(match visible {
+        Visible::Bernoulli => sums.iter().map(|s| log_odds(s / n)).collect(),
+        Visible::Gaussian => sums.iter().map(|s| s / n).collect(),
+    })
 }
 
 /// Visible biases of the AIS base model from the data's marginals: log(p / (1 - p)), with p kept
 /// within [1e-3, 1 - 1e-3].
 pub fn base_biases(data: &DMatrix<f64>) -> Vec<f64> {
-    let n = data.nrows().max(1) as f64;
-    data.column_iter().map(|col| log_odds(col.sum() / n)).collect()
+    ais_base(data, Visible::Bernoulli)
 }
 
 /// The bias that makes a lone unit on with probability `p` (kept within [0.001, 0.999]):

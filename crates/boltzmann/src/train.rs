@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use cg_core::{Resumable, Snapshot, SnapshotError, Solver, Stop};
+use cg_core::{Resumable, RowChunks, SliceChunks, Snapshot, SnapshotError, Solver, Stop};
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -13,6 +13,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::linalg::{gemm, Mat};
 use crate::rbm::{bernoulli_slice, Rbm, Visible};
+use crate::samples::each_row;
 use crate::{Error, Result};
 
 /// What training changes: the machine, the momentum buffers, the persistent
@@ -28,14 +29,25 @@ pub struct RbmState {
     pub epochs_done: usize,
 }
 
-/// An RBM trainer over a data set: samples row-major, owned or borrowed (a caller's array, such
-/// as a NumPy array handed over by the Python package, is read in place, never copied).
+/// An RBM trainer over a data set: samples row-major, owned, borrowed (a caller's array, such
+/// as a NumPy array handed over by the Python package, is read in place, never copied) or read
+/// from a file in chunks (data larger than memory).
 pub struct RbmTrainer<'a> {
     params: RbmParams,
-    /// The samples, row-major, so a batch is copied row by row.
-    rows: Cow<'a, [f64]>,
+    samples: Samples<'a>,
     /// Visible units (the row length).
     nv: usize,
+    /// Each visible unit's mean over the samples, from the pass that checked them.
+    means: Vec<f64>,
+}
+
+/// Where the training samples are.
+enum Samples<'a> {
+    /// Row-major in memory: a batch is copied row by row.
+    Slice(Cow<'a, [f64]>),
+    /// In a file: a batch reads its rows one by one, in the shuffled order, so the batches are
+    /// those of the same samples held whole.
+    Chunks(Box<dyn RowChunks + 'a>),
 }
 
 impl RbmTrainer<'static> {
@@ -58,20 +70,48 @@ impl<'a> RbmTrainer<'a> {
     /// units.
     pub fn from_rows(params: RbmParams, rows: impl Into<Cow<'a, [f64]>>, nv: usize) -> Result<RbmTrainer<'a>> {
         let rows = rows.into();
-        if rows.is_empty() || nv == 0 {
-            return Err(Error::Data("no samples".into()));
-        }
-        if !rows.len().is_multiple_of(nv) {
+        if nv > 0 && !rows.len().is_multiple_of(nv) {
             return Err(Error::Data(format!("{} values do not make rows of {nv} visible units", rows.len())));
         }
-        if let Some((k, &x)) = rows.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(Error::Data(format!("value {x} at sample {}", k / nv + 1)));
+        let n = rows.len().checked_div(nv).unwrap_or(0);
+        let means = Self::check(&params, &SliceChunks { values: &rows, dim: nv, chunk_rows: n.max(1) })?;
+        Ok(RbmTrainer { params, samples: Samples::Slice(rows), nv, means })
+    }
+
+    /// A trainer over samples read in chunks from `source` (one pass here checks them and takes
+    /// the visible means; each batch then reads its rows). Training gives the same bits as
+    /// [`RbmTrainer::from_rows`] over the same rows.
+    ///
+    /// # Errors
+    /// As [`RbmTrainer::from_rows`], or the source could not be read.
+    pub fn streamed(params: RbmParams, source: impl RowChunks + 'a) -> Result<RbmTrainer<'a>> {
+        let nv = source.dim();
+        let means = Self::check(&params, &source)?;
+        Ok(RbmTrainer { params, samples: Samples::Chunks(Box::new(source)), nv, means })
+    }
+
+    /// Checks the samples and the sizes in one pass; returns each visible unit's mean, summed
+    /// sample by sample in order (the same sums as nalgebra's column sums of the
+    /// samples-as-rows matrix).
+    fn check(params: &RbmParams, data: &dyn RowChunks) -> Result<Vec<f64>> {
+        let (nv, n) = (data.dim(), data.rows());
+        if n == 0 || nv == 0 {
+            return Err(Error::Data("no samples".into()));
         }
-        if params.visible == Visible::Bernoulli {
-            if let Some(&x) = rows.iter().find(|&&x| !(0.0..=1.0).contains(&x)) {
+        let bernoulli = params.visible == Visible::Bernoulli;
+        let mut sample = 0;
+        let mut sums = vec![0.0; nv];
+        each_row(data, |row| {
+            sample += 1;
+            if let Some(&x) = row.iter().find(|x| !x.is_finite()) {
+                return Err(Error::Data(format!("value {x} at sample {sample}")));
+            }
+            if let Some(&x) = row.iter().find(|&&x| bernoulli && !(0.0..=1.0).contains(&x)) {
                 return Err(Error::Data(format!("{x} is outside [0, 1], which Bernoulli visible units need")));
             }
-        }
+            sums.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+            Ok(())
+        })?;
         let (nh, batch) = (params.hidden, params.batch_size);
         if [[nv, nh], [batch, nv], [batch, nh], [nv + 1, nh]]
             .iter()
@@ -79,30 +119,23 @@ impl<'a> RbmTrainer<'a> {
         {
             return Err(Error::Data(format!("{nv} visible x {nh} hidden units (batches of {batch}) are too large")));
         }
-        Ok(RbmTrainer { params, rows, nv })
+        Ok(sums.iter().map(|s| s / n as f64).collect())
     }
 
-    /// The training samples, row-major.
-    pub fn rows(&self) -> &[f64] {
-        &self.rows
+    /// The training samples, row-major, when they are held in memory.
+    pub fn rows(&self) -> Option<&[f64]> {
+        match &self.samples {
+            Samples::Slice(rows) => Some(rows),
+            Samples::Chunks(_) => None,
+        }
     }
 
     /// The number of training samples.
     pub fn samples(&self) -> usize {
-        self.rows.len() / self.nv
-    }
-
-    /// Each visible unit's mean over the samples, summed sample by sample in order (the same
-    /// sums as nalgebra's column sums of the samples-as-rows matrix).
-    fn visible_means(&self) -> Vec<f64> {
-        let mut sums = vec![0.0; self.nv];
-        for row in self.rows.chunks_exact(self.nv) {
-            for (s, &x) in sums.iter_mut().zip(row) {
-                *s += x;
-            }
+        match &self.samples {
+            Samples::Slice(rows) => rows.len() / self.nv,
+            Samples::Chunks(source) => source.rows(),
         }
-        let n = self.samples() as f64;
-        sums.iter().map(|s| s / n).collect()
     }
 
     /// The training settings.
@@ -115,7 +148,7 @@ impl<'a> RbmTrainer<'a> {
     pub fn init(&self, rng: &mut ChaCha8Rng) -> RbmState {
         let (nv, nh) = (self.nv, self.params.hidden);
         let mut rbm = Rbm::random(nv, nh, self.params.visible, self.params.init_std, rng);
-        let means = self.visible_means();
+        let means = self.means.clone();
         rbm.b = DVector::from_vec(match self.params.visible {
             Visible::Bernoulli => means.into_iter().map(crate::rbm::log_odds).collect(),
             Visible::Gaussian => means,
@@ -136,7 +169,10 @@ impl<'a> RbmTrainer<'a> {
     /// Batches live in row-major buffers kept between calls (no allocation per batch); the
     /// products go to matrixmultiply's blocked kernels, which read W and Wᵀ from the same
     /// storage through strides.
-    fn update(&self, state: &mut RbmState, rows: &[usize], rng: &mut ChaCha8Rng) -> f64 {
+    ///
+    /// # Errors
+    /// A streamed source could not be read.
+    fn update(&self, state: &mut RbmState, rows: &[usize], rng: &mut ChaCha8Rng) -> Result<f64> {
         let p = &self.params;
         let (nv, nh, bsz) = (self.nv, p.hidden, rows.len());
         let RbmState { rbm, velocity, chains, work, .. } = state;
@@ -144,7 +180,10 @@ impl<'a> RbmTrainer<'a> {
         let (v0, h0, hs, vk, hk) =
             (&mut v0[..bsz * nv], &mut h0[..bsz * nh], &mut hs[..bsz * nh], &mut vk[..bsz * nv], &mut hk[..bsz * nh]);
         for (dst, &row) in v0.chunks_exact_mut(nv).zip(rows) {
-            dst.copy_from_slice(&self.rows[row * nv..(row + 1) * nv]);
+            match &self.samples {
+                Samples::Slice(data) => dst.copy_from_slice(&data[row * nv..(row + 1) * nv]),
+                Samples::Chunks(source) => source.row(row, dst).map_err(Error::Data)?,
+            }
         }
         let w = Mat { data: rbm.w.as_slice(), rows: nv, cols: nh, rs: 1, cs: nv };
         let wt = Mat { data: rbm.w.as_slice(), rows: nh, cols: nv, rs: nv, cs: 1 };
@@ -219,7 +258,7 @@ impl<'a> RbmTrainer<'a> {
             vc[j] = p.momentum * vc[j] + scale * g;
             rbm.c[j] += vc[j];
         }
-        error
+        Ok(error)
     }
 }
 
@@ -331,7 +370,7 @@ impl Solver for RbmTrainer<'_> {
         order.shuffle(rng);
         let mut error = 0.0;
         for rows in order.chunks(self.params.batch_size) {
-            error += self.update(state, rows, rng);
+            error += self.update(state, rows, rng)?;
         }
         state.epochs_done += 1;
         Ok(RbmRecord { reconstruction_error: (self.params.method == Method::Cd).then_some(error / n as f64) })

@@ -48,7 +48,7 @@ pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Sh
 pub use local::LocalFunction;
 pub use params::{OutOfRange, Validate};
 pub use petgraph::{Directed, EdgeType, Undirected};
-pub use rows::{RowChunks, SliceChunks};
+pub use rows::{MapValues, RowChunks, SliceChunks};
 pub use solver::{
     diverged_if_not_finite, run, run_guarded, run_recorded, run_steps, Differentiable, DivergenceGuard, Flow,
     Objective, Observer, Recorder, RunOutcome, Solver, StepInfo, Stop, DIVERGENCE_FACTOR,

@@ -84,3 +84,56 @@ impl<T: RowChunks + ?Sized> RowChunks for &T {
         (**self).row(j, out)
     }
 }
+
+/// A source whose every value passes through `f` as it is read: a threshold that makes binary
+/// units of grey levels, a change of units. Nothing is stored; each pass applies `f` again.
+pub struct MapValues<R, F> {
+    /// The rows read.
+    pub source: R,
+    /// Applied to each value.
+    pub f: F,
+}
+
+impl<R: RowChunks, F: Fn(f64) -> f64 + Send + Sync> RowChunks for MapValues<R, F> {
+    fn dim(&self) -> usize {
+        self.source.dim()
+    }
+
+    fn rows(&self) -> usize {
+        self.source.rows()
+    }
+
+    fn for_each_chunk(&self, visit: &mut ChunkVisitor) -> Result<(), String> {
+        let mut buffer = vec![];
+        self.source.for_each_chunk(&mut |first, chunk| {
+            buffer.clear();
+            buffer.extend(chunk.iter().map(|&x| (self.f)(x)));
+            visit(first, &buffer)
+        })
+    }
+
+    fn row(&self, j: usize, out: &mut [f64]) -> Result<(), String> {
+        self.source.row(j, out)?;
+        out.iter_mut().for_each(|x| *x = (self.f)(*x));
+        Ok(())
+    }
+}
+
+/// A boxed source reads as the source itself (a source chosen at run time).
+impl<T: RowChunks + ?Sized> RowChunks for Box<T> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+
+    fn rows(&self) -> usize {
+        (**self).rows()
+    }
+
+    fn for_each_chunk(&self, visit: &mut ChunkVisitor) -> Result<(), String> {
+        (**self).for_each_chunk(visit)
+    }
+
+    fn row(&self, j: usize, out: &mut [f64]) -> Result<(), String> {
+        (**self).row(j, out)
+    }
+}

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use cg_boltzmann::{EvaluationConfig, RbmConfig, RbmParams, Visible};
-use cg_core::Validate;
+use cg_boltzmann::{EvaluationConfig, MatrixRows, RbmConfig, RbmParams, Visible};
+use cg_core::{MapValues, RowChunks, Validate};
+use cg_data::stream::StreamedRows;
 use cg_data::{DataConfig, InputTransform, Table};
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
@@ -25,8 +26,9 @@ pub struct RbmFile {
     /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
-    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
-    /// and the feature transforms.
+    /// The data: exactly one of `csv`, `npy`, `parquet`, `inline_x` with `inline_y`, or
+    /// `[data.synthetic]`; the split and the feature transforms. `stream = true` reads an `.npy`
+    /// file chunk by chunk (data larger than memory) with the same numbers.
     data: DataConfig,
     /// Values above this become 1, the rest 0 (after `[data] scale`); needed for Bernoulli units
     /// whose pseudo-likelihood is reported.
@@ -40,16 +42,64 @@ pub struct RbmFile {
     check_epochs: Option<usize>,
 }
 
+/// The training samples: in memory (samples as rows, binarized), or an `.npy` file read chunk
+/// by chunk (`[data] stream`), binarized as it is read.
+enum Samples {
+    Memory(DMatrix<f64>),
+    Streamed(StreamedRows),
+}
+
+/// Values above `t` become 1, the rest 0; no threshold leaves them.
+fn binarized(t: Option<f64>) -> impl Fn(f64) -> f64 + Send + Sync {
+    move |x| match t {
+        Some(t) => f64::from(u8::from(x > t)),
+        None => x,
+    }
+}
+
+/// The first value of `data` for which `bad` holds.
+fn first_bad(data: &dyn RowChunks, bad: impl Fn(f64) -> bool) -> Result<Option<f64>> {
+    let mut found = None;
+    data.for_each_chunk(&mut |_, chunk| {
+        found = chunk.iter().copied().find(|&x| bad(x));
+        if found.is_some() {
+            return Err(String::new());
+        }
+        Ok(())
+    })
+    .or_else(|e| if found.is_some() { Ok(()) } else { Err(anyhow!("[data] npy: {e}")) })?;
+    Ok(found)
+}
+
 /// A validated RBM experiment.
 pub struct RbmExperiment {
     seed: u64,
-    data: DMatrix<f64>,
+    data: Samples,
     /// How the data's columns became the visible units (saved with the model, for `predict`).
     inputs: InputTransform,
     binarize: Option<f64>,
     params: RbmParams,
     evaluation: EvaluationConfig,
     check_epochs: Option<usize>,
+}
+
+impl RbmExperiment {
+    /// The samples as the trainer and the monitor read them (a streamed file binarized as it is
+    /// read; a matrix in memory was binarized when loaded).
+    fn view(data: &Samples, binarize: Option<f64>) -> Box<dyn RowChunks + '_> {
+        match data {
+            Samples::Memory(m) => Box::new(MatrixRows(m)),
+            Samples::Streamed(rows) => Box::new(MapValues { source: rows, f: binarized(binarize) }),
+        }
+    }
+
+    /// The number of training samples.
+    fn sample_count(&self) -> usize {
+        match &self.data {
+            Samples::Memory(m) => m.nrows(),
+            Samples::Streamed(rows) => rows.rows(),
+        }
+    }
 }
 
 impl KindConfig for RbmFile {
@@ -66,17 +116,23 @@ impl KindConfig for RbmFile {
     /// A data problem, a setting out of range, or data that Bernoulli units cannot take.
     fn validate(self, base: &Path) -> Result<RbmExperiment> {
         let params = self.rbm.validate().map_err(|e| anyhow!("[rbm] {e}"))?;
-        let splits = self.data.load(base, self.seed)?;
-        let mut data = splits.train.features.transpose();
-        if let Some(t) = self.binarize {
-            data.iter_mut().for_each(|x| *x = f64::from(u8::from(*x > t)));
-        }
+        let (data, inputs) = if self.data.stream {
+            let (rows, inputs) = self.data.open_stream(base)?;
+            (Samples::Streamed(rows), inputs)
+        } else {
+            let splits = self.data.load(base, self.seed)?;
+            let mut data = splits.train.features.transpose();
+            data.iter_mut().for_each(|x| *x = binarized(self.binarize)(*x));
+            (Samples::Memory(data), splits.transform)
+        };
         if params.visible == Visible::Bernoulli {
-            if let Some(x) = data.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+            // One pass over a streamed file for each check (the trainer makes its own).
+            let view = RbmExperiment::view(&data, self.binarize);
+            if let Some(x) = first_bad(&view, |x| !(0.0..=1.0).contains(&x))? {
                 bail!("[data] {x} is outside [0, 1]: scale the data or set binarize for Bernoulli visible units");
             }
             // A likelihood of binary units is only defined on binary data.
-            if let Some(x) = data.iter().find(|&&x| x != 0.0 && x != 1.0) {
+            if let Some(x) = first_bad(&view, |x| x != 0.0 && x != 1.0)? {
                 bail!("[data] {x} is not 0 or 1: Bernoulli visible units model binary data; set binarize = threshold (or visible = \"gaussian\")");
             }
         }
@@ -87,7 +143,7 @@ impl KindConfig for RbmFile {
         Ok(RbmExperiment {
             seed: self.seed,
             data,
-            inputs: splits.transform,
+            inputs,
             binarize: self.binarize,
             params,
             evaluation: self.evaluation,

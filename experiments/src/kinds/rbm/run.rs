@@ -21,8 +21,14 @@ impl Experiment for RbmExperiment {
     /// epochs (exact: 2^min(visible, hidden) states; AIS: chains × temperatures × 2 products);
     /// the pseudo-likelihood every epoch; the sample chains.
     fn cost(&self) -> Cost {
-        let (nv, nh) = (self.data.ncols() as f64, self.params.hidden as f64);
-        let (n, epochs) = (self.data.nrows() as f64, self.params.epochs as f64);
+        let view = RbmExperiment::view(&self.data, self.binarize);
+        let (nv, nh) = (view.dim() as f64, self.params.hidden as f64);
+        let (n, epochs) = (view.rows() as f64, self.params.epochs as f64);
+        let data = match &self.data {
+            Samples::Memory(_) => ("the data", F64 * n * nv),
+            // The read buffer, its numbers, standardised and binarized copies.
+            Samples::Streamed(rows) => ("a chunk of the streamed data", rows.chunk_bytes() as f64 * 2.0),
+        };
         let e = &self.evaluation;
         let evaluations = (epochs / e.ais_every as f64).ceil() + 1.0;
         let small = nv.min(nh);
@@ -37,7 +43,7 @@ impl Experiment for RbmExperiment {
                 "the weights, momenta and batches",
                 F64 * (3.0 * nv * nh + 6.0 * self.params.batch_size as f64 * (nv + nh)),
             )
-            .memory("the data", F64 * n * nv)
+            .memory(data.0, data.1)
             .memory("the AIS chains", 4.0 * F64 * e.ais_chains as f64 * (nv + nh))
             .work("contrastive divergence", epochs * n * nv * nh * 2.0 * (self.params.k as f64 + 1.0))
             .work("the likelihood", evaluations * likelihood)
@@ -53,20 +59,23 @@ impl Experiment for RbmExperiment {
     /// A non-finite parameter during training, or a drawing error.
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         let (epochs, scope) = epoch_scope(options, self.params.epochs, self.check_epochs);
-        let mut trainer = RbmTrainer::new(self.params.clone(), self.data.clone())?;
+        let mut trainer = match &self.data {
+            Samples::Memory(data) => RbmTrainer::new(self.params.clone(), data.clone())?,
+            Samples::Streamed(_) => RbmTrainer::streamed(self.params.clone(), Self::view(&self.data, self.binarize))?,
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut state = trainer.init(&mut rng);
         let e = &self.evaluation;
         let eval_rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x05ee_da15);
         let mut monitor = LikelihoodMonitor::new(
-            &self.data,
+            Self::view(&self.data, self.binarize),
             self.params.visible,
             e.ais_every,
             epochs,
             e.ais_chains,
             e.ais_temperatures,
             eval_rng,
-        );
+        )?;
         let mut recorder = Recorder::new();
         let mut progress = Progress::new(options, epochs, "epoch", title, |_: &RbmRecord| String::new());
         let clock = std::time::Instant::now();
@@ -118,7 +127,7 @@ impl RbmExperiment {
         let (records, seconds) = (&recorder.records, recorder.total_seconds());
         let mut metrics = json!({
             "epochs": records.len(),
-            "samples": self.data.nrows(),
+            "samples": self.sample_count(),
             "visible": rbm.n_visible(),
             "hidden": rbm.n_hidden(),
             "reconstruction_error_curve": records.iter().filter_map(|r| r.reconstruction_error).collect::<Vec<_>>(),
