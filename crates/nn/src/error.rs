@@ -72,6 +72,9 @@ pub enum Error {
         /// The error.
         inner: Box<Error>,
     },
+    /// Samples streamed from a file that cannot be read or used; says why.
+    #[error("[data] stream = true: {0}")]
+    Stream(String),
     /// The gradient engine's error.
     #[error(transparent)]
     Graph(#[from] cg_autodiff::Error),

@@ -58,5 +58,5 @@ pub use network::{Decision, Encoded, LossTerm, Network, Noise, RunningStats, Tar
 pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
 pub use train::{
     gradient_check, train, EpochRecord, GradientCheck, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState,
-    Trainer,
+    StreamedSamples, Trainer,
 };

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use cg_autodiff::vector::{Mat, VectorGrads, VectorTape};
-use cg_core::NodeId;
+use cg_core::{NodeId, RowChunks};
 use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Resumable, Snapshot, SnapshotError, Solver, StepInfo, Stop};
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
@@ -165,10 +165,110 @@ impl TrainOutcome {
 /// parameter), then the whole training and test sets are evaluated for the epoch's record.
 pub struct Trainer<'a, T: Float> {
     net: &'a Network<T>,
-    train: Encoded<'a, T>,
+    train: TrainSet<'a, T>,
     test: Option<Encoded<'a, T>>,
     validation: Option<Encoded<'a, T>>,
     params: &'a TrainParams,
+}
+
+/// The training samples: encoded in memory, or read from a file batch by batch.
+enum TrainSet<'a, T: Float> {
+    Encoded(Encoded<'a, T>),
+    Streamed {
+        samples: StreamedSamples<'a>,
+        /// Whether accuracy is reported (a target is the labels and all are classes), decided
+        /// over them all.
+        labels: bool,
+    },
+}
+
+impl<T: Float> TrainSet<'_, T> {
+    fn n(&self) -> usize {
+        match self {
+            TrainSet::Encoded(e) => e.n,
+            TrainSet::Streamed { samples, .. } => samples.targets.len(),
+        }
+    }
+}
+
+/// Training samples read from a file in chunks, for data larger than memory: a row of features
+/// per sample, and the targets (one number per sample, a class label or a value) in memory. A
+/// batch reads its rows one by one in the shuffled order, so training gives the bits of the same
+/// samples loaded whole; evaluation reads the file once per epoch, in blocks of the size the
+/// in-memory evaluation uses.
+pub struct StreamedSamples<'a> {
+    /// The features, one row per sample.
+    pub features: Box<dyn RowChunks + 'a>,
+    /// One target per sample, in row order.
+    pub targets: Vec<f64>,
+    /// The features' names.
+    pub feature_names: Vec<String>,
+    /// The target's name.
+    pub target_name: String,
+}
+
+impl StreamedSamples<'_> {
+    /// Rows `first..first + rows.len() / dim` (`rows` row-major) as a dataset.
+    fn dataset(&self, rows: &[f64], targets: Vec<f64>) -> Dataset {
+        let dim = self.features.dim();
+        Dataset {
+            features: nalgebra::DMatrix::from_column_slice(dim, rows.len() / dim.max(1), rows),
+            targets,
+            feature_names: self.feature_names.clone(),
+            target_name: self.target_name.clone(),
+        }
+    }
+
+    /// The samples `ids`, read one by one, as a dataset.
+    fn gather(&self, ids: &[usize]) -> Result<Dataset> {
+        let dim = self.features.dim();
+        let mut rows = vec![0.0; ids.len() * dim];
+        for (out, &j) in rows.chunks_exact_mut(dim.max(1)).zip(ids) {
+            self.features.row(j, out).map_err(Error::Stream)?;
+        }
+        Ok(self.dataset(&rows, ids.iter().map(|&j| self.targets[j]).collect()))
+    }
+
+    /// The first `n` samples as a dataset (a gradient check's).
+    ///
+    /// # Errors
+    /// The file could not be read.
+    pub fn head(&self, n: usize) -> Result<Dataset> {
+        self.gather(&(0..n.min(self.targets.len())).collect::<Vec<_>>())
+    }
+
+    /// Calls `block(first, dataset)` for consecutive blocks of `size` samples in order.
+    fn for_each_block(&self, size: usize, mut block: impl FnMut(usize, Dataset) -> Result<()>) -> Result<()> {
+        let dim = self.features.dim().max(1);
+        let (mut buffer, mut first) = (Vec::with_capacity(size * dim), 0);
+        let mut failed = None;
+        let mut flush = |buffer: &mut Vec<f64>, first: &mut usize| -> Result<()> {
+            let len = buffer.len() / dim;
+            let data = self.dataset(buffer, self.targets[*first..*first + len].to_vec());
+            block(*first, data)?;
+            *first += len;
+            buffer.clear();
+            Ok(())
+        };
+        self.features
+            .for_each_chunk(&mut |_, chunk| {
+                for row in chunk.chunks_exact(dim) {
+                    buffer.extend_from_slice(row);
+                    if buffer.len() == size * dim {
+                        if let Err(e) = flush(&mut buffer, &mut first) {
+                            failed = Some(e);
+                            return Err(String::new());
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .or_else(|e| Err(failed.take().unwrap_or(Error::Stream(e))))?;
+        if !buffer.is_empty() {
+            flush(&mut buffer, &mut first)?;
+        }
+        Ok(())
+    }
 }
 
 /// What changes while training: the parameters (in `tape`), the optimiser's moments and
@@ -198,7 +298,33 @@ impl<'a, T: Float> Trainer<'a, T> {
     ) -> Result<Self> {
         let tr = net.encode(train)?;
         let te = test.map(|t| net.encode(t)).transpose()?;
-        Ok(Trainer { net, train: tr, test: te, validation: None, params })
+        Ok(Trainer { net, train: TrainSet::Encoded(tr), test: te, validation: None, params })
+    }
+
+    /// A trainer over samples streamed from a file ([`StreamedSamples`]); one pass here checks
+    /// that every block encodes for `net` as the whole set would.
+    ///
+    /// # Errors
+    /// A loss that is not a sum over samples (it needs the whole set at once), features and
+    /// targets of different lengths, data that does not fit the network, or a read error.
+    pub fn streamed(net: &'a Network<T>, samples: StreamedSamples<'a>, params: &'a TrainParams) -> Result<Self> {
+        if net.terms.is_none() {
+            return Err(Error::Stream("the loss is not a sum of per-sample terms, so it needs every sample at once: load the data (leave stream out)".into()));
+        }
+        if samples.features.rows() != samples.targets.len() {
+            return Err(Error::Stream(format!(
+                "{} rows of features for {} targets",
+                samples.features.rows(),
+                samples.targets.len()
+            )));
+        }
+        // Accuracy as over the whole set: when a target is the labels and every one is a class.
+        let labels = net.targets.iter().any(|t| matches!(t.source, crate::TargetSource::Labels))
+            && samples.targets.iter().all(|&t| t >= 0.0 && t.fract() == 0.0 && t.is_finite());
+        samples.for_each_block(EVALUATION_BLOCK, |first, data| {
+            net.encode(&data).map(|_| ()).map_err(|e| e.at(format!("samples from {}", first + 1)))
+        })?;
+        Ok(Trainer { net, train: TrainSet::Streamed { samples, labels }, test: None, validation: None, params })
     }
 
     /// Also evaluates `validation` after every epoch (`validation_loss`, `validation_accuracy`).
@@ -231,7 +357,7 @@ impl<'a, T: Float> Trainer<'a, T> {
         TrainState {
             tape,
             optimizer,
-            order: (0..self.train.n).collect(),
+            order: (0..self.train.n()).collect(),
             shards: (0..parts).map(|_| Shard::new(net)).collect(),
             epochs_done: 0,
             grad_evals: 0,
@@ -258,15 +384,28 @@ impl<T: Float> Solver for Trainer<'_, T> {
             // Random operations (dropout) draw one seed per mini-batch from the run's stream;
             // a network without any draws nothing, so its stream is unchanged.
             let noise_seed = if net.noise.is_some() { f64::from(rng.random::<u32>()) } else { f64::NAN };
-            let parts: Vec<&[usize]> = batch.chunks(batch.len().div_ceil(st.shards.len())).collect();
+            let at = |e: Error| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1));
+            // A streamed batch is read and encoded on its own: its samples are its columns
+            // 0..len, while random operations still see each sample's own number.
+            let (read, local): (Dataset, Vec<usize>);
+            let encoded;
+            let (train, columns): (&Encoded<T>, &[usize]) = match &self.train {
+                TrainSet::Encoded(e) => (e, batch),
+                TrainSet::Streamed { samples, .. } => {
+                    read = samples.gather(batch).map_err(at)?;
+                    encoded = net.encode(&read).map_err(at)?;
+                    local = (0..batch.len()).collect();
+                    (&encoded, &local)
+                }
+            };
+            let size = batch.len().div_ceil(st.shards.len());
+            let parts: Vec<(&[usize], &[usize])> = columns.chunks(size).zip(batch.chunks(size)).collect();
             let used = &mut st.shards[..parts.len()];
             let params_tape = &st.tape;
-            let train = &self.train;
-            let at = |e: Error| e.at(format!("epoch {}, batch {}", epoch + 1, b + 1));
             used.par_iter_mut()
                 .zip(parts)
-                .map(|(shard, columns)| {
-                    shard.unchecked_gradient(net, params_tape, train, columns, batch.len(), noise_seed)
+                .map(|(shard, (columns, ids))| {
+                    shard.unchecked_gradient(net, params_tape, train, columns, ids, batch.len(), noise_seed)
                 })
                 .collect::<Result<Vec<()>>>()
                 .map_err(at)?;
@@ -300,7 +439,11 @@ impl<T: Float> Solver for Trainer<'_, T> {
         let train_seconds = start.elapsed().as_secs_f64();
         st.epochs_done += 1;
         let evaluating = |e: Error| e.at(format!("epoch {}: evaluating", epoch + 1));
-        let (train_loss, train_accuracy) = evaluate(net, &mut st.tape, &self.train).map_err(evaluating)?;
+        let (train_loss, train_accuracy) = match &self.train {
+            TrainSet::Encoded(e) => evaluate(net, &mut st.tape, e),
+            TrainSet::Streamed { samples, labels } => evaluate_streamed(net, &mut st.tape, samples, *labels),
+        }
+        .map_err(evaluating)?;
         let test_eval = self.test.as_ref().map(|t| evaluate(net, &mut st.tape, t)).transpose().map_err(evaluating)?;
         let validation_eval =
             self.validation.as_ref().map(|v| evaluate(net, &mut st.tape, v)).transpose().map_err(evaluating)?;
@@ -446,22 +589,22 @@ impl<T: Float> Shard<T> {
         Shard { tape: net.dag.tape(), grads: net.dag.grads(), seed: Mat::from_element(1, 1, T::one()) }
     }
 
-    /// Forward on `columns` of the training data, as a part of a batch of `batch_size` samples,
-    /// random operations drawn from `noise_seed` (NaN: evaluation, they pass through): the
-    /// part's loss.
+    /// Forward on `columns` of the training data (the samples numbered `ids` in the whole set),
+    /// as a part of a batch of `batch_size` samples, random operations drawn from `noise_seed`
+    /// and the ids (NaN: evaluation, they pass through): the part's loss.
     fn loss(
         &mut self,
         net: &Network<T>,
         params: &VectorTape<T>,
         data: &Encoded<T>,
         columns: &[usize],
+        ids: &[usize],
         batch_size: usize,
         noise_seed: f64,
     ) -> Result<f64> {
         if let Some(noise) = net.noise {
             set_scalar(&mut self.tape, noise.seed, noise_seed);
-            self.tape
-                .set(noise.samples, Mat::from_iterator(1, columns.len(), columns.iter().map(|&c| T::cast(c as f64))));
+            self.tape.set(noise.samples, Mat::from_iterator(1, ids.len(), ids.iter().map(|&c| T::cast(c as f64))));
         }
         for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
             self.tape.set_columns(*node, x, columns);
@@ -491,10 +634,11 @@ impl<T: Float> Shard<T> {
         params: &VectorTape<T>,
         data: &Encoded<T>,
         columns: &[usize],
+        ids: &[usize],
         batch_size: usize,
         noise_seed: f64,
     ) -> Result<()> {
-        self.loss(net, params, data, columns, batch_size, noise_seed)?;
+        self.loss(net, params, data, columns, ids, batch_size, noise_seed)?;
         Ok(net.dag.reverse_over_unchecked(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 
@@ -509,7 +653,7 @@ impl<T: Float> Shard<T> {
         batch_size: usize,
         noise_seed: f64,
     ) -> Result<()> {
-        self.unchecked_gradient(net, params, data, columns, batch_size, noise_seed)?;
+        self.unchecked_gradient(net, params, data, columns, columns, batch_size, noise_seed)?;
         Ok(net.dag.check_gradients(&self.grads)?)
     }
 }
@@ -563,7 +707,7 @@ pub fn gradient_check<T: Float>(
     let mut probe = tape.clone();
     // Central differences need only the loss: forward passes on one reused part.
     let mut part = Shard::new(net);
-    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, columns.len(), FIXED_NOISE);
+    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, &columns, columns.len(), FIXED_NOISE);
     let (mut worst, mut entries) = (0.0f64, 0);
     for (k, &p) in net.params.iter().enumerate() {
         let Some(g) = shard.grads.get(p).cloned().filter(|_| !net.is_frozen(k)) else { continue };
@@ -586,53 +730,91 @@ pub fn gradient_check<T: Float>(
     Ok(GradientCheck { max_relative_error: worst, entries, samples: columns.len() })
 }
 
-/// Mean loss and accuracy over a whole set: in chunks of 1024 samples (to bound memory) when the
+/// Samples evaluated at once when the loss is a sum of terms (bounds the memory).
+const EVALUATION_BLOCK: usize = 1024;
+
+/// Mean loss and accuracy over a whole set: in blocks of [`EVALUATION_BLOCK`] samples when the
 /// loss is a sum of terms, each term's value computed in f64; on the whole set at once otherwise.
 fn evaluate<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, data: &Encoded<T>) -> Result<(f64, Option<f64>)> {
     let n = data.n;
-    let chunk = if net.terms.is_some() { 1024 } else { n.max(1) };
+    let chunk = if net.terms.is_some() { EVALUATION_BLOCK } else { n.max(1) };
     let (mut loss, mut correct) = (0.0, 0usize);
     for start in (0..n).step_by(chunk) {
-        let len = chunk.min(n - start);
-        for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
-            tape.set(*node, x.columns(start, len).into_owned());
-        }
-        for (t, y) in net.targets.iter().zip(&data.ys) {
-            tape.set(t.node, y.columns(start, len).into_owned());
-        }
-        set_scalar(tape, net.batch_size, len as f64);
-        set_scalar(tape, net.fraction, 1.0);
-        net.evaluation_mode(tape);
-        net.dag.forward(tape)?;
-        loss += match &net.terms {
-            Some(terms) => {
-                let mut sum = 0.0;
-                for term in terms {
-                    sum += match *term {
-                        LossTerm::Samples { coefficient, loss, prediction, target } => {
-                            let get = |id| tape.get(id).expect("internal: forward ran");
-                            coefficient * loss.value_and_grad(get(prediction), get(target)).0
-                        }
-                        LossTerm::Mean { coefficient, values } => {
-                            let v = tape.get(values).expect("internal: forward ran");
-                            coefficient * v.iter().map(|x| x.as_f64()).sum::<f64>() / len as f64
-                        }
-                        LossTerm::Parameters { coefficient, node } => {
-                            coefficient * tape.get(node).expect("internal: forward ran")[(0, 0)].as_f64()
-                        }
-                    };
-                }
-                sum * len as f64
-            }
-            None => tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64() * len as f64,
-        };
-        if let Some(labels) = data.labels {
-            let pred = net.predict_classes(tape.get(net.predict).expect("internal: forward ran"));
-            correct += pred.iter().zip(&labels[start..start + len]).filter(|(p, t)| p == t).count();
-        }
+        let (l, c) = evaluate_block(net, tape, data, start, chunk.min(n - start))?;
+        loss += l;
+        correct += c;
     }
     let accuracy = data.labels.map(|_| correct as f64 / n as f64);
     Ok((loss / n as f64, accuracy))
+}
+
+/// [`evaluate`] over samples streamed from a file, block by block as in memory (the same sums).
+fn evaluate_streamed<T: Float>(
+    net: &Network<T>,
+    tape: &mut VectorTape<T>,
+    samples: &StreamedSamples,
+    labels: bool,
+) -> Result<(f64, Option<f64>)> {
+    let (mut loss, mut correct) = (0.0, 0usize);
+    samples.for_each_block(EVALUATION_BLOCK, |_, data| {
+        let mut encoded = net.encode(&data)?;
+        encoded.labels = labels.then_some(data.targets.as_slice());
+        let (l, c) = evaluate_block(net, tape, &encoded, 0, encoded.n)?;
+        loss += l;
+        correct += c;
+        Ok(())
+    })?;
+    let n = samples.targets.len();
+    Ok((loss / n as f64, labels.then(|| correct as f64 / n as f64)))
+}
+
+/// The summed loss (the mean times `len`) and the correct predictions of samples
+/// `start..start + len` of `data`.
+fn evaluate_block<T: Float>(
+    net: &Network<T>,
+    tape: &mut VectorTape<T>,
+    data: &Encoded<T>,
+    start: usize,
+    len: usize,
+) -> Result<(f64, usize)> {
+    for ((node, _), x) in net.inputs.iter().zip(&data.xs) {
+        tape.set(*node, x.columns(start, len).into_owned());
+    }
+    for (t, y) in net.targets.iter().zip(&data.ys) {
+        tape.set(t.node, y.columns(start, len).into_owned());
+    }
+    set_scalar(tape, net.batch_size, len as f64);
+    set_scalar(tape, net.fraction, 1.0);
+    net.evaluation_mode(tape);
+    net.dag.forward(tape)?;
+    let loss = match &net.terms {
+        Some(terms) => {
+            let mut sum = 0.0;
+            for term in terms {
+                sum += match *term {
+                    LossTerm::Samples { coefficient, loss, prediction, target } => {
+                        let get = |id| tape.get(id).expect("internal: forward ran");
+                        coefficient * loss.value_and_grad(get(prediction), get(target)).0
+                    }
+                    LossTerm::Mean { coefficient, values } => {
+                        let v = tape.get(values).expect("internal: forward ran");
+                        coefficient * v.iter().map(|x| x.as_f64()).sum::<f64>() / len as f64
+                    }
+                    LossTerm::Parameters { coefficient, node } => {
+                        coefficient * tape.get(node).expect("internal: forward ran")[(0, 0)].as_f64()
+                    }
+                };
+            }
+            sum * len as f64
+        }
+        None => tape.get(net.loss).expect("internal: forward ran")[(0, 0)].as_f64() * len as f64,
+    };
+    let mut correct = 0;
+    if let Some(labels) = data.labels {
+        let pred = net.predict_classes(tape.get(net.predict).expect("internal: forward ran"));
+        correct = pred.iter().zip(&labels[start..start + len]).filter(|(p, t)| p == t).count();
+    }
+    Ok((loss, correct))
 }
 
 #[cfg(test)]
@@ -692,6 +874,55 @@ mod tests {
         assert_eq!(shard_count(32), 1);
         assert_eq!(shard_count(128), 2);
         assert_eq!(shard_count(100_000), MAX_SHARDS);
+    }
+
+    #[test]
+    fn streamed_samples_train_to_the_bits_of_the_loaded_ones() {
+        // Batches of 150 (two parts, a short last batch), evaluation blocks of 1024 over 2,100
+        // samples, chunks of 37 rows that cut every batch and block at other places.
+        let spec = relu_classifier(&[6, 9, 3]);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let n = 2100;
+        let data = Dataset {
+            features: DMatrix::from_fn(6, n, |_, _| rng.random_range(-2.0..2.0)),
+            targets: (0..n).map(|i| f64::from((i * 5 % 7 % 3) as u8)).collect(),
+            feature_names: (0..6).map(|i| format!("f{i}")).collect(),
+            target_name: "class".into(),
+        };
+        // Samples as rows: the columns of the features x samples matrix, one after another.
+        let rows: Vec<f64> = data.features.as_slice().to_vec();
+        let optimizer = cg_optim::OptimizerParams {
+            method: cg_optim::Method::Momentum { beta: 0.9 },
+            learning_rate: 0.05,
+            schedule: cg_optim::Schedule::Constant,
+            weight_decay: 1e-3,
+        };
+        let params = TrainParams::new(3, 150, optimizer);
+        let mlp = Mlp::<f64>::new(spec);
+        let run = |streamed: bool| {
+            let mut rng = ChaCha8Rng::seed_from_u64(2);
+            let tape = mlp.init(&mut rng);
+            let mut trainer = if streamed {
+                let samples = StreamedSamples {
+                    features: Box::new(cg_core::SliceChunks { values: &rows, dim: 6, chunk_rows: 37 }),
+                    targets: data.targets.clone(),
+                    feature_names: data.feature_names.clone(),
+                    target_name: data.target_name.clone(),
+                };
+                Trainer::streamed(&mlp.net, samples, &params).unwrap()
+            } else {
+                Trainer::new(&mlp.net, &data, None, &params).unwrap()
+            };
+            let mut state = trainer.start(tape);
+            let records: Vec<EpochRecord> = (0..3)
+                .map(|_| EpochRecord { train_seconds: 0.0, ..trainer.step(&mut state, &mut rng).unwrap() })
+                .collect();
+            let weights: Vec<Vec<f64>> = mlp.params.iter().map(|&p| state.tape.get(p).unwrap().as_slice().to_vec()).collect();
+            (records, weights)
+        };
+        let (loaded, streamed) = (run(false), run(true));
+        assert!(loaded.0[2].train_accuracy.is_some());
+        assert_eq!(loaded, streamed);
     }
 
     #[test]
