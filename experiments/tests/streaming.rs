@@ -126,7 +126,8 @@ fn a_streamed_rbm_is_the_rbm_of_the_data_loaded_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let (rows, cols) = (1001, 25);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
-    let values: Vec<f32> = (0..rows * cols).map(|k| rng.random_range(0.0..1.0) * (1.0 + (k % cols) as f32 / 10.0)).collect();
+    let values: Vec<f32> =
+        (0..rows * cols).map(|k| rng.random_range(0.0..1.0) * (1.0 + (k % cols) as f32 / 10.0)).collect();
     write_npy_f32(&tmp.path().join("x.npy"), rows, cols, &values);
     write_labels(&tmp.path().join("y.npy"), rows);
     let cases = [
@@ -170,5 +171,85 @@ fn a_streamed_rbm_is_the_rbm_of_the_data_loaded_whole() {
     std::fs::write(tmp.path().join("bad.toml"), bad).unwrap();
     let o = experiments(tmp.path(), &["bad.toml"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.code() == Some(2) && err.lines().count() == 1 && err.contains("is outside [0, 1]: scale the data or set binarize"), "{err}");
+    assert!(
+        o.status.code() == Some(2)
+            && err.lines().count() == 1
+            && err.contains("is outside [0, 1]: scale the data or set binarize"),
+        "{err}"
+    );
+}
+
+/// Class labels 0, 1, 2 (f64) as an `.npy` vector.
+fn write_classes(path: &Path, rows: usize) {
+    let mut out = cg_data::npy::header("<f8", &[rows]);
+    out.extend((0..rows).flat_map(|k| ((k * 7 % 5 % 3) as f64).to_le_bytes()));
+    std::fs::write(path, out).unwrap();
+}
+
+const STREAMED_MODEL: &str = "kind = \"model\"\nseed = 5\n[data]\nDATA\nstandardize = true\n[model]\ninputs = { x = 6 }\ntargets = { y = 3 }\npredict = \"o\"\nloss = \"softmax_cross_entropy(o, y)\"\n[model.params]\nW1 = { shape = [8, 6], init = \"he\" }\nb1 = { shape = [8], init = \"zeros\" }\ng = { shape = [8], init = \"ones\" }\nWo = { shape = [3, 8] }\nbo = { shape = [3], init = \"zeros\" }\n[model.nodes]\nh = \"g * layer_norm(relu(W1 @ x + b1))\"\no = \"Wo @ dropout(h, 0.3) + bo\"\n[optimizer]\nmethod = \"adam\"\nlearning_rate = 0.01\n[train]\nepochs = 3\nbatch_size = 150\ngradient_check = true\n";
+
+const STREAMED_MLP: &str = "kind = \"mlp\"\nseed = 5\n[data]\nDATA\n[model]\nlayers = [6, 8, 3]\nhidden = \"relu\"\noutput = \"identity\"\nloss = \"softmax_cross_entropy\"\n[optimizer]\nmethod = \"momentum\"\nlearning_rate = 0.05\n[train]\nepochs = 3\nbatch_size = 40\n";
+
+#[test]
+fn a_streamed_network_is_the_network_of_the_data_loaded_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 2,100 samples: batches of 150 in two parts, evaluation blocks of 1024, chunks of 97 rows.
+    let (rows, cols) = (2100, 6);
+    write_npy_f32(&tmp.path().join("x.npy"), rows, cols, &clustered(rows, cols, 3));
+    write_classes(&tmp.path().join("y.npy"), rows);
+    for (kind, text) in [("model", STREAMED_MODEL), ("mlp", STREAMED_MLP)] {
+        let whole = text.replace("DATA", "npy = \"x.npy\"\nlabels = \"y.npy\"");
+        let streamed = text.replace("DATA", "npy = \"x.npy\"\nlabels = \"y.npy\"\nstream = true\nchunk_rows = 97");
+        for (name, text) in [("whole", &whole), ("streamed", &streamed)] {
+            std::fs::write(tmp.path().join(format!("{kind}_{name}.toml")), text).unwrap();
+            let o = experiments(tmp.path(), &[&format!("{kind}_{name}.toml"), "--out", &format!("{kind}_{name}")]);
+            assert!(o.status.success(), "{kind} {name}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let (a, b) = (tmp.path().join(format!("{kind}_whole")), tmp.path().join(format!("{kind}_streamed")));
+        let (ma, mb) = (read(&a, "metrics.json"), read(&b, "metrics.json"));
+        assert_eq!(ma, mb, "{kind}: the same metrics, bit for bit");
+        assert_eq!(ma["samples"]["train"], 2100);
+        assert!(ma["train_accuracy"].as_f64().unwrap() > 0.0, "{kind}: accuracy reported");
+        let predict = |dir: &Path| {
+            let o = experiments(tmp.path(), &["predict", dir.to_str().unwrap(), "--data", "x.npy"]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert_eq!(predict(&a), predict(&b), "{kind}: predictions");
+    }
+    // Labels of another length are one line, naming the file.
+    write_classes(&tmp.path().join("short.npy"), rows - 1);
+    let bad = STREAMED_MLP.replace("DATA", "npy = \"x.npy\"\nlabels = \"short.npy\"\nstream = true");
+    std::fs::write(tmp.path().join("bad.toml"), bad).unwrap();
+    let o = experiments(tmp.path(), &["bad.toml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.lines().count() == 1 && err.contains("expected 2100 targets"), "{err}");
+}
+
+#[test]
+fn a_network_trains_streamed_on_a_file_larger_than_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 40,000 x 64 f32: 10 MB on disk, 20 MB as f64 in memory; the limit is 8 MB.
+    let (rows, cols) = (40_000, 64);
+    write_npy_f32(&tmp.path().join("x.npy"), rows, cols, &clustered(rows, cols, 4));
+    write_classes(&tmp.path().join("y.npy"), rows);
+    let text = STREAMED_MLP.replace("[6, 8, 3]", "[64, 8, 3]").replace("epochs = 3", "epochs = 1");
+    let streamed = text.replace("DATA", "npy = \"x.npy\"\nlabels = \"y.npy\"\nstream = true\nchunk_rows = 4096");
+    std::fs::write(tmp.path().join("streamed.toml"), &streamed).unwrap();
+    let o = experiments(tmp.path(), &["streamed.toml", "--max-memory", "8M", "--out", "out"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&tmp.path().join("out"), "metrics.json")["samples"]["train"], 40_000);
+    let whole = text.replace("DATA", "npy = \"x.npy\"\nlabels = \"y.npy\"");
+    std::fs::write(tmp.path().join("whole.toml"), whole).unwrap();
+    let o = experiments(tmp.path(), &["whole.toml", "--max-memory", "8M", "--out", "out2"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.contains("--max-memory"), "{err}");
+    assert!(!tmp.path().join("out2").exists());
+    // An RBM on the same file (binary units from a threshold), streamed under the same limit.
+    let rbm = rbm_config("binarize = 0.0\n[data]\nnpy = \"x.npy\"\nstream = true\nchunk_rows = 4096", "hidden = 8", "")
+        .replace("epochs = 3", "epochs = 1");
+    std::fs::write(tmp.path().join("rbm.toml"), rbm).unwrap();
+    let o = experiments(tmp.path(), &["rbm.toml", "--max-memory", "8M", "--out", "rbm"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&tmp.path().join("rbm"), "metrics.json")["samples"], 40_000);
 }

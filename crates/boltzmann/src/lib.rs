@@ -41,7 +41,9 @@ mod train;
 pub use bm::{BmConfig, BmState, BmTrainer, BoltzmannMachine};
 pub use monitor::{sample_states, AisPoint, LikelihoodMonitor};
 pub use params::{EvaluationConfig, Method, RbmConfig, RbmParams};
-pub use rbm::{ais_base, ais_base_of, ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT};
+pub use rbm::{
+    ais_base, ais_base_of, ais_betas, base_biases, bernoulli_in_place, AisEstimate, Rbm, Visible, EXACT_LIMIT,
+};
 pub use samples::MatrixRows;
 pub use train::{RbmRecord, RbmState, RbmTrainer};
 

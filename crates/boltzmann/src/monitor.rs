@@ -11,9 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::bm::BoltzmannMachine;
 use crate::rbm::{ais_base_of, ais_betas, bernoulli_in_place, Rbm, Visible};
 use crate::samples::each_row;
-use cg_core::RowChunks;
 use crate::train::{RbmRecord, RbmState};
 use crate::{Error, Result};
+use cg_core::RowChunks;
 
 /// An AIS estimate of the mean log-likelihood after an epoch.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

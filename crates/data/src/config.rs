@@ -253,7 +253,7 @@ impl DataConfig {
         }
         if self.stream {
             return Err(ConfigError::Encoding(
-                "stream = true: this kind loads its data whole (kind = \"som\" streams)".into(),
+                "stream = true: this kind loads its data whole (som, rbm, mlp and model stream)".into(),
             ));
         }
         if !(self.scale.is_finite() && self.scale > 0.0) {
@@ -455,37 +455,37 @@ fn arrays(base: &Path, x: &str, labels: Option<&str>) -> Result<Dataset, ConfigE
     let y =
         labels.ok_or_else(|| error("labels", "", "missing: the .npy file of one target per sample of npy".into()))?;
     let features = crate::npy::read_array(&base.join(x)).map_err(|why| error("npy", x, why))?;
-    let targets = crate::npy::read_array(&base.join(y)).map_err(|why| error("labels", y, why))?;
     let [n, d] = features.shape[..] else {
         return Err(error("npy", x, format!("shape {:?}: expected samples x features (2 dimensions)", features.shape)));
     };
-    let column = matches!(targets.shape[..], [m] | [m, 1] if m == n);
-    if !column {
-        return Err(error(
-            "labels",
-            y,
-            format!("shape {:?}: expected {n} targets, one per sample of npy", targets.shape),
-        ));
-    }
+    let targets = targets_of(base, y, n)?;
     if n == 0 || d == 0 {
         return Err(error("npy", x, format!("shape [{n}, {d}]: no samples or no features")));
     }
-    for (key, path, values, width) in [("npy", x, &features.values, d), ("labels", y, &targets.values, 1)] {
-        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-            let at = if width == 1 {
-                format!("sample {}", k + 1)
-            } else {
-                format!("sample {}, feature {}", k / width + 1, k % width + 1)
-            };
-            return Err(error(key, path, format!("{at} is {}: every value must be finite", values[k])));
-        }
+    if let Some(k) = features.values.iter().position(|v| !v.is_finite()) {
+        let at = format!("sample {}, feature {}", k / d + 1, k % d + 1);
+        return Err(error("npy", x, format!("{at} is {}: every value must be finite", features.values[k])));
     }
     Ok(Dataset {
         features: DMatrix::from_column_slice(d, n, &features.values),
-        targets: targets.values,
+        targets,
         feature_names: (0..d).map(|i| format!("x{i}")).collect(),
         target_name: "y".into(),
     })
+}
+
+/// The targets in the `.npy` file `y` (`labels`): one finite number per sample of `n`, as a
+/// vector or a column.
+pub(crate) fn targets_of(base: &Path, y: &str, n: usize) -> Result<Vec<f64>, ConfigError> {
+    let error = |why: String| ConfigError::Npy { key: "labels", path: y.to_string(), why };
+    let targets = crate::npy::read_array(&base.join(y)).map_err(error)?;
+    if !matches!(targets.shape[..], [m] | [m, 1] if m == n) {
+        return Err(error(format!("shape {:?}: expected {n} targets, one per sample of npy", targets.shape)));
+    }
+    if let Some(k) = targets.values.iter().position(|v| !v.is_finite()) {
+        return Err(error(format!("sample {} is {}: every value must be finite", k + 1, targets.values[k])));
+    }
+    Ok(targets.values)
 }
 
 fn inline(x: &[Vec<f64>], y: &[f64]) -> Result<Dataset, InlineError> {

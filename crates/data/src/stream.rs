@@ -101,15 +101,13 @@ impl DataConfig {
     ///
     /// # Errors
     /// Not an `npy` source, a setting that needs the rows in memory (a test or validation split,
-    /// labels, `features`, `scale`, missing cells, ids), or a file problem.
+    /// `features`, `scale`, missing cells, ids), or a file problem. `labels` are read by
+    /// [`DataConfig::stream_targets`], for the kinds that learn from them.
     pub fn open_stream(&self, base: &Path) -> Result<(StreamedRows, InputTransform), ConfigError> {
         let refuse = |why: &str| Err(ConfigError::Encoding(format!("stream = true: {why}")));
         let Some(file) = &self.npy else {
             return refuse("give the samples as npy = \"FILE.npy\" (samples x features, C order)");
         };
-        if self.labels.is_some() {
-            return refuse("labels are not read when streaming yet: leave labels out");
-        }
         if self.test_fraction != 0.0 || self.validation_fraction != 0.0 {
             return refuse("a test or validation split needs the rows shuffled in memory: leave test_fraction and validation_fraction at 0");
         }
@@ -134,5 +132,21 @@ impl DataConfig {
             ..InputTransform::default()
         };
         Ok((StreamedRows { rows, standardizer }, transform))
+    }
+
+    /// The targets of a `stream = true` source, held in memory (8 bytes a sample): the `labels`
+    /// file, one finite number per row of the `npy` file.
+    ///
+    /// # Errors
+    /// No `labels`, a file problem, another count of targets, or a value that is not finite.
+    pub fn stream_targets(&self, base: &Path, rows: usize) -> Result<Vec<f64>, ConfigError> {
+        let Some(y) = &self.labels else {
+            return Err(ConfigError::Npy {
+                key: "labels",
+                path: String::new(),
+                why: "missing: the .npy file of one target per sample of npy".into(),
+            });
+        };
+        crate::config::targets_of(base, y, rows)
     }
 }

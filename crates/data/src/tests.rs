@@ -457,15 +457,15 @@ fn streamed_standardisation_is_the_bits_of_the_in_memory_one() {
         assert!(seen.len() == memory.len() && differ == 0, "{differ} values differ, chunks of {chunk_rows}");
     }
     // What needs the rows in memory is refused, one line each; other kinds refuse streaming.
-    for (extra, says) in [
-        ("test_fraction = 0.2", "test or validation split"),
-        ("labels = \"y.npy\"", "labels are not read"),
-        ("chunk_rows = 0", "at least 1"),
-    ] {
+    for (extra, says) in [("test_fraction = 0.2", "test or validation split"), ("chunk_rows = 0", "at least 1")] {
         let c: DataConfig = toml::from_str(&format!("npy = \"x.npy\"\nstream = true\n{extra}")).unwrap();
         let e = c.open_stream(dir.path()).unwrap_err().to_string();
         assert!(e.contains(says) && !e.contains('\n'), "{e}");
     }
     let c: DataConfig = toml::from_str("npy = \"x.npy\"\nlabels = \"y.npy\"\nstream = true").unwrap();
-    assert!(c.load(dir.path(), 0).unwrap_err().to_string().contains("kind = \"som\" streams"));
+    assert!(c.load(dir.path(), 0).unwrap_err().to_string().contains("this kind loads its data whole"));
+    // The targets of a streamed source are the loaded ones; a count that differs is one line.
+    assert_eq!(c.stream_targets(dir.path(), 1001).unwrap(), splits.train.targets);
+    let e = c.stream_targets(dir.path(), 1000).unwrap_err().to_string();
+    assert!(e.contains("expected 1000 targets") && !e.contains('\n'), "{e}");
 }

@@ -57,6 +57,6 @@ pub use model::{margin, Float, Init, Mlp, ModelConfig, ModelParams, OutputKind};
 pub use network::{Decision, Encoded, LossTerm, Network, Noise, RunningStats, TargetSource, TargetSpec};
 pub use rnn::{Rnn, RnnRecord, RnnState, RnnTrainer, SineTask};
 pub use train::{
-    gradient_check, train, EpochRecord, GradientCheck, Precision, TrainConfig, TrainOutcome, TrainParams, TrainState,
-    StreamedSamples, Trainer,
+    gradient_check, train, EpochRecord, GradientCheck, Precision, StreamedSamples, TrainConfig, TrainOutcome,
+    TrainParams, TrainState, Trainer,
 };

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use cg_autodiff::vector::{Mat, VectorGrads, VectorTape};
-use cg_core::{NodeId, RowChunks};
 use cg_core::{run, Flow, Observer, OutOfRange, Recorder, Resumable, Snapshot, SnapshotError, Solver, StepInfo, Stop};
+use cg_core::{NodeId, RowChunks};
 use cg_data::Dataset;
 use cg_optim::{Optimizer, OptimizerParams, ParamConstraint};
 use rand::seq::SliceRandom;
@@ -707,7 +707,8 @@ pub fn gradient_check<T: Float>(
     let mut probe = tape.clone();
     // Central differences need only the loss: forward passes on one reused part.
     let mut part = Shard::new(net);
-    let mut loss_at = |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, &columns, columns.len(), FIXED_NOISE);
+    let mut loss_at =
+        |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, &columns, columns.len(), FIXED_NOISE);
     let (mut worst, mut entries) = (0.0f64, 0);
     for (k, &p) in net.params.iter().enumerate() {
         let Some(g) = shard.grads.get(p).cloned().filter(|_| !net.is_frozen(k)) else { continue };
@@ -917,7 +918,8 @@ mod tests {
             let records: Vec<EpochRecord> = (0..3)
                 .map(|_| EpochRecord { train_seconds: 0.0, ..trainer.step(&mut state, &mut rng).unwrap() })
                 .collect();
-            let weights: Vec<Vec<f64>> = mlp.params.iter().map(|&p| state.tape.get(p).unwrap().as_slice().to_vec()).collect();
+            let weights: Vec<Vec<f64>> =
+                mlp.params.iter().map(|&p| state.tape.get(p).unwrap().as_slice().to_vec()).collect();
             (records, weights)
         };
         let (loaded, streamed) = (run(false), run(true));

@@ -5,14 +5,14 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use cg_core::Validate;
-use cg_data::{DataConfig, Splits, Table};
+use cg_data::{DataConfig, Table};
 use cg_nn::reference::Comparison;
 use cg_nn::{Float, Mlp, ModelConfig, ModelParams, Precision, TrainConfig};
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::training::{self, Trained, Training};
+use super::training::{self, NetData, Trained, Training};
 use super::{Experiment, KindConfig};
 use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, Cost, Outcome, RunOptions};
@@ -41,7 +41,7 @@ pub struct MlpFile {
 
 /// A validated `mlp` experiment with its data loaded.
 pub struct MlpExperiment {
-    splits: Splits,
+    data: NetData,
     model: ModelParams,
     training: Training,
 }
@@ -64,9 +64,9 @@ impl KindConfig for MlpFile {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         training.constrain(&self.constraints, &model.param_sizes())?;
         training.params.undecayed = model.undecayed();
-        let splits = self.data.load(base, self.seed)?;
-        training.check_splits(&splits)?;
-        Ok(MlpExperiment { splits, model, training })
+        let data = NetData::open(&self.data, base, self.seed)?;
+        training.check_data(&data)?;
+        Ok(MlpExperiment { data, model, training })
     }
 
     /// Rebuilds the network from the saved config, in the precision it was trained in.
@@ -89,7 +89,7 @@ impl Experiment for MlpExperiment {
             &self.training,
             self.model.param_sizes().iter().map(|p| p.1).sum::<usize>() as f64,
             self.model.layers.iter().sum::<usize>() as f64,
-            &self.splits,
+            &self.data,
         )
     }
 
@@ -109,12 +109,11 @@ impl MlpExperiment {
     fn run_in<T: Float>(&self, mlp: Mlp<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let shapes = shapes(&self.model);
         let Trained { mut tape, outcome, epochs, scope, gradient_check: check, checkpoint, best } =
-            self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.splits, options, title)?;
-        let (train, test) = (&self.splits.train, self.splits.test.as_ref());
+            self.training.run(&mlp.net, |rng| mlp.init(rng), &shapes, &self.data, options, title)?;
         let records = &outcome.records;
         let last = training::reported(records, best);
-        let flops_per_epoch = 6.0 * mlp.parameter_count() as f64 * train.n_samples() as f64;
-        let mut metrics = training::curves(records, &self.splits, best);
+        let flops_per_epoch = 6.0 * mlp.parameter_count() as f64 * self.data.train_samples() as f64;
+        let mut metrics = training::curves(records, &self.data, best);
         let extra = json!({
             "layers": mlp.spec.layers,
             "weight_decay": self.training.params.optimizer.weight_decay,
@@ -134,32 +133,43 @@ impl MlpExperiment {
             .sum();
         let trained_objective = last.train_loss + 0.5 * lambda * squares;
         metrics["objective"] = json!(trained_objective);
-        if last.train_accuracy.is_none()
-            && mlp.n_outputs() == 1
-            && mlp.spec.loss == cg_autodiff::vector::Loss::SquaredError
-        {
-            // R² = 1 - mean squared error / variance of the targets (regression).
-            let r2 = |loss: f64, d: &cg_data::Dataset| {
-                let n = d.n_samples() as f64;
-                let mean = d.targets.iter().sum::<f64>() / n;
-                1.0 - loss / (d.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n)
-            };
-            metrics["train_r2"] = json!(r2(last.train_loss, train));
-            if let (Some(l), Some(t)) = (last.test_loss, test) {
-                metrics["test_r2"] = json!(r2(l, t));
+        // R² and the reference solutions read the loaded samples (a streamed run has neither).
+        if let Some(splits) = self.data.loaded() {
+            let (train, test) = (&splits.train, splits.test.as_ref());
+            if last.train_accuracy.is_none()
+                && mlp.n_outputs() == 1
+                && mlp.spec.loss == cg_autodiff::vector::Loss::SquaredError
+            {
+                // R² = 1 - mean squared error / variance of the targets (regression).
+                let r2 = |loss: f64, d: &cg_data::Dataset| {
+                    let n = d.n_samples() as f64;
+                    let mean = d.targets.iter().sum::<f64>() / n;
+                    1.0 - loss / (d.targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n)
+                };
+                metrics["train_r2"] = json!(r2(last.train_loss, train));
+                if let (Some(l), Some(t)) = (last.test_loss, test) {
+                    metrics["test_r2"] = json!(r2(l, t));
+                }
             }
-        }
-        // References are for the full run; a shortened check run compares only curves.
-        let w2 = mlp.params.get(2).and_then(|&p| tape.get(p)).map(|w| w.map(|v| v.as_f64()));
-        let factorisation = w2.and_then(|w2| Comparison::factorisation(&self.model, train, &w2, last.train_loss));
-        let linear = || {
-            let as_f64 = |p: usize| tape.get(mlp.params[p]).map(|m| m.map(|v| v.as_f64()));
-            Comparison::linear(&self.model, train, &self.training.params, trained_objective, &as_f64(0)?, &as_f64(1)?)
-        };
-        let reference = if options.shortened { None } else { factorisation.or_else(linear) };
-        if let Some(r) = reference {
-            metrics["reference_gap"] = json!(r.gap());
-            metrics["reference"] = serde_json::to_value(&r)?;
+            // References are for the full run; a shortened check run compares only curves.
+            let w2 = mlp.params.get(2).and_then(|&p| tape.get(p)).map(|w| w.map(|v| v.as_f64()));
+            let factorisation = w2.and_then(|w2| Comparison::factorisation(&self.model, train, &w2, last.train_loss));
+            let linear = || {
+                let as_f64 = |p: usize| tape.get(mlp.params[p]).map(|m| m.map(|v| v.as_f64()));
+                Comparison::linear(
+                    &self.model,
+                    train,
+                    &self.training.params,
+                    trained_objective,
+                    &as_f64(0)?,
+                    &as_f64(1)?,
+                )
+            };
+            let reference = if options.shortened { None } else { factorisation.or_else(linear) };
+            if let Some(r) = reference {
+                metrics["reference_gap"] = json!(r.gap());
+                metrics["reference"] = serde_json::to_value(&r)?;
+            }
         }
         let seconds = outcome.train_seconds;
         let timing = json!({
@@ -171,20 +181,22 @@ impl MlpExperiment {
             metrics["gradient_check"] = check;
         }
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp", &self.splits)?);
+        files.push(training::safetensors_file(&mlp.net, &tape, &shapes, "mlp", &self.data)?);
         let charts = training::charts(records, title, mlp.spec.loss.name());
         for (name, chart) in charts {
             crate::push_figure(&mut files, name, chart.render())?;
         }
-        if let Some(regions) = regions(&mlp, &mut tape, &self.splits, title)? {
-            crate::push_figure(&mut files, "regions", regions.render())?;
+        if let Some(splits) = self.data.loaded() {
+            if let Some(regions) = regions(&mlp, &mut tape, splits, title)? {
+                crate::push_figure(&mut files, "regions", regions.render())?;
+            }
         }
         let summary = format!(
             "{title}: {} network, {} parameters, {} epochs on {} samples\n  final loss {:.6}, train accuracy {}, test accuracy {}\n  training {} ({} per epoch)",
             mlp.spec.layers.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
             mlp.parameter_count(),
             epochs,
-            train.n_samples(),
+            self.data.train_samples(),
             last.train_loss,
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),

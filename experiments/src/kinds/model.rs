@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use cg_data::{DataConfig, Splits, Table};
 use cg_model::{build, Dim, Model, ModelConfig};
 use cg_nn::{Float, Precision, TrainConfig};
@@ -14,7 +14,7 @@ use cg_plot::{GraphPicture, NodeKind, NodeLabel};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::training::{self, Trained, Training};
+use super::training::{self, NetData, Trained, Training};
 use super::{Experiment, KindConfig};
 use crate::predict::{Predictions, SavedModel};
 use crate::{json_file, push_figure, push_graph, Cost, Outcome, RunOptions};
@@ -43,7 +43,7 @@ pub struct ModelFile {
 
 /// A validated model experiment: its graph checked, its data loaded.
 pub struct ModelExperiment {
-    splits: Splits,
+    data: NetData,
     config: ModelConfig,
     training: Training,
     /// Built when the config loads (every check runs then); trained as is in f64, rebuilt in f32.
@@ -86,13 +86,19 @@ impl KindConfig for ModelFile {
         let mut training = Training::new(self.seed, self.train, &self.optimizer, base)?;
         let mut config = self.model;
         let constant_files = config.read_constant_files(base)?;
-        let mut splits = self.data.load(base, self.seed)?;
-        columns_to_end(&mut splits, &config);
-        training.check_splits(&splits)?;
-        let model = build::<f64>(&config, &splits.train.feature_names)?;
+        let mut data = NetData::open(&self.data, base, self.seed)?;
+        match &mut data {
+            NetData::Loaded(splits) => columns_to_end(splits, &config),
+            NetData::Streamed { .. } if !config.column_targets().is_empty() => {
+                bail!("[data] stream = true: targets taken from feature columns are not streamed yet; give the targets as labels")
+            }
+            NetData::Streamed { .. } => {}
+        }
+        training.check_data(&data)?;
+        let model = build::<f64>(&config, data.feature_names())?;
         let sizes: Vec<(String, usize)> = model.param_shapes().into_iter().map(|(n, r, c)| (n, r * c)).collect();
         training.constrain(&self.constraints, &sizes)?;
-        Ok(ModelExperiment { splits, config, training, model, constant_files })
+        Ok(ModelExperiment { data, config, training, model, constant_files })
     }
 
     /// Builds the graph from the saved config over the saved feature order, in the precision it
@@ -135,15 +141,13 @@ impl Experiment for ModelExperiment {
                 _ => 0,
             })
             .sum();
-        training::network_cost(&self.training, self.model.parameter_count() as f64, widths as f64, &self.splits)
+        training::network_cost(&self.training, self.model.parameter_count() as f64, widths as f64, &self.data)
     }
 
     fn run(&self, title: &str, options: &RunOptions) -> Result<Outcome> {
         match self.training.params.precision {
             Precision::F64 => self.run_in(&self.model, title, options),
-            Precision::F32 => {
-                self.run_in(&build::<f32>(&self.config, &self.splits.train.feature_names)?, title, options)
-            }
+            Precision::F32 => self.run_in(&build::<f32>(&self.config, self.data.feature_names())?, title, options),
         }
     }
 }
@@ -157,10 +161,10 @@ impl ModelExperiment {
     fn run_in<T: Float>(&self, model: &Model<T>, title: &str, options: &RunOptions) -> Result<Outcome> {
         let net = &model.network;
         let Trained { tape, outcome, epochs, scope, gradient_check: check, checkpoint, best } =
-            self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.splits, options, title)?;
+            self.training.run(net, |rng| model.init(rng), &self.shapes(), &self.data, options, title)?;
         let records = &outcome.records;
         let last = training::reported(records, best);
-        let mut metrics = training::curves(records, &self.splits, best);
+        let mut metrics = training::curves(records, &self.data, best);
         let shapes: serde_json::Map<String, serde_json::Value> =
             model.nodes.iter().map(|n| (n.name.clone(), json!(n.shape.to_string()))).collect();
         let extra = json!({
@@ -180,7 +184,7 @@ impl ModelExperiment {
         let seconds = outcome.train_seconds;
         let timing = json!({ "seconds": seconds, "seconds_per_epoch": seconds / epochs as f64 });
         let mut files = vec![json_file("metrics.json", &metrics)?, json_file("timing.json", &timing)?];
-        let (name, mut bytes) = training::safetensors_file(net, &tape, &self.shapes(), "model", &self.splits)?;
+        let (name, mut bytes) = training::safetensors_file(net, &tape, &self.shapes(), "model", &self.data)?;
         if !self.constant_files.is_empty() {
             let constants = serde_json::to_string(&self.constant_files)?;
             bytes = cg_nn::artifact::with_metadata(&bytes, &[("constants", constants)])
@@ -196,7 +200,7 @@ impl ModelExperiment {
             self.config.nodes.len(),
             model.parameter_count(),
             records.len(),
-            self.splits.train.n_samples(),
+            self.data.train_samples(),
             last.train_loss,
             training::percent(last.train_accuracy),
             training::percent(last.test_accuracy),

@@ -89,6 +89,9 @@ impl KindConfig for SomFile {
         let mut class_names = self.class_names;
         let (train, test, dim, inputs, labels) = match (&self.data, self.colors) {
             (Some(data), None) if data.stream => {
+                if data.labels.is_some() {
+                    bail!("[data] stream = true: a streamed map draws no label map yet (it would keep each sample's unit): leave labels out");
+                }
                 let (rows, inputs) = data.open_stream(base)?;
                 let dim = cg_core::RowChunks::dim(&rows);
                 (Train::Streamed(rows), None, dim, inputs, None)

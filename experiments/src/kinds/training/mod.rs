@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
+use cg_core::RowChunks;
 use cg_core::{Recorder, Validate};
-use cg_data::Splits;
+use cg_data::stream::StreamedRows;
+use cg_data::{DataConfig, InputTransform, Splits};
 use cg_nn::{
-    EarlyStopping, EarlyStoppingConfig, EpochRecord, Float, Network, TrainConfig, TrainOutcome, TrainParams, Trainer,
+    EarlyStopping, EarlyStoppingConfig, EpochRecord, Float, Network, StreamedSamples, TrainConfig, TrainOutcome,
+    TrainParams, Trainer,
 };
 use cg_optim::{ConstraintConfig, OptimizerConfig};
 use rand::SeedableRng;
@@ -21,6 +24,72 @@ use crate::{epoch_scope, CheckScope, Progress, RunOptions};
 
 mod outputs;
 pub(crate) use outputs::*;
+
+/// A network's data: the loaded splits, or (`[data] stream = true`) a training set read from an
+/// `.npy` file chunk by chunk, its targets (`labels`) in memory.
+pub(crate) enum NetData {
+    Loaded(Splits),
+    Streamed { rows: StreamedRows, targets: Vec<f64>, transform: InputTransform },
+}
+
+impl NetData {
+    /// Loads `[data]`, or opens it for streaming.
+    ///
+    /// # Errors
+    /// A data problem, or a setting streaming cannot honour.
+    pub(crate) fn open(data: &DataConfig, base: &Path, seed: u64) -> Result<NetData> {
+        if !data.stream {
+            return Ok(NetData::Loaded(data.load(base, seed)?));
+        }
+        let (rows, transform) = data.open_stream(base)?;
+        let targets = data.stream_targets(base, rows.rows())?;
+        Ok(NetData::Streamed { rows, targets, transform })
+    }
+
+    /// The loaded splits (None when streamed).
+    pub(crate) fn loaded(&self) -> Option<&Splits> {
+        match self {
+            NetData::Loaded(splits) => Some(splits),
+            NetData::Streamed { .. } => None,
+        }
+    }
+
+    pub(crate) fn train_samples(&self) -> usize {
+        match self {
+            NetData::Loaded(splits) => splits.train.n_samples(),
+            NetData::Streamed { targets, .. } => targets.len(),
+        }
+    }
+
+    pub(crate) fn train_targets(&self) -> &[f64] {
+        match self {
+            NetData::Loaded(splits) => &splits.train.targets,
+            NetData::Streamed { targets, .. } => targets,
+        }
+    }
+
+    /// How the columns became features (saved with the model for `predict`).
+    pub(crate) fn transform(&self) -> &InputTransform {
+        match self {
+            NetData::Loaded(splits) => &splits.transform,
+            NetData::Streamed { transform, .. } => transform,
+        }
+    }
+
+    pub(crate) fn feature_names(&self) -> &[String] {
+        &self.transform().features
+    }
+}
+
+/// Streamed training samples as the trainer reads them.
+fn streamed<'a>(rows: &'a StreamedRows, targets: &[f64], transform: &InputTransform) -> StreamedSamples<'a> {
+    StreamedSamples {
+        features: Box::new(rows),
+        targets: targets.to_vec(),
+        feature_names: transform.features.clone(),
+        target_name: transform.target.clone(),
+    }
+}
 
 /// The validated training settings of an `mlp` or `model` experiment: the seed, the schedule
 /// and constraints, and the requests made in `[train]` (`check_epochs`, `gradient_check`,
@@ -88,9 +157,9 @@ impl Training {
     ///
     /// # Errors
     /// Early stopping on a validation metric without `[data] validation_fraction`.
-    pub(super) fn check_splits(&self, splits: &Splits) -> Result<()> {
+    pub(super) fn check_data(&self, data: &NetData) -> Result<()> {
         if let Some(e) = &self.early_stopping {
-            if e.metric.needs_validation() && splits.validation.is_none() {
+            if e.metric.needs_validation() && data.loaded().is_none_or(|s| s.validation.is_none()) {
                 anyhow::bail!(
                     "[train] early_stopping: metric {} needs a validation split: set [data] validation_fraction",
                     e.metric.name()
@@ -121,7 +190,7 @@ impl Training {
         net: &Network<T>,
         init: impl FnOnce(&mut ChaCha8Rng) -> VectorTape<T>,
         shapes: &[Vec<usize>],
-        splits: &Splits,
+        data: &NetData,
         options: &RunOptions,
         title: &str,
     ) -> Result<Trained<T>> {
@@ -133,15 +202,23 @@ impl Training {
         if let Some(file) = &self.init_from {
             init_from(net, &mut tape, shapes, file)?;
         }
-        let gradient_check = if self.gradient_check { Some(gradient_check(net, &tape, splits)?) } else { None };
+        let gradient_check = if self.gradient_check { Some(gradient_check(net, &tape, data)?) } else { None };
         let mut progress = Progress::new(options, params.epochs, "epoch", title, |r: &EpochRecord| {
             format!("loss {:.4}", r.train_loss)
         });
-        let (train, test) = (&splits.train, splits.test.as_ref());
-        let mut trainer = Trainer::new(net, train, test, &params).map_err(|e| anyhow!("training: {e}"))?;
-        if let Some(v) = &splits.validation {
-            trainer = trainer.with_validation(v).map_err(|e| anyhow!("training: {e}"))?;
-        }
+        let training = |e: cg_nn::Error| anyhow!("training: {e}");
+        let mut trainer = match data {
+            NetData::Streamed { rows, targets, transform } => {
+                Trainer::streamed(net, streamed(rows, targets, transform), &params).map_err(training)?
+            }
+            NetData::Loaded(splits) => {
+                let trainer = Trainer::new(net, &splits.train, splits.test.as_ref(), &params).map_err(training)?;
+                match &splits.validation {
+                    Some(v) => trainer.with_validation(v).map_err(training)?,
+                    None => trainer,
+                }
+            }
+        };
         let mut state = trainer.start(tape);
         let mut recorder = Recorder::new();
         let mut early = self.early_stopping.map(|c| EarlyStopping::new(c, &net.params));
@@ -187,7 +264,16 @@ fn init_from<T: Float>(net: &Network<T>, tape: &mut VectorTape<T>, shapes: &[Vec
 ///
 /// # Errors
 /// Data that does not fit, or a non-finite value.
-fn gradient_check<T: Float>(net: &Network<T>, tape: &VectorTape<T>, splits: &Splits) -> Result<Value> {
-    let c = cg_nn::gradient_check(net, tape, &splits.train, 8).map_err(|e| anyhow!("gradient check: {e}"))?;
+fn gradient_check<T: Float>(net: &Network<T>, tape: &VectorTape<T>, data: &NetData) -> Result<Value> {
+    let error = |e: cg_nn::Error| anyhow!("gradient check: {e}");
+    let head;
+    let train = match data {
+        NetData::Loaded(splits) => &splits.train,
+        NetData::Streamed { rows, targets, transform } => {
+            head = streamed(rows, targets, transform).head(8).map_err(error)?;
+            &head
+        }
+    };
+    let c = cg_nn::gradient_check(net, tape, train, 8).map_err(error)?;
     Ok(json!({ "max_relative_error": c.max_relative_error, "entries": c.entries, "samples": c.samples }))
 }

@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use cg_autodiff::vector::VectorTape;
-use cg_data::{Splits, Table};
+use cg_data::Table;
 use cg_nn::{EpochRecord, Float, Network, TargetSource};
 use cg_plot::{Legend, LineChart, Series};
 use serde_json::{json, Value};
@@ -18,17 +18,26 @@ use super::*;
 /// evaluate both splits after every epoch; memory for the parameters with their gradients and
 /// moments per batch part, the activations of a batch and of a whole split (`widths`: the sum of
 /// the nodes' widths), and the curves.
-pub(crate) fn network_cost(training: &Training, parameters: f64, widths: f64, splits: &Splits) -> Cost {
+pub(crate) fn network_cost(training: &Training, parameters: f64, widths: f64, data: &NetData) -> Cost {
     let p = &training.params;
-    let train = splits.train.n_samples() as f64;
-    let all = train + splits.test.as_ref().map_or(0.0, |t| t.n_samples() as f64);
+    let train = data.train_samples() as f64;
+    let test = data.loaded().and_then(|s| s.test.as_ref()).map_or(0.0, |t| t.n_samples() as f64);
+    let all = train + test;
     let epochs = p.epochs as f64;
-    Cost::default()
+    let cost = Cost::default()
         .memory("the parameters, gradients and moments", 12.0 * F64 * parameters)
-        .memory("a batch's activations", 4.0 * F64 * widths * p.batch_size as f64)
-        .memory("a split's activations", 2.0 * F64 * widths * all)
-        .memory("the data", F64 * all * splits.train.n_features() as f64 * 2.0)
-        .work("training", epochs * 6.0 * parameters * train)
+        .memory("a batch's activations", 4.0 * F64 * widths * p.batch_size as f64);
+    let cost = match data {
+        NetData::Loaded(_) => cost
+            .memory("a split's activations", 2.0 * F64 * widths * all)
+            .memory("the data", F64 * all * data.feature_names().len() as f64 * 2.0),
+        // Evaluated in blocks of 1024 samples; a chunk read, its numbers and a batch gathered.
+        NetData::Streamed { rows, .. } => cost
+            .memory("a block's activations", 2.0 * F64 * widths * 1024f64.min(all))
+            .memory("a chunk of the streamed data", rows.chunk_bytes() as f64 * 2.0)
+            .memory("the targets", F64 * train),
+    };
+    cost.work("training", epochs * 6.0 * parameters * train)
         .work("evaluation", epochs * 2.0 * parameters * all)
         // Every batch updates every parameter (and its moments): batch_size = 1 does it per sample.
         .work("the updates after every batch", epochs * (train / p.batch_size as f64).ceil() * 8.0 * parameters)
@@ -42,7 +51,7 @@ pub(crate) fn reported(records: &[EpochRecord], best: Option<(usize, f64)>) -> &
 
 /// The per-epoch numbers of every network, and the split's sizes; the headline numbers are the
 /// kept epoch's ([`reported`]).
-pub(crate) fn curves(records: &[EpochRecord], splits: &Splits, best: Option<(usize, f64)>) -> Value {
+pub(crate) fn curves(records: &[EpochRecord], data: &NetData, best: Option<(usize, f64)>) -> Value {
     let last = reported(records, best);
     let curve = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Option<Vec<f64>> { records.iter().map(f).collect() };
     let mut out = json!({
@@ -57,10 +66,13 @@ pub(crate) fn curves(records: &[EpochRecord], splits: &Splits, best: Option<(usi
         "test_accuracy_curve": curve(&|r| r.test_accuracy),
         "learning_rate_curve": curve(&|r| Some(r.learning_rate)),
         "violation_curve": curve(&|r| r.violation),
-        "samples": { "train": splits.train.n_samples(), "test": splits.test.as_ref().map_or(0, |t| t.n_samples()) },
-        "test_rows": splits.test_rows,
+        "samples": {
+            "train": data.train_samples(),
+            "test": data.loaded().and_then(|s| s.test.as_ref()).map_or(0, |t| t.n_samples()),
+        },
+        "test_rows": data.loaded().map_or(&[][..], |s| &s.test_rows[..]),
     });
-    if let Some(v) = &splits.validation {
+    if let Some(v) = data.loaded().and_then(|s| s.validation.as_ref()) {
         out["samples"]["validation"] = json!(v.n_samples());
         out["validation_loss"] = json!(last.validation_loss);
         out["validation_accuracy"] = json!(last.validation_accuracy);
@@ -171,22 +183,30 @@ pub(crate) fn safetensors_file<T: Float>(
     tape: &VectorTape<T>,
     shapes: &[Vec<usize>],
     kind: &str,
-    splits: &Splits,
+    data: &NetData,
 ) -> Result<(String, Vec<u8>)> {
     let precision = if std::mem::size_of::<T>() == 8 { "f64" } else { "f32" };
     let mut meta = vec![
         ("kind", kind.to_string()),
         ("precision", precision.to_string()),
         ("layout", "row-major".to_string()),
-        ("inputs", serde_json::to_string(&splits.transform)?),
+        ("inputs", serde_json::to_string(data.transform())?),
     ];
     // Class labels are what accuracy is measured on: a target from the label column holding 0, 1, ...
     let labels = net.targets.iter().any(|t| t.source == TargetSource::Labels);
-    if let Some(k) = splits.train.class_count().ok().filter(|_| labels) {
+    if let Some(k) = class_count(data.train_targets()).filter(|_| labels) {
         meta.push(("classes", k.to_string()));
     }
     let bytes = cg_nn::artifact::save(net, tape, shapes, &meta).map_err(|e| anyhow!("model.safetensors: {e}"))?;
     Ok(("model.safetensors".to_string(), bytes))
+}
+
+/// The classes of targets that are all labels 0, 1, ... (one more than the largest), as
+/// [`cg_data::Dataset::class_count`] counts them.
+fn class_count(targets: &[f64]) -> Option<usize> {
+    targets
+        .iter()
+        .try_fold(0, |k: usize, &t| (t >= 0.0 && t.fract() == 0.0 && t.is_finite()).then(|| k.max(t as usize + 1)))
 }
 
 /// A saved network's predictions for the rows of `data`: the predicted class (when it was
