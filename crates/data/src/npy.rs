@@ -166,7 +166,7 @@ pub struct NpyRows {
     element: Element,
     chunk_rows: usize,
     /// The handle single rows are read through (online training reads one sample at a time).
-    single: std::sync::Mutex<Option<std::fs::File>>,
+    single: std::sync::Mutex<Option<std::sync::Arc<std::fs::File>>>,
 }
 
 /// How one stored number is decoded.
@@ -205,6 +205,29 @@ impl Element {
 }
 
 impl NpyRows {
+    /// Fills `bytes` from byte `at` of the file, through the handle kept for single rows: one
+    /// positioned read (pread) on Unix, so threads need not take turns; a seek and a read under
+    /// the lock elsewhere.
+    fn read_at(&self, at: u64, bytes: &mut [u8]) -> std::io::Result<()> {
+        let mut single = self.single.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if single.is_none() {
+            *single = Some(std::sync::Arc::new(std::fs::File::open(&self.path)?));
+        }
+        let file = std::sync::Arc::clone(single.as_ref().expect("internal: opened above"));
+        #[cfg(unix)]
+        {
+            drop(single);
+            std::os::unix::fs::FileExt::read_exact_at(&*file, bytes, at)
+        }
+        #[cfg(not(unix))]
+        {
+            use std::io::{Read, Seek};
+            let mut handle = &*file;
+            handle.seek(std::io::SeekFrom::Start(at))?;
+            handle.read_exact(bytes)
+        }
+    }
+
     /// Opens `path` for reading in chunks of `chunk_rows` rows (at least 1).
     ///
     /// # Errors
@@ -314,20 +337,12 @@ impl cg_core::RowChunks for NpyRows {
     }
 
     fn row(&self, j: usize, out: &mut [f64]) -> Result<(), String> {
-        use std::io::{Read, Seek};
         if j >= self.rows {
             return Err(format!("{}: no row {j} of {}", self.path.display(), self.rows));
         }
-        let mut single = self.single.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if single.is_none() {
-            *single = Some(std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?);
-        }
-        let file = single.as_mut().expect("internal: opened above");
         let at = self.offset + (j * self.dim * self.element.size) as u64;
         let mut bytes = vec![0u8; self.dim * self.element.size];
-        file.seek(std::io::SeekFrom::Start(at))
-            .and_then(|_| file.read_exact(&mut bytes))
-            .map_err(|e| format!("{}: cut short while reading ({e})", self.path.display()))?;
+        self.read_at(at, &mut bytes).map_err(|e| format!("{}: cut short while reading ({e})", self.path.display()))?;
         for (o, b) in out.iter_mut().zip(bytes.chunks_exact(self.element.size)) {
             *o = self.element.decode(b);
         }
