@@ -26,8 +26,9 @@ pub struct MlpFile {
     /// Seeds initialisation, splitting and shuffling.
     #[serde(default)]
     seed: u64,
-    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
-    /// and the feature transforms.
+    /// The data: exactly one of `csv`, `parquet`, `npy` with `labels`, `inline_x` with
+    /// `inline_y`, or `[data.synthetic]`; the split and the feature transforms. `stream = true`
+    /// reads an `.npy` file batch by batch (data larger than memory) with the same numbers.
     data: DataConfig,
     /// The network: layer widths, activations, loss.
     model: ModelConfig,

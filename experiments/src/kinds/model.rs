@@ -28,8 +28,9 @@ pub struct ModelFile {
     /// Seeds every random choice of the run: the same seed gives the same numbers.
     #[serde(default)]
     seed: u64,
-    /// The data: exactly one of `csv`, `inline_x` with `inline_y`, or `[data.synthetic]`; the split
-    /// and the feature transforms.
+    /// The data: exactly one of `csv`, `parquet`, `npy` with `labels`, `inline_x` with
+    /// `inline_y`, or `[data.synthetic]`; the split and the feature transforms. `stream = true`
+    /// reads an `.npy` file batch by batch (data larger than memory) with the same numbers.
     data: DataConfig,
     /// The graph: parameters, inputs, targets and named expression nodes, with its loss.
     model: ModelConfig,
