@@ -11,7 +11,9 @@
 # section); each peer script runs once per round, after our workloads of that round. A peer that
 # does not run leaves its cells empty and a note under the table. The table is written by
 # scripts/peers/bench_table.py (standard library only) from the raw outputs, which are kept in
-# benchmarks/raw/<cpu-slug>/. Nothing here is used by the build or the tests.
+# benchmarks/raw/<cpu-slug>/. When a table for this CPU is committed, each workload's change
+# against it is printed and added to the new table (a change for the worse above 10% flagged).
+# Nothing here is used by the build or the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
@@ -26,10 +28,12 @@ model="$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
 cores="$(nproc)"
 slug="$(echo "$cpu family $family model $model" | tr 'A-Z' 'a-z' | sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')"
 raw="benchmarks/raw/$slug"
-rm -rf "$raw"
-mkdir -p "$raw"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# The table committed for this CPU, to print each workload's change against it.
+git show "HEAD:benchmarks/$slug.md" > "$work/committed.md" 2> /dev/null || : > "$work/committed.md"
+rm -rf "$raw"
+mkdir -p "$raw"
 
 # name | command line (after the binary) | timing.json key | threads
 workloads=(
@@ -99,4 +103,4 @@ for round in $(seq 1 "$rounds"); do
   peers_round "$round"
 done
 
-python3 scripts/peers/bench_table.py "$raw" "benchmarks/$slug.md" "$cpu" "$family" "$model" "$cores" "$rounds"
+python3 scripts/peers/bench_table.py "$raw" "benchmarks/$slug.md" "$cpu" "$family" "$model" "$cores" "$rounds" "$work/committed.md"

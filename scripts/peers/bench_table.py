@@ -2,7 +2,10 @@
 (ours-<round>.tsv: name, key, value) and each peer script's printed output per round
 (peer-<round>-<script>.txt). Standard library only.
 
-Usage: python3 scripts/peers/bench_table.py RAW_DIR OUT.md CPU FAMILY MODEL CORES ROUNDS
+Usage: python3 scripts/peers/bench_table.py RAW_DIR OUT.md CPU FAMILY MODEL CORES ROUNDS [COMMITTED.md]
+
+With COMMITTED.md (the table last committed for this CPU), it also prints and writes, per
+workload, our median against the committed one: a change for the worse above 10% is flagged.
 """
 
 import datetime
@@ -12,7 +15,8 @@ import re
 import statistics
 import sys
 
-raw, out, cpu, family, model, cores, rounds = sys.argv[1:]
+raw, out, cpu, family, model, cores, rounds = sys.argv[1:8]
+committed_path = sys.argv[8] if len(sys.argv) > 8 else None
 
 ours = {}
 for path in sorted(glob.glob(os.path.join(raw, "ours-*.tsv"))):
@@ -145,6 +149,50 @@ if share_lines:
         "| precision | bench_mlp GFLOP/s | peak GFLOP/s | share, % |",
         "|---|---:|---:|---:|",
         *share_lines,
+    ]
+
+
+
+def committed_medians(path):
+    """Our medians in a committed table: workload -> (value, lower is better)."""
+    found = {}
+    if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+        return found, None
+    text = open(path).read()
+    date = re.search(r"^(\d{4}-\d{2}-\d{2})", text, re.M)
+    for m in re.finditer(r"^\| ([^|]+?) \| [^|]+ \| ([\d.e+-]+) \(", text, re.M):
+        found[m.group(1)] = (float(m.group(2)), True)
+    # The share of the peak: higher is better.
+    for m in re.finditer(r"^\| (f32|f64) \| [^|]+ \| [^|]+ \| ([\d.e+-]+) \(", text, re.M):
+        found[f"bench_mlp {m.group(1)} share of the peak, %"] = (float(m.group(2)), False)
+    return found, date.group(1) if date else None
+
+
+before, before_date = committed_medians(committed_path)
+if before:
+    now = {name: statistics.median(ours[(name, key)]) for name, key, _ in rows if ours.get((name, key))}
+    for line in share_lines:
+        bits, share = line.split(" | ")[0].strip("| "), line.split(" | ")[3]
+        now[f"bench_mlp {bits} share of the peak, %"] = float(share.split(" ")[0])
+    change_lines = []
+    print(f"change against the committed table ({before_date}):")
+    for name, (old, lower_better) in before.items():
+        if name not in now or old == 0:
+            continue
+        change = 100 * (now[name] - old) / old
+        worse = change > 10 if lower_better else change < -10
+        flag = " REGRESSION (more than 10% worse)" if worse else ""
+        print(f"  {name}: {old:.4g} -> {now[name]:.4g} ({change:+.1f}%){flag}")
+        change_lines.append(f"| {name} | {old:.4g} | {now[name]:.4g} | {change:+.1f}% | {'worse by over 10%' if worse else ''} |")
+    lines += [
+        "",
+        f"## Against the committed table of {before_date}",
+        "",
+        "Our medians then and now (times: lower is better; the share of the peak: higher is better).",
+        "",
+        "| workload | committed | now | change | flag |",
+        "|---|---:|---:|---:|---|",
+        *change_lines,
     ]
 
 if not have_peers:
