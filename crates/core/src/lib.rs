@@ -35,6 +35,7 @@ mod dispatch;
 mod error;
 mod graph;
 pub mod interrupt;
+pub mod lanes;
 mod local;
 pub mod numeric;
 mod params;

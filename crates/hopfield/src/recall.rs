@@ -57,42 +57,18 @@ impl RecallState {
     }
 }
 
-/// Σ a_k b_k for `R` rows `a` against one `b`: each row with eight running sums, which the
-/// compiler turns into SIMD, in a fixed order (the same for every `R`), so results are the same
-/// on every run, for any blocking and in both builds. Several rows at once read each chunk of
-/// `b` once for all of them: a synchronous sweep of a large network streams W from memory and
-/// re-reading `s` per row took cache bandwidth the stream needed.
-#[inline(always)]
-fn dots_body<const R: usize>(a: [&[f64]; R], b: &[f64]) -> [f64; R] {
-    let mut acc = [[0.0f64; 8]; R];
-    let cb = b.chunks_exact(8);
-    let tail: [f64; R] = std::array::from_fn(|r| {
-        let ca = a[r].chunks_exact(8);
-        ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum::<f64>()
-    });
-    for (c, y) in cb.enumerate() {
-        for r in 0..R {
-            let x = &a[r][8 * c..8 * c + 8];
-            for k in 0..8 {
-                acc[r][k] += x[k] * y[k];
-            }
-        }
-    }
-    std::array::from_fn(|r| acc[r].iter().sum::<f64>() + tail[r])
+/// Σ a_k b_k in the eight-lane order of [`cg_core::lanes`]: fixed, so results are the same on
+/// every run, for any blocking and on every CPU.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    cg_core::lanes::dots([a], b)[0]
 }
 
-#[inline(always)]
-fn dot_body(a: &[f64], b: &[f64]) -> f64 {
-    dots_body([a], b)[0]
+/// Four rows at once read each chunk of `s` once for all of them: a synchronous sweep of a
+/// large network streams W from memory and re-reading `s` per row took cache bandwidth the
+/// stream needed.
+fn dot4(a: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
+    cg_core::lanes::dots(a, b)
 }
-
-#[inline(always)]
-fn dot4_body(a: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
-    dots_body(a, b)
-}
-
-cg_core::avx2_dispatch!(fn dot(a: &[f64], b: &[f64]) -> f64 => dot_body);
-cg_core::avx2_dispatch!(fn dot4(a: [&[f64]; 4], b: &[f64]) -> [f64; 4] => dot4_body);
 
 fn sign_or_keep(h: f64, current: f64) -> f64 {
     if h > 0.0 {
