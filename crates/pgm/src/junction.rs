@@ -2,7 +2,7 @@
 //! min-fill elimination, calibrated by one pass of messages towards the roots (Shafer-Shenoy)
 //! and one back (Hugin: a clique's belief on the separator divided by the child's message).
 
-use crate::factor::{elimination_cliques, scaled_product};
+use crate::factor::lightest_elimination;
 use crate::{Error, Factor, Result};
 
 /// P(v | evidence) for every variable: `None` for the observed ones.
@@ -26,41 +26,14 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     }
     let free: Vec<usize> = (0..n).filter(|&v| observed[v].is_none()).collect();
     let scopes: Vec<Vec<usize>> = reduced.iter().map(|f| f.vars.clone()).filter(|s| !s.is_empty()).collect();
-    let (order, cliques): (Vec<usize>, Vec<Vec<usize>>) =
-        elimination_cliques(&scopes, cards, &free).into_iter().unzip();
-    let position: Vec<usize> = {
-        let mut p = vec![usize::MAX; n];
-        for (k, &v) in order.iter().enumerate() {
-            p[v] = k;
-        }
-        p
-    };
-    // Clique k (of order[k]) hangs below the clique of its first-eliminated other variable.
-    let first_parent: Vec<Option<usize>> = cliques
-        .iter()
-        .enumerate()
-        .map(|(k, c)| c.iter().filter(|&&u| u != order[k]).map(|&u| position[u]).min())
-        .collect();
-    // A clique inside its parent is merged into it (its tables and children go there): only
-    // maximal cliques are kept, so no message is passed for nothing. A parent comes later in
-    // the order, so `into[k]` (where k ended up) is settled before it is read.
-    let mut into: Vec<usize> = (0..cliques.len()).collect();
-    for k in 0..cliques.len() {
-        if let Some(p) = first_parent[k] {
-            if cliques[k].iter().all(|v| cliques[p].contains(v)) {
-                into[k] = p;
-            }
-        }
-    }
+    let Shape { order, cliques, kept, parent, into } = Shape::of(&scopes, cards, &free);
+    let position = positions(&order, n);
     let settle = |mut k: usize| {
         while into[k] != k {
             k = into[k];
         }
         k
     };
-    let kept: Vec<bool> = (0..cliques.len()).map(|k| into[k] == k).collect();
-    let parent: Vec<Option<usize>> =
-        (0..cliques.len()).map(|k| if kept[k] { first_parent[k].map(settle) } else { None }).collect();
     // Each table goes to the clique of its first-eliminated variable, which holds its scope
     // (or to the clique that clique was merged into).
     let mut potentials: Vec<Vec<Factor>> = vec![vec![]; cliques.len()];
@@ -68,7 +41,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         let k = f.vars.iter().map(|&v| position[v]).min().expect("internal: a non-empty scope");
         potentials[settle(k)].push(f.clone());
     }
-    let psi: Vec<Factor> = potentials
+    let mut psi: Vec<Factor> = potentials
         .iter()
         .zip(&cliques)
         .zip(&kept)
@@ -76,12 +49,19 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
             if !kept {
                 return Factor::constant(1.0);
             }
-            let ones = Factor {
+            // As scaled_product(ones, fs...) computes it, each table multiplied in place.
+            let mut table = Factor {
                 vars: c.clone(),
                 cards: c.iter().map(|&v| cards[v]).collect(),
                 values: vec![1.0; extent(c, cards)],
             };
-            scaled_product(std::iter::once(&ones).chain(fs)).0
+            for f in fs {
+                let mut g = f.clone();
+                g.rescale();
+                table.multiply_in_place(&g);
+                table.rescale();
+            }
+            table
         })
         .collect();
     let children: Vec<Vec<usize>> = {
@@ -99,7 +79,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         if let Some(p) = parent[k] {
             let mut belief = psi[k].clone();
             for &c in &children[k] {
-                belief = belief.product(up[c].as_ref().expect("internal: children first"));
+                belief.multiply_in_place(up[c].as_ref().expect("internal: children first"));
             }
             up[k] = Some(marginalise(&belief, &separator(&cliques[k], &cliques[p])));
         }
@@ -108,12 +88,13 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     let mut down: Vec<Option<Factor>> = vec![None; cliques.len()];
     let mut beliefs: Vec<Option<Factor>> = vec![None; cliques.len()];
     for k in (0..cliques.len()).rev().filter(|&k| kept[k]) {
-        let mut belief = psi[k].clone();
+        // The potential is not needed after this (roots come last in the upward pass).
+        let mut belief = std::mem::replace(&mut psi[k], Factor::constant(1.0));
         if let Some(m) = &down[k] {
-            belief = belief.product(m);
+            belief.multiply_in_place(m);
         }
         for &c in &children[k] {
-            belief = belief.product(up[c].as_ref().expect("internal: computed"));
+            belief.multiply_in_place(up[c].as_ref().expect("internal: computed"));
         }
         belief.rescale();
         for &c in &children[k] {
@@ -145,6 +126,80 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         out[v] = Some(m);
     }
     Ok(out)
+}
+
+/// The junction tree over tables of `scopes`: the elimination of `free` whose cliques weigh
+/// least ([`lightest_elimination`]), each clique hung below the clique of its first-eliminated
+/// other variable, and a clique inside its parent merged into it (its tables and children go
+/// there), so only maximal cliques are kept and no message is passed for nothing.
+struct Shape {
+    /// The elimination order; clique k is order[k]'s.
+    order: Vec<usize>,
+    cliques: Vec<Vec<usize>>,
+    kept: Vec<bool>,
+    parent: Vec<Option<usize>>,
+    /// Where clique k ended up (itself when kept), one step at a time.
+    into: Vec<usize>,
+}
+
+impl Shape {
+    fn of(scopes: &[Vec<usize>], cards: &[usize], free: &[usize]) -> Shape {
+        let (order, cliques): (Vec<usize>, Vec<Vec<usize>>) =
+            lightest_elimination(scopes, cards, free).into_iter().unzip();
+        let position = positions(&order, cards.len());
+        let first_parent: Vec<Option<usize>> = cliques
+            .iter()
+            .enumerate()
+            .map(|(k, c)| c.iter().filter(|&&u| u != order[k]).map(|&u| position[u]).min())
+            .collect();
+        // A parent comes later in the order, so `into[k]` (where k ended up) is settled before
+        // it is read.
+        let mut into: Vec<usize> = (0..cliques.len()).collect();
+        for k in 0..cliques.len() {
+            if let Some(p) = first_parent[k] {
+                if cliques[k].iter().all(|v| cliques[p].contains(v)) {
+                    into[k] = p;
+                }
+            }
+        }
+        let settle = |mut k: usize| {
+            while into[k] != k {
+                k = into[k];
+            }
+            k
+        };
+        let kept: Vec<bool> = (0..cliques.len()).map(|k| into[k] == k).collect();
+        let parent = (0..cliques.len()).map(|k| if kept[k] { first_parent[k].map(settle) } else { None }).collect();
+        Shape { order, cliques, kept, parent, into }
+    }
+}
+
+/// Each variable's place in `order` (usize::MAX for those not in it).
+fn positions(order: &[usize], n: usize) -> Vec<usize> {
+    let mut p = vec![usize::MAX; n];
+    for (k, &v) in order.iter().enumerate() {
+        p[v] = k;
+    }
+    p
+}
+
+/// The entries of every clique table [`all_marginals`] builds for this evidence (the maximal
+/// cliques of its triangulation, found from the scopes alone): what the junction tree holds in
+/// memory, and about what each pass over it costs, before it runs.
+pub fn junction_tree_size(factors: &[Factor], cards: &[usize], evidence: &[(usize, usize)]) -> f64 {
+    let observed = |v: &usize| evidence.iter().any(|e| e.0 == *v);
+    if factors.iter().flat_map(|f| f.vars.iter()).any(|&v| v >= cards.len()) {
+        return 0.0;
+    }
+    let scopes: Vec<Vec<usize>> = factors
+        .iter()
+        .map(|f| f.vars.iter().copied().filter(|v| !observed(v)).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let free: Vec<usize> = (0..cards.len()).filter(|v| !observed(v)).collect();
+    let shape = Shape::of(&scopes, cards, &free);
+    let size = |c: &[usize]| c.iter().map(|&v| cards[v] as f64).product::<f64>();
+    shape.cliques.iter().zip(&shape.kept).filter(|(_, &k)| k).map(|(c, _)| size(c)).sum()
 }
 
 fn extent(vars: &[usize], cards: &[usize]) -> usize {

@@ -62,7 +62,7 @@ pub use factor::{
     ancestral, elimination_order, elimination_table_size, enumerate, markov_graph, variable_elimination, Factor,
 };
 pub use ising::{onsager_magnetisation, Ising, IsingRecord, IsingState, IsingStats, CRITICAL_TEMPERATURE};
-pub use junction::all_marginals;
+pub use junction::{all_marginals, junction_tree_size};
 pub use lbp::{loopy_belief_propagation, LbpResult, LbpSettings};
 pub use map::{most_probable, MostProbable};
 pub use markov::{FactorSpec, MarkovNetwork, StatesSpec, ELIMINATION_LIMIT};

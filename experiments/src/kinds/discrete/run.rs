@@ -30,8 +30,9 @@ impl Experiment for DiscreteExperiment {
             })
             .fold(0.0, f64::max);
         let vars = net.cards.len() as f64;
-        // The junction tree's largest clique: the elimination of every variable (none kept).
-        let tree = self.marginals.as_ref().map(|e| cg_pgm::elimination_table_size(&net.factors, &net.cards, &[], e));
+        // The junction tree's clique tables, all of them (its potentials and beliefs, and a
+        // product in the making).
+        let tree = self.marginals.as_ref().map(|e| cg_pgm::junction_tree_size(&net.factors, &net.cards, e));
         let largest_factor = net.factors.iter().map(|f| f.values.len() as f64).fold(0.0, f64::max);
         let s = self.sampler.as_ref();
         let sweeps = s.map_or(0.0, |s| match s.method {
@@ -59,8 +60,8 @@ impl Experiment for DiscreteExperiment {
             .work("the partition function", partition * vars)
             .work("sampling", self.queries.len() as f64 * (sweeps * vars * per_variable + starts))
             .memory("the samples", s.map_or(0.0, |s| F64 * s.samples as f64 * s.chains as f64))
-            .memory("the junction tree's cliques ([marginals])", tree.map_or(0.0, |t| 2.0 * F64 * t * vars))
-            .work("the junction tree ([marginals])", tree.map_or(0.0, |t| 4.0 * t * vars))
+            .memory("the junction tree's cliques ([marginals])", tree.map_or(0.0, |t| 3.0 * F64 * t))
+            .work("the junction tree ([marginals])", tree.map_or(0.0, |t| 8.0 * t))
     }
 
     /// Answers every query exactly and by the sampler. What the sampler cannot vouch for (its
