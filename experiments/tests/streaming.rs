@@ -47,6 +47,13 @@ fn config(training: &str, data: &str) -> String {
     )
 }
 
+/// What `predict` prints for the run in `run` on `dir`'s x.npy.
+fn predictions(dir: &Path, run: &Path) -> String {
+    let o = experiments(dir, &["predict", run.to_str().unwrap(), "--data", "x.npy"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
 fn read(dir: &Path, file: &str) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap()
 }
@@ -74,12 +81,7 @@ fn a_streamed_map_is_the_map_of_the_data_loaded_whole() {
             assert_eq!(ma[key], mb[key], "{training}: {key}");
         }
         // predict standardises new rows with the streamed statistics: the same units.
-        let units = |dir: &Path| {
-            let o = experiments(tmp.path(), &["predict", dir.to_str().unwrap(), "--data", "x.npy"]);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8(o.stdout).unwrap()
-        };
-        assert_eq!(units(&a), units(&b), "{training}: predictions");
+        assert_eq!(predictions(tmp.path(), &a), predictions(tmp.path(), &b), "{training}: predictions");
     }
 }
 
@@ -159,12 +161,7 @@ fn a_streamed_rbm_is_the_rbm_of_the_data_loaded_whole() {
             .find(|c| ma.get(**c).is_some())
             .expect("a likelihood curve");
         assert!(ma[*curve].as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite()), "case {k}: {curve}");
-        let predict = |dir: &Path| {
-            let o = experiments(tmp.path(), &["predict", dir.to_str().unwrap(), "--data", "x.npy"]);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8(o.stdout).unwrap()
-        };
-        assert_eq!(predict(&a), predict(&b), "case {k}: predictions");
+        assert_eq!(predictions(tmp.path(), &a), predictions(tmp.path(), &b), "case {k}: predictions");
     }
     // Values Bernoulli units cannot take are found by the streaming pass, in one line.
     let bad = rbm_config("[data]\nnpy = \"x.npy\"\nstream = true", "hidden = 4", "");
@@ -210,12 +207,7 @@ fn a_streamed_network_is_the_network_of_the_data_loaded_whole() {
         assert_eq!(ma, mb, "{kind}: the same metrics, bit for bit");
         assert_eq!(ma["samples"]["train"], 2100);
         assert!(ma["train_accuracy"].as_f64().unwrap() > 0.0, "{kind}: accuracy reported");
-        let predict = |dir: &Path| {
-            let o = experiments(tmp.path(), &["predict", dir.to_str().unwrap(), "--data", "x.npy"]);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8(o.stdout).unwrap()
-        };
-        assert_eq!(predict(&a), predict(&b), "{kind}: predictions");
+        assert_eq!(predictions(tmp.path(), &a), predictions(tmp.path(), &b), "{kind}: predictions");
     }
     // Labels of another length are one line, naming the file.
     write_classes(&tmp.path().join("short.npy"), rows - 1);

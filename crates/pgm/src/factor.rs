@@ -149,15 +149,7 @@ impl Factor {
             for (x, v) in row.iter_mut().enumerate() {
                 *v *= other.values[at + x * d_last];
             }
-            for d in (0..last).rev() {
-                assignment[d] += 1;
-                at += step[d];
-                if assignment[d] < self.cards[d] {
-                    break;
-                }
-                at -= step[d] * self.cards[d];
-                assignment[d] = 0;
-            }
+            next_offset(&mut assignment, &self.cards, &step, &mut at);
         }
     }
 
@@ -201,15 +193,7 @@ impl Factor {
         let mut at = 0usize;
         for &v in &self.values {
             values[at] += v;
-            for d in (0..assignment.len()).rev() {
-                assignment[d] += 1;
-                at += step[d];
-                if assignment[d] < self.cards[d] {
-                    break;
-                }
-                at -= step[d] * self.cards[d];
-                assignment[d] = 0;
-            }
+            next_offset(&mut assignment, &self.cards, &step, &mut at);
         }
         Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
     }
@@ -296,6 +280,22 @@ pub fn markov_graph(names: &[String], cards: &[usize], factors: &[Factor]) -> Re
         }
     }
     Ok(g)
+}
+
+/// Moves `assignment` (over the first `assignment.len()` of `cards`, last fastest) to the next
+/// one and `at`, an offset into another table, by each moved variable's `step` there: an
+/// odometer walking two tables at once, no index recomputed from scratch.
+#[inline(always)]
+fn next_offset(assignment: &mut [usize], cards: &[usize], step: &[usize], at: &mut usize) {
+    for d in (0..assignment.len()).rev() {
+        assignment[d] += 1;
+        *at += step[d];
+        if assignment[d] < cards[d] {
+            return;
+        }
+        *at -= step[d] * cards[d];
+        assignment[d] = 0;
+    }
 }
 
 /// How far apart consecutive values of each variable sit in a row-major table (last fastest).
