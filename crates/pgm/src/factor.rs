@@ -469,7 +469,7 @@ pub fn ancestral(parents: &[Vec<usize>], query: &[usize], evidence: &[(usize, us
 /// edges, an edge weighing the product of its two cardinalities; ties to the smaller table,
 /// then the smaller id). One rule for [`variable_elimination`] and [`elimination_table_size`].
 pub fn elimination_order(scopes: &[Vec<usize>], cards: &[usize], hidden: &[usize]) -> Vec<usize> {
-    elimination_cliques(scopes, cards, hidden, Greedy::WeightedMinFill).into_iter().map(|(v, _)| v).collect()
+    lightest_elimination(scopes, cards, hidden).into_iter().map(|(v, _)| v).collect()
 }
 
 /// The greedy rules an elimination order can follow; each step eliminates the variable with
@@ -498,14 +498,25 @@ pub(crate) fn lightest_elimination(
     let weight = |cliques: &[(usize, Vec<usize>)]| -> f64 {
         cliques.iter().map(|(_, c)| c.iter().map(|&v| cards[v] as f64).product::<f64>()).sum()
     };
-    [Greedy::WeightedMinFill, Greedy::MinFill, Greedy::MinWeight]
-        .into_iter()
-        .map(|rule| elimination_cliques(scopes, cards, hidden, rule))
-        .map(|cliques| (weight(&cliques), cliques))
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, cliques)| cliques)
-        .unwrap_or_default()
+    let first = elimination_cliques(scopes, cards, hidden, Greedy::WeightedMinFill);
+    let mut best = (weight(&first), first);
+    // Below this many entries the elimination costs less than finding other orders would.
+    if best.0 <= LIGHT_ENOUGH {
+        return best.1;
+    }
+    for rule in [Greedy::MinFill, Greedy::MinWeight] {
+        let cliques = elimination_cliques(scopes, cards, hidden, rule);
+        let w = weight(&cliques);
+        if w < best.0 {
+            best = (w, cliques);
+        }
+    }
+    best.1
 }
+
+/// Total table entries of an elimination cheap enough to keep without looking for a lighter
+/// one (a few tens of microseconds of products).
+const LIGHT_ENOUGH: f64 = 2e4;
 
 /// [`elimination_order`] under a [`Greedy`] rule, with the clique each step forms: the variable
 /// and its neighbours still in the interaction graph when it goes (ascending), the scope of the
