@@ -60,10 +60,7 @@ pub(crate) fn each_row(data: &dyn RowChunks, mut f: impl FnMut(&[f64]) -> Result
         }
         Ok(())
     })
-    .or_else(|read| match failed.take() {
-        Some(e) => Err(e),
-        None => Err(Error::Data(read)),
-    })
+    .map_err(|read| failed.take().unwrap_or(Error::Data(read)))
 }
 
 /// Each column's sum over the rows of `data`, added row by row in order (the same sums as

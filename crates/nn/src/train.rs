@@ -263,7 +263,7 @@ impl StreamedSamples<'_> {
                 }
                 Ok(())
             })
-            .or_else(|e| Err(failed.take().unwrap_or(Error::Stream(e))))?;
+            .map_err(|e| failed.take().unwrap_or(Error::Stream(e)))?;
         if !buffer.is_empty() {
             flush(&mut buffer, &mut first)?;
         }
@@ -405,7 +405,8 @@ impl<T: Float> Solver for Trainer<'_, T> {
             used.par_iter_mut()
                 .zip(parts)
                 .map(|(shard, (columns, ids))| {
-                    shard.unchecked_gradient(net, params_tape, train, columns, ids, batch.len(), noise_seed)
+                    let part = Part { columns, ids, batch_size: batch.len() };
+                    shard.unchecked_gradient(net, params_tape, train, part, noise_seed)
                 })
                 .collect::<Result<Vec<()>>>()
                 .map_err(at)?;
@@ -576,6 +577,15 @@ struct Shard<T: Float> {
     seed: Mat<T>,
 }
 
+/// One part of a mini-batch: its columns of the encoded data, the numbers of those samples in
+/// the whole set (what random operations are keyed by), and the batch's size.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    columns: &'a [usize],
+    ids: &'a [usize],
+    batch_size: usize,
+}
+
 /// Sets a 1 × 1 node, reusing its buffer.
 fn set_scalar<T: Float>(tape: &mut VectorTape<T>, node: NodeId, value: f64) {
     match tape.get_mut(node) {
@@ -589,19 +599,17 @@ impl<T: Float> Shard<T> {
         Shard { tape: net.dag.tape(), grads: net.dag.grads(), seed: Mat::from_element(1, 1, T::one()) }
     }
 
-    /// Forward on `columns` of the training data (the samples numbered `ids` in the whole set),
-    /// as a part of a batch of `batch_size` samples, random operations drawn from `noise_seed`
-    /// and the ids (NaN: evaluation, they pass through): the part's loss.
+    /// Forward on the part's columns of the training data, random operations drawn from
+    /// `noise_seed` and the part's ids (NaN: evaluation, they pass through): the part's loss.
     fn loss(
         &mut self,
         net: &Network<T>,
         params: &VectorTape<T>,
         data: &Encoded<T>,
-        columns: &[usize],
-        ids: &[usize],
-        batch_size: usize,
+        part: Part,
         noise_seed: f64,
     ) -> Result<f64> {
+        let Part { columns, ids, batch_size } = part;
         if let Some(noise) = net.noise {
             set_scalar(&mut self.tape, noise.seed, noise_seed);
             self.tape.set(noise.samples, Mat::from_iterator(1, ids.len(), ids.iter().map(|&c| T::cast(c as f64))));
@@ -633,12 +641,10 @@ impl<T: Float> Shard<T> {
         net: &Network<T>,
         params: &VectorTape<T>,
         data: &Encoded<T>,
-        columns: &[usize],
-        ids: &[usize],
-        batch_size: usize,
+        part: Part,
         noise_seed: f64,
     ) -> Result<()> {
-        self.loss(net, params, data, columns, ids, batch_size, noise_seed)?;
+        self.loss(net, params, data, part, noise_seed)?;
         Ok(net.dag.reverse_over_unchecked(params, &self.tape, vec![(net.loss, self.seed.clone())], &mut self.grads)?)
     }
 
@@ -653,7 +659,7 @@ impl<T: Float> Shard<T> {
         batch_size: usize,
         noise_seed: f64,
     ) -> Result<()> {
-        self.unchecked_gradient(net, params, data, columns, columns, batch_size, noise_seed)?;
+        self.unchecked_gradient(net, params, data, Part { columns, ids: columns, batch_size }, noise_seed)?;
         Ok(net.dag.check_gradients(&self.grads)?)
     }
 }
@@ -707,8 +713,10 @@ pub fn gradient_check<T: Float>(
     let mut probe = tape.clone();
     // Central differences need only the loss: forward passes on one reused part.
     let mut part = Shard::new(net);
-    let mut loss_at =
-        |probe: &VectorTape<T>| part.loss(net, probe, &enc, &columns, &columns, columns.len(), FIXED_NOISE);
+    let mut loss_at = |probe: &VectorTape<T>| {
+        let whole = Part { columns: &columns, ids: &columns, batch_size: columns.len() };
+        part.loss(net, probe, &enc, whole, FIXED_NOISE)
+    };
     let (mut worst, mut entries) = (0.0f64, 0);
     for (k, &p) in net.params.iter().enumerate() {
         let Some(g) = shard.grads.get(p).cloned().filter(|_| !net.is_frozen(k)) else { continue };

@@ -27,6 +27,7 @@ pub(crate) use outputs::*;
 
 /// A network's data: the loaded splits, or (`[data] stream = true`) a training set read from an
 /// `.npy` file chunk by chunk, its targets (`labels`) in memory.
+#[allow(clippy::large_enum_variant)] // one per experiment
 pub(crate) enum NetData {
     Loaded(Splits),
     Streamed { rows: StreamedRows, targets: Vec<f64>, transform: InputTransform },
