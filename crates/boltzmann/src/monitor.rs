@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::bm::BoltzmannMachine;
-use crate::rbm::{ais_base_of, ais_betas, bernoulli_in_place, Rbm, Visible};
+use crate::rbm::{ais_base_from_sums, ais_betas, bernoulli_in_place, Rbm, Visible};
 use crate::samples::each_row;
 use crate::train::{RbmRecord, RbmState};
 use crate::{Error, Result};
@@ -70,15 +70,16 @@ impl<'a> LikelihoodMonitor<'a> {
         temperatures: usize,
         rng: ChaCha8Rng,
     ) -> Result<LikelihoodMonitor<'a>> {
+        // One pass: whether the data are binary, and the column sums of the AIS base model.
         let mut binary = visible == Visible::Bernoulli;
-        if binary {
-            each_row(&data, |row| {
-                binary &= row.iter().all(|&x| x == 0.0 || x == 1.0);
-                Ok(())
-            })?;
-        }
+        let mut sums = vec![0.0; data.dim()];
+        each_row(&data, |row| {
+            binary &= row.iter().all(|&x| x == 0.0 || x == 1.0);
+            sums.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+            Ok(())
+        })?;
         Ok(LikelihoodMonitor {
-            base: ais_base_of(&data, visible)?,
+            base: ais_base_from_sums(&sums, data.rows(), visible),
             data: Box::new(data),
             binary,
             every,

@@ -426,12 +426,16 @@ pub fn ais_base(data: &DMatrix<f64>, visible: Visible) -> Vec<f64> {
 /// # Errors
 /// The source could not be read.
 pub fn ais_base_of(data: &dyn RowChunks, visible: Visible) -> Result<Vec<f64>> {
-    let n = data.rows().max(1) as f64;
-    let sums = column_sums(data)?;
-    Ok(match visible {
+    Ok(ais_base_from_sums(&column_sums(data)?, data.rows(), visible))
+}
+
+/// [`ais_base`] from each visible unit's sum over the `n` samples.
+pub(crate) fn ais_base_from_sums(sums: &[f64], n: usize, visible: Visible) -> Vec<f64> {
+    let n = n.max(1) as f64;
+    match visible {
         Visible::Bernoulli => sums.iter().map(|s| log_odds(s / n)).collect(),
         Visible::Gaussian => sums.iter().map(|s| s / n).collect(),
-    })
+    }
 }
 
 /// Visible biases of the AIS base model from the data's marginals: log(p / (1 - p)), with p kept

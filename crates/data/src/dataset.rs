@@ -87,15 +87,25 @@ impl Dataset {
     /// # Errors
     /// [`Error::NotAClass`] for a negative or fractional target.
     pub fn class_count(&self) -> Result<usize> {
-        let mut k = 0;
-        for &t in &self.targets {
-            if t < 0.0 || t.fract() != 0.0 || !t.is_finite() {
-                return Err(Error::NotAClass { target: self.target_name.clone(), value: t });
-            }
-            k = k.max(t as usize + 1);
-        }
-        Ok(k)
+        class_count(&self.targets).map_err(|value| Error::NotAClass { target: self.target_name.clone(), value })
     }
+}
+
+/// The number of classes of `targets` when every one is a class label 0, 1, 2, ... (the largest
+/// plus one), or the first that is not (negative, fractional or not finite): the one rule for
+/// whether targets are class labels, whether they are held in a [`Dataset`] or streamed.
+///
+/// # Errors
+/// The first target that is not a class label.
+pub fn class_count(targets: &[f64]) -> std::result::Result<usize, f64> {
+    let mut k = 0;
+    for &t in targets {
+        if t < 0.0 || t.fract() != 0.0 || !t.is_finite() {
+            return Err(t);
+        }
+        k = k.max(t as usize + 1);
+    }
+    Ok(k)
 }
 
 /// Per-feature mean and standard deviation, fitted on training data and applied to any split.

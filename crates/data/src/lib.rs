@@ -41,7 +41,7 @@ mod table;
 mod transform;
 
 pub use config::{ConfigError, DataConfig, InlineError, Splits, SyntheticConfig, GENERATED_LIMIT};
-pub use dataset::{linear_teacher, Dataset, Standardizer};
+pub use dataset::{class_count, linear_teacher, Dataset, Standardizer};
 pub use encode::{encode_rows, encode_training, sorted_categories, Encoded, Missing, Request, Source};
 pub use error::{Error, Result};
 pub use table::{load_csv, read_any_table, read_table, read_text_table, CsvOptions, Table, TextTable};

@@ -199,8 +199,8 @@ impl<T: Float> TrainSet<'_, T> {
 pub struct StreamedSamples<'a> {
     /// The features, one row per sample.
     pub features: Box<dyn RowChunks + 'a>,
-    /// One target per sample, in row order.
-    pub targets: Vec<f64>,
+    /// One target per sample, in row order (borrowed from the caller, or owned).
+    pub targets: std::borrow::Cow<'a, [f64]>,
     /// The features' names.
     pub feature_names: Vec<String>,
     /// The target's name.
@@ -320,7 +320,7 @@ impl<'a, T: Float> Trainer<'a, T> {
         }
         // Accuracy as over the whole set: when a target is the labels and every one is a class.
         let labels = net.targets.iter().any(|t| matches!(t.source, crate::TargetSource::Labels))
-            && samples.targets.iter().all(|&t| t >= 0.0 && t.fract() == 0.0 && t.is_finite());
+            && cg_data::class_count(&samples.targets).is_ok();
         samples.for_each_block(EVALUATION_BLOCK, |first, data| {
             net.encode(&data).map(|_| ()).map_err(|e| e.at(format!("samples from {}", first + 1)))
         })?;
@@ -914,7 +914,7 @@ mod tests {
             let mut trainer = if streamed {
                 let samples = StreamedSamples {
                     features: Box::new(cg_core::SliceChunks { values: &rows, dim: 6, chunk_rows: 37 }),
-                    targets: data.targets.clone(),
+                    targets: data.targets.as_slice().into(),
                     feature_names: data.feature_names.clone(),
                     target_name: data.target_name.clone(),
                 };

@@ -26,21 +26,15 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     }
     let free: Vec<usize> = (0..n).filter(|&v| observed[v].is_none()).collect();
     let scopes: Vec<Vec<usize>> = reduced.iter().map(|f| f.vars.clone()).filter(|s| !s.is_empty()).collect();
-    let Shape { order, cliques, kept, parent, into } = Shape::of(&scopes, cards, &free);
-    let position = positions(&order, n);
-    let settle = |mut k: usize| {
-        while into[k] != k {
-            k = into[k];
-        }
-        k
-    };
+    let shape = Shape::of(&scopes, cards, &free);
     // Each table goes to the clique of its first-eliminated variable, which holds its scope
     // (or to the clique that clique was merged into).
-    let mut potentials: Vec<Vec<Factor>> = vec![vec![]; cliques.len()];
+    let mut potentials: Vec<Vec<Factor>> = vec![vec![]; shape.cliques.len()];
     for f in reduced.iter().filter(|f| !f.vars.is_empty()) {
-        let k = f.vars.iter().map(|&v| position[v]).min().expect("internal: a non-empty scope");
-        potentials[settle(k)].push(f.clone());
+        let k = f.vars.iter().map(|&v| shape.position[v]).min().expect("internal: a non-empty scope");
+        potentials[settle(&shape.into, k)].push(f.clone());
     }
+    let Shape { cliques, kept, parent, .. } = shape;
     let mut psi: Vec<Factor> = potentials
         .iter()
         .zip(&cliques)
@@ -133,9 +127,10 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
 /// other variable, and a clique inside its parent merged into it (its tables and children go
 /// there), so only maximal cliques are kept and no message is passed for nothing.
 struct Shape {
-    /// The elimination order; clique k is order[k]'s.
-    order: Vec<usize>,
+    /// Clique k is the k-th eliminated variable's.
     cliques: Vec<Vec<usize>>,
+    /// Each variable's place in the elimination order (usize::MAX for those not in it).
+    position: Vec<usize>,
     kept: Vec<bool>,
     parent: Vec<Option<usize>>,
     /// Where clique k ended up (itself when kept), one step at a time.
@@ -146,7 +141,10 @@ impl Shape {
     fn of(scopes: &[Vec<usize>], cards: &[usize], free: &[usize]) -> Shape {
         let (order, cliques): (Vec<usize>, Vec<Vec<usize>>) =
             lightest_elimination(scopes, cards, free).into_iter().unzip();
-        let position = positions(&order, cards.len());
+        let mut position = vec![usize::MAX; cards.len()];
+        for (k, &v) in order.iter().enumerate() {
+            position[v] = k;
+        }
         let first_parent: Vec<Option<usize>> = cliques
             .iter()
             .enumerate()
@@ -162,25 +160,20 @@ impl Shape {
                 }
             }
         }
-        let settle = |mut k: usize| {
-            while into[k] != k {
-                k = into[k];
-            }
-            k
-        };
         let kept: Vec<bool> = (0..cliques.len()).map(|k| into[k] == k).collect();
-        let parent = (0..cliques.len()).map(|k| if kept[k] { first_parent[k].map(settle) } else { None }).collect();
-        Shape { order, cliques, kept, parent, into }
+        let parent = (0..cliques.len())
+            .map(|k| if kept[k] { first_parent[k].map(|p| settle(&into, p)) } else { None })
+            .collect();
+        Shape { cliques, position, kept, parent, into }
     }
 }
 
-/// Each variable's place in `order` (usize::MAX for those not in it).
-fn positions(order: &[usize], n: usize) -> Vec<usize> {
-    let mut p = vec![usize::MAX; n];
-    for (k, &v) in order.iter().enumerate() {
-        p[v] = k;
+/// The clique that clique `k` ended up in, following `into` one merge at a time.
+fn settle(into: &[usize], mut k: usize) -> usize {
+    while into[k] != k {
+        k = into[k];
     }
-    p
+    k
 }
 
 /// The entries of every clique table [`all_marginals`] builds for this evidence (the maximal

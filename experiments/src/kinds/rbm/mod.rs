@@ -57,18 +57,24 @@ fn binarized(t: Option<f64>) -> impl Fn(f64) -> f64 + Send + Sync {
     }
 }
 
-/// The first value of `data` for which `bad` holds.
-fn first_bad(data: &dyn RowChunks, bad: impl Fn(f64) -> bool) -> Result<Option<f64>> {
-    let mut found = None;
+/// The first value of `data` outside [0, 1], and the first that is not 0 or 1, in one pass (it
+/// ends at the first outside [0, 1]).
+fn first_not_binary(data: &dyn RowChunks) -> Result<(Option<f64>, Option<f64>)> {
+    let (mut outside, mut fractional) = (None, None);
     data.for_each_chunk(&mut |_, chunk| {
-        found = chunk.iter().copied().find(|&x| bad(x));
-        if found.is_some() {
-            return Err(String::new());
+        for &x in chunk {
+            if !(0.0..=1.0).contains(&x) {
+                outside = Some(x);
+                return Err(String::new());
+            }
+            if x != 0.0 && x != 1.0 && fractional.is_none() {
+                fractional = Some(x);
+            }
         }
         Ok(())
     })
-    .or_else(|e| if found.is_some() { Ok(()) } else { Err(anyhow!("[data] npy: {e}")) })?;
-    Ok(found)
+    .or_else(|e| if outside.is_some() { Ok(()) } else { Err(anyhow!("[data] npy: {e}")) })?;
+    Ok((outside, fractional))
 }
 
 /// A validated RBM experiment.
@@ -90,14 +96,6 @@ impl RbmExperiment {
         match data {
             Samples::Memory(m) => Box::new(MatrixRows(m)),
             Samples::Streamed(rows) => Box::new(MapValues { source: rows, f: binarized(binarize) }),
-        }
-    }
-
-    /// The number of training samples.
-    fn sample_count(&self) -> usize {
-        match &self.data {
-            Samples::Memory(m) => m.nrows(),
-            Samples::Streamed(rows) => rows.rows(),
         }
     }
 }
@@ -126,13 +124,13 @@ impl KindConfig for RbmFile {
             (Samples::Memory(data), splits.transform)
         };
         if params.visible == Visible::Bernoulli {
-            // One pass over a streamed file for each check (the trainer makes its own).
-            let view = RbmExperiment::view(&data, self.binarize);
-            if let Some(x) = first_bad(&view, |x| !(0.0..=1.0).contains(&x))? {
+            // One pass over a streamed file (the trainer makes its own).
+            let (outside, fractional) = first_not_binary(&RbmExperiment::view(&data, self.binarize))?;
+            if let Some(x) = outside {
                 bail!("[data] {x} is outside [0, 1]: scale the data or set binarize for Bernoulli visible units");
             }
             // A likelihood of binary units is only defined on binary data.
-            if let Some(x) = first_bad(&view, |x| x != 0.0 && x != 1.0)? {
+            if let Some(x) = fractional {
                 bail!("[data] {x} is not 0 or 1: Bernoulli visible units model binary data; set binarize = threshold (or visible = \"gaussian\")");
             }
         }

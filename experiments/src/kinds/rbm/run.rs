@@ -127,7 +127,7 @@ impl RbmExperiment {
         let (records, seconds) = (&recorder.records, recorder.total_seconds());
         let mut metrics = json!({
             "epochs": records.len(),
-            "samples": self.sample_count(),
+            "samples": Self::view(&self.data, self.binarize).rows(),
             "visible": rbm.n_visible(),
             "hidden": rbm.n_hidden(),
             "reconstruction_error_curve": records.iter().filter_map(|r| r.reconstruction_error).collect::<Vec<_>>(),

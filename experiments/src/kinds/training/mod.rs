@@ -83,10 +83,10 @@ impl NetData {
 }
 
 /// Streamed training samples as the trainer reads them.
-fn streamed<'a>(rows: &'a StreamedRows, targets: &[f64], transform: &InputTransform) -> StreamedSamples<'a> {
+fn streamed<'a>(rows: &'a StreamedRows, targets: &'a [f64], transform: &InputTransform) -> StreamedSamples<'a> {
     StreamedSamples {
         features: Box::new(rows),
-        targets: targets.to_vec(),
+        targets: targets.into(),
         feature_names: transform.features.clone(),
         target_name: transform.target.clone(),
     }

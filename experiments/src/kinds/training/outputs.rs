@@ -194,19 +194,11 @@ pub(crate) fn safetensors_file<T: Float>(
     ];
     // Class labels are what accuracy is measured on: a target from the label column holding 0, 1, ...
     let labels = net.targets.iter().any(|t| t.source == TargetSource::Labels);
-    if let Some(k) = class_count(data.train_targets()).filter(|_| labels) {
+    if let Some(k) = cg_data::class_count(data.train_targets()).ok().filter(|_| labels) {
         meta.push(("classes", k.to_string()));
     }
     let bytes = cg_nn::artifact::save(net, tape, shapes, &meta).map_err(|e| anyhow!("model.safetensors: {e}"))?;
     Ok(("model.safetensors".to_string(), bytes))
-}
-
-/// The classes of targets that are all labels 0, 1, ... (one more than the largest), as
-/// [`cg_data::Dataset::class_count`] counts them.
-fn class_count(targets: &[f64]) -> Option<usize> {
-    targets
-        .iter()
-        .try_fold(0, |k: usize, &t| (t >= 0.0 && t.fract() == 0.0 && t.is_finite()).then(|| k.max(t as usize + 1)))
 }
 
 /// A saved network's predictions for the rows of `data`: the predicted class (when it was
