@@ -18,8 +18,7 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
         }
         observed[v] = Some(x);
     }
-    let reduced: Vec<Factor> =
-        factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
+    let reduced: Vec<Factor> = factors.iter().map(|f| f.observe(evidence)).collect();
     // Tables with no variable left scale everything; zero makes the evidence impossible.
     if reduced.iter().any(|f| f.vars.is_empty() && f.values[0] <= 0.0) {
         return Err(Error::ZeroEvidence { evidence: evidence.to_vec() });

@@ -68,11 +68,7 @@ pub fn loopy_belief_propagation(
         }
         observed[v] = true;
     }
-    let reduced: Vec<Factor> = factors
-        .iter()
-        .map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x)))
-        .filter(|f| !f.vars.is_empty())
-        .collect();
+    let reduced: Vec<Factor> = factors.iter().map(|f| f.observe(evidence)).filter(|f| !f.vars.is_empty()).collect();
     // Messages factor -> variable and variable -> factor, one per (factor, position in scope).
     let uniform = |v: usize| vec![1.0 / cards[v] as f64; cards[v]];
     let mut to_var: Vec<Vec<Vec<f64>>> = reduced.iter().map(|f| f.vars.iter().map(|&v| uniform(v)).collect()).collect();

@@ -46,8 +46,7 @@ pub fn most_probable(
         return Err(Error::Query(format!("variable {q} is asked twice (position {})", k + 1)));
     }
     crate::factor::check_query(cards, query, evidence)?;
-    let mut pool: Vec<Factor> =
-        factors.iter().map(|f| evidence.iter().fold(f.clone(), |f, &(v, x)| f.reduce(v, x))).collect();
+    let mut pool: Vec<Factor> = factors.iter().map(|f| f.observe(evidence)).collect();
     let observed = |v: usize| evidence.iter().any(|e| e.0 == v);
     let hidden: Vec<usize> = (0..n).filter(|&v| !observed(v) && !query.contains(&v)).collect();
     let scopes = |pool: &[Factor]| pool.iter().map(|f| f.vars.clone()).collect::<Vec<_>>();
