@@ -189,10 +189,18 @@ impl Factor {
             step[k] = out_strides[j];
         }
         let mut values = vec![0.0; out_cards.iter().product()];
-        let mut assignment = vec![0usize; self.vars.len()];
+        // Row by row over the last variable (each entry still added in table order): a row
+        // adds into one place when the last variable is summed out, else into a contiguous run.
+        let last = self.vars.len() - 1;
+        let (c, d_last) = (self.cards[last], step[last]);
+        let mut assignment = vec![0usize; last];
         let mut at = 0usize;
-        for &v in &self.values {
-            values[at] += v;
+        for row in self.values.chunks_exact(c) {
+            if d_last == 0 {
+                values[at] = row.iter().fold(values[at], |a, &v| a + v);
+            } else {
+                values[at..at + c].iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            }
             next_offset(&mut assignment, &self.cards, &step, &mut at);
         }
         Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
