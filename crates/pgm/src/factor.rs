@@ -206,6 +206,67 @@ impl Factor {
         Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
     }
 
+    /// `self` times each of `others` (tables over some of self's variables), summed down to the
+    /// variables of `keep`: `multiply_in_place` by each then [`Factor::sum_to`], entry for entry
+    /// (the same products in the same order, the same sums), in one pass over `self` without
+    /// the product's table (a junction tree's message to its parent).
+    ///
+    /// # Panics
+    /// A variable of one of `others` that `self` does not have.
+    pub fn times_summed_to(&self, others: &[&Factor], keep: &[usize]) -> Factor {
+        assert!(
+            others.iter().all(|o| o.vars.iter().all(|v| self.vars.contains(v))),
+            "times_summed_to: a table over variables outside {:?}",
+            self.vars
+        );
+        let Some(last) = self.vars.len().checked_sub(1) else {
+            let product = others.iter().fold(self.values[0], |p, o| p * o.values[0]);
+            return Factor::constant(product);
+        };
+        let kept: Vec<usize> = (0..self.vars.len()).filter(|&k| keep.contains(&self.vars[k])).collect();
+        let out_cards: Vec<usize> = kept.iter().map(|&k| self.cards[k]).collect();
+        let out_strides = strides(&out_cards);
+        // Each variable's stride in the result (0 for those summed out), then in each other table.
+        let mut steps = vec![vec![0usize; self.vars.len()]; 1 + others.len()];
+        for (j, &k) in kept.iter().enumerate() {
+            steps[0][k] = out_strides[j];
+        }
+        for (o, step) in others.iter().zip(&mut steps[1..]) {
+            let s = strides(&o.cards);
+            for (d, v) in self.vars.iter().enumerate() {
+                step[d] = o.vars.iter().position(|x| x == v).map_or(0, |k| s[k]);
+            }
+        }
+        let mut values = vec![0.0; out_cards.iter().product()];
+        let c = self.cards[last];
+        let mut term = vec![0.0; c];
+        let mut at = vec![0usize; 1 + others.len()];
+        let mut assignment = vec![0usize; last];
+        for row in self.values.chunks_exact(c) {
+            term.copy_from_slice(row);
+            for (o, (step, &from)) in others.iter().zip(steps[1..].iter().zip(&at[1..])) {
+                times_run(&mut term, &o.values, from, step[last], false);
+            }
+            let to = at[0];
+            if steps[0][last] == 0 {
+                values[to] = term.iter().fold(values[to], |a, &t| a + t);
+            } else {
+                values[to..to + c].iter_mut().zip(&term).for_each(|(o, &t)| *o += t);
+            }
+            // The odometer over all but the last variable moves every offset.
+            for d in (0..last).rev() {
+                assignment[d] += 1;
+                at.iter_mut().zip(&steps).for_each(|(a, s)| *a += s[d]);
+                if assignment[d] < self.cards[d] {
+                    break;
+                }
+                at.iter_mut().zip(&steps).for_each(|(a, s)| *a -= s[d] * self.cards[d]);
+                assignment[d] = 0;
+            }
+        }
+        Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
+    }
+
     /// Fixes `var` to `value` (evidence), dropping it from the factor.
     pub fn reduce(&self, var: usize, value: usize) -> Factor {
         let Some(k) = self.vars.iter().position(|&v| v == var) else { return self.clone() };
@@ -1027,6 +1088,36 @@ mod tests {
         }
         // Both ways were taken.
         assert!(fused > 2000 && fallen_back > 50, "{fused} fused, {fallen_back} the long way");
+    }
+
+    #[test]
+    fn multiplying_and_summing_in_one_pass_is_both_in_turn() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for case in 0..500 {
+            let n = rng.random_range(1..=5);
+            let cards: Vec<usize> = (0..n).map(|_| rng.random_range(1..=4)).collect();
+            let all: Vec<usize> = (0..n).collect();
+            let table = |vars: &[usize], rng: &mut rand_chacha::ChaCha8Rng| {
+                let c: Vec<usize> = vars.iter().map(|&v| cards[v]).collect();
+                let size = c.iter().product();
+                Factor::new(vars, &c, (0..size).map(|_| rng.random_range(0.0..2.0)).collect()).unwrap()
+            };
+            let big = table(&all, &mut rng);
+            let others: Vec<Factor> = (0..rng.random_range(0..=3))
+                .map(|_| {
+                    let vars: Vec<usize> = all.iter().copied().filter(|_| rng.random_bool(0.5)).collect();
+                    table(&vars, &mut rng)
+                })
+                .collect();
+            let keep: Vec<usize> = all.iter().copied().filter(|_| rng.random_bool(0.5)).collect();
+            let mut product = big.clone();
+            for o in &others {
+                product.multiply_in_place(o);
+            }
+            let refs: Vec<&Factor> = others.iter().collect();
+            assert_eq!(big.times_summed_to(&refs, &keep), product.sum_to(&keep), "case {case}");
+        }
     }
 
     #[test]

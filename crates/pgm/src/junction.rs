@@ -70,11 +70,12 @@ pub fn all_marginals(factors: &[Factor], cards: &[usize], evidence: &[(usize, us
     let mut up: Vec<Option<Factor>> = vec![None; cliques.len()];
     for k in (0..cliques.len()).filter(|&k| kept[k]) {
         if let Some(p) = parent[k] {
-            let mut belief = psi[k].clone();
-            for &c in &children[k] {
-                belief.multiply_in_place(up[c].as_ref().expect("internal: children first"));
-            }
-            up[k] = Some(marginalise(&belief, &separator(&cliques[k], &cliques[p])));
+            // The clique's belief summed to the separator, without the belief's table.
+            let messages: Vec<&Factor> =
+                children[k].iter().map(|&c| up[c].as_ref().expect("internal: children first")).collect();
+            let mut m = psi[k].times_summed_to(&messages, &separator(&cliques[k], &cliques[p]));
+            m.rescale();
+            up[k] = Some(m);
         }
     }
     // Downward pass: roots first (reverse elimination order).
