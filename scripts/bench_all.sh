@@ -91,8 +91,11 @@ peers_round() {
   local round="$1" script
   [ -n "${PEERS_PY:-}" ] || return 0
   for script in mlp_peers.py som_peers.py rbm_peer.py hopfield_peer.py micrograd_bench.py pgm_peers.py; do
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PEERS_PY" "scripts/peers/$script" > "$raw/peer-$round-$script.txt" 2>&1 \
-      || echo "(exit status $?)" >> "$raw/peer-$round-$script.txt"
+    # pgm_peers.py alternates every side within its own round; the rounds here repeat it.
+    local args=()
+    [ "$script" != pgm_peers.py ] || args=(--rounds 1 --out "$work/pgm_peers")
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PEERS_PY" "scripts/peers/$script" "${args[@]}" \
+      > "$raw/peer-$round-$script.txt" 2>&1 || echo "(exit status $?)" >> "$raw/peer-$round-$script.txt"
   done
 }
 

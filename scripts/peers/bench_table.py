@@ -26,9 +26,41 @@ for path in sorted(glob.glob(os.path.join(raw, "ours-*.tsv"))):
 
 # Peer values by (our row name, peer label): one value per round in which the peer printed it.
 peers = {}
-# pgm_peers.py measures both sides itself: network -> {"ours": [...], "pgmpy": [...]}.
-pgm = {}
+# pgm_peers.py measures every side itself, in two tables: per exact query and every marginal
+# at once. pgm[table][network] = {"nodes": n, column: [one value per round]}.
+pgm = {"query": {}, "marginals": {}}
 notes = []
+# Its tables' columns, by header cell (older outputs have no pyAgrum column).
+PGM_COLUMNS = {
+    "pgmpy ms/query": ("query", "pgmpy"),
+    "pyAgrum ms/query": ("query", "pyAgrum"),
+    "ours ms/query": ("query", "ours"),
+    "pyAgrum": ("marginals", "pyAgrum"),
+    "ours": ("marginals", "ours"),
+}
+
+
+def read_pgm_tables(text):
+    """Every row of pgm_peers.py's Markdown tables into `pgm`, columns found by their headers;
+    a cell that is not a number (pyAgrum could not read or answer) is left out."""
+    columns = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            columns = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[:2] == ["network", "nodes"]:
+            columns = {k: PGM_COLUMNS[c] for k, c in enumerate(cells) if c in PGM_COLUMNS}
+            continue
+        if columns is None or cells[0].startswith("---"):
+            continue
+        for k, (table, side) in columns.items():
+            net = pgm[table].setdefault(cells[0], {"nodes": cells[1]})
+            try:
+                net.setdefault(side, []).append(float(cells[k]))
+            except (ValueError, IndexError):
+                pass
+
 
 
 def add(row, label, value):
@@ -57,10 +89,8 @@ for path in sorted(glob.glob(os.path.join(raw, "peer-*.txt"))):
         add(f"hopfield sync N={m.group(1)}", "numpy (OpenBLAS gemv)", m.group(2))
     for m in re.finditer(r"nodes=(\d+): ([\d,]+) ns/node", text):
         add(f"scalar DAG forward+reverse N={m.group(1)}", "micrograd-style Python", m.group(2))
-    for m in re.finditer(r"^\| (\w+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \|", text, re.M):
-        net = pgm.setdefault(m.group(1), {"nodes": m.group(2), "ours": [], "pgmpy": []})
-        net["pgmpy"].append(float(m.group(3)))
-        net["ours"].append(float(m.group(4)))
+    if script == "pgm_peers.py":
+        read_pgm_tables(text)
 
 # Our rows in the order of the README, with their units.
 rows = [
@@ -87,7 +117,7 @@ def fmt(vs):
 
 
 today = datetime.date.today().isoformat()
-have_peers = bool(peers or pgm or notes)
+have_peers = bool(peers or pgm["query"] or notes)
 lines = [
     f"# Benchmarks on {cpu} (family {family} model {model}), {cores} cores",
     "",
@@ -111,20 +141,41 @@ for name, key, unit in rows:
     else:
         lines.append(f"| {name} | {unit} | {fmt(vs)} | | | |")
 
-if pgm:
+
+
+def ratio(d, peer):
+    """The peer's median over ours, or empty when either side has no value (or ours rounds to 0)."""
+    if not d.get(peer) or not d.get("ours") or statistics.median(d["ours"]) <= 0:
+        return ""
+    return f"{statistics.median(d[peer]) / statistics.median(d['ours']):.1f}x"
+
+
+if pgm["query"]:
     lines += [
         "",
         "## Exact queries on Bayesian networks (`scripts/peers/pgm_peers.py`)",
         "",
-        "Both columns measured by the peer script itself (20 queries per network with evidence on",
-        "3 variables, ms per query).",
+        "Every side measured by the peer script itself (20 queries per network with evidence on",
+        "3 variables, ms per query; pyAgrum's LazyPropagation reused across a network's queries).",
         "",
-        "| network | nodes | ours | pgmpy VariableElimination | pgmpy / ours |",
+        "| network | nodes | ours | pgmpy VariableElimination | pyAgrum LazyPropagation | pgmpy / ours | pyAgrum / ours |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for net, d in pgm["query"].items():
+        cells = [fmt(d.get(k, [])) for k in ("ours", "pgmpy", "pyAgrum")]
+        lines.append(f"| {net} | {d['nodes']} | {' | '.join(cells)} | {ratio(d, 'pgmpy')} | {ratio(d, 'pyAgrum')} |")
+if pgm["marginals"]:
+    lines += [
+        "",
+        "Every marginal without evidence (ms): our junction tree against pyAgrum's (a fresh",
+        "engine per round); an empty pyAgrum cell: it could not read the network or ran out of",
+        "the memory the script gives it.",
+        "",
+        "| network | nodes | ours | pyAgrum LazyPropagation | pyAgrum / ours |",
         "|---|---:|---:|---:|---:|",
     ]
-    for net, d in pgm.items():
-        ratio = statistics.median(d["pgmpy"]) / statistics.median(d["ours"])
-        lines.append(f"| {net} | {d['nodes']} | {fmt(d['ours'])} | {fmt(d['pgmpy'])} | {ratio:.1f}x |")
+    for net, d in pgm["marginals"].items():
+        lines.append(f"| {net} | {d['nodes']} | {fmt(d.get('ours', []))} | {fmt(d.get('pyAgrum', []))} | {ratio(d, 'pyAgrum')} |")
 
 # bench_mlp's share of the matrix-multiply peak, round by round (the peak is measured in the
 # same round, right after the workloads, because this machine's speed drifts).
