@@ -195,7 +195,8 @@ impl Factor {
         let (c, d_last) = (self.cards[last], step[last]);
         let mut assignment = vec![0usize; last];
         let mut at = 0usize;
-        for row in self.values.chunks_exact(c) {
+        // (A table built with a zero cardinality, through the public fields, has no rows.)
+        for row in self.values.chunks_exact(c.max(1)) {
             if d_last == 0 {
                 values[at] = row.iter().fold(values[at], |a, &v| a + v);
             } else {
@@ -242,7 +243,7 @@ impl Factor {
         let mut term = vec![0.0; c];
         let mut at = vec![0usize; 1 + others.len()];
         let mut assignment = vec![0usize; last];
-        for row in self.values.chunks_exact(c) {
+        for row in self.values.chunks_exact(c.max(1)) {
             term.copy_from_slice(row);
             for (o, (step, &from)) in others.iter().zip(steps[1..].iter().zip(&at[1..])) {
                 times_run(&mut term, &o.values, from, step[last], false);
@@ -528,12 +529,14 @@ fn summed_product(tables: &[Factor], v: usize) -> Option<Factor> {
     let vars: Vec<usize> = union.iter().copied().filter(|&u| u != v).collect();
     let cards: Vec<usize> = vars.iter().map(|&u| card_of(u)).collect();
     // Each table's stride for every output variable (0 where it lacks it), and for v.
-    let stride_in = |f: &Factor, u: usize| {
-        let s = strides(&f.cards);
-        f.vars.iter().position(|&x| x == u).map_or(0, |k| s[k])
-    };
-    let steps: Vec<Vec<usize>> = tables.iter().map(|f| vars.iter().map(|&u| stride_in(f, u)).collect()).collect();
-    let along_v: Vec<usize> = tables.iter().map(|f| stride_in(f, v)).collect();
+    let stride_in = |f: &Factor, s: &[usize], u: usize| f.vars.iter().position(|&x| x == u).map_or(0, |k| s[k]);
+    let (steps, along_v): (Vec<Vec<usize>>, Vec<usize>) = tables
+        .iter()
+        .map(|f| {
+            let s = strides(&f.cards);
+            (vars.iter().map(|&u| stride_in(f, &s, u)).collect(), stride_in(f, &s, v))
+        })
+        .unzip();
     // The row: trailing output variables that every table walks as one (as numpy's nditer
     // coalesces dimensions).
     let (mut outer, mut row) = (vars.len(), 1usize);
@@ -547,6 +550,9 @@ fn summed_product(tables: &[Factor], v: usize) -> Option<Factor> {
         }
     }
     let size = cg_core::numeric::extent(&cards)?;
+    if size == 0 || cv == 0 {
+        return None;
+    }
     let mut values = vec![0.0; size];
     // The terms of a piece of a row for every value of v (v's value slowest), at most TERMS.
     const TERMS: usize = 1 << 13;
