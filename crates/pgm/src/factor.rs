@@ -71,6 +71,13 @@ impl Factor {
         self.values[index]
     }
 
+    /// How far apart consecutive values of each of `vars` sit in this table (0 for a variable
+    /// it does not use): the steps that walk it in another table's order.
+    fn strides_of(&self, vars: &[usize]) -> Vec<usize> {
+        let s = strides(&self.cards);
+        vars.iter().map(|v| self.vars.iter().position(|x| x == v).map_or(0, |k| s[k])).collect()
+    }
+
     /// The pointwise product over the union of both variable sets.
     pub fn product(&self, other: &Factor) -> Factor {
         let mut vars: Vec<usize> = self.vars.iter().chain(&other.vars).copied().collect();
@@ -83,12 +90,7 @@ impl Factor {
             )
         };
         let cards: Vec<usize> = vars.iter().map(|&v| card_of(v)).collect();
-        let project = |f: &Factor| -> Vec<usize> {
-            // Stride in `f` of each variable of the union (0 where f does not use it).
-            let s = strides(&f.cards);
-            vars.iter().map(|v| f.vars.iter().position(|x| x == v).map_or(0, |k| s[k])).collect()
-        };
-        let (sa, sb) = (project(self), project(other));
+        let (sa, sb) = (self.strides_of(&vars), other.strides_of(&vars));
         let size: usize = cards.iter().product();
         let mut values = Vec::with_capacity(size);
         // The last variable in an inner loop, the others by an odometer that moves both
@@ -128,10 +130,7 @@ impl Factor {
     /// # Panics
     /// A variable of `other` that `self` does not have.
     pub fn multiply_in_place(&mut self, other: &Factor) {
-        let s = strides(&other.cards);
-        // Stride in `other` of each of self's variables (0 where other does not use it).
-        let step: Vec<usize> =
-            self.vars.iter().map(|v| other.vars.iter().position(|x| x == v).map_or(0, |k| s[k])).collect();
+        let step = other.strides_of(&self.vars);
         assert!(
             other.vars.iter().all(|v| self.vars.contains(v)),
             "multiply_in_place: {:?} is not within {:?}",
@@ -197,11 +196,7 @@ impl Factor {
         let mut at = 0usize;
         // (A table built with a zero cardinality, through the public fields, has no rows.)
         for row in self.values.chunks_exact(c.max(1)) {
-            if d_last == 0 {
-                values[at] = row.iter().fold(values[at], |a, &v| a + v);
-            } else {
-                values[at..at + c].iter_mut().zip(row).for_each(|(o, &v)| *o += v);
-            }
+            add_row(&mut values, at, d_last, row);
             next_offset(&mut assignment, &self.cards, &step, &mut at);
         }
         Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
@@ -233,10 +228,7 @@ impl Factor {
             steps[0][k] = out_strides[j];
         }
         for (o, step) in others.iter().zip(&mut steps[1..]) {
-            let s = strides(&o.cards);
-            for (d, v) in self.vars.iter().enumerate() {
-                step[d] = o.vars.iter().position(|x| x == v).map_or(0, |k| s[k]);
-            }
+            *step = o.strides_of(&self.vars);
         }
         let mut values = vec![0.0; out_cards.iter().product()];
         let c = self.cards[last];
@@ -248,22 +240,8 @@ impl Factor {
             for (o, (step, &from)) in others.iter().zip(steps[1..].iter().zip(&at[1..])) {
                 times_run(&mut term, &o.values, from, step[last], false);
             }
-            let to = at[0];
-            if steps[0][last] == 0 {
-                values[to] = term.iter().fold(values[to], |a, &t| a + t);
-            } else {
-                values[to..to + c].iter_mut().zip(&term).for_each(|(o, &t)| *o += t);
-            }
-            // The odometer over all but the last variable moves every offset.
-            for d in (0..last).rev() {
-                assignment[d] += 1;
-                at.iter_mut().zip(&steps).for_each(|(a, s)| *a += s[d]);
-                if assignment[d] < self.cards[d] {
-                    break;
-                }
-                at.iter_mut().zip(&steps).for_each(|(a, s)| *a -= s[d] * self.cards[d]);
-                assignment[d] = 0;
-            }
+            add_row(&mut values, at[0], steps[0][last], &term);
+            next_offsets(&mut assignment, &self.cards, &steps, &mut at);
         }
         Factor { vars: kept.iter().map(|&k| self.vars[k]).collect(), cards: out_cards, values }
     }
@@ -387,6 +365,31 @@ fn next_offset(assignment: &mut [usize], cards: &[usize], step: &[usize], at: &m
         }
         *at -= step[d] * cards[d];
         assignment[d] = 0;
+    }
+}
+
+/// [`next_offset`] for several tables at once: `at[t]` moves by `steps[t]`.
+#[inline(always)]
+fn next_offsets(assignment: &mut [usize], cards: &[usize], steps: &[Vec<usize>], at: &mut [usize]) {
+    for d in (0..assignment.len()).rev() {
+        assignment[d] += 1;
+        at.iter_mut().zip(steps).for_each(|(a, s)| *a += s[d]);
+        if assignment[d] < cards[d] {
+            return;
+        }
+        at.iter_mut().zip(steps).for_each(|(a, s)| *a -= s[d] * cards[d]);
+        assignment[d] = 0;
+    }
+}
+
+/// Adds `row`, in order, into `values`: all into `values[at]` when `step` is 0 (the row's
+/// variable summed out), else into the run from `at` (`step` 1).
+#[inline(always)]
+fn add_row(values: &mut [f64], at: usize, step: usize, row: &[f64]) {
+    if step == 0 {
+        values[at] = row.iter().fold(values[at], |a, &v| a + v);
+    } else {
+        values[at..at + row.len()].iter_mut().zip(row).for_each(|(o, &v)| *o += v);
     }
 }
 
@@ -529,14 +532,8 @@ fn summed_product(tables: &[Factor], v: usize) -> Option<Factor> {
     let vars: Vec<usize> = union.iter().copied().filter(|&u| u != v).collect();
     let cards: Vec<usize> = vars.iter().map(|&u| card_of(u)).collect();
     // Each table's stride for every output variable (0 where it lacks it), and for v.
-    let stride_in = |f: &Factor, s: &[usize], u: usize| f.vars.iter().position(|&x| x == u).map_or(0, |k| s[k]);
-    let (steps, along_v): (Vec<Vec<usize>>, Vec<usize>) = tables
-        .iter()
-        .map(|f| {
-            let s = strides(&f.cards);
-            (vars.iter().map(|&u| stride_in(f, &s, u)).collect(), stride_in(f, &s, v))
-        })
-        .unzip();
+    let steps: Vec<Vec<usize>> = tables.iter().map(|f| f.strides_of(&vars)).collect();
+    let along_v: Vec<usize> = tables.iter().map(|f| f.strides_of(&[v])[0]).collect();
     // The row: trailing output variables that every table walks as one (as numpy's nditer
     // coalesces dimensions).
     let (mut outer, mut row) = (vars.len(), 1usize);
@@ -584,20 +581,11 @@ fn summed_product(tables: &[Factor], v: usize) -> Option<Factor> {
             }
             if !summed {
                 for run in term.chunks_exact(len) {
-                    out.iter_mut().zip(run).for_each(|(o, t)| *o += t);
+                    add_row(out, 0, 1, run);
                 }
             }
         }
-        // The odometer over the outer variables moves every table's offset.
-        for d in (0..outer).rev() {
-            assignment[d] += 1;
-            at.iter_mut().zip(&steps).for_each(|(a, s)| *a += s[d]);
-            if assignment[d] < cards[d] {
-                break;
-            }
-            at.iter_mut().zip(&steps).for_each(|(a, s)| *a -= s[d] * cards[d]);
-            assignment[d] = 0;
-        }
+        next_offsets(&mut assignment, &cards, &steps, &mut at);
     }
     if might_rescale(&maxes, largest(&values), cv) {
         return None;
