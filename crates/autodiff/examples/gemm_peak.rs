@@ -88,6 +88,9 @@ fn few_rows(m: usize, k: usize, n: usize) -> (f64, f64) {
 }
 
 fn main() {
+    // faer's peak on the same footing as bench_mlp in the experiments binary: products started
+    // on a worker of the pool.
+    cg_core::join_global_pool();
     if let Some(ceiling) = fma_ceiling() {
         println!("f32 multiply-add ceiling of one core (AVX-512): {ceiling:.1} GFLOP/s");
     }

@@ -39,6 +39,7 @@ pub mod lanes;
 mod local;
 pub mod numeric;
 mod params;
+mod pool;
 pub mod rows;
 pub mod solver;
 mod topo;
@@ -49,6 +50,7 @@ pub use graph::{DiGraph, Domain, Edge, EdgeWeight, Graph, Node, NodeId, Role, Sh
 pub use local::LocalFunction;
 pub use params::{OutOfRange, Validate};
 pub use petgraph::{Directed, EdgeType, Undirected};
+pub use pool::{join_global_pool, with_workers_awake};
 pub use rows::{MapValues, RowChunks, SliceChunks};
 pub use solver::{
     diverged_if_not_finite, run, run_guarded, run_recorded, run_steps, Differentiable, DivergenceGuard, Flow,

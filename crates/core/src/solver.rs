@@ -332,11 +332,24 @@ pub fn run_guarded<S: Solver>(
 
 /// [`run`] for a run that has done `done` steps already (restored from a
 /// [`Checkpoint`](crate::checkpoint::Checkpoint)): steps `done + 1` to `last`, numbered so. A run
-/// that reaches `last` ends with [`Stop::StepLimit`] and [`RunOutcome::steps`] = `last`.
+/// that reaches `last` ends with [`Stop::StepLimit`] and [`RunOutcome::steps`] = `last`. The
+/// pool's other workers are kept awake through the run ([`crate::with_workers_awake`]), so the
+/// steps' parallel loops do not wait for them to wake.
 ///
 /// # Errors
 /// The first error a step returns.
 pub fn run_steps<S: Solver>(
+    solver: &mut S,
+    state: &mut S::State,
+    done: usize,
+    last: usize,
+    rng: &mut ChaCha8Rng,
+    observers: &mut [&mut dyn Observer<S::State, S::Record>],
+) -> Result<RunOutcome, S::Error> {
+    crate::with_workers_awake(|| steps(solver, state, done, last, rng, observers))
+}
+
+fn steps<S: Solver>(
     solver: &mut S,
     state: &mut S::State,
     done: usize,
@@ -391,10 +404,10 @@ pub fn diverged_if_not_finite(what: &str, value: f64) -> Option<Stop> {
     (!value.is_finite()).then(|| Stop::Diverged { what: format!("{what} = {value}") })
 }
 
-/// Runs `step` on one of rayon's threads (it is one already when called from one): the parallel
-/// loops inside a step are then joins within the pool, not jobs sent to it from outside, each of
-/// which woke a sleeping thread through the kernel and waited for it (15% of a one-thread
-/// bench_mlp epoch).
+/// Runs `step` on one of rayon's threads (it is one already when called from one, as the main
+/// thread is after [`crate::join_global_pool`]): the parallel loops inside a step are then joins
+/// within the pool, not jobs sent to it from outside, each of which woke a sleeping thread
+/// through the kernel and waited for it (15% of a one-thread bench_mlp epoch).
 fn on_pool<R: Send>(step: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| step())
 }

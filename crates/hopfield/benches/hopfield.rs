@@ -27,6 +27,8 @@ fn network(n: usize) -> (Hopfield, Vec<f64>) {
 }
 
 fn sweeps(c: &mut Criterion) {
+    // As in the experiments binary: the sweeps' parallel loops start on a worker of the pool.
+    cg_core::join_global_pool();
     let mut group = c.benchmark_group("hopfield");
     group.sample_size(10);
     for n in [1_000usize, 10_000] {
@@ -39,9 +41,12 @@ fn sweeps(c: &mut Criterion) {
                 let mut recall = Recall::new(&net, mode).without_energy();
                 let mut rng = ChaCha8Rng::seed_from_u64(2);
                 let start = recall.start(&cue).unwrap();
-                b.iter(|| {
-                    let mut state = start.clone();
-                    black_box(recall.step(&mut state, &mut rng).unwrap())
+                // The other workers kept awake between sweeps, as `cg_core::run` keeps them.
+                cg_core::with_workers_awake(|| {
+                    b.iter(|| {
+                        let mut state = start.clone();
+                        black_box(recall.step(&mut state, &mut rng).unwrap())
+                    })
                 })
             });
         }

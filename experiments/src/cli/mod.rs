@@ -84,6 +84,8 @@ fn catch_interrupts() {
 /// 2 bad input or a failed run, 130 interrupted.
 #[must_use]
 pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
+    // Parallel loops started here run partly on this thread instead of waiting for a woken one.
+    cg_core::join_global_pool();
     if let Err(e) = crate::kinds::register(extra) {
         fail!("{e:#}");
         return ExitCode::from(BAD_INPUT);
