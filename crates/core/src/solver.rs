@@ -346,38 +346,29 @@ pub fn run_steps<S: Solver>(
     rng: &mut ChaCha8Rng,
     observers: &mut [&mut dyn Observer<S::State, S::Record>],
 ) -> Result<RunOutcome, S::Error> {
-    crate::with_workers_awake(|| steps(solver, state, done, last, rng, observers))
-}
-
-fn steps<S: Solver>(
-    solver: &mut S,
-    state: &mut S::State,
-    done: usize,
-    last: usize,
-    rng: &mut ChaCha8Rng,
-    observers: &mut [&mut dyn Observer<S::State, S::Record>],
-) -> Result<RunOutcome, S::Error> {
-    for step in done + 1..=last {
-        let start = Instant::now();
-        let record = on_pool(|| solver.step(state, rng))?;
-        let seconds = start.elapsed().as_secs_f64();
-        let stop = solver.stop(state, &record);
-        let info = StepInfo { step, seconds, state: &*state, record: &record };
-        let mut requested = None;
-        for o in observers.iter_mut() {
-            if let Flow::Stop(by) = o.observe(&info) {
-                requested.get_or_insert(by);
+    crate::with_workers_awake(|| {
+        for step in done + 1..=last {
+            let start = Instant::now();
+            let record = on_pool(|| solver.step(state, rng))?;
+            let seconds = start.elapsed().as_secs_f64();
+            let stop = solver.stop(state, &record);
+            let info = StepInfo { step, seconds, state: &*state, record: &record };
+            let mut requested = None;
+            for o in observers.iter_mut() {
+                if let Flow::Stop(by) = o.observe(&info) {
+                    requested.get_or_insert(by);
+                }
+            }
+            // An outside request (Ctrl-C) ends the run after this step, once everyone has seen it.
+            if requested.is_none() && crate::interrupt::requested() {
+                requested = Some(crate::interrupt::BY.to_string());
+            }
+            if let Some(stop) = stop.or(requested.map(|by| Stop::Requested { by })) {
+                return Ok(RunOutcome { steps: step, stop });
             }
         }
-        // An outside request (Ctrl-C) ends the run after this step, once everyone has seen it.
-        if requested.is_none() && crate::interrupt::requested() {
-            requested = Some(crate::interrupt::BY.to_string());
-        }
-        if let Some(stop) = stop.or(requested.map(|by| Stop::Requested { by })) {
-            return Ok(RunOutcome { steps: step, stop });
-        }
-    }
-    Ok(RunOutcome { steps: last.max(done), stop: Stop::StepLimit })
+        Ok(RunOutcome { steps: last.max(done), stop: Stop::StepLimit })
+    })
 }
 
 /// The records of a run with no other observer: [`run`] with a [`Recorder`].

@@ -81,7 +81,8 @@ fn catch_interrupts() {
 /// its own kinds (a [`crate::kinds::KindConfig`] in a [`crate::kinds::Entry`]) has a binary
 /// whose `main` is `experiments::main_with(&[&MY_KIND])`, and its kinds run, sweep, explain,
 /// check and report as the built-in ones do. The exit code: 0 done, 1 drift under `--check`,
-/// 2 bad input or a failed run, 130 interrupted.
+/// 2 bad input or a failed run, 130 interrupted. The calling thread becomes worker 0 of
+/// rayon's global pool first ([`cg_core::join_global_pool`]): call it from `main`.
 #[must_use]
 pub fn main_with(extra: &[&'static dyn crate::kinds::Kind]) -> ExitCode {
     // Parallel loops started here run partly on this thread instead of waiting for a woken one.
