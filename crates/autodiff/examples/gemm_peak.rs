@@ -4,6 +4,9 @@
 //! bench_mlp's timing.json reports its own GFLOP/s (6 x parameters x samples per epoch) to
 //! compare with. Last, products with few output rows (a network's output layer) through the
 //! toolkit's `product_into` (its AVX-512 few-rows kernel where the CPU has one) against faer.
+//! And bench_mlp's own products of one batch part (64 columns) on one thread, with their
+//! operands in cache and after 32 MB were touched (where a training step finds them when its
+//! working set outgrows the share of the last-level cache the core gets).
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
@@ -87,6 +90,31 @@ fn few_rows(m: usize, k: usize, n: usize) -> (f64, f64) {
     (faer, ours)
 }
 
+/// `out = op(a) · op(b)` (m × k · k × n) through the toolkit on one thread, in GFLOP/s: best of
+/// five runs of about 0.1 s with the operands in cache, then the median of 41 single calls each
+/// made after touching 32 MB (the time of the touching left out).
+fn warm_and_cold<T: Real>(m: usize, k: usize, n: usize, transpose_a: bool, transpose_b: bool) -> (f64, f64) {
+    let (ra, ca) = if transpose_a { (k, m) } else { (m, k) };
+    let (rb, cb) = if transpose_b { (n, k) } else { (k, n) };
+    let a = DMatrix::<T>::from_fn(ra, ca, |i, j| T::cast(((i * 7 + j * 3) % 13) as f64 * 0.01));
+    let b = DMatrix::<T>::from_fn(rb, cb, |i, j| T::cast(((i * 5 + j) % 11) as f64 * 0.01));
+    let mut c = DMatrix::<T>::zeros(m, n);
+    let flop = 2.0 * (m * n * k) as f64;
+    let warm = best_of_five(flop, 1e8, &mut || T::product_into(&mut c, &a, transpose_a, &b, transpose_b));
+    let mut junk = vec![1u64; 4 << 20];
+    let mut rates: Vec<f64> = (0..41)
+        .map(|_| {
+            junk.iter_mut().for_each(|x| *x = x.wrapping_add(1));
+            std::hint::black_box(&junk);
+            let start = Instant::now();
+            T::product_into(&mut c, &a, transpose_a, &b, transpose_b);
+            flop / start.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    (warm, rates[rates.len() / 2])
+}
+
 fn main() {
     // faer's peak on the same footing as bench_mlp in the experiments binary: products started
     // on a worker of the pool.
@@ -121,5 +149,17 @@ fn main() {
     ] {
         let (faer, ours) = single.install(|| few_rows(m, k, n));
         println!("{m} x {k} x {n}: {faer:6.1} / {ours:6.1}");
+    }
+    println!("bench_mlp's products of one batch part, one thread: in cache / after 32 MB touched, GFLOP/s");
+    for (what, m, k, n, ta, tb) in [
+        ("W1 x", 512, 256, 64, false, false),
+        ("W2 a1", 512, 512, 64, false, false),
+        ("g2 a1^T", 512, 64, 512, false, true),
+        ("W2^T g2", 512, 512, 64, true, false),
+        ("g1 x^T", 512, 64, 256, false, true),
+    ] {
+        let (f32_warm, f32_cold) = single.install(|| warm_and_cold::<f32>(m, k, n, ta, tb));
+        let (f64_warm, f64_cold) = single.install(|| warm_and_cold::<f64>(m, k, n, ta, tb));
+        println!("{what:8} {m} x {k} x {n}: f32 {f32_warm:6.1} / {f32_cold:6.1}   f64 {f64_warm:6.1} / {f64_cold:6.1}");
     }
 }
