@@ -5,8 +5,8 @@
 //! compare with. Last, products with few output rows (a network's output layer) through the
 //! toolkit's `product_into` (its AVX-512 few-rows kernel where the CPU has one) against faer.
 //! And bench_mlp's own products of one batch part (64 columns) on one thread, with their
-//! operands in cache and after 32 MB were touched (where a training step finds them when its
-//! working set outgrows the share of the last-level cache the core gets).
+//! operands in cache and after 32 MB were touched (about the rates those products get inside an
+//! epoch on a machine that keeps little of a training step in its cache).
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
