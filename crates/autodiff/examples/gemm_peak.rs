@@ -6,7 +6,10 @@
 //! toolkit's `product_into` (its AVX-512 few-rows kernel where the CPU has one) against faer.
 //! And bench_mlp's own products of one batch part (64 columns) on one thread, with their
 //! operands in cache and after 32 MB were touched (about the rates those products get inside an
-//! epoch on a machine that keeps little of a training step in its cache).
+//! epoch on a machine that keeps little of a training step in its cache). Last, bench_mlp's
+//! training reduced to its products, ReLUs and SGD update (no graph engine, loss, biases or
+//! checks), in the trainer's layout: what a trainer built on these products could reach at best,
+//! against which bench_mlp's own GFLOP/s shows what the engine around the products costs.
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
@@ -16,6 +19,9 @@ use cg_autodiff::vector::Real;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use nalgebra::DMatrix;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rayon::prelude::*;
 
 /// GFLOP/s of `run` (`flop` operations), best of five timings of `budget / flop` calls each.
 fn best_of_five(flop: f64, budget: f64, run: &mut dyn FnMut()) -> f64 {
@@ -115,6 +121,87 @@ fn warm_and_cold<T: Real>(m: usize, k: usize, n: usize, transpose_a: bool, trans
     (warm, rates[rates.len() / 2])
 }
 
+/// One batch part's buffers: the inputs, both hidden layers' activations, the outputs and the
+/// hidden layers' deltas (the output delta overwrites the outputs).
+struct PartBuffers<T: Real> {
+    x: DMatrix<T>,
+    a1: DMatrix<T>,
+    a2: DMatrix<T>,
+    z3: DMatrix<T>,
+    d2: DMatrix<T>,
+    d1: DMatrix<T>,
+    grads: [DMatrix<T>; 3],
+}
+
+/// bench_mlp's 256-512-512-10 network trained for five epochs on 8,192 samples, batches of 128
+/// cut into two parts of 64 computed in parallel (as the trainer does), with nothing but the
+/// products (through the toolkit's `product_into`), ReLUs and their masks, a stand-in output
+/// delta and the SGD update of each weight from both parts' gradients. GFLOP/s over the five
+/// epochs, counted as bench_mlp's timing.json counts them.
+fn bare_training<T: Real>() -> f64 {
+    let (sizes, samples, part) = ([256, 512, 512, 10], 8192, 64);
+    let fill = |r: usize, c: usize, seed: usize| {
+        DMatrix::<T>::from_fn(r, c, |i, j| T::cast((((i * 7 + j * 3 + seed) % 13) as f64 - 6.0) * 0.01))
+    };
+    let data = fill(sizes[0], samples, 0);
+    let mut weights: Vec<DMatrix<T>> = (0..3).map(|l| fill(sizes[l + 1], sizes[l], l + 1)).collect();
+    let buffers = || PartBuffers {
+        x: DMatrix::zeros(sizes[0], part),
+        a1: DMatrix::zeros(0, 0),
+        a2: DMatrix::zeros(0, 0),
+        z3: DMatrix::zeros(0, 0),
+        d2: DMatrix::zeros(0, 0),
+        d1: DMatrix::zeros(0, 0),
+        grads: [DMatrix::zeros(0, 0), DMatrix::zeros(0, 0), DMatrix::zeros(0, 0)],
+    };
+    let mut parts = [buffers(), buffers()];
+    let relu = |m: &mut DMatrix<T>| m.iter_mut().for_each(|v| *v = v.max(T::zero()));
+    let mask = |d: &mut DMatrix<T>, a: &DMatrix<T>| {
+        d.iter_mut().zip(a.iter()).for_each(|(d, a)| *d = if *a > T::zero() { *d } else { T::zero() })
+    };
+    let pass = |w: &[DMatrix<T>], columns: &[usize], p: &mut PartBuffers<T>| {
+        for (j, &c) in columns.iter().enumerate() {
+            p.x.column_mut(j).copy_from(&data.column(c));
+        }
+        T::product_into(&mut p.a1, &w[0], false, &p.x, false);
+        relu(&mut p.a1);
+        T::product_into(&mut p.a2, &w[1], false, &p.a1, false);
+        relu(&mut p.a2);
+        T::product_into(&mut p.z3, &w[2], false, &p.a2, false);
+        p.z3.iter_mut().for_each(|v| *v = (*v - T::cast(0.1)) * T::cast(1e-3));
+        T::product_into(&mut p.grads[2], &p.z3, false, &p.a2, true);
+        T::product_into(&mut p.d2, &w[2], true, &p.z3, false);
+        mask(&mut p.d2, &p.a2);
+        T::product_into(&mut p.grads[1], &p.d2, false, &p.a1, true);
+        T::product_into(&mut p.d1, &w[1], true, &p.d2, false);
+        mask(&mut p.d1, &p.a1);
+        T::product_into(&mut p.grads[0], &p.d1, false, &p.x, true);
+    };
+    let mut order: Vec<usize> = (0..samples).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let epochs = 5;
+    let start = Instant::now();
+    for _ in 0..epochs {
+        order.shuffle(&mut rng);
+        for batch in order.chunks(2 * part) {
+            let [p0, p1] = &mut parts;
+            let (c0, c1) = batch.split_at(part);
+            rayon::join(|| pass(&weights, c0, p0), || pass(&weights, c1, p1));
+            for (l, w) in weights.iter_mut().enumerate() {
+                let (g0, g1) = (parts[0].grads[l].as_slice(), parts[1].grads[l].as_slice());
+                w.as_mut_slice().par_chunks_mut(1 << 13).enumerate().for_each(|(c, w)| {
+                    let at = c << 13;
+                    for (i, w) in w.iter_mut().enumerate() {
+                        *w -= T::cast(0.01) * (g0[at + i] + g1[at + i]);
+                    }
+                });
+            }
+        }
+    }
+    let parameters: usize = weights.iter().map(|w| w.len()).sum::<usize>() + sizes[1..].iter().sum::<usize>();
+    6.0 * (parameters * samples * epochs) as f64 / start.elapsed().as_secs_f64() / 1e9
+}
+
 fn main() {
     // faer's peak on the same footing as bench_mlp in the experiments binary: products started
     // on a worker of the pool.
@@ -162,4 +249,10 @@ fn main() {
         let (f64_warm, f64_cold) = single.install(|| warm_and_cold::<f64>(m, k, n, ta, tb));
         println!("{what:8} {m} x {k} x {n}: f32 {f32_warm:6.1} / {f32_cold:6.1}   f64 {f64_warm:6.1} / {f64_cold:6.1}");
     }
+    println!(
+        "bench_mlp's training reduced to its products, ReLUs and SGD update ({threads} threads, 5 epochs), GFLOP/s"
+    );
+    // Workers poll for work through the run, as the experiments binary keeps them.
+    let (f32_rate, f64_rate) = cg_core::with_workers_awake(|| (bare_training::<f32>(), bare_training::<f64>()));
+    println!("bare training: f32 {f32_rate:6.1}   f64 {f64_rate:6.1}");
 }
