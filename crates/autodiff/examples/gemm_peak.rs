@@ -8,8 +8,8 @@
 //! operands in cache and after 32 MB were touched (about the rates those products get inside an
 //! epoch on a machine that keeps little of a training step in its cache). Last, bench_mlp's
 //! training reduced to its products, ReLUs and SGD update (no graph engine, loss, biases or
-//! checks), in the trainer's layout: what a trainer built on these products could reach at best,
-//! against which bench_mlp's own GFLOP/s shows what the engine around the products costs.
+//! checks), in the trainer's layout: what a trainer doing nothing but these products and passes
+//! reaches, against which bench_mlp's own GFLOP/s shows what the engine around the products costs.
 //!
 //!     cargo run --release -p cg-autodiff --example gemm_peak
 
