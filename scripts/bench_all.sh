@@ -68,7 +68,7 @@ PY
     done
   done
   # faer's matrix-multiply peak in the same round, for bench_mlp's share of it, and bench_mlp
-  # reduced to its products (the bare training), for the share the engine around them keeps.
+  # reduced to its products (the bare training), for what the engine around them costs.
   ./target/release/examples/gemm_peak | sed -n \
     -e 's/^n = \([0-9]*\): f32 *\([0-9.]*\) (1 thread) *\([0-9.]*\) ([0-9]* threads) *f64 *\([0-9.]*\) (1 thread) *\([0-9.]*\).*/gemm peak n=\1\tf32\t\3\ngemm peak n=\1\tf64\t\5/p' \
     -e 's/^bare training: f32 *\([0-9.]*\) *f64 *\([0-9.]*\)$/bare training\tf32\t\1\nbare training\tf64\t\2/p'
