@@ -2,7 +2,7 @@
 //! on one thread and on all of rayon's threads, in f32 and f64, and (on x86-64 with AVX-512) the
 //! arithmetic ceiling of one core: independent 16-lane fused multiply-adds and nothing else.
 //! bench_mlp's timing.json reports its own GFLOP/s (6 x parameters x samples per epoch) to
-//! compare with. Last, products with few output rows (a network's output layer) through the
+//! compare with. Then products with few output rows (a network's output layer) through the
 //! toolkit's `product_into` (its AVX-512 few-rows kernel where the CPU has one) against faer.
 //! And bench_mlp's own products of one batch part (64 columns) on one thread, with their
 //! operands in cache and after 32 MB were touched (about the rates those products get inside an
